@@ -1,0 +1,69 @@
+//! Request bodies with Glance's checks and messages.
+
+use actix_web::{web, HttpRequest};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use crate::error::Error;
+
+/// The largest JSON body glint reads (image metadata, member and PATCH documents).
+pub const MAX_JSON_BODY: usize = 1024 * 1024;
+
+/// Glance's rule for "a body is present": a positive Content-Length, or a transfer-encoding.
+pub fn has_body(req: &HttpRequest) -> bool {
+    let len = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    len > 0 || req.headers().contains_key("transfer-encoding")
+}
+
+/// GET and DELETE on most routes refuse a body.
+pub fn forbid_body(req: &HttpRequest) -> Result<(), Error> {
+    if has_body(req) {
+        Err(Error::bad_request(
+            "A body is not expected with this request.",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Read and parse a JSON body; `None` when no body was sent.
+pub async fn read_json(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<Option<Value>, Error> {
+    if !has_body(req) {
+        return Ok(None);
+    }
+    let mut buf = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| Error::bad_request(format!("Error reading request body: {e}")))?;
+        if buf.len() + chunk.len() > MAX_JSON_BODY {
+            return Err(Error::too_large("Request is too large."));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    let value: Value = serde_json::from_slice(&buf)
+        .map_err(|_| Error::bad_request("Malformed JSON in request body."))?;
+    match value {
+        Value::Object(_) | Value::Array(_) => Ok(Some(value)),
+        _ => Err(Error::bad_request(
+            "Unexpected body type. Expected list/dict.",
+        )),
+    }
+}
+
+/// A body is required.
+pub async fn require_json(req: &HttpRequest, payload: web::Payload) -> Result<Value, Error> {
+    read_json(req, payload)
+        .await?
+        .ok_or_else(|| Error::bad_request("Body expected in request."))
+}

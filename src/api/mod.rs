@@ -1,0 +1,188 @@
+//! HTTP: routing, the request-id/error-rendering middleware, thin handlers.
+
+pub mod body;
+pub mod context;
+pub mod error;
+pub mod json;
+pub mod request_id;
+pub mod v2;
+pub mod versions;
+
+use std::fmt;
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::HeaderValue;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpMessage, HttpResponse, ResponseError};
+
+use crate::app::AppState;
+use crate::error::Error;
+
+/// 405 for a known path: rendered with `Allow` by the middleware.
+#[derive(Debug)]
+pub struct MethodNotAllowed {
+    pub method: String,
+    pub allow: &'static str,
+}
+
+impl fmt::Display for MethodNotAllowed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "method {} not allowed", self.method)
+    }
+}
+
+impl ResponseError for MethodNotAllowed {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::METHOD_NOT_ALLOWED
+    }
+    fn error_response(&self) -> HttpResponse {
+        error::method_not_allowed(&self.method, self.allow, None)
+    }
+}
+
+/// Rewrite `/v2.N/...` to `/v2/...` before routing.
+fn rewrite_version_alias(req: &mut ServiceRequest) {
+    let path = req.path();
+    let Some(rest) = path.strip_prefix('/') else {
+        return;
+    };
+    let (first, tail) = rest.split_once('/').map_or((rest, ""), |(a, b)| (a, b));
+    if first == "v2" || !versions::is_v2_alias(first) {
+        return;
+    }
+    let query = req.query_string();
+    let new = if query.is_empty() {
+        format!("/v2/{tail}")
+    } else {
+        format!("/v2/{tail}?{query}")
+    };
+    if let Ok(uri) = new.parse::<actix_web::http::Uri>() {
+        req.match_info_mut().get_mut().update(&uri);
+        req.head_mut().uri = uri;
+    }
+}
+
+/// Every response: request id header, Glance error bodies negotiated on `Accept`, an access log line.
+pub async fn middleware(
+    mut req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let rid = request_id::choose(req.headers().get(request_id::HEADER));
+    req.extensions_mut()
+        .insert(request_id::RequestId(rid.clone()));
+    let accept = error::accept_value(req.request());
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let www_authenticate = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|s| s.config.keystone.www_authenticate_uri.clone());
+    // OPTIONS is answered with an empty 200 everywhere, as Glance's stack does.
+    if method == actix_web::http::Method::OPTIONS {
+        let res = req.into_response(HttpResponse::Ok().finish());
+        return Ok(with_request_id(res, &rid));
+    }
+    rewrite_version_alias(&mut req);
+    let res = next.call(req).await?.map_into_boxed_body();
+    let res = match res.response().error() {
+        Some(e) => {
+            let rendered = if let Some(err) = e.as_error::<Error>() {
+                Some(render_error(
+                    err,
+                    &method,
+                    accept.as_deref(),
+                    content_type.as_deref(),
+                    &www_authenticate,
+                ))
+            } else if let Some(m) = e.as_error::<MethodNotAllowed>() {
+                Some(error::method_not_allowed(
+                    &m.method,
+                    m.allow,
+                    accept.as_deref(),
+                ))
+            } else {
+                // actix's own errors (bad path parameters, payload): keep the status, Glance's body.
+                let status = e.as_response_error().status_code();
+                let mapped = match status.as_u16() {
+                    400 => Error::BadRequest(crate::error::Msg::Default),
+                    404 => Error::NotFound(crate::error::Msg::Default),
+                    413 => Error::PayloadTooLarge(crate::error::Msg::Default),
+                    s if s >= 500 => Error::internal(e.to_string()),
+                    _ => Error::BadRequest(crate::error::Msg::Default),
+                };
+                Some(error::render(&mapped, accept.as_deref()))
+            };
+            match rendered {
+                Some(r) => res.into_response(r),
+                None => res,
+            }
+        }
+        None => res,
+    };
+    let status = res.status().as_u16();
+    tracing::info!(request_id = %rid, %method, %path, status, elapsed_ms = started.elapsed().as_millis() as u64, "request");
+    Ok(with_request_id(res, &rid))
+}
+
+/// Our errors, with the headers some statuses need (401 `WWW-Authenticate`, PATCH 415 `Accept-Patch`).
+fn render_error(
+    err: &Error,
+    method: &actix_web::http::Method,
+    accept: Option<&str>,
+    content_type: Option<&str>,
+    www_authenticate: &Option<String>,
+) -> HttpResponse {
+    if let Error::Unauthorized = err {
+        return error::unauthorized(accept, www_authenticate.as_deref());
+    }
+    let mut res = error::render_with(err, accept, content_type);
+    if matches!(err, Error::UnsupportedMediaType(_)) && method == actix_web::http::Method::PATCH {
+        res.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("accept-patch"),
+            HeaderValue::from_static(crate::domain::patch::ACCEPT_PATCH),
+        );
+    }
+    res
+}
+
+fn with_request_id<B>(mut res: ServiceResponse<B>, rid: &str) -> ServiceResponse<B> {
+    if let Ok(v) = HeaderValue::from_str(rid) {
+        res.headers_mut().insert(request_id::header_name(), v);
+    }
+    res
+}
+
+/// All routes; shared by `main` and the tests.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(versions::multiple_choices))
+        .route("/versions", web::to(versions::list))
+        .route("/versions/{tail:.*}", web::to(versions::list))
+        .route("/healthcheck", web::get().to(versions::healthcheck))
+        .configure(v2::configure)
+        .default_service(web::to(versions::multiple_choices));
+}
+
+/// Build the application with its state.
+pub fn app(
+    state: AppState,
+) -> actix_web::App<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    actix_web::App::new()
+        .app_data(web::Data::new(state))
+        .wrap(actix_web::middleware::from_fn(middleware))
+        .configure(configure)
+}

@@ -1,0 +1,48 @@
+//! `x-openstack-request-id` on every response; a client's own id is reused.
+
+use actix_web::http::header::{HeaderName, HeaderValue};
+
+pub const HEADER: &str = "x-openstack-request-id";
+const MAX_LEN: usize = 64;
+
+/// Glance reuses a client-sent id up to 64 characters, prefixing `req-` if missing.
+pub fn choose(incoming: Option<&HeaderValue>) -> String {
+    match incoming.and_then(|v| v.to_str().ok()) {
+        Some(id)
+            if !id.is_empty()
+                && id.len() <= MAX_LEN
+                && id.chars().all(|c| c.is_ascii_graphic()) =>
+        {
+            if id.starts_with("req-") {
+                id.to_owned()
+            } else {
+                format!("req-{id}")
+            }
+        }
+        _ => format!("req-{}", uuid::Uuid::new_v4()),
+    }
+}
+
+pub fn header_name() -> HeaderName {
+    HeaderName::from_static(HEADER)
+}
+
+/// The request id, stored in request extensions by the middleware.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reuse_or_generate() {
+        let v = HeaderValue::from_static("abc");
+        assert_eq!(choose(Some(&v)), "req-abc");
+        let v = HeaderValue::from_static("req-abc");
+        assert_eq!(choose(Some(&v)), "req-abc");
+        let long = HeaderValue::from_str(&"x".repeat(65)).unwrap();
+        assert!(choose(Some(&long)).starts_with("req-") && choose(Some(&long)).len() == 40);
+        assert_eq!(choose(None).len(), 40);
+    }
+}

@@ -1,0 +1,160 @@
+//! `/v2/images` and `/v2/images/{id}`.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::views;
+use crate::api::body::{forbid_body, require_json};
+use crate::api::context::Ctx;
+use crate::api::json;
+use crate::app::AppState;
+use crate::domain::list_query::{self, ListDefaults};
+use crate::domain::patch::{self, PatchMediaType};
+use crate::error::{Error, Msg};
+use crate::service::images as svc;
+
+/// The absolute base URL for `Location` headers.
+pub fn base_url(state: &AppState, req: &HttpRequest) -> String {
+    match &state.config.public_endpoint {
+        Some(p) => p.clone(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    }
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, Error> {
+    let body = require_json(&req, payload).await?;
+    let image = svc::create(&state, ctx, body).await?;
+    let location = format!("{}/v2/images/{}", base_url(&state, &req), image.id);
+    let mut b = HttpResponse::Created();
+    b.insert_header(("Location", location));
+    Ok(json::respond(b, &views::image(&image)))
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+) -> Result<HttpResponse, Error> {
+    let raw = req.query_string();
+    let defaults = ListDefaults {
+        limit_param_default: state.config.limit_param_default,
+        api_limit_max: state.config.api_limit_max,
+    };
+    let q = list_query::parse(raw, &defaults)?;
+    let limit = q.limit;
+    let images = svc::list(&state, ctx, q).await?;
+    let mut body = serde_json::Map::new();
+    body.insert(
+        "images".into(),
+        serde_json::Value::Array(images.iter().map(views::image).collect()),
+    );
+    body.insert("first".into(), list_query::first_link(raw).into());
+    body.insert("schema".into(), "/v2/schemas/images".into());
+    // Glance emits `next` whenever the page is full, even if nothing follows.
+    if let Some(last) = images.last() {
+        if images.len() as i64 == limit {
+            body.insert("next".into(), list_query::next_link(raw, &last.id).into());
+        }
+    }
+    Ok(json::respond(HttpResponse::Ok(), &body))
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    forbid_body(&req)?;
+    let image = svc::show(&state, ctx, path.into_inner()).await?;
+    Ok(json::respond(HttpResponse::Ok(), &views::image(&image)))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, Error> {
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok());
+    let mt: PatchMediaType = patch::media_type(content_type)?;
+    let body = require_json(&req, payload).await?;
+    let ops = patch::parse(&body, mt)?;
+    let image = svc::update(&state, ctx, path.into_inner(), mt, ops).await?;
+    Ok(json::respond(HttpResponse::Ok(), &views::image(&image)))
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    forbid_body(&req)?;
+    svc::delete(&state, ctx, path.into_inner()).await?;
+    Ok(no_content())
+}
+
+/// Glance's serializer-made 204s carry an HTML content type and a zero length.
+pub fn no_content() -> HttpResponse {
+    HttpResponse::build(StatusCode::NO_CONTENT)
+        .insert_header(("Content-Type", "text/html; charset=UTF-8"))
+        .finish()
+}
+
+/// `/v2/images/` (empty id) is a 404, never the list.
+pub async fn empty_id(Ctx(_): Ctx) -> Result<HttpResponse, Error> {
+    Err(Error::NotFound(Msg::Default))
+}
+
+pub async fn add_tag(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Error> {
+    let (id, tag) = path.into_inner();
+    svc::add_tag(&state, ctx, id, tag).await?;
+    Ok(no_content())
+}
+
+pub async fn delete_tag(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Error> {
+    forbid_body(&req)?;
+    let (id, tag) = path.into_inner();
+    svc::delete_tag(&state, ctx, id, tag).await?;
+    Ok(no_content())
+}
+
+pub async fn deactivate(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    svc::set_active(&state, ctx, path.into_inner(), false).await?;
+    Ok(no_content())
+}
+
+pub async fn reactivate(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    svc::set_active(&state, ctx, path.into_inner(), true).await?;
+    Ok(no_content())
+}

@@ -1,0 +1,93 @@
+//! The v2 API routes.
+
+pub mod image_data;
+pub mod images;
+pub mod members;
+pub mod schemas;
+pub mod views;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::context::Ctx;
+use super::json;
+use crate::domain::image::{CONTAINER_FORMATS, DISK_FORMATS};
+use crate::error::{Error, Msg};
+
+/// A resource whose other methods answer 405 with `Allow` (after auth, as in Glance).
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move |Ctx(_): Ctx, req: HttpRequest| async move {
+        Err::<HttpResponse, super::MethodNotAllowed>(super::MethodNotAllowed {
+            method: req.method().to_string(),
+            allow,
+        })
+    }))
+}
+
+async fn schema(
+    Ctx(_): Ctx,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    super::body::forbid_body(&req)?;
+    let doc = match name.as_str() {
+        "image" => schemas::image_schema(DISK_FORMATS, CONTAINER_FORMATS),
+        "images" => schemas::images_schema(DISK_FORMATS, CONTAINER_FORMATS),
+        "member" => schemas::member_schema(),
+        "members" => schemas::members_schema(),
+        _ => return Err(Error::NotFound(Msg::Default)),
+    };
+    Ok(json::respond(HttpResponse::Ok(), &doc))
+}
+
+async fn not_found(Ctx(_): Ctx) -> Result<HttpResponse, Error> {
+    Err(Error::NotFound(Msg::Default))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/v2")
+            .service(resource("/schemas/{name}", "GET").route(web::get().to(schema)))
+            .service(
+                resource("/images", "GET, POST")
+                    .route(web::get().to(images::list))
+                    .route(web::post().to(images::create)),
+            )
+            .service(web::resource("/images/").to(images::empty_id))
+            .service(
+                resource("/images/{id}", "GET, PATCH, DELETE")
+                    .route(web::get().to(images::show))
+                    .route(web::patch().to(images::update))
+                    .route(web::delete().to(images::delete)),
+            )
+            .service(
+                resource("/images/{id}/file", "GET, PUT")
+                    .route(web::get().to(image_data::download))
+                    .route(web::put().to(image_data::upload)),
+            )
+            .service(
+                resource("/images/{id}/tags/{tag}", "PUT, DELETE")
+                    .route(web::put().to(images::add_tag))
+                    .route(web::delete().to(images::delete_tag)),
+            )
+            .service(
+                resource("/images/{id}/actions/deactivate", "POST")
+                    .route(web::post().to(images::deactivate)),
+            )
+            .service(
+                resource("/images/{id}/actions/reactivate", "POST")
+                    .route(web::post().to(images::reactivate)),
+            )
+            .service(
+                resource("/images/{id}/members", "GET, POST")
+                    .route(web::get().to(members::list))
+                    .route(web::post().to(members::create)),
+            )
+            .service(
+                resource("/images/{id}/members/{member_id}", "GET, PUT, DELETE")
+                    .route(web::get().to(members::show))
+                    .route(web::put().to(members::update))
+                    .route(web::delete().to(members::delete)),
+            )
+            .default_service(web::to(not_found)),
+    );
+}

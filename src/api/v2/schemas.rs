@@ -1,0 +1,631 @@
+//! The JSON schemas served under `/v2/schemas/*`, as Glance 32 serves them
+//! when no `schema-image.json` is configured (the default install).
+//!
+//! python-glanceclient builds its models from these and validates image input
+//! against `/v2/schemas/image`, so the property definitions follow Glance's
+//! `images.get_base_properties()` and `image_members._MEMBER_SCHEMA` exactly;
+//! the wrappers follow `glance.schema`: the image schema is a
+//! `PermissiveSchema` served `raw()` (extra properties must be strings), the
+//! images collection is `CollectionSchema.raw()`, and the member schemas are
+//! plain `Schema`s served `minimal()` (no `additionalProperties`, no links on
+//! the member). Keys are emitted in Glance's order (serde_json `preserve_order`).
+
+use serde_json::{json, Value};
+
+/// The UUID pattern Glance puts on `id` and `image_id`.
+const UUID_PATTERN: &str =
+    "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$";
+
+/// `GET /v2/schemas/image`. The format lists are the configured
+/// `[image_format]` values; Glance prepends `null` to each enum.
+pub fn image_schema(disk_formats: &[&str], container_formats: &[&str]) -> Value {
+    json!({
+        "name": "image",
+        "properties": image_properties(disk_formats, container_formats),
+        "additionalProperties": {"type": "string"},
+        "links": [
+            {"rel": "self", "href": "{self}"},
+            {"rel": "enclosure", "href": "{file}"},
+            {"rel": "describedby", "href": "{schema}"},
+        ],
+    })
+}
+
+/// `GET /v2/schemas/images`: the image schema (full form) as array items, plus
+/// the pagination keys.
+pub fn images_schema(disk_formats: &[&str], container_formats: &[&str]) -> Value {
+    json!({
+        "name": "images",
+        "properties": {
+            "images": {
+                "type": "array",
+                "items": image_schema(disk_formats, container_formats),
+            },
+            "first": {"type": "string"},
+            "next": {"type": "string"},
+            "schema": {"type": "string"},
+        },
+        "links": [
+            {"rel": "first", "href": "{first}"},
+            {"rel": "next", "href": "{next}"},
+            {"rel": "describedby", "href": "{schema}"},
+        ],
+    })
+}
+
+/// `GET /v2/schemas/member` (minimal form: name and properties only).
+pub fn member_schema() -> Value {
+    json!({
+        "name": "member",
+        "properties": member_properties(),
+    })
+}
+
+/// `GET /v2/schemas/members` (minimal collection: no `first`/`next`).
+pub fn members_schema() -> Value {
+    json!({
+        "name": "members",
+        "properties": {
+            "members": {
+                "type": "array",
+                "items": member_schema(),
+            },
+            "schema": {"type": "string"},
+        },
+        "links": [
+            {"rel": "describedby", "href": "{schema}"},
+        ],
+    })
+}
+
+/// `enum` for a nullable format: `null` first, then the configured values.
+fn nullable_enum(values: &[&str]) -> Value {
+    std::iter::once(Value::Null)
+        .chain(values.iter().map(|v| Value::from(*v)))
+        .collect()
+}
+
+fn image_properties(disk_formats: &[&str], container_formats: &[&str]) -> Value {
+    // One `json!` per property: a single literal this size exceeds the macro recursion limit.
+    let entries = [
+        (
+            "id",
+            json!({
+                "type": "string",
+                "description": "An identifier for the image",
+                "pattern": UUID_PATTERN,
+            }),
+        ),
+        (
+            "name",
+            json!({
+                "type": ["null", "string"],
+                "description": "Descriptive name for the image",
+                "maxLength": 255,
+            }),
+        ),
+        (
+            "status",
+            json!({
+                "type": "string",
+                "readOnly": true,
+                "description": "Status of the image",
+                "enum": [
+                    "queued", "saving", "active", "killed", "deleted", "uploading",
+                    "importing", "pending_delete", "deactivated",
+                ],
+            }),
+        ),
+        (
+            "visibility",
+            json!({
+                "type": "string",
+                "description": "Scope of image accessibility",
+                "enum": ["community", "public", "private", "shared"],
+            }),
+        ),
+        (
+            "protected",
+            json!({
+                "type": "boolean",
+                "description": "If true, image will not be deletable.",
+            }),
+        ),
+        (
+            "os_hidden",
+            json!({
+                "type": "boolean",
+                "description": "If true, image will not appear in default image list response.",
+            }),
+        ),
+        (
+            "checksum",
+            json!({
+                "type": ["null", "string"],
+                "readOnly": true,
+                "description": "md5 hash of image contents.",
+                "maxLength": 32,
+            }),
+        ),
+        (
+            "os_hash_algo",
+            json!({
+                "type": ["null", "string"],
+                "readOnly": true,
+                "description": "Algorithm to calculate the os_hash_value",
+                "maxLength": 64,
+            }),
+        ),
+        (
+            "os_hash_value",
+            json!({
+                "type": ["null", "string"],
+                "readOnly": true,
+                "description": "Hexdigest of the image contents using the algorithm specified by the os_hash_algo",
+                "maxLength": 128,
+            }),
+        ),
+        (
+            "owner",
+            json!({
+                "type": ["null", "string"],
+                "description": "Owner of the image",
+                "maxLength": 255,
+            }),
+        ),
+        (
+            "size",
+            json!({
+                "type": ["null", "integer"],
+                "readOnly": true,
+                "description": "Size of image file in bytes",
+            }),
+        ),
+        (
+            "virtual_size",
+            json!({
+                "type": ["null", "integer"],
+                "readOnly": true,
+                "description": "Virtual size of image in bytes",
+            }),
+        ),
+        (
+            "container_format",
+            json!({
+                "type": ["null", "string"],
+                "description": "Format of the container",
+                "enum": nullable_enum(container_formats),
+            }),
+        ),
+        (
+            "disk_format",
+            json!({
+                "type": ["null", "string"],
+                "description": "Format of the disk",
+                "enum": nullable_enum(disk_formats),
+            }),
+        ),
+        (
+            "created_at",
+            json!({
+                "type": "string",
+                "readOnly": true,
+                "description": "Date and time of image registration",
+            }),
+        ),
+        (
+            "updated_at",
+            json!({
+                "type": "string",
+                "readOnly": true,
+                "description": "Date and time of the last image modification",
+            }),
+        ),
+        (
+            "tags",
+            json!({
+                "type": "array",
+                "description": "List of strings related to the image",
+                "items": {"type": "string", "maxLength": 255},
+            }),
+        ),
+        (
+            "direct_url",
+            json!({
+                "type": "string",
+                "readOnly": true,
+                "description": "URL to access the image file kept in external store",
+            }),
+        ),
+        (
+            "min_ram",
+            json!({
+                "type": "integer",
+                "description": "Amount of ram (in MB) required to boot image.",
+            }),
+        ),
+        (
+            "min_disk",
+            json!({
+                "type": "integer",
+                "description": "Amount of disk space (in GB) required to boot image.",
+            }),
+        ),
+        (
+            "self",
+            json!({
+                "type": "string",
+                "readOnly": true,
+                "description": "An image self url",
+            }),
+        ),
+        (
+            "file",
+            json!({
+                "type": "string",
+                "readOnly": true,
+                "description": "An image file url",
+            }),
+        ),
+        (
+            "stores",
+            json!({
+                "type": "string",
+                "readOnly": true,
+                "description": "Store in which image data resides.  Only present when the operator has enabled multiple stores.  May be a comma-separated list of store identifiers.",
+            }),
+        ),
+        (
+            "schema",
+            json!({
+                "type": "string",
+                "readOnly": true,
+                "description": "An image schema url",
+            }),
+        ),
+        (
+            "locations",
+            json!({
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "url": {"type": "string", "maxLength": 255},
+                        "metadata": {"type": "object"},
+                        "validation_data": {
+                            "description": "Values to be used to populate the corresponding image properties. If the image status is not 'queued', values must exactly match those already contained in the image properties.",
+                            "type": "object",
+                            "writeOnly": true,
+                            "additionalProperties": false,
+                            "properties": {
+                                "checksum": {"type": "string", "minLength": 32, "maxLength": 32},
+                                "os_hash_algo": {"type": "string", "maxLength": 64},
+                                "os_hash_value": {"type": "string", "maxLength": 128},
+                            },
+                            "required": ["os_hash_algo", "os_hash_value"],
+                        },
+                    },
+                    "required": ["url", "metadata"],
+                },
+                "description": "A set of URLs to access the image file kept in external store",
+            }),
+        ),
+    ];
+    Value::Object(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    )
+}
+
+fn member_properties() -> Value {
+    json!({
+        "member_id": {
+            "type": "string",
+            "description": "An identifier for the image member (tenantId)",
+        },
+        "image_id": {
+            "type": "string",
+            "description": "An identifier for the image",
+            "pattern": UUID_PATTERN,
+        },
+        "created_at": {
+            "type": "string",
+            "description": "Date and time of image member creation",
+        },
+        "updated_at": {
+            "type": "string",
+            "description": "Date and time of last modification of image member",
+        },
+        "status": {
+            "type": "string",
+            "description": "The status of this image member",
+            "enum": ["pending", "accepted", "rejected"],
+        },
+        // Glance gives `schema` no description.
+        "schema": {"readOnly": true, "type": "string"},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DISK: &[&str] = &[
+        "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop",
+    ];
+    const CONTAINER: &[&str] = &[
+        "ami",
+        "ari",
+        "aki",
+        "bare",
+        "ovf",
+        "ova",
+        "docker",
+        "compressed",
+    ];
+
+    fn keys(v: &Value) -> Vec<&str> {
+        v.as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn names() {
+        let cases = [
+            (image_schema(DISK, CONTAINER), "image"),
+            (images_schema(DISK, CONTAINER), "images"),
+            (member_schema(), "member"),
+            (members_schema(), "members"),
+        ];
+        for (schema, name) in cases {
+            assert_eq!(schema["name"], name);
+        }
+    }
+
+    #[test]
+    fn image_top_level() {
+        let s = image_schema(DISK, CONTAINER);
+        assert_eq!(
+            keys(&s),
+            ["name", "properties", "additionalProperties", "links"]
+        );
+        assert_eq!(s["additionalProperties"], json!({"type": "string"}));
+        assert_eq!(
+            s["links"],
+            json!([
+                {"rel": "self", "href": "{self}"},
+                {"rel": "enclosure", "href": "{file}"},
+                {"rel": "describedby", "href": "{schema}"}
+            ])
+        );
+        assert!(s.get("required").is_none());
+    }
+
+    #[test]
+    fn image_properties_in_glance_order() {
+        let s = image_schema(DISK, CONTAINER);
+        assert_eq!(
+            keys(&s["properties"]),
+            [
+                "id",
+                "name",
+                "status",
+                "visibility",
+                "protected",
+                "os_hidden",
+                "checksum",
+                "os_hash_algo",
+                "os_hash_value",
+                "owner",
+                "size",
+                "virtual_size",
+                "container_format",
+                "disk_format",
+                "created_at",
+                "updated_at",
+                "tags",
+                "direct_url",
+                "min_ram",
+                "min_disk",
+                "self",
+                "file",
+                "stores",
+                "schema",
+                "locations",
+            ]
+        );
+        // Only base properties: no deployer ones such as kernel_id or os_distro.
+        assert!(s["properties"].get("kernel_id").is_none());
+    }
+
+    #[test]
+    fn image_enums() {
+        let p = &image_schema(DISK, CONTAINER)["properties"];
+        assert_eq!(
+            p["visibility"]["enum"],
+            json!(["community", "public", "private", "shared"])
+        );
+        assert_eq!(
+            p["status"]["enum"],
+            json!([
+                "queued",
+                "saving",
+                "active",
+                "killed",
+                "deleted",
+                "uploading",
+                "importing",
+                "pending_delete",
+                "deactivated"
+            ])
+        );
+        assert_eq!(
+            p["disk_format"]["enum"],
+            json!([
+                null, "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso",
+                "ploop"
+            ])
+        );
+        assert_eq!(
+            p["container_format"]["enum"],
+            json!([
+                null,
+                "ami",
+                "ari",
+                "aki",
+                "bare",
+                "ovf",
+                "ova",
+                "docker",
+                "compressed"
+            ])
+        );
+        let custom = image_schema(&["raw"], &[]);
+        assert_eq!(
+            custom["properties"]["disk_format"]["enum"],
+            json!([null, "raw"])
+        );
+        assert_eq!(
+            custom["properties"]["container_format"]["enum"],
+            json!([null])
+        );
+    }
+
+    #[test]
+    fn image_property_details() {
+        let p = &image_schema(DISK, CONTAINER)["properties"];
+        // (property, type, readOnly, maxLength)
+        let cases: &[(&str, Value, bool, Option<u64>)] = &[
+            ("id", json!("string"), false, None),
+            ("name", json!(["null", "string"]), false, Some(255)),
+            ("status", json!("string"), true, None),
+            ("visibility", json!("string"), false, None),
+            ("protected", json!("boolean"), false, None),
+            ("os_hidden", json!("boolean"), false, None),
+            ("checksum", json!(["null", "string"]), true, Some(32)),
+            ("os_hash_algo", json!(["null", "string"]), true, Some(64)),
+            ("os_hash_value", json!(["null", "string"]), true, Some(128)),
+            ("owner", json!(["null", "string"]), false, Some(255)),
+            ("size", json!(["null", "integer"]), true, None),
+            ("virtual_size", json!(["null", "integer"]), true, None),
+            ("container_format", json!(["null", "string"]), false, None),
+            ("disk_format", json!(["null", "string"]), false, None),
+            ("created_at", json!("string"), true, None),
+            ("updated_at", json!("string"), true, None),
+            ("tags", json!("array"), false, None),
+            ("direct_url", json!("string"), true, None),
+            ("min_ram", json!("integer"), false, None),
+            ("min_disk", json!("integer"), false, None),
+            ("self", json!("string"), true, None),
+            ("file", json!("string"), true, None),
+            ("stores", json!("string"), true, None),
+            ("schema", json!("string"), true, None),
+            ("locations", json!("array"), false, None),
+        ];
+        for (name, ty, read_only, max_len) in cases {
+            let prop = &p[*name];
+            assert_eq!(&prop["type"], ty, "{name}");
+            assert_eq!(
+                prop.get("readOnly") == Some(&json!(true)),
+                *read_only,
+                "{name}"
+            );
+            assert_eq!(prop["maxLength"].as_u64(), *max_len, "{name}");
+            assert!(prop["description"].is_string(), "{name} has a description");
+        }
+        assert_eq!(p["id"]["pattern"], UUID_PATTERN);
+        assert_eq!(
+            p["tags"]["items"],
+            json!({"type": "string", "maxLength": 255})
+        );
+        let loc = &p["locations"]["items"];
+        assert_eq!(loc["required"], json!(["url", "metadata"]));
+        assert_eq!(loc["properties"]["validation_data"]["writeOnly"], true);
+        assert_eq!(
+            loc["properties"]["validation_data"]["required"],
+            json!(["os_hash_algo", "os_hash_value"])
+        );
+        assert_eq!(
+            loc["properties"]["validation_data"]["properties"]["checksum"],
+            json!({"type": "string", "minLength": 32, "maxLength": 32})
+        );
+    }
+
+    #[test]
+    fn images_collection() {
+        let s = images_schema(DISK, CONTAINER);
+        assert_eq!(keys(&s), ["name", "properties", "links"]);
+        assert_eq!(
+            keys(&s["properties"]),
+            ["images", "first", "next", "schema"]
+        );
+        assert_eq!(s["properties"]["images"]["type"], "array");
+        assert_eq!(
+            s["properties"]["images"]["items"],
+            image_schema(DISK, CONTAINER)
+        );
+        assert_eq!(s["properties"]["next"], json!({"type": "string"}));
+        assert_eq!(
+            s["links"],
+            json!([
+                {"rel": "first", "href": "{first}"},
+                {"rel": "next", "href": "{next}"},
+                {"rel": "describedby", "href": "{schema}"}
+            ])
+        );
+    }
+
+    #[test]
+    fn member_minimal_form() {
+        let s = member_schema();
+        assert_eq!(keys(&s), ["name", "properties"]);
+        assert!(s.get("links").is_none());
+        assert!(s.get("additionalProperties").is_none());
+        let p = &s["properties"];
+        assert_eq!(
+            keys(p),
+            [
+                "member_id",
+                "image_id",
+                "created_at",
+                "updated_at",
+                "status",
+                "schema"
+            ]
+        );
+        assert_eq!(
+            p["status"]["enum"],
+            json!(["pending", "accepted", "rejected"])
+        );
+        assert_eq!(p["image_id"]["pattern"], UUID_PATTERN);
+        assert_eq!(p["schema"], json!({"readOnly": true, "type": "string"}));
+        for name in [
+            "member_id",
+            "image_id",
+            "created_at",
+            "updated_at",
+            "status",
+        ] {
+            assert_eq!(p[name]["type"], "string");
+            assert!(p[name]["description"].is_string(), "{name}");
+        }
+    }
+
+    #[test]
+    fn members_collection() {
+        let s = members_schema();
+        assert_eq!(keys(&s), ["name", "properties", "links"]);
+        assert_eq!(keys(&s["properties"]), ["members", "schema"]);
+        assert_eq!(
+            s["properties"]["members"],
+            json!({"type": "array", "items": member_schema()})
+        );
+        assert_eq!(
+            s["links"],
+            json!([{"rel": "describedby", "href": "{schema}"}])
+        );
+    }
+}

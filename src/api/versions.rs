@@ -1,0 +1,91 @@
+//! The versions document (outside auth) and the health check.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::json;
+use crate::app::AppState;
+
+/// Glance's default list (no image cache, no multi-store), in Glance's order.
+const VERSIONS: &[(&str, &str)] = &[
+    ("v2.15", "SUPPORTED"),
+    ("v2.9", "SUPPORTED"),
+    ("v2.17", "CURRENT"),
+    ("v2.7", "SUPPORTED"),
+    ("v2.6", "SUPPORTED"),
+    ("v2.5", "SUPPORTED"),
+    ("v2.4", "SUPPORTED"),
+    ("v2.3", "SUPPORTED"),
+    ("v2.2", "SUPPORTED"),
+    ("v2.1", "SUPPORTED"),
+    ("v2.0", "SUPPORTED"),
+];
+
+/// Path prefixes that reach the v2 API (rewritten to `/v2`).
+pub fn is_v2_alias(segment: &str) -> bool {
+    segment == "v2"
+        || segment
+            .strip_prefix("v2.")
+            .and_then(|n| n.parse::<u8>().ok())
+            .is_some_and(|n| n <= 17 && !segment[3..].starts_with('0') || segment == "v2.0")
+}
+
+fn document(state: &AppState, req: &HttpRequest) -> serde_json::Value {
+    let base = super::v2::images::base_url(state, req);
+    let href = format!("{base}/v2/");
+    json!({
+        "versions": VERSIONS.iter().map(|(id, status)| json!({
+            "id": id,
+            "status": status,
+            "links": [{"rel": "self", "href": href}],
+        })).collect::<Vec<_>>()
+    })
+}
+
+/// `GET /` and any unknown version: 300 Multiple Choices.
+pub async fn multiple_choices(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    json::respond(
+        HttpResponse::build(StatusCode::MULTIPLE_CHOICES),
+        &document(&state, &req),
+    )
+}
+
+/// `/versions`: 200.
+pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    json::respond(HttpResponse::Ok(), &document(&state, &req))
+}
+
+/// oslo.middleware's healthcheck answer.
+pub async fn healthcheck(req: HttpRequest) -> HttpResponse {
+    let wants_json = req
+        .headers()
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"));
+    if wants_json {
+        json::respond(
+            HttpResponse::Ok(),
+            &json!({"detailed": false, "reasons": ["OK"]}),
+        )
+    } else {
+        HttpResponse::Ok()
+            .insert_header(("Content-Type", "text/plain; charset=UTF-8"))
+            .body("OK")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_v2_alias;
+
+    #[test]
+    fn aliases() {
+        for ok in ["v2", "v2.0", "v2.1", "v2.9", "v2.17"] {
+            assert!(is_v2_alias(ok), "{ok}");
+        }
+        for bad in ["v2.18", "v2.99", "v1", "v3", "v2.01", "v2.", "v20"] {
+            assert!(!is_v2_alias(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! glance-api.conf-style configuration: Glance's section and key names, then
+//! `GLINT__<SECTION>__<KEY>` environment overrides, validated once at start-up.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthStrategy {
+    /// Validate Keystone tokens (the default).
+    Keystone,
+    /// Take identity from request headers. For development only; loudly logged.
+    Noauth,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeystoneConfig {
+    pub www_authenticate_uri: Option<String>,
+    pub auth_url: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub project_name: Option<String>,
+    pub user_domain_name: String,
+    pub project_domain_name: String,
+    pub token_cache_time: u64,
+    pub http_connect_timeout: u64,
+    pub http_request_max_retries: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind_host: String,
+    pub bind_port: u16,
+    pub workers: usize,
+    pub image_member_quota: i64,
+    pub image_property_quota: i64,
+    pub image_tag_quota: i64,
+    pub limit_param_default: i64,
+    pub api_limit_max: i64,
+    pub image_size_cap: u64,
+    pub public_endpoint: Option<String>,
+    pub hashing_algorithm: String,
+    pub auth_strategy: AuthStrategy,
+    pub database_connection: String,
+    pub database_max_pool_size: u32,
+    pub filesystem_store_datadir: PathBuf,
+    pub policy_file: Option<PathBuf>,
+    pub enforce_new_defaults: bool,
+    /// `[image_format] require_image_format_match`: refuse data that is not its disk_format.
+    pub require_image_format_match: bool,
+    pub keystone: KeystoneConfig,
+}
+
+/// Options glint reads, per section. Anything else is logged as ignored.
+const KNOWN: &[(&str, &[&str])] = &[
+    (
+        "DEFAULT",
+        &[
+            "bind_host",
+            "bind_port",
+            "workers",
+            "image_member_quota",
+            "image_property_quota",
+            "image_tag_quota",
+            "limit_param_default",
+            "api_limit_max",
+            "image_size_cap",
+            "public_endpoint",
+            "hashing_algorithm",
+            "auth_strategy",
+        ],
+    ),
+    ("database", &["connection", "max_pool_size"]),
+    ("glance_store", &["filesystem_store_datadir"]),
+    ("paste_deploy", &["flavor"]),
+    ("image_format", &["require_image_format_match"]),
+    (
+        "oslo_policy",
+        &["policy_file", "enforce_new_defaults", "enforce_scope"],
+    ),
+    (
+        "keystone_authtoken",
+        &[
+            "www_authenticate_uri",
+            "auth_uri",
+            "auth_url",
+            "auth_type",
+            "username",
+            "password",
+            "project_name",
+            "user_domain_name",
+            "project_domain_name",
+            "token_cache_time",
+            "http_connect_timeout",
+            "http_request_max_retries",
+        ],
+    ),
+];
+
+/// Raw `section -> key -> value`, after environment overrides.
+#[derive(Debug, Default, Clone)]
+pub struct RawConfig {
+    values: BTreeMap<(String, String), String>,
+}
+
+impl RawConfig {
+    pub fn from_file(path: &Path) -> Result<Self, String> {
+        let ini = ini::Ini::load_from_file(path)
+            .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+        let mut raw = RawConfig::default();
+        for (section, props) in ini.iter() {
+            let section = section.unwrap_or("DEFAULT");
+            for (k, v) in props.iter() {
+                raw.set(section, k, v);
+            }
+        }
+        Ok(raw)
+    }
+
+    pub fn set(&mut self, section: &str, key: &str, value: &str) {
+        self.values.insert(
+            (section.to_owned(), key.to_owned()),
+            value.trim().to_owned(),
+        );
+    }
+
+    /// Apply `GLINT__SECTION__KEY=value` variables (section case as in the file, e.g. `DEFAULT`, `database`).
+    pub fn apply_env(&mut self, vars: impl Iterator<Item = (String, String)>) {
+        for (name, value) in vars {
+            let Some(rest) = name.strip_prefix("GLINT__") else {
+                continue;
+            };
+            if let Some((section, key)) = rest.split_once("__") {
+                let section = if section.eq_ignore_ascii_case("default") {
+                    "DEFAULT".to_owned()
+                } else {
+                    section.to_ascii_lowercase()
+                };
+                self.set(&section, &key.to_ascii_lowercase(), &value);
+            }
+        }
+    }
+
+    fn get(&self, section: &str, key: &str) -> Option<&str> {
+        self.values
+            .get(&(section.to_owned(), key.to_owned()))
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    fn parse<T: FromStr>(&self, section: &str, key: &str, default: T) -> Result<T, String> {
+        match self.get(section, key) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("invalid value '{v}' for [{section}] {key}")),
+        }
+    }
+
+    fn parse_bool(&self, section: &str, key: &str, default: bool) -> Result<bool, String> {
+        match self
+            .get(section, key)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None => Ok(default),
+            Some("true" | "yes" | "on" | "1") => Ok(true),
+            Some("false" | "no" | "off" | "0") => Ok(false),
+            Some(v) => Err(format!("invalid boolean '{v}' for [{section}] {key}")),
+        }
+    }
+
+    /// Options present but not read by glint, as `[section] key`.
+    pub fn ignored(&self) -> Vec<String> {
+        self.values
+            .keys()
+            .filter(|(s, k)| {
+                !KNOWN
+                    .iter()
+                    .any(|(ks, keys)| ks == s && keys.contains(&k.as_str()))
+            })
+            .map(|(s, k)| format!("[{s}] {k}"))
+            .collect()
+    }
+}
+
+fn at_least(section: &str, key: &str, v: i64, min: i64) -> Result<i64, String> {
+    if v < min {
+        Err(format!("[{section}] {key} must be at least {min}, got {v}"))
+    } else {
+        Ok(v)
+    }
+}
+
+impl Config {
+    /// Build and validate. `data_dir` anchors the zero-config defaults.
+    pub fn from_raw(raw: &RawConfig, data_dir: &Path) -> Result<Config, String> {
+        let d = "DEFAULT";
+        let auth_strategy = match (
+            raw.get(d, "auth_strategy"),
+            raw.get("paste_deploy", "flavor"),
+        ) {
+            (Some("noauth"), _) => AuthStrategy::Noauth,
+            (Some("keystone"), _) | (None, _) => AuthStrategy::Keystone,
+            (Some(other), _) => {
+                return Err(format!(
+                    "invalid value '{other}' for [DEFAULT] auth_strategy (keystone or noauth)"
+                ))
+            }
+        };
+        let hashing_algorithm = raw
+            .get(d, "hashing_algorithm")
+            .unwrap_or("sha512")
+            .to_owned();
+        if !["sha256", "sha384", "sha512"].contains(&hashing_algorithm.as_str()) {
+            return Err(format!(
+                "invalid value '{hashing_algorithm}' for [DEFAULT] hashing_algorithm (sha256, sha384 or sha512)"
+            ));
+        }
+        let database_connection = match raw.get("database", "connection") {
+            Some(url) => url.to_owned(),
+            None => format!("sqlite:///{}", data_dir.join("glint.db").display()),
+        };
+        crate::db::connection::DbUrl::parse(&database_connection)
+            .map_err(|e| format!("invalid [database] connection: {e}"))?;
+        let ks = "keystone_authtoken";
+        Ok(Config {
+            bind_host: raw.get(d, "bind_host").unwrap_or("127.0.0.1").to_owned(),
+            bind_port: raw.parse(d, "bind_port", 9292)?,
+            workers: raw.parse(d, "workers", 0)?,
+            image_member_quota: raw.parse(d, "image_member_quota", 128)?,
+            image_property_quota: raw.parse(d, "image_property_quota", 128)?,
+            image_tag_quota: raw.parse(d, "image_tag_quota", 128)?,
+            limit_param_default: at_least(
+                d,
+                "limit_param_default",
+                raw.parse(d, "limit_param_default", 25)?,
+                1,
+            )?,
+            api_limit_max: at_least(d, "api_limit_max", raw.parse(d, "api_limit_max", 1000)?, 1)?,
+            image_size_cap: raw.parse(d, "image_size_cap", 1_099_511_627_776)?,
+            public_endpoint: raw
+                .get(d, "public_endpoint")
+                .map(|s| s.trim_end_matches('/').to_owned()),
+            hashing_algorithm,
+            auth_strategy,
+            database_connection,
+            database_max_pool_size: raw.parse("database", "max_pool_size", 10)?,
+            filesystem_store_datadir: raw
+                .get("glance_store", "filesystem_store_datadir")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| data_dir.join("images")),
+            policy_file: raw.get("oslo_policy", "policy_file").map(PathBuf::from),
+            enforce_new_defaults: raw.parse_bool("oslo_policy", "enforce_new_defaults", true)?,
+            require_image_format_match: raw.parse_bool(
+                "image_format",
+                "require_image_format_match",
+                true,
+            )?,
+            keystone: KeystoneConfig {
+                www_authenticate_uri: raw
+                    .get(ks, "www_authenticate_uri")
+                    .or_else(|| raw.get(ks, "auth_uri"))
+                    .map(str::to_owned),
+                auth_url: raw.get(ks, "auth_url").map(str::to_owned),
+                username: raw.get(ks, "username").map(str::to_owned),
+                password: raw.get(ks, "password").map(str::to_owned),
+                project_name: raw.get(ks, "project_name").map(str::to_owned),
+                user_domain_name: raw
+                    .get(ks, "user_domain_name")
+                    .unwrap_or("Default")
+                    .to_owned(),
+                project_domain_name: raw
+                    .get(ks, "project_domain_name")
+                    .unwrap_or("Default")
+                    .to_owned(),
+                token_cache_time: raw.parse(ks, "token_cache_time", 300)?,
+                http_connect_timeout: raw.parse(ks, "http_connect_timeout", 10)?,
+                http_request_max_retries: raw.parse(ks, "http_request_max_retries", 3)?,
+            },
+        })
+    }
+
+    /// Defaults only (tests and zero-config start).
+    pub fn defaults(data_dir: &Path) -> Config {
+        match Config::from_raw(&RawConfig::default(), data_dir) {
+            Ok(c) => c,
+            Err(e) => unreachable!("defaults are valid: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_glance() {
+        let c = Config::defaults(Path::new("/tmp/x"));
+        assert_eq!(c.bind_port, 9292);
+        assert_eq!(c.image_member_quota, 128);
+        assert_eq!(c.limit_param_default, 25);
+        assert_eq!(c.api_limit_max, 1000);
+        assert_eq!(c.image_size_cap, 1_099_511_627_776);
+        assert_eq!(c.auth_strategy, AuthStrategy::Keystone);
+        assert_eq!(c.database_connection, "sqlite:////tmp/x/glint.db");
+    }
+
+    #[test]
+    fn bad_values_name_section_and_key() {
+        let mut raw = RawConfig::default();
+        raw.set("DEFAULT", "bind_port", "ninety");
+        let e = Config::from_raw(&raw, Path::new("/tmp")).unwrap_err();
+        assert!(e.contains("[DEFAULT] bind_port"), "{e}");
+        let mut raw = RawConfig::default();
+        raw.set("database", "connection", "postgressql://x/y");
+        assert!(Config::from_raw(&raw, Path::new("/tmp")).is_err());
+    }
+
+    #[test]
+    fn env_overrides_and_ignored_options() {
+        let mut raw = RawConfig::default();
+        raw.set("DEFAULT", "bind_port", "1");
+        raw.set("glance_store", "stores", "file,http");
+        raw.apply_env(
+            vec![("GLINT__DEFAULT__BIND_PORT".to_owned(), "9393".to_owned())].into_iter(),
+        );
+        let c = Config::from_raw(&raw, Path::new("/tmp")).unwrap();
+        assert_eq!(c.bind_port, 9393);
+        assert_eq!(raw.ignored(), vec!["[glance_store] stores".to_owned()]);
+    }
+}

@@ -1,0 +1,590 @@
+//! Image rows, their properties and tags.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::NaiveDateTime;
+use diesel::dsl::exists;
+use diesel::prelude::*;
+
+use super::connection::{DbConn, MultiBackend};
+use super::error::DbError;
+use super::models::ImageRow;
+use super::schema::{image_members, image_properties, image_tags, images};
+use crate::domain::context::RequestContext;
+use crate::domain::image::{Image, ImageStatus, Visibility};
+use crate::domain::list_query::{
+    CmpOp, IntColumn, IntFilter, IntOp, ListQuery, SortDir, SortKey, StrFilter,
+};
+use crate::domain::member::MemberStatus;
+use crate::domain::visibility::{MemberStatusFilter, VisibilityFilter};
+
+/// Insert a new image with its properties and tags. A taken id is `Duplicate`.
+pub fn insert(conn: &mut DbConn, img: &Image) -> Result<(), DbError> {
+    diesel::insert_into(images::table)
+        .values(ImageRow::from_domain(img))
+        .execute(conn)?;
+    insert_properties(conn, &img.id, img.properties.iter(), img.updated_at)?;
+    insert_tags(conn, &img.id, img.tags.iter(), img.updated_at)?;
+    Ok(())
+}
+
+fn insert_properties<'a>(
+    conn: &mut DbConn,
+    image_id: &str,
+    props: impl Iterator<Item = (&'a String, &'a String)>,
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
+    for (k, v) in props {
+        diesel::insert_into(image_properties::table)
+            .values((
+                image_properties::image_id.eq(image_id),
+                image_properties::name.eq(k),
+                image_properties::value.eq(v),
+                image_properties::created_at.eq(now),
+                image_properties::updated_at.eq(now),
+                image_properties::deleted.eq(false),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn insert_tags<'a>(
+    conn: &mut DbConn,
+    image_id: &str,
+    tags: impl Iterator<Item = &'a String>,
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
+    for t in tags {
+        diesel::insert_into(image_tags::table)
+            .values((
+                image_tags::image_id.eq(image_id),
+                image_tags::value.eq(t),
+                image_tags::created_at.eq(now),
+                image_tags::updated_at.eq(now),
+                image_tags::deleted.eq(false),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A live (not deleted) image with tags and properties.
+pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<Image>, DbError> {
+    let row: Option<ImageRow> = images::table
+        .filter(images::id.eq(id))
+        .filter(images::deleted.eq(false))
+        .select(ImageRow::as_select())
+        .first(conn)
+        .optional()?;
+    match row {
+        None => Ok(None),
+        Some(row) => Ok(hydrate(conn, vec![row])?.pop()),
+    }
+}
+
+/// Same as `get`, but takes the row lock first (PostgreSQL `FOR UPDATE`; SQLite's
+/// write transaction already holds the database lock). Use inside `write_tx`.
+pub fn get_for_update(conn: &mut DbConn, id: &str) -> Result<Option<Image>, DbError> {
+    if let DbConn::Pg(pg) = conn {
+        let found: Option<String> = images::table
+            .filter(images::id.eq(id))
+            .filter(images::deleted.eq(false))
+            .select(images::id)
+            .for_update()
+            .first(pg)
+            .optional()?;
+        if found.is_none() {
+            return Ok(None);
+        }
+    }
+    get(conn, id)
+}
+
+/// Attach tags and properties to rows with two queries, whatever the page size.
+fn hydrate(conn: &mut DbConn, rows: Vec<ImageRow>) -> Result<Vec<Image>, DbError> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut props: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+    let prop_rows: Vec<(String, String, Option<String>)> = image_properties::table
+        .filter(image_properties::image_id.eq_any(&ids))
+        .filter(image_properties::deleted.eq(false))
+        .select((
+            image_properties::image_id,
+            image_properties::name,
+            image_properties::value,
+        ))
+        .load(conn)?;
+    for (img, k, v) in prop_rows {
+        props
+            .entry(img)
+            .or_default()
+            .insert(k, v.unwrap_or_default());
+    }
+    let mut tags: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let tag_rows: Vec<(String, String)> = image_tags::table
+        .filter(image_tags::image_id.eq_any(&ids))
+        .filter(image_tags::deleted.eq(false))
+        .select((image_tags::image_id, image_tags::value))
+        .load(conn)?;
+    for (img, t) in tag_rows {
+        tags.entry(img).or_default().insert(t);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let id = row.id.clone();
+            let mut img = row.into_domain()?;
+            img.properties = props.remove(&id).unwrap_or_default();
+            img.tags = tags.remove(&id).unwrap_or_default();
+            Ok(img)
+        })
+        .collect()
+}
+
+/// The caller project's live member row status on an image.
+pub fn membership(
+    conn: &mut DbConn,
+    image_id: &str,
+    project: Option<&str>,
+) -> Result<Option<MemberStatus>, DbError> {
+    let Some(project) = project else {
+        return Ok(None);
+    };
+    let status: Option<String> = image_members::table
+        .filter(image_members::image_id.eq(image_id))
+        .filter(image_members::member.eq(project))
+        .filter(image_members::deleted.eq(false))
+        .select(image_members::status)
+        .first(conn)
+        .optional()?;
+    Ok(status.and_then(|s| s.parse().ok()))
+}
+
+/// Write every attribute of `new` over the stored image, syncing tags and properties with `old`.
+pub fn update(conn: &mut DbConn, old: &Image, new: &Image) -> Result<(), DbError> {
+    diesel::update(images::table.filter(images::id.eq(&new.id)))
+        .set(ImageRow::from_domain(new))
+        .execute(conn)?;
+    let now = new.updated_at;
+    let gone: Vec<&String> = old
+        .properties
+        .keys()
+        .filter(|k| !new.properties.contains_key(*k))
+        .collect();
+    if !gone.is_empty() {
+        diesel::delete(
+            image_properties::table
+                .filter(image_properties::image_id.eq(&new.id))
+                .filter(image_properties::name.eq_any(gone)),
+        )
+        .execute(conn)?;
+    }
+    for (k, v) in &new.properties {
+        match old.properties.get(k) {
+            Some(ov) if ov == v => {}
+            Some(_) => {
+                diesel::update(
+                    image_properties::table
+                        .filter(image_properties::image_id.eq(&new.id))
+                        .filter(image_properties::name.eq(k)),
+                )
+                .set((
+                    image_properties::value.eq(v),
+                    image_properties::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            }
+            None => insert_properties(conn, &new.id, std::iter::once((k, v)), now)?,
+        }
+    }
+    let removed: Vec<&String> = old.tags.difference(&new.tags).collect();
+    if !removed.is_empty() {
+        diesel::delete(
+            image_tags::table
+                .filter(image_tags::image_id.eq(&new.id))
+                .filter(image_tags::value.eq_any(removed)),
+        )
+        .execute(conn)?;
+    }
+    insert_tags(conn, &new.id, new.tags.difference(&old.tags), now)?;
+    Ok(())
+}
+
+/// Atomically move an image from one status to another; false if it was not in `from`.
+pub fn compare_and_set_status(
+    conn: &mut DbConn,
+    id: &str,
+    from: &[ImageStatus],
+    to: ImageStatus,
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let n = diesel::update(
+        images::table
+            .filter(images::id.eq(id))
+            .filter(images::deleted.eq(false))
+            .filter(images::status.eq_any(from)),
+    )
+    .set((images::status.eq(to.as_str()), images::updated_at.eq(now)))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Glance's soft delete: the image row and its children are marked deleted.
+pub fn soft_delete(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Result<bool, DbError> {
+    let n = diesel::update(
+        images::table
+            .filter(images::id.eq(id))
+            .filter(images::deleted.eq(false)),
+    )
+    .set((
+        images::deleted.eq(true),
+        images::deleted_at.eq(now),
+        images::updated_at.eq(now),
+        images::status.eq(ImageStatus::Deleted.as_str()),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(false);
+    }
+    diesel::update(image_properties::table.filter(image_properties::image_id.eq(id)))
+        .set((
+            image_properties::deleted.eq(true),
+            image_properties::deleted_at.eq(now),
+        ))
+        .execute(conn)?;
+    diesel::update(image_tags::table.filter(image_tags::image_id.eq(id)))
+        .set((image_tags::deleted.eq(true), image_tags::deleted_at.eq(now)))
+        .execute(conn)?;
+    diesel::update(
+        image_members::table
+            .filter(image_members::image_id.eq(id))
+            .filter(image_members::deleted.eq(false)),
+    )
+    .set((
+        image_members::deleted.eq(true),
+        image_members::deleted_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(true)
+}
+
+/// Images stuck in `saving` (a crash mid-upload): back to `queued`. Returns their ids.
+pub fn reset_saving(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<String>, DbError> {
+    let ids: Vec<String> = images::table
+        .filter(images::deleted.eq(false))
+        .filter(images::status.eq(ImageStatus::Saving.as_str()))
+        .select(images::id)
+        .load(conn)?;
+    if !ids.is_empty() {
+        diesel::update(images::table.filter(images::id.eq_any(&ids)))
+            .set((
+                images::status.eq(ImageStatus::Queued.as_str()),
+                images::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(ids)
+}
+
+type BoxedCond = Box<
+    dyn BoxableExpression<
+        images::table,
+        MultiBackend,
+        SqlType = diesel::sql_types::Nullable<diesel::sql_types::Bool>,
+    >,
+>;
+
+fn always(b: bool) -> BoxedCond {
+    Box::new(diesel::dsl::sql::<
+        diesel::sql_types::Nullable<diesel::sql_types::Bool>,
+    >(if b { "1 = 1" } else { "1 = 0" }))
+}
+
+fn member_row_exists(project: &str, status: Option<MemberStatus>) -> BoxedCond {
+    let base = image_members::table
+        .filter(image_members::image_id.eq(images::id))
+        .filter(image_members::member.eq(project.to_owned()))
+        .filter(image_members::deleted.eq(false));
+    match status {
+        None => Box::new(exists(base).nullable()),
+        Some(s) => Box::new(
+            exists(base.filter(image_members::status.eq(s.as_str().to_owned()))).nullable(),
+        ),
+    }
+}
+
+/// The SQL twin of `domain::visibility::listed` (candidate set and visibility filter).
+fn visibility_condition(
+    ctx: &RequestContext,
+    vis: VisibilityFilter,
+    ms: MemberStatusFilter,
+) -> BoxedCond {
+    let v = |x: Visibility| images::visibility.eq(x.as_str().to_owned()).nullable();
+    let candidate: BoxedCond = if ctx.is_admin() {
+        always(true)
+    } else {
+        match ctx.project() {
+            None => Box::new(v(Visibility::Public)),
+            Some(p) => {
+                let status = match ms {
+                    MemberStatusFilter::All => None,
+                    MemberStatusFilter::Only(s) => Some(s),
+                };
+                Box::new(
+                    v(Visibility::Public)
+                        .or(v(Visibility::Community))
+                        .or(images::owner.eq(p.to_owned()))
+                        .or(v(Visibility::Shared).and(member_row_exists(p, status))),
+                )
+            }
+        }
+    };
+    let filter: BoxedCond = match vis {
+        VisibilityFilter::All => always(true),
+        VisibilityFilter::Only(x) => Box::new(v(x)),
+        VisibilityFilter::Default => match ctx.project() {
+            Some(p) => Box::new(
+                images::visibility
+                    .ne(Visibility::Community.as_str().to_owned())
+                    .nullable()
+                    .or(images::owner.eq(p.to_owned())),
+            ),
+            None => Box::new(
+                images::visibility
+                    .ne(Visibility::Community.as_str().to_owned())
+                    .nullable(),
+            ),
+        },
+    };
+    Box::new(candidate.and(filter))
+}
+
+macro_rules! str_filter {
+    ($q:ident, $col:expr, $f:expr) => {
+        if let Some(f) = $f {
+            $q = match f {
+                StrFilter::Eq(v) => $q.filter($col.eq(v.clone())),
+                StrFilter::In(vs) => $q.filter($col.eq_any(vs.clone())),
+            };
+        }
+    };
+}
+
+macro_rules! cmp_filter {
+    ($q:ident, $col:expr, $f:expr) => {
+        if let Some(f) = $f {
+            let at = f.at;
+            $q = match f.op {
+                CmpOp::Gt => $q.filter($col.gt(at)),
+                CmpOp::Gte => $q.filter($col.ge(at)),
+                CmpOp::Eq => $q.filter($col.eq(at)),
+                CmpOp::Neq => $q.filter($col.ne(at)),
+                CmpOp::Lt => $q.filter($col.lt(at)),
+                CmpOp::Lte => $q.filter($col.le(at)),
+            };
+        }
+    };
+}
+
+/// "After the marker" for one nullable sort column, NULL sorting lowest.
+macro_rules! key_conditions {
+    ($col:expr, $val:expr, $dir:expr) => {{
+        let val = $val;
+        let eq: BoxedCond = match &val {
+            None => Box::new($col.is_null().nullable()),
+            Some(v) => Box::new($col.eq(v.clone()).nullable()),
+        };
+        let after: BoxedCond = match (&val, $dir) {
+            (None, SortDir::Asc) => Box::new($col.is_not_null().nullable()),
+            (None, SortDir::Desc) => always(false),
+            (Some(v), SortDir::Asc) => Box::new($col.gt(v.clone()).nullable()),
+            (Some(v), SortDir::Desc) => {
+                Box::new($col.lt(v.clone()).nullable().or($col.is_null().nullable()))
+            }
+        };
+        (eq, after)
+    }};
+}
+
+fn key_condition(key: SortKey, dir: SortDir, m: &Image) -> (BoxedCond, BoxedCond) {
+    match key {
+        SortKey::Name => key_conditions!(images::name, m.name.clone(), dir),
+        SortKey::Status => {
+            key_conditions!(
+                images::status.nullable(),
+                Some(m.status.as_str().to_owned()),
+                dir
+            )
+        }
+        SortKey::ContainerFormat => {
+            key_conditions!(images::container_format, m.container_format.clone(), dir)
+        }
+        SortKey::DiskFormat => key_conditions!(images::disk_format, m.disk_format.clone(), dir),
+        SortKey::Size => key_conditions!(images::size, m.size, dir),
+        SortKey::Id => key_conditions!(images::id.nullable(), Some(m.id.clone()), dir),
+        SortKey::CreatedAt => {
+            key_conditions!(images::created_at.nullable(), Some(m.created_at), dir)
+        }
+        SortKey::UpdatedAt => key_conditions!(images::updated_at, Some(m.updated_at), dir),
+    }
+}
+
+/// Rows strictly after the marker in the sort order: for some key i, every
+/// earlier key equals the marker's value and key i comes after it.
+fn marker_condition(sort: &[(SortKey, SortDir)], m: &Image) -> BoxedCond {
+    let mut result = always(false);
+    for (i, (key, dir)) in sort.iter().enumerate() {
+        let mut term = key_condition(*key, *dir, m).1;
+        for (k, d) in &sort[..i] {
+            term = Box::new(term.and(key_condition(*k, *d, m).0));
+        }
+        result = Box::new(result.or(term));
+    }
+    result
+}
+
+fn int_condition(f: &IntFilter) -> BoxedCond {
+    macro_rules! cmp {
+        ($col:expr, $v:expr) => {
+            match f.op {
+                IntOp::Eq => Box::new($col.eq($v).nullable()) as BoxedCond,
+                IntOp::Gte => Box::new($col.ge($v).nullable()),
+                IntOp::Lte => Box::new($col.le($v).nullable()),
+            }
+        };
+    }
+    // min_ram and min_disk are 32-bit columns: a value outside that range matches nothing.
+    let small = i32::try_from(f.value);
+    match (f.column, small) {
+        (IntColumn::Size, _) => cmp!(images::size, f.value),
+        (IntColumn::VirtualSize, _) => cmp!(images::virtual_size, f.value),
+        (IntColumn::MinRam, Ok(v)) => cmp!(images::min_ram, v),
+        (IntColumn::MinDisk, Ok(v)) => cmp!(images::min_disk, v),
+        (IntColumn::MinRam | IntColumn::MinDisk, Err(_)) => match f.op {
+            IntOp::Gte => always(f.value < 0),
+            IntOp::Lte => always(f.value > 0),
+            IntOp::Eq => always(false),
+        },
+    }
+}
+
+/// The list query: visibility, filters, sort and keyset paging, all in SQL.
+pub fn list(
+    conn: &mut DbConn,
+    ctx: &RequestContext,
+    q: &ListQuery,
+    marker: Option<&Image>,
+) -> Result<Vec<Image>, DbError> {
+    if q.matches_nothing {
+        return Ok(Vec::new());
+    }
+    let mut query = images::table
+        .filter(images::deleted.eq(false))
+        .filter(images::status.ne(ImageStatus::Killed.as_str()))
+        .select(ImageRow::as_select())
+        .into_boxed::<MultiBackend>();
+    query = query.filter(visibility_condition(ctx, q.visibility, q.member_status));
+    if let Some(owner) = &q.owner {
+        query = query.filter(images::owner.eq(owner.clone()));
+    }
+    str_filter!(query, images::name, &q.name);
+    str_filter!(query, images::id, &q.id);
+    str_filter!(query, images::status, &q.status);
+    str_filter!(query, images::container_format, &q.container_format);
+    str_filter!(query, images::disk_format, &q.disk_format);
+    if let Some(c) = &q.checksum {
+        query = query.filter(images::checksum.eq(c.clone()));
+    }
+    if let Some(h) = &q.os_hash_value {
+        query = query.filter(images::os_hash_value.eq(h.clone()));
+    }
+    if let Some(a) = &q.os_hash_algo {
+        query = query.filter(images::os_hash_algo.eq(a.clone()));
+    }
+    for f in &q.int_filters {
+        query = query.filter(int_condition(f));
+    }
+    if let Some(n) = q.size_min {
+        query = query.filter(images::size.ge(n));
+    }
+    if let Some(n) = q.size_max {
+        query = query.filter(images::size.le(n));
+    }
+    cmp_filter!(query, images::created_at, &q.created_at);
+    cmp_filter!(query, images::updated_at, &q.updated_at);
+    query = query.filter(images::os_hidden.eq(q.os_hidden));
+    if let Some(p) = q.protected {
+        query = query.filter(images::protected.eq(p));
+    }
+    for tag in &q.tags {
+        query = query.filter(exists(
+            image_tags::table
+                .filter(image_tags::image_id.eq(images::id))
+                .filter(image_tags::value.eq(tag.clone()))
+                .filter(image_tags::deleted.eq(false)),
+        ));
+    }
+    for (k, v) in &q.properties {
+        query = query.filter(exists(
+            image_properties::table
+                .filter(image_properties::image_id.eq(images::id))
+                .filter(image_properties::name.eq(k.clone()))
+                .filter(image_properties::value.eq(v.clone()))
+                .filter(image_properties::deleted.eq(false)),
+        ));
+    }
+    if let Some(m) = marker {
+        query = query.filter(marker_condition(&q.sort, m));
+    }
+    for (key, dir) in &q.sort {
+        query = order_by(query, *key, *dir);
+    }
+    let rows: Vec<ImageRow> = query.limit(q.limit).load(conn)?;
+    hydrate(conn, rows)
+}
+
+type BoxedQuery<'a> =
+    images::BoxedQuery<'a, MultiBackend, diesel::dsl::AsSelect<ImageRow, MultiBackend>>;
+
+/// NULL sorts lowest on both backends (PostgreSQL's default is highest).
+fn order_by(q: BoxedQuery<'_>, key: SortKey, dir: SortDir) -> BoxedQuery<'_> {
+    macro_rules! nullable_order {
+        ($col:expr) => {
+            match dir {
+                SortDir::Asc => q
+                    .then_order_by($col.is_null().desc())
+                    .then_order_by($col.asc()),
+                SortDir::Desc => q
+                    .then_order_by($col.is_null().asc())
+                    .then_order_by($col.desc()),
+            }
+        };
+    }
+    macro_rules! plain_order {
+        ($col:expr) => {
+            match dir {
+                SortDir::Asc => q.then_order_by($col.asc()),
+                SortDir::Desc => q.then_order_by($col.desc()),
+            }
+        };
+    }
+    match key {
+        SortKey::Name => nullable_order!(images::name),
+        SortKey::Status => plain_order!(images::status),
+        SortKey::ContainerFormat => nullable_order!(images::container_format),
+        SortKey::DiskFormat => nullable_order!(images::disk_format),
+        SortKey::Size => nullable_order!(images::size),
+        SortKey::Id => plain_order!(images::id),
+        SortKey::CreatedAt => plain_order!(images::created_at),
+        SortKey::UpdatedAt => nullable_order!(images::updated_at),
+    }
+}
+
+/// Live tag count of an image (for the tag quota).
+pub fn tag_count(conn: &mut DbConn, image_id: &str) -> Result<i64, DbError> {
+    Ok(image_tags::table
+        .filter(image_tags::image_id.eq(image_id))
+        .filter(image_tags::deleted.eq(false))
+        .count()
+        .get_result(conn)?)
+}

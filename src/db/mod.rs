@@ -1,0 +1,11 @@
+//! Persistence: diesel over SQLite and PostgreSQL behind one connection type.
+
+pub mod connection;
+pub mod error;
+pub mod images;
+pub mod members;
+pub mod models;
+pub mod schema;
+
+pub use connection::{write_tx, Backend, Db, DbConn};
+pub use error::DbError;

@@ -1,0 +1,8 @@
+//! Pure rules: no HTTP, no SQL, no async. Everything here is unit-tested as tables.
+
+pub mod context;
+pub mod image;
+pub mod list_query;
+pub mod member;
+pub mod patch;
+pub mod visibility;

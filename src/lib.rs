@@ -1,0 +1,15 @@
+//! glint: an OpenStack Glance v2 compatible image service, built around image sharing.
+//!
+//! Layers (see docs/ARCHITECTURE.md): `api` (HTTP) -> `service` (use cases and
+//! transactions) -> `policy` + `domain` (pure rules) and `db` + `store` (I/O).
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod policy;
+pub mod service;
+pub mod startup;
+pub mod store;

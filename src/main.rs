@@ -1,0 +1,122 @@
+//! The `glint` command: serve, db sync, db version, check-config.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use glint::config::{Config, RawConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "glint",
+    version,
+    about = "OpenStack Glance v2 compatible image service"
+)]
+struct Cli {
+    /// A glance-api.conf-style file. Without one, glint runs on defaults.
+    #[arg(long, global = true, env = "GLINT_CONFIG_FILE")]
+    config_file: Option<PathBuf>,
+    /// Where the default SQLite database and image store live.
+    #[arg(
+        long,
+        global = true,
+        default_value = "./glint-data",
+        env = "GLINT_DATA_DIR"
+    )]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API server (the default).
+    Serve,
+    /// Database maintenance.
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
+    /// Validate the configuration and exit.
+    CheckConfig,
+}
+
+#[derive(Subcommand)]
+enum DbAction {
+    /// Apply migrations.
+    Sync,
+    /// Print the applied schema version.
+    Version,
+}
+
+fn load_config(cli: &Cli) -> Result<Config, String> {
+    let mut raw = match &cli.config_file {
+        Some(p) => RawConfig::from_file(p)?,
+        None => RawConfig::default(),
+    };
+    raw.apply_env(std::env::vars());
+    for option in raw.ignored() {
+        tracing::info!(%option, "configuration option not used by glint; ignored");
+    }
+    std::fs::create_dir_all(&cli.data_dir)
+        .map_err(|e| format!("cannot create data dir {}: {e}", cli.data_dir.display()))?;
+    let data_dir = std::fs::canonicalize(&cli.data_dir).unwrap_or_else(|_| cli.data_dir.clone());
+    Config::from_raw(&raw, Path::new(&data_dir))
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GLINT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let result = load_config(&cli).and_then(|config| match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config),
+        Command::CheckConfig => {
+            println!("configuration OK");
+            Ok(())
+        }
+        Command::Db { action } => {
+            let db = glint::db::Db::open(&config.database_connection, 1)?;
+            match action {
+                DbAction::Sync => {
+                    let applied = db.migrate()?;
+                    println!("applied {} migration(s)", applied.len());
+                }
+                DbAction::Version => println!("{}", db.version()?.unwrap_or_else(|| "none".into())),
+            }
+            Ok(())
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("glint: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: Config) -> Result<(), String> {
+    let workers = if config.workers == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        config.workers
+    };
+    let addr = (config.bind_host.clone(), config.bind_port);
+    let state = glint::startup::build_state(config)?;
+    tracing::info!(host = %addr.0, port = addr.1, workers, "glint listening");
+    actix_web::rt::System::new()
+        .block_on(async move {
+            // actix stops gracefully on SIGTERM and ctrl-c: in-flight requests finish first.
+            actix_web::HttpServer::new(move || glint::api::app(state.clone()))
+                .workers(workers)
+                .bind(addr)?
+                .run()
+                .await
+        })
+        .map_err(|e| format!("server error: {e}"))
+}

@@ -1,0 +1,85 @@
+//! Glance's default policy (Secure RBAC, `enforce_new_defaults = True`),
+//! written in the same rule language an operator's policy file uses.
+
+use super::check::Check;
+
+fn role(r: &str) -> Check {
+    Check::Role(r.to_owned())
+}
+fn owner() -> Check {
+    Check::CredMatchesTarget {
+        cred: "project_id".into(),
+        target: "project_id".into(),
+    }
+}
+fn is_member() -> Check {
+    Check::CredMatchesTarget {
+        cred: "project_id".into(),
+        target: "member_id".into(),
+    }
+}
+fn visibility_is(v: &str) -> Check {
+    Check::LiteralMatchesTarget {
+        literal: v.into(),
+        target: "visibility".into(),
+    }
+}
+fn or(cs: Vec<Check>) -> Check {
+    Check::Or(cs)
+}
+fn and(cs: Vec<Check>) -> Check {
+    Check::And(cs)
+}
+
+/// The named default rules, as Glance registers them.
+pub fn defaults() -> Vec<(&'static str, Check)> {
+    let admin = || role("admin");
+    let admin_or_member_owner = || or(vec![admin(), and(vec![role("member"), owner()])]);
+    let reader_sees = |r: &str| {
+        or(vec![
+            admin(),
+            and(vec![
+                role(r),
+                or(vec![
+                    owner(),
+                    is_member(),
+                    visibility_is("community"),
+                    visibility_is("public"),
+                    visibility_is("shared"),
+                ]),
+            ]),
+        ])
+    };
+    let owner_or_member_reader = || {
+        or(vec![
+            admin(),
+            and(vec![role("reader"), or(vec![owner(), is_member()])]),
+        ])
+    };
+    vec![
+        ("context_is_admin", admin()),
+        ("default", Check::Deny),
+        (
+            "get_images",
+            or(vec![admin(), and(vec![role("reader"), owner()])]),
+        ),
+        ("get_image", reader_sees("reader")),
+        ("download_image", reader_sees("member")),
+        ("add_image", admin_or_member_owner()),
+        ("modify_image", admin_or_member_owner()),
+        ("delete_image", admin_or_member_owner()),
+        ("upload_image", admin_or_member_owner()),
+        ("deactivate", admin_or_member_owner()),
+        ("reactivate", admin_or_member_owner()),
+        ("communitize_image", admin_or_member_owner()),
+        ("publicize_image", admin()),
+        ("add_member", admin_or_member_owner()),
+        ("delete_member", admin_or_member_owner()),
+        ("get_member", owner_or_member_reader()),
+        ("get_members", owner_or_member_reader()),
+        (
+            "modify_member",
+            or(vec![admin(), and(vec![role("member"), is_member()])]),
+        ),
+    ]
+}

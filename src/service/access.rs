@@ -1,0 +1,67 @@
+//! Loading an image the way Glance does: invisible and missing look the same (404).
+
+use crate::db::{self, DbConn};
+use crate::domain::context::RequestContext;
+use crate::domain::image::Image;
+use crate::domain::member::MemberStatus;
+use crate::domain::visibility::{can_see, VisibilityFacts};
+use crate::error::Error;
+use crate::policy::{image_target, Enforcer, Target};
+
+/// An image the caller can see, with what made it visible.
+pub struct Visible {
+    pub image: Image,
+    pub membership: Option<MemberStatus>,
+}
+
+impl Visible {
+    /// The caller sees a shared image only through its member row (not as owner).
+    pub fn caller_is_member(&self, ctx: &RequestContext) -> bool {
+        self.membership.is_some() && self.image.owner.as_deref() != ctx.project()
+    }
+
+    pub fn target(&self, ctx: &RequestContext) -> Target {
+        image_target(&self.image, ctx, self.caller_is_member(ctx))
+    }
+}
+
+/// Glance never looks up ids longer than a UUID.
+pub const MAX_ID_LEN: usize = 36;
+
+/// Load an image the caller may GET; anything else is a 404 with `not_found`.
+/// `lock` takes the row lock for a following write in the same transaction.
+pub fn load_visible(
+    conn: &mut DbConn,
+    policy: &Enforcer,
+    ctx: &RequestContext,
+    id: &str,
+    not_found: &str,
+    lock: bool,
+) -> Result<Visible, Error> {
+    if id.len() > MAX_ID_LEN {
+        return Err(Error::not_found(not_found));
+    }
+    let image = if lock {
+        db::images::get_for_update(conn, id)?
+    } else {
+        db::images::get(conn, id)?
+    };
+    let Some(image) = image else {
+        return Err(Error::not_found(not_found));
+    };
+    let membership = db::images::membership(conn, id, ctx.project())?;
+    let facts = VisibilityFacts {
+        owner: image.owner.as_deref(),
+        visibility: image.visibility,
+        membership,
+    };
+    if !can_see(ctx, facts) {
+        return Err(Error::not_found(not_found));
+    }
+    let v = Visible { image, membership };
+    // get_image denied (e.g. no reader role): hidden, as Glance does.
+    if !policy.allows("get_image", ctx, &v.target(ctx)) {
+        return Err(Error::NotFound(crate::error::Msg::Default));
+    }
+    Ok(v)
+}

@@ -1,0 +1,243 @@
+//! Image data: upload (queued -> saving -> active) and download.
+
+use bytes::Bytes;
+use futures_util::Stream;
+
+use super::access::load_visible;
+use super::images::now;
+use crate::app::AppState;
+use crate::db::{self, write_tx};
+use crate::domain::context::RequestContext;
+use crate::domain::image::ImageStatus;
+use crate::error::{Error, Msg};
+use crate::store::StoreError;
+
+pub async fn upload<S, E>(
+    state: &AppState,
+    ctx: RequestContext,
+    id: String,
+    body: S,
+) -> Result<(), Error>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    // 1. Claim the image: queued -> saving, atomically, so two uploads cannot interleave.
+    let st = state.clone();
+    let (claim_ctx, claim_id) = (ctx.clone(), id.clone());
+    let disk_format = state
+        .db(move |conn| {
+            write_tx(conn, |c| {
+                let msg = format!("No image found with ID {claim_id}");
+                let v = load_visible(c, &st.policy, &claim_ctx, &claim_id, &msg, true)?;
+                st.policy
+                    .enforce("upload_image", &claim_ctx, &v.target(&claim_ctx))?;
+                let img = v.image;
+                let missing: Vec<&str> = [
+                    ("disk_format", img.disk_format.is_none()),
+                    ("container_format", img.container_format.is_none()),
+                ]
+                .iter()
+                .filter(|(_, m)| *m)
+                .map(|(n, _)| *n)
+                .collect();
+                match missing.as_slice() {
+                    [] => {}
+                    [one] => {
+                        return Err(Error::bad_request(format!(
+                            "Property {one} must be set prior to saving data."
+                        ))
+                        .into())
+                    }
+                    many => {
+                        return Err(Error::bad_request(format!(
+                            "Properties {} must be set prior to saving data.",
+                            many.join(", ")
+                        ))
+                        .into())
+                    }
+                }
+                img.status.transition(ImageStatus::Saving)?;
+                db::images::compare_and_set_status(
+                    c,
+                    &claim_id,
+                    &[img.status],
+                    ImageStatus::Saving,
+                    now(),
+                )?;
+                // Glance inspects the bytes only for bare containers.
+                let inspect_as = match img.container_format.as_deref() {
+                    Some("bare") => img.disk_format,
+                    _ => None,
+                };
+                Ok(inspect_as)
+            })
+            .map_err(Error::from)
+        })
+        .await?;
+
+    // 2. Stream the bytes into the store (temp file, fsync, rename).
+    let stored = state
+        .store
+        .put(
+            &id,
+            body,
+            state.config.image_size_cap,
+            disk_format.as_deref(),
+        )
+        .await;
+    let data = match stored {
+        Ok(d) => d,
+        Err(e) => {
+            let rid = id.clone();
+            let reset = state
+                .db(move |conn| {
+                    Ok(db::images::compare_and_set_status(
+                        conn,
+                        &rid,
+                        &[ImageStatus::Saving],
+                        ImageStatus::Queued,
+                        now(),
+                    )?)
+                })
+                .await;
+            if let Err(re) = reset {
+                tracing::error!(image_id = %id, error = %re, "could not return image to queued after a failed upload");
+            }
+            return Err(store_error(e));
+        }
+    };
+
+    // 3. Record the result, unless the image was deleted (or reset) meanwhile.
+    let rid = id.clone();
+    let recorded = state
+        .db(move |conn| {
+            write_tx(conn, |c| {
+                let Some(old) = db::images::get_for_update(c, &rid)? else {
+                    return Ok(false);
+                };
+                if old.status != ImageStatus::Saving {
+                    return Ok(false);
+                }
+                let mut new = old.clone();
+                new.size = Some(data.size as i64);
+                new.virtual_size = data.virtual_size.map(|v| v as i64);
+                new.checksum = Some(data.checksum.clone());
+                new.os_hash_algo = Some(data.hash_algo.clone());
+                new.os_hash_value = Some(data.hash_value.clone());
+                new.status = ImageStatus::Active;
+                new.updated_at = now();
+                db::images::update(c, &old, &new)?;
+                Ok(true)
+            })
+            .map_err(Error::from)
+        })
+        .await;
+    match recorded {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            let _ = state.store.delete(&id).await;
+            Err(Error::Gone(Msg::Explanation(format!(
+                "Image {id} could not be found after upload. The image may have been deleted during the upload."
+            ))))
+        }
+        Err(e) => {
+            // The data is not acknowledged: remove it so nothing orphaned stays behind.
+            let _ = state.store.delete(&id).await;
+            Err(e)
+        }
+    }
+}
+
+/// Glance's answers for store failures during upload.
+fn store_error(e: StoreError) -> Error {
+    match e {
+        StoreError::TooLarge { .. } => {
+            Error::too_large(format!("The incoming image is too large: {e}"))
+        }
+        StoreError::StorageFull => Error::too_large(
+            "Image storage media is full: There is not enough disk space on the image storage media.",
+        ),
+        StoreError::WriteDenied => Error::Unavailable(
+            "Insufficient permissions on image storage media: Permission to write image storage media denied."
+                .into(),
+        ),
+        StoreError::InvalidImageData(d) => Error::UnsupportedMediaType(Msg::Detail(d)),
+        StoreError::Client(m) => Error::bad_request(format!("Error reading image data: {m}")),
+        other => Error::internal(format!("image store failure: {other}")),
+    }
+}
+
+/// What a download answers.
+pub enum Download {
+    /// The image never received data: 204.
+    NoData,
+    Data {
+        total: u64,
+        range: Option<(u64, u64)>,
+        checksum: Option<String>,
+        body: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>,
+    },
+}
+
+/// A parsed `Range` header: `bytes=a-b`, `bytes=a-` or `bytes=-n`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteRange {
+    From(u64, Option<u64>),
+    Suffix(u64),
+}
+
+impl ByteRange {
+    /// Resolve against the data length: inclusive [start, end], clamped; 416 if unsatisfiable.
+    pub fn resolve(self, total: u64) -> Result<(u64, u64), Error> {
+        let (start, end) = match self {
+            ByteRange::From(s, e) => (s, e.unwrap_or(u64::MAX)),
+            ByteRange::Suffix(n) => (total.saturating_sub(n), u64::MAX),
+        };
+        if total == 0 || start >= total || end < start {
+            return Err(Error::RangeNotSatisfiable(total));
+        }
+        Ok((start, end.min(total - 1)))
+    }
+}
+
+pub async fn download(
+    state: &AppState,
+    ctx: RequestContext,
+    id: String,
+    range: Option<ByteRange>,
+) -> Result<Download, Error> {
+    let st = state.clone();
+    let rid = id.clone();
+    let image = state
+        .db(move |conn| {
+            let msg = format!("No image found with ID {rid}");
+            let v = load_visible(conn, &st.policy, &ctx, &rid, &msg, false)?;
+            st.policy.enforce("download_image", &ctx, &v.target(&ctx))?;
+            if v.image.status == ImageStatus::Deactivated && !ctx.is_admin() {
+                return Err(Error::forbidden(
+                    "The requested image has been deactivated. Image data download is forbidden.",
+                ));
+            }
+            Ok(v.image)
+        })
+        .await?;
+    if !image.has_data()
+        || image.status != ImageStatus::Active && image.status != ImageStatus::Deactivated
+    {
+        return Ok(Download::NoData);
+    }
+    let total = image.size.unwrap_or(0).max(0) as u64;
+    let range = range.map(|r| r.resolve(total)).transpose()?;
+    let (_, body) = state.store.get(&id, range).await.map_err(|e| match e {
+        StoreError::NotFound => Error::not_found(format!("Image {id} data not found")),
+        StoreError::RangeNotSatisfiable { size } => Error::RangeNotSatisfiable(size),
+        other => Error::internal(format!("image store failure: {other}")),
+    })?;
+    Ok(Download::Data {
+        total,
+        range,
+        checksum: image.checksum,
+        body: Box::pin(body),
+    })
+}

@@ -1,0 +1,350 @@
+//! Image use cases: each one is a transaction with its policy checks.
+
+use chrono::{NaiveDateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::access::{load_visible, Visible};
+use crate::app::AppState;
+use crate::db::{self, write_tx, DbError};
+use crate::domain::context::RequestContext;
+use crate::domain::image::{Image, ImageStatus, Visibility};
+use crate::domain::list_query::ListQuery;
+use crate::domain::patch::{self, Op, Operation, PatchLimits, PatchMediaType};
+use crate::error::{Error, Msg};
+use crate::policy::{new_image_target, project_target};
+
+/// Whole-second UTC now: Glance shows seconds only, and storing what is shown
+/// keeps `created_at` filters and markers consistent with what clients saw.
+pub fn now() -> NaiveDateTime {
+    let n = Utc::now().naive_utc();
+    n - chrono::Duration::nanoseconds(i64::from(n.and_utc().timestamp_subsec_nanos()))
+}
+
+fn limits(state: &AppState) -> PatchLimits {
+    PatchLimits {
+        property_quota: state.config.image_property_quota,
+        tag_quota: state.config.image_tag_quota,
+    }
+}
+
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// Visibility changes need their own rules beyond `modify_image`.
+fn check_visibility_policy(
+    state: &AppState,
+    ctx: &RequestContext,
+    before: Option<Visibility>,
+    after: Visibility,
+    owner: Option<&str>,
+) -> Result<(), Error> {
+    if before == Some(after) {
+        return Ok(());
+    }
+    let target = new_image_target(owner);
+    match after {
+        Visibility::Public => state.policy.enforce("publicize_image", ctx, &target),
+        Visibility::Community => state.policy.enforce("communitize_image", ctx, &target),
+        _ => Ok(()),
+    }
+}
+
+pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Result<Image, Error> {
+    let Value::Object(mut fields) = body else {
+        return Err(Error::bad_request(
+            "Provided object does not match schema 'image': the body must be a JSON object",
+        ));
+    };
+    let id = match fields.remove("id") {
+        None | Some(Value::Null) => uuid::Uuid::new_v4().to_string(),
+        Some(Value::String(s)) if is_uuid(&s) => s.to_ascii_lowercase(),
+        Some(other) => {
+            return Err(Error::bad_request(format!(
+                "Provided object does not match schema 'image': {other} does not match \
+                 '^([0-9a-fA-F]){{8}}-([0-9a-fA-F]){{4}}-([0-9a-fA-F]){{4}}-([0-9a-fA-F]){{4}}-([0-9a-fA-F]){{12}}$'"
+            )))
+        }
+    };
+    let owner = match fields.remove("owner") {
+        None | Some(Value::Null) => ctx.project_id.clone(),
+        Some(Value::String(o)) => {
+            if Some(o.as_str()) != ctx.project() && !ctx.is_admin() {
+                return Err(Error::forbidden(format!(
+                    "You are not permitted to create images owned by '{o}'"
+                )));
+            }
+            if o.chars().count() > 255 {
+                return Err(Error::bad_request(
+                    "Provided object does not match schema 'image': owner is too long",
+                ));
+            }
+            Some(o)
+        }
+        Some(other) => {
+            return Err(Error::bad_request(format!(
+                "Provided object does not match schema 'image': {other} is not of type 'null', 'string'"
+            )))
+        }
+    };
+    let ops = create_ops(fields);
+    let now = now();
+    let base = Image::new(id, owner, now);
+    let image = patch::apply(&base, &ops, PatchMediaType::V2_1, true, &limits(state))?;
+    state
+        .policy
+        .enforce("add_image", &ctx, &new_image_target(image.owner.as_deref()))?;
+    check_visibility_policy(state, &ctx, None, image.visibility, image.owner.as_deref())?;
+    let stored = image.clone();
+    state
+        .db(move |conn| {
+            write_tx(conn, |c| db::images::insert(c, &stored)).map_err(|e| match e {
+                DbError::Duplicate(_) => {
+                    Error::conflict(format!("Image ID {} already exists!", stored.id))
+                }
+                other => other.into(),
+            })
+        })
+        .await?;
+    Ok(image)
+}
+
+/// The create body as v2.1 `add` operations, so create and PATCH share every rule.
+fn create_ops(fields: Map<String, Value>) -> Vec<Operation> {
+    fields
+        .into_iter()
+        .map(|(k, v)| Operation {
+            op: Op::Add,
+            path: vec![k],
+            value: Some(v),
+        })
+        .collect()
+}
+
+pub async fn show(state: &AppState, ctx: RequestContext, id: String) -> Result<Image, Error> {
+    let policy = state.policy.clone();
+    state
+        .db(move |conn| {
+            let msg = format!("No image found with ID {id}");
+            Ok(load_visible(conn, &policy, &ctx, &id, &msg, false)?.image)
+        })
+        .await
+}
+
+pub async fn list(
+    state: &AppState,
+    ctx: RequestContext,
+    q: ListQuery,
+) -> Result<Vec<Image>, Error> {
+    state
+        .policy
+        .enforce("get_images", &ctx, &project_target(&ctx))?;
+    let policy = state.policy.clone();
+    state
+        .db(move |conn| {
+            let marker = match &q.marker {
+                None => None,
+                Some(m) => {
+                    if db::images::get(conn, m)?.is_none() {
+                        return Err(Error::bad_request(format!(
+                            "Invalid marker. Image {m} could not be found."
+                        )));
+                    }
+                    match load_visible(conn, &policy, &ctx, m, "", false) {
+                        Ok(v) => Some(v.image),
+                        Err(Error::NotFound(_)) => {
+                            return Err(Error::forbidden(format!(
+                                "Invalid marker. Image {m} could not be found."
+                            )))
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            };
+            Ok(db::images::list(conn, &ctx, &q, marker.as_ref())?)
+        })
+        .await
+}
+
+/// Load for a mutation: visible (404) and `rule` allowed (403), under the row lock.
+fn load_for_change(
+    conn: &mut db::DbConn,
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+    not_found: &str,
+    rule: &str,
+) -> Result<Visible, Error> {
+    let v = load_visible(conn, &state.policy, ctx, id, not_found, true)?;
+    state.policy.enforce(rule, ctx, &v.target(ctx))?;
+    Ok(v)
+}
+
+pub async fn update(
+    state: &AppState,
+    ctx: RequestContext,
+    id: String,
+    mt: PatchMediaType,
+    ops: Vec<Operation>,
+) -> Result<Image, Error> {
+    let st = state.clone();
+    state
+        .db(move |conn| {
+            write_tx(conn, |c| {
+                let msg = format!("No image found with ID {id}");
+                let v = load_for_change(c, &st, &ctx, &id, &msg, "modify_image")?;
+                let old = v.image;
+                let mut new = patch::apply(&old, &ops, mt, ctx.is_admin(), &limits(&st))?;
+                if new == old {
+                    return Ok(old);
+                }
+                check_visibility_policy(
+                    &st,
+                    &ctx,
+                    Some(old.visibility),
+                    new.visibility,
+                    old.owner.as_deref(),
+                )?;
+                new.updated_at = now();
+                db::images::update(c, &old, &new)?;
+                Ok(new)
+            })
+            .map_err(Error::from)
+        })
+        .await
+}
+
+pub async fn delete(state: &AppState, ctx: RequestContext, id: String) -> Result<(), Error> {
+    let st = state.clone();
+    let image_id = id.clone();
+    state
+        .db(move |conn| {
+            write_tx(conn, |c| {
+                let msg = format!("Failed to find image {id} to delete");
+                let v = load_for_change(c, &st, &ctx, &id, &msg, "delete_image")?;
+                if v.image.protected {
+                    return Err(Error::forbidden(format!(
+                        "Image {id} is protected and cannot be deleted."
+                    ))
+                    .into());
+                }
+                db::images::soft_delete(c, &id, now())?;
+                Ok(())
+            })
+            .map_err(Error::from)
+        })
+        .await?;
+    // The row is gone for every reader; now the bytes can go too.
+    if let Err(e) = state.store.delete(&image_id).await {
+        tracing::error!(image_id, error = %e, "image deleted but its data could not be removed");
+    }
+    Ok(())
+}
+
+/// `deactivate` and `reactivate`: idempotent; other statuses are refused.
+pub async fn set_active(
+    state: &AppState,
+    ctx: RequestContext,
+    id: String,
+    active: bool,
+) -> Result<(), Error> {
+    let (rule, from, to) = if active {
+        ("reactivate", ImageStatus::Deactivated, ImageStatus::Active)
+    } else {
+        ("deactivate", ImageStatus::Active, ImageStatus::Deactivated)
+    };
+    let st = state.clone();
+    state
+        .db(move |conn| {
+            write_tx(conn, |c| {
+                let msg = format!("No image found with ID {id}");
+                let v = load_for_change(c, &st, &ctx, &id, &msg, rule)?;
+                let status = v.image.status;
+                if status == to {
+                    return Ok(());
+                }
+                if status != from {
+                    return Err(Error::forbidden(format!(
+                        "Not allowed to {rule} image in status '{status}'"
+                    ))
+                    .into());
+                }
+                db::images::compare_and_set_status(c, &id, &[from], to, now())?;
+                Ok(())
+            })
+            .map_err(Error::from)
+        })
+        .await
+}
+
+pub async fn add_tag(
+    state: &AppState,
+    ctx: RequestContext,
+    id: String,
+    tag: String,
+) -> Result<(), Error> {
+    if tag.chars().count() > 255 {
+        return Err(Error::bad_request(format!(
+            "Provided object does not match schema 'image': '{tag}' is too long"
+        )));
+    }
+    let st = state.clone();
+    state
+        .db(move |conn| {
+            write_tx(conn, |c| {
+                let msg = format!("Image {id} not found.");
+                let v = load_for_change(c, &st, &ctx, &id, &msg, "modify_image")?;
+                let old = v.image;
+                if old.tags.contains(&tag) {
+                    return Ok(());
+                }
+                let quota = st.config.image_tag_quota;
+                let attempted = old.tags.len() as i64 + 1;
+                if quota >= 0 && attempted > quota {
+                    return Err(Error::PayloadTooLarge(Msg::Explanation(format!(
+                        "Maximum number of tags exceeded: The limit has been exceeded on the number \
+                         of allowed image tags. Attempted: {attempted}, Maximum: {quota}"
+                    )))
+                    .into());
+                }
+                let mut new = old.clone();
+                new.tags.insert(tag.clone());
+                new.updated_at = now();
+                db::images::update(c, &old, &new)?;
+                Ok(())
+            })
+            .map_err(Error::from)
+        })
+        .await
+}
+
+pub async fn delete_tag(
+    state: &AppState,
+    ctx: RequestContext,
+    id: String,
+    tag: String,
+) -> Result<(), Error> {
+    let st = state.clone();
+    state
+        .db(move |conn| {
+            write_tx(conn, |c| {
+                let msg = format!("Image {id} not found.");
+                let v = load_for_change(c, &st, &ctx, &id, &msg, "modify_image")?;
+                let old = v.image;
+                if !old.tags.contains(&tag) {
+                    return Err(Error::not_found(format!("Tag {tag} not found")).into());
+                }
+                let mut new = old.clone();
+                new.tags.remove(&tag);
+                new.updated_at = now();
+                db::images::update(c, &old, &new)?;
+                Ok(())
+            })
+            .map_err(Error::from)
+        })
+        .await
+}

@@ -1,0 +1,177 @@
+//! The members API: who an image is shared with, and each member's answer.
+//! The order of checks decides which error wins, exactly as in Glance.
+
+use super::access::{load_visible, Visible};
+use super::images::now;
+use crate::app::AppState;
+use crate::db::{self, members::AddOutcome, write_tx, DbConn};
+use crate::domain::context::RequestContext;
+use crate::domain::image::Visibility;
+use crate::domain::member::{Member, MemberStatus};
+use crate::error::{Error, Msg};
+
+fn image_not_found(id: &str) -> String {
+    format!("Image {id} not found.")
+}
+
+fn member_not_found(image_id: &str, member: &str) -> Error {
+    Error::not_found(format!(
+        "{member} not found in the member list of the image {image_id}."
+    ))
+}
+
+/// Owner and admin see every row; a member sees only its own.
+fn sees_row(ctx: &RequestContext, v: &Visible, member: &str) -> bool {
+    ctx.is_admin()
+        || v.image.owner.as_deref() == ctx.project() && ctx.project().is_some()
+        || ctx.project() == Some(member)
+}
+
+fn load_shared(
+    conn: &mut DbConn,
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+    lock: bool,
+    not_shared: impl FnOnce() -> Error,
+) -> Result<Visible, Error> {
+    let v = load_visible(conn, &state.policy, ctx, id, &image_not_found(id), lock)?;
+    if v.image.visibility != Visibility::Shared {
+        return Err(not_shared());
+    }
+    Ok(v)
+}
+
+pub async fn list(state: &AppState, ctx: RequestContext, id: String) -> Result<Vec<Member>, Error> {
+    let st = state.clone();
+    state
+        .db(move |conn| {
+            let v = load_shared(conn, &st, &ctx, &id, false, || {
+                Error::forbidden(format!(
+                    "Not allowed to list members for image {id}: Only shared images have members."
+                ))
+            })?;
+            st.policy.enforce("get_members", &ctx, &v.target(&ctx))?;
+            let rows = db::members::list(conn, &id)?;
+            Ok(rows
+                .into_iter()
+                .filter(|m| sees_row(&ctx, &v, &m.member_id))
+                .collect())
+        })
+        .await
+}
+
+pub async fn show(
+    state: &AppState,
+    ctx: RequestContext,
+    id: String,
+    member: String,
+) -> Result<Member, Error> {
+    let st = state.clone();
+    state
+        .db(move |conn| {
+            // Every failure here is a 404: a member must not learn about other rows.
+            let v = load_shared(conn, &st, &ctx, &id, false, || {
+                Error::not_found("Only shared images have members.")
+            })?;
+            if !st.policy.allows("get_member", &ctx, &v.target(&ctx))
+                || !sees_row(&ctx, &v, &member)
+            {
+                return Err(member_not_found(&id, &member));
+            }
+            db::members::get(conn, &id, &member)?.ok_or_else(|| member_not_found(&id, &member))
+        })
+        .await
+}
+
+pub async fn create(
+    state: &AppState,
+    ctx: RequestContext,
+    id: String,
+    member: String,
+) -> Result<Member, Error> {
+    let st = state.clone();
+    state
+        .db(move |conn| {
+            write_tx(conn, |c| {
+                let v = load_shared(c, &st, &ctx, &id, true, || {
+                    Error::forbidden(format!("Not allowed to create members for image {id}."))
+                })?;
+                st.policy.enforce("add_member", &ctx, &v.target(&ctx))?;
+                let quota = st.config.image_member_quota;
+                match db::members::add(c, &id, &member, quota, now())? {
+                    AddOutcome::Added(m) => Ok(m),
+                    AddOutcome::QuotaExceeded { attempted } => Err(Error::PayloadTooLarge(Msg::Explanation(format!(
+                        "Image member limit exceeded for image {id}: The limit has been exceeded on the \
+                         number of allowed image members for this image. Attempted: {attempted}, Maximum: {quota}:"
+                    )))
+                    .into()),
+                    AddOutcome::Duplicate => {
+                        Err(Error::conflict(format!("Member {member} is duplicated for image {id}")).into())
+                    }
+                }
+            })
+            .map_err(Error::from)
+        })
+        .await
+}
+
+/// `status` is the raw requested value: authorisation is decided before it is validated.
+pub async fn update(
+    state: &AppState,
+    ctx: RequestContext,
+    id: String,
+    member: String,
+    status: String,
+) -> Result<Member, Error> {
+    let st = state.clone();
+    state
+        .db(move |conn| {
+            write_tx(conn, |c| {
+                let v = load_shared(c, &st, &ctx, &id, false, || {
+                    Error::forbidden(format!("Not allowed to update members for image {id}."))
+                })?;
+                if !st.policy.allows("get_member", &ctx, &v.target(&ctx))
+                    || !sees_row(&ctx, &v, &member)
+                {
+                    return Err(member_not_found(&id, &member).into());
+                }
+                if db::members::get(c, &id, &member)?.is_none() {
+                    return Err(member_not_found(&id, &member).into());
+                }
+                st.policy.enforce("modify_member", &ctx, &v.target(&ctx))?;
+                let status = MemberStatus::parse_update(&status)?;
+                db::members::set_status(c, &id, &member, status, now())?
+                    .ok_or_else(|| member_not_found(&id, &member).into())
+            })
+            .map_err(Error::from)
+        })
+        .await
+}
+
+pub async fn delete(
+    state: &AppState,
+    ctx: RequestContext,
+    id: String,
+    member: String,
+) -> Result<(), Error> {
+    let st = state.clone();
+    state
+        .db(move |conn| {
+            write_tx(conn, |c| {
+                let v = load_shared(c, &st, &ctx, &id, false, || {
+                    Error::forbidden(format!("Not allowed to delete members for image {id}."))
+                })?;
+                if !sees_row(&ctx, &v, &member) || db::members::get(c, &id, &member)?.is_none() {
+                    return Err(member_not_found(&id, &member).into());
+                }
+                st.policy.enforce("delete_member", &ctx, &v.target(&ctx))?;
+                if !db::members::delete(c, &id, &member, now())? {
+                    return Err(member_not_found(&id, &member).into());
+                }
+                Ok(())
+            })
+            .map_err(Error::from)
+        })
+        .await
+}

@@ -1,0 +1,966 @@
+//! Glance's `file` store: one file per image, named by the image id, in
+//! `[glance_store] filesystem_store_datadir`.
+//!
+//! Unlike glance_store (which writes straight into the final name and deletes
+//! it on failure), an upload goes to a temporary file that is fsynced and then
+//! renamed, so a reader or a crash never sees half an image under its id.
+//!
+//! Writing, hashing and format inspection run on tokio's blocking pool, one
+//! batch of body chunks at a time, while the next batch is being received.
+//! A blocking thread is held only while there is disk or hashing work: a slow
+//! client cannot pin one for the length of its upload (which would starve the
+//! pool that database calls share).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use md5::{Digest, Md5};
+use tokio::io::{AsyncRead, AsyncSeekExt, ReadBuf};
+use tokio::task::JoinHandle;
+
+use super::inspect::Inspector;
+use super::{HashAlgo, Hasher, StoreError, StoredData};
+
+/// Temporary upload files start with this; no valid image id does (ids may
+/// not start with a dot), so they can be told apart and swept.
+const TEMP_PREFIX: &str = ".glint-upload.";
+/// A temporary file untouched this long belongs to no live upload (every write
+/// refreshes its mtime). Keeping younger ones protects in-flight uploads of
+/// other glint processes that share the directory (e.g. over NFS).
+pub const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
+/// Download chunk size.
+const READ_CHUNK: usize = 64 * 1024;
+/// Body bytes handed to the blocking pool at once; at most two batches (one
+/// being written, one being received) are held per upload.
+const BATCH: usize = 512 * 1024;
+/// Write buffering: client chunks are often small; fewer, larger writes.
+const WRITE_BUFFER: usize = 256 * 1024;
+
+/// The filesystem image store.
+#[derive(Debug, Clone)]
+pub struct FsStore {
+    root: PathBuf,
+    algo: HashAlgo,
+    require_format_match: bool,
+}
+
+impl FsStore {
+    /// Creates the directory if needed; removes leftover temporary files from
+    /// an earlier crash (those older than [`STALE_TEMP_AGE`]).
+    pub fn open(root: PathBuf, algo: HashAlgo) -> Result<Self, StoreError> {
+        fs::create_dir_all(&root).map_err(StoreError::from_write)?;
+        let store = FsStore {
+            root,
+            algo,
+            require_format_match: true,
+        };
+        let removed = store.sweep_temp_files(STALE_TEMP_AGE)?;
+        if removed > 0 {
+            tracing::info!(removed, dir = %store.root.display(), "removed leftover temporary upload files");
+        }
+        Ok(store)
+    }
+
+    /// `[image_format] require_image_format_match` (default true): refuse
+    /// uploads whose content is another inspectable format than `disk_format`.
+    /// Failed safety checks are refused either way.
+    pub fn with_format_match(mut self, required: bool) -> Self {
+        self.require_format_match = required;
+        self
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn hash_algo(&self) -> HashAlgo {
+        self.algo
+    }
+
+    /// Removes temporary upload files not modified for `min_age`; returns how
+    /// many. Files that vanish meanwhile or cannot be removed are skipped.
+    pub fn sweep_temp_files(&self, min_age: Duration) -> Result<usize, StoreError> {
+        let now = SystemTime::now();
+        let mut removed = 0;
+        for entry in fs::read_dir(&self.root).map_err(StoreError::Io)? {
+            let entry = entry.map_err(StoreError::Io)?;
+            if !entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                continue;
+            }
+            let modified = match entry.metadata().and_then(|m| m.modified()) {
+                Ok(t) => t,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(StoreError::Io(e)),
+            };
+            if now.duration_since(modified).unwrap_or_default() < min_age {
+                continue;
+            }
+            match fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(path = %entry.path().display(), error = %e, "cannot remove temporary upload file");
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Streams `body` into the image's file: a temporary file in the same
+    /// directory is written while md5 and the configured hash are computed,
+    /// more than `size_cap` bytes abort at once, then fsync, rename, fsync of
+    /// the directory. An existing file for the id is replaced.
+    ///
+    /// `disk_format` turns on Glance's format inspection (virtual size,
+    /// format match, safety checks): pass it only for `bare` containers, as
+    /// Glance inspects nothing else; `None` gives `virtual_size: None`.
+    ///
+    /// On any error, and if the returned future is dropped before the end of
+    /// the body, nothing is left behind.
+    pub async fn put<S, E>(
+        &self,
+        image_id: &str,
+        mut body: S,
+        size_cap: u64,
+        disk_format: Option<&str>,
+    ) -> Result<StoredData, StoreError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let final_path = self.resolve(image_id)?;
+        let plan = Plan {
+            root: self.root.clone(),
+            temp_path: self.root.join(format!(
+                "{TEMP_PREFIX}{image_id}.{}",
+                uuid::Uuid::new_v4().simple()
+            )),
+            final_path,
+            algo: self.algo,
+            inspect: disk_format.map(|f| (f.to_owned(), self.require_format_match)),
+        };
+        // The upload (file, digests) lives in the blocking job or in its
+        // JoinHandle's output: dropping this future drops it, removing the file.
+        let mut pending: Option<JoinHandle<Result<Upload, StoreError>>> = None;
+        let mut batch = Batch::default();
+        let mut received: u64 = 0;
+        let fed: Result<(), StoreError> = async {
+            while let Some(item) = body.next().await {
+                let chunk = item.map_err(|e| StoreError::Client(e.to_string()))?;
+                received = received.saturating_add(chunk.len() as u64);
+                if received > size_cap {
+                    return Err(StoreError::TooLarge { cap: size_cap });
+                }
+                if batch.push(chunk) >= BATCH {
+                    let previous = match pending.take() {
+                        Some(job) => Some(join(job).await?),
+                        None => None,
+                    };
+                    let (plan, chunks) = (plan.clone(), batch.take());
+                    pending = Some(tokio::task::spawn_blocking(move || {
+                        let mut upload = Upload::resume(previous, &plan)?;
+                        upload.write(&chunks)?;
+                        Ok(upload)
+                    }));
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = fed {
+            // Wait for the job in flight so that no file outlives this call.
+            if let Some(job) = pending {
+                if let Ok(Ok(upload)) = job.await {
+                    let _ = tokio::task::spawn_blocking(move || drop(upload)).await;
+                }
+            }
+            return Err(e);
+        }
+        let previous = match pending {
+            Some(job) => Some(join(job).await?),
+            None => None,
+        };
+        let chunks = batch.take();
+        join(tokio::task::spawn_blocking(move || {
+            let mut upload = Upload::resume(previous, &plan)?;
+            upload.write(&chunks)?;
+            upload.commit(&plan)
+        }))
+        .await
+    }
+
+    /// Opens the image's data for reading, optionally only the inclusive byte
+    /// range `[start, end]` (`end` is clamped to the last byte). Returns the
+    /// full data length and a stream reading ~64 KiB chunks lazily.
+    ///
+    /// A range starting at or past the end, or with `end < start`, is
+    /// [`StoreError::RangeNotSatisfiable`].
+    pub async fn get(
+        &self,
+        image_id: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<(u64, FileStream), StoreError> {
+        let path = self.resolve(image_id)?;
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StoreError::NotFound),
+            Err(e) => return Err(StoreError::Io(e)),
+        };
+        let meta = file.metadata().await.map_err(StoreError::Io)?;
+        if !meta.is_file() {
+            return Err(StoreError::NotFound);
+        }
+        let total = meta.len();
+        let (start, len) = match range {
+            None => (0, total),
+            Some((start, end)) => {
+                if start >= total || end < start {
+                    return Err(StoreError::RangeNotSatisfiable { size: total });
+                }
+                (start, end.min(total - 1) - start + 1)
+            }
+        };
+        if start > 0 {
+            file.seek(SeekFrom::Start(start))
+                .await
+                .map_err(StoreError::Io)?;
+        }
+        Ok((
+            total,
+            FileStream {
+                file,
+                remaining: len,
+                buf: Vec::new(),
+            },
+        ))
+    }
+
+    /// Removes the image's data; a missing file is fine (Glance's delete path
+    /// tolerates data that is already gone).
+    pub async fn delete(&self, image_id: &str) -> Result<(), StoreError> {
+        let path = self.resolve(image_id)?;
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::Io(e)),
+        }
+    }
+
+    /// Where the image's data lives (tests and diagnostics; no validation).
+    pub fn path_of(&self, image_id: &str) -> PathBuf {
+        self.root.join(image_id)
+    }
+
+    /// The image's path, for ids that can only name a file directly in the
+    /// root. Ids come validated as UUIDs; this is the last line of defence.
+    fn resolve(&self, image_id: &str) -> Result<PathBuf, StoreError> {
+        let bad = image_id.is_empty()
+            || image_id.starts_with('.')
+            || image_id.contains("..")
+            || image_id.contains(['/', '\\', '\0']);
+        if bad {
+            return Err(StoreError::NotFound);
+        }
+        Ok(self.root.join(image_id))
+    }
+}
+
+/// Waits for a blocking job; a panic in it becomes an I/O error.
+async fn join<T>(job: JoinHandle<Result<T, StoreError>>) -> Result<T, StoreError> {
+    job.await
+        .map_err(|e| StoreError::Io(io::Error::other(format!("image writer failed: {e}"))))?
+}
+
+/// Body chunks waiting to be written.
+#[derive(Default)]
+struct Batch {
+    chunks: Vec<Bytes>,
+    len: usize,
+}
+
+impl Batch {
+    /// Adds a chunk; returns the bytes now held.
+    fn push(&mut self, chunk: Bytes) -> usize {
+        if !chunk.is_empty() {
+            self.len += chunk.len();
+            self.chunks.push(chunk);
+        }
+        self.len
+    }
+
+    fn take(&mut self) -> Vec<Bytes> {
+        self.len = 0;
+        std::mem::take(&mut self.chunks)
+    }
+}
+
+/// Where and how one upload is written.
+#[derive(Clone)]
+struct Plan {
+    root: PathBuf,
+    temp_path: PathBuf,
+    final_path: PathBuf,
+    algo: HashAlgo,
+    /// `(disk_format, require_image_format_match)` when inspecting.
+    inspect: Option<(String, bool)>,
+}
+
+/// An upload in progress: its temporary file and running digests. Dropping
+/// it before [`Upload::commit`] removes the temporary file.
+struct Upload {
+    temp_path: PathBuf,
+    out: Option<BufWriter<File>>,
+    md5: Md5,
+    hasher: Hasher,
+    inspector: Option<Inspector>,
+    size: u64,
+}
+
+impl Upload {
+    /// Continues `previous`, or starts the upload (creating its file).
+    fn resume(previous: Option<Upload>, plan: &Plan) -> Result<Upload, StoreError> {
+        if let Some(upload) = previous {
+            return Ok(upload);
+        }
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&plan.temp_path)
+            .map_err(StoreError::from_write)?;
+        Ok(Upload {
+            temp_path: plan.temp_path.clone(),
+            out: Some(BufWriter::with_capacity(WRITE_BUFFER, file)),
+            md5: Md5::new(),
+            hasher: Hasher::new(plan.algo),
+            inspector: plan.inspect.as_ref().map(|_| Inspector::new()),
+            size: 0,
+        })
+    }
+
+    fn write(&mut self, chunks: &[Bytes]) -> Result<(), StoreError> {
+        let out = self.out.as_mut().ok_or_else(closed)?;
+        for chunk in chunks {
+            self.md5.update(chunk);
+            self.hasher.update(chunk);
+            if let Some(i) = self.inspector.as_mut() {
+                i.feed(chunk);
+            }
+            out.write_all(chunk).map_err(StoreError::from_write)?;
+            self.size += chunk.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Checks the format, makes the data durable under its final name.
+    fn commit(mut self, plan: &Plan) -> Result<StoredData, StoreError> {
+        let file = self
+            .out
+            .take()
+            .ok_or_else(closed)?
+            .into_inner()
+            .map_err(|e| StoreError::from_write(e.into_error()))?;
+        let virtual_size = match (&plan.inspect, self.inspector.take()) {
+            (Some((disk_format, required)), Some(i)) => i
+                .finish()
+                .check(disk_format, *required)
+                .map_err(StoreError::InvalidImageData)?,
+            _ => None,
+        };
+        file.sync_all().map_err(StoreError::from_write)?;
+        drop(file);
+        fs::rename(&self.temp_path, &plan.final_path).map_err(StoreError::from_write)?;
+        if let Err(e) = File::open(&plan.root).and_then(|d| d.sync_all()) {
+            // Not durable: do not report success, and leave nothing behind.
+            let _ = fs::remove_file(&plan.final_path);
+            return Err(StoreError::from_write(e));
+        }
+        let md5 = std::mem::replace(&mut self.md5, Md5::new());
+        let hasher = std::mem::replace(&mut self.hasher, Hasher::new(plan.algo));
+        let data = StoredData {
+            size: self.size,
+            checksum: hex::encode(md5.finalize()),
+            hash_algo: plan.algo.as_str().to_owned(),
+            hash_value: hasher.finish_hex(),
+            virtual_size,
+        };
+        tracing::debug!(
+            path = %plan.final_path.display(),
+            size = data.size,
+            checksum = %data.checksum,
+            "wrote image data"
+        );
+        Ok(data)
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Io(io::Error::other("upload file already closed"))
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        // Close without flushing: the data is being thrown away.
+        if let Some(out) = self.out.take() {
+            drop(out.into_parts());
+        }
+        // After a successful commit the temporary name no longer exists.
+        if let Err(e) = fs::remove_file(&self.temp_path) {
+            if e.kind() != io::ErrorKind::NotFound {
+                tracing::warn!(path = %self.temp_path.display(), error = %e, "cannot remove temporary upload file");
+            }
+        }
+    }
+}
+
+/// Image data being read from disk, chunk by chunk, as the consumer polls.
+#[derive(Debug)]
+pub struct FileStream {
+    file: tokio::fs::File,
+    remaining: u64,
+    buf: Vec<u8>,
+}
+
+impl FileStream {
+    /// Bytes not yet yielded.
+    pub fn remaining(&self) -> u64 {
+        self.remaining
+    }
+}
+
+impl Stream for FileStream {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.remaining == 0 {
+            return Poll::Ready(None);
+        }
+        let want = usize::try_from(this.remaining)
+            .unwrap_or(usize::MAX)
+            .min(READ_CHUNK);
+        // Kept across Pending: tokio's File fills it once its background read ends.
+        this.buf.resize(want, 0);
+        let mut read_buf = ReadBuf::new(&mut this.buf);
+        match Pin::new(&mut this.file).poll_read(cx, &mut read_buf) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => {
+                this.remaining = 0;
+                Poll::Ready(Some(Err(e)))
+            }
+            Poll::Ready(Ok(())) => {
+                let n = read_buf.filled().len();
+                if n == 0 {
+                    this.remaining = 0;
+                    return Poll::Ready(Some(Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "image file ended before its expected length",
+                    ))));
+                }
+                this.remaining -= n as u64;
+                let mut chunk = std::mem::take(&mut this.buf);
+                chunk.truncate(n);
+                Poll::Ready(Some(Ok(Bytes::from(chunk))))
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let chunks =
+            usize::try_from(self.remaining.div_ceil(READ_CHUNK as u64)).unwrap_or(usize::MAX);
+        (usize::from(self.remaining > 0), Some(chunks))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::inspect::tests::qcow2_image;
+    use futures_util::stream;
+    use std::collections::BTreeSet;
+    use std::convert::Infallible;
+
+    const FOX: &[u8] = b"The quick brown fox jumps over the lazy dog";
+    const FOX_MD5: &str = "9e107d9d372bb6826bd81d3542a419d6";
+    const FOX_SHA512: &str = "07e547d9586f6a73f73fbac0435ed76951218fb7d0c8d788a309d785436bbb642e93a252a954f23912547d1e8a3b5ed6e1bfd7097821233fa0538f3db854fee6";
+    const FOX_SHA256: &str = "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592";
+    const EMPTY_MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
+    const EMPTY_SHA512: &str = "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";
+    const ID: &str = "6f1c1e54-3a8e-4f2c-9b1e-2f7f3c8e9d01";
+    const CAP: u64 = 1 << 40;
+
+    fn store() -> (tempfile::TempDir, FsStore) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FsStore::open(dir.path().join("images"), HashAlgo::Sha512).expect("open");
+        (dir, store)
+    }
+
+    fn body(parts: Vec<&[u8]>) -> impl Stream<Item = Result<Bytes, Infallible>> + Unpin {
+        stream::iter(
+            parts
+                .into_iter()
+                .map(|p| Ok(Bytes::copy_from_slice(p)))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn entries(store: &FsStore) -> BTreeSet<String> {
+        fs::read_dir(store.root())
+            .expect("read_dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    async fn read_all(store: &FsStore, id: &str, range: Option<(u64, u64)>) -> (u64, Vec<u8>) {
+        let (total, mut s) = store.get(id, range).await.expect("get");
+        let mut out = Vec::new();
+        while let Some(chunk) = s.next().await {
+            let chunk = chunk.expect("chunk");
+            assert!(!chunk.is_empty() && chunk.len() <= READ_CHUNK);
+            out.extend_from_slice(&chunk);
+        }
+        (total, out)
+    }
+
+    #[tokio::test]
+    async fn round_trip_with_known_digests() {
+        let (_dir, store) = store();
+        let data = store
+            .put(ID, body(vec![FOX]), CAP, Some("raw"))
+            .await
+            .expect("put");
+        assert_eq!(
+            data,
+            StoredData {
+                size: FOX.len() as u64,
+                checksum: FOX_MD5.to_owned(),
+                hash_algo: "sha512".to_owned(),
+                hash_value: FOX_SHA512.to_owned(),
+                virtual_size: Some(FOX.len() as u64),
+            }
+        );
+        assert_eq!(fs::read(store.path_of(ID)).expect("read"), FOX);
+        assert_eq!(entries(&store), BTreeSet::from([ID.to_owned()]));
+        assert_eq!(
+            read_all(&store, ID, None).await,
+            (FOX.len() as u64, FOX.to_vec())
+        );
+    }
+
+    #[tokio::test]
+    async fn chunked_body_and_other_algorithm() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FsStore::open(dir.path().to_path_buf(), HashAlgo::Sha256).expect("open");
+        let parts: Vec<&[u8]> = vec![
+            b"The ",
+            b"",
+            b"quick brown",
+            b" fox jumps over the lazy",
+            b" dog",
+        ];
+        let data = store.put(ID, body(parts), CAP, None).await.expect("put");
+        assert_eq!(data.size, FOX.len() as u64);
+        assert_eq!(data.checksum, FOX_MD5);
+        assert_eq!(
+            (data.hash_algo.as_str(), data.hash_value.as_str()),
+            ("sha256", FOX_SHA256)
+        );
+        assert_eq!(data.virtual_size, None, "no disk_format, no inspection");
+        assert_eq!(fs::read(store.path_of(ID)).expect("read"), FOX);
+    }
+
+    #[tokio::test]
+    async fn large_multi_chunk_round_trip() {
+        let (_dir, store) = store();
+        let big: Vec<u8> = (0..=250u8).cycle().take(1_000_003).collect();
+        let parts: Vec<&[u8]> = big.chunks(7_777).collect();
+        let data = store
+            .put(ID, body(parts), CAP, Some("raw"))
+            .await
+            .expect("put");
+        assert_eq!(data.size, big.len() as u64);
+        assert_eq!(data.virtual_size, Some(big.len() as u64));
+        let mut md5 = Md5::new();
+        md5.update(&big);
+        assert_eq!(data.checksum, hex::encode(md5.finalize()));
+        let (total, back) = read_all(&store, ID, None).await;
+        assert_eq!(total, big.len() as u64);
+        assert!(back == big);
+    }
+
+    #[tokio::test]
+    async fn empty_upload() {
+        let (_dir, store) = store();
+        let data = store
+            .put(ID, body(vec![]), CAP, Some("raw"))
+            .await
+            .expect("put");
+        assert_eq!(data.size, 0);
+        assert_eq!(data.checksum, EMPTY_MD5);
+        assert_eq!(data.hash_value, EMPTY_SHA512);
+        assert_eq!(
+            data.virtual_size, None,
+            "Glance stores a zero virtual size as null"
+        );
+        assert_eq!(read_all(&store, ID, None).await, (0, Vec::new()));
+    }
+
+    #[tokio::test]
+    async fn size_cap() {
+        let (_dir, store) = store();
+        // Exactly at the cap is fine.
+        let ok = store
+            .put(ID, body(vec![b"12345", b"67890"]), 10, None)
+            .await
+            .expect("put");
+        assert_eq!(ok.size, 10);
+        store.delete(ID).await.expect("delete");
+        // One byte more, in any chunk, is not; nothing is left behind.
+        for parts in [
+            vec![&b"12345"[..], b"678901"],
+            vec![b"12345678901"],
+            vec![b"1234567890", b"1"],
+        ] {
+            let err = store
+                .put(ID, body(parts), 10, None)
+                .await
+                .expect_err("too large");
+            assert!(matches!(err, StoreError::TooLarge { cap: 10 }), "{err:?}");
+            assert!(entries(&store).is_empty(), "{:?}", entries(&store));
+        }
+    }
+
+    #[tokio::test]
+    async fn cap_aborts_without_reading_the_rest() {
+        let (_dir, store) = store();
+        // An endless body: only the cap can end this upload.
+        let endless = stream::repeat_with(|| Ok::<_, Infallible>(Bytes::from_static(&[7u8; 4096])));
+        let err = store
+            .put(ID, endless, 100_000, None)
+            .await
+            .expect_err("too large");
+        assert!(matches!(err, StoreError::TooLarge { .. }));
+        assert!(entries(&store).is_empty());
+    }
+
+    #[tokio::test]
+    async fn client_stream_error_leaves_nothing() {
+        let (_dir, store) = store();
+        let items: Vec<Result<Bytes, String>> = vec![
+            Ok(Bytes::from_static(&[1u8; 100_000])),
+            Ok(Bytes::from_static(b"more")),
+            Err("connection reset by peer".to_owned()),
+            Ok(Bytes::from_static(b"never read")),
+        ];
+        let err = store
+            .put(ID, stream::iter(items), CAP, Some("raw"))
+            .await
+            .expect_err("client");
+        match err {
+            StoreError::Client(m) => assert_eq!(m, "connection reset by peer"),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(entries(&store).is_empty());
+        assert!(matches!(
+            store.get(ID, None).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+
+    async fn wait_for(
+        store: &FsStore,
+        done: impl Fn(&BTreeSet<String>) -> bool,
+    ) -> BTreeSet<String> {
+        let mut seen = entries(store);
+        for _ in 0..200 {
+            if done(&seen) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            seen = entries(store);
+        }
+        seen
+    }
+
+    #[tokio::test]
+    async fn dropped_upload_leaves_nothing() {
+        let (_dir, store) = store();
+        // Enough data to start writing, then a body that never ends: the
+        // request is abandoned (client gone, handler future dropped).
+        let first = Bytes::from(vec![5u8; BATCH + 1]);
+        let body = stream::iter(vec![Ok::<_, Infallible>(first)]).chain(stream::pending());
+        let task = {
+            let store = store.clone();
+            tokio::spawn(async move { store.put(ID, body, CAP, Some("raw")).await })
+        };
+        let during = wait_for(&store, |s| !s.is_empty()).await;
+        assert_eq!(during.len(), 1, "the upload started writing");
+        task.abort();
+        assert!(task.await.expect_err("aborted").is_cancelled());
+        let after = wait_for(&store, BTreeSet::is_empty).await;
+        assert!(after.is_empty(), "temporary file left behind: {after:?}");
+    }
+
+    #[tokio::test]
+    async fn vanished_directory_is_an_io_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("gone");
+        let store = FsStore::open(root.clone(), HashAlgo::Sha512).expect("open");
+        fs::remove_dir(&root).expect("rmdir");
+        let err = store
+            .put(ID, body(vec![FOX]), CAP, None)
+            .await
+            .expect_err("no dir");
+        assert!(matches!(err, StoreError::Io(_)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn upload_in_progress_uses_a_temporary_name() {
+        let (_dir, store) = store();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Result<Bytes, Infallible>>();
+        let body = Box::pin(stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        }));
+        let writer = {
+            let store = store.clone();
+            tokio::spawn(async move { store.put(ID, body, CAP, None).await })
+        };
+        tx.send(Ok(Bytes::from(vec![1u8; 2 * BATCH])))
+            .expect("send");
+        let seen = wait_for(&store, |s| !s.is_empty()).await;
+        assert_eq!(seen.len(), 1);
+        assert!(seen.iter().all(|n| n.starts_with(TEMP_PREFIX)), "{seen:?}");
+        assert!(
+            !store.path_of(ID).exists(),
+            "no data under the id before the end"
+        );
+        drop(tx);
+        let data = writer.await.expect("join").expect("put");
+        assert_eq!(data.size, 2 * BATCH as u64);
+        assert_eq!(entries(&store), BTreeSet::from([ID.to_owned()]));
+    }
+
+    #[tokio::test]
+    async fn replaces_existing_data() {
+        let (_dir, store) = store();
+        store
+            .put(ID, body(vec![b"first version"]), CAP, None)
+            .await
+            .expect("put");
+        store
+            .put(ID, body(vec![FOX]), CAP, None)
+            .await
+            .expect("put");
+        assert_eq!(fs::read(store.path_of(ID)).expect("read"), FOX);
+        assert_eq!(entries(&store).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn range_reads() {
+        let (_dir, store) = store();
+        let data: Vec<u8> = (0..=255u8).cycle().take(200_000).collect();
+        store
+            .put(ID, body(vec![&data]), CAP, None)
+            .await
+            .expect("put");
+        let len = data.len() as u64;
+        let ok_cases: [(u64, u64, std::ops::RangeInclusive<usize>); 6] = [
+            (0, 0, 0..=0),
+            (0, 9, 0..=9),
+            (10, 19, 10..=19),
+            (len - 1, len - 1, 199_999..=199_999),
+            (1023, 150_000, 1023..=150_000),
+            (199_990, u64::MAX, 199_990..=199_999),
+        ];
+        for (start, end, want) in ok_cases {
+            let (total, got) = read_all(&store, ID, Some((start, end))).await;
+            assert_eq!(total, len);
+            assert!(got == data[want.clone()], "{start}-{end}");
+        }
+        for (start, end) in [(len, len + 10), (len + 5, u64::MAX), (10, 9)] {
+            match store.get(ID, Some((start, end))).await {
+                Err(StoreError::RangeNotSatisfiable { size }) => assert_eq!(size, len),
+                Err(e) => panic!("{start}-{end}: {e:?}"),
+                Ok(_) => panic!("{start}-{end}: accepted"),
+            }
+        }
+        // A range on empty data is never satisfiable.
+        store.put(ID, body(vec![]), CAP, None).await.expect("put");
+        assert!(matches!(
+            store.get(ID, Some((0, 0))).await,
+            Err(StoreError::RangeNotSatisfiable { size: 0 })
+        ));
+    }
+
+    #[tokio::test]
+    async fn download_is_lazy_and_survives_delete() {
+        let (_dir, store) = store();
+        let data = vec![42u8; 3 * READ_CHUNK + 5];
+        store
+            .put(ID, body(vec![&data]), CAP, None)
+            .await
+            .expect("put");
+        let (_, mut s) = store.get(ID, None).await.expect("get");
+        assert_eq!(s.size_hint(), (1, Some(4)));
+        let first = s.next().await.expect("some").expect("ok");
+        assert_eq!(first.len(), READ_CHUNK);
+        // Deleting (or replacing) the image does not break a download in progress.
+        store.delete(ID).await.expect("delete");
+        let mut rest = first.len();
+        while let Some(chunk) = s.next().await {
+            rest += chunk.expect("chunk").len();
+        }
+        assert_eq!(rest, data.len());
+        assert_eq!(s.remaining(), 0);
+    }
+
+    #[tokio::test]
+    async fn delete_is_idempotent() {
+        let (_dir, store) = store();
+        store
+            .put(ID, body(vec![FOX]), CAP, None)
+            .await
+            .expect("put");
+        store.delete(ID).await.expect("delete");
+        assert!(!store.path_of(ID).exists());
+        store.delete(ID).await.expect("second delete");
+        assert!(matches!(
+            store.get(ID, None).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn ids_cannot_escape_the_root() {
+        let (dir, store) = store();
+        fs::write(dir.path().join("outside"), b"secret").expect("write");
+        let bad = [
+            "",
+            "..",
+            "../outside",
+            "a/b",
+            "a\\b",
+            "/etc/passwd",
+            ".hidden",
+            ".glint-upload.x",
+            "x\0y",
+        ];
+        for id in bad {
+            let put = store.put(id, body(vec![FOX]), CAP, None).await;
+            assert!(matches!(put, Err(StoreError::NotFound)), "put {id:?}");
+            assert!(
+                matches!(store.get(id, None).await, Err(StoreError::NotFound)),
+                "get {id:?}"
+            );
+            assert!(
+                matches!(store.delete(id).await, Err(StoreError::NotFound)),
+                "delete {id:?}"
+            );
+        }
+        assert!(entries(&store).is_empty());
+        assert_eq!(
+            fs::read(dir.path().join("outside")).expect("read"),
+            b"secret"
+        );
+    }
+
+    #[tokio::test]
+    async fn open_sweeps_stale_temp_files_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let stale = dir.path().join(format!("{TEMP_PREFIX}{ID}.0123"));
+        let fresh = dir.path().join(format!("{TEMP_PREFIX}{ID}.4567"));
+        let image = dir.path().join(ID);
+        for p in [&stale, &fresh, &image] {
+            fs::write(p, b"x").expect("write");
+        }
+        let old = SystemTime::now() - STALE_TEMP_AGE - Duration::from_secs(60);
+        File::options()
+            .write(true)
+            .open(&stale)
+            .and_then(|f| f.set_modified(old))
+            .expect("set mtime");
+        let store = FsStore::open(dir.path().to_path_buf(), HashAlgo::Sha512).expect("open");
+        assert!(!stale.exists(), "a leftover from a crash is removed");
+        assert!(
+            fresh.exists(),
+            "a possibly live upload of another process is kept"
+        );
+        assert!(image.exists());
+        assert_eq!(store.sweep_temp_files(Duration::ZERO).expect("sweep"), 1);
+        assert_eq!(entries(&store), BTreeSet::from([ID.to_owned()]));
+    }
+
+    #[tokio::test]
+    async fn qcow2_virtual_size_from_header() {
+        let (_dir, store) = store();
+        let image = qcow2_image(3, 20 << 30, 0, 0, 196_608);
+        let parts: Vec<&[u8]> = image.chunks(1000).collect();
+        let data = store
+            .put(ID, body(parts), CAP, Some("qcow2"))
+            .await
+            .expect("put");
+        assert_eq!(data.size, image.len() as u64);
+        assert_eq!(data.virtual_size, Some(20 << 30));
+        // The same bytes claimed raw: the byte count, as Glance does.
+        let data = store
+            .put(ID, body(vec![&image]), CAP, Some("raw"))
+            .await
+            .expect("put");
+        assert_eq!(data.virtual_size, Some(image.len() as u64));
+    }
+
+    #[tokio::test]
+    async fn format_mismatch_and_unsafe_images_are_refused() {
+        let (_dir, store) = store();
+        let err = store
+            .put(ID, body(vec![FOX]), CAP, Some("qcow2"))
+            .await
+            .expect_err("mismatch");
+        match err {
+            StoreError::InvalidImageData(m) => {
+                assert_eq!(m, "Image disk_format qcow2 does not match stream data raw")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(entries(&store).is_empty());
+
+        let backing = qcow2_image(3, 1 << 30, 0x1000, 0, 4096);
+        let err = store
+            .put(ID, body(vec![&backing]), CAP, Some("raw"))
+            .await
+            .expect_err("unsafe");
+        assert_eq!(err.to_string(), "Image failed safety checks");
+        assert!(entries(&store).is_empty());
+
+        // Without require_image_format_match a mismatch only loses the virtual size.
+        let lenient = store.clone().with_format_match(false);
+        let data = lenient
+            .put(ID, body(vec![FOX]), CAP, Some("qcow2"))
+            .await
+            .expect("put");
+        assert_eq!(data.virtual_size, None);
+        assert!(lenient
+            .put(ID, body(vec![&backing]), CAP, Some("raw"))
+            .await
+            .is_err());
+    }
+
+    #[tokio::test]
+    async fn open_creates_nested_directories() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("a/b/c");
+        let store = FsStore::open(root.clone(), HashAlgo::default()).expect("open");
+        assert!(root.is_dir());
+        assert_eq!(store.root(), root);
+        assert_eq!(store.hash_algo(), HashAlgo::Sha512);
+        // A root that is a file cannot be opened.
+        let file = dir.path().join("file");
+        fs::write(&file, b"").expect("write");
+        assert!(FsStore::open(file, HashAlgo::Sha512).is_err());
+    }
+}

@@ -1,0 +1,283 @@
+//! Image data storage: the bytes behind `PUT`/`GET /v2/images/{id}/file`.
+//!
+//! Only Glance's `file` store is implemented ([`FsStore`]). The service layer is
+//! the only caller; it owns the image status machine and maps [`StoreError`] to
+//! HTTP statuses (Glance's `glance/api/v2/image_data.py` decides which):
+//!
+//! | error | Glance answers |
+//! |---|---|
+//! | [`StoreError::TooLarge`] | 413 `The incoming image is too large: ...` |
+//! | [`StoreError::StorageFull`] | 413 `Image storage media is full: ...` |
+//! | [`StoreError::InvalidImageData`] | 415 with the message as WebOb *detail* |
+//! | [`StoreError::WriteDenied`] | 503 `Insufficient permissions on image storage media: ...` |
+//! | [`StoreError::RangeNotSatisfiable`] | 416 |
+//! | [`StoreError::NotFound`] | 404 on download |
+
+pub mod filesystem;
+pub mod inspect;
+
+use std::fmt;
+use std::str::FromStr;
+
+use sha2::Digest;
+
+pub use filesystem::{FileStream, FsStore};
+
+/// What the store learned while writing an image's data; the service copies it
+/// onto the image record (`size`, `checksum`, `os_hash_algo`, `os_hash_value`,
+/// `virtual_size`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredData {
+    /// Bytes written.
+    pub size: u64,
+    /// MD5 hex digest (Glance's legacy `checksum`, 32 characters).
+    pub checksum: String,
+    /// The `os_hash_algo` value: the configured algorithm's hashlib name.
+    pub hash_algo: String,
+    /// The `os_hash_value`: hex digest of the data with `hash_algo`.
+    pub hash_value: String,
+    /// Disk size the image presents to a guest, when inspection found one.
+    /// `None` also for zero (Glance stores 0 as null, e.g. an empty upload).
+    pub virtual_size: Option<u64>,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// More than `cap` bytes arrived (`image_size_cap`).
+    #[error("The provided image is too large.")]
+    TooLarge { cap: u64 },
+    /// The client's body stream failed or was cut off before its end.
+    #[error("{0}")]
+    Client(String),
+    /// ENOSPC, EDQUOT or EFBIG while writing.
+    #[error("There is not enough disk space on the image storage media.")]
+    StorageFull,
+    /// The store may not write to its directory (EACCES/EPERM).
+    #[error("Permission to write image storage media denied.")]
+    WriteDenied,
+    /// The data does not match its `disk_format`, or failed a safety check
+    /// (qcow2 backing file, unsafe VMDK descriptor, ...). The text is
+    /// Glance's, meant as the 415 detail.
+    #[error("{0}")]
+    InvalidImageData(String),
+    /// The image has no data here (or the id could never name a file).
+    #[error("Image data not found")]
+    NotFound,
+    /// A byte range outside the data; `size` is the data length, for
+    /// `Content-Range: bytes */<size>`.
+    #[error("Requested range not satisfiable")]
+    RangeNotSatisfiable { size: u64 },
+    /// Any other I/O failure.
+    #[error("image store I/O error: {0}")]
+    Io(#[source] std::io::Error),
+}
+
+impl StoreError {
+    /// Classifies an I/O error from a write path the way glance_store's
+    /// filesystem driver does (ENOSPC/EFBIG become "storage full", EACCES
+    /// "write denied"); EDQUOT is added because a quota is a full disk to us.
+    pub(crate) fn from_write(e: std::io::Error) -> Self {
+        use std::io::ErrorKind;
+        match e.kind() {
+            ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge => {
+                StoreError::StorageFull
+            }
+            ErrorKind::PermissionDenied => StoreError::WriteDenied,
+            _ => StoreError::Io(e),
+        }
+    }
+}
+
+/// The `hashing_algorithm` option: which digest becomes `os_hash_value`.
+///
+/// Glance accepts any `hashlib` name; glint supports the SHA-2 family, which
+/// covers the default and every value seen in practice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum HashAlgo {
+    Sha224,
+    Sha256,
+    Sha384,
+    #[default]
+    Sha512,
+    Sha512t224,
+    Sha512t256,
+}
+
+/// A `hashing_algorithm` value glint cannot compute.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unsupported hashing_algorithm '{0}' (use one of sha224, sha256, sha384, sha512, sha512_224, sha512_256)"
+)]
+pub struct UnsupportedHashAlgo(pub String);
+
+impl HashAlgo {
+    const ALL: [HashAlgo; 6] = [
+        HashAlgo::Sha224,
+        HashAlgo::Sha256,
+        HashAlgo::Sha384,
+        HashAlgo::Sha512,
+        HashAlgo::Sha512t224,
+        HashAlgo::Sha512t256,
+    ];
+
+    /// The hashlib name, which is also the `os_hash_algo` value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            HashAlgo::Sha224 => "sha224",
+            HashAlgo::Sha256 => "sha256",
+            HashAlgo::Sha384 => "sha384",
+            HashAlgo::Sha512 => "sha512",
+            HashAlgo::Sha512t224 => "sha512_224",
+            HashAlgo::Sha512t256 => "sha512_256",
+        }
+    }
+}
+
+impl fmt::Display for HashAlgo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for HashAlgo {
+    type Err = UnsupportedHashAlgo;
+
+    /// Case-insensitive, as `hashlib.new` is for OpenSSL-backed names.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim();
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(wanted))
+            .ok_or_else(|| UnsupportedHashAlgo(s.to_owned()))
+    }
+}
+
+/// Incremental digest for the configured algorithm.
+pub(crate) enum Hasher {
+    Sha224(sha2::Sha224),
+    Sha256(sha2::Sha256),
+    Sha384(sha2::Sha384),
+    Sha512(sha2::Sha512),
+    Sha512t224(sha2::Sha512_224),
+    Sha512t256(sha2::Sha512_256),
+}
+
+impl Hasher {
+    pub(crate) fn new(algo: HashAlgo) -> Self {
+        match algo {
+            HashAlgo::Sha224 => Hasher::Sha224(sha2::Sha224::new()),
+            HashAlgo::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+            HashAlgo::Sha384 => Hasher::Sha384(sha2::Sha384::new()),
+            HashAlgo::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
+            HashAlgo::Sha512t224 => Hasher::Sha512t224(sha2::Sha512_224::new()),
+            HashAlgo::Sha512t256 => Hasher::Sha512t256(sha2::Sha512_256::new()),
+        }
+    }
+
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Sha224(h) => h.update(data),
+            Hasher::Sha256(h) => h.update(data),
+            Hasher::Sha384(h) => h.update(data),
+            Hasher::Sha512(h) => h.update(data),
+            Hasher::Sha512t224(h) => h.update(data),
+            Hasher::Sha512t256(h) => h.update(data),
+        }
+    }
+
+    pub(crate) fn finish_hex(self) -> String {
+        match self {
+            Hasher::Sha224(h) => hex::encode(h.finalize()),
+            Hasher::Sha256(h) => hex::encode(h.finalize()),
+            Hasher::Sha384(h) => hex::encode(h.finalize()),
+            Hasher::Sha512(h) => hex::encode(h.finalize()),
+            Hasher::Sha512t224(h) => hex::encode(h.finalize()),
+            Hasher::Sha512t256(h) => hex::encode(h.finalize()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_algo_parses_hashlib_names() {
+        let cases = [
+            ("sha512", Some(HashAlgo::Sha512)),
+            ("SHA256", Some(HashAlgo::Sha256)),
+            (" sha384 ", Some(HashAlgo::Sha384)),
+            ("sha224", Some(HashAlgo::Sha224)),
+            ("sha512_224", Some(HashAlgo::Sha512t224)),
+            ("sha512_256", Some(HashAlgo::Sha512t256)),
+            ("md5", None),
+            ("sha3_256", None),
+            ("", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(input.parse::<HashAlgo>().ok(), want, "{input:?}");
+        }
+        assert_eq!(HashAlgo::default(), HashAlgo::Sha512);
+        for a in HashAlgo::ALL {
+            assert_eq!(a.to_string().parse::<HashAlgo>(), Ok(a));
+        }
+    }
+
+    #[test]
+    fn hashers_match_known_digests() {
+        // Digests of the empty string: the well-known test vectors.
+        let cases = [
+            (
+                HashAlgo::Sha224,
+                "d14a028c2a3a2bc9476102bb288234c415a2b01f828ea62ac5b3e42f",
+            ),
+            (
+                HashAlgo::Sha256,
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            ),
+            (
+                HashAlgo::Sha512t256,
+                "c672b8d1ef56ed28ab87c3622c5114069bdd3ad7b8f9737498d0c01ecef0967a",
+            ),
+        ];
+        for (algo, want) in cases {
+            let mut h = Hasher::new(algo);
+            h.update(b"");
+            assert_eq!(h.finish_hex(), want, "{algo}");
+        }
+    }
+
+    #[test]
+    fn write_errors_are_classified() {
+        use std::io::{Error, ErrorKind};
+        let full = [
+            ErrorKind::StorageFull,
+            ErrorKind::QuotaExceeded,
+            ErrorKind::FileTooLarge,
+        ];
+        for kind in full {
+            assert!(matches!(
+                StoreError::from_write(Error::from(kind)),
+                StoreError::StorageFull
+            ));
+        }
+        // Raw errno values as the OS reports them (Linux numbering).
+        #[cfg(target_os = "linux")]
+        for errno in [28, 122, 27] {
+            let e = Error::from_raw_os_error(errno);
+            assert!(
+                matches!(StoreError::from_write(e), StoreError::StorageFull),
+                "{errno}"
+            );
+        }
+        assert!(matches!(
+            StoreError::from_write(Error::from(ErrorKind::PermissionDenied)),
+            StoreError::WriteDenied
+        ));
+        assert!(matches!(
+            StoreError::from_write(Error::from(ErrorKind::BrokenPipe)),
+            StoreError::Io(_)
+        ));
+    }
+}

@@ -1,0 +1,315 @@
+//! Test harness: the whole app on a loopback port, with its own database
+//! (a temp SQLite file or a fresh PostgreSQL database) and its own image store.
+
+use std::net::TcpListener;
+use std::path::Path;
+
+use diesel::{Connection, RunQueryDsl};
+use glint::app::AppState;
+use glint::config::{AuthStrategy, Config};
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where tests find PostgreSQL (trust auth on the project's machines).
+pub fn pg_admin_url() -> String {
+    std::env::var("GLINT_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432/test".into())
+}
+
+fn pg_url_for(db: &str) -> String {
+    let admin = pg_admin_url();
+    match admin.rfind('/') {
+        Some(i) => format!("{}/{db}", &admin[..i]),
+        None => admin,
+    }
+}
+
+pub struct TestApp {
+    pub addr: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    _dir: tempfile::TempDir,
+    pub backend: Backend,
+    pg_db: Option<String>,
+    server: actix_web::dev::ServerHandle,
+}
+
+pub fn test_config(dir: &Path, backend: Backend, pg_db: Option<&str>) -> Config {
+    let mut c = Config::defaults(dir);
+    c.auth_strategy = AuthStrategy::Noauth;
+    c.database_max_pool_size = 8;
+    if backend == Backend::Postgres {
+        c.database_connection = pg_url_for(pg_db.unwrap_or("test"));
+    }
+    c
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pg_db = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(create_pg_database()),
+        };
+        let mut config = test_config(dir.path(), backend, pg_db.as_deref());
+        tweak(&mut config);
+        let state = glint::startup::build_state(config).expect("build state");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = format!("http://{}", listener.local_addr().expect("addr"));
+        let s = state.clone();
+        let server = actix_web::HttpServer::new(move || glint::api::app(s.clone()))
+            .workers(2)
+            .disable_signals()
+            .listen(listener)
+            .expect("listen")
+            .run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        TestApp {
+            addr,
+            client: reqwest::Client::new(),
+            state,
+            _dir: dir,
+            backend,
+            pg_db,
+            server: handle,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.addr, path)
+    }
+
+    /// A caller in `project` with `roles` (noauth headers), asking for JSON errors.
+    pub fn caller(&self, project: &str, roles: &str) -> Caller<'_> {
+        Caller {
+            app: self,
+            project: project.to_owned(),
+            roles: roles.to_owned(),
+        }
+    }
+
+    pub fn db(&self) -> glint::db::connection::PooledConn {
+        self.state.db.conn().expect("db connection")
+    }
+
+    /// Run raw SQL returning one count.
+    pub fn count(&self, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut c = self.db();
+        let rows: Vec<N> = diesel::sql_query(sql).load(&mut *c).expect("count query");
+        rows[0].n
+    }
+
+    pub fn store_files(&self) -> Vec<String> {
+        let dir = &self.state.config.filesystem_store_datadir;
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stopping must not block: the server runs on this test's own runtime.
+        let h = self.server.clone();
+        actix_web::rt::spawn(async move { h.stop(false).await });
+        if let Some(db) = self.pg_db.take() {
+            if let Ok(mut c) = diesel::PgConnection::establish(&pg_admin_url()) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                    .execute(&mut c);
+            }
+        }
+    }
+}
+
+fn create_pg_database() -> String {
+    let name = format!("glint_test_{}", uuid::Uuid::new_v4().simple());
+    let mut c = diesel::PgConnection::establish(&pg_admin_url()).unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is required for the postgres variant of this test and is not reachable at {}: {e}. \
+             Start it, or set GLINT_TEST_BACKENDS=sqlite to run SQLite only.",
+            pg_admin_url()
+        )
+    });
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut c)
+        .expect("create test database");
+    name
+}
+
+pub struct Caller<'a> {
+    pub app: &'a TestApp,
+    pub project: String,
+    pub roles: String,
+}
+
+impl Caller<'_> {
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.app
+            .client
+            .request(method, self.app.url(path))
+            .header("X-Project-Id", &self.project)
+            .header("X-Roles", &self.roles)
+            .header("X-User-Id", format!("user-{}", self.project))
+            .header("Accept", "application/json")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.request(Method::DELETE, path)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::PUT, path)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn patch(&self, path: &str, ops: &Value) -> Response {
+        self.request(Method::PATCH, path)
+            .header(
+                "Content-Type",
+                "application/openstack-images-v2.1-json-patch",
+            )
+            .body(ops.to_string())
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn upload(&self, id: &str, data: Vec<u8>) -> Response {
+        self.request(Method::PUT, &format!("/v2/images/{id}/file"))
+            .header("Content-Type", "application/octet-stream")
+            .body(data)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Create an image and return its JSON (asserting 201).
+    pub async fn create_image(&self, body: Value) -> Value {
+        let r = self.post("/v2/images", &body).await;
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.expect("json");
+        assert_eq!(status, 201, "create failed: {v}");
+        v
+    }
+}
+
+/// Status and JSON body of a response.
+pub async fn json(r: Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let text = r.text().await.expect("body");
+    let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, v)
+}
+
+/// The `message` text of a Glance JSON error body, without WebOb's trailer.
+pub fn message(v: &Value) -> String {
+    v["message"]
+        .as_str()
+        .unwrap_or_default()
+        .split("<br />")
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+pub fn backends() -> Vec<Backend> {
+    let wanted = std::env::var("GLINT_TEST_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    wanted
+        .split(',')
+        .filter_map(|b| match b.trim() {
+            "sqlite" => Some(Backend::Sqlite),
+            "postgres" | "postgresql" => Some(Backend::Postgres),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Define a test that runs once per backend: `backend_test!(name, |app| async move { ... });`
+#[macro_export]
+macro_rules! backend_test {
+    ($name:ident, |$app:ident| $body:expr) => {
+        $crate::backend_test!($name, config = |_c| (), |$app| $body);
+    };
+    ($name:ident, config = |$c:ident| $tweak:expr, |$app:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run($app: $crate::helpers::TestApp) {
+                $body.await
+            }
+            #[actix_web::test]
+            async fn sqlite() {
+                if $crate::helpers::backends().contains(&$crate::helpers::Backend::Sqlite) {
+                    run($crate::helpers::TestApp::spawn_with(
+                        $crate::helpers::Backend::Sqlite,
+                        |$c| {
+                            $tweak;
+                        },
+                    )
+                    .await)
+                    .await;
+                } else {
+                    eprintln!("SKIPPED: sqlite not in GLINT_TEST_BACKENDS");
+                }
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                if $crate::helpers::backends().contains(&$crate::helpers::Backend::Postgres) {
+                    run($crate::helpers::TestApp::spawn_with(
+                        $crate::helpers::Backend::Postgres,
+                        |$c| {
+                            $tweak;
+                        },
+                    )
+                    .await)
+                    .await;
+                } else {
+                    eprintln!("SKIPPED: postgres not in GLINT_TEST_BACKENDS");
+                }
+            }
+        }
+    };
+}

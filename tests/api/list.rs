@@ -1,0 +1,220 @@
+//! `GET /v2/images`: filters, sorting, paging.
+
+use std::collections::HashSet;
+
+use serde_json::{json, Value};
+
+use crate::backend_test;
+use crate::helpers::{json, message};
+
+fn ids(v: &Value) -> Vec<String> {
+    v["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+backend_test!(paging_sees_each_image_once_in_order, |app| async move {
+    let c = app.caller("p1", "member");
+    let mut created = Vec::new();
+    for i in 0..60 {
+        created.push(
+            c.create_image(json!({"name": format!("img-{i:02}")})).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let mut seen = Vec::new();
+    let mut next = Some("/v2/images".to_owned());
+    let mut pages = 0;
+    while let Some(path) = next {
+        let (s, v) = json(c.get(&path).await).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["schema"], "/v2/schemas/images");
+        assert!(v["first"].as_str().unwrap().starts_with("/v2/images"));
+        seen.extend(ids(&v));
+        next = v["next"].as_str().map(str::to_owned);
+        pages += 1;
+        assert!(pages < 10);
+    }
+    // 25 + 25 + 10: the last page is not full, so no `next`.
+    assert_eq!(pages, 3);
+    assert_eq!(seen.len(), 60);
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 60);
+    // Default order is created_at desc, id desc: same-second images tie-break on id.
+    let (_, all) = json(c.get("/v2/images?limit=1000").await).await;
+    assert_eq!(ids(&all), seen);
+    // Sorted by name ascending, 7 per page.
+    let mut names = Vec::new();
+    let mut path = Some("/v2/images?sort=name:asc&limit=7".to_owned());
+    while let Some(p) = path {
+        let (_, v) = json(c.get(&p).await).await;
+        names.extend(
+            v["images"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["name"].as_str().unwrap().to_owned()),
+        );
+        path = v["next"].as_str().map(str::to_owned);
+    }
+    let expected: Vec<String> = (0..60).map(|i| format!("img-{i:02}")).collect();
+    assert_eq!(names, expected);
+    // An exact multiple gives one trailing empty page, as in Glance.
+    let (_, v) = json(c.get("/v2/images?limit=60").await).await;
+    assert!(v["next"].is_string());
+    let (_, v) = json(c.get(v["next"].as_str().unwrap()).await).await;
+    assert_eq!(ids(&v), Vec::<String>::new());
+    assert!(v.get("next").is_none());
+});
+
+backend_test!(filters, |app| async move {
+    let c = app.caller("p1", "member");
+    let a = c.create_image(json!({"name": "alpha", "disk_format": "raw", "container_format": "bare", "tags": ["t1", "t2"], "os_distro": "debian", "visibility": "private"})).await;
+    let b = c.create_image(json!({"name": "beta", "disk_format": "qcow2", "container_format": "bare", "tags": ["t1"], "protected": true})).await;
+    let h = c
+        .create_image(json!({"name": "hidden", "os_hidden": true}))
+        .await;
+    let (aid, bid, hid) = (
+        a["id"].as_str().unwrap(),
+        b["id"].as_str().unwrap(),
+        h["id"].as_str().unwrap(),
+    );
+    c.upload(aid, vec![0u8; 100]).await;
+    c.upload(bid, vec![0u8; 300]).await;
+    let q = |query: &str| {
+        let path = format!("/v2/images?{query}");
+        let c = &c;
+        async move {
+            let (s, v) = json(c.get(&path).await).await;
+            assert_eq!(s, 200, "{path}: {v}");
+            let mut r = ids(&v);
+            r.sort();
+            r
+        }
+    };
+    let mut ab = vec![aid.to_owned(), bid.to_owned()];
+    ab.sort();
+    assert_eq!(q("").await, ab);
+    assert_eq!(q("name=alpha").await, [aid]);
+    assert_eq!(q("name=in:alpha,beta").await, ab);
+    assert_eq!(q(&format!("id={bid}")).await, [bid]);
+    assert_eq!(q("disk_format=qcow2").await, [bid]);
+    assert_eq!(q("container_format=bare").await, ab);
+    assert_eq!(q("status=active").await, ab);
+    assert_eq!(q("status=queued").await, Vec::<String>::new());
+    assert_eq!(q("visibility=private").await, [aid]);
+    assert_eq!(q("size_min=200").await, [bid]);
+    assert_eq!(q("size_max=200").await, [aid]);
+    assert_eq!(q("tag=t1").await, ab);
+    assert_eq!(q("tag=t1&tag=t2").await, [aid]);
+    assert_eq!(q("os_distro=debian").await, [aid]);
+    assert_eq!(q("protected=true").await, [bid]);
+    assert_eq!(q("protected=false").await, [aid]);
+    assert_eq!(q("os_hidden=true").await, [hid]);
+    assert_eq!(q("owner=p1").await, ab);
+    assert_eq!(q("owner=p2").await, Vec::<String>::new());
+    assert_eq!(
+        q(&format!(
+            "checksum={}",
+            a["checksum"].as_str().unwrap_or("")
+        ))
+        .await
+        .len(),
+        0
+    );
+    let (_, shown) = json(c.get(&format!("/v2/images/{aid}")).await).await;
+    assert_eq!(
+        q(&format!("checksum={}", shown["checksum"].as_str().unwrap())).await,
+        ab
+    );
+    assert_eq!(
+        q(&format!(
+            "os_hash_value={}",
+            shown["os_hash_value"].as_str().unwrap()
+        ))
+        .await,
+        ab
+    );
+    assert_eq!(q("created_at=gte:2000-01-01T00:00:00Z").await, ab);
+    assert_eq!(
+        q("created_at=lt:2000-01-01T00:00:00Z").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(q("updated_at=gt:2000-01-01T00:00:00Z").await, ab);
+    // Sorting by size, both syntaxes.
+    for query in ["sort=size:desc", "sort_key=size&sort_dir=desc"] {
+        let (_, v) = json(c.get(&format!("/v2/images?{query}")).await).await;
+        assert_eq!(ids(&v), vec![bid.to_owned(), aid.to_owned()], "{query}");
+    }
+    let (_, v) = json(c.get("/v2/images?limit=1").await).await;
+    assert_eq!(ids(&v).len(), 1);
+    assert_eq!(
+        v["next"].as_str().unwrap(),
+        format!("/v2/images?limit=1&marker={}", ids(&v)[0])
+    );
+});
+
+backend_test!(bad_parameters, |app| async move {
+    let c = app.caller("p1", "member");
+    for (query, msg) in [
+        ("limit=x", "limit param must be an integer"),
+        ("limit=-1", "limit param must be positive"),
+        ("member_status=maybe", "Invalid status: maybe"),
+        ("visibility=secret", "Invalid visibility value: secret"),
+    ] {
+        let (s, v) = json(c.get(&format!("/v2/images?{query}")).await).await;
+        assert_eq!((s, message(&v).as_str()), (400, msg), "{query}");
+    }
+    for query in [
+        "sort_key=bogus",
+        "sort_dir=sideways",
+        "sort=name:up",
+        "sort=name&sort_key=id",
+        "size_min=big",
+        "created_at=xx:2020-01-01T00:00:00Z",
+        "created_at=gt:notadate",
+        "os_hidden=perhaps",
+        "protected=2",
+        "changes-since=2020-01-01T00:00:00Z",
+        "marker=11111111-2222-3333-4444-555555555555",
+    ] {
+        let (s, v) = json(c.get(&format!("/v2/images?{query}")).await).await;
+        assert_eq!(s, 400, "{query}: {v}");
+    }
+    // A marker the caller cannot see is refused too.
+    let other = app
+        .caller("p2", "member")
+        .create_image(json!({"visibility": "private"}))
+        .await;
+    let (s, _) = json(
+        c.get(&format!(
+            "/v2/images?marker={}",
+            other["id"].as_str().unwrap()
+        ))
+        .await,
+    )
+    .await;
+    assert!(s == 400 || s == 403, "{s}");
+});
+
+backend_test!(readers_list_admin_sees_all, |app| async move {
+    let p1 = app.caller("p1", "member");
+    let p2 = app.caller("p2", "member");
+    let a = p1.create_image(json!({"visibility": "private"})).await;
+    let b = p2.create_image(json!({"visibility": "private"})).await;
+    let (s, v) = json(app.caller("p1", "reader").get("/v2/images").await).await;
+    assert_eq!(s, 200);
+    assert_eq!(ids(&v), [a["id"].as_str().unwrap()]);
+    let (_, v) = json(app.caller("adm", "admin").get("/v2/images").await).await;
+    let got: HashSet<String> = ids(&v).into_iter().collect();
+    assert!(got.contains(a["id"].as_str().unwrap()) && got.contains(b["id"].as_str().unwrap()));
+    let (s, v) = json(app.caller("p1", "").get("/v2/images").await).await;
+    assert_eq!(
+        (s, message(&v).as_str()),
+        (403, "You are not authorized to complete get_images action.")
+    );
+});

@@ -1,0 +1,11 @@
+//! Integration tests: the whole app over HTTP, on SQLite and PostgreSQL.
+
+mod helpers;
+
+mod data;
+mod images;
+mod list;
+mod members;
+mod patch;
+mod schema;
+mod transport;
