@@ -280,6 +280,26 @@ fn validate_depth(op: Op, path: &[String]) -> Result<()> {
 
 /// Glance's `_validate_change`: name checks for every op, then the image schema
 /// on the value for add/replace.
+/// Glance's create deserializer: the whole body against the schema (400) first,
+/// then read-only and reserved names (403), then custom-property name length.
+pub fn validate_create_body(body: &Map<String, Value>) -> Result<()> {
+    validate_image_object(&Value::Object(body.clone()))?;
+    for key in body.keys() {
+        if key != "id" && READ_ONLY.contains(&key.as_str()) {
+            return Err(Error::forbidden(format!("Attribute '{key}' is read-only.")));
+        }
+        if is_reserved(key) {
+            return Err(Error::forbidden(format!("Attribute '{key}' is reserved.")));
+        }
+    }
+    if body.keys().any(|k| k.chars().count() > 255) {
+        return Err(Error::bad_request(
+            "Custom property should not be greater than 255 characters.",
+        ));
+    }
+    Ok(())
+}
+
 fn validate_change(change: &Operation) -> Result<()> {
     let root = change.root();
     if READ_ONLY.contains(&root) {

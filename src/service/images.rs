@@ -60,6 +60,7 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
             "Provided object does not match schema 'image': the body must be a JSON object",
         ));
     };
+    patch::validate_create_body(&fields)?;
     let id = match fields.remove("id") {
         None | Some(Value::Null) => uuid::Uuid::new_v4().to_string(),
         Some(Value::String(s)) if is_uuid(&s) => s.to_ascii_lowercase(),

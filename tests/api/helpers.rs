@@ -244,15 +244,17 @@ pub async fn json(r: Response) -> (u16, Value) {
     (status, v)
 }
 
-/// The `message` text of a Glance JSON error body, without WebOb's trailer.
+/// The text of a Glance JSON error body: the detail when Glance gave one, else the explanation.
 pub fn message(v: &Value) -> String {
-    v["message"]
-        .as_str()
-        .unwrap_or_default()
-        .split("<br />")
-        .next()
-        .unwrap_or_default()
-        .to_owned()
+    let m = v["message"].as_str().unwrap_or_default();
+    let (explanation, rest) = m.split_once("<br /><br />").unwrap_or((m, ""));
+    let detail = rest.trim();
+    if detail.is_empty() {
+        explanation
+    } else {
+        detail
+    }
+    .to_owned()
 }
 
 pub fn backends() -> Vec<Backend> {

@@ -1,4 +1,5 @@
 //! Integration tests: the whole app over HTTP, on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used)]
 
 mod helpers;
 

@@ -137,7 +137,7 @@ backend_test!(error_bodies_follow_accept, |app| async move {
         body.starts_with("<html>\n <head>\n  <title>404 Not Found</title>"),
         "{body}"
     );
-    let r = base().send().await.unwrap();
+    let r = base().header("Accept", "").send().await.unwrap();
     assert_eq!(r.headers()["content-type"], "text/plain; charset=UTF-8");
     assert_eq!(
         r.text().await.unwrap(),

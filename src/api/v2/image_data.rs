@@ -53,9 +53,7 @@ fn parse_range(req: &HttpRequest) -> Result<Option<ByteRange>, Error> {
     if spec.contains(',') {
         return Err(Error::bad_request("Multiple ranges are not supported."));
     }
-    let (a, b) = spec
-        .split_once('-')
-        .ok_or_else(|| Error::RangeNotSatisfiable(0))?;
+    let (a, b) = spec.split_once('-').ok_or(Error::RangeNotSatisfiable(0))?;
     let num = |s: &str| {
         s.trim()
             .parse::<u64>()
