@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::TokenValidator;
 use crate::config::Config;
 use crate::db::{Db, DbConn};
 use crate::error::Error;
@@ -14,6 +15,8 @@ pub struct AppState {
     pub db: Db,
     pub store: Arc<FsStore>,
     pub policy: Arc<Enforcer>,
+    /// Present when `auth_strategy = keystone`.
+    pub tokens: Option<Arc<TokenValidator>>,
 }
 
 impl AppState {

@@ -1,6 +1,9 @@
 //! Building the application state from configuration, shared by `main` and the tests.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::{KeystoneClient, TokenValidator};
 
 use crate::app::AppState;
 use crate::config::{AuthStrategy, Config};
@@ -17,8 +20,11 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
              Anyone can act as any project. Never use this outside development."
         );
     }
-    if config.policy_file.is_some() {
-        return Err("[oslo_policy] policy_file is not supported by this glint version yet".into());
+    let mut policy = Enforcer::default();
+    if let Some(path) = &config.policy_file {
+        let overrides = crate::policy::file::load_policy_file(path)?;
+        tracing::info!(path = %path.display(), rules = overrides.len(), "policy overrides loaded");
+        policy = policy.with_overrides(overrides);
     }
     if !config.enforce_new_defaults {
         return Err(
@@ -52,10 +58,27 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
             )
         })?
         .with_format_match(config.require_image_format_match);
+    let tokens = match config.auth_strategy {
+        AuthStrategy::Noauth => None,
+        AuthStrategy::Keystone if config.keystone.auth_url.is_none() => {
+            // Zero-config start: run, but let nobody in until Keystone is configured.
+            tracing::error!(
+                "auth_strategy = keystone but [keystone_authtoken] auth_url is not set: \
+                 every /v2 request will be refused with 401"
+            );
+            None
+        }
+        AuthStrategy::Keystone => {
+            let client = KeystoneClient::new(&config.keystone)?;
+            let ttl = Duration::from_secs(config.keystone.token_cache_time);
+            Some(Arc::new(TokenValidator::new(client, ttl)))
+        }
+    };
     Ok(AppState {
+        tokens,
         config: Arc::new(config),
         db,
         store: Arc::new(store),
-        policy: Arc::new(Enforcer::default()),
+        policy: Arc::new(policy),
     })
 }

@@ -1,10 +1,10 @@
 //! The request-context extractor: the only producer of `RequestContext`.
 
-use std::future::{ready, Ready};
-
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
 
 use crate::app::AppState;
+use crate::auth::{context_of, KeystoneError};
 use crate::config::AuthStrategy;
 use crate::domain::context::RequestContext;
 use crate::error::Error;
@@ -40,16 +40,32 @@ fn from_headers(req: &HttpRequest) -> RequestContext {
 
 impl FromRequest for Ctx {
     type Error = actix_web::Error;
-    type Future = Ready<Result<Ctx, actix_web::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Ctx, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let Some(state) = req.app_data::<web::Data<AppState>>() else {
-            return ready(Err(Error::internal("application state missing").into()));
+        let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+            return Box::pin(async { Err(Error::internal("application state missing").into()) });
         };
-        ready(match state.config.auth_strategy {
-            AuthStrategy::Noauth => Ok(Ctx(from_headers(req))),
-            // Keystone validation is not wired in yet: refuse rather than trust headers.
-            AuthStrategy::Keystone => Err(Error::Unauthorized.into()),
+        if state.config.auth_strategy == AuthStrategy::Noauth {
+            let ctx = from_headers(req);
+            return Box::pin(async move { Ok(Ctx(ctx)) });
+        }
+        // Keystone: identity comes only from the validated token; identity headers are ignored.
+        let token = header(req, "x-auth-token")
+            .or_else(|| header(req, "x-storage-token"))
+            .map(str::to_owned);
+        Box::pin(async move {
+            let (Some(token), Some(tokens)) = (token, state.tokens.clone()) else {
+                return Err(Error::Unauthorized.into());
+            };
+            match tokens.validate(&token).await {
+                Ok(identity) => Ok(Ctx(context_of(&identity))),
+                Err(KeystoneError::Invalid) => Err(Error::Unauthorized.into()),
+                Err(KeystoneError::Unavailable(why)) => {
+                    tracing::warn!(%why, "token validation failed: Keystone unavailable");
+                    Err(Error::Unavailable(why).into())
+                }
+            }
         })
     }
 }

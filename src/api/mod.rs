@@ -81,9 +81,12 @@ pub async fn middleware(
         .map(str::to_owned);
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let www_authenticate = req
-        .app_data::<web::Data<AppState>>()
-        .and_then(|s| s.config.keystone.www_authenticate_uri.clone());
+    let www_authenticate = req.app_data::<web::Data<AppState>>().and_then(|s| {
+        let k = &s.config.keystone;
+        k.www_authenticate_uri
+            .clone()
+            .or_else(|| k.auth_url.clone())
+    });
     // OPTIONS is answered with an empty 200 everywhere, as Glance's stack does.
     if method == actix_web::http::Method::OPTIONS {
         let res = req.into_response(HttpResponse::Ok().finish());

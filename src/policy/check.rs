@@ -76,9 +76,7 @@ impl Check {
             Check::LiteralMatchesTarget { literal, target: t } => {
                 target.get(t.as_str()).is_some_and(|v| v == literal)
             }
-            Check::CredIs { cred, value } => {
-                cred_value(ctx, cred).is_some_and(|c| c.eq_ignore_ascii_case(value))
-            }
+            Check::CredIs { cred, value } => cred_value(ctx, cred).is_some_and(|c| &c == value),
             Check::Not(c) => !recurse(c),
             Check::And(cs) => cs.iter().all(recurse),
             Check::Or(cs) => cs.iter().any(recurse),

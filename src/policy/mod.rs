@@ -1,6 +1,8 @@
 //! Who may do what: one enforcer that every service call goes through.
 
 pub mod check;
+pub mod file;
+pub mod parser;
 pub mod rules;
 
 use std::collections::HashMap;
@@ -37,7 +39,13 @@ impl Enforcer {
 
     /// Evaluate a named rule; an unknown rule falls back to `default` as oslo.policy does.
     pub fn allows(&self, rule: &str, ctx: &RequestContext, target: &Target) -> bool {
-        let lookup = |name: &str| self.rules.get(name).cloned();
+        // oslo.policy: a `rule:` naming an unknown rule falls back to `default`.
+        let lookup = |name: &str| {
+            self.rules
+                .get(name)
+                .or_else(|| self.rules.get("default"))
+                .cloned()
+        };
         let check = self
             .rules
             .get(rule)

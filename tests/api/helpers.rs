@@ -38,6 +38,7 @@ pub struct TestApp {
     pub backend: Backend,
     pg_db: Option<String>,
     server: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 pub fn test_config(dir: &Path, backend: Backend, pg_db: Option<&str>) -> Config {
@@ -67,15 +68,24 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = format!("http://{}", listener.local_addr().expect("addr"));
         let s = state.clone();
-        let server = actix_web::HttpServer::new(move || glint::api::app(s.clone()))
-            .workers(2)
-            .disable_signals()
-            .listen(listener)
-            .expect("listen")
-            .run();
-        let handle = server.handle();
-        actix_web::rt::spawn(server);
+        // The server gets its own thread and actix System, so that dropping the
+        // TestApp can stop it and wait for it without blocking the test's runtime.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = actix_web::HttpServer::new(move || glint::api::app(s.clone()))
+                    .workers(2)
+                    .disable_signals()
+                    .listen(listener)
+                    .expect("listen")
+                    .run();
+                tx.send(server.handle()).expect("send handle");
+                let _ = server.await;
+            })
+        });
+        let handle = rx.recv().expect("server handle");
         TestApp {
+            thread: Some(thread),
             addr,
             client: reqwest::Client::new(),
             state,
@@ -131,9 +141,19 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        // Stopping must not block: the server runs on this test's own runtime.
         let h = self.server.clone();
-        actix_web::rt::spawn(async move { h.stop(false).await });
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(h.stop(false));
+            }
+        })
+        .join();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
         if let Some(db) = self.pg_db.take() {
             if let Ok(mut c) = diesel::PgConnection::establish(&pg_admin_url()) {
                 let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))

@@ -5,8 +5,10 @@ mod helpers;
 
 mod data;
 mod images;
+mod keystone;
 mod list;
 mod members;
 mod patch;
+mod policy;
 mod schema;
 mod transport;

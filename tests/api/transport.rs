@@ -211,7 +211,7 @@ backend_test!(bodies, |app| async move {
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM images"), 1);
 });
 
-backend_test!(keystone_mode_refuses_without_token, |app| async move {
+backend_test!(unconfigured_keystone_refuses_everyone, |app| async move {
     // The test app runs noauth; a keystone-mode app with no token must answer 401.
     drop(app);
     let app = crate::helpers::TestApp::spawn_with(crate::helpers::Backend::Sqlite, |c| {

@@ -1,0 +1,93 @@
+//! The token cache: keyed by SHA-256 of the token (never the token), each entry
+//! living for the shorter of `token_cache_time` and the token's remaining life;
+//! invalid tokens are remembered briefly; concurrent misses for one token share
+//! a single Keystone call.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use moka::future::Cache;
+use moka::Expiry;
+use sha2::{Digest, Sha256};
+
+use super::keystone::{Identity, KeystoneClient, KeystoneError};
+
+/// How long a token Keystone refused stays refused without asking again.
+pub const NEGATIVE_TTL: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+enum Cached {
+    Valid(Arc<Identity>),
+    Invalid,
+}
+
+struct TokenExpiry {
+    cache_time: Duration,
+}
+
+impl Expiry<[u8; 32], Cached> for TokenExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &[u8; 32],
+        value: &Cached,
+        _now: Instant,
+    ) -> Option<Duration> {
+        Some(match value {
+            Cached::Invalid => NEGATIVE_TTL,
+            Cached::Valid(id) => {
+                let left = (id.expires_at - Utc::now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO);
+                left.min(self.cache_time)
+            }
+        })
+    }
+}
+
+pub struct TokenValidator {
+    client: KeystoneClient,
+    cache: Cache<[u8; 32], Cached>,
+    keystone_calls: AtomicU64,
+}
+
+impl TokenValidator {
+    pub fn new(client: KeystoneClient, cache_time: Duration) -> Self {
+        let cache = Cache::builder()
+            .max_capacity(100_000)
+            .expire_after(TokenExpiry { cache_time })
+            .build();
+        TokenValidator {
+            client,
+            cache,
+            keystone_calls: AtomicU64::new(0),
+        }
+    }
+
+    /// How many validations reached Keystone (for tests and metrics).
+    pub fn keystone_calls(&self) -> u64 {
+        self.keystone_calls.load(Ordering::Relaxed)
+    }
+
+    pub async fn validate(&self, token: &str) -> Result<Arc<Identity>, KeystoneError> {
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let cached = self
+            .cache
+            .try_get_with(key, async {
+                self.keystone_calls.fetch_add(1, Ordering::Relaxed);
+                match self.client.validate(token).await {
+                    Ok(id) => Ok(Cached::Valid(Arc::new(id))),
+                    Err(KeystoneError::Invalid) => Ok(Cached::Invalid),
+                    // Not cached: the next request asks Keystone again.
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+            .map_err(|e: Arc<KeystoneError>| (*e).clone())?;
+        match cached {
+            Cached::Valid(id) if id.expires_at > Utc::now() => Ok(id),
+            _ => Err(KeystoneError::Invalid),
+        }
+    }
+}

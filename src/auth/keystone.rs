@@ -1,0 +1,287 @@
+//! Talking to Keystone: glint's own service token, and validating user tokens
+//! with `GET /v3/auth/tokens`, as keystonemiddleware does.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+use crate::config::KeystoneConfig;
+
+/// Why a validation did not produce an identity.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeystoneError {
+    /// Keystone says the token is not valid (expired, revoked, garbage).
+    #[error("token is not valid")]
+    Invalid,
+    /// Keystone could not be asked (down, slow, 5xx, or glint's own credentials refused).
+    #[error("keystone unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// What a validated token says about its bearer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub user_id: String,
+    /// Only for project-scoped tokens.
+    pub project_id: Option<String>,
+    pub project_name: Option<String>,
+    pub domain_id: Option<String>,
+    /// Effective roles, lower-cased (Keystone expands implied roles).
+    pub roles: Vec<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    token: TokenInfo,
+}
+
+#[derive(Deserialize)]
+struct Named {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    domain: Option<Box<Named>>,
+}
+
+#[derive(Deserialize)]
+struct TokenInfo {
+    expires_at: DateTime<Utc>,
+    user: Named,
+    #[serde(default)]
+    project: Option<Named>,
+    #[serde(default)]
+    roles: Vec<Named>,
+}
+
+struct ServiceToken {
+    token: String,
+    expires_at: DateTime<Utc>,
+}
+
+pub struct KeystoneClient {
+    http: reqwest::Client,
+    auth_url: String,
+    cfg: KeystoneConfig,
+    service_token: Mutex<Option<ServiceToken>>,
+}
+
+/// Renew glint's own token this long before Keystone would expire it.
+const RENEW_MARGIN_SECS: i64 = 120;
+
+impl KeystoneClient {
+    pub fn new(cfg: &KeystoneConfig) -> Result<Self, String> {
+        let auth_url = cfg
+            .auth_url
+            .clone()
+            .ok_or("[keystone_authtoken] auth_url is required with auth_strategy = keystone")?;
+        for (key, v) in [
+            ("username", &cfg.username),
+            ("password", &cfg.password),
+            ("project_name", &cfg.project_name),
+        ] {
+            if v.is_none() {
+                return Err(format!(
+                    "[keystone_authtoken] {key} is required with auth_strategy = keystone"
+                ));
+            }
+        }
+        let timeout = Duration::from_secs(cfg.http_connect_timeout.max(1));
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("cannot build the Keystone HTTP client: {e}"))?;
+        Ok(KeystoneClient {
+            http,
+            auth_url: normalise_v3(&auth_url),
+            cfg: cfg.clone(),
+            service_token: Mutex::new(None),
+        })
+    }
+
+    /// glint's own token, fetched or renewed when needed.
+    async fn service_token(&self, force: bool) -> Result<String, KeystoneError> {
+        let mut guard = self.service_token.lock().await;
+        if let Some(t) = guard.as_ref() {
+            if !force && (t.expires_at - Utc::now()).num_seconds() > RENEW_MARGIN_SECS {
+                return Ok(t.token.clone());
+            }
+        }
+        let body = serde_json::json!({"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": self.cfg.username, "password": self.cfg.password,
+                "domain": {"name": self.cfg.user_domain_name}}}},
+            "scope": {"project": {"name": self.cfg.project_name,
+                "domain": {"name": self.cfg.project_domain_name}}}
+        }});
+        let resp = self
+            .send_with_retries(|| {
+                self.http
+                    .post(format!("{}/auth/tokens?nocatalog", self.auth_url))
+                    .json(&body)
+            })
+            .await?;
+        if !resp.status().is_success() {
+            return Err(KeystoneError::Unavailable(format!(
+                "Keystone refused glint's service credentials ({})",
+                resp.status()
+            )));
+        }
+        let token = resp
+            .headers()
+            .get("x-subject-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| KeystoneError::Unavailable("Keystone sent no X-Subject-Token".into()))?;
+        let info: TokenBody = resp
+            .json()
+            .await
+            .map_err(|e| KeystoneError::Unavailable(format!("unreadable Keystone answer: {e}")))?;
+        *guard = Some(ServiceToken {
+            token: token.clone(),
+            expires_at: info.token.expires_at,
+        });
+        Ok(token)
+    }
+
+    /// Send, retrying connection failures `http_request_max_retries` times.
+    async fn send_with_retries(
+        &self,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, KeystoneError> {
+        let mut attempt = 0;
+        loop {
+            match build().send().await {
+                Ok(r) if r.status().is_server_error() => {
+                    return Err(KeystoneError::Unavailable(format!(
+                        "Keystone answered {}",
+                        r.status()
+                    )))
+                }
+                Ok(r) => return Ok(r),
+                Err(e) if e.is_connect() && attempt < self.cfg.http_request_max_retries => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                }
+                Err(e) => return Err(KeystoneError::Unavailable(describe(e))),
+            }
+        }
+    }
+
+    /// Ask Keystone about a user token.
+    pub async fn validate(&self, user_token: &str) -> Result<Identity, KeystoneError> {
+        let mut renewed = false;
+        loop {
+            let service = self.service_token(renewed).await?;
+            let resp = self
+                .send_with_retries(|| {
+                    self.http
+                        .get(format!("{}/auth/tokens?nocatalog", self.auth_url))
+                        .header("X-Auth-Token", &service)
+                        .header("X-Subject-Token", user_token)
+                })
+                .await?;
+            match resp.status().as_u16() {
+                200 => {
+                    let body: TokenBody = resp.json().await.map_err(|e| {
+                        KeystoneError::Unavailable(format!("unreadable Keystone answer: {e}"))
+                    })?;
+                    return Ok(identity(body.token));
+                }
+                404 | 400 => return Err(KeystoneError::Invalid),
+                // glint's own token expired or was revoked: renew once.
+                401 | 403 if !renewed => renewed = true,
+                s => {
+                    return Err(KeystoneError::Unavailable(format!(
+                        "Keystone answered {s} to a token validation"
+                    )))
+                }
+            }
+        }
+    }
+}
+
+fn identity(t: TokenInfo) -> Identity {
+    let (project_id, project_name, domain_id) = match t.project {
+        Some(p) => (Some(p.id), p.name, p.domain.map(|d| d.id)),
+        None => (None, None, None),
+    };
+    Identity {
+        user_id: t.user.id,
+        project_id,
+        project_name,
+        domain_id,
+        roles: t
+            .roles
+            .into_iter()
+            .filter_map(|r| r.name)
+            .map(|r| r.to_ascii_lowercase())
+            .collect(),
+        expires_at: t.expires_at,
+    }
+}
+
+/// `http://host:5000`, `.../v3` and `.../v3/` all mean the v3 API root.
+fn normalise_v3(url: &str) -> String {
+    let trimmed = url.trim_end_matches('/');
+    if trimmed.ends_with("/v3") {
+        trimmed.to_owned()
+    } else {
+        format!("{trimmed}/v3")
+    }
+}
+
+/// A reqwest error without the URL's query or anything token-like.
+fn describe(e: reqwest::Error) -> String {
+    if e.is_timeout() {
+        "Keystone did not answer in time".into()
+    } else if e.is_connect() {
+        "cannot connect to Keystone".into()
+    } else {
+        format!("Keystone request failed: {}", e.without_url())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v3_urls() {
+        assert_eq!(normalise_v3("http://k:5000"), "http://k:5000/v3");
+        assert_eq!(normalise_v3("http://k:5000/v3/"), "http://k:5000/v3");
+        assert_eq!(normalise_v3("http://k/identity/v3"), "http://k/identity/v3");
+    }
+
+    #[test]
+    fn parses_a_project_scoped_answer() {
+        let body = serde_json::json!({"token": {
+            "expires_at": "2026-11-22T20:00:00.000000Z",
+            "user": {"id": "u1", "name": "alice", "domain": {"id": "default", "name": "Default"}},
+            "project": {"id": "p1", "name": "alpha", "domain": {"id": "default", "name": "Default"}},
+            "roles": [{"id": "r1", "name": "Member"}, {"id": "r2", "name": "reader"}],
+            "methods": ["password"]
+        }});
+        let t: TokenBody = serde_json::from_value(body).unwrap();
+        let id = identity(t.token);
+        assert_eq!(id.project_id.as_deref(), Some("p1"));
+        assert_eq!(id.roles, ["member", "reader"]);
+        assert_eq!(id.user_id, "u1");
+    }
+
+    #[test]
+    fn system_scoped_answer_has_no_project() {
+        let body = serde_json::json!({"token": {
+            "expires_at": "2026-11-22T20:00:00Z",
+            "user": {"id": "u1"}, "system": {"all": true},
+            "roles": [{"id": "r", "name": "admin"}]
+        }});
+        let t: TokenBody = serde_json::from_value(body).unwrap();
+        assert_eq!(identity(t.token).project_id, None);
+    }
+}
