@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod checklist;
 mod data;
 mod images;
 mod keystone;
