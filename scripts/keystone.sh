@@ -238,10 +238,11 @@ launch() {
   local log_start
   log_start=$(($(wc -l <"$KS_DIR/gunicorn.log") + 1))
   # One worker, one thread: Keystone on SQLite gives "database is locked" errors with more.
+  # 9>&-: the daemon must not inherit (and hold forever) this script's lock.
   venv_run gunicorn --daemon --pid "$PIDFILE" --chdir "$KS_DIR" --pythonpath "$KS_DIR" \
     --bind "127.0.0.1:$PORT" --workers 1 --threads 1 --worker-class sync --timeout 120 --graceful-timeout 5 \
     --error-logfile "$KS_DIR/gunicorn.log" --access-logfile "$KS_DIR/access.log" --capture-output \
-    glint_keystone_wsgi:application ||
+    glint_keystone_wsgi:application 9>&- ||
     die "gunicorn did not start (see $KS_DIR/gunicorn.log)"
   local deadline=$((SECONDS + START_TIMEOUT))
   while ((SECONDS < deadline)); do

@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# The project's test command: formatting, lints, and every test on SQLite and PostgreSQL.
-# PostgreSQL must be reachable at GLINT_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/test);
-# set GLINT_TEST_BACKENDS=sqlite to run without it (the PostgreSQL variants then say SKIPPED).
+# The project's test command: formatting, lints, unit tests, and the HTTP integration tests on
+# SQLite and PostgreSQL, including the authentication tests against a real Keystone (installed from
+# PyPI and started on loopback by scripts/keystone.sh).
+#
+#   GLINT_TEST_BACKENDS=sqlite   run without PostgreSQL (its test variants print SKIPPED)
+#   GLINT_TEST_KEYSTONE=skip     run without Keystone (its tests print SKIPPED)
+#   GLINT_TEST_PG_URL            PostgreSQL admin URL (default postgresql://postgres@127.0.0.1:5432/test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
+
+if [ "${GLINT_TEST_KEYSTONE:-}" != "skip" ]; then
+  bash scripts/keystone.sh start
+fi
+
 cargo test --locked -- --test-threads="${GLINT_TEST_THREADS:-4}"
