@@ -24,7 +24,10 @@
 #   GLINT_SERVICE_PASSWORD         password of glint's service user `glint` (default glint-secret)
 #
 # Identities provisioned (domain Default; idempotent, with the venv's `openstack` CLI, as admin):
-#   project service: user glint (roles service + admin; admin lets it validate any user's token)
+#   project service: user glint (roles service + admin). Keystone 29's identity:validate_token is
+#                    "rule:admin_required or (role:reader and system_scope:all) or rule:service_role or
+#                    rule:token_subject", so either role lets glint validate users' tokens (admin also makes
+#                    it a Keystone cloud admin: fine for tests).
 #   project alpha:   alice (member), rita (reader), adam (admin)
 #   project beta:    bob (member)
 #   passwords: pass-<username>.  Roles imply admin -> manager -> member -> reader.
@@ -112,8 +115,9 @@ cmd_install() {
   if [ -f "$VENV_MARKER" ] && [ "$(cat "$VENV_MARKER")" = "$spec" ] && "$VENV/bin/python" -c '' 2>/dev/null; then
     return 0
   fi
-  if [ -d "$VENV" ] && ! "$VENV/bin/python" -c '' 2>/dev/null; then
-    say "removing broken venv $VENV"
+  local pyver='import sys; print("%d.%d.%d" % sys.version_info[:3])'
+  if [ -d "$VENV" ] && [ "$("$VENV/bin/python" -c "$pyver" 2>/dev/null)" != "$("$PYTHON" -c "$pyver")" ]; then
+    say "removing venv $VENV (broken, or made by another Python than $PYTHON)"
     rm -rf "$VENV"
   fi
   if [ ! -x "$VENV/bin/python" ]; then
@@ -146,6 +150,27 @@ server_pid() {
   # Only our gunicorn: a stale pid file must not make us signal an unrelated process.
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "gunicorn.*glint_keystone_wsgi" || return 1
   echo "$pid"
+}
+
+# gunicorn processes of this work dir whose master is gone (e.g. killed with -9: its worker lingers for up to a
+# minute, holding the port). Matched on this work dir's own pid file path, so nothing else is touched.
+orphans() {
+  local f pid
+  for f in /proc/[0-9]*/cmdline; do
+    pid="${f#/proc/}"
+    pid="${pid%/cmdline}"
+    if tr '\0' ' ' <"$f" 2>/dev/null | grep -qF -- "gunicorn --daemon --pid $PIDFILE "; then echo "$pid"; fi
+  done
+}
+
+kill_orphans() {
+  local pids
+  pids="$(orphans)"
+  [ -n "$pids" ] || return 0
+  say "stopping leftover Keystone processes: $(tr '\n' ' ' <<<"$pids")"
+  # shellcheck disable=SC2086
+  kill -KILL $pids 2>/dev/null || true
+  sleep 0.5
 }
 
 answers() { curl -sf -o /dev/null --max-time 3 "$AUTH_URL"; }
@@ -228,10 +253,14 @@ setup_once() {
 
 # ---------------------------------------------------------------------------------------------- run
 
-launch() {
+ensure_port_free() {
+  kill_orphans
   if port_busy; then
     die "127.0.0.1:$PORT is already in use by another process (another Keystone? set GLINT_KEYSTONE_PORT)"
   fi
+}
+
+launch() {
   say "starting Keystone on $KEYSTONE_URL (logs: $KS_DIR/keystone.log, $KS_DIR/gunicorn.log)"
   rm -f "$PIDFILE"
   : >>"$KS_DIR/gunicorn.log"
@@ -416,6 +445,7 @@ cmd_start() {
     say "Keystone (pid $pid) does not answer GET $AUTH_URL; restarting it"
     stop_server || true
   fi
+  ensure_port_free
   setup_once
   launch
   provision
@@ -431,6 +461,7 @@ cmd_stop() {
   else
     say "Keystone is not running"
   fi
+  kill_orphans
 }
 
 cmd_status() {
