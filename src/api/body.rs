@@ -53,11 +53,26 @@ pub async fn read_json(
     }
     let value: Value = serde_json::from_slice(&buf)
         .map_err(|_| Error::bad_request("Malformed JSON in request body."))?;
+    if has_nul(&value) {
+        return Err(Error::bad_request(
+            "NUL characters are not allowed in request bodies.",
+        ));
+    }
     match value {
         Value::Object(_) | Value::Array(_) => Ok(Some(value)),
         _ => Err(Error::bad_request(
             "Unexpected body type. Expected list/dict.",
         )),
+    }
+}
+
+/// Strings with NUL cannot be stored (PostgreSQL text) and have no use in image metadata.
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(has_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
     }
 }
 

@@ -92,6 +92,14 @@ pub async fn middleware(
         let res = req.into_response(HttpResponse::Ok().finish());
         return Ok(with_request_id(res, &rid));
     }
+    // No id, member or tag may hold a NUL (PostgreSQL text cannot): nothing to find.
+    if path.to_ascii_lowercase().contains("%00") {
+        let res = req.into_response(error::render(
+            &Error::NotFound(crate::error::Msg::Default),
+            accept.as_deref(),
+        ));
+        return Ok(with_request_id(res.map_into_boxed_body(), &rid));
+    }
     rewrite_version_alias(&mut req);
     let res = next.call(req).await?.map_into_boxed_body();
     let res = match res.response().error() {

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod bad_input;
 mod checklist;
 mod data;
 mod images;

@@ -44,6 +44,11 @@ pub async fn list(
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
     let raw = req.query_string();
+    if raw.to_ascii_lowercase().contains("%00") {
+        return Err(Error::bad_request(
+            "Invalid query string: NUL characters are not allowed.",
+        ));
+    }
     let defaults = ListDefaults {
         limit_param_default: state.config.limit_param_default,
         api_limit_max: state.config.api_limit_max,
@@ -119,12 +124,22 @@ pub async fn empty_id(Ctx(_): Ctx) -> Result<HttpResponse, Error> {
     Err(Error::NotFound(Msg::Default))
 }
 
+/// Glance's WSGI server decodes `%2F` before routing, so a tag with a slash never
+/// reaches its handler there: answer the same 404.
+fn tag_path(path: web::Path<(String, String)>) -> Result<(String, String), Error> {
+    let (id, tag) = path.into_inner();
+    if tag.contains('/') {
+        return Err(Error::NotFound(Msg::Default));
+    }
+    Ok((id, tag))
+}
+
 pub async fn add_tag(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, Error> {
-    let (id, tag) = path.into_inner();
+    let (id, tag) = tag_path(path)?;
     svc::add_tag(&state, ctx, id, tag).await?;
     Ok(no_content())
 }
@@ -136,7 +151,7 @@ pub async fn delete_tag(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
-    let (id, tag) = path.into_inner();
+    let (id, tag) = tag_path(path)?;
     svc::delete_tag(&state, ctx, id, tag).await?;
     Ok(no_content())
 }

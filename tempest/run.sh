@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# tempest/run.sh — run OpenStack Tempest's image API tests (tempest.api.image.v2, user and admin)
+# against glint, behind a real Keystone. Exits non-zero if any test fails. See tempest/README.md.
+#
+# Usage:  bash tempest/run.sh [REGEX]
+#   REGEX   which tests to run (default '^tempest\.api\.image\.v2'); tempest/exclude.txt always applies.
+#           e.g. bash tempest/run.sh 'ImagesMemberTest.test_image_share_accept'
+#
+# What it does:
+#   1. creates the virtualenv $GLINT_WORK/tempest-venv with tempest==47.0.0 from PyPI, installed against
+#      the OpenStack 2026.1 upper-constraints (skipped when already done);
+#   2. starts Keystone and glint if they are not running, with scripts/glint-stack.sh start, in a stack
+#      of Tempest's own ($GLINT_TEMPEST_STACK_WORK: its own Keystone database and catalog on port
+#      $GLINT_TEMPEST_KEYSTONE_PORT, its own glint on port $GLINT_TEMPEST_PORT with its own database),
+#      so that other users of the default stack (ports 5000/9292) neither disturb a run nor are
+#      disturbed by it. glint runs there with [image_format] require_image_format_match = false, like
+#      the reference Glance run (Tempest's list tests upload random bytes as qcow2/vhd/ami images).
+#      glint-stack.sh rebuilds glint with cargo and restarts it when the binary is newer;
+#   3. renders tempest/tempest.conf.in into the Tempest workspace $GLINT_WORK/tempest (created with
+#      `tempest init`; HOME is $GLINT_WORK/tempest-home so nothing is written to ~). Tempest creates
+#      the primary, alt, admin and project_reader users and projects itself (dynamic credentials)
+#      with the Keystone admin, and removes them after each test class;
+#   4. runs `tempest run --regex REGEX --exclude-list tempest/exclude.txt --concurrency 2` and prints
+#      the summary. Logs: $GLINT_WORK/tempest/tempest.log (every HTTP request/response),
+#      $GLINT_TEMPEST_STACK_WORK/glint/glint.log, $GLINT_TEMPEST_STACK_WORK/keystone/keystone.log.
+#
+# Environment (all optional):
+#   GLINT_WORK                   work dir (default <repo>/.work)
+#   GLINT_SHARED                 dir holding openstack/upper-constraints-2026.1.txt (default <repo>/../shared)
+#   GLINT_PYTHON                 interpreter for the virtualenv (default python3)
+#   GLINT_TEMPEST_STACK_WORK     the stack's work dir (default $GLINT_WORK/tempest-stack). Pointing it at
+#                                $GLINT_WORK together with the two ports 5000/9292 shares the default
+#                                stack instead (glint is then restarted if its config lacks
+#                                require_image_format_match = false).
+#   GLINT_TEMPEST_KEYSTONE_PORT  Keystone port of that stack (default 5011)
+#   GLINT_TEMPEST_PORT           glint port of that stack (default 9311)
+#   GLINT_TEMPEST_CONCURRENCY    test workers (default 2)
+set -euo pipefail
+
+TEMPEST_VERSION=47.0.0
+DEFAULT_REGEX='^tempest\.api\.image\.v2'
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+HERE="$REPO_ROOT/tempest"
+GLINT_WORK="${GLINT_WORK:-$REPO_ROOT/.work}"
+mkdir -p "$GLINT_WORK"
+GLINT_WORK="$(cd "$GLINT_WORK" && pwd)"
+GLINT_SHARED="${GLINT_SHARED:-$REPO_ROOT/../shared}"
+CONSTRAINTS="$GLINT_SHARED/openstack/upper-constraints-2026.1.txt"
+PYTHON="${GLINT_PYTHON:-python3}"
+
+VENV="$GLINT_WORK/tempest-venv"
+VENV_MARKER="$VENV/.glint-tempest-$TEMPEST_VERSION"
+WORKSPACE="$GLINT_WORK/tempest"
+TEMPEST_HOME="$GLINT_WORK/tempest-home"
+STACK_WORK="${GLINT_TEMPEST_STACK_WORK:-$GLINT_WORK/tempest-stack}"
+KEYSTONE_PORT="${GLINT_TEMPEST_KEYSTONE_PORT:-5011}"
+GLINT_PORT="${GLINT_TEMPEST_PORT:-9311}"
+CONCURRENCY="${GLINT_TEMPEST_CONCURRENCY:-2}"
+REGEX="${1:-$DEFAULT_REGEX}"
+FORMAT_LINE='require_image_format_match = false'
+
+log() { echo "tempest/run.sh: $*" >&2; }
+
+# Stray OS_* variables from the caller's shell must not steer Tempest, the CLI or Keystone.
+while read -r _var; do unset "$_var"; done < <(compgen -e | grep '^OS_' || true)
+unset TEMPEST_CONFIG TEMPEST_CONFIG_DIR
+
+# --- 1. virtualenv ------------------------------------------------------------------------------
+install_tempest() {
+  if [ -f "$VENV_MARKER" ]; then return 0; fi
+  [ -f "$CONSTRAINTS" ] || { log "constraints file not found: $CONSTRAINTS (set GLINT_SHARED)"; exit 1; }
+  log "installing tempest $TEMPEST_VERSION into $VENV"
+  rm -rf "$VENV"
+  "$PYTHON" -m venv "$VENV"
+  mkdir -p "$GLINT_WORK/logs"
+  if ! "$VENV/bin/pip" install --disable-pip-version-check -c "$CONSTRAINTS" "tempest==$TEMPEST_VERSION" \
+      > "$GLINT_WORK/logs/tempest-pip-install.log" 2>&1; then
+    tail -n 30 "$GLINT_WORK/logs/tempest-pip-install.log" >&2
+    log "pip install failed (log: $GLINT_WORK/logs/tempest-pip-install.log)"; exit 1
+  fi
+  touch "$VENV_MARKER"
+}
+
+# --- 2. Keystone + glint ------------------------------------------------------------------------
+stack() {  # run scripts/glint-stack.sh (and through it scripts/keystone.sh) on Tempest's stack
+  GLINT_WORK="$STACK_WORK" GLINT_KEYSTONE_PORT="$KEYSTONE_PORT" GLINT_PORT="$GLINT_PORT" \
+    GLINT_SHARED="$GLINT_SHARED" GLINT_STACK_CONF_EXTRA="$(printf '[image_format]\n%s\n' "$FORMAT_LINE")" \
+    bash "$REPO_ROOT/scripts/glint-stack.sh" "$@"
+}
+
+start_stack() {
+  mkdir -p "$STACK_WORK"
+  STACK_WORK="$(cd "$STACK_WORK" && pwd)"
+  if [ "$STACK_WORK" != "$GLINT_WORK" ] && [ ! -e "$STACK_WORK/venv" ]; then
+    # Share the Keystone/OpenStackClient virtualenv of the default work dir instead of a second copy.
+    GLINT_WORK="$GLINT_WORK" bash "$REPO_ROOT/scripts/keystone.sh" install >&2
+    ln -s "$GLINT_WORK/venv" "$STACK_WORK/venv"
+  fi
+  local conf="$STACK_WORK/glint/glint-api.conf"
+  if stack status && ! grep -qx "$FORMAT_LINE" "$conf" 2>/dev/null; then
+    log "glint at port $GLINT_PORT runs without '$FORMAT_LINE': restarting it"
+    stack stop
+  fi
+  stack start
+  grep -qx "$FORMAT_LINE" "$conf" || { log "$conf lacks '$FORMAT_LINE'"; exit 1; }
+}
+
+# --- 3. workspace and tempest.conf --------------------------------------------------------------
+render_config() {
+  # shellcheck disable=SC1091
+  set -a; . "$STACK_WORK/glint/env"; set +a
+  export TEMPEST_WORKSPACE="$WORKSPACE"
+  mkdir -p "$TEMPEST_HOME"
+  if [ ! -f "$WORKSPACE/.stestr.conf" ]; then
+    rm -rf "$WORKSPACE"
+    (cd "$GLINT_WORK" && "$VENV/bin/tempest" init --name glint "$WORKSPACE" >/dev/null 2>&1) \
+      || { log "tempest init failed"; exit 1; }
+  fi
+  "$VENV/bin/python" - "$HERE/tempest.conf.in" "$WORKSPACE/etc/tempest.conf" <<'PY'
+import os, re, sys
+src, dst = sys.argv[1], sys.argv[2]
+text = open(src).read()
+def sub(m):
+    name = m.group(1)
+    if name not in os.environ:
+        sys.exit("tempest.conf.in: %s is not set" % name)
+    return os.environ[name]
+text = re.sub(r'@([A-Z_][A-Z0-9_]*)@', sub, text)
+fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+with os.fdopen(fd, 'w') as f:
+    f.write(text)
+PY
+}
+
+# --- 4. run ------------------------------------------------------------------------------------
+run_tempest() {
+  cd "$WORKSPACE"
+  rm -f tempest.log
+  log "running tempest ($REGEX, concurrency $CONCURRENCY) against $GLINT_URL"
+  local start rc=0
+  start=$(date +%s)
+  "$VENV/bin/tempest" run --config-file "$WORKSPACE/etc/tempest.conf" \
+    --regex "$REGEX" --exclude-list "$HERE/exclude.txt" --concurrency "$CONCURRENCY" || rc=$?
+  local elapsed=$(( $(date +%s) - start ))
+  echo
+  echo "======== glint Tempest summary ========"
+  # Counts from the subunit stream of this run (stestr's "last" run).
+  "$VENV/bin/stestr" last --subunit 2>/dev/null | "$VENV/bin/python" -c '
+import sys, subunit, testtools, collections
+counts = collections.Counter()
+failed = []
+class R(testtools.StreamResult):
+    def status(self, test_id=None, test_status=None, **kw):
+        if test_id and test_status in ("success", "fail", "skip", "xfail", "uxsuccess"):
+            counts[test_status] += 1
+            if test_status in ("fail", "uxsuccess"):
+                failed.append(test_id)
+case = subunit.ByteStreamToStreamResult(sys.stdin.buffer, non_subunit_name="stdout")
+r = R(); r.startTestRun(); case.run(r); r.stopTestRun()
+print("passed: %d  skipped: %d  failed: %d" % (counts["success"] + counts["xfail"], counts["skip"],
+      counts["fail"] + counts["uxsuccess"]))
+for t in failed:
+    print("FAILED: " + t)
+' || true
+  echo "run time: ${elapsed}s   (workspace: $WORKSPACE, log: $WORKSPACE/tempest.log)"
+  if [ "$rc" -ne 0 ]; then
+    echo "RESULT: FAILED (tempest exit code $rc)"
+  else
+    echo "RESULT: OK"
+  fi
+  return "$rc"
+}
+
+install_tempest
+start_stack
+export HOME="$TEMPEST_HOME" XDG_CONFIG_HOME="$TEMPEST_HOME/.config" XDG_CACHE_HOME="$TEMPEST_HOME/.cache"
+render_config
+export TEMPEST_CONFIG_DIR="$WORKSPACE/etc" TEMPEST_CONFIG=tempest.conf
+run_tempest
