@@ -111,6 +111,17 @@ fn serve(config: Config) -> Result<(), String> {
     tracing::info!(host = %addr.0, port = addr.1, workers, "glint listening");
     actix_web::rt::System::new()
         .block_on(async move {
+            // Every process sweeps for uploads of dead processes: at start and each minute.
+            let sweeper = state.clone();
+            actix_web::rt::spawn(async move {
+                let mut every = actix_web::rt::time::interval(std::time::Duration::from_secs(60));
+                loop {
+                    every.tick().await;
+                    if let Err(e) = glint::service::data::recover_stale_uploads(&sweeper).await {
+                        tracing::warn!(error = %e, "upload recovery sweep failed");
+                    }
+                }
+            });
             // actix stops gracefully on SIGTERM and ctrl-c: in-flight requests finish first.
             actix_web::HttpServer::new(move || glint::api::app(state.clone()))
                 .workers(workers)

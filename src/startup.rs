@@ -7,9 +7,8 @@ use crate::auth::{KeystoneClient, TokenValidator};
 
 use crate::app::AppState;
 use crate::config::{AuthStrategy, Config};
-use crate::db::{self, Db};
+use crate::db::Db;
 use crate::policy::Enforcer;
-use crate::service::images::now;
 use crate::store::{FsStore, HashAlgo};
 
 /// Open the database (applying migrations), recover from an earlier crash, open the store.
@@ -36,16 +35,6 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
     if !applied.is_empty() {
         tracing::info!(?applied, "database migrations applied");
     }
-    // An upload cut off by a crash left its image in `saving`: return it to `queued`.
-    let mut conn = db.conn().map_err(|e| e.to_string())?;
-    let reset = db::images::reset_saving(&mut conn, now()).map_err(|e| e.to_string())?;
-    if !reset.is_empty() {
-        tracing::warn!(
-            ?reset,
-            "images left in 'saving' by an interrupted upload were reset to 'queued'"
-        );
-    }
-    drop(conn);
     let algo: HashAlgo = config
         .hashing_algorithm
         .parse()

@@ -268,15 +268,21 @@ pub fn soft_delete(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Result<bo
     Ok(true)
 }
 
-/// Images stuck in `saving` (a crash mid-upload): back to `queued`. Returns their ids.
-pub fn reset_saving(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<String>, DbError> {
-    let ids: Vec<String> = images::table
+/// Images in `saving` whose upload stopped sending heartbeats before `stale_before`
+/// (the uploading process died): back to `queued`. Returns their ids.
+pub fn reset_stale_saving(
+    conn: &mut DbConn,
+    stale_before: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<Vec<String>, DbError> {
+    let stale = images::table
         .filter(images::deleted.eq(false))
         .filter(images::status.eq(ImageStatus::Saving.as_str()))
-        .select(images::id)
-        .load(conn)?;
+        .filter(images::updated_at.lt(stale_before));
+    let ids: Vec<String> = stale.select(images::id).load(conn)?;
     if !ids.is_empty() {
-        diesel::update(images::table.filter(images::id.eq_any(&ids)))
+        // Re-check the status and age in the UPDATE itself: an upload may finish meanwhile.
+        diesel::update(stale.filter(images::id.eq_any(&ids)))
             .set((
                 images::status.eq(ImageStatus::Queued.as_str()),
                 images::updated_at.eq(now),
@@ -284,6 +290,18 @@ pub fn reset_saving(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<String>
             .execute(conn)?;
     }
     Ok(ids)
+}
+
+/// Heartbeat of an upload in progress.
+pub fn touch_saving(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Result<(), DbError> {
+    diesel::update(
+        images::table
+            .filter(images::id.eq(id))
+            .filter(images::status.eq(ImageStatus::Saving.as_str())),
+    )
+    .set(images::updated_at.eq(now))
+    .execute(conn)?;
+    Ok(())
 }
 
 type BoxedCond = Box<

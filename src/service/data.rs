@@ -150,6 +150,36 @@ where
 }
 
 /// Glance's answers for store failures during upload.
+/// How often an upload in progress marks its image as alive.
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(60);
+/// An upload silent for this long is taken as dead by the recovery sweep.
+pub const STALE_UPLOAD: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Recover from uploads whose process died: images back to `queued`, temp files removed.
+/// Safe to run from every process of a deployment at any time.
+pub async fn recover_stale_uploads(state: &AppState) -> Result<Vec<String>, Error> {
+    let reset = state
+        .db(|conn| {
+            let now = now();
+            let stale_before = now - chrono::Duration::from_std(STALE_UPLOAD).unwrap_or_default();
+            Ok(db::images::reset_stale_saving(conn, stale_before, now)?)
+        })
+        .await?;
+    if !reset.is_empty() {
+        tracing::warn!(
+            ?reset,
+            "uploads interrupted by a dead process: images returned to 'queued'"
+        );
+    }
+    let store = state.store.clone();
+    match actix_web::web::block(move || store.sweep_temp_files(STALE_UPLOAD)).await {
+        Ok(Ok(n)) if n > 0 => tracing::warn!(removed = n, "stale temporary upload files removed"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot sweep temporary upload files"),
+        _ => {}
+    }
+    Ok(reset)
+}
+
 fn store_error(e: StoreError) -> Error {
     match e {
         StoreError::TooLarge { .. } => {

@@ -298,3 +298,59 @@ backend_test!(members_and_readers_on_download, |app| async move {
         403
     );
 });
+
+backend_test!(recovery_resets_only_dead_uploads, |app| async move {
+    let c = app.caller("p1", "member");
+    let dead = c
+        .create_image(json!({"disk_format": "raw", "container_format": "bare"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let alive = c
+        .create_image(json!({"disk_format": "raw", "container_format": "bare"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A process died 10 minutes into `dead`'s upload; `alive` sent a heartbeat just now.
+    let old = (chrono::Utc::now() - chrono::Duration::minutes(10)).naive_utc();
+    let mut conn = app.db();
+    use diesel::prelude::*;
+    use glint::db::schema::images;
+    diesel::update(images::table.filter(images::id.eq(&dead)))
+        .set((images::status.eq("saving"), images::updated_at.eq(old)))
+        .execute(&mut *conn)
+        .unwrap();
+    diesel::update(images::table.filter(images::id.eq(&alive)))
+        .set(images::status.eq("saving"))
+        .execute(&mut *conn)
+        .unwrap();
+    drop(conn);
+    let root = app.state.config.filesystem_store_datadir.clone();
+    let stale_tmp = root.join(format!(".glint-upload.{dead}.leftover"));
+    let fresh_tmp = root.join(format!(".glint-upload.{alive}.inflight"));
+    std::fs::write(&stale_tmp, b"partial").unwrap();
+    std::fs::write(&fresh_tmp, b"partial").unwrap();
+    let f = std::fs::File::options()
+        .write(true)
+        .open(&stale_tmp)
+        .unwrap();
+    f.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(600))
+        .unwrap();
+    drop(f);
+    let reset = glint::service::data::recover_stale_uploads(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(reset, vec![dead.clone()]);
+    let (_, d) = json(c.get(&format!("/v2/images/{dead}")).await).await;
+    let (_, a) = json(c.get(&format!("/v2/images/{alive}")).await).await;
+    assert_eq!(
+        (d["status"].as_str(), a["status"].as_str()),
+        (Some("queued"), Some("saving"))
+    );
+    assert!(!stale_tmp.exists());
+    assert!(fresh_tmp.exists());
+    // The recovered image takes a new upload.
+    assert_eq!(c.upload(&dead, vec![1, 2, 3]).await.status(), 204);
+});
