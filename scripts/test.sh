@@ -4,7 +4,8 @@
 # PyPI and started on loopback by scripts/keystone.sh).
 #
 #   GLINT_TEST_BACKENDS=sqlite   run without PostgreSQL (its test variants print SKIPPED)
-#   GLINT_TEST_KEYSTONE=skip     run without Keystone (its tests print SKIPPED)
+#   GLINT_TEST_KEYSTONE=skip     run without Keystone (its tests print SKIPPED; no conformance suites)
+#   GLINT_TEST_CONFORMANCE=skip  skip the client conformance suites (openstack CLI, gophercloud, Tempest)
 #   GLINT_TEST_PG_URL            PostgreSQL admin URL (default postgresql://postgres@127.0.0.1:5432/test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,3 +18,9 @@ if [ "${GLINT_TEST_KEYSTONE:-}" != "skip" ]; then
 fi
 
 cargo test --locked -- --test-threads="${GLINT_TEST_THREADS:-4}"
+
+# Conformance with real clients against a running glint + Keystone stack:
+# the openstack CLI, gophercloud (the Terraform provider's library) and Tempest.
+if [ "${GLINT_TEST_CONFORMANCE:-}" != "skip" ] && [ "${GLINT_TEST_KEYSTONE:-}" != "skip" ]; then
+  bash tests/conformance/run.sh
+fi

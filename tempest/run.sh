@@ -133,6 +133,42 @@ with os.fdopen(fd, 'w') as f:
 PY
 }
 
+SUMMARY_PY='
+import collections, re, sys
+import subunit, testtools
+strip = lambda t: re.sub(r"\[.*\]$", "", t)
+selected = [strip(l.strip()) for l in open(sys.argv[1]) if l.startswith("tempest.")]
+status, reasons = {}, {}
+class R(testtools.StreamResult):
+    def status(self, test_id=None, test_status=None, file_name=None, file_bytes=None, **kw):
+        if not test_id:
+            return
+        if file_name == "reason" and file_bytes:
+            reasons[test_id] = reasons.get(test_id, "") + bytes(file_bytes).decode("utf-8", "replace")
+        if test_status in ("success", "fail", "skip", "xfail", "uxsuccess"):
+            status[test_id] = test_status
+r = R(); r.startTestRun()
+subunit.ByteStreamToStreamResult(sys.stdin.buffer, non_subunit_name="stdout").run(r)
+r.stopTestRun()
+per_test, skip_why = {}, {}
+for tid, st in status.items():
+    m = re.match(r"setUpClass \((.*)\)$", tid)
+    names = [t for t in selected if t.startswith(m.group(1) + ".")] if m else [strip(tid)]
+    for t in names:
+        per_test[t] = {"xfail": "success", "uxsuccess": "fail"}.get(st, st)
+        if st == "skip":
+            skip_why[t] = reasons.get(tid, "").strip()
+c = collections.Counter(per_test.values())
+missing = [t for t in selected if t not in per_test]
+print("selected: %d   passed: %d   skipped: %d   failed: %d%s" % (
+    len(selected) or len(per_test), c["success"], c["skip"], c["fail"],
+    ("   not run: %d" % len(missing)) if selected and missing else ""))
+for t in sorted(t for t, st in per_test.items() if st == "skip"):
+    print("  SKIPPED %s: %s" % (t, skip_why.get(t, "")))
+for t in sorted(t for t, st in per_test.items() if st == "fail"):
+    print("  FAILED  %s" % t)
+'
+
 # --- 4. run ------------------------------------------------------------------------------------
 run_tempest() {
   cd "$WORKSPACE"
@@ -145,24 +181,10 @@ run_tempest() {
   local elapsed=$(( $(date +%s) - start ))
   echo
   echo "======== glint Tempest summary ========"
-  # Counts from the subunit stream of this run (stestr's "last" run).
-  "$VENV/bin/stestr" last --subunit 2>/dev/null | "$VENV/bin/python" -c '
-import sys, subunit, testtools, collections
-counts = collections.Counter()
-failed = []
-class R(testtools.StreamResult):
-    def status(self, test_id=None, test_status=None, **kw):
-        if test_id and test_status in ("success", "fail", "skip", "xfail", "uxsuccess"):
-            counts[test_status] += 1
-            if test_status in ("fail", "uxsuccess"):
-                failed.append(test_id)
-case = subunit.ByteStreamToStreamResult(sys.stdin.buffer, non_subunit_name="stdout")
-r = R(); r.startTestRun(); case.run(r); r.stopTestRun()
-print("passed: %d  skipped: %d  failed: %d" % (counts["success"] + counts["xfail"], counts["skip"],
-      counts["fail"] + counts["uxsuccess"]))
-for t in failed:
-    print("FAILED: " + t)
-' || true
+  # Counts per test id from the subunit stream of this run (stestr's "last" run). A class skipped in
+  # setUpClass reports one skip result: it is expanded to the selected tests of that class.
+  "$VENV/bin/stestr" list --exclude-list "$HERE/exclude.txt" "$REGEX" 2>/dev/null > "$WORKSPACE/selected.txt" || true
+  "$VENV/bin/stestr" last --subunit 2>/dev/null | "$VENV/bin/python" -c "$SUMMARY_PY" "$WORKSPACE/selected.txt" || true
   echo "run time: ${elapsed}s   (workspace: $WORKSPACE, log: $WORKSPACE/tempest.log)"
   if [ "$rc" -ne 0 ]; then
     echo "RESULT: FAILED (tempest exit code $rc)"

@@ -170,8 +170,9 @@ check "consumer cannot see the private image (image show fails: No Image found)"
   eval 'not_ok && err_has "No Image found for $IMG"'
 
 # 2. owner shares it
-osc alice alpha image set --shared "$IMG"
-check "image set --shared: exit 0, prints nothing" eval 'ok && out_empty'
+# by name: the CLI tries GET /v2/images/<name> (404), then GET /v2/images?name=<name>
+osc alice alpha image set --shared "$NAME"
+check "image set --shared <name>: exit 0, prints nothing" eval 'ok && out_empty'
 osc alice alpha image show "$IMG"
 check "image show after set --shared: visibility shared, status active, checksum kept" \
   eval 'ok && field visibility shared && field status active && field checksum "$MD5" && field owner "$ALPHA"'
@@ -202,6 +203,8 @@ check "image list --shared --member-status accepted (consumer): the pending imag
   eval 'ok && rows 0 "$IMG"'
 osc bob beta image list
 check "image list (consumer): a pending share is not in the default list" eval 'ok && rows 0 "$IMG"'
+osc bob beta image list --shared --member-status all
+check "image list --shared --member-status all (consumer): lists the pending image" eval 'ok && rows 1 "$IMG" "$NAME" active'
 osc bob beta image member list "$IMG"
 check "image member list (consumer): only its own row, pending" eval 'ok && rows 1 "$IMG" "$BETA" pending && rows 1 "" "" ""'
 osc alice alpha image set --accept --project "$BETA" "$IMG"
@@ -221,6 +224,11 @@ osc bob beta image list --shared --member-status accepted
 check "image list --shared --member-status accepted (consumer): lists the image" eval 'ok && rows 1 "$IMG" "$NAME" active'
 osc bob beta image list --shared --member-status pending
 check "image list --shared --member-status pending (consumer): no longer lists it" eval 'ok && rows 0 "$IMG"'
+osc bob beta image member get "$IMG" "$BETA"
+check "image member get (consumer): own row, accepted" \
+  eval 'ok && field image_id "$IMG" && field member_id "$BETA" && field status accepted && field schema /v2/schemas/member'
+osc bob beta image show "$NAME"
+check "image show <name> (consumer) after accept: found through the list, shows the image" eval 'ok && field id "$IMG" && field owner "$ALPHA"'
 osc bob beta image show "$IMG" -f json
 check "image show (consumer): shared, active, owner alpha, size and checksum" \
   eval 'ok && json "d[\"visibility\"] == \"shared\" and d[\"status\"] == \"active\" and d[\"owner\"] == \"$ALPHA\" and d[\"size\"] == $SIZE and d[\"checksum\"] == \"$MD5\""'
@@ -239,6 +247,9 @@ osc bob beta image list --shared --member-status rejected
 check "image list --shared --member-status rejected (consumer): lists the image" eval 'ok && rows 1 "$IMG" "$NAME" active'
 osc bob beta image show "$IMG"
 check "image show (consumer) after reject: still readable by id" eval 'ok && field id "$IMG" && field status active'
+osc bob beta image show "$NAME"
+check "image show <name> (consumer) after reject: not found by name (rejected shares are not listed)" \
+  eval 'not_ok && err_has "No Image found for $NAME"'
 
 # 9. admin changes the consumer's status (project looked up by name: admins may read Keystone's projects)
 osc adam alpha image set --pending --project beta "$IMG"

@@ -210,14 +210,12 @@ func client(e env, user, project string) (*gophercloud.ProviderClient, *gophercl
 		TenantName:       project,
 		AllowReauth:      true,
 	}
-	pc, err := openstack.NewClient(opts.IdentityEndpoint)
+	pc, err := openstack.AuthenticatedClient(opts)
 	if err != nil {
-		return nil, nil, err
-	}
-	pc.HTTPClient = http.Client{Transport: tracer{who: user + "@" + project, next: http.DefaultTransport}, Timeout: 120 * time.Second}
-	if err := openstack.Authenticate(pc, opts); err != nil {
 		return nil, nil, fmt.Errorf("authenticating %s on %s: %v", user, project, err)
 	}
+	// from here on every request (re-authentication included) goes through the tracer
+	pc.HTTPClient = http.Client{Transport: tracer{who: user + "@" + project, next: http.DefaultTransport}, Timeout: 120 * time.Second}
 	sc, err := openstack.NewImageServiceV2(pc, gophercloud.EndpointOpts{Region: e.region, Availability: gophercloud.AvailabilityPublic})
 	if err != nil {
 		return nil, nil, fmt.Errorf("image endpoint from the catalog (region %s): %v", e.region, err)
