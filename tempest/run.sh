@@ -174,7 +174,8 @@ run_tempest() {
   cd "$WORKSPACE"
   rm -f tempest.log
   log "running tempest ($REGEX, concurrency $CONCURRENCY) against $GLINT_URL"
-  local start rc=0
+  local start rc=0 before
+  before="$(cat .stestr/next-stream 2>/dev/null || true)"
   start=$(date +%s)
   "$VENV/bin/tempest" run --config-file "$WORKSPACE/etc/tempest.conf" \
     --regex "$REGEX" --exclude-list "$HERE/exclude.txt" --concurrency "$CONCURRENCY" || rc=$?
@@ -183,8 +184,14 @@ run_tempest() {
   echo "======== glint Tempest summary ========"
   # Counts per test id from the subunit stream of this run (stestr's "last" run). A class skipped in
   # setUpClass reports one skip result: it is expanded to the selected tests of that class.
-  "$VENV/bin/stestr" list --exclude-list "$HERE/exclude.txt" "$REGEX" 2>/dev/null > "$WORKSPACE/selected.txt" || true
-  "$VENV/bin/stestr" last --subunit 2>/dev/null | "$VENV/bin/python" -c "$SUMMARY_PY" "$WORKSPACE/selected.txt" || true
+  "$VENV/bin/tempest" run --list-tests --config-file "$WORKSPACE/etc/tempest.conf" \
+    --regex "$REGEX" --exclude-list "$HERE/exclude.txt" 2>/dev/null | grep '^tempest\.' > "$WORKSPACE/selected.txt" || true
+  if [ "$(cat .stestr/next-stream 2>/dev/null)" != "$before" ]; then
+    "$VENV/bin/stestr" last --subunit 2>/dev/null | "$VENV/bin/python" -c "$SUMMARY_PY" "$WORKSPACE/selected.txt" || true
+  else
+    echo "no test ran (regex: $REGEX; $(wc -l < "$WORKSPACE/selected.txt") tests selected)"
+    [ "$rc" -ne 0 ] || rc=1
+  fi
   echo "run time: ${elapsed}s   (workspace: $WORKSPACE, log: $WORKSPACE/tempest.log)"
   if [ "$rc" -ne 0 ]; then
     echo "RESULT: FAILED (tempest exit code $rc)"

@@ -10,7 +10,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::context::Ctx;
 use super::json;
-use crate::domain::image::{CONTAINER_FORMATS, DISK_FORMATS};
 use crate::error::{Error, Msg};
 
 /// A resource whose other methods answer 405 with `Allow` (after auth, as in Glance).
@@ -30,8 +29,8 @@ async fn schema(
 ) -> Result<HttpResponse, Error> {
     super::body::forbid_body(&req)?;
     let doc = match name.as_str() {
-        "image" => schemas::image_schema(DISK_FORMATS, CONTAINER_FORMATS),
-        "images" => schemas::images_schema(DISK_FORMATS, CONTAINER_FORMATS),
+        "image" => schemas::image_schema(),
+        "images" => schemas::images_schema(),
         "member" => schemas::member_schema(),
         "members" => schemas::members_schema(),
         _ => return Err(Error::NotFound(Msg::Default)),

@@ -16,30 +16,21 @@ use serde_json::{json, Value};
 const UUID_PATTERN: &str =
     "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$";
 
-/// `GET /v2/schemas/image`. The format lists are the configured
-/// `[image_format]` values; Glance prepends `null` to each enum.
-pub fn image_schema(disk_formats: &[&str], container_formats: &[&str]) -> Value {
-    json!({
-        "name": "image",
-        "properties": image_properties(disk_formats, container_formats),
-        "additionalProperties": {"type": "string"},
-        "links": [
-            {"rel": "self", "href": "{self}"},
-            {"rel": "enclosure", "href": "{file}"},
-            {"rel": "describedby", "href": "{schema}"},
-        ],
-    })
+/// `GET /v2/schemas/image`: the same document the domain validates image
+/// input against (`domain::patch::image_schema`), so the two cannot drift.
+pub fn image_schema() -> Value {
+    crate::domain::patch::image_schema().clone()
 }
 
 /// `GET /v2/schemas/images`: the image schema (full form) as array items, plus
 /// the pagination keys.
-pub fn images_schema(disk_formats: &[&str], container_formats: &[&str]) -> Value {
+pub fn images_schema() -> Value {
     json!({
         "name": "images",
         "properties": {
             "images": {
                 "type": "array",
-                "items": image_schema(disk_formats, container_formats),
+                "items": image_schema(),
             },
             "first": {"type": "string"},
             "next": {"type": "string"},
@@ -78,247 +69,6 @@ pub fn members_schema() -> Value {
     })
 }
 
-/// `enum` for a nullable format: `null` first, then the configured values.
-fn nullable_enum(values: &[&str]) -> Value {
-    std::iter::once(Value::Null)
-        .chain(values.iter().map(|v| Value::from(*v)))
-        .collect()
-}
-
-fn image_properties(disk_formats: &[&str], container_formats: &[&str]) -> Value {
-    // One `json!` per property: a single literal this size exceeds the macro recursion limit.
-    let entries = [
-        (
-            "id",
-            json!({
-                "type": "string",
-                "description": "An identifier for the image",
-                "pattern": UUID_PATTERN,
-            }),
-        ),
-        (
-            "name",
-            json!({
-                "type": ["null", "string"],
-                "description": "Descriptive name for the image",
-                "maxLength": 255,
-            }),
-        ),
-        (
-            "status",
-            json!({
-                "type": "string",
-                "readOnly": true,
-                "description": "Status of the image",
-                "enum": [
-                    "queued", "saving", "active", "killed", "deleted", "uploading",
-                    "importing", "pending_delete", "deactivated",
-                ],
-            }),
-        ),
-        (
-            "visibility",
-            json!({
-                "type": "string",
-                "description": "Scope of image accessibility",
-                "enum": ["community", "public", "private", "shared"],
-            }),
-        ),
-        (
-            "protected",
-            json!({
-                "type": "boolean",
-                "description": "If true, image will not be deletable.",
-            }),
-        ),
-        (
-            "os_hidden",
-            json!({
-                "type": "boolean",
-                "description": "If true, image will not appear in default image list response.",
-            }),
-        ),
-        (
-            "checksum",
-            json!({
-                "type": ["null", "string"],
-                "readOnly": true,
-                "description": "md5 hash of image contents.",
-                "maxLength": 32,
-            }),
-        ),
-        (
-            "os_hash_algo",
-            json!({
-                "type": ["null", "string"],
-                "readOnly": true,
-                "description": "Algorithm to calculate the os_hash_value",
-                "maxLength": 64,
-            }),
-        ),
-        (
-            "os_hash_value",
-            json!({
-                "type": ["null", "string"],
-                "readOnly": true,
-                "description": "Hexdigest of the image contents using the algorithm specified by the os_hash_algo",
-                "maxLength": 128,
-            }),
-        ),
-        (
-            "owner",
-            json!({
-                "type": ["null", "string"],
-                "description": "Owner of the image",
-                "maxLength": 255,
-            }),
-        ),
-        (
-            "size",
-            json!({
-                "type": ["null", "integer"],
-                "readOnly": true,
-                "description": "Size of image file in bytes",
-            }),
-        ),
-        (
-            "virtual_size",
-            json!({
-                "type": ["null", "integer"],
-                "readOnly": true,
-                "description": "Virtual size of image in bytes",
-            }),
-        ),
-        (
-            "container_format",
-            json!({
-                "type": ["null", "string"],
-                "description": "Format of the container",
-                "enum": nullable_enum(container_formats),
-            }),
-        ),
-        (
-            "disk_format",
-            json!({
-                "type": ["null", "string"],
-                "description": "Format of the disk",
-                "enum": nullable_enum(disk_formats),
-            }),
-        ),
-        (
-            "created_at",
-            json!({
-                "type": "string",
-                "readOnly": true,
-                "description": "Date and time of image registration",
-            }),
-        ),
-        (
-            "updated_at",
-            json!({
-                "type": "string",
-                "readOnly": true,
-                "description": "Date and time of the last image modification",
-            }),
-        ),
-        (
-            "tags",
-            json!({
-                "type": "array",
-                "description": "List of strings related to the image",
-                "items": {"type": "string", "maxLength": 255},
-            }),
-        ),
-        (
-            "direct_url",
-            json!({
-                "type": "string",
-                "readOnly": true,
-                "description": "URL to access the image file kept in external store",
-            }),
-        ),
-        (
-            "min_ram",
-            json!({
-                "type": "integer",
-                "description": "Amount of ram (in MB) required to boot image.",
-            }),
-        ),
-        (
-            "min_disk",
-            json!({
-                "type": "integer",
-                "description": "Amount of disk space (in GB) required to boot image.",
-            }),
-        ),
-        (
-            "self",
-            json!({
-                "type": "string",
-                "readOnly": true,
-                "description": "An image self url",
-            }),
-        ),
-        (
-            "file",
-            json!({
-                "type": "string",
-                "readOnly": true,
-                "description": "An image file url",
-            }),
-        ),
-        (
-            "stores",
-            json!({
-                "type": "string",
-                "readOnly": true,
-                "description": "Store in which image data resides.  Only present when the operator has enabled multiple stores.  May be a comma-separated list of store identifiers.",
-            }),
-        ),
-        (
-            "schema",
-            json!({
-                "type": "string",
-                "readOnly": true,
-                "description": "An image schema url",
-            }),
-        ),
-        (
-            "locations",
-            json!({
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "url": {"type": "string", "maxLength": 255},
-                        "metadata": {"type": "object"},
-                        "validation_data": {
-                            "description": "Values to be used to populate the corresponding image properties. If the image status is not 'queued', values must exactly match those already contained in the image properties.",
-                            "type": "object",
-                            "writeOnly": true,
-                            "additionalProperties": false,
-                            "properties": {
-                                "checksum": {"type": "string", "minLength": 32, "maxLength": 32},
-                                "os_hash_algo": {"type": "string", "maxLength": 64},
-                                "os_hash_value": {"type": "string", "maxLength": 128},
-                            },
-                            "required": ["os_hash_algo", "os_hash_value"],
-                        },
-                    },
-                    "required": ["url", "metadata"],
-                },
-                "description": "A set of URLs to access the image file kept in external store",
-            }),
-        ),
-    ];
-    Value::Object(
-        entries
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect(),
-    )
-}
-
 fn member_properties() -> Value {
     json!({
         "member_id": {
@@ -352,20 +102,6 @@ fn member_properties() -> Value {
 mod tests {
     use super::*;
 
-    const DISK: &[&str] = &[
-        "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop",
-    ];
-    const CONTAINER: &[&str] = &[
-        "ami",
-        "ari",
-        "aki",
-        "bare",
-        "ovf",
-        "ova",
-        "docker",
-        "compressed",
-    ];
-
     fn keys(v: &Value) -> Vec<&str> {
         v.as_object()
             .map(|o| o.keys().map(String::as_str).collect())
@@ -375,8 +111,8 @@ mod tests {
     #[test]
     fn names() {
         let cases = [
-            (image_schema(DISK, CONTAINER), "image"),
-            (images_schema(DISK, CONTAINER), "images"),
+            (image_schema(), "image"),
+            (images_schema(), "images"),
             (member_schema(), "member"),
             (members_schema(), "members"),
         ];
@@ -387,7 +123,7 @@ mod tests {
 
     #[test]
     fn image_top_level() {
-        let s = image_schema(DISK, CONTAINER);
+        let s = image_schema();
         assert_eq!(
             keys(&s),
             ["name", "properties", "additionalProperties", "links"]
@@ -406,7 +142,7 @@ mod tests {
 
     #[test]
     fn image_properties_in_glance_order() {
-        let s = image_schema(DISK, CONTAINER);
+        let s = image_schema();
         assert_eq!(
             keys(&s["properties"]),
             [
@@ -443,7 +179,7 @@ mod tests {
 
     #[test]
     fn image_enums() {
-        let p = &image_schema(DISK, CONTAINER)["properties"];
+        let p = &image_schema()["properties"];
         assert_eq!(
             p["visibility"]["enum"],
             json!(["community", "public", "private", "shared"])
@@ -483,20 +219,11 @@ mod tests {
                 "compressed"
             ])
         );
-        let custom = image_schema(&["raw"], &[]);
-        assert_eq!(
-            custom["properties"]["disk_format"]["enum"],
-            json!([null, "raw"])
-        );
-        assert_eq!(
-            custom["properties"]["container_format"]["enum"],
-            json!([null])
-        );
     }
 
     #[test]
     fn image_property_details() {
-        let p = &image_schema(DISK, CONTAINER)["properties"];
+        let p = &image_schema()["properties"];
         // (property, type, readOnly, maxLength)
         let cases: &[(&str, Value, bool, Option<u64>)] = &[
             ("id", json!("string"), false, None),
@@ -556,17 +283,14 @@ mod tests {
 
     #[test]
     fn images_collection() {
-        let s = images_schema(DISK, CONTAINER);
+        let s = images_schema();
         assert_eq!(keys(&s), ["name", "properties", "links"]);
         assert_eq!(
             keys(&s["properties"]),
             ["images", "first", "next", "schema"]
         );
         assert_eq!(s["properties"]["images"]["type"], "array");
-        assert_eq!(
-            s["properties"]["images"]["items"],
-            image_schema(DISK, CONTAINER)
-        );
+        assert_eq!(s["properties"]["images"]["items"], image_schema());
         assert_eq!(s["properties"]["next"], json!({"type": "string"}));
         assert_eq!(
             s["links"],
