@@ -23,4 +23,5 @@ cargo test --locked -- --test-threads="${GLINT_TEST_THREADS:-4}"
 # the openstack CLI, gophercloud (the Terraform provider's library) and Tempest.
 if [ "${GLINT_TEST_CONFORMANCE:-}" != "skip" ] && [ "${GLINT_TEST_KEYSTONE:-}" != "skip" ]; then
   bash tests/conformance/run.sh
+  bash tempest/run.sh
 fi
