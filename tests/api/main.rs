@@ -7,6 +7,7 @@ mod bad_input;
 mod checklist;
 mod data;
 mod images;
+mod isolation;
 mod keystone;
 mod list;
 mod members;

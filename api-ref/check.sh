@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# check.sh — hold a running glint to its API reference (api-ref/openapi.yaml) with schemathesis.
+#
+# Usage:  bash api-ref/check.sh
+#
+#   1. creates $GLINT_WORK/schemathesis-venv with schemathesis $SCHEMATHESIS_VERSION from PyPI (skipped when done);
+#   2. starts Keystone + glint (`scripts/glint-stack.sh start`, idempotent; GLINT_PORT and GLINT_KEYSTONE_PORT
+#      are passed through);
+#   3. takes tokens for alice (member of project alpha) and bob (member of project beta);
+#   4. creates fixture images owned by alpha (shared, one with data, beta as a member, ...) so that the path
+#      parameters of every operation hit existing resources;
+#   5. runs schemathesis against $GLINT_URL: phases examples, coverage and fuzzing, a fixed seed, at most
+#      $GLINT_SCHEMATHESIS_MAX_EXAMPLES test cases per operation, checks not_a_server_error,
+#      status_code_conformance, content_type_conformance, response_headers_conformance,
+#      response_schema_conformance and (on the /v2 paths) unsupported_method;
+#   6. deletes the fixtures and every image the run created, prints the number of operations exercised,
+#      and exits non-zero on any failure.
+#
+# Environment (all optional):
+#   GLINT_WORK                          work dir (default <repo>/.work)
+#   GLINT_PORT, GLINT_KEYSTONE_PORT     ports of the stack (defaults 9292, 5000)
+#   GLINT_SCHEMATHESIS_SEED             seed (default 20261122)
+#   GLINT_SCHEMATHESIS_MAX_EXAMPLES     test cases per operation and phase (default 20)
+#   GLINT_SCHEMATHESIS_WORKERS          concurrent workers (default 1: the order of requests, and so the
+#                                       state the fixtures are in, stays reproducible)
+#   GLINT_SCHEMATHESIS_ARGS             extra arguments for `schemathesis run` (e.g. `--include-path /v2/images`)
+# Output: the run's log, JUnit XML and JSON report under $GLINT_WORK/schemathesis/.
+set -euo pipefail
+
+SCHEMATHESIS_VERSION=4.32.5
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+GLINT_WORK="${GLINT_WORK:-$REPO_ROOT/.work}"
+mkdir -p "$GLINT_WORK"
+GLINT_WORK="$(cd "$GLINT_WORK" && pwd)"
+export GLINT_WORK
+VENV="$GLINT_WORK/schemathesis-venv"
+OUT="$GLINT_WORK/schemathesis"
+SPEC="$REPO_ROOT/api-ref/openapi.yaml"
+SEED="${GLINT_SCHEMATHESIS_SEED:-20261122}"
+MAX_EXAMPLES="${GLINT_SCHEMATHESIS_MAX_EXAMPLES:-20}"
+WORKERS="${GLINT_SCHEMATHESIS_WORKERS:-1}"
+PYTHON="${GLINT_PYTHON:-python3}"
+
+log() { echo "api-ref/check: $*" >&2; }
+
+# --- 1. schemathesis ------------------------------------------------------------------------------------
+MARKER="$VENV/.glint-schemathesis-$SCHEMATHESIS_VERSION"
+if [ ! -f "$MARKER" ]; then
+  log "installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
+  rm -rf "$VENV"
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check --only-binary :all: "schemathesis==$SCHEMATHESIS_VERSION" \
+    || "$VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  touch "$MARKER"
+fi
+ST="$VENV/bin/schemathesis"
+PY="$VENV/bin/python"
+
+# --- 2. the stack ---------------------------------------------------------------------------------------
+bash "$REPO_ROOT/scripts/glint-stack.sh" start >&2
+# shellcheck disable=SC1090
+. "$(bash "$REPO_ROOT/scripts/glint-stack.sh" env)"
+: "${GLINT_URL:?}" "${BETA_PROJECT_ID:?}"
+export GLINT_URL BETA_PROJECT_ID
+
+# --- 3. tokens ------------------------------------------------------------------------------------------
+GLINT_ST_TOKEN="$(bash "$REPO_ROOT/scripts/keystone.sh" token alice alpha)"
+GLINT_ST_BOB_TOKEN="$(bash "$REPO_ROOT/scripts/keystone.sh" token bob beta)"
+export GLINT_ST_TOKEN GLINT_ST_BOB_TOKEN
+
+# --- 4. fixtures ----------------------------------------------------------------------------------------
+mkdir -p "$OUT"
+rm -f "$OUT/created-images.txt"
+: > "$OUT/created-images.txt"
+export GLINT_ST_CREATED="$OUT/created-images.txt"
+
+"$PY" - > "$OUT/fixtures.env" <<'PYEOF'
+import json, os, urllib.request
+
+URL = os.environ["GLINT_URL"]
+TOKEN = os.environ["GLINT_ST_TOKEN"]
+BETA = os.environ["BETA_PROJECT_ID"]
+
+def call(method, path, body=None, content_type="application/json", expect=(200, 201, 204)):
+    data = None
+    if body is not None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    req = urllib.request.Request(URL + path, data=data, method=method)
+    req.add_header("X-Auth-Token", TOKEN)
+    req.add_header("Accept", "application/json")
+    if data is not None:
+        req.add_header("Content-Type", content_type)
+    with urllib.request.urlopen(req, timeout=30) as res:
+        if res.status not in expect:
+            raise SystemExit(f"fixture: {method} {path} answered {res.status}")
+        raw = res.read()
+        return json.loads(raw) if raw and res.headers.get("Content-Type", "").startswith("application/json") else None
+
+def image(name, upload=False, **extra):
+    body = {"name": f"schemathesis-{name}", "container_format": "bare", "disk_format": "raw",
+            "visibility": "shared", **extra}
+    img = call("POST", "/v2/images", body)
+    if upload:
+        call("PUT", f"/v2/images/{img['id']}/file", bytes(range(256)) * 4, "application/octet-stream")
+    return img["id"]
+
+ids = {
+    # Read-mostly: has 1024 bytes of data, beta as a pending member, a tag. Shows, downloads, members.
+    "MAIN": image("main", upload=True, tags=["fixture"]),
+    "PATCH": image("patch"),          # PATCH
+    "DELETE": image("delete"),        # DELETE image
+    "UPLOAD": image("upload"),        # PUT file (queued)
+    "ACTIONS": image("actions", upload=True),  # deactivate / reactivate
+    "TAGS": image("tags", tags=["fixture"]),   # PUT / DELETE tag
+}
+call("POST", f"/v2/images/{ids['MAIN']}/members", {"member": BETA})
+call("POST", f"/v2/images/{ids['MAIN']}/members", {"member": "schemathesis-doomed-member"})
+for key, value in ids.items():
+    print(f"GLINT_ST_IMG_{key}={value}")
+PYEOF
+# shellcheck disable=SC1091
+. "$OUT/fixtures.env"
+export GLINT_ST_IMG_MAIN GLINT_ST_IMG_PATCH GLINT_ST_IMG_DELETE GLINT_ST_IMG_UPLOAD GLINT_ST_IMG_ACTIONS GLINT_ST_IMG_TAGS
+for id in "$GLINT_ST_IMG_MAIN" "$GLINT_ST_IMG_PATCH" "$GLINT_ST_IMG_DELETE" "$GLINT_ST_IMG_UPLOAD" \
+          "$GLINT_ST_IMG_ACTIONS" "$GLINT_ST_IMG_TAGS"; do
+  echo "$id" >> "$GLINT_ST_CREATED"
+done
+log "fixtures: main=$GLINT_ST_IMG_MAIN (member $BETA_PROJECT_ID)"
+
+cleanup() {
+  "$PY" - <<'PYEOF' || log "cleanup failed (images may be left in project alpha)"
+import json, os, urllib.request, urllib.error
+URL = os.environ["GLINT_URL"]
+TOKEN = os.environ["GLINT_ST_TOKEN"]
+def call(method, path, body=None, ct=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(URL + path, data=data, method=method)
+    req.add_header("X-Auth-Token", TOKEN)
+    if ct:
+        req.add_header("Content-Type", ct)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as res:
+            return res.status
+    except urllib.error.HTTPError as e:
+        return e.code
+ids = sorted({l.strip() for l in open(os.environ["GLINT_ST_CREATED"]) if l.strip()})
+gone = 0
+for i in ids:
+    call("PATCH", f"/v2/images/{i}", [{"op": "replace", "path": "/protected", "value": False}],
+         "application/openstack-images-v2.1-json-patch")
+    if call("DELETE", f"/v2/images/{i}") in (204, 404):
+        gone += 1
+print(f"api-ref/check: cleanup: {gone}/{len(ids)} images deleted", flush=True)
+PYEOF
+}
+trap cleanup EXIT
+
+# --- 5. schemathesis ------------------------------------------------------------------------------------
+cat > "$OUT/hooks.py" <<'PYEOF'
+import os
+import schemathesis
+
+# PATCH bodies are JSON documents under Glance's own media types.
+schemathesis.serializer.alias(
+    ["application/openstack-images-v2.0-json-patch", "application/openstack-images-v2.1-json-patch"],
+    "application/json",
+)
+
+# Records the images the run creates, so that check.sh can delete them afterwards.
+
+@schemathesis.hook
+def after_call(context, case, response):
+    if case.operation.method.upper() == "POST" and case.operation.path == "/v2/images" \
+            and response.status_code == 201:
+        try:
+            image_id = response.json()["id"]
+        except Exception:
+            return
+        with open(os.environ["GLINT_ST_CREATED"], "a") as f:
+            f.write(image_id + "\n")
+PYEOF
+
+# Fixed values: every operation on an image gets a fixture; updateImageMember runs as bob (the member,
+# who alone may change his row); deleteImageMember removes a row made for it.
+cat > "$OUT/schemathesis.toml" <<'TOML'
+hooks = "${GLINT_ST_HOOKS}"
+headers = { "X-Auth-Token" = "${GLINT_ST_TOKEN}", "Accept" = "application/json" }
+
+[[operations]]
+include-operation-id = ["showImage", "downloadImageData", "listImageMembers", "createImageMember", "showImageMember"]
+parameters = { "path.image_id" = "${GLINT_ST_IMG_MAIN}", "path.member_id" = "${BETA_PROJECT_ID}" }
+
+[[operations]]
+include-operation-id = "updateImageMember"
+parameters = { "path.image_id" = "${GLINT_ST_IMG_MAIN}", "path.member_id" = "${BETA_PROJECT_ID}" }
+headers = { "X-Auth-Token" = "${GLINT_ST_BOB_TOKEN}" }
+
+[[operations]]
+include-operation-id = "updateImage"
+parameters = { "path.image_id" = "${GLINT_ST_IMG_PATCH}" }
+
+[[operations]]
+include-operation-id = "deleteImage"
+parameters = { "path.image_id" = "${GLINT_ST_IMG_DELETE}" }
+
+[[operations]]
+include-operation-id = "uploadImageData"
+parameters = { "path.image_id" = "${GLINT_ST_IMG_UPLOAD}" }
+
+[[operations]]
+include-operation-id = ["deactivateImage", "reactivateImage"]
+parameters = { "path.image_id" = "${GLINT_ST_IMG_ACTIONS}" }
+
+[[operations]]
+include-operation-id = ["addImageTag", "deleteImageTag"]
+parameters = { "path.image_id" = "${GLINT_ST_IMG_TAGS}" }
+
+[[operations]]
+include-operation-id = "deleteImageMember"
+parameters = { "path.image_id" = "${GLINT_ST_IMG_MAIN}", "path.member_id" = "schemathesis-doomed-member" }
+TOML
+export GLINT_ST_HOOKS="$OUT/hooks.py"
+
+CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance
+log "schemathesis $SCHEMATHESIS_VERSION against $GLINT_URL: seed $SEED, at most $MAX_EXAMPLES examples per operation"
+started=$(date +%s)
+set +e
+# shellcheck disable=SC2086
+"$ST" --config-file "$OUT/schemathesis.toml" run "$SPEC" \
+  --url "$GLINT_URL" \
+  --seed "$SEED" \
+  --max-examples "$MAX_EXAMPLES" \
+  --workers "$WORKERS" \
+  --phases examples,coverage,fuzzing \
+  --checks "$CHECKS" \
+  --generation-database none \
+  --no-color \
+  --report junit,json --report-dir "$OUT" \
+  ${GLINT_SCHEMATHESIS_ARGS:-} 2>&1 | tee "$OUT/run.log"
+rc=${PIPESTATUS[0]}
+set -e
+elapsed=$(( $(date +%s) - started ))
+
+ops=$(sed -n 's/.*API Operations:.*Tested: *\([0-9]*\).*/\1/p;s/^ *Tested: *\([0-9]*\).*/\1/p' "$OUT/run.log" | head -n1)
+log "operations exercised: ${ops:-unknown} (spec: $SPEC), seed $SEED, ${elapsed}s"
+if [ "$rc" -ne 0 ]; then
+  log "FAILED (schemathesis exit $rc); log: $OUT/run.log"
+  exit "$rc"
+fi
+log "passed"

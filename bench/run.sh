@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# bench/run.sh — glint and the real OpenStack Glance side by side, same Keystone, same data, same load.
+#
+# Usage:  bash bench/run.sh [--db sqlite|postgres|both] [--duration SECONDS] [--quick]
+#                           [--concurrency 1,16,64] [--workloads LIST] [--out FILE] [--no-build]
+#   --db           database kind for both servers (default both: SQLite first, then PostgreSQL)
+#   --duration     seconds of measured load per cell (default 10; 3 with --quick)
+#   --quick        short cells; download at c <= 16 and upload at c = 1 only
+#   --concurrency  comma-separated concurrency levels (default 1,16,64)
+#   --workloads    comma-separated subset of: image-show, member-list, list-default, list-shared-all,
+#                  member-status, member-create-delete, download, upload (default: all)
+#   --out          Markdown results file (default bench/RESULTS.md)
+#   --no-build     use target/release/glint as it is
+#
+# What it does: starts the project's Keystone (scripts/keystone.sh start, idempotent, never stopped here);
+# creates $GLINT_WORK/bench/glance-venv with Glance 32.0.0 + gunicorn 25.2.0 + psycopg2-binary from PyPI
+# (OpenStack 2026.1 upper-constraints, the series of Keystone 29); installs wrk from Debian if missing;
+# builds glint (cargo build --release --bin glint); then bench/lib/bench.py does the rest: databases
+# (SQLite files, or PostgreSQL databases bench_glint / bench_glance at 127.0.0.1:5432, user postgres),
+# bulk seeding, glint on 127.0.0.1:$BENCH_GLINT_PORT and Glance (gunicorn) on 127.0.0.1:$BENCH_GLANCE_PORT,
+# load, and the results table (printed, and written to --out). Both servers are stopped at the end.
+#
+# Environment: GLINT_WORK (default <repo>/.work), BENCH_GLINT_PORT (9400), BENCH_GLANCE_PORT (9401),
+#              BENCH_GLANCE_WORKERS (2), BENCH_GLANCE_THREADS (8), BENCH_GLINT_WORKERS (2),
+#              BENCH_IMAGES (10000), BENCH_SHARES (100), BENCH_IMAGE_MIB (256).
+# Data, configs and logs: $GLINT_WORK/bench/<sqlite|postgres>/{glint,glance}/ (recreated each run).
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+GLINT_WORK="${GLINT_WORK:-$REPO_ROOT/.work}"
+mkdir -p "$GLINT_WORK/bench"
+GLINT_WORK="$(cd "$GLINT_WORK" && pwd)"
+export GLINT_WORK
+BENCH_WORK="$GLINT_WORK/bench"
+GLINT_SHARED="${GLINT_SHARED:-$REPO_ROOT/../shared}"
+CONSTRAINTS="$GLINT_SHARED/openstack/upper-constraints-2026.1.txt"
+GLANCE_VENV="$BENCH_WORK/glance-venv"
+GLANCE_VERSION=32.0.0
+GUNICORN_VERSION=25.2.0
+PYTHON="${GLINT_PYTHON:-python3}"
+
+DB=both
+DURATION=""
+QUICK=0
+CONC="1,16,64"
+WORKLOADS=""
+OUT="$REPO_ROOT/bench/RESULTS.md"
+BUILD=1
+ARGS=("$@")
+
+log() { echo "bench: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --db) DB="${2:?}"; shift 2 ;;
+    --duration) DURATION="${2:?}"; shift 2 ;;
+    --quick) QUICK=1; shift ;;
+    --concurrency) CONC="${2:?}"; shift 2 ;;
+    --workloads) WORKLOADS="${2:?}"; shift 2 ;;
+    --out) OUT="${2:?}"; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    -h|--help) sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option $1 (see --help)" ;;
+  esac
+done
+case "$DB" in sqlite|postgres|both) ;; *) die "--db must be sqlite, postgres or both" ;; esac
+[ -n "$DURATION" ] || { [ "$QUICK" = 1 ] && DURATION=3 || DURATION=10; }
+[[ "$DURATION" =~ ^[0-9]+$ ]] && [ "$DURATION" -ge 1 ] || die "--duration must be a whole number of seconds"
+
+# --- tools -------------------------------------------------------------------------------------------
+if ! command -v wrk >/dev/null; then
+  log "installing wrk (Debian)"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq >&2 && apt-get install -y -qq wrk >&2
+  else
+    die "wrk is not installed: apt-get install wrk"
+  fi
+fi
+for t in curl psql dd; do command -v "$t" >/dev/null || die "$t is needed"; done
+
+# --- Keystone (shared; started if needed, never stopped here) ----------------------------------------
+bash "$REPO_ROOT/scripts/keystone.sh" start >&2
+[ -f "$GLINT_WORK/keystone/env" ] || die "no $GLINT_WORK/keystone/env after keystone.sh start"
+
+# --- Glance in its own virtualenv --------------------------------------------------------------------
+MARKER="$GLANCE_VENV/.bench-glance-$GLANCE_VERSION"
+if [ ! -f "$MARKER" ]; then
+  [ -f "$CONSTRAINTS" ] || die "missing $CONSTRAINTS"
+  log "installing Glance $GLANCE_VERSION into $GLANCE_VENV"
+  "$PYTHON" -m venv "$GLANCE_VENV"
+  "$GLANCE_VENV/bin/pip" install -q --upgrade pip >&2 || true
+  "$GLANCE_VENV/bin/pip" install -q -c "$CONSTRAINTS" "glance==$GLANCE_VERSION" \
+    "gunicorn==$GUNICORN_VERSION" psycopg2-binary >&2
+  touch "$MARKER"
+fi
+
+# --- glint release build -----------------------------------------------------------------------------
+if [ "$BUILD" = 1 ]; then
+  log "building glint (release)"
+  (cd "$REPO_ROOT" && cargo build --release --bin glint >&2)
+fi
+GLINT_BIN="$REPO_ROOT/target/release/glint"
+[ -x "$GLINT_BIN" ] || die "no $GLINT_BIN (run without --no-build)"
+
+# --- PostgreSQL reachable? ---------------------------------------------------------------------------
+if [ "$DB" != sqlite ]; then
+  psql -h 127.0.0.1 -U postgres -d postgres -tAc 'SELECT 1' >/dev/null \
+    || die "PostgreSQL is not reachable at 127.0.0.1:5432 as postgres (trust auth); use --db sqlite"
+fi
+
+WL_ARGS=()
+[ -n "$WORKLOADS" ] && WL_ARGS=(--workloads "$WORKLOADS")
+QUICK_ARGS=()
+[ "$QUICK" = 1 ] && QUICK_ARGS=(--quick)
+
+exec "$PYTHON" "$REPO_ROOT/bench/lib/bench.py" \
+  --db "$DB" --duration "$DURATION" --concurrency "$CONC" "${QUICK_ARGS[@]}" "${WL_ARGS[@]}" \
+  --repo "$REPO_ROOT" --work "$BENCH_WORK" --work-root "$GLINT_WORK" \
+  --glance-venv "$GLANCE_VENV" --glint-bin "$GLINT_BIN" \
+  --glint-port "${BENCH_GLINT_PORT:-9400}" --glance-port "${BENCH_GLANCE_PORT:-9401}" \
+  --glint-workers "${BENCH_GLINT_WORKERS:-2}" --glance-workers "${BENCH_GLANCE_WORKERS:-2}" \
+  --glance-threads "${BENCH_GLANCE_THREADS:-8}" \
+  --images "${BENCH_IMAGES:-10000}" --shares "${BENCH_SHARES:-100}" --image-mib "${BENCH_IMAGE_MIB:-256}" \
+  --out "$OUT" --cmdline "${ARGS[*]}"
