@@ -10,7 +10,8 @@
 #   4. creates fixture images owned by alpha (shared, one with data, beta as a member, ...) so that the path
 #      parameters of every operation hit existing resources;
 #   5. runs schemathesis against $GLINT_URL: phases examples, coverage and fuzzing, a fixed seed, at most
-#      $GLINT_SCHEMATHESIS_MAX_EXAMPLES test cases per operation, checks not_a_server_error,
+#      $GLINT_SCHEMATHESIS_MAX_EXAMPLES generated test cases per operation and phase (the coverage phase adds
+#      its boundary and wrong-method cases), one worker, checks not_a_server_error,
 #      status_code_conformance, content_type_conformance, response_headers_conformance,
 #      response_schema_conformance and (on the /v2 paths) unsupported_method;
 #   6. deletes the fixtures and every image the run created, prints the number of operations exercised,
@@ -20,9 +21,13 @@
 #   GLINT_WORK                          work dir (default <repo>/.work)
 #   GLINT_PORT, GLINT_KEYSTONE_PORT     ports of the stack (defaults 9292, 5000)
 #   GLINT_SCHEMATHESIS_SEED             seed (default 20261122)
-#   GLINT_SCHEMATHESIS_MAX_EXAMPLES     test cases per operation and phase (default 20)
+#   GLINT_SCHEMATHESIS_MAX_EXAMPLES     --max-examples (default 50)
 #   GLINT_SCHEMATHESIS_WORKERS          concurrent workers (default 1: the order of requests, and so the
 #                                       state the fixtures are in, stays reproducible)
+#   GLINT_SCHEMATHESIS_ACCEPT           the Accept header of every request (default application/json, which
+#                                       makes error bodies JSON and so schema-checked; `*/*` gives HTML errors,
+#                                       `text/plain` plain text)
+#   GLINT_SCHEMATHESIS_CHECKS           comma-separated checks (default: the six above)
 #   GLINT_SCHEMATHESIS_ARGS             extra arguments for `schemathesis run` (e.g. `--include-path /v2/images`)
 # Output: the run's log, JUnit XML and JSON report under $GLINT_WORK/schemathesis/.
 set -euo pipefail
@@ -38,7 +43,7 @@ VENV="$GLINT_WORK/schemathesis-venv"
 OUT="$GLINT_WORK/schemathesis"
 SPEC="$REPO_ROOT/api-ref/openapi.yaml"
 SEED="${GLINT_SCHEMATHESIS_SEED:-20261122}"
-MAX_EXAMPLES="${GLINT_SCHEMATHESIS_MAX_EXAMPLES:-20}"
+MAX_EXAMPLES="${GLINT_SCHEMATHESIS_MAX_EXAMPLES:-50}"
 WORKERS="${GLINT_SCHEMATHESIS_WORKERS:-1}"
 PYTHON="${GLINT_PYTHON:-python3}"
 
@@ -75,59 +80,6 @@ rm -f "$OUT/created-images.txt"
 : > "$OUT/created-images.txt"
 export GLINT_ST_CREATED="$OUT/created-images.txt"
 
-"$PY" - > "$OUT/fixtures.env" <<'PYEOF'
-import json, os, urllib.request
-
-URL = os.environ["GLINT_URL"]
-TOKEN = os.environ["GLINT_ST_TOKEN"]
-BETA = os.environ["BETA_PROJECT_ID"]
-
-def call(method, path, body=None, content_type="application/json", expect=(200, 201, 204)):
-    data = None
-    if body is not None:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    req = urllib.request.Request(URL + path, data=data, method=method)
-    req.add_header("X-Auth-Token", TOKEN)
-    req.add_header("Accept", "application/json")
-    if data is not None:
-        req.add_header("Content-Type", content_type)
-    with urllib.request.urlopen(req, timeout=30) as res:
-        if res.status not in expect:
-            raise SystemExit(f"fixture: {method} {path} answered {res.status}")
-        raw = res.read()
-        return json.loads(raw) if raw and res.headers.get("Content-Type", "").startswith("application/json") else None
-
-def image(name, upload=False, **extra):
-    body = {"name": f"schemathesis-{name}", "container_format": "bare", "disk_format": "raw",
-            "visibility": "shared", **extra}
-    img = call("POST", "/v2/images", body)
-    if upload:
-        call("PUT", f"/v2/images/{img['id']}/file", bytes(range(256)) * 4, "application/octet-stream")
-    return img["id"]
-
-ids = {
-    # Read-mostly: has 1024 bytes of data, beta as a pending member, a tag. Shows, downloads, members.
-    "MAIN": image("main", upload=True, tags=["fixture"]),
-    "PATCH": image("patch"),          # PATCH
-    "DELETE": image("delete"),        # DELETE image
-    "UPLOAD": image("upload"),        # PUT file (queued)
-    "ACTIONS": image("actions", upload=True),  # deactivate / reactivate
-    "TAGS": image("tags", tags=["fixture"]),   # PUT / DELETE tag
-}
-call("POST", f"/v2/images/{ids['MAIN']}/members", {"member": BETA})
-call("POST", f"/v2/images/{ids['MAIN']}/members", {"member": "schemathesis-doomed-member"})
-for key, value in ids.items():
-    print(f"GLINT_ST_IMG_{key}={value}")
-PYEOF
-# shellcheck disable=SC1091
-. "$OUT/fixtures.env"
-export GLINT_ST_IMG_MAIN GLINT_ST_IMG_PATCH GLINT_ST_IMG_DELETE GLINT_ST_IMG_UPLOAD GLINT_ST_IMG_ACTIONS GLINT_ST_IMG_TAGS
-for id in "$GLINT_ST_IMG_MAIN" "$GLINT_ST_IMG_PATCH" "$GLINT_ST_IMG_DELETE" "$GLINT_ST_IMG_UPLOAD" \
-          "$GLINT_ST_IMG_ACTIONS" "$GLINT_ST_IMG_TAGS"; do
-  echo "$id" >> "$GLINT_ST_CREATED"
-done
-log "fixtures: main=$GLINT_ST_IMG_MAIN (member $BETA_PROJECT_ID)"
-
 cleanup() {
   "$PY" - <<'PYEOF' || log "cleanup failed (images may be left in project alpha)"
 import json, os, urllib.request, urllib.error
@@ -156,6 +108,58 @@ PYEOF
 }
 trap cleanup EXIT
 
+"$PY" - > "$OUT/fixtures.env" <<'PYEOF'
+import json, os, urllib.request
+
+URL = os.environ["GLINT_URL"]
+TOKEN = os.environ["GLINT_ST_TOKEN"]
+BETA = os.environ["BETA_PROJECT_ID"]
+
+def call(method, path, body=None, content_type="application/json", expect=(200, 201, 204)):
+    data = None
+    if body is not None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    req = urllib.request.Request(URL + path, data=data, method=method)
+    req.add_header("X-Auth-Token", TOKEN)
+    req.add_header("Accept", "application/json")
+    if data is not None:
+        req.add_header("Content-Type", content_type)
+    with urllib.request.urlopen(req, timeout=30) as res:
+        if res.status not in expect:
+            raise SystemExit(f"fixture: {method} {path} answered {res.status}")
+        raw = res.read()
+        return json.loads(raw) if raw and res.headers.get("Content-Type", "").startswith("application/json") else None
+
+def image(name, upload=False, **extra):
+    body = {"name": f"schemathesis-{name}", "container_format": "bare", "disk_format": "raw",
+            "visibility": "shared", **extra}
+    img = call("POST", "/v2/images", body)
+    with open(os.environ["GLINT_ST_CREATED"], "a") as f:
+        f.write(img["id"] + "\n")
+    if upload:
+        call("PUT", f"/v2/images/{img['id']}/file", bytes(range(256)) * 4, "application/octet-stream")
+    return img["id"]
+
+ids = {
+    # Read-mostly: has 1024 bytes of data, beta as a pending member, a tag. Shows, downloads, members.
+    "MAIN": image("main", upload=True, tags=["fixture"]),
+    "PATCH": image("patch"),          # PATCH
+    "DELETE": image("delete"),        # DELETE image
+    "UPLOAD": image("upload"),        # PUT file (queued)
+    "ACTIONS": image("actions", upload=True),  # deactivate / reactivate
+    "TAGS": image("tags", tags=["fixture"]),   # PUT / DELETE tag
+}
+call("POST", f"/v2/images/{ids['MAIN']}/members", {"member": BETA})
+call("POST", f"/v2/images/{ids['MAIN']}/members", {"member": "schemathesis-doomed-member"})
+for key, value in ids.items():
+    print(f"GLINT_ST_IMG_{key}={value}")
+PYEOF
+# shellcheck disable=SC1091
+. "$OUT/fixtures.env"
+export GLINT_ST_IMG_MAIN GLINT_ST_IMG_PATCH GLINT_ST_IMG_DELETE GLINT_ST_IMG_UPLOAD GLINT_ST_IMG_ACTIONS GLINT_ST_IMG_TAGS
+log "fixtures: main=$GLINT_ST_IMG_MAIN (member $BETA_PROJECT_ID)"
+
+
 # --- 5. schemathesis ------------------------------------------------------------------------------------
 cat > "$OUT/hooks.py" <<'PYEOF'
 import os
@@ -181,11 +185,25 @@ def after_call(context, case, response):
             f.write(image_id + "\n")
 PYEOF
 
+CHECKS="${GLINT_SCHEMATHESIS_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,unsupported_method}"
 # Fixed values: every operation on an image gets a fixture; updateImageMember runs as bob (the member,
 # who alone may change his row); deleteImageMember removes a row made for it.
 cat > "$OUT/schemathesis.toml" <<'TOML'
 hooks = "${GLINT_ST_HOOKS}"
-headers = { "X-Auth-Token" = "${GLINT_ST_TOKEN}", "Accept" = "application/json" }
+# No state carried between runs: the same seed gives the same requests.
+cache = { enabled = false }
+headers = { "X-Auth-Token" = "${GLINT_ST_TOKEN}", "Accept" = "${GLINT_ST_ACCEPT}" }
+
+[checks]
+enabled = false
+TOML
+for check in ${CHECKS//,/ }; do echo "$check = { enabled = true }" >> "$OUT/schemathesis.toml"; done
+cat >> "$OUT/schemathesis.toml" <<'TOML'
+
+# The unversioned paths answer every method (300 or 200), as Glance's version negotiation does.
+[[operations]]
+include-path = ["/", "/versions", "/healthcheck"]
+checks = { unsupported_method = { enabled = false } }
 
 [[operations]]
 include-operation-id = ["showImage", "downloadImageData", "listImageMembers", "createImageMember", "showImageMember"]
@@ -221,11 +239,14 @@ include-operation-id = "deleteImageMember"
 parameters = { "path.image_id" = "${GLINT_ST_IMG_MAIN}", "path.member_id" = "schemathesis-doomed-member" }
 TOML
 export GLINT_ST_HOOKS="$OUT/hooks.py"
+export GLINT_ST_ACCEPT="${GLINT_SCHEMATHESIS_ACCEPT:-application/json}"
 
-CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance
 log "schemathesis $SCHEMATHESIS_VERSION against $GLINT_URL: seed $SEED, at most $MAX_EXAMPLES examples per operation"
 started=$(date +%s)
+rm -f "$OUT/report.json" "$OUT/junit.xml"
 set +e
+# Run inside $OUT: hypothesis and schemathesis write their scratch directories into the current directory.
+cd "$OUT"
 # shellcheck disable=SC2086
 "$ST" --config-file "$OUT/schemathesis.toml" run "$SPEC" \
   --url "$GLINT_URL" \
@@ -233,17 +254,20 @@ set +e
   --max-examples "$MAX_EXAMPLES" \
   --workers "$WORKERS" \
   --phases examples,coverage,fuzzing \
-  --checks "$CHECKS" \
   --generation-database none \
   --no-color \
-  --report junit,json --report-dir "$OUT" \
+  --report junit,json --report-junit-path "$OUT/junit.xml" --report-json-path "$OUT/report.json" \
   ${GLINT_SCHEMATHESIS_ARGS:-} 2>&1 | tee "$OUT/run.log"
 rc=${PIPESTATUS[0]}
+if [ "$rc" -eq 0 ] && [ ! -s "$OUT/report.json" ]; then rc=1; fi
 set -e
 elapsed=$(( $(date +%s) - started ))
 
-ops=$(sed -n 's/.*API Operations:.*Tested: *\([0-9]*\).*/\1/p;s/^ *Tested: *\([0-9]*\).*/\1/p' "$OUT/run.log" | head -n1)
-log "operations exercised: ${ops:-unknown} (spec: $SPEC), seed $SEED, ${elapsed}s"
+ops=$("$PY" -c 'import json,sys; o=json.load(open(sys.argv[1]))["operations"]; print(o["tested"], "of", o["total"])' \
+      "$OUT/report.json" 2>/dev/null || echo unknown)
+cases=$("$PY" -c 'import json,sys; t=json.load(open(sys.argv[1]))["test_cases"]; print(t["generated"])' \
+      "$OUT/report.json" 2>/dev/null || echo unknown)
+log "operations exercised: $ops (spec: $SPEC); $cases test cases, seed $SEED, ${elapsed}s"
 if [ "$rc" -ne 0 ]; then
   log "FAILED (schemathesis exit $rc); log: $OUT/run.log"
   exit "$rc"

@@ -122,4 +122,5 @@ exec "$PYTHON" "$REPO_ROOT/bench/lib/bench.py" \
   --glint-workers "${BENCH_GLINT_WORKERS:-2}" --glance-workers "${BENCH_GLANCE_WORKERS:-2}" \
   --glance-threads "${BENCH_GLANCE_THREADS:-8}" \
   --images "${BENCH_IMAGES:-10000}" --shares "${BENCH_SHARES:-100}" --image-mib "${BENCH_IMAGE_MIB:-256}" \
+  --share-layout "${BENCH_SHARE_LAYOUT:-spread}" \
   --out "$OUT" --cmdline "${ARGS[*]}"

@@ -23,8 +23,8 @@ pub enum Error {
     Gone(Msg),
     PayloadTooLarge(Msg),
     UnsupportedMediaType(Msg),
-    /// 416; carries the resource length for `Content-Range: bytes */<len>`.
-    RangeNotSatisfiable(u64),
+    /// 416; carries the data length for `Content-Range: bytes */<len>` and Glance's detail.
+    RangeNotSatisfiable(u64, Msg),
     /// 503: a dependency (database, Keystone) is unreachable; safe to retry.
     Unavailable(String),
     /// 500: a bug or an unexpected infrastructure failure. The text is logged, never sent.
@@ -73,7 +73,7 @@ impl fmt::Display for Error {
             Error::Gone(m) => write!(f, "410: {}", text(m)),
             Error::PayloadTooLarge(m) => write!(f, "413: {}", text(m)),
             Error::UnsupportedMediaType(m) => write!(f, "415: {}", text(m)),
-            Error::RangeNotSatisfiable(n) => write!(f, "416: length {n}"),
+            Error::RangeNotSatisfiable(n, m) => write!(f, "416: length {n} {}", text(m)),
             Error::Unavailable(s) => write!(f, "503: {s}"),
             Error::Internal(s) => write!(f, "500: {s}"),
         }

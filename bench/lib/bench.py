@@ -20,7 +20,6 @@ import re
 import shutil
 import signal
 import sqlite3
-import statistics
 import subprocess
 import sys
 import threading
@@ -38,7 +37,7 @@ MIB = 1024 * 1024
 API_WORKLOADS = [
     # name, description
     ("image-show", "GET /v2/images/{id} as the owner (1,000 images in turn)"),
-    ("member-list", "GET /v2/images/{id}/members as the owner (100 images, 5 members each)"),
+    ("member-list", "GET /v2/images/{id}/members as the owner (100 images, 4 or 5 members each)"),
     ("list-default", "GET /v2/images as the consumer (100 accepted shares among 10,000 images)"),
     ("list-shared-all", "GET /v2/images?visibility=shared&member_status=all as the consumer"),
     ("member-status", "PUT /v2/images/{id}/members/{consumer} as the consumer, accepted/rejected in turn"),
@@ -401,12 +400,19 @@ def reset_databases(a, dbkind, workdir):
 class Dataset:
     """The identical data both servers get. Deterministic ids (uuid5), so runs are comparable."""
 
-    def __init__(self, n_images, n_shares, owner, consumer):
+    def __init__(self, n_images, n_shares, owner, consumer, layout="spread"):
         self.owner, self.consumer = owner, consumer
         self.n_images, self.n_shares = n_images, n_shares
         self.ids = [str(uuid.uuid5(NS, f"image-{i}")) for i in range(n_images)]
         self.owned = min(1000, n_images)          # images 0..owned-1 belong to the owner project
-        self.shared_ids = self.ids[:n_shares]      # shared with the consumer, accepted
+        # shared with the consumer, accepted: spread evenly over the creation order (neutral for any
+        # query plan), or the oldest ones (worst case for a plan that scans images newest first)
+        if layout == "oldest":
+            self.share_idx = list(range(n_shares))
+        else:
+            step = n_images // n_shares
+            self.share_idx = [step // 2 + k * step for k in range(n_shares)]
+        self.shared_ids = [self.ids[i] for i in self.share_idx]
         self.member_list_ids = self.ids[:100]      # 4 extra pending members each
         self.create_ids = self.ids[200:300]        # member create/delete targets (no seeded members)
         self.show_ids = self.ids[:self.owned]
@@ -414,10 +420,11 @@ class Dataset:
     def rows(self):
         images, props, tags, members = [], [], [], []
         others = [uuid.uuid5(NS, f"project-{k}").hex for k in range(90)]
+        shares = set(self.share_idx)
         for i, iid in enumerate(self.ids):
             t = BASE_TIME + datetime.timedelta(seconds=i)
             owner = self.owner if i < self.owned else others[i % 90]
-            vis = "shared" if i < self.owned or i % 10 == 0 else "private"
+            vis = "shared" if i < self.owned or i % 10 == 0 or i in shares else "private"
             name = f"bench-{i:05d}"
             images.append(dict(
                 id=iid, name=name, size=12_582_912, status="active", created_at=t, updated_at=t,
@@ -722,7 +729,7 @@ def api_table(cells):
              "|---|---:|---|---|---|---|---|---|---|"]
     has_db = any(c["glint"].get("db_cpu_per_1k") is not None for c in cells)
     if has_db:
-        lines[0] = lines[0][:-1] + " PG backend CPU-s / 1k req |"
+        lines[0] += " PG backend CPU-s / 1k req |"
         lines[1] += "---|"
     for c in cells:
         g, G = c["glint"], c["glance"]
@@ -740,7 +747,10 @@ def transfer_table(cells, dd):
     lines = [f"Disk (dd, 256 MiB, same filesystem): write with fdatasync {dd['write_mib_s']:.0f} MiB/s, "
              f"read from page cache {dd['read_cached_mib_s']:.0f} MiB/s, read with O_DIRECT "
              f"{dd['read_direct_mib_s']:.0f} MiB/s.", "",
-             "| workload | c | MiB/s | vs dd | p50 s | p99 s | requests | errors | RSS load MiB | CPU-s / GiB |",
+             "*÷ dd*: MiB/s as a fraction of dd's figure (upload: write with fdatasync; download: read from "
+             "page cache, where a just-written 256 MiB image is served from). Downloads count partial "
+             "transfers; *requests* are the completed ones.", "",
+             "| workload | c | MiB/s | ÷ dd | p50 s | p99 s | requests | errors | RSS load MiB | CPU-s / GiB |",
              "|---|---:|---|---|---|---|---|---|---|---|"]
     for c in cells:
         g, G = c["glint"], c["glance"]
@@ -814,7 +824,8 @@ def render(a, info, results):
             f"- Keystone {info['keystone']} (shared by both, 127.0.0.1:5000); PostgreSQL {info['postgres']}; "
             f"{info['wrk']}; {info['curl']}; Python {info['python']}",
             f"- duration per cell {a.duration}s (after a warm-up); concurrency {' '.join(map(str, a.conc))}; "
-            f"wrk threads min(c, {a.wrk_threads}); data: {a.images} images, {a.shares} accepted shares",
+            f"wrk threads min(c, {a.wrk_threads}); data: {a.images} images, {a.shares} accepted shares "
+            f"({'spread evenly over the creation order' if a.share_layout == 'spread' else 'the oldest images'})",
             ""]
     out += ["## How to read", "",
             "Each cell is `glint / Glance (×ratio)`, ratio = glint ÷ Glance: above 1 is better for glint for "
@@ -857,7 +868,7 @@ def run_db(a, ks, dbkind, tokens_fn, results):
     glint = setup_glint(a, ks, dbkind, workdir)
     glance = setup_glance(a, ks, dbkind, workdir)
     owner_pid, consumer_pid = ks["ALPHA_PROJECT_ID"], ks["BETA_PROJECT_ID"]
-    ds = Dataset(a.images, a.shares, owner_pid, consumer_pid)
+    ds = Dataset(a.images, a.shares, owner_pid, consumer_pid, a.share_layout)
     tables = ds.rows()
     seed(glint, dbkind, tables, tmpdir)
     seed(glance, dbkind, tables, tmpdir)
@@ -959,6 +970,7 @@ def main():
     p.add_argument("--images", type=int, default=10000)
     p.add_argument("--shares", type=int, default=100)
     p.add_argument("--image-mib", type=int, default=256)
+    p.add_argument("--share-layout", choices=["spread", "oldest"], default="spread")
     p.add_argument("--pg-glint-db", default="bench_glint")
     p.add_argument("--pg-glance-db", default="bench_glance")
     p.add_argument("--out", required=True, help="Markdown results file")

@@ -17,7 +17,24 @@ pub fn has_body(req: &HttpRequest) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .unwrap_or(0);
-    len > 0 || req.headers().contains_key("transfer-encoding")
+    if len > 0 {
+        return true;
+    }
+    // Like Glance: a transfer-encoding means a body only on methods that take one.
+    let takes_body = matches!(req.method().as_str(), "POST" | "PUT" | "PATCH");
+    takes_body
+        && req
+            .headers()
+            .get("transfer-encoding")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|te| {
+                te.split(',').any(|t| {
+                    matches!(
+                        t.trim().to_ascii_lowercase().as_str(),
+                        "chunked" | "compress" | "deflate" | "gzip" | "identity"
+                    )
+                })
+            })
 }
 
 /// GET and DELETE on most routes refuse a body.

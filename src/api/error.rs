@@ -68,9 +68,9 @@ pub fn render_with(
                 Msg::Explanation(s) | Msg::Detail(s) => s,
             },
         },
-        Error::RangeNotSatisfiable(len) => {
+        Error::RangeNotSatisfiable(len, m) => {
             headers.push((header::CONTENT_RANGE, format!("bytes */{len}")));
-            Fragment::generic(416, &Msg::Default)
+            Fragment::generic(416, m)
         }
         Error::Unavailable(text) => {
             // The text names infrastructure; clients only need "retry later".
@@ -192,7 +192,7 @@ fn status_code_of(err: &Error) -> StatusCode {
         Error::Gone(_) => StatusCode::GONE,
         Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        Error::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
+        Error::RangeNotSatisfiable(..) => StatusCode::RANGE_NOT_SATISFIABLE,
         Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -857,7 +857,7 @@ mod tests {
                 "The body of your request was too large for this server.",
             ),
             (
-                Error::RangeNotSatisfiable(1024),
+                Error::RangeNotSatisfiable(1024, Msg::Default),
                 416,
                 "416 Request Range Not Satisfiable",
                 "The Range requested is not available.",
@@ -1022,7 +1022,7 @@ mod tests {
 
     #[test]
     fn extra_headers() {
-        let resp = render(&Error::RangeNotSatisfiable(1024), None);
+        let resp = render(&Error::RangeNotSatisfiable(1024, Msg::Default), None);
         assert_eq!(
             header_of(&resp, header::CONTENT_RANGE).as_deref(),
             Some("bytes */1024")

@@ -100,6 +100,17 @@ pub async fn middleware(
         ));
         return Ok(with_request_id(res.map_into_boxed_body(), &rid));
     }
+    // Glance cannot decode such a path and says so; never store a lossy-decoded id or tag.
+    if std::str::from_utf8(&percent_encoding::percent_decode_str(&path).collect::<Vec<u8>>())
+        .is_err()
+    {
+        let err = Error::bad_request(
+            "Error decoding your request. Either the URL or the request body contained characters \
+             that could not be decoded by Glance",
+        );
+        let res = req.into_response(error::render(&err, accept.as_deref()));
+        return Ok(with_request_id(res.map_into_boxed_body(), &rid));
+    }
     rewrite_version_alias(&mut req);
     let res = next.call(req).await?.map_into_boxed_body();
     let res = match res.response().error() {

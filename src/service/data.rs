@@ -210,32 +210,53 @@ pub enum Download {
     },
 }
 
-/// A parsed `Range` header: `bytes=a-b`, `bytes=a-` or `bytes=-n`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ByteRange {
-    From(u64, Option<u64>),
-    Suffix(u64),
+fn invalid_range(total: u64) -> Error {
+    Error::RangeNotSatisfiable(total, Msg::Detail("Invalid Range header.".into()))
 }
 
-impl ByteRange {
-    /// Resolve against the data length: inclusive [start, end], clamped; 416 if unsatisfiable.
-    pub fn resolve(self, total: u64) -> Result<(u64, u64), Error> {
-        let (start, end) = match self {
-            ByteRange::From(s, e) => (s, e.unwrap_or(u64::MAX)),
-            ByteRange::Suffix(n) => (total.saturating_sub(n), u64::MAX),
-        };
-        if total == 0 || start >= total || end < start {
-            return Err(Error::RangeNotSatisfiable(total));
-        }
-        Ok((start, end.min(total - 1)))
+/// Glance's reading of a `Range` header against the data length: one
+/// `bytes=a-b`, `bytes=a-` or `bytes=-n` range; the end is clamped. Several
+/// ranges are a 400; anything else unusable is a 416 with Glance's detail.
+pub fn parse_range(raw: &str, total: u64) -> Result<(u64, u64), Error> {
+    let spec = raw
+        .trim()
+        .strip_prefix("bytes=")
+        .ok_or_else(|| invalid_range(total))?;
+    if spec.contains(',') {
+        return Err(Error::bad_request(
+            "Requests with multiple ranges are not supported in Glance. You may make multiple \
+             single-range requests instead.",
+        ));
     }
+    let (a, b) = spec.split_once('-').ok_or_else(|| invalid_range(total))?;
+    let num = |s: &str| s.trim().parse::<u64>().map_err(|_| invalid_range(total));
+    let (start, end) = match (a.trim(), b.trim()) {
+        ("", "") => return Err(invalid_range(total)),
+        ("", n) => (total.saturating_sub(num(n)?), u64::MAX),
+        (s, "") => (num(s)?, u64::MAX),
+        (s, e) => (num(s)?, num(e)?),
+    };
+    if end < start {
+        return Err(invalid_range(total));
+    }
+    if start >= total {
+        return Err(Error::RangeNotSatisfiable(
+            total,
+            Msg::Detail(format!(
+                "Invalid start position in Range header. Start position MUST be in the \
+                 inclusive range [0, {}].",
+                total.saturating_sub(1)
+            )),
+        ));
+    }
+    Ok((start, end.min(total - 1)))
 }
 
 pub async fn download(
     state: &AppState,
     ctx: RequestContext,
     id: String,
-    range: Option<ByteRange>,
+    range: Option<String>,
 ) -> Result<Download, Error> {
     let st = state.clone();
     let rid = id.clone();
@@ -258,10 +279,11 @@ pub async fn download(
         return Ok(Download::NoData);
     }
     let total = image.size.unwrap_or(0).max(0) as u64;
-    let range = range.map(|r| r.resolve(total)).transpose()?;
+    // The range is judged only once the caller may read the data (Glance's serializer does it last).
+    let range = range.map(|r| parse_range(&r, total)).transpose()?;
     let (_, body) = state.store.get(&id, range).await.map_err(|e| match e {
         StoreError::NotFound => Error::not_found(format!("Image {id} data not found")),
-        StoreError::RangeNotSatisfiable { size } => Error::RangeNotSatisfiable(size),
+        StoreError::RangeNotSatisfiable { size } => invalid_range(size),
         other => Error::internal(format!("image store failure: {other}")),
     })?;
     Ok(Download::Data {
@@ -270,4 +292,34 @@ pub async fn download(
         checksum: image.checksum,
         body: Box::pin(body),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=10-19", 1024), Ok((10, 19)));
+        assert_eq!(parse_range("bytes=1023-2000", 1024), Ok((1023, 1023)));
+        assert_eq!(parse_range("bytes=-4", 1024), Ok((1020, 1023)));
+        assert_eq!(parse_range("bytes=5-", 10), Ok((5, 9)));
+        for bad in [
+            "bytes=abc",
+            "items=0-1",
+            "bytes=20-10",
+            "bytes=-",
+            "bytes=1",
+        ] {
+            assert_eq!(parse_range(bad, 1024), Err(invalid_range(1024)), "{bad}");
+        }
+        assert!(matches!(
+            parse_range("bytes=0-1,3-4", 1024),
+            Err(Error::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_range("bytes=2000-3000", 1024),
+            Err(Error::RangeNotSatisfiable(1024, Msg::Detail(d))) if d.ends_with("[0, 1023].")
+        ));
+    }
 }

@@ -128,6 +128,40 @@ backend_test!(ranges, |app| async move {
     assert_eq!(get("bytes=20-10").await.unwrap().status(), 416);
     assert_eq!(get("items=0-1").await.unwrap().status(), 416);
     assert_eq!(get("bytes=0-1,5-6").await.unwrap().status(), 400);
+    let r = get("bytes=2000-3000").await.unwrap();
+    assert_eq!(r.headers()["content-range"], "bytes */1024");
+    let (_, v) = json(r).await;
+    assert_eq!(
+        message(&v),
+        "Invalid start position in Range header. Start position MUST be in the inclusive range [0, 1023]."
+    );
+    let r = get("bytes=abc").await.unwrap();
+    assert_eq!(r.headers()["content-range"], "bytes */1024");
+    assert_eq!(message(&json(r).await.1), "Invalid Range header.");
+    // 206 carries the whole image's checksum, as Glance does.
+    let r = get("bytes=0-0").await.unwrap();
+    assert_eq!(r.headers()["content-md5"], md5_hex(&data).as_str());
+    // The range is judged only after the image is found and readable.
+    let hidden = "/v2/images/00000000-0000-0000-0000-000000000000/file";
+    let r = c
+        .request(reqwest::Method::GET, hidden)
+        .header("Range", "bytes=abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let other = app.caller("p9", "member");
+    let r = other
+        .request(reqwest::Method::GET, &format!("/v2/images/{id}/file"))
+        .header("Range", "bytes=0-1,2-3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        404,
+        "shared image: only members, and p9 is not one"
+    );
 });
 
 backend_test!(upload_preconditions, |app| async move {

@@ -8,7 +8,7 @@ use crate::api::body::forbid_body;
 use crate::api::context::Ctx;
 use crate::app::AppState;
 use crate::error::{Error, Msg};
-use crate::service::data::{self, ByteRange, Download};
+use crate::service::data::{self, Download};
 
 pub async fn upload(
     state: web::Data<AppState>,
@@ -38,35 +38,6 @@ pub async fn upload(
     Ok(no_content())
 }
 
-/// Parse `Range`: one `bytes=` range; several are a 400, other units a 416.
-fn parse_range(req: &HttpRequest) -> Result<Option<ByteRange>, Error> {
-    let Some(raw) = req.headers().get("range") else {
-        return Ok(None);
-    };
-    let raw = raw
-        .to_str()
-        .map_err(|_| Error::bad_request("Invalid Range header."))?
-        .trim();
-    let Some(spec) = raw.strip_prefix("bytes=") else {
-        return Err(Error::RangeNotSatisfiable(0));
-    };
-    if spec.contains(',') {
-        return Err(Error::bad_request("Multiple ranges are not supported."));
-    }
-    let (a, b) = spec.split_once('-').ok_or(Error::RangeNotSatisfiable(0))?;
-    let num = |s: &str| {
-        s.trim()
-            .parse::<u64>()
-            .map_err(|_| Error::RangeNotSatisfiable(0))
-    };
-    Ok(Some(match (a.trim(), b.trim()) {
-        ("", "") => return Err(Error::RangeNotSatisfiable(0)),
-        ("", n) => ByteRange::Suffix(num(n)?),
-        (s, "") => ByteRange::From(num(s)?, None),
-        (s, e) => ByteRange::From(num(s)?, Some(num(e)?)),
-    }))
-}
-
 pub async fn download(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
@@ -74,7 +45,10 @@ pub async fn download(
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
-    let range = parse_range(&req)?;
+    let range = req
+        .headers()
+        .get("range")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     match data::download(&state, ctx, path.into_inner(), range).await? {
         Download::NoData => Ok(HttpResponse::NoContent().finish()),
         Download::Data {
@@ -89,14 +63,11 @@ pub async fn download(
                     b.insert_header(("Content-Range", format!("bytes {s}-{e}/{total}")));
                     b
                 }
-                None => {
-                    let mut b = HttpResponse::Ok();
-                    if let Some(c) = checksum {
-                        b.insert_header(("Content-MD5", c));
-                    }
-                    b
-                }
+                None => HttpResponse::Ok(),
             };
+            if let Some(c) = checksum {
+                b.insert_header(("Content-MD5", c));
+            }
             let len = match range {
                 Some((s, e)) => e - s + 1,
                 None => total,
