@@ -19,9 +19,10 @@ fi
 
 cargo test --locked -- --test-threads="${GLINT_TEST_THREADS:-4}"
 
-# Conformance with real clients against a running glint + Keystone stack:
-# the openstack CLI, gophercloud (the Terraform provider's library) and Tempest.
+# Conformance with real clients against a running glint + Keystone stack: the openstack CLI,
+# gophercloud (the Terraform provider's library), Tempest, and schemathesis against api-ref/openapi.yaml.
 if [ "${GLINT_TEST_CONFORMANCE:-}" != "skip" ] && [ "${GLINT_TEST_KEYSTONE:-}" != "skip" ]; then
   bash tests/conformance/run.sh
   bash tempest/run.sh
+  bash api-ref/check.sh
 fi
