@@ -22,7 +22,9 @@
 #
 # Environment: GLINT_WORK (default <repo>/.work), BENCH_GLINT_PORT (9400), BENCH_GLANCE_PORT (9401),
 #              BENCH_GLANCE_WORKERS (2), BENCH_GLANCE_THREADS (8), BENCH_GLINT_WORKERS (2),
-#              BENCH_IMAGES (10000), BENCH_SHARES (100), BENCH_IMAGE_MIB (256).
+#              BENCH_IMAGES (10000), BENCH_SHARES (100), BENCH_IMAGE_MIB (256), BENCH_SHARE_LAYOUT (spread:
+#              the consumer's shares spread evenly over the creation order; oldest: they are the oldest
+#              images, the worst case for a newest-first scan).
 # Data, configs and logs: $GLINT_WORK/bench/<sqlite|postgres>/{glint,glance}/ (recreated each run).
 set -euo pipefail
 
@@ -60,7 +62,7 @@ while [ $# -gt 0 ]; do
     --workloads) WORKLOADS="${2:?}"; shift 2 ;;
     --out) OUT="${2:?}"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
