@@ -34,8 +34,9 @@ const TEMP_PREFIX: &str = ".glint-upload.";
 /// refreshes its mtime). Keeping younger ones protects in-flight uploads of
 /// other glint processes that share the directory (e.g. over NFS).
 pub const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
-/// Download chunk size.
-const READ_CHUNK: usize = 64 * 1024;
+/// Download chunk size: one blocking-pool round trip per chunk: large chunks keep downloads off that hot path
+/// (64 KiB chunks measured at 0.6x Glance's download throughput).
+const READ_CHUNK: usize = 1024 * 1024;
 /// Body bytes handed to the blocking pool at once; at most two batches (one
 /// being written, one being received) are held per upload.
 const BATCH: usize = 512 * 1024;
@@ -197,7 +198,7 @@ impl FsStore {
 
     /// Opens the image's data for reading, optionally only the inclusive byte
     /// range `[start, end]` (`end` is clamped to the last byte). Returns the
-    /// full data length and a stream reading ~64 KiB chunks lazily.
+    /// full data length and a stream reading chunks of up to 1 MiB lazily.
     ///
     /// A range starting at or past the end, or with `end < start`, is
     /// [`StoreError::RangeNotSatisfiable`].
