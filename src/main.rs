@@ -114,10 +114,11 @@ fn serve(config: Config) -> Result<(), String> {
     tracing::info!(host = %addr.0, port = addr.1, workers, "glint listening");
     actix_web::rt::System::new()
         .block_on(async move {
-            // Every process sweeps for uploads of dead processes: at start and each minute.
+            // Every process sweeps for uploads of dead processes: at start and periodically.
             let sweeper = state.clone();
             actix_web::rt::spawn(async move {
-                let mut every = actix_web::rt::time::interval(std::time::Duration::from_secs(60));
+                let period = glint::service::data::heartbeat_period(&sweeper.config);
+                let mut every = actix_web::rt::time::interval(period);
                 loop {
                     every.tick().await;
                     if let Err(e) = glint::service::data::recover_stale_uploads(&sweeper).await {

@@ -48,6 +48,9 @@ pub struct Config {
     pub enforce_new_defaults: bool,
     /// `[image_format] require_image_format_match`: refuse data that is not its disk_format.
     pub require_image_format_match: bool,
+    /// glint's own `[DEFAULT] upload_stale_timeout`: seconds without a heartbeat after which an
+    /// upload's process is taken as dead and its image returned to `queued`.
+    pub upload_stale_timeout: u64,
     pub keystone: KeystoneConfig,
 }
 
@@ -68,6 +71,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "public_endpoint",
             "hashing_algorithm",
             "auth_strategy",
+            "upload_stale_timeout",
         ],
     ),
     ("database", &["connection", "max_pool_size"]),
@@ -257,6 +261,12 @@ impl Config {
                 "require_image_format_match",
                 true,
             )?,
+            upload_stale_timeout: at_least(
+                d,
+                "upload_stale_timeout",
+                raw.parse(d, "upload_stale_timeout", 300)?,
+                2,
+            )? as u64,
             keystone: KeystoneConfig {
                 www_authenticate_uri: raw
                     .get(ks, "www_authenticate_uri")

@@ -150,18 +150,28 @@ where
 }
 
 /// Glance's answers for store failures during upload.
-/// How often an upload in progress marks its image as alive.
-pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(60);
-/// An upload silent for this long is taken as dead by the recovery sweep.
-pub const STALE_UPLOAD: std::time::Duration = std::time::Duration::from_secs(300);
+/// An upload silent for `upload_stale_timeout` is taken as dead by the recovery sweep.
+pub fn stale_after(config: &crate::config::Config) -> std::time::Duration {
+    std::time::Duration::from_secs(config.upload_stale_timeout)
+}
+
+/// How often an upload in progress marks its image as alive, and how often every process
+/// sweeps: five times per staleness window, at most once a minute.
+pub fn heartbeat_period(config: &crate::config::Config) -> std::time::Duration {
+    (stale_after(config) / 5).clamp(
+        std::time::Duration::from_millis(400),
+        std::time::Duration::from_secs(60),
+    )
+}
 
 /// Recover from uploads whose process died: images back to `queued`, temp files removed.
 /// Safe to run from every process of a deployment at any time.
 pub async fn recover_stale_uploads(state: &AppState) -> Result<Vec<String>, Error> {
+    let stale = stale_after(&state.config);
     let reset = state
-        .db(|conn| {
+        .db(move |conn| {
             let now = now();
-            let stale_before = now - chrono::Duration::from_std(STALE_UPLOAD).unwrap_or_default();
+            let stale_before = now - chrono::Duration::from_std(stale).unwrap_or_default();
             Ok(db::images::reset_stale_saving(conn, stale_before, now)?)
         })
         .await?;
@@ -172,7 +182,7 @@ pub async fn recover_stale_uploads(state: &AppState) -> Result<Vec<String>, Erro
         );
     }
     let store = state.store.clone();
-    match actix_web::web::block(move || store.sweep_temp_files(STALE_UPLOAD)).await {
+    match actix_web::web::block(move || store.sweep_temp_files(stale)).await {
         Ok(Ok(n)) if n > 0 => tracing::warn!(removed = n, "stale temporary upload files removed"),
         Ok(Err(e)) => tracing::warn!(error = %e, "cannot sweep temporary upload files"),
         _ => {}

@@ -22,7 +22,7 @@ pub fn pg_admin_url() -> String {
         .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432/test".into())
 }
 
-fn pg_url_for(db: &str) -> String {
+pub fn pg_url_for(db: &str) -> String {
     let admin = pg_admin_url();
     match admin.rfind('/') {
         Some(i) => format!("{}/{db}", &admin[..i]),
@@ -163,7 +163,7 @@ impl Drop for TestApp {
     }
 }
 
-fn create_pg_database() -> String {
+pub fn create_pg_database() -> String {
     let name = format!("glint_test_{}", uuid::Uuid::new_v4().simple());
     let mut c = diesel::PgConnection::establish(&pg_admin_url()).unwrap_or_else(|e| {
         panic!(

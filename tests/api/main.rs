@@ -5,6 +5,7 @@ mod helpers;
 
 mod bad_input;
 mod checklist;
+mod crash;
 mod data;
 mod images;
 mod isolation;
