@@ -15,7 +15,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::HeaderValue;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpMessage, HttpResponse, ResponseError};
+use actix_web::{web, HttpResponse, ResponseError};
 
 use crate::app::AppState;
 use crate::error::Error;
@@ -71,8 +71,6 @@ pub async fn middleware(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
     let rid = request_id::choose(req.headers().get(request_id::HEADER));
-    req.extensions_mut()
-        .insert(request_id::RequestId(rid.clone()));
     let accept = error::accept_value(req.request());
     let content_type = req
         .headers()

@@ -27,10 +27,6 @@ pub fn header_name() -> HeaderName {
     HeaderName::from_static(HEADER)
 }
 
-/// The request id, stored in request extensions by the middleware.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
 #[cfg(test)]
 mod tests {
     use super::*;

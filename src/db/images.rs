@@ -597,12 +597,3 @@ fn order_by(q: BoxedQuery<'_>, key: SortKey, dir: SortDir) -> BoxedQuery<'_> {
         SortKey::UpdatedAt => nullable_order!(images::updated_at),
     }
 }
-
-/// Live tag count of an image (for the tag quota).
-pub fn tag_count(conn: &mut DbConn, image_id: &str) -> Result<i64, DbError> {
-    Ok(image_tags::table
-        .filter(image_tags::image_id.eq(image_id))
-        .filter(image_tags::deleted.eq(false))
-        .count()
-        .get_result(conn)?)
-}

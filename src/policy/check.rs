@@ -41,20 +41,21 @@ pub enum Check {
 pub type Target = HashMap<&'static str, String>;
 
 impl Check {
-    pub fn eval(
+    /// `rules` resolves `rule:<name>`; the rules it lends live as long as `'r`.
+    pub fn eval<'r>(
         &self,
         ctx: &RequestContext,
         target: &Target,
-        rules: &dyn Fn(&str) -> Option<Check>,
+        rules: &dyn Fn(&str) -> Option<&'r Check>,
     ) -> bool {
         self.eval_depth(ctx, target, rules, 0)
     }
 
-    fn eval_depth(
+    fn eval_depth<'r>(
         &self,
         ctx: &RequestContext,
         target: &Target,
-        rules: &dyn Fn(&str) -> Option<Check>,
+        rules: &dyn Fn(&str) -> Option<&'r Check>,
         depth: usize,
     ) -> bool {
         // A rule that refers to itself must not loop forever; deny instead.
@@ -66,7 +67,7 @@ impl Check {
             Check::Allow => true,
             Check::Deny => false,
             Check::Role(r) => ctx.has_role(&r.to_ascii_lowercase()),
-            Check::Rule(name) => rules(name).is_some_and(|c| recurse(&c)),
+            Check::Rule(name) => rules(name).is_some_and(recurse),
             Check::CredMatchesTarget { cred, target: t } => {
                 match (cred_value(ctx, cred), target.get(t.as_str())) {
                     (Some(c), Some(v)) => &c == v,

@@ -357,7 +357,7 @@ block: >-
 "#;
         let rules = parse_policy_document(sample).unwrap_or_else(|e| panic!("{e}"));
         let find = |n: &str| rules.iter().find(|(k, _)| k == n).map(|(_, c)| c.clone());
-        let none = |_: &str| None;
+        let none = |_: &str| -> Option<&Check> { None };
         let target = |owner: &str, vis: &str| {
             let mut t = Target::new();
             t.insert("project_id", owner.to_owned());

@@ -892,8 +892,8 @@ mod tests {
             })
             .collect();
         let builtin: HashMap<&str, Check> = rules::defaults().into_iter().collect();
-        let parsed_lookup = |n: &str| parsed.get(n).cloned();
-        let builtin_lookup = |n: &str| builtin.get(n).cloned();
+        let parsed_lookup = |n: &str| parsed.get(n);
+        let builtin_lookup = |n: &str| builtin.get(n);
         let (ctxs, tgts) = (contexts(), targets());
         let mut compared = 0;
         for (name, want) in &builtin {

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::backend_test;
-use crate::helpers::{json, Caller};
+use crate::helpers::{image_ids, json, Caller};
 
 async fn image(c: &Caller<'_>, body: Value) -> String {
     c.create_image(body).await["id"]
@@ -13,13 +13,7 @@ async fn image(c: &Caller<'_>, body: Value) -> String {
 }
 
 async fn ids(c: &Caller<'_>, query: &str) -> Vec<String> {
-    let (_, v) = json(c.get(&format!("/v2/images?{query}")).await).await;
-    v["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().to_owned())
-        .collect()
+    image_ids(&json(c.get(&format!("/v2/images?{query}")).await).await.1)
 }
 
 backend_test!(item01_member_create_answers_200_not_201, |app| async move {

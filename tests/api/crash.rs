@@ -9,7 +9,7 @@ use md5::Digest;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
-use crate::helpers::{backends, create_pg_database, pg_admin_url, pg_url_for, Backend};
+use crate::helpers::{backends, create_pg_database, drop_pg_database, pg_url_for, Backend};
 
 struct Glint {
     child: Child,
@@ -220,11 +220,7 @@ async fn crash_mid_upload(backend: Backend) {
     assert_eq!(s, 204);
     drop(_glint);
     if let Some(db) = pg_db {
-        use diesel::{Connection, RunQueryDsl};
-        if let Ok(mut c) = diesel::PgConnection::establish(&pg_admin_url()) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                .execute(&mut c);
-        }
+        drop_pg_database(&db);
     }
 }
 

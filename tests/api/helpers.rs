@@ -155,11 +155,16 @@ impl Drop for TestApp {
             let _ = t.join();
         }
         if let Some(db) = self.pg_db.take() {
-            if let Ok(mut c) = diesel::PgConnection::establish(&pg_admin_url()) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                    .execute(&mut c);
-            }
+            drop_pg_database(&db);
         }
+    }
+}
+
+/// Best effort: a test database left behind is harmless.
+pub fn drop_pg_database(name: &str) {
+    if let Ok(mut c) = diesel::PgConnection::establish(&pg_admin_url()) {
+        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut c);
     }
 }
 
@@ -262,6 +267,16 @@ pub async fn json(r: Response) -> (u16, Value) {
     let text = r.text().await.expect("body");
     let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
     (status, v)
+}
+
+/// The image ids of a `GET /v2/images` body, in order.
+pub fn image_ids(v: &Value) -> Vec<String> {
+    v["images"]
+        .as_array()
+        .expect("images array")
+        .iter()
+        .map(|i| i["id"].as_str().expect("image id").to_owned())
+        .collect()
 }
 
 /// The text of a Glance JSON error body: the detail when Glance gave one, else the explanation.

@@ -2,19 +2,10 @@
 
 use std::collections::HashSet;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::backend_test;
-use crate::helpers::{json, message};
-
-fn ids(v: &Value) -> Vec<String> {
-    v["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().to_owned())
-        .collect()
-}
+use crate::helpers::{image_ids, json, message};
 
 backend_test!(paging_sees_each_image_once_in_order, |app| async move {
     let c = app.caller("p1", "member");
@@ -35,7 +26,7 @@ backend_test!(paging_sees_each_image_once_in_order, |app| async move {
         assert_eq!(s, 200, "{v}");
         assert_eq!(v["schema"], "/v2/schemas/images");
         assert!(v["first"].as_str().unwrap().starts_with("/v2/images"));
-        seen.extend(ids(&v));
+        seen.extend(image_ids(&v));
         next = v["next"].as_str().map(str::to_owned);
         pages += 1;
         assert!(pages < 10);
@@ -46,7 +37,7 @@ backend_test!(paging_sees_each_image_once_in_order, |app| async move {
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 60);
     // Default order is created_at desc, id desc: same-second images tie-break on id.
     let (_, all) = json(c.get("/v2/images?limit=1000").await).await;
-    assert_eq!(ids(&all), seen);
+    assert_eq!(image_ids(&all), seen);
     // Sorted by name ascending, 7 per page.
     let mut names = Vec::new();
     let mut path = Some("/v2/images?sort=name:asc&limit=7".to_owned());
@@ -67,7 +58,7 @@ backend_test!(paging_sees_each_image_once_in_order, |app| async move {
     let (_, v) = json(c.get("/v2/images?limit=60").await).await;
     assert!(v["next"].is_string());
     let (_, v) = json(c.get(v["next"].as_str().unwrap()).await).await;
-    assert_eq!(ids(&v), Vec::<String>::new());
+    assert_eq!(image_ids(&v), Vec::<String>::new());
     assert!(v.get("next").is_none());
 });
 
@@ -91,7 +82,7 @@ backend_test!(filters, |app| async move {
         async move {
             let (s, v) = json(c.get(&path).await).await;
             assert_eq!(s, 200, "{path}: {v}");
-            let mut r = ids(&v);
+            let mut r = image_ids(&v);
             r.sort();
             r
         }
@@ -142,13 +133,17 @@ backend_test!(filters, |app| async move {
     // Sorting by size, both syntaxes.
     for query in ["sort=size:desc", "sort_key=size&sort_dir=desc"] {
         let (_, v) = json(c.get(&format!("/v2/images?{query}")).await).await;
-        assert_eq!(ids(&v), vec![bid.to_owned(), aid.to_owned()], "{query}");
+        assert_eq!(
+            image_ids(&v),
+            vec![bid.to_owned(), aid.to_owned()],
+            "{query}"
+        );
     }
     let (_, v) = json(c.get("/v2/images?limit=1").await).await;
-    assert_eq!(ids(&v).len(), 1);
+    assert_eq!(image_ids(&v).len(), 1);
     assert_eq!(
         v["next"].as_str().unwrap(),
-        format!("/v2/images?limit=1&marker={}", ids(&v)[0])
+        format!("/v2/images?limit=1&marker={}", image_ids(&v)[0])
     );
 });
 
@@ -202,9 +197,9 @@ backend_test!(readers_list_admin_sees_all, |app| async move {
     let b = p2.create_image(json!({"visibility": "private"})).await;
     let (s, v) = json(app.caller("p1", "reader").get("/v2/images").await).await;
     assert_eq!(s, 200);
-    assert_eq!(ids(&v), [a["id"].as_str().unwrap()]);
+    assert_eq!(image_ids(&v), [a["id"].as_str().unwrap()]);
     let (_, v) = json(app.caller("adm", "admin").get("/v2/images").await).await;
-    let got: HashSet<String> = ids(&v).into_iter().collect();
+    let got: HashSet<String> = image_ids(&v).into_iter().collect();
     assert!(got.contains(a["id"].as_str().unwrap()) && got.contains(b["id"].as_str().unwrap()));
     let (s, v) = json(app.caller("p1", "observer").get("/v2/images").await).await;
     assert_eq!(

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use serde_json::{json, Value};
 
 use crate::backend_test;
-use crate::helpers::{json, message, Caller};
+use crate::helpers::{image_ids, json, message, Caller};
 
 async fn shared_image(c: &Caller<'_>) -> String {
     c.create_image(json!({"disk_format": "raw", "container_format": "bare"}))
@@ -45,12 +45,7 @@ async fn listed_ids(c: &Caller<'_>, query: &str) -> BTreeSet<String> {
     };
     let (s, v) = json(c.get(&path).await).await;
     assert_eq!(s, 200, "{query}: {v}");
-    v["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().to_owned())
-        .collect()
+    image_ids(&v).into_iter().collect()
 }
 
 backend_test!(share_accept_reject_remove, |app| async move {
