@@ -10,17 +10,22 @@
 #   --workloads    comma-separated subset of: image-show, member-list, list-default, list-shared-all,
 #                  member-status, member-create-delete, download, upload (default: all)
 #   --out          Markdown results file (default bench/RESULTS.md)
-#   --no-build     use target/release/glint as it is
+#   --no-build     use target/release/glint (and the ceiling) as they are
+#   --smoke        keep the scripts working (CI): SQLite, c=16, 1 s cells, 1 MiB transfers, debug build,
+#                  glint and the ceiling only (Glance too if its venv is already installed), results
+#                  written to $GLINT_WORK/bench/smoke-RESULTS.md, not bench/RESULTS.md
 #
 # What it does: starts the project's Keystone (scripts/keystone.sh start, idempotent, never stopped here);
 # creates $GLINT_WORK/bench/glance-venv with Glance 32.0.0 + gunicorn 25.2.0 + psycopg2-binary from PyPI
 # (OpenStack 2026.1 upper-constraints, the series of Keystone 29); installs wrk from Debian if missing;
-# builds glint (cargo build --release --bin glint); then bench/lib/bench.py does the rest: databases
+# builds glint and the ceiling (cargo build --release --bin glint --example ceiling: bench/ceiling.rs, an
+# actix-web server answering a fixed member list with no work, measured with the same wrk settings); then bench/lib/bench.py does the rest: databases
 # (SQLite files, or PostgreSQL databases bench_glint / bench_glance at 127.0.0.1:5432, user postgres),
 # bulk seeding, glint on 127.0.0.1:$BENCH_GLINT_PORT and Glance (gunicorn) on 127.0.0.1:$BENCH_GLANCE_PORT,
 # load, and the results table (printed, and written to --out). Both servers are stopped at the end.
 #
 # Environment: GLINT_WORK (default <repo>/.work), BENCH_GLINT_PORT (9400), BENCH_GLANCE_PORT (9401),
+#              BENCH_CEILING_PORT (9402), BENCH_PG_PREFIX (bench: databases bench_glint, bench_glance),
 #              BENCH_GLANCE_WORKERS (2), BENCH_GLANCE_THREADS (8), BENCH_GLINT_WORKERS (2),
 #              BENCH_IMAGES (10000), BENCH_SHARES (100), BENCH_IMAGE_MIB (256), BENCH_SHARE_LAYOUT (spread:
 #              the consumer's shares spread evenly over the creation order; oldest: they are the oldest
@@ -48,6 +53,7 @@ CONC="1,16,64"
 WORKLOADS=""
 OUT="$REPO_ROOT/bench/RESULTS.md"
 BUILD=1
+SMOKE=0
 ARGS=("$@")
 
 log() { echo "bench: $*" >&2; }
@@ -62,11 +68,19 @@ while [ $# -gt 0 ]; do
     --workloads) WORKLOADS="${2:?}"; shift 2 ;;
     --out) OUT="${2:?}"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
+    --smoke) SMOKE=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
 case "$DB" in sqlite|postgres|both) ;; *) die "--db must be sqlite, postgres or both" ;; esac
+PROFILE=release
+SMOKE_ARGS=()
+if [ "$SMOKE" = 1 ]; then
+  DB=sqlite; DURATION=1; QUICK=1; CONC=16; PROFILE=debug
+  OUT="$BENCH_WORK/smoke-RESULTS.md"
+  SMOKE_ARGS=(--image-mib 1 --images 1000)
+fi
 [ -n "$DURATION" ] || { [ "$QUICK" = 1 ] && DURATION=3 || DURATION=10; }
 [[ "$DURATION" =~ ^[0-9]+$ ]] && [ "$DURATION" -ge 1 ] || die "--duration must be a whole number of seconds"
 
@@ -87,7 +101,11 @@ bash "$REPO_ROOT/scripts/keystone.sh" start >&2
 
 # --- Glance in its own virtualenv --------------------------------------------------------------------
 MARKER="$GLANCE_VENV/.bench-glance-$GLANCE_VERSION"
-if [ ! -f "$MARKER" ]; then
+GLANCE_ARGS=()
+if [ "$SMOKE" = 1 ] && [ ! -f "$MARKER" ]; then
+  log "smoke: Glance's venv is not installed; glint and the ceiling only"
+  GLANCE_ARGS=(--no-glance)
+elif [ ! -f "$MARKER" ]; then
   [ -f "$CONSTRAINTS" ] || die "missing $CONSTRAINTS"
   log "installing Glance $GLANCE_VERSION into $GLANCE_VENV"
   "$PYTHON" -m venv "$GLANCE_VENV"
@@ -97,13 +115,16 @@ if [ ! -f "$MARKER" ]; then
   touch "$MARKER"
 fi
 
-# --- glint release build -----------------------------------------------------------------------------
+# --- glint and the ceiling (release; debug for --smoke) ---------------------------------------------
 if [ "$BUILD" = 1 ]; then
-  log "building glint (release)"
-  (cd "$REPO_ROOT" && cargo build --release --bin glint >&2)
+  log "building glint and the ceiling ($PROFILE)"
+  PFLAG=(--release); [ "$PROFILE" = debug ] && PFLAG=()
+  (cd "$REPO_ROOT" && cargo build "${PFLAG[@]}" --bin glint --example ceiling >&2)
 fi
-GLINT_BIN="$REPO_ROOT/target/release/glint"
+GLINT_BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/$PROFILE/glint"
+CEILING_BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/$PROFILE/examples/ceiling"
 [ -x "$GLINT_BIN" ] || die "no $GLINT_BIN (run without --no-build)"
+[ -x "$CEILING_BIN" ] || { log "no $CEILING_BIN: no ceiling cell"; CEILING_BIN=""; }
 
 # --- PostgreSQL reachable? ---------------------------------------------------------------------------
 if [ "$DB" != sqlite ]; then
@@ -125,4 +146,7 @@ exec "$PYTHON" "$REPO_ROOT/bench/lib/bench.py" \
   --glance-threads "${BENCH_GLANCE_THREADS:-8}" \
   --images "${BENCH_IMAGES:-10000}" --shares "${BENCH_SHARES:-100}" --image-mib "${BENCH_IMAGE_MIB:-256}" \
   --share-layout "${BENCH_SHARE_LAYOUT:-spread}" \
-  --out "$OUT" --cmdline "${ARGS[*]}"
+  --ceiling-bin "$CEILING_BIN" --ceiling-port "${BENCH_CEILING_PORT:-9402}" \
+  --pg-glint-db "${BENCH_PG_PREFIX:-bench}_glint" --pg-glance-db "${BENCH_PG_PREFIX:-bench}_glance" \
+  "${GLANCE_ARGS[@]}" "${SMOKE_ARGS[@]}" \
+  --out "$OUT" --cmdline="${ARGS[*]}"

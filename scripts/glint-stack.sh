@@ -21,7 +21,7 @@ GLINT_WORK="$(cd "$GLINT_WORK" && pwd)"
 DIR="$GLINT_WORK/glint"
 PORT="${GLINT_PORT:-9292}"
 URL="http://127.0.0.1:$PORT"
-BIN="$REPO_ROOT/target/debug/glint"
+BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/debug/glint"
 PIDFILE="$DIR/glint.pid"
 export GLINT_WORK
 

@@ -14,6 +14,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub store: Arc<FsStore>,
+    /// The import staging area (`node_staging_uri`): one file per staged image.
+    pub staging: Arc<FsStore>,
     pub policy: Arc<Enforcer>,
     /// Present when `auth_strategy = keystone`.
     pub tokens: Option<Arc<TokenValidator>>,

@@ -47,6 +47,8 @@ enum DbAction {
     Sync,
     /// Print the applied schema version.
     Version,
+    /// Load metadata definitions from every *.json file in DIR (glance-manage db_load_metadefs).
+    LoadMetadefs { dir: PathBuf },
 }
 
 fn load_config(cli: &Cli) -> Result<Config, String> {
@@ -82,13 +84,28 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Db { action } => {
-            let db = glint::db::Db::open(&config.database_connection, 1)?;
+            let settings = glint::db::connection::PoolSettings {
+                max_size: 1,
+                ..glint::db::connection::PoolSettings::from_config(&config)
+            };
+            let db = glint::db::Db::open(&config.database_connection, &settings)?;
             match action {
                 DbAction::Sync => {
                     let applied = db.migrate()?;
                     println!("applied {} migration(s)", applied.len());
                 }
                 DbAction::Version => println!("{}", db.version()?.unwrap_or_else(|| "none".into())),
+                DbAction::LoadMetadefs { dir } => {
+                    let r = glint::service::metadefs::load::load_dir(&db, &dir)?;
+                    println!(
+                        "loaded {} namespace(s), skipped {} already present",
+                        r.loaded.len(),
+                        r.skipped.len()
+                    );
+                    for f in &r.failed {
+                        eprintln!("glint: not loaded: {f}");
+                    }
+                }
             }
             Ok(())
         }

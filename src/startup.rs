@@ -7,6 +7,7 @@ use crate::auth::{KeystoneClient, TokenValidator};
 
 use crate::app::AppState;
 use crate::config::{AuthStrategy, Config};
+use crate::db::connection::PoolSettings;
 use crate::db::Db;
 use crate::policy::Enforcer;
 use crate::store::{FsStore, HashAlgo};
@@ -24,13 +25,19 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
         let overrides = crate::policy::file::load_policy_file(path)?;
         tracing::info!(path = %path.display(), rules = overrides.len(), "policy overrides loaded");
         policy = policy.with_overrides(overrides);
+        policy
+            .validate()
+            .map_err(|e| format!("policy file {}: {e}", path.display()))?;
     }
     if !config.enforce_new_defaults {
         return Err(
             "[oslo_policy] enforce_new_defaults = False (legacy policy) is not supported".into(),
         );
     }
-    let db = Db::open(&config.database_connection, config.database_max_pool_size)?;
+    let db = Db::open(
+        &config.database_connection,
+        &PoolSettings::from_config(&config),
+    )?;
     let applied = db.migrate()?;
     if !applied.is_empty() {
         tracing::info!(?applied, "database migrations applied");
@@ -47,6 +54,7 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
             )
         })?
         .with_format_match(config.require_image_format_match);
+    let staging = crate::service::import::open_staging(&config, algo)?;
     let tokens = match config.auth_strategy {
         AuthStrategy::Noauth => None,
         AuthStrategy::Keystone if config.keystone.auth_url.is_none() => {
@@ -68,6 +76,7 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
         config: Arc::new(config),
         db,
         store: Arc::new(store),
+        staging: Arc::new(staging),
         policy: Arc::new(policy),
     })
 }

@@ -35,6 +35,8 @@
 #   GLINT_TEMPEST_KEYSTONE_PORT  Keystone port of that stack (default 5011)
 #   GLINT_TEMPEST_PORT           glint port of that stack (default 9311)
 #   GLINT_TEMPEST_CONCURRENCY    test workers (default 2)
+#   GLINT_TEMPEST_HTTP_PORT      port of the local web server the web-download import test fetches its
+#                                image from (default 9313); glint's [import_filtering_opts] allows it
 set -euo pipefail
 
 TEMPEST_VERSION=47.0.0
@@ -57,8 +59,14 @@ STACK_WORK="${GLINT_TEMPEST_STACK_WORK:-$GLINT_WORK/tempest-stack}"
 KEYSTONE_PORT="${GLINT_TEMPEST_KEYSTONE_PORT:-5011}"
 GLINT_PORT="${GLINT_TEMPEST_PORT:-9311}"
 CONCURRENCY="${GLINT_TEMPEST_CONCURRENCY:-2}"
+HTTP_PORT="${GLINT_TEMPEST_HTTP_PORT:-9313}"
 REGEX="${1:-$DEFAULT_REGEX}"
 FORMAT_LINE='require_image_format_match = false'
+# web-download may fetch from the local image server (Glance's default ports are 80 and 443 only).
+PORTS_LINE="allowed_ports = 80,443,$HTTP_PORT"
+# One named file backend (Glance's multi-store mode), so that Tempest finds a store in
+# /v2/info/stores and runs the tests that import to named stores.
+STORE_LINE='enabled_backends = local:file'
 
 log() { echo "tempest/run.sh: $*" >&2; }
 
@@ -85,7 +93,7 @@ install_tempest() {
 # --- 2. Keystone + glint ------------------------------------------------------------------------
 stack() {  # run scripts/glint-stack.sh (and through it scripts/keystone.sh) on Tempest's stack
   GLINT_WORK="$STACK_WORK" GLINT_KEYSTONE_PORT="$KEYSTONE_PORT" GLINT_PORT="$GLINT_PORT" \
-    GLINT_SHARED="$GLINT_SHARED" GLINT_STACK_CONF_EXTRA="$(printf '[image_format]\n%s\n' "$FORMAT_LINE")" \
+    GLINT_SHARED="$GLINT_SHARED" GLINT_STACK_CONF_EXTRA="$(printf '[DEFAULT]\n%s\n[glance_store]\ndefault_backend = local\n[local]\nstore_description = glint local filesystem store\n[image_format]\n%s\n[import_filtering_opts]\n%s\n' "$STORE_LINE" "$FORMAT_LINE" "$PORTS_LINE")" \
     bash "$REPO_ROOT/scripts/glint-stack.sh" "$@"
 }
 
@@ -98,19 +106,50 @@ start_stack() {
     ln -s "$GLINT_WORK/venv" "$STACK_WORK/venv"
   fi
   local conf="$STACK_WORK/glint/glint-api.conf"
-  if stack status && ! grep -qx "$FORMAT_LINE" "$conf" 2>/dev/null; then
-    log "glint at port $GLINT_PORT runs without '$FORMAT_LINE': restarting it"
-    stack stop
-  fi
+  local line
+  for line in "$STORE_LINE" "$FORMAT_LINE" "$PORTS_LINE"; do
+    if stack status && ! grep -qx "$line" "$conf" 2>/dev/null; then
+      log "glint at port $GLINT_PORT runs without '$line': restarting it"
+      stack stop
+    fi
+  done
   stack start
-  grep -qx "$FORMAT_LINE" "$conf" || { log "$conf lacks '$FORMAT_LINE'"; exit 1; }
+  for line in "$STORE_LINE" "$FORMAT_LINE" "$PORTS_LINE"; do
+    grep -qx "$line" "$conf" || { log "$conf lacks '$line'"; exit 1; }
+  done
+  # The metadefs tests need resource types, which a Glance deployment gets from
+  # `glance-manage db_load_metadefs`; glint's equivalent loads its test catalog (idempotent).
+  "${CARGO_TARGET_DIR:-$REPO_ROOT/target}/debug/glint" --config-file "$conf" --data-dir "$STACK_WORK/glint" \
+    db load-metadefs "$REPO_ROOT/tests/fixtures/metadefs" >&2 \
+    || { log "glint db load-metadefs failed"; exit 1; }
+}
+
+# The web server Tempest's web-download import test fetches from (the machine may have no Internet
+# access; Tempest's default http_qcow2_image is on download.cirros-cloud.net). Stopped on exit.
+HTTP_PID=""
+start_image_server() {
+  local dir="$GLINT_WORK/tempest-http"
+  mkdir -p "$dir"
+  # Random bytes named like Tempest's images; glint runs with require_image_format_match = false.
+  [ -s "$dir/cirros.qcow2" ] || head -c 1048576 /dev/urandom > "$dir/cirros.qcow2"
+  [ -s "$dir/cirros.tar.gz" ] || cp "$dir/cirros.qcow2" "$dir/cirros.tar.gz"
+  "$PYTHON" -m http.server "$HTTP_PORT" --bind 127.0.0.1 --directory "$dir" \
+    > "$GLINT_WORK/tempest-http.log" 2>&1 &
+  HTTP_PID=$!
+  trap '[ -z "$HTTP_PID" ] || kill "$HTTP_PID" 2>/dev/null || true' EXIT
+  local _
+  for _ in $(seq 50); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$HTTP_PORT") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  log "the image server did not start on port $HTTP_PORT (log: $GLINT_WORK/tempest-http.log)"; exit 1
 }
 
 # --- 3. workspace and tempest.conf --------------------------------------------------------------
 render_config() {
   # shellcheck disable=SC1091
   set -a; . "$STACK_WORK/glint/env"; set +a
-  export TEMPEST_WORKSPACE="$WORKSPACE"
+  export TEMPEST_WORKSPACE="$WORKSPACE" GLINT_TEMPEST_HTTP_PORT="$HTTP_PORT"
   mkdir -p "$TEMPEST_HOME"
   if [ ! -f "$WORKSPACE/.stestr.conf" ]; then
     rm -rf "$WORKSPACE"
@@ -203,6 +242,7 @@ run_tempest() {
 
 install_tempest
 start_stack
+start_image_server
 export HOME="$TEMPEST_HOME" XDG_CONFIG_HOME="$TEMPEST_HOME/.config" XDG_CACHE_HOME="$TEMPEST_HOME/.cache"
 render_config
 export TEMPEST_CONFIG_DIR="$WORKSPACE/etc" TEMPEST_CONFIG=tempest.conf

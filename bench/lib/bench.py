@@ -724,22 +724,41 @@ def pair(g, G, digits=1, ratio=True):
     return s
 
 
-def api_table(cells):
+NONE = {"rps": None, "p50_ms": None, "p99_ms": None, "errors": "—", "rss_idle_mib": None,
+        "rss_load_mib": None, "cpu_per_1k": None, "db_cpu_per_1k": None, "mib_s": None, "p50_s": None,
+        "p99_s": None, "requests": "—", "cpu_per_gib": None}
+
+
+def api_table(cells, ceiling=None):
     lines = ["| workload | c | req/s | p50 ms | p99 ms | errors | RSS idle MiB | RSS load MiB | CPU-s / 1k req |",
              "|---|---:|---|---|---|---|---|---|---|"]
     has_db = any(c["glint"].get("db_cpu_per_1k") is not None for c in cells)
     if has_db:
         lines[0] += " PG backend CPU-s / 1k req |"
         lines[1] += "---|"
+    if ceiling:
+        lines[0] += " glint ÷ ceiling req/s |"
+        lines[1] += "---:|"
     for c in cells:
-        g, G = c["glint"], c["glance"]
+        g, G = c["glint"], c.get("glance") or NONE
         row = (f"| {c['workload']} | {c['c']} | {pair(g['rps'], G['rps'], 0)} | {pair(g['p50_ms'], G['p50_ms'], 2)} | "
                f"{pair(g['p99_ms'], G['p99_ms'], 2)} | {g['errors']} / {G['errors']} | "
                f"{pair(g['rss_idle_mib'], G['rss_idle_mib'], 0)} | {pair(g['rss_load_mib'], G['rss_load_mib'], 0)} | "
                f"{pair(g['cpu_per_1k'], G['cpu_per_1k'], 2)} |")
         if has_db:
             row += f" {pair(g.get('db_cpu_per_1k'), G.get('db_cpu_per_1k'), 2)} |"
+        if ceiling:
+            top = ceiling.get(c["c"], {}).get("rps")
+            row += f" {g['rps'] / top:.0%} |" if top else " — |"
         lines.append(row)
+    return "\n".join(lines)
+
+
+def ceiling_table(ceiling):
+    lines = ["| c | req/s | p50 ms | p99 ms | errors | RSS load MiB |", "|---:|---:|---:|---:|---:|---:|"]
+    for c, r in sorted(ceiling.items()):
+        lines.append(f"| {c} | {r['rps']:.0f} | {fmt_num(r['p50_ms'], 2)} | {fmt_num(r['p99_ms'], 2)} | "
+                     f"{r['errors']} | {fmt_num(r['rss_load_mib'], 0)} |")
     return "\n".join(lines)
 
 
@@ -753,9 +772,10 @@ def transfer_table(cells, dd):
              "| workload | c | MiB/s | ÷ dd | p50 s | p99 s | requests | errors | RSS load MiB | CPU-s / GiB |",
              "|---|---:|---|---|---|---|---|---|---|---|"]
     for c in cells:
-        g, G = c["glint"], c["glance"]
+        g, G = c["glint"], c.get("glance") or NONE
         ref = dd["write_mib_s"] if c["workload"] == "upload" else dd["read_cached_mib_s"]
-        vs = f"{g['mib_s'] / ref:.2f} / {G['mib_s'] / ref:.2f}" if ref else "—"
+        vs = (f"{g['mib_s'] / ref:.2f} / " + (f"{G['mib_s'] / ref:.2f}" if G['mib_s'] is not None else "—")
+              if ref else "—")
         lines.append(
             f"| {c['workload']} | {c['c']} | {pair(g['mib_s'], G['mib_s'], 0)} | {vs} | "
             f"{pair(g['p50_s'], G['p50_s'], 2)} | {pair(g['p99_s'], G['p99_s'], 2)} | "
@@ -843,13 +863,18 @@ def render(a, info, results):
     for db in results["dbs"]:
         r = results["dbs"][db]
         out += [f"## {db}", ""]
-        if r.get("checks"):
+        if r.get("checks") and "glance" in r["checks"]:
             out += ["Sanity check (status, result size) glint vs Glance: " + "; ".join(
                 f"{k}: {r['checks']['glint'][k]} vs {r['checks']['glance'][k]}" for k in r["checks"]["glint"]), ""]
-        out += ["Idle RSS right after start-up and warm-up: "
-                f"glint {r['idle']['glint']:.0f} MiB, Glance {r['idle']['glance']:.0f} MiB.", ""]
+        out += ["Idle RSS right after start-up and warm-up: " + ", ".join(
+            f"{'Glance' if k == 'glance' else k} {v:.0f} MiB" for k, v in r["idle"].items()) + ".", ""]
+        if r.get("ceiling"):
+            out += ["**Ceiling** (same run, same wrk settings, `GET /v2/images/{id}/members`): "
+                    "`bench/ceiling.rs`, an actix-web server with the same worker count as glint that "
+                    "answers a fixed member list and does no other work.", "",
+                    ceiling_table(r["ceiling"]), ""]
         if r["api"]:
-            out += [api_table(r["api"]), ""]
+            out += [api_table(r["api"], r.get("ceiling")), ""]
         if r["transfer"]:
             out += [transfer_table(r["transfer"], results["dd"]), ""]
         if r.get("notes"):
@@ -866,29 +891,48 @@ def run_db(a, ks, dbkind, tokens_fn, results):
     reset_databases(a, dbkind, workdir)
     os.makedirs(tmpdir, exist_ok=True)
     glint = setup_glint(a, ks, dbkind, workdir)
-    glance = setup_glance(a, ks, dbkind, workdir)
+    glance = setup_glance(a, ks, dbkind, workdir) if a.with_glance else None
     owner_pid, consumer_pid = ks["ALPHA_PROJECT_ID"], ks["BETA_PROJECT_ID"]
     ds = Dataset(a.images, a.shares, owner_pid, consumer_pid, a.share_layout)
     tables = ds.rows()
     seed(glint, dbkind, tables, tmpdir)
-    seed(glance, dbkind, tables, tmpdir)
-    servers = {"glint": glint, "glance": glance}
-    res = {"api": [], "transfer": [], "notes": [], "idle": {}}
+    servers = {"glint": glint}
+    if glance:
+        seed(glance, dbkind, tables, tmpdir)
+        servers["glance"] = glance
+    ceiling = Server("ceiling", a.ceiling_port, workdir, os.path.join(workdir, "ceiling.log"))
+    res = {"api": [], "transfer": [], "notes": [], "idle": {}, "ceiling": {}}
     results["dbs"][dbkind] = res
     try:
         log("starting glint and Glance")
         start_glint(a, glint)
-        start_glance(a, glance)
+        if glance:
+            start_glance(a, glance)
         tokens = tokens_fn()
         for s in servers.values():
             warm_up(s, tokens, ds)
         res["checks"] = {k: sanity_checks(s, tokens, ds) for k, s in servers.items()}
-        if res["checks"]["glint"] != res["checks"]["glance"]:
+        if glance and res["checks"]["glint"] != res["checks"]["glance"]:
             res["notes"].append("glint and Glance answered the sanity checks differently (see above)")
         time.sleep(1)
         res["idle"] = {k: server_rss(s) / MIB for k, s in servers.items()}
         files = api_workload_files(ds, tmpdir, consumer_pid)
         lua = os.path.join(a.lua_dir, "requests.lua")
+        if a.ceiling_bin:
+            # the ceiling: same load generator and settings, a server that does no work
+            logf = open(ceiling.logfile, "a")
+            ceiling.proc = subprocess.Popen([a.ceiling_bin, str(a.ceiling_port), str(a.glint_workers)],
+                                            stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            start_new_session=True)
+            ceiling.wait_up()
+            env = {"BENCH_REQS": files["member-list"], "BENCH_TOKEN": tokens["owner"]}
+            for c in a.conc:
+                idle = server_rss(ceiling)
+                run_wrk(a, ceiling, "/", c, 1, lua, env)
+                res["ceiling"][c] = summarize_api(run_wrk(a, ceiling, "/", c, a.duration, lua, env), idle)
+                log(f"{dbkind} ceiling c={c}: {res['ceiling'][c]['rps']:.0f} req/s "
+                    f"p50 {res['ceiling'][c]['p50_ms']:.2f} ms p99 {res['ceiling'][c]['p99_ms']:.2f} ms")
+            ceiling.stop()
         for wl, _desc in API_WORKLOADS:
             if wl not in a.workloads:
                 continue
@@ -925,12 +969,20 @@ def run_db(a, ks, dbkind, tokens_fn, results):
                 iid = create_image(s, tokens["owner"], "bench-download")
                 code, secs = curl_upload(s, tokens["owner"], iid, payload)
                 if code != 204:
-                    raise RuntimeError(f"{k}: seeding the download image answered {code}")
+                    if k == "glint":
+                        raise RuntimeError(f"{k}: seeding the download image answered {code}")
+                    # Glance on SQLite can fail its own upload (database is locked): no transfer cells
+                    res["notes"].append(f"{k}: uploading the download image answered {code}; "
+                                        "no transfer figures for it")
+                    log(res["notes"][-1])
+                    continue
                 big[k] = iid
             if want_dl:
                 for c in a.dl_conc:
                     cell = {"workload": "download", "c": c}
                     for k, s in servers.items():
+                        if k not in big:
+                            continue
                         cell[k] = run_download(a, s, tokens["owner"], big[k], c, a.duration, tmpdir)
                         log(f"{dbkind} download c={c} {k}: {cell[k]['mib_s']:.0f} MiB/s "
                             f"({cell[k]['requests']} done, errors {cell[k]['errors']})")
@@ -939,14 +991,16 @@ def run_db(a, ks, dbkind, tokens_fn, results):
                 for c in a.ul_conc:
                     cell = {"workload": "upload", "c": c}
                     for k, s in servers.items():
+                        if k not in big:
+                            continue
                         cell[k] = run_upload(a, s, tokens["owner"], c, a.duration, payload, a.image_mib * MIB)
                         log(f"{dbkind} upload c={c} {k}: {cell[k]['mib_s']:.0f} MiB/s "
                             f"({cell[k]['ok']}/{cell[k]['requests']} ok {cell[k]['error_statuses']})")
                     res["transfer"].append(cell)
     finally:
-        for s in servers.values():
+        for s in list(servers.values()) + [ceiling]:
             s.stop()
-    log(f"=== {dbkind}: done (logs: {glint.logfile}, {glance.logfile})")
+    log(f"=== {dbkind}: done (logs: {', '.join(s.logfile for s in servers.values())})")
 
 
 def main():
@@ -973,6 +1027,9 @@ def main():
     p.add_argument("--share-layout", choices=["spread", "oldest"], default="spread")
     p.add_argument("--pg-glint-db", default="bench_glint")
     p.add_argument("--pg-glance-db", default="bench_glance")
+    p.add_argument("--no-glance", dest="with_glance", action="store_false", help="glint only")
+    p.add_argument("--ceiling-bin", default="", help="bench/ceiling.rs binary (empty: no ceiling cell)")
+    p.add_argument("--ceiling-port", type=int, default=9402)
     p.add_argument("--out", required=True, help="Markdown results file")
     p.add_argument("--cmdline", default="")
     a = p.parse_args()

@@ -68,7 +68,12 @@ pub async fn read_json(
     if buf.is_empty() {
         return Ok(None);
     }
-    let value: Value = serde_json::from_slice(&buf)
+    decode_json(&buf).map(Some)
+}
+
+/// The checks on a received, non-empty JSON body: well-formed, no NUL, a list or a dict.
+pub fn decode_json(buf: &[u8]) -> Result<Value, Error> {
+    let value: Value = serde_json::from_slice(buf)
         .map_err(|_| Error::bad_request("Malformed JSON in request body."))?;
     if has_nul(&value) {
         return Err(Error::bad_request(
@@ -76,7 +81,7 @@ pub async fn read_json(
         ));
     }
     match value {
-        Value::Object(_) | Value::Array(_) => Ok(Some(value)),
+        Value::Object(_) | Value::Array(_) => Ok(value),
         _ => Err(Error::bad_request(
             "Unexpected body type. Expected list/dict.",
         )),

@@ -49,6 +49,18 @@ pub fn render_with(
     accept: Option<&str>,
     request_content_type: Option<&str>,
 ) -> HttpResponse {
+    render_logged(err, accept, request_content_type, true)
+}
+
+/// `log`: whether a 5xx is logged here. Only actix's first, request-less
+/// rendering passes false: the HTTP layer renders the same error again with
+/// the request at hand, and each failure should be logged once.
+fn render_logged(
+    err: &Error,
+    accept: Option<&str>,
+    request_content_type: Option<&str>,
+    log: bool,
+) -> HttpResponse {
     let format = negotiate(accept);
     let mut headers = Vec::new();
     let body = match err {
@@ -74,11 +86,15 @@ pub fn render_with(
         }
         Error::Unavailable(text) => {
             // The text names infrastructure; clients only need "retry later".
-            tracing::warn!(error = %text, "service unavailable");
+            if log {
+                tracing::warn!(error = %text, "service unavailable");
+            }
             Fragment::generic(503, &Msg::Default)
         }
         Error::Internal(text) => {
-            tracing::error!(error = %text, "internal server error");
+            if log {
+                tracing::error!(error = %text, "internal server error");
+            }
             Fragment::generic(500, &Msg::Default)
         }
     };
@@ -178,7 +194,7 @@ impl ResponseError for Error {
     /// Without the request at hand this renders as for an absent `Accept`
     /// (plain text); the HTTP layer calls [`render_request`] instead.
     fn error_response(&self) -> HttpResponse {
-        render(self, None)
+        render_logged(self, None, None, false)
     }
 }
 

@@ -110,6 +110,7 @@ pub async fn middleware(
         return Ok(with_request_id(res.map_into_boxed_body(), &rid));
     }
     rewrite_version_alias(&mut req);
+    actix_web::HttpMessage::extensions_mut(&req).insert(request_id::RequestId(rid.clone()));
     let res = next.call(req).await?.map_into_boxed_body();
     let res = match res.response().error() {
         Some(e) => {

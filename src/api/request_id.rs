@@ -23,6 +23,17 @@ pub fn choose(incoming: Option<&HeaderValue>) -> String {
     }
 }
 
+/// The request's id, for handlers that record it (tasks do).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    pub fn of(req: &actix_web::HttpRequest) -> Option<String> {
+        use actix_web::HttpMessage;
+        req.extensions().get::<RequestId>().map(|r| r.0.clone())
+    }
+}
+
 pub fn header_name() -> HeaderName {
     HeaderName::from_static(HEADER)
 }

@@ -46,6 +46,12 @@ impl Expiry<[u8; 32], Cached> for TokenExpiry {
     }
 }
 
+/// The cache key of a token: its SHA-256, so that neither the cache nor a
+/// memory dump of it holds a usable token.
+fn cache_key(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
 pub struct TokenValidator {
     client: KeystoneClient,
     cache: Cache<[u8; 32], Cached>,
@@ -71,7 +77,7 @@ impl TokenValidator {
     }
 
     pub async fn validate(&self, token: &str) -> Result<Arc<Identity>, KeystoneError> {
-        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let key = cache_key(token);
         let cached = self
             .cache
             .try_get_with(key, async {
@@ -89,5 +95,28 @@ impl TokenValidator {
             Cached::Valid(id) if id.expires_at > Utc::now() => Ok(id),
             _ => Err(KeystoneError::Invalid),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_keys_are_sha256_of_the_token() {
+        let token = "gAAAAABexample-token-value-that-is-long-enough-to-matter";
+        let key = cache_key(token);
+        assert_eq!(
+            hex::encode(key),
+            hex::encode(Sha256::digest(token.as_bytes()))
+        );
+        // Nothing of the token survives in the key.
+        assert!(!key
+            .windows(4)
+            .any(|w| token.as_bytes().windows(4).any(|t| t == w)));
+        assert_ne!(
+            cache_key(token),
+            cache_key("gAAAAABexample-token-value-that-is-long-enough-to-mattex")
+        );
     }
 }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+pub mod import;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthStrategy {
     /// Validate Keystone tokens (the default).
@@ -43,6 +45,14 @@ pub struct Config {
     pub auth_strategy: AuthStrategy,
     pub database_connection: String,
     pub database_max_pool_size: u32,
+    /// `[database] pool_timeout` (oslo.db's name): seconds a request waits for a
+    /// pooled connection (or for the server to come back) before it gets a 503.
+    pub database_pool_timeout: u64,
+    /// `[database] max_retries` (oslo.db): connection attempts at start-up
+    /// after the first; -1 retries for ever.
+    pub database_max_retries: i64,
+    /// `[database] retry_interval` (oslo.db): seconds between those attempts.
+    pub database_retry_interval: u64,
     pub filesystem_store_datadir: PathBuf,
     pub policy_file: Option<PathBuf>,
     pub enforce_new_defaults: bool,
@@ -52,6 +62,64 @@ pub struct Config {
     /// upload's process is taken as dead and its image returned to `queued`.
     pub upload_stale_timeout: u64,
     pub keystone: KeystoneConfig,
+    /// Interoperable image import and tasks.
+    pub import: import::ImportConfig,
+    /// `[DEFAULT] enabled_backends` naming one file store: Glance's multi-store
+    /// mode with that single backend. `None`: the single unnamed store.
+    pub backend: Option<Backend>,
+}
+
+/// The one named filesystem backend of multi-store mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backend {
+    pub id: String,
+    /// `[<id>] store_description`.
+    pub description: Option<String>,
+}
+
+/// `[DEFAULT] enabled_backends` and `[glance_store] default_backend`: glint
+/// accepts exactly one `<id>:file` entry, the default backend.
+fn parse_backend(raw: &RawConfig) -> Result<Option<Backend>, String> {
+    let Some(list) = raw.get("DEFAULT", "enabled_backends") else {
+        return Ok(None);
+    };
+    let entries: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    let [entry] = entries[..] else {
+        return Err(format!(
+            "invalid value '{list}' for [DEFAULT] enabled_backends: glint supports exactly one '<id>:file' backend"
+        ));
+    };
+    let (id, kind) = entry
+        .split_once(':')
+        .map(|(i, k)| (i.trim(), k.trim()))
+        .unwrap_or((entry, ""));
+    if id.is_empty() || kind != "file" || id.starts_with("os_glance_") {
+        return Err(format!(
+            "invalid value '{list}' for [DEFAULT] enabled_backends: glint supports exactly one '<id>:file' backend"
+        ));
+    }
+    match raw.get("glance_store", "default_backend") {
+        Some(d) if d == id => {}
+        Some(d) => {
+            return Err(format!(
+                "invalid value '{d}' for [glance_store] default_backend: not in [DEFAULT] enabled_backends ({id})"
+            ))
+        }
+        None => {
+            return Err(
+                "[glance_store] default_backend must be set when [DEFAULT] enabled_backends is"
+                    .to_owned(),
+            )
+        }
+    }
+    Ok(Some(Backend {
+        id: id.to_owned(),
+        description: raw.get(id, "store_description").map(str::to_owned),
+    }))
 }
 
 /// Options glint reads, per section. Anything else is logged as ignored.
@@ -72,10 +140,23 @@ const KNOWN: &[(&str, &[&str])] = &[
             "hashing_algorithm",
             "auth_strategy",
             "upload_stale_timeout",
+            "enabled_backends",
         ],
     ),
-    ("database", &["connection", "max_pool_size"]),
-    ("glance_store", &["filesystem_store_datadir"]),
+    (
+        "database",
+        &[
+            "connection",
+            "max_pool_size",
+            "pool_timeout",
+            "max_retries",
+            "retry_interval",
+        ],
+    ),
+    (
+        "glance_store",
+        &["filesystem_store_datadir", "default_backend"],
+    ),
     ("paste_deploy", &["flavor"]),
     ("image_format", &["require_image_format_match"]),
     (
@@ -111,6 +192,19 @@ impl RawConfig {
     pub fn from_file(path: &Path) -> Result<Self, String> {
         let ini = ini::Ini::load_from_file(path)
             .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+        Ok(Self::from_ini(&ini))
+    }
+
+    /// The same as [`RawConfig::from_file`], from the file's text.
+    pub fn from_text(text: &str) -> Result<Self, String> {
+        // `load_from_file` drops a UTF-8 byte order mark; so does this.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let ini =
+            ini::Ini::load_from_str(text).map_err(|e| format!("cannot parse config text: {e}"))?;
+        Ok(Self::from_ini(&ini))
+    }
+
+    fn from_ini(ini: &ini::Ini) -> Self {
         let mut raw = RawConfig::default();
         for (section, props) in ini.iter() {
             let section = section.unwrap_or("DEFAULT");
@@ -118,7 +212,7 @@ impl RawConfig {
                 raw.set(section, k, v);
             }
         }
-        Ok(raw)
+        raw
     }
 
     pub fn set(&mut self, section: &str, key: &str, value: &str) {
@@ -176,11 +270,18 @@ impl RawConfig {
 
     /// Options present but not read by glint, as `[section] key`.
     pub fn ignored(&self) -> Vec<String> {
+        // The named backend's own section (`[<id>] filesystem_store_datadir`, ...).
+        let backend = parse_backend(self).ok().flatten().map(|b| b.id);
+        let backend_keys = ["filesystem_store_datadir", "store_description"];
         self.values
             .keys()
             .filter(|(s, k)| {
+                !(backend.as_deref() == Some(s.as_str()) && backend_keys.contains(&k.as_str()))
+            })
+            .filter(|(s, k)| {
                 !KNOWN
                     .iter()
+                    .chain(import::KNOWN)
                     .any(|(ks, keys)| ks == s && keys.contains(&k.as_str()))
             })
             .map(|(s, k)| format!("[{s}] {k}"))
@@ -197,6 +298,11 @@ fn at_least(section: &str, key: &str, v: i64, min: i64) -> Result<i64, String> {
 }
 
 impl Config {
+    /// The named backend's id in multi-store mode.
+    pub fn backend_id(&self) -> Option<&str> {
+        self.backend.as_ref().map(|b| b.id.as_str())
+    }
+
     /// Build and validate. `data_dir` anchors the zero-config defaults.
     pub fn from_raw(raw: &RawConfig, data_dir: &Path) -> Result<Config, String> {
         let d = "DEFAULT";
@@ -228,6 +334,11 @@ impl Config {
         crate::db::connection::DbUrl::parse(&database_connection)
             .map_err(|e| format!("invalid [database] connection: {e}"))?;
         let ks = "keystone_authtoken";
+        let backend = parse_backend(raw)?;
+        let datadir = backend
+            .as_ref()
+            .and_then(|b| raw.get(&b.id, "filesystem_store_datadir"))
+            .or_else(|| raw.get("glance_store", "filesystem_store_datadir"));
         Ok(Config {
             bind_host: raw.get(d, "bind_host").unwrap_or("127.0.0.1").to_owned(),
             bind_port: raw.parse(d, "bind_port", 9292)?,
@@ -250,8 +361,20 @@ impl Config {
             auth_strategy,
             database_connection,
             database_max_pool_size: raw.parse("database", "max_pool_size", 10)?,
-            filesystem_store_datadir: raw
-                .get("glance_store", "filesystem_store_datadir")
+            database_pool_timeout: at_least(
+                "database",
+                "pool_timeout",
+                raw.parse("database", "pool_timeout", 10)?,
+                1,
+            )? as u64,
+            database_max_retries: at_least(
+                "database",
+                "max_retries",
+                raw.parse("database", "max_retries", 10)?,
+                -1,
+            )?,
+            database_retry_interval: raw.parse("database", "retry_interval", 10)?,
+            filesystem_store_datadir: datadir
                 .map(PathBuf::from)
                 .unwrap_or_else(|| data_dir.join("images")),
             policy_file: raw.get("oslo_policy", "policy_file").map(PathBuf::from),
@@ -288,6 +411,8 @@ impl Config {
                 http_connect_timeout: raw.parse(ks, "http_connect_timeout", 10)?,
                 http_request_max_retries: raw.parse(ks, "http_request_max_retries", 3)?,
             },
+            import: import::ImportConfig::from_raw(raw, data_dir)?,
+            backend,
         })
     }
 
@@ -325,6 +450,51 @@ mod tests {
         let mut raw = RawConfig::default();
         raw.set("database", "connection", "postgressql://x/y");
         assert!(Config::from_raw(&raw, Path::new("/tmp")).is_err());
+    }
+
+    #[test]
+    fn one_named_file_backend() {
+        let d = Path::new("/tmp/x");
+        assert_eq!(Config::defaults(d).backend, None);
+        // Sections may repeat (the stack scripts append them); values merge.
+        let raw = RawConfig::from_text(
+            "[DEFAULT]\nbind_port = 1\n[glance_store]\nfilesystem_store_datadir = /a\n\
+             [DEFAULT]\nenabled_backends = fast:file\n[glance_store]\ndefault_backend = fast\n\
+             [fast]\nfilesystem_store_datadir = /b\nstore_description = Fast\n",
+        )
+        .unwrap();
+        let c = Config::from_raw(&raw, d).unwrap();
+        assert_eq!(
+            c.backend,
+            Some(Backend {
+                id: "fast".into(),
+                description: Some("Fast".into())
+            })
+        );
+        assert_eq!(c.filesystem_store_datadir, PathBuf::from("/b"));
+        assert_eq!(c.bind_port, 1);
+        assert!(raw.ignored().is_empty(), "{:?}", raw.ignored());
+        for (backends, default) in [
+            ("fast:file,cheap:file", "fast"),
+            ("fast:rbd", "fast"),
+            ("fast", "fast"),
+            ("os_glance_staging_store:file", "os_glance_staging_store"),
+        ] {
+            let mut raw = RawConfig::default();
+            raw.set("DEFAULT", "enabled_backends", backends);
+            raw.set("glance_store", "default_backend", default);
+            let e = Config::from_raw(&raw, d).unwrap_err();
+            assert!(e.contains("[DEFAULT] enabled_backends"), "{e}");
+        }
+        let mut raw = RawConfig::default();
+        raw.set("DEFAULT", "enabled_backends", "fast:file");
+        assert!(Config::from_raw(&raw, d)
+            .unwrap_err()
+            .contains("[glance_store] default_backend"));
+        raw.set("glance_store", "default_backend", "cheap");
+        assert!(Config::from_raw(&raw, d)
+            .unwrap_err()
+            .contains("[glance_store] default_backend"));
     }
 
     #[test]

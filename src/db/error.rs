@@ -29,11 +29,21 @@ impl From<DieselError> for DbError {
                 DbError::Duplicate(info.message().to_owned())
             }
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                super::connection::note_connection_failure();
                 DbError::Unavailable(info.message().to_owned())
             }
             DieselError::DatabaseError(_, info) if is_transient(info.message()) => {
+                super::connection::note_connection_failure();
                 DbError::Unavailable(info.message().to_owned())
             }
+            // The server went away inside a transaction: the rollback failed too,
+            // diesel gives up on the connection (the pool then drops it).
+            DieselError::BrokenTransactionManager => {
+                DbError::Unavailable("connection lost inside a transaction".into())
+            }
+            // A failed COMMIT: unknown outcome, never acknowledged; the commit
+            // error decides whether it is the database going away.
+            DieselError::RollbackErrorOnCommit { commit_error, .. } => DbError::from(*commit_error),
             other => DbError::Other(other.to_string()),
         }
     }
@@ -47,6 +57,10 @@ fn is_transient(msg: &str) -> bool {
         || m.contains("terminating connection")
         || m.contains("connection refused")
         || m.contains("no connection to the server")
+        || m.contains("could not receive data from server")
+        || m.contains("could not send data to server")
+        || m.contains("the database system is")
+        || m.contains("ssl syscall error")
 }
 
 impl From<Error> for DbError {
@@ -64,5 +78,44 @@ impl From<DbError> for Error {
             DbError::Unavailable(m) => Error::Unavailable(m),
             DbError::Other(m) => Error::internal(m),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_connection_is_unavailable_not_internal() {
+        assert!(matches!(
+            DbError::from(DieselError::BrokenTransactionManager),
+            DbError::Unavailable(_)
+        ));
+        let commit_failed = DieselError::RollbackErrorOnCommit {
+            rollback_error: Box::new(DieselError::BrokenTransactionManager),
+            commit_error: Box::new(DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection,
+                Box::new("server closed the connection unexpectedly".to_owned()),
+            )),
+        };
+        assert!(matches!(
+            DbError::from(commit_failed),
+            DbError::Unavailable(_)
+        ));
+        for msg in [
+            "terminating connection due to administrator command",
+            "FATAL:  the database system is shutting down",
+            "could not receive data from server: Connection reset by peer",
+        ] {
+            let e =
+                DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(msg.to_owned()));
+            assert!(matches!(DbError::from(e), DbError::Unavailable(_)), "{msg}");
+        }
+        // A genuine bug stays a 500.
+        let e = DieselError::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("syntax error at or near \"SELEC\"".to_owned()),
+        );
+        assert!(matches!(DbError::from(e), DbError::Other(_)));
     }
 }

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDateTime;
 use diesel::dsl::exists;
+use diesel::dsl::not;
 use diesel::prelude::*;
 
 use super::connection::{DbConn, MultiBackend};
@@ -73,7 +74,7 @@ fn insert_tags<'a>(
 pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<Image>, DbError> {
     let row: Option<ImageRow> = images::table
         .filter(images::id.eq(id))
-        .filter(images::deleted.eq(false))
+        .filter(not(images::deleted))
         .select(ImageRow::as_select())
         .first(conn)
         .optional()?;
@@ -89,7 +90,7 @@ pub fn get_for_update(conn: &mut DbConn, id: &str) -> Result<Option<Image>, DbEr
     if let DbConn::Pg(pg) = conn {
         let found: Option<String> = images::table
             .filter(images::id.eq(id))
-            .filter(images::deleted.eq(false))
+            .filter(not(images::deleted))
             .select(images::id)
             .for_update()
             .first(pg)
@@ -101,62 +102,104 @@ pub fn get_for_update(conn: &mut DbConn, id: &str) -> Result<Option<Image>, DbEr
     get(conn, id)
 }
 
-/// Attach tags and properties to rows with two queries, whatever the page size.
+/// Attach tags and properties to rows with one query (properties UNION ALL
+/// tags), whatever the page size.
 fn hydrate(conn: &mut DbConn, rows: Vec<ImageRow>) -> Result<Vec<Image>, DbError> {
+    use diesel::sql_types::{Bool, Nullable, Text};
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let mut props: HashMap<String, BTreeMap<String, String>> = HashMap::new();
-    let prop_rows: Vec<(String, String, Option<String>)> = image_properties::table
+    let props = image_properties::table
         .filter(image_properties::image_id.eq_any(&ids))
-        .filter(image_properties::deleted.eq(false))
+        .filter(not(image_properties::deleted))
         .select((
             image_properties::image_id,
             image_properties::name,
             image_properties::value,
-        ))
-        .load(conn)?;
-    for (img, k, v) in prop_rows {
-        props
-            .entry(img)
-            .or_default()
-            .insert(k, v.unwrap_or_default());
-    }
-    let mut tags: HashMap<String, BTreeSet<String>> = HashMap::new();
-    let tag_rows: Vec<(String, String)> = image_tags::table
+            false.into_sql::<Bool>(),
+        ));
+    let tags = image_tags::table
         .filter(image_tags::image_id.eq_any(&ids))
-        .filter(image_tags::deleted.eq(false))
-        .select((image_tags::image_id, image_tags::value))
-        .load(conn)?;
-    for (img, t) in tag_rows {
-        tags.entry(img).or_default().insert(t);
+        .filter(not(image_tags::deleted))
+        .select((
+            image_tags::image_id,
+            image_tags::value,
+            None::<String>.into_sql::<Nullable<Text>>(),
+            true.into_sql::<Bool>(),
+        ));
+    // UNION is not in diesel's MultiBackend: run the same query on the concrete backend.
+    let both = props.union_all(tags);
+    let children: Vec<(String, String, Option<String>, bool)> = match conn {
+        DbConn::Pg(c) => both.load(c)?,
+        DbConn::Sqlite(c) => both.load(c)?,
+    };
+    let mut props: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+    let mut tags: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for (img, name, value, is_tag) in children {
+        if is_tag {
+            tags.entry(img).or_default().insert(name);
+        } else {
+            props
+                .entry(img)
+                .or_default()
+                .insert(name, value.unwrap_or_default());
+        }
     }
     rows.into_iter()
         .map(|row| {
-            let id = row.id.clone();
             let mut img = row.into_domain()?;
-            img.properties = props.remove(&id).unwrap_or_default();
-            img.tags = tags.remove(&id).unwrap_or_default();
+            img.properties = props.remove(&img.id).unwrap_or_default();
+            img.tags = tags.remove(&img.id).unwrap_or_default();
             Ok(img)
         })
         .collect()
 }
 
-/// The caller project's live member row status on an image.
-pub fn membership(
+/// A live image with tags and properties, and the caller project's live member
+/// row status on it: two queries (the row joined to the member row, then the
+/// children) where separate look-ups took four round trips.
+pub fn get_with_membership(
     conn: &mut DbConn,
-    image_id: &str,
+    id: &str,
     project: Option<&str>,
-) -> Result<Option<MemberStatus>, DbError> {
+) -> Result<Option<(Image, Option<MemberStatus>)>, DbError> {
     let Some(project) = project else {
-        return Ok(None);
+        return Ok(get(conn, id)?.map(|img| (img, None)));
     };
-    let status: Option<String> = image_members::table
-        .filter(image_members::image_id.eq(image_id))
-        .filter(image_members::member.eq(project))
-        .filter(image_members::deleted.eq(false))
-        .select(image_members::status)
+    let row: Option<(ImageRow, Option<String>)> = images::table
+        .left_join(
+            image_members::table.on(image_members::image_id
+                .eq(images::id)
+                .and(image_members::member.eq(project))
+                .and(not(image_members::deleted))),
+        )
+        .filter(images::id.eq(id))
+        .filter(not(images::deleted))
+        .select((ImageRow::as_select(), image_members::status.nullable()))
         .first(conn)
         .optional()?;
-    Ok(status.and_then(|s| s.parse().ok()))
+    let Some((row, status)) = row else {
+        return Ok(None);
+    };
+    let image = hydrate(conn, vec![row])?.pop();
+    Ok(image.map(|img| (img, status.and_then(|s| s.parse().ok()))))
+}
+
+/// Take the row lock on a live image (PostgreSQL `FOR UPDATE`; SQLite's write
+/// transaction already holds the database lock); false if there is none.
+pub fn lock(conn: &mut DbConn, id: &str) -> Result<bool, DbError> {
+    if let DbConn::Pg(pg) = conn {
+        let found: Option<String> = images::table
+            .filter(images::id.eq(id))
+            .filter(not(images::deleted))
+            .select(images::id)
+            .for_update()
+            .first(pg)
+            .optional()?;
+        return Ok(found.is_some());
+    }
+    Ok(true)
 }
 
 /// Write every attribute of `new` over the stored image, syncing tags and properties with `old`.
@@ -221,7 +264,7 @@ pub fn compare_and_set_status(
     let n = diesel::update(
         images::table
             .filter(images::id.eq(id))
-            .filter(images::deleted.eq(false))
+            .filter(not(images::deleted))
             .filter(images::status.eq_any(from)),
     )
     .set((images::status.eq(to.as_str()), images::updated_at.eq(now)))
@@ -234,7 +277,7 @@ pub fn soft_delete(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Result<bo
     let n = diesel::update(
         images::table
             .filter(images::id.eq(id))
-            .filter(images::deleted.eq(false)),
+            .filter(not(images::deleted)),
     )
     .set((
         images::deleted.eq(true),
@@ -258,7 +301,7 @@ pub fn soft_delete(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Result<bo
     diesel::update(
         image_members::table
             .filter(image_members::image_id.eq(id))
-            .filter(image_members::deleted.eq(false)),
+            .filter(not(image_members::deleted)),
     )
     .set((
         image_members::deleted.eq(true),
@@ -276,7 +319,7 @@ pub fn reset_stale_saving(
     now: NaiveDateTime,
 ) -> Result<Vec<String>, DbError> {
     let stale = images::table
-        .filter(images::deleted.eq(false))
+        .filter(not(images::deleted))
         .filter(images::status.eq(ImageStatus::Saving.as_str()))
         .filter(images::updated_at.lt(stale_before));
     let ids: Vec<String> = stale.select(images::id).load(conn)?;
@@ -290,18 +333,6 @@ pub fn reset_stale_saving(
             .execute(conn)?;
     }
     Ok(ids)
-}
-
-/// Heartbeat of an upload in progress.
-pub fn touch_saving(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Result<(), DbError> {
-    diesel::update(
-        images::table
-            .filter(images::id.eq(id))
-            .filter(images::status.eq(ImageStatus::Saving.as_str())),
-    )
-    .set(images::updated_at.eq(now))
-    .execute(conn)?;
-    Ok(())
 }
 
 type BoxedCond = Box<
@@ -318,63 +349,123 @@ fn always(b: bool) -> BoxedCond {
     >(if b { "1 = 1" } else { "1 = 0" }))
 }
 
-fn member_row_exists(project: &str, status: Option<MemberStatus>) -> BoxedCond {
-    let base = image_members::table
-        .filter(image_members::image_id.eq(images::id))
-        .filter(image_members::member.eq(project.to_owned()))
-        .filter(image_members::deleted.eq(false));
+/// `images.id` is among the images the project has a live member row on
+/// (with `status`, if given). PostgreSQL gets `= ANY(ARRAY(subquery))`: the
+/// subquery runs once and the result is an index condition on the primary key,
+/// so it can sit inside an OR that PostgreSQL answers with a BitmapOr of index
+/// scans (a plain `IN (subquery)` inside an OR becomes a per-row filter, i.e. a
+/// scan of every image). SQLite answers `IN (subquery)` inside an OR from the
+/// primary key on its own.
+fn member_image_ids(project: &str, status: Option<MemberStatus>, pg: bool) -> BoxedCond {
+    use diesel::sql_types::{Nullable, Text};
+    let head = if pg {
+        "images.id = ANY(ARRAY(SELECT image_members.image_id FROM image_members \
+         WHERE image_members.member = "
+    } else {
+        "images.id IN (SELECT image_members.image_id FROM image_members \
+         WHERE image_members.member = "
+    };
+    let q = diesel::dsl::sql::<Nullable<diesel::sql_types::Bool>>(head)
+        .bind::<Text, _>(project.to_owned())
+        .sql(" AND NOT image_members.deleted");
+    let close = if pg { "))" } else { ")" };
     match status {
-        None => Box::new(exists(base).nullable()),
+        None => Box::new(q.sql(close)),
         Some(s) => Box::new(
-            exists(base.filter(image_members::status.eq(s.as_str().to_owned()))).nullable(),
+            q.sql(" AND image_members.status = ")
+                .bind::<Text, _>(s.as_str().to_owned())
+                .sql(close),
         ),
     }
 }
 
-/// The SQL twin of `domain::visibility::listed` (candidate set and visibility filter).
+/// The SQL twin of `domain::visibility::listed` (candidate set and visibility
+/// filter together).
+///
+/// For a project-scoped caller it is written as a disjunction of candidate sets
+/// that each have an index (as Glance's UNION of "images" and "member rows"):
+/// open images (`visibility`), the project's own (`owner`), and images shared
+/// with it (its member rows -> primary key). The `visibility=` filter is folded
+/// into the sets, so the cost of a list follows what the caller may see, never
+/// the number of images it cannot.
 fn visibility_condition(
     ctx: &RequestContext,
     vis: VisibilityFilter,
     ms: MemberStatusFilter,
+    pg: bool,
 ) -> BoxedCond {
     let v = |x: Visibility| images::visibility.eq(x.as_str().to_owned()).nullable();
-    let candidate: BoxedCond = if ctx.is_admin() {
-        always(true)
-    } else {
-        match ctx.project() {
-            None => Box::new(v(Visibility::Public)),
-            Some(p) => {
-                let status = match ms {
-                    MemberStatusFilter::All => None,
-                    MemberStatusFilter::Only(s) => Some(s),
-                };
-                Box::new(
-                    v(Visibility::Public)
-                        .or(v(Visibility::Community))
-                        .or(images::owner.eq(p.to_owned()))
-                        .or(v(Visibility::Shared).and(member_row_exists(p, status))),
-                )
-            }
+    if ctx.is_admin() {
+        return match vis {
+            VisibilityFilter::All => always(true),
+            VisibilityFilter::Only(x) => Box::new(v(x)),
+            // An admin has no "own" images beyond its project's: community ones
+            // are hidden by default unless the admin's project owns them.
+            VisibilityFilter::Default => match ctx.project() {
+                Some(p) => Box::new(
+                    images::visibility
+                        .ne(Visibility::Community.as_str().to_owned())
+                        .nullable()
+                        .or(images::owner.eq(p.to_owned())),
+                ),
+                None => Box::new(
+                    images::visibility
+                        .ne(Visibility::Community.as_str().to_owned())
+                        .nullable(),
+                ),
+            },
+        };
+    }
+    let Some(p) = ctx.project() else {
+        // No project: only public images are candidates.
+        return match vis {
+            VisibilityFilter::Only(x) if x != Visibility::Public => always(false),
+            _ => Box::new(v(Visibility::Public)),
+        };
+    };
+    // Open images any project may list, as the filter allows them. Others'
+    // community images are hidden by default; the caller's own come from `owned`.
+    let open: Vec<String> = match vis {
+        VisibilityFilter::Default => vec![Visibility::Public],
+        VisibilityFilter::All => vec![Visibility::Public, Visibility::Community],
+        VisibilityFilter::Only(x @ (Visibility::Public | Visibility::Community)) => vec![x],
+        VisibilityFilter::Only(_) => vec![],
+    }
+    .into_iter()
+    .map(|x| x.as_str().to_owned())
+    .collect();
+    // Open images and the caller's own, as the filter allows them.
+    let base = || -> BoxedCond {
+        let owned: BoxedCond = match vis {
+            VisibilityFilter::Only(x) => Box::new(images::owner.eq(p.to_owned()).and(v(x))),
+            _ => Box::new(images::owner.eq(p.to_owned()).nullable()),
+        };
+        if open.is_empty() {
+            owned
+        } else {
+            Box::new(images::visibility.eq_any(open.clone()).nullable().or(owned))
         }
     };
-    let filter: BoxedCond = match vis {
-        VisibilityFilter::All => always(true),
-        VisibilityFilter::Only(x) => Box::new(v(x)),
-        VisibilityFilter::Default => match ctx.project() {
-            Some(p) => Box::new(
-                images::visibility
-                    .ne(Visibility::Community.as_str().to_owned())
-                    .nullable()
-                    .or(images::owner.eq(p.to_owned())),
-            ),
-            None => Box::new(
-                images::visibility
-                    .ne(Visibility::Community.as_str().to_owned())
-                    .nullable(),
-            ),
-        },
+    if !matches!(
+        vis,
+        VisibilityFilter::Default
+            | VisibilityFilter::All
+            | VisibilityFilter::Only(Visibility::Shared)
+    ) {
+        return base();
+    }
+    let status = match ms {
+        MemberStatusFilter::All => None,
+        MemberStatusFilter::Only(s) => Some(s),
     };
-    Box::new(candidate.and(filter))
+    // base OR (shared AND member), written as (base OR member) AND (base OR
+    // shared): the first conjunct is the index arms alone, so the planner does
+    // not intersect the member ids with the large `visibility = shared` set.
+    Box::new(
+        base()
+            .or(member_image_ids(p, status, pg))
+            .and(base().or(v(Visibility::Shared))),
+    )
 }
 
 macro_rules! str_filter {
@@ -449,7 +540,7 @@ fn key_condition(key: SortKey, dir: SortDir, m: &Image) -> (BoxedCond, BoxedCond
 
 /// Rows strictly after the marker in the sort order: for some key i, every
 /// earlier key equals the marker's value and key i comes after it.
-fn marker_condition(sort: &[(SortKey, SortDir)], m: &Image) -> BoxedCond {
+fn marker_condition(sort: &[(SortKey, SortDir)], m: &Image, bound: bool) -> BoxedCond {
     let mut result = always(false);
     for (i, (key, dir)) in sort.iter().enumerate() {
         let mut term = key_condition(*key, *dir, m).1;
@@ -458,7 +549,38 @@ fn marker_condition(sort: &[(SortKey, SortDir)], m: &Image) -> BoxedCond {
         }
         result = Box::new(result.or(term));
     }
-    result
+    if !bound {
+        return result;
+    }
+    match sort.first() {
+        Some((key, dir)) => match first_key_bound(*key, *dir, m) {
+            Some(bound) => Box::new(bound.and(result)),
+            None => result,
+        },
+        None => result,
+    }
+}
+
+/// A range on the first sort key implied by `marker_condition` (it adds no
+/// rows and removes none), written so an index on that column can start at the
+/// marker instead of walking past every earlier page (used where the plan walks
+/// the sort index: admins). Only for NOT NULL columns:
+/// a nullable key sorts NULLs apart and has no single range.
+fn first_key_bound(key: SortKey, dir: SortDir, m: &Image) -> Option<BoxedCond> {
+    macro_rules! bound {
+        ($col:expr, $v:expr) => {
+            Some(match dir {
+                SortDir::Asc => Box::new($col.ge($v).nullable()) as BoxedCond,
+                SortDir::Desc => Box::new($col.le($v).nullable()),
+            })
+        };
+    }
+    match key {
+        SortKey::CreatedAt => bound!(images::created_at, m.created_at),
+        SortKey::Id => bound!(images::id, m.id.clone()),
+        SortKey::Status => bound!(images::status, m.status.as_str().to_owned()),
+        _ => None,
+    }
 }
 
 fn int_condition(f: &IntFilter) -> BoxedCond {
@@ -497,11 +619,12 @@ pub fn list(
         return Ok(Vec::new());
     }
     let mut query = images::table
-        .filter(images::deleted.eq(false))
+        .filter(not(images::deleted))
         .filter(images::status.ne(ImageStatus::Killed.as_str()))
         .select(ImageRow::as_select())
         .into_boxed::<MultiBackend>();
-    query = query.filter(visibility_condition(ctx, q.visibility, q.member_status));
+    let pg = matches!(conn, DbConn::Pg(_));
+    query = query.filter(visibility_condition(ctx, q.visibility, q.member_status, pg));
     if let Some(owner) = &q.owner {
         query = query.filter(images::owner.eq(owner.clone()));
     }
@@ -539,7 +662,7 @@ pub fn list(
             image_tags::table
                 .filter(image_tags::image_id.eq(images::id))
                 .filter(image_tags::value.eq(tag.clone()))
-                .filter(image_tags::deleted.eq(false)),
+                .filter(not(image_tags::deleted)),
         ));
     }
     for (k, v) in &q.properties {
@@ -548,14 +671,46 @@ pub fn list(
                 .filter(image_properties::image_id.eq(images::id))
                 .filter(image_properties::name.eq(k.clone()))
                 .filter(image_properties::value.eq(v.clone()))
-                .filter(image_properties::deleted.eq(false)),
+                .filter(not(image_properties::deleted)),
         ));
     }
+    // Both planners would otherwise often walk the created_at index newest first
+    // and test every image on the way (cost: the images the caller cannot see;
+    // 0.35 s at 1M images on PostgreSQL). For a project-scoped caller the
+    // candidate sets are the bounded side, so the sort keys are given as
+    // expressions no index provides and the marker gets no index range: the plan
+    // starts from the sets (PostgreSQL's BitmapOr, SQLite's MULTI-INDEX OR) and
+    // sorts only what the caller may see.
+    let fence = !ctx.is_admin() && ctx.project().is_some();
     if let Some(m) = marker {
-        query = query.filter(marker_condition(&q.sort, m));
+        query = query.filter(marker_condition(&q.sort, m, !fence));
     }
     for (key, dir) in &q.sort {
-        query = order_by(query, *key, *dir);
+        query = match (fence, key) {
+            (true, SortKey::CreatedAt) => {
+                let e = diesel::dsl::sql::<diesel::sql_types::Timestamp>(if pg {
+                    "(images.created_at + INTERVAL '0 seconds')"
+                } else {
+                    "+images.created_at"
+                });
+                match dir {
+                    SortDir::Asc => query.then_order_by(e.asc()),
+                    SortDir::Desc => query.then_order_by(e.desc()),
+                }
+            }
+            (true, SortKey::Id) => {
+                let e = diesel::dsl::sql::<diesel::sql_types::Text>(if pg {
+                    "(images.id || '')"
+                } else {
+                    "+images.id"
+                });
+                match dir {
+                    SortDir::Asc => query.then_order_by(e.asc()),
+                    SortDir::Desc => query.then_order_by(e.desc()),
+                }
+            }
+            _ => order_by(query, *key, *dir),
+        };
     }
     let rows: Vec<ImageRow> = query.limit(q.limit).load(conn)?;
     hydrate(conn, rows)

@@ -2,6 +2,7 @@
 //! partial unique index; quota checks run under the image's row lock.
 
 use chrono::NaiveDateTime;
+use diesel::dsl::not;
 use diesel::prelude::*;
 
 use super::connection::DbConn;
@@ -13,7 +14,7 @@ use crate::domain::member::{Member, MemberStatus};
 fn live(image_id: &str) -> m::BoxedQuery<'static, super::connection::MultiBackend> {
     m::table
         .filter(m::image_id.eq(image_id.to_owned()))
-        .filter(m::deleted.eq(false))
+        .filter(not(m::deleted))
         .into_boxed()
 }
 
@@ -65,7 +66,7 @@ pub fn add(
     let dead: Option<i32> = m::table
         .filter(m::image_id.eq(image_id))
         .filter(m::member.eq(member))
-        .filter(m::deleted.eq(true))
+        .filter(m::deleted)
         .order(m::id.desc())
         .select(m::id)
         .first(conn)
@@ -118,7 +119,7 @@ pub fn set_status(
         m::table
             .filter(m::image_id.eq(image_id))
             .filter(m::member.eq(member))
-            .filter(m::deleted.eq(false)),
+            .filter(not(m::deleted)),
     )
     .set((m::status.eq(status.as_str()), m::updated_at.eq(now)))
     .execute(conn)?;
@@ -139,7 +140,7 @@ pub fn delete(
         m::table
             .filter(m::image_id.eq(image_id))
             .filter(m::member.eq(member))
-            .filter(m::deleted.eq(false)),
+            .filter(not(m::deleted)),
     )
     .set((
         m::deleted.eq(true),

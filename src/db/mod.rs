@@ -4,8 +4,10 @@ pub mod connection;
 pub mod error;
 pub mod images;
 pub mod members;
+pub mod metadefs;
 pub mod models;
 pub mod schema;
 
 pub use connection::{write_tx, Backend, Db, DbConn};
 pub use error::DbError;
+pub mod tasks;

@@ -4,5 +4,8 @@ pub mod context;
 pub mod image;
 pub mod list_query;
 pub mod member;
+pub mod metadefs;
 pub mod patch;
+pub mod task;
+pub mod uri_filter;
 pub mod visibility;

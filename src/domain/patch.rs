@@ -906,6 +906,19 @@ pub fn validate_image_object(instance: &Value) -> Result<()> {
     }
 }
 
+/// Validates `instance` against any schema without `$ref`s (inline them first) the
+/// way Glance's `Schema.validate` does, answering
+/// `Provided object does not match schema '<name>': <jsonschema report>`.
+pub fn validate_against(name: &str, schema: &Value, instance: &Value) -> Result<()> {
+    match best_failure(schema, instance) {
+        None => Ok(()),
+        Some(failure) => Err(Error::bad_request(format!(
+            "Provided object does not match schema '{name}': {}",
+            failure.report()
+        ))),
+    }
+}
+
 /// One step in an instance or schema path (jsonschema's deque items).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Seg {
@@ -1134,6 +1147,54 @@ fn collect_failures<'a>(
                     ));
                 }
             }
+            "minimum" => {
+                if let (Some(x), Some(min)) = (number(instance), arg.as_f64()) {
+                    if x < min {
+                        fail(format!(
+                            "{} is less than the minimum of {}",
+                            py_repr(instance),
+                            py_repr(arg)
+                        ));
+                    }
+                }
+            }
+            "minItems" => {
+                if let (Some(list), Some(min)) = (instance.as_array(), arg.as_u64()) {
+                    if (list.len() as u64) < min {
+                        let what = if min == 1 {
+                            "should be non-empty"
+                        } else {
+                            "is too short"
+                        };
+                        fail(format!("{} {what}", py_repr(instance)));
+                    }
+                }
+            }
+            "uniqueItems" if arg == &Value::Bool(true) => {
+                if let Some(list) = instance.as_array() {
+                    let repeated = list
+                        .iter()
+                        .enumerate()
+                        .any(|(i, a)| list[i + 1..].iter().any(|b| json_equal(a, b)));
+                    if repeated {
+                        fail(format!("{} has non-unique elements", py_repr(instance)));
+                    }
+                }
+            }
+            "allOf" => {
+                for (index, sub) in arg
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                {
+                    schema_path.push(Seg::key("allOf"));
+                    schema_path.push(Seg::Index(index));
+                    collect_failures(sub, instance, path, schema_path, out);
+                    schema_path.truncate(schema_path.len() - 2);
+                }
+            }
             "items" => {
                 if let Some(list) = instance.as_array() {
                     for (index, item) in list.iter().enumerate() {
@@ -1147,6 +1208,14 @@ fn collect_failures<'a>(
             }
             _ => {}
         }
+    }
+}
+
+/// A JSON number (booleans are not numbers for jsonschema).
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        _ => None,
     }
 }
 

@@ -59,7 +59,7 @@ impl Check {
         depth: usize,
     ) -> bool {
         // A rule that refers to itself must not loop forever; deny instead.
-        if depth > 32 {
+        if depth > super::MAX_DEPTH {
             return false;
         }
         let recurse = |c: &Check| c.eval_depth(ctx, target, rules, depth + 1);

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod file;
+pub mod metadef_rules;
 pub mod parser;
 pub mod rules;
 
@@ -12,6 +13,28 @@ pub use check::{Check, Target};
 use crate::domain::context::RequestContext;
 use crate::domain::image::Image;
 use crate::error::Error;
+
+/// How deep evaluation goes (`Check::eval` denies below it), counting each `rule:` hop.
+pub const MAX_DEPTH: usize = 32;
+
+/// The most checks one rule may expand to; Glance's defaults need a few dozen.
+pub const MAX_EXPANDED_CHECKS: u64 = 10_000;
+
+/// A rule's size once every `rule:` is replaced by the rule it names.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    /// Levels below the rule, as `Check::eval` counts them.
+    depth: usize,
+    /// Checks evaluated in the worst case.
+    checks: u64,
+}
+
+impl Shape {
+    const LEAF: Shape = Shape {
+        depth: 0,
+        checks: 1,
+    };
+}
 
 /// Named rules: Glance's defaults, optionally overridden by an operator's file.
 #[derive(Debug, Clone)]
@@ -24,6 +47,7 @@ impl Default for Enforcer {
         Enforcer {
             rules: rules::defaults()
                 .into_iter()
+                .chain(metadef_rules::defaults())
                 .map(|(k, v)| (k.to_owned(), v))
                 .collect(),
         }
@@ -35,6 +59,106 @@ impl Enforcer {
     pub fn with_overrides(mut self, overrides: impl IntoIterator<Item = (String, Check)>) -> Self {
         self.rules.extend(overrides);
         self
+    }
+
+    /// Refuse a rule set that evaluation cannot finish sensibly, so that glint fails
+    /// at start-up instead of on every request:
+    /// - a `rule:` cycle (an unknown name counts as `default`): oslo.policy recurses
+    ///   until Python gives up; `allows` would cut it off and deny;
+    /// - a rule nested deeper than [`MAX_DEPTH`] once its `rule:`s are followed, which
+    ///   `allows` would silently deny;
+    /// - a rule that expands to more than [`MAX_EXPANDED_CHECKS`] checks: `rule:`s are
+    ///   evaluated afresh where they appear, so a few rules that each name the next
+    ///   several times make every request take exponential time.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut done = HashMap::new();
+        let mut names: Vec<&str> = self.rules.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        for name in names {
+            let shape = self.rule_shape(name, &mut done, &mut Vec::new())?;
+            if shape.depth > MAX_DEPTH {
+                return Err(format!(
+                    "rule {name:?} is nested too deeply once its rule: references are followed \
+                     (more than {MAX_DEPTH} levels)"
+                ));
+            }
+            if shape.checks > MAX_EXPANDED_CHECKS {
+                return Err(format!(
+                    "rule {name:?} expands to more than {MAX_EXPANDED_CHECKS} checks once its \
+                     rule: references are followed"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The rule `rule:<name>` (and `allows(name)`) ends up at, with its key.
+    fn resolve(&self, name: &str) -> Option<(&str, &Check)> {
+        self.rules
+            .get_key_value(name)
+            .or_else(|| self.rules.get_key_value("default"))
+            .map(|(k, v)| (k.as_str(), v))
+    }
+
+    fn rule_shape<'a>(
+        &'a self,
+        name: &'a str,
+        done: &mut HashMap<&'a str, Shape>,
+        path: &mut Vec<&'a str>,
+    ) -> Result<Shape, String> {
+        if let Some(shape) = done.get(name) {
+            return Ok(*shape);
+        }
+        if let Some(i) = path.iter().position(|n| *n == name) {
+            let cycle: Vec<&str> = path[i..].iter().copied().chain([name]).collect();
+            return Err(format!(
+                "rule {name:?} refers to itself: {}",
+                cycle.join(" -> ")
+            ));
+        }
+        // Every hop adds a level, so a longer chain is too deep anyway; stopping
+        // here also bounds this recursion.
+        if path.len() > MAX_DEPTH {
+            return Err(format!(
+                "rule {:?} is nested too deeply once its rule: references are followed \
+                 (more than {MAX_DEPTH} levels)",
+                path[0]
+            ));
+        }
+        let Some((_, check)) = self.resolve(name) else {
+            return Ok(Shape::LEAF);
+        };
+        path.push(name);
+        let shape = self.check_shape(check, done, path)?;
+        path.pop();
+        done.insert(name, shape);
+        Ok(shape)
+    }
+
+    fn check_shape<'a>(
+        &'a self,
+        check: &'a Check,
+        done: &mut HashMap<&'a str, Shape>,
+        path: &mut Vec<&'a str>,
+    ) -> Result<Shape, String> {
+        let children: Vec<Shape> = match check {
+            Check::Rule(n) => match self.resolve(n) {
+                Some((key, _)) => vec![self.rule_shape(key, done, path)?],
+                None => Vec::new(),
+            },
+            Check::Not(c) => vec![self.check_shape(c, done, path)?],
+            Check::And(cs) | Check::Or(cs) => cs
+                .iter()
+                .map(|c| self.check_shape(c, done, path))
+                .collect::<Result<_, _>>()?,
+            _ => return Ok(Shape::LEAF),
+        };
+        Ok(Shape {
+            depth: 1 + children.iter().map(|s| s.depth).max().unwrap_or(0),
+            checks: children
+                .iter()
+                .fold(1u64, |n, s| n.saturating_add(s.checks)),
+        })
     }
 
     /// Evaluate a named rule; an unknown rule falls back to `default` as oslo.policy does.
@@ -85,4 +209,95 @@ pub fn new_image_target(owner: Option<&str>) -> Target {
 /// Target for list rules: the caller's own project.
 pub fn project_target(ctx: &RequestContext) -> Target {
     new_image_target(ctx.project())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::file::parse_policy_document;
+
+    fn with_file(yaml: &str) -> Enforcer {
+        let rules = parse_policy_document(yaml).unwrap_or_else(|e| panic!("{e}"));
+        Enforcer::default().with_overrides(rules)
+    }
+
+    #[test]
+    fn glance_defaults_and_a_usual_file_are_valid() {
+        assert_eq!(Enforcer::default().validate(), Ok(()));
+        let e = with_file(
+            "context_is_admin: role:admin\n\
+             admin_or_owner: rule:context_is_admin or project_id:%(project_id)s\n\
+             get_image: rule:admin_or_owner or 'public':%(visibility)s\n\
+             modify_image: rule:admin_or_owner\n",
+        );
+        assert_eq!(e.validate(), Ok(()));
+        let admin = RequestContext::new(Some("p9"), &["admin"]);
+        assert!(e.allows("modify_image", &admin, &Target::new()));
+    }
+
+    // Seen while writing fuzz/fuzz_targets/policy.rs, which times out on it: a rule
+    // naming itself several times took 4^16 evaluations on every check.
+    #[test]
+    fn self_reference_is_refused() {
+        let e = with_file("\"a\": \"rule:a or rule:a or rule:a or rule:a\"\n");
+        assert_eq!(
+            e.validate(),
+            Err("rule \"a\" refers to itself: a -> a".to_owned())
+        );
+    }
+
+    #[test]
+    fn unknown_rule_falls_back_to_default_and_can_loop() {
+        let e = with_file("default: rule:nope or role:admin\n");
+        assert_eq!(
+            e.validate(),
+            Err("rule \"default\" refers to itself: default -> default".to_owned())
+        );
+    }
+
+    #[test]
+    fn exponential_expansion_is_refused() {
+        // r0 names r1 four times, r1 names r2 four times, ...: 4^10 checks, no cycle.
+        let mut yaml = String::from("r10: role:x\n");
+        for i in 0..10 {
+            let next = format!("rule:r{}", i + 1);
+            yaml += &format!("r{i}: {next} or {next} or {next} or {next}\n");
+        }
+        let e = with_file(&yaml);
+        let err = e.validate().unwrap_err();
+        assert!(err.contains("expands to more than 10000 checks"), "{err}");
+        // Three levels (64 checks) are fine.
+        let small = with_file(
+            "r0: rule:r1 or rule:r1 or rule:r1 or rule:r1\n\
+             r1: rule:r2 or rule:r2 or rule:r2 or rule:r2\n\
+             r2: role:x or role:y or role:z or role:w\n",
+        );
+        assert_eq!(small.validate(), Ok(()));
+    }
+
+    /// r0 -> r1 -> ... -> r<hops>, which is a role check.
+    fn chain(hops: usize) -> Enforcer {
+        let mut yaml = format!("r{hops}: role:x\n");
+        for i in 0..hops {
+            yaml += &format!("r{i}: rule:r{}\n", i + 1);
+        }
+        with_file(&yaml)
+    }
+
+    #[test]
+    fn chains_deeper_than_evaluation_goes_are_refused() {
+        // 32 hops put the role check at the deepest level evaluation still looks at.
+        let e = chain(MAX_DEPTH);
+        assert_eq!(e.validate(), Ok(()));
+        let ctx = RequestContext::new(Some("p"), &["x"]);
+        assert!(e.allows("r0", &ctx, &Target::new()));
+        // One more and `allows` would deny whatever the caller's roles.
+        let e = chain(MAX_DEPTH + 1);
+        assert!(!e.allows("r0", &ctx, &Target::new()));
+        let err = e.validate().unwrap_err();
+        assert!(err.contains("nested too deeply"), "{err}");
+        // Very long chains are refused without deep recursion.
+        let err = chain(5000).validate().unwrap_err();
+        assert!(err.contains("nested too deeply"), "{err}");
+    }
 }

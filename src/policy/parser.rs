@@ -15,9 +15,9 @@ use serde_json::Value;
 
 use super::check::Check;
 
-/// `Check::eval` denies anything nested deeper than this (see `check.rs`), so a deeper
-/// rule could never pass; refusing it also bounds the parser's recursion.
-const MAX_DEPTH: usize = 32;
+// `Check::eval` denies anything nested deeper than MAX_DEPTH, so a deeper rule could
+// never pass; refusing it also bounds the parser's recursion.
+use super::MAX_DEPTH;
 
 /// Parse a rule in the policy language. The empty string allows everyone, as
 /// in oslo.policy.
@@ -823,9 +823,14 @@ mod tests {
             ("download_image", download),
             ("add_image", create),
             ("publicize_image", admin.to_owned()),
+            (
+                "stores_info_detail",
+                "role:admin or role:service".to_owned(),
+            ),
             ("get_member", reader_or_shared.clone()),
             ("get_members", reader_or_shared),
             ("modify_member", shared_member),
+            ("tasks_api_access", admin.to_owned()),
         ];
         for name in [
             "modify_image",

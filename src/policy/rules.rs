@@ -74,6 +74,8 @@ pub fn defaults() -> Vec<(&'static str, Check)> {
         ("communitize_image", admin_or_member_owner()),
         ("publicize_image", admin()),
         ("add_member", admin_or_member_owner()),
+        // ADMIN_OR_SERVICE_ROLE in Glance's discovery policies.
+        ("stores_info_detail", or(vec![admin(), role("service")])),
         ("delete_member", admin_or_member_owner()),
         ("get_member", owner_or_member_reader()),
         ("get_members", owner_or_member_reader()),
@@ -81,5 +83,7 @@ pub fn defaults() -> Vec<(&'static str, Check)> {
             "modify_member",
             or(vec![admin(), and(vec![role("member"), is_member()])]),
         ),
+        // The (deprecated) tasks API: admins only.
+        ("tasks_api_access", Check::Rule("context_is_admin".into())),
     ]
 }

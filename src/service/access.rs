@@ -41,15 +41,25 @@ pub fn load_visible(
     if id.len() > MAX_ID_LEN {
         return Err(Error::not_found(not_found));
     }
-    let image = if lock {
-        db::images::get_for_update(conn, id)?
-    } else {
-        db::images::get(conn, id)?
-    };
-    let Some(image) = image else {
+    if lock && !db::images::lock(conn, id)? {
+        return Err(Error::not_found(not_found));
+    }
+    let Some((image, membership)) = db::images::get_with_membership(conn, id, ctx.project())?
+    else {
         return Err(Error::not_found(not_found));
     };
-    let membership = db::images::membership(conn, id, ctx.project())?;
+    visible(policy, ctx, image, membership, not_found)
+}
+
+/// The visibility and `get_image` checks of `load_visible`, on an image
+/// already loaded with the caller's membership.
+pub fn visible(
+    policy: &Enforcer,
+    ctx: &RequestContext,
+    image: Image,
+    membership: Option<MemberStatus>,
+    not_found: &str,
+) -> Result<Visible, Error> {
     let facts = VisibilityFacts {
         owner: image.owner.as_deref(),
         visibility: image.visibility,

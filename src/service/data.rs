@@ -10,7 +10,7 @@ use crate::db::{self, write_tx};
 use crate::domain::context::RequestContext;
 use crate::domain::image::ImageStatus;
 use crate::error::{Error, Msg};
-use crate::store::StoreError;
+use crate::store::{FsStore, StoreError, StoredData};
 
 pub async fn upload<S, E>(
     state: &AppState,
@@ -77,36 +77,15 @@ where
         .await?;
 
     // 2. Stream the bytes into the store (temp file, fsync, rename).
-    let stored = state
-        .store
-        .put(
-            &id,
-            body,
-            state.config.image_size_cap,
-            disk_format.as_deref(),
-        )
-        .await;
-    let data = match stored {
-        Ok(d) => d,
-        Err(e) => {
-            let rid = id.clone();
-            let reset = state
-                .db(move |conn| {
-                    Ok(db::images::compare_and_set_status(
-                        conn,
-                        &rid,
-                        &[ImageStatus::Saving],
-                        ImageStatus::Queued,
-                        now(),
-                    )?)
-                })
-                .await;
-            if let Err(re) = reset {
-                tracing::error!(image_id = %id, error = %re, "could not return image to queued after a failed upload");
-            }
-            return Err(store_error(e));
-        }
-    };
+    let data = receive(
+        state,
+        &state.store,
+        &id,
+        body,
+        disk_format.as_deref(),
+        ImageStatus::Saving,
+    )
+    .await?;
 
     // 3. Record the result, unless the image was deleted (or reset) meanwhile.
     let rid = id.clone();
@@ -149,7 +128,78 @@ where
     }
 }
 
-/// Glance's answers for store failures during upload.
+/// Streams a request body into `store` (upload: the image store; stage: the staging area) while
+/// the heartbeat keeps the image, in `status`, alive for the recovery sweep of every process. On
+/// failure the image goes back to `queued` (the store leaves nothing behind) and the store's error
+/// becomes Glance's answer.
+pub(crate) async fn receive<S, E>(
+    state: &AppState,
+    store: &FsStore,
+    id: &str,
+    body: S,
+    inspect_as: Option<&str>,
+    status: ImageStatus,
+) -> Result<StoredData, Error>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let put = store.put(id, body, state.config.image_size_cap, inspect_as);
+    let stored = tokio::select! {
+        r = put => r,
+        () = heartbeat(state, id, status, None) => unreachable!("heartbeat never ends"),
+    };
+    match stored {
+        Ok(data) => Ok(data),
+        Err(e) => {
+            let rid = id.to_owned();
+            let reset = state
+                .db(move |conn| {
+                    Ok(db::images::compare_and_set_status(
+                        conn,
+                        &rid,
+                        &[status],
+                        ImageStatus::Queued,
+                        now(),
+                    )?)
+                })
+                .await;
+            if let Err(re) = reset {
+                tracing::error!(image_id = %id, error = %re, "could not return image to queued after a failed transfer");
+            }
+            Err(store_error(e))
+        }
+    }
+}
+
+/// Marks a transfer in progress as alive: refreshes `updated_at` of the image (while it is still in
+/// `status`) and of its task, every heartbeat period, forever. Run it beside the transfer with
+/// `select!`; the recovery sweep takes an image silent for `upload_stale_timeout` as dead.
+pub(crate) async fn heartbeat(
+    state: &AppState,
+    id: &str,
+    status: ImageStatus,
+    task_id: Option<&str>,
+) {
+    let period = heartbeat_period(&state.config);
+    loop {
+        tokio::time::sleep(period).await;
+        let (id, task_id) = (id.to_owned(), task_id.map(str::to_owned));
+        let r = state
+            .db(move |conn| {
+                db::images::compare_and_set_status(conn, &id, &[status], status, now())?;
+                if let Some(t) = task_id {
+                    db::tasks::touch(conn, &t, now())?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "heartbeat failed");
+        }
+    }
+}
+
 /// An upload silent for `upload_stale_timeout` is taken as dead by the recovery sweep.
 pub fn stale_after(config: &crate::config::Config) -> std::time::Duration {
     std::time::Duration::from_secs(config.upload_stale_timeout)
@@ -187,10 +237,15 @@ pub async fn recover_stale_uploads(state: &AppState) -> Result<Vec<String>, Erro
         Ok(Err(e)) => tracing::warn!(error = %e, "cannot sweep temporary upload files"),
         _ => {}
     }
+    // Imports and stages (the interoperable import) recover the same way.
+    if let Err(e) = super::import::recover(state).await {
+        tracing::warn!(error = %e, "import recovery sweep failed");
+    }
     Ok(reset)
 }
 
-fn store_error(e: StoreError) -> Error {
+/// Glance's answers for store failures during upload.
+pub(crate) fn store_error(e: StoreError) -> Error {
     match e {
         StoreError::TooLarge { .. } => {
             Error::too_large(format!("The incoming image is too large: {e}"))

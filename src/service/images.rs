@@ -3,7 +3,7 @@
 use chrono::{NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::access::{load_visible, Visible};
+use super::access::{load_visible, visible, Visible};
 use crate::app::AppState;
 use crate::db::{self, write_tx, DbError};
 use crate::domain::context::RequestContext;
@@ -150,12 +150,15 @@ pub async fn list(
             let marker = match &q.marker {
                 None => None,
                 Some(m) => {
-                    if db::images::get(conn, m)?.is_none() {
+                    // One load: a missing marker is a 400, an invisible one a 403.
+                    let Some((image, membership)) =
+                        db::images::get_with_membership(conn, m, ctx.project())?
+                    else {
                         return Err(Error::bad_request(format!(
                             "Invalid marker. Image {m} could not be found."
                         )));
-                    }
-                    match load_visible(conn, &policy, &ctx, m, "", false) {
+                    };
+                    match visible(&policy, &ctx, image, membership, "") {
                         Ok(v) => Some(v.image),
                         Err(Error::NotFound(_)) => {
                             return Err(Error::forbidden(format!(
@@ -242,6 +245,10 @@ pub async fn delete(state: &AppState, ctx: RequestContext, id: String) -> Result
     // The row is gone for every reader; now the bytes can go too.
     if let Err(e) = state.store.delete(&image_id).await {
         tracing::error!(image_id, error = %e, "image deleted but its data could not be removed");
+    }
+    // Data staged for an import goes with the image (Glance deletes it from staging too).
+    if let Err(e) = state.staging.delete(&image_id).await {
+        tracing::error!(image_id, error = %e, "image deleted but its staged data could not be removed");
     }
     Ok(())
 }

@@ -3,4 +3,8 @@
 pub mod access;
 pub mod data;
 pub mod images;
+pub mod import;
 pub mod members;
+pub mod metadefs;
+pub mod tasks;
+pub mod web_download;

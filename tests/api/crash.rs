@@ -11,8 +11,8 @@ use tokio::io::AsyncWriteExt;
 
 use crate::helpers::{backends, create_pg_database, drop_pg_database, pg_url_for, Backend};
 
-struct Glint {
-    child: Child,
+pub(crate) struct Glint {
+    pub(crate) child: Child,
 }
 
 impl Drop for Glint {
@@ -22,7 +22,7 @@ impl Drop for Glint {
     }
 }
 
-fn start(config: &std::path::Path, dir: &std::path::Path) -> Glint {
+pub(crate) fn start(config: &std::path::Path, dir: &std::path::Path) -> Glint {
     let log = std::fs::File::options()
         .create(true)
         .append(true)
@@ -41,7 +41,7 @@ fn start(config: &std::path::Path, dir: &std::path::Path) -> Glint {
     Glint { child }
 }
 
-async fn wait_up(client: &reqwest::Client, base: &str) {
+pub(crate) async fn wait_up(client: &reqwest::Client, base: &str) {
     for _ in 0..200 {
         if client
             .get(format!("{base}/healthcheck"))
@@ -56,7 +56,7 @@ async fn wait_up(client: &reqwest::Client, base: &str) {
     panic!("glint did not start");
 }
 
-async fn call(
+pub(crate) async fn call(
     client: &reqwest::Client,
     method: reqwest::Method,
     url: String,

@@ -388,3 +388,49 @@ backend_test!(recovery_resets_only_dead_uploads, |app| async move {
     // The recovered image takes a new upload.
     assert_eq!(c.upload(&dead, vec![1, 2, 3]).await.status(), 204);
 });
+
+// A live upload longer than `upload_stale_timeout` sends heartbeats, so the recovery sweep (which
+// every process runs) leaves it alone while it still resets uploads that really died.
+backend_test!(
+    slow_upload_outlives_the_stale_timeout,
+    config = |c| c.upload_stale_timeout = 2,
+    |app| async move {
+        let c = app.caller("p1", "member");
+        let id = c
+            .create_image(json!({"disk_format": "raw", "container_format": "bare"}))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // Twelve chunks, 400 ms apart: about 4.8 s, more than twice the stale timeout.
+        let chunks = (0..12u8).map(|i| vec![i; 1024]);
+        let body = stream::unfold(chunks, |mut it| async move {
+            let chunk = it.next()?;
+            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+            Some((Ok::<_, std::io::Error>(chunk), it))
+        });
+        let upload = c
+            .request(reqwest::Method::PUT, &format!("/v2/images/{id}/file"))
+            .header("Content-Type", "application/octet-stream")
+            .body(reqwest::Body::wrap_stream(body))
+            .send();
+        let sweeps = async {
+            let mut reset = Vec::new();
+            for _ in 0..24 {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                reset.extend(
+                    glint::service::data::recover_stale_uploads(&app.state)
+                        .await
+                        .unwrap(),
+                );
+            }
+            reset
+        };
+        let (r, reset) = tokio::join!(upload, sweeps);
+        assert_eq!(r.unwrap().status(), 204);
+        assert!(reset.is_empty(), "the sweep reset a live upload: {reset:?}");
+        let (_, img) = json(c.get(&format!("/v2/images/{id}")).await).await;
+        assert_eq!(img["status"], "active");
+        assert_eq!(img["size"], 12 * 1024);
+    }
+);

@@ -109,6 +109,11 @@ impl TestApp {
         }
     }
 
+    /// The PostgreSQL database of this app, if it runs on PostgreSQL.
+    pub fn pg_db(&self) -> Option<&str> {
+        self.pg_db.as_deref()
+    }
+
     pub fn db(&self) -> glint::db::connection::PooledConn {
         self.state.db.conn().expect("db connection")
     }

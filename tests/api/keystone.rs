@@ -43,7 +43,7 @@ pub fn keystone_env() -> Option<HashMap<String, String>> {
     )
 }
 
-fn var<'a>(env: &'a HashMap<String, String>, key: &str) -> &'a str {
+pub fn var<'a>(env: &'a HashMap<String, String>, key: &str) -> &'a str {
     env.get(key)
         .map(String::as_str)
         .unwrap_or_else(|| panic!("{key} missing from the Keystone env file"))
@@ -351,12 +351,12 @@ async fn cache_coalesces_and_remembers() {
 }
 
 /// Relay modes.
-const FORWARD: u8 = 0;
-const REFUSE: u8 = 1;
-const HANG: u8 = 2;
+pub const FORWARD: u8 = 0;
+pub const REFUSE: u8 = 1;
+pub const HANG: u8 = 2;
 
 /// A loopback TCP relay to the real Keystone that can be told to refuse or hang.
-async fn relay(target: String) -> (String, Arc<AtomicU8>) {
+pub async fn relay(target: String) -> (String, Arc<AtomicU8>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = format!("http://{}", listener.local_addr().unwrap());
     let mode = Arc::new(AtomicU8::new(FORWARD));

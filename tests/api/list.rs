@@ -207,3 +207,125 @@ backend_test!(readers_list_admin_sees_all, |app| async move {
         (403, "You are not authorized to complete get_images action.")
     );
 });
+
+// Keyset paging through every candidate set a project sees (own, public, shared with it and
+// accepted), on the sort keys whose marker also bounds an index range (status, created_at, id),
+// with ties on the first key across page boundaries: the pages, joined, are the full list, and the
+// full list is exactly the images the caller may see (not others' private or community images,
+// not shares it has not accepted).
+backend_test!(
+    paging_over_candidate_sets_on_every_first_key,
+    |app| async move {
+        let admin = app.caller("adm", "admin");
+        let me = app.caller("me", "member");
+        let mut expected = HashSet::new();
+        let make = |owner: &str, name: &str| {
+            let admin = &admin;
+            let (owner, name) = (owner.to_owned(), name.to_owned());
+            async move {
+                admin
+                .create_image(json!({
+                    "owner": owner, "name": name, "disk_format": "raw", "container_format": "bare"
+                }))
+                .await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+            }
+        };
+        for i in 0..4 {
+            expected.insert(make("me", &format!("own-{i}")).await);
+        }
+        for i in 0..3 {
+            let id = make("other", &format!("pub-{i}")).await;
+            let r = admin
+                .patch(
+                    &format!("/v2/images/{id}"),
+                    &json!([{"op": "replace", "path": "/visibility", "value": "public"}]),
+                )
+                .await;
+            assert_eq!(r.status(), 200);
+            expected.insert(id);
+        }
+        let owner = app.caller("other", "member");
+        for (i, status) in ["accepted", "accepted", "pending", "rejected"]
+            .iter()
+            .enumerate()
+        {
+            let id = make("other", &format!("shared-{i}")).await;
+            let (s, _) = json(
+                owner
+                    .post(
+                        &format!("/v2/images/{id}/members"),
+                        &json!({"member": "me"}),
+                    )
+                    .await,
+            )
+            .await;
+            assert_eq!(s, 200);
+            if *status != "pending" {
+                let r = me
+                    .put(
+                        &format!("/v2/images/{id}/members/me"),
+                        &json!({"status": status}),
+                    )
+                    .await;
+                assert_eq!(r.status(), 200);
+            }
+            if *status == "accepted" {
+                expected.insert(id);
+            }
+        }
+        for i in 0..2 {
+            make("other", &format!("private-{i}")).await;
+            let id = make("other", &format!("community-{i}")).await;
+            let r = admin
+                .patch(
+                    &format!("/v2/images/{id}"),
+                    &json!([{"op": "replace", "path": "/visibility", "value": "community"}]),
+                )
+                .await;
+            assert_eq!(r.status(), 200);
+        }
+        // An active image gives the status key two values to page across.
+        let own_active = make("me", "own-active").await;
+        let r = me.upload(&own_active, b"data".to_vec()).await;
+        assert_eq!(r.status(), 204);
+        expected.insert(own_active.clone());
+
+        for sort in [
+            "",
+            "sort=status:asc",
+            "sort=status:desc,name:asc",
+            "sort=created_at:asc",
+            "sort=created_at:desc",
+            "sort=id:asc",
+            "sort=id:desc",
+            "sort=status:desc,id:asc",
+        ] {
+            let sep = if sort.is_empty() { "" } else { "&" };
+            let (s, all) = json(me.get(&format!("/v2/images?limit=1000{sep}{sort}")).await).await;
+            assert_eq!(s, 200, "{sort}: {all}");
+            let all = image_ids(&all);
+            assert_eq!(
+                all.iter().cloned().collect::<HashSet<_>>(),
+                expected,
+                "{sort}"
+            );
+            assert_eq!(all.len(), expected.len(), "{sort}");
+            let mut paged = Vec::new();
+            let mut next = Some(format!("/v2/images?limit=2{sep}{sort}"));
+            while let Some(path) = next {
+                let (s, v) = json(me.get(&path).await).await;
+                assert_eq!(s, 200, "{path}: {v}");
+                paged.extend(image_ids(&v));
+                next = v["next"].as_str().map(str::to_owned);
+                assert!(
+                    paged.len() <= expected.len() + 2,
+                    "{sort}: paging does not end"
+                );
+            }
+            assert_eq!(paged, all, "{sort}");
+        }
+    }
+);

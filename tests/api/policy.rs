@@ -72,3 +72,23 @@ async fn broken_policy_file_stops_startup() {
         .expect("must refuse");
     assert!(err.contains("add_member"), "{err}");
 }
+
+/// A rule set that would evaluate forever (or exponentially) is refused at start-up, naming
+/// the file and the cycle (the policy fuzz target times out on it without the check).
+#[actix_web::test]
+async fn self_referencing_policy_stops_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::helpers::test_config(dir.path(), Backend::Sqlite, None);
+    let path = write_policy("\"a\": \"rule:a or rule:a or rule:a or rule:a\"\n");
+    config.policy_file = Some(path.clone());
+    let err = glint::startup::build_state(config)
+        .err()
+        .expect("must refuse");
+    assert_eq!(
+        err,
+        format!(
+            "policy file {}: rule \"a\" refers to itself: a -> a",
+            path.display()
+        )
+    );
+}

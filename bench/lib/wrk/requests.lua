@@ -4,9 +4,15 @@
 --   BENCH_REQS   file with one request per line: METHOD<TAB>PATH[<TAB>JSON body]
 --   BENCH_TOKEN  Keystone token sent as X-Auth-Token
 --   BENCH_BODY   "0" = do not hand response bodies to Lua (large downloads: wrk would buffer them)
+--   BENCH_HEADERS  extra request headers, "Name: value" separated by "|" (noauth identity headers)
 -- Prints BENCH lines on stdout at the end; bench.py parses them.
 
 local token = os.getenv("BENCH_TOKEN") or ""
+local extra = {}
+for pair in (os.getenv("BENCH_HEADERS") or ""):gmatch("[^|]+") do
+  local k, v = pair:match("^%s*([^:]+):%s*(.-)%s*$")
+  if k then extra[k] = v end
+end
 local want_body = os.getenv("BENCH_BODY") ~= "0"
 local reqs = {}
 local n_reqs = 0
@@ -27,7 +33,9 @@ function init(args)
   for line in f:lines() do
     local method, path, body = line:match("^([^\t]+)\t([^\t]+)\t?(.*)$")
     if method then
-      local headers = { ["X-Auth-Token"] = token }
+      local headers = {}
+      if token ~= "" then headers["X-Auth-Token"] = token end
+      for k, v in pairs(extra) do headers[k] = v end
       if body == "" then
         body = nil
       else

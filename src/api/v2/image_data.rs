@@ -17,6 +17,24 @@ pub async fn upload(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
+    require_octet_stream(&req)?;
+    // Multi-store mode: the target store (header, else the default) must be enabled.
+    if let Some(b) = &state.config.backend {
+        if let Some(h) = req.headers().get("x-image-meta-store") {
+            let named = String::from_utf8_lossy(h.as_bytes());
+            if named != b.id {
+                return Err(Error::bad_request(format!(
+                    "Unknown scheme '{named}' found in URI"
+                )));
+            }
+        }
+    }
+    data::upload(&state, ctx, path.into_inner(), payload).await?;
+    Ok(no_content())
+}
+
+/// Data bodies must be `application/octet-stream` (Glance's deserializer; 415 otherwise).
+pub fn require_octet_stream(req: &HttpRequest) -> Result<(), Error> {
     let ct = req
         .headers()
         .get("content-type")
@@ -34,8 +52,7 @@ pub async fn upload(
             ct.unwrap_or_default()
         ))));
     }
-    data::upload(&state, ctx, path.into_inner(), payload).await?;
-    Ok(no_content())
+    Ok(())
 }
 
 pub async fn download(

@@ -35,7 +35,18 @@ pub async fn create(
     let location = format!("{}/v2/images/{}", base_url(&state, &req), image.id);
     let mut b = HttpResponse::Created();
     b.insert_header(("Location", location));
-    Ok(json::respond(b, &views::image(&image)))
+    // Glance advertises the enabled import methods on create (when there are any).
+    let methods = state.config.import.enabled_import_methods.join(",");
+    if !methods.is_empty() {
+        b.insert_header(("OpenStack-image-import-methods", methods));
+    }
+    if let Some(id) = state.config.backend_id() {
+        b.insert_header(("OpenStack-image-store-ids", id.to_owned()));
+    }
+    Ok(json::respond(
+        b,
+        &views::image(&image, state.config.backend_id()),
+    ))
 }
 
 pub async fn list(
@@ -59,7 +70,12 @@ pub async fn list(
     let mut body = serde_json::Map::new();
     body.insert(
         "images".into(),
-        serde_json::Value::Array(images.iter().map(views::image).collect()),
+        serde_json::Value::Array(
+            images
+                .iter()
+                .map(|i| views::image(i, state.config.backend_id()))
+                .collect(),
+        ),
     );
     body.insert("first".into(), list_query::first_link(raw).into());
     body.insert("schema".into(), "/v2/schemas/images".into());
@@ -80,7 +96,10 @@ pub async fn show(
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
     let image = svc::show(&state, ctx, path.into_inner()).await?;
-    Ok(json::respond(HttpResponse::Ok(), &views::image(&image)))
+    Ok(json::respond(
+        HttpResponse::Ok(),
+        &views::image(&image, state.config.backend_id()),
+    ))
 }
 
 pub async fn update(
@@ -98,7 +117,10 @@ pub async fn update(
     let body = require_json(&req, payload).await?;
     let ops = patch::parse(&body, mt)?;
     let image = svc::update(&state, ctx, path.into_inner(), mt, ops).await?;
-    Ok(json::respond(HttpResponse::Ok(), &views::image(&image)))
+    Ok(json::respond(
+        HttpResponse::Ok(),
+        &views::image(&image, state.config.backend_id()),
+    ))
 }
 
 pub async fn delete(

@@ -2,8 +2,11 @@
 
 pub mod image_data;
 pub mod images;
+pub mod import;
 pub mod members;
+pub mod metadefs;
 pub mod schemas;
+pub mod tasks;
 pub mod views;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -13,7 +16,7 @@ use super::json;
 use crate::error::{Error, Msg};
 
 /// A resource whose other methods answer 405 with `Allow` (after auth, as in Glance).
-fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+pub(crate) fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(move |Ctx(_): Ctx, req: HttpRequest| async move {
         Err::<HttpResponse, super::MethodNotAllowed>(super::MethodNotAllowed {
             method: req.method().to_string(),
@@ -33,6 +36,8 @@ async fn schema(
         "images" => schemas::images_schema(),
         "member" => schemas::member_schema(),
         "members" => schemas::members_schema(),
+        "task" => crate::domain::task::task_schema(),
+        "tasks" => crate::domain::task::tasks_schema(),
         _ => return Err(Error::NotFound(Msg::Default)),
     };
     Ok(json::respond(HttpResponse::Ok(), &doc))
@@ -44,7 +49,7 @@ async fn not_found(Ctx(_): Ctx) -> Result<HttpResponse, Error> {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::scope("/v2")
+        metadefs::routes(web::scope("/v2"))
             .service(resource("/schemas/{name}", "GET").route(web::get().to(schema)))
             .service(
                 resource("/images", "GET, POST")
@@ -86,6 +91,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(members::show))
                     .route(web::put().to(members::update))
                     .route(web::delete().to(members::delete)),
+            )
+            // Interoperable image import and tasks.
+            .service(resource("/info/import", "GET").route(web::get().to(import::info_import)))
+            .service(resource("/info/stores", "GET").route(web::get().to(import::info_stores)))
+            .service(
+                resource("/info/stores/detail", "GET")
+                    .route(web::get().to(import::info_stores_detail)),
+            )
+            .service(resource("/images/{id}/stage", "PUT").route(web::put().to(import::stage)))
+            .service(resource("/images/{id}/import", "POST").route(web::post().to(import::import)))
+            .service(
+                resource("/images/{id}/tasks", "GET").route(web::get().to(import::image_tasks)),
+            )
+            .service(
+                resource("/tasks", "GET, POST")
+                    .route(web::get().to(tasks::list))
+                    .route(web::post().to(tasks::create)),
+            )
+            .service(
+                resource("/tasks/{id}", "GET, DELETE")
+                    .route(web::get().to(tasks::show))
+                    .route(web::delete().to(tasks::delete)),
             )
             .default_service(web::to(not_found)),
     );

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use serde_json::{Map, Value};
 
-use crate::domain::image::Image;
+use crate::domain::image::{Image, ImageStatus};
 use crate::domain::member::Member;
 
 /// Glance shows whole seconds with a literal `Z`.
@@ -11,7 +11,9 @@ pub fn timestamp(t: &NaiveDateTime) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-pub fn image(img: &Image) -> Value {
+/// `backend`: the named store of multi-store mode; an image whose data is in
+/// it lists it as `stores`, after the other keys (Glance adds it last).
+pub fn image(img: &Image, backend: Option<&str>) -> Value {
     let mut m = Map::new();
     // Custom properties first, as Glance serialises extra_properties before base attributes.
     for (k, v) in &img.properties {
@@ -46,6 +48,11 @@ pub fn image(img: &Image) -> Value {
     m.insert("self".into(), format!("/v2/images/{}", img.id).into());
     m.insert("file".into(), format!("/v2/images/{}/file", img.id).into());
     m.insert("schema".into(), "/v2/schemas/image".into());
+    if let Some(id) = backend {
+        if img.has_data() && matches!(img.status, ImageStatus::Active | ImageStatus::Deactivated) {
+            m.insert("stores".into(), id.into());
+        }
+    }
     Value::Object(m)
 }
 

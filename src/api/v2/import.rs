@@ -1,0 +1,140 @@
+//! Interoperable image import: `/v2/info/import`, `/v2/info/stores`,
+//! `/v2/images/{id}/stage`, `/v2/images/{id}/import`, `/v2/images/{id}/tasks`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::image_data::require_octet_stream;
+use super::images::no_content;
+use super::tasks::image_task;
+use crate::api::body::{forbid_body, require_json};
+use crate::api::context::Ctx;
+use crate::api::json;
+use crate::api::request_id::RequestId;
+use crate::app::AppState;
+use crate::error::Error;
+use crate::policy::project_target;
+use crate::service::import::{self as svc, ImportRequest};
+use crate::service::tasks;
+
+/// `GET /v2/info/import`: the enabled import methods.
+pub async fn info_import(
+    state: web::Data<AppState>,
+    Ctx(_): Ctx,
+    req: HttpRequest,
+) -> Result<HttpResponse, Error> {
+    forbid_body(&req)?;
+    let doc = json!({
+        "import-methods": {
+            "description": "Import methods available.",
+            "type": "array",
+            "value": state.config.import.enabled_import_methods,
+        }
+    });
+    Ok(json::respond(HttpResponse::Ok(), &doc))
+}
+
+/// `GET /v2/info/stores`: 404 with the single unnamed store (no
+/// `enabled_backends`), as Glance; else the one named file backend.
+pub async fn info_stores(
+    state: web::Data<AppState>,
+    Ctx(_): Ctx,
+    req: HttpRequest,
+) -> Result<HttpResponse, Error> {
+    forbid_body(&req)?;
+    let stores = vec![store_entry(&state)?];
+    Ok(json::respond(
+        HttpResponse::Ok(),
+        &json!({"stores": stores}),
+    ))
+}
+
+/// `GET /v2/info/stores/detail`: admins also see type, properties and weight.
+pub async fn info_stores_detail(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+) -> Result<HttpResponse, Error> {
+    forbid_body(&req)?;
+    let mut store = store_entry(&state)?;
+    state
+        .policy
+        .enforce("stores_info_detail", &ctx, &project_target(&ctx))?;
+    store["type"] = "file".into();
+    store["properties"] = json!({
+        "data_dir": state.config.filesystem_store_datadir.display().to_string(),
+        // glance_store's defaults for a file store.
+        "chunk_size": 65536,
+        "thin_provisioning": false,
+    });
+    store["weight"] = 0.into();
+    Ok(json::respond(
+        HttpResponse::Ok(),
+        &json!({"stores": [store]}),
+    ))
+}
+
+/// The backend as `/v2/info/stores` lists it (`default` is the string "true").
+fn store_entry(state: &AppState) -> Result<serde_json::Value, Error> {
+    let Some(b) = &state.config.backend else {
+        return Err(Error::not_found(
+            "Multi backend is not supported at this site.",
+        ));
+    };
+    let mut store = json!({"id": b.id});
+    if let Some(d) = &b.description {
+        store["description"] = d.clone().into();
+    }
+    store["default"] = "true".into();
+    Ok(store)
+}
+
+/// `PUT /v2/images/{id}/stage`: 204.
+pub async fn stage(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, Error> {
+    if !state.config.import.method_enabled("glance-direct") {
+        return Err(Error::not_found(
+            "'glance-direct' method is not available at this site.",
+        ));
+    }
+    require_octet_stream(&req)?;
+    svc::stage(&state, ctx, path.into_inner(), payload).await?;
+    Ok(no_content())
+}
+
+/// `POST /v2/images/{id}/import`: 202, the import runs in the background.
+pub async fn import(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, Error> {
+    let body = require_json(&req, payload).await?;
+    let header_store = req
+        .headers()
+        .get("x-image-meta-store")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let mut r = ImportRequest::parse(body, &state.config.import.enabled_import_methods)?;
+    r.header_store = header_store;
+    svc::import(&state, ctx, RequestId::of(&req), path.into_inner(), r).await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// `GET /v2/images/{id}/tasks` (API 2.12).
+pub async fn image_tasks(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    forbid_body(&req)?;
+    let list = tasks::for_image(&state, ctx, path.into_inner()).await?;
+    let doc = json!({"tasks": list.iter().map(image_task).collect::<Vec<_>>()});
+    Ok(json::respond(HttpResponse::Ok(), &doc))
+}

@@ -1,0 +1,347 @@
+//! Objects, properties and tags of one namespace.
+
+use serde_json::{Map, Value};
+
+use super::{conflict, enforce, in_tx, load_namespace, read, Missing};
+use crate::app::AppState;
+use crate::db::metadefs::content::{self as db, ObjectValues};
+use crate::db::metadefs::resource_types as rt_db;
+use crate::domain::context::RequestContext;
+use crate::domain::metadefs::document::ObjectDoc;
+use crate::domain::metadefs::property::strip_prefix;
+use crate::domain::metadefs::query::{page_tags, TagQuery};
+use crate::domain::metadefs::{msg, MetadefObject, MetadefProperty, MetadefTag};
+use crate::error::Error;
+use crate::service::images::now;
+
+// --- objects ---
+
+pub async fn list_objects(
+    state: &AppState,
+    ctx: RequestContext,
+    ns: String,
+) -> Result<Vec<MetadefObject>, Error> {
+    read(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, Missing::LongIfMissing)?;
+        enforce(&st.policy, &ctx, Some(&n), "get_metadef_objects")?;
+        let all = db::objects(c, n.id)?;
+        Ok(
+            if enforce(&st.policy, &ctx, Some(&n), "get_metadef_object").is_ok() {
+                all
+            } else {
+                Vec::new()
+            },
+        )
+    })
+    .await
+}
+
+pub async fn create_object(
+    state: &AppState,
+    ctx: RequestContext,
+    ns: String,
+    o: ObjectDoc,
+) -> Result<MetadefObject, Error> {
+    in_tx(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, Missing::LongIfMissing)?;
+        enforce(&st.policy, &ctx, Some(&n), "add_metadef_object")?;
+        let t = now();
+        let v = ObjectValues {
+            name: &o.name,
+            description: o.description.as_deref(),
+            required: &o.required,
+            properties: &o.properties,
+        };
+        db::insert_object(c, n.id, &v, t, Some(t))
+            .map_err(conflict(|| msg::duplicate_object(&o.name, &ns)))?;
+        db::object(c, n.id, &o.name)?.ok_or_else(|| Error::internal("created object vanished"))
+    })
+    .await
+}
+
+pub async fn show_object(
+    state: &AppState,
+    ctx: RequestContext,
+    ns: String,
+    name: String,
+) -> Result<MetadefObject, Error> {
+    read(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, Missing::LongIfMissing)?;
+        enforce(&st.policy, &ctx, Some(&n), "get_metadef_object")?;
+        db::object(c, n.id, &name)?.ok_or_else(|| Error::not_found(msg::object_not_found(&name)))
+    })
+    .await
+}
+
+pub async fn update_object(
+    state: &AppState,
+    ctx: RequestContext,
+    ns: String,
+    name: String,
+    o: ObjectDoc,
+) -> Result<MetadefObject, Error> {
+    in_tx(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, Missing::LongIfMissing)?;
+        enforce(&st.policy, &ctx, Some(&n), "modify_metadef_object")?;
+        let old = db::object(c, n.id, &name)?
+            .ok_or_else(|| Error::not_found(msg::object_not_found(&name)))?;
+        let v = ObjectValues {
+            name: &o.name,
+            description: o.description.as_deref(),
+            required: &o.required,
+            properties: &o.properties,
+        };
+        db::update_object(c, old.id, &v, now())
+            .map_err(conflict(|| msg::duplicate_object_update(&o.name, &ns)))?;
+        db::object(c, n.id, &o.name)?.ok_or_else(|| Error::internal("updated object vanished"))
+    })
+    .await
+}
+
+pub async fn delete_object(
+    state: &AppState,
+    ctx: RequestContext,
+    ns: String,
+    name: String,
+) -> Result<(), Error> {
+    in_tx(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, Missing::LongIfMissing)?;
+        enforce(&st.policy, &ctx, Some(&n), "delete_metadef_object")?;
+        let o = db::object(c, n.id, &name)?
+            .ok_or_else(|| Error::not_found(msg::object_not_found(&name)))?;
+        if n.is_protected() {
+            return Err(Error::forbidden(msg::protected_object(&name)));
+        }
+        db::delete_object(c, o.id)?;
+        Ok(())
+    })
+    .await
+}
+
+// --- properties ---
+
+pub async fn list_properties(
+    state: &AppState,
+    ctx: RequestContext,
+    ns: String,
+) -> Result<Map<String, Value>, Error> {
+    read(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
+        enforce(&st.policy, &ctx, Some(&n), "get_metadef_properties")?;
+        Ok(db::properties(c, n.id)?
+            .into_iter()
+            .map(|p| (p.name, Value::Object(p.schema)))
+            .collect())
+    })
+    .await
+}
+
+pub async fn show_property(
+    state: &AppState,
+    ctx: RequestContext,
+    ns: String,
+    name: String,
+    resource_type: Option<String>,
+) -> Result<MetadefProperty, Error> {
+    read(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
+        enforce(&st.policy, &ctx, Some(&n), "get_metadef_property")?;
+        let mut lookup = name.as_str();
+        if let Some(rt) = &resource_type {
+            enforce(&st.policy, &ctx, Some(&n), "get_metadef_resource_type")?;
+            let known = rt_db::get(c, rt)?
+                .ok_or_else(|| Error::not_found(msg::resource_type_not_found(rt)))?;
+            let assoc = rt_db::associations(c, n.id)?
+                .into_iter()
+                .find(|a| a.name == known.name)
+                .ok_or_else(|| Error::not_found(msg::association_not_found(rt, &ns)))?;
+            lookup = strip_prefix(&name, assoc.prefix.as_deref()).map_err(Error::not_found)?;
+        }
+        db::property(c, n.id, lookup)?
+            .ok_or_else(|| Error::not_found(msg::property_not_found(lookup)))
+    })
+    .await
+}
+
+pub async fn create_property(
+    state: &AppState,
+    ctx: RequestContext,
+    ns: String,
+    name: String,
+    schema: Map<String, Value>,
+) -> Result<MetadefProperty, Error> {
+    in_tx(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
+        enforce(&st.policy, &ctx, Some(&n), "add_metadef_property")?;
+        let t = now();
+        db::insert_property(c, n.id, &name, &schema, t, Some(t))
+            .map_err(conflict(|| msg::duplicate_property(&name, &ns)))?;
+        db::property(c, n.id, &name)?.ok_or_else(|| Error::internal("created property vanished"))
+    })
+    .await
+}
+
+pub async fn update_property(
+    state: &AppState,
+    ctx: RequestContext,
+    ns: String,
+    name: String,
+    new_name: String,
+    schema: Map<String, Value>,
+) -> Result<MetadefProperty, Error> {
+    in_tx(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
+        enforce(&st.policy, &ctx, Some(&n), "modify_metadef_property")?;
+        let old = db::property(c, n.id, &name)?
+            .ok_or_else(|| Error::not_found(msg::property_not_found(&name)))?;
+        db::update_property(c, old.id, &new_name, &schema, now())
+            .map_err(conflict(|| msg::duplicate_property_update(&new_name, &ns)))?;
+        db::property(c, n.id, &new_name)?
+            .ok_or_else(|| Error::internal("updated property vanished"))
+    })
+    .await
+}
+
+pub async fn delete_property(
+    state: &AppState,
+    ctx: RequestContext,
+    ns: String,
+    name: String,
+) -> Result<(), Error> {
+    in_tx(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
+        enforce(&st.policy, &ctx, Some(&n), "remove_metadef_property")?;
+        let p = db::property(c, n.id, &name)?
+            .ok_or_else(|| Error::not_found(msg::property_not_found(&name)))?;
+        if n.is_protected() {
+            return Err(Error::forbidden(msg::protected_property(&name)));
+        }
+        db::delete_property(c, p.id)?;
+        Ok(())
+    })
+    .await
+}
+
+// --- tags ---
+
+pub async fn list_tags(
+    state: &AppState,
+    ctx: RequestContext,
+    ns: String,
+    q: TagQuery,
+) -> Result<Vec<MetadefTag>, Error> {
+    read(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
+        enforce(&st.policy, &ctx, Some(&n), "get_metadef_tags")?;
+        let marker = match &q.marker {
+            Some(m) => {
+                Some(db::tag(c, n.id, m)?.ok_or_else(|| Error::not_found(msg::tag_not_found(m)))?)
+            }
+            None => None,
+        };
+        Ok(page_tags(db::tags(c, n.id)?, &q, marker.as_ref()))
+    })
+    .await
+}
+
+pub async fn create_tag(
+    state: &AppState,
+    ctx: RequestContext,
+    ns: String,
+    name: String,
+) -> Result<MetadefTag, Error> {
+    in_tx(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
+        crate::domain::metadefs::schemas::validate(
+            crate::domain::metadefs::schemas::Body::Tag,
+            &serde_json::json!({ "name": name }),
+        )?;
+        enforce(&st.policy, &ctx, Some(&n), "add_metadef_tag")?;
+        let t = now();
+        db::insert_tag(c, n.id, &name, t, Some(t))
+            .map_err(conflict(|| msg::duplicate_tag(&name, &ns)))?;
+        db::tag(c, n.id, &name)?.ok_or_else(|| Error::internal("created tag vanished"))
+    })
+    .await
+}
+
+/// Bulk create; without `append` the namespace's tags are replaced.
+pub async fn create_tags(
+    state: &AppState,
+    ctx: RequestContext,
+    ns: String,
+    names: Vec<String>,
+    append: bool,
+) -> Result<Vec<String>, Error> {
+    in_tx(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
+        enforce(&st.policy, &ctx, Some(&n), "add_metadef_tags")?;
+        // Glance does nothing at all (not even the replace) for an empty list.
+        if names.is_empty() {
+            return Ok(names);
+        }
+        if !append {
+            db::delete_tags(c, n.id)?;
+        }
+        let t = now();
+        for name in &names {
+            db::insert_tag(c, n.id, name, t, Some(t))
+                .map_err(conflict(|| msg::duplicate_tag(name, &ns)))?;
+        }
+        Ok(names)
+    })
+    .await
+}
+
+pub async fn show_tag(
+    state: &AppState,
+    ctx: RequestContext,
+    ns: String,
+    name: String,
+) -> Result<MetadefTag, Error> {
+    read(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
+        enforce(&st.policy, &ctx, Some(&n), "get_metadef_tag")?;
+        db::tag(c, n.id, &name)?.ok_or_else(|| Error::not_found(msg::tag_not_found(&name)))
+    })
+    .await
+}
+
+pub async fn update_tag(
+    state: &AppState,
+    ctx: RequestContext,
+    ns: String,
+    name: String,
+    new_name: String,
+) -> Result<MetadefTag, Error> {
+    in_tx(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
+        enforce(&st.policy, &ctx, Some(&n), "modify_metadef_tag")?;
+        let old =
+            db::tag(c, n.id, &name)?.ok_or_else(|| Error::not_found(msg::tag_not_found(&name)))?;
+        db::rename_tag(c, old.id, &new_name, now())
+            .map_err(conflict(|| msg::duplicate_tag(&new_name, &ns)))?;
+        db::tag(c, n.id, &new_name)?.ok_or_else(|| Error::internal("updated tag vanished"))
+    })
+    .await
+}
+
+pub async fn delete_tag(
+    state: &AppState,
+    ctx: RequestContext,
+    ns: String,
+    name: String,
+) -> Result<(), Error> {
+    in_tx(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
+        enforce(&st.policy, &ctx, Some(&n), "delete_metadef_tag")?;
+        let t =
+            db::tag(c, n.id, &name)?.ok_or_else(|| Error::not_found(msg::tag_not_found(&name)))?;
+        if n.is_protected() {
+            return Err(Error::forbidden(msg::protected_tag(&name)));
+        }
+        db::delete_tag(c, t.id)?;
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,95 @@
+//! Resource types and their associations with namespaces.
+
+use super::{conflict, enforce, in_tx, load_namespace, read, Missing};
+use crate::app::AppState;
+use crate::db::metadefs::resource_types as db;
+use crate::domain::context::RequestContext;
+use crate::domain::metadefs::document::AssociationDoc;
+use crate::domain::metadefs::{msg, Association, ResourceType};
+use crate::error::Error;
+use crate::service::images::now;
+
+pub async fn list(state: &AppState, ctx: RequestContext) -> Result<Vec<ResourceType>, Error> {
+    read(state, move |c, st| {
+        enforce(&st.policy, &ctx, None, "list_metadef_resource_types")?;
+        Ok(db::list(c)?)
+    })
+    .await
+}
+
+pub async fn associations(
+    state: &AppState,
+    ctx: RequestContext,
+    ns: String,
+) -> Result<Vec<Association>, Error> {
+    read(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
+        enforce(&st.policy, &ctx, Some(&n), "list_metadef_resource_types")?;
+        let all = db::associations(c, n.id)?;
+        Ok(
+            if enforce(&st.policy, &ctx, Some(&n), "get_metadef_resource_type").is_ok() {
+                all
+            } else {
+                Vec::new()
+            },
+        )
+    })
+    .await
+}
+
+pub async fn associate(
+    state: &AppState,
+    ctx: RequestContext,
+    ns: String,
+    a: AssociationDoc,
+) -> Result<Association, Error> {
+    in_tx(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
+        enforce(
+            &st.policy,
+            &ctx,
+            Some(&n),
+            "add_metadef_resource_type_association",
+        )?;
+        let t = now();
+        let rt = db::get_or_create(c, &a.name, false, t)?;
+        if db::association_exists(c, n.id, rt.id)? {
+            return Err(Error::conflict(msg::duplicate_association(&a.name, &ns)));
+        }
+        db::associate(c, n.id, rt.id, &a, t, Some(t))
+            .map_err(conflict(|| msg::duplicate_association(&a.name, &ns)))?;
+        db::associations(c, n.id)?
+            .into_iter()
+            .find(|x| x.name == a.name)
+            .ok_or_else(|| Error::internal("created association vanished"))
+    })
+    .await
+}
+
+pub async fn dissociate(
+    state: &AppState,
+    ctx: RequestContext,
+    ns: String,
+    name: String,
+) -> Result<(), Error> {
+    in_tx(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
+        enforce(
+            &st.policy,
+            &ctx,
+            Some(&n),
+            "remove_metadef_resource_type_association",
+        )?;
+        let not_found = || Error::not_found(msg::association_not_found_for_delete(&name));
+        let rt = db::get(c, &name)?.ok_or_else(not_found)?;
+        if !db::association_exists(c, n.id, rt.id)? {
+            return Err(not_found());
+        }
+        if n.is_protected() {
+            return Err(Error::forbidden(msg::protected_association(&name)));
+        }
+        db::dissociate(c, n.id, rt.id)?;
+        Ok(())
+    })
+    .await
+}
