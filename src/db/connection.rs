@@ -24,6 +24,22 @@ pub enum DbConn {
     Pg(PgConnection),
 }
 
+/// Runs `$body` with `$c` bound to the concrete connection of either backend.
+///
+/// Through `MultiConnection` every query is rendered to SQL on each call to find its cached
+/// statement (about a sixth of an image show's instructions under callgrind); on the concrete
+/// connection a query of static type is found in diesel's statement cache by its type alone.
+/// For the hot read paths.
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::connection::DbConn::Sqlite($c) => $body,
+            $crate::db::connection::DbConn::Pg($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::dsl::not;
 use diesel::prelude::*;
 
-use super::connection::DbConn;
+use super::connection::{on_backend, DbConn};
 use super::error::DbError;
 use super::models::MemberRow;
 use super::schema::image_members as m;
@@ -20,19 +20,23 @@ fn live(image_id: &str) -> m::BoxedQuery<'static, super::connection::MultiBacken
 
 /// Live members of an image, oldest first.
 pub fn list(conn: &mut DbConn, image_id: &str) -> Result<Vec<Member>, DbError> {
-    let rows: Vec<MemberRow> = live(image_id)
-        .order((m::created_at.asc(), m::id.asc()))
-        .select(MemberRow::as_select())
-        .load(conn)?;
+    // Static queries on the concrete connection: found in the statement cache by type.
+    let rows: Vec<MemberRow> = on_backend!(conn, c => m::table
+            .filter(m::image_id.eq(image_id))
+            .filter(not(m::deleted))
+            .order((m::created_at.asc(), m::id.asc()))
+            .select(MemberRow::as_select())
+        .load(c))?;
     rows.into_iter().map(MemberRow::into_domain).collect()
 }
 
 pub fn get(conn: &mut DbConn, image_id: &str, member: &str) -> Result<Option<Member>, DbError> {
-    let row: Option<MemberRow> = live(image_id)
-        .filter(m::member.eq(member.to_owned()))
-        .select(MemberRow::as_select())
-        .first(conn)
-        .optional()?;
+    let row: Option<MemberRow> = on_backend!(conn, c => m::table
+            .filter(m::image_id.eq(image_id))
+            .filter(m::member.eq(member))
+            .filter(not(m::deleted))
+            .select(MemberRow::as_select())
+        .first(c).optional())?;
     row.map(MemberRow::into_domain).transpose()
 }
 

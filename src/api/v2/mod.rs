@@ -48,72 +48,69 @@ async fn not_found(Ctx(_): Ctx) -> Result<HttpResponse, Error> {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        metadefs::routes(web::scope("/v2"))
-            .service(resource("/schemas/{name}", "GET").route(web::get().to(schema)))
-            .service(
-                resource("/images", "GET, POST")
-                    .route(web::get().to(images::list))
-                    .route(web::post().to(images::create)),
-            )
-            .service(web::resource("/images/").to(images::empty_id))
-            .service(
-                resource("/images/{id}", "GET, PATCH, DELETE")
-                    .route(web::get().to(images::show))
-                    .route(web::patch().to(images::update))
-                    .route(web::delete().to(images::delete)),
-            )
-            .service(
-                resource("/images/{id}/file", "GET, PUT")
-                    .route(web::get().to(image_data::download))
-                    .route(web::put().to(image_data::upload)),
-            )
-            .service(
-                resource("/images/{id}/tags/{tag}", "PUT, DELETE")
-                    .route(web::put().to(images::add_tag))
-                    .route(web::delete().to(images::delete_tag)),
-            )
-            .service(
-                resource("/images/{id}/actions/deactivate", "POST")
-                    .route(web::post().to(images::deactivate)),
-            )
-            .service(
-                resource("/images/{id}/actions/reactivate", "POST")
-                    .route(web::post().to(images::reactivate)),
-            )
-            .service(
-                resource("/images/{id}/members", "GET, POST")
-                    .route(web::get().to(members::list))
-                    .route(web::post().to(members::create)),
-            )
-            .service(
-                resource("/images/{id}/members/{member_id}", "GET, PUT, DELETE")
-                    .route(web::get().to(members::show))
-                    .route(web::put().to(members::update))
-                    .route(web::delete().to(members::delete)),
-            )
-            // Interoperable image import and tasks.
-            .service(resource("/info/import", "GET").route(web::get().to(import::info_import)))
-            .service(resource("/info/stores", "GET").route(web::get().to(import::info_stores)))
-            .service(
-                resource("/info/stores/detail", "GET")
-                    .route(web::get().to(import::info_stores_detail)),
-            )
-            .service(resource("/images/{id}/stage", "PUT").route(web::put().to(import::stage)))
-            .service(resource("/images/{id}/import", "POST").route(web::post().to(import::import)))
-            .service(
-                resource("/images/{id}/tasks", "GET").route(web::get().to(import::image_tasks)),
-            )
-            .service(
-                resource("/tasks", "GET, POST")
-                    .route(web::get().to(tasks::list))
-                    .route(web::post().to(tasks::create)),
-            )
-            .service(
-                resource("/tasks/{id}", "GET, DELETE")
-                    .route(web::get().to(tasks::show))
-                    .route(web::delete().to(tasks::delete)),
-            )
-            .default_service(web::to(not_found)),
-    );
+    // actix tries resources in registration order, one regex each: the image and member routes
+    // come first, the metadefs catalogue (rarely called) after them.
+    let v2 = web::scope("/v2")
+        .service(resource("/schemas/{name}", "GET").route(web::get().to(schema)))
+        .service(
+            resource("/images", "GET, POST")
+                .route(web::get().to(images::list))
+                .route(web::post().to(images::create)),
+        )
+        .service(web::resource("/images/").to(images::empty_id))
+        .service(
+            resource("/images/{id}", "GET, PATCH, DELETE")
+                .route(web::get().to(images::show))
+                .route(web::patch().to(images::update))
+                .route(web::delete().to(images::delete)),
+        )
+        .service(
+            resource("/images/{id}/file", "GET, PUT")
+                .route(web::get().to(image_data::download))
+                .route(web::put().to(image_data::upload)),
+        )
+        .service(
+            resource("/images/{id}/tags/{tag}", "PUT, DELETE")
+                .route(web::put().to(images::add_tag))
+                .route(web::delete().to(images::delete_tag)),
+        )
+        .service(
+            resource("/images/{id}/actions/deactivate", "POST")
+                .route(web::post().to(images::deactivate)),
+        )
+        .service(
+            resource("/images/{id}/actions/reactivate", "POST")
+                .route(web::post().to(images::reactivate)),
+        )
+        .service(
+            resource("/images/{id}/members", "GET, POST")
+                .route(web::get().to(members::list))
+                .route(web::post().to(members::create)),
+        )
+        .service(
+            resource("/images/{id}/members/{member_id}", "GET, PUT, DELETE")
+                .route(web::get().to(members::show))
+                .route(web::put().to(members::update))
+                .route(web::delete().to(members::delete)),
+        )
+        // Interoperable image import and tasks.
+        .service(resource("/info/import", "GET").route(web::get().to(import::info_import)))
+        .service(resource("/info/stores", "GET").route(web::get().to(import::info_stores)))
+        .service(
+            resource("/info/stores/detail", "GET").route(web::get().to(import::info_stores_detail)),
+        )
+        .service(resource("/images/{id}/stage", "PUT").route(web::put().to(import::stage)))
+        .service(resource("/images/{id}/import", "POST").route(web::post().to(import::import)))
+        .service(resource("/images/{id}/tasks", "GET").route(web::get().to(import::image_tasks)))
+        .service(
+            resource("/tasks", "GET, POST")
+                .route(web::get().to(tasks::list))
+                .route(web::post().to(tasks::create)),
+        )
+        .service(
+            resource("/tasks/{id}", "GET, DELETE")
+                .route(web::get().to(tasks::show))
+                .route(web::delete().to(tasks::delete)),
+        );
+    cfg.service(metadefs::routes(v2).default_service(web::to(not_found)));
 }
