@@ -45,7 +45,10 @@ pub async fn create(
     }
     Ok(json::respond(
         b,
-        &views::image(&image, state.config.backend_id()),
+        &views::ImageView {
+            img: &image,
+            backend: state.config.backend_id(),
+        },
     ))
 }
 
@@ -67,25 +70,34 @@ pub async fn list(
     let q = list_query::parse(raw, &defaults)?;
     let limit = q.limit;
     let images = svc::list(&state, ctx, q).await?;
-    let mut body = serde_json::Map::new();
-    body.insert(
-        "images".into(),
-        serde_json::Value::Array(
-            images
-                .iter()
-                .map(|i| views::image(i, state.config.backend_id()))
-                .collect(),
-        ),
-    );
-    body.insert("first".into(), list_query::first_link(raw).into());
-    body.insert("schema".into(), "/v2/schemas/images".into());
     // Glance emits `next` whenever the page is full, even if nothing follows.
-    if let Some(last) = images.last() {
-        if images.len() as i64 == limit {
-            body.insert("next".into(), list_query::next_link(raw, &last.id).into());
-        }
-    }
+    let next = match images.last() {
+        Some(last) if images.len() as i64 == limit => Some(list_query::next_link(raw, &last.id)),
+        _ => None,
+    };
+    let body = ImageList {
+        images: images
+            .iter()
+            .map(|img| views::ImageView {
+                img,
+                backend: state.config.backend_id(),
+            })
+            .collect(),
+        first: list_query::first_link(raw),
+        schema: "/v2/schemas/images",
+        next,
+    };
     Ok(json::respond(HttpResponse::Ok(), &body))
+}
+
+/// The list body, keys in Glance's order.
+#[derive(serde::Serialize)]
+struct ImageList<'a> {
+    images: Vec<views::ImageView<'a>>,
+    first: String,
+    schema: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
 }
 
 pub async fn show(
@@ -98,7 +110,10 @@ pub async fn show(
     let image = svc::show(&state, ctx, path.into_inner()).await?;
     Ok(json::respond(
         HttpResponse::Ok(),
-        &views::image(&image, state.config.backend_id()),
+        &views::ImageView {
+            img: &image,
+            backend: state.config.backend_id(),
+        },
     ))
 }
 
@@ -119,7 +134,10 @@ pub async fn update(
     let image = svc::update(&state, ctx, path.into_inner(), mt, ops).await?;
     Ok(json::respond(
         HttpResponse::Ok(),
-        &views::image(&image, state.config.backend_id()),
+        &views::ImageView {
+            img: &image,
+            backend: state.config.backend_id(),
+        },
     ))
 }
 

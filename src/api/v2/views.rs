@@ -1,59 +1,104 @@
 //! The JSON shapes clients see, with Glance's key order.
 
-use chrono::NaiveDateTime;
-use serde_json::{Map, Value};
+use std::fmt;
+
+use chrono::{Datelike, NaiveDateTime, Timelike};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::domain::image::{Image, ImageStatus};
 use crate::domain::member::Member;
 
 /// Glance shows whole seconds with a literal `Z`.
 pub fn timestamp(t: &NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    Timestamp(t).to_string()
 }
 
+/// `timestamp` without chrono's format-string interpreter (5% of a 1,000-image list).
+struct Timestamp<'a>(&'a NaiveDateTime);
+
+impl fmt::Display for Timestamp<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.0;
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    }
+}
+
+/// An image as clients see it, serialised straight from the domain value: building a
+/// `serde_json::Value` first (allocating, hashing and dropping every key) was a fifth of a
+/// 1,000-image list.
+///
 /// `backend`: the named store of multi-store mode; an image whose data is in
 /// it lists it as `stores`, after the other keys (Glance adds it last).
-pub fn image(img: &Image, backend: Option<&str>) -> Value {
-    let mut m = Map::new();
-    // Custom properties first, as Glance serialises extra_properties before base attributes.
-    for (k, v) in &img.properties {
-        m.insert(k.clone(), Value::String(v.clone()));
-    }
-    let s = |o: &Option<String>| o.clone().map_or(Value::Null, Value::String);
-    m.insert("name".into(), s(&img.name));
-    m.insert("disk_format".into(), s(&img.disk_format));
-    m.insert("container_format".into(), s(&img.container_format));
-    m.insert("visibility".into(), img.visibility.as_str().into());
-    m.insert("size".into(), img.size.map_or(Value::Null, Value::from));
-    m.insert(
-        "virtual_size".into(),
-        img.virtual_size.map_or(Value::Null, Value::from),
-    );
-    m.insert("status".into(), img.status.as_str().into());
-    m.insert("checksum".into(), s(&img.checksum));
-    m.insert("protected".into(), img.protected.into());
-    m.insert("min_ram".into(), img.min_ram.into());
-    m.insert("min_disk".into(), img.min_disk.into());
-    m.insert("owner".into(), s(&img.owner));
-    m.insert("os_hidden".into(), img.os_hidden.into());
-    m.insert("os_hash_algo".into(), s(&img.os_hash_algo));
-    m.insert("os_hash_value".into(), s(&img.os_hash_value));
-    m.insert("id".into(), img.id.clone().into());
-    m.insert("created_at".into(), timestamp(&img.created_at).into());
-    m.insert("updated_at".into(), timestamp(&img.updated_at).into());
-    m.insert(
-        "tags".into(),
-        Value::Array(img.tags.iter().cloned().map(Value::String).collect()),
-    );
-    m.insert("self".into(), format!("/v2/images/{}", img.id).into());
-    m.insert("file".into(), format!("/v2/images/{}/file", img.id).into());
-    m.insert("schema".into(), "/v2/schemas/image".into());
-    if let Some(id) = backend {
-        if img.has_data() && matches!(img.status, ImageStatus::Active | ImageStatus::Deactivated) {
-            m.insert("stores".into(), id.into());
+pub struct ImageView<'a> {
+    pub img: &'a Image,
+    pub backend: Option<&'a str>,
+}
+
+impl Serialize for ImageView<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let img = self.img;
+        let mut m = ser.serialize_map(None)?;
+        // Custom properties first, as Glance serialises extra_properties before base
+        // attributes (the schema keeps their names apart from the base attributes').
+        for (k, v) in &img.properties {
+            m.serialize_entry(k, v)?;
         }
+        m.serialize_entry("name", &img.name)?;
+        m.serialize_entry("disk_format", &img.disk_format)?;
+        m.serialize_entry("container_format", &img.container_format)?;
+        m.serialize_entry("visibility", img.visibility.as_str())?;
+        m.serialize_entry("size", &img.size)?;
+        m.serialize_entry("virtual_size", &img.virtual_size)?;
+        m.serialize_entry("status", img.status.as_str())?;
+        m.serialize_entry("checksum", &img.checksum)?;
+        m.serialize_entry("protected", &img.protected)?;
+        m.serialize_entry("min_ram", &img.min_ram)?;
+        m.serialize_entry("min_disk", &img.min_disk)?;
+        m.serialize_entry("owner", &img.owner)?;
+        m.serialize_entry("os_hidden", &img.os_hidden)?;
+        m.serialize_entry("os_hash_algo", &img.os_hash_algo)?;
+        m.serialize_entry("os_hash_value", &img.os_hash_value)?;
+        m.serialize_entry("id", &img.id)?;
+        m.serialize_entry("created_at", &Display(Timestamp(&img.created_at)))?;
+        m.serialize_entry("updated_at", &Display(Timestamp(&img.updated_at)))?;
+        m.serialize_entry("tags", &img.tags)?;
+        m.serialize_entry("self", &Display(format_args!("/v2/images/{}", img.id)))?;
+        m.serialize_entry("file", &Display(format_args!("/v2/images/{}/file", img.id)))?;
+        m.serialize_entry("schema", "/v2/schemas/image")?;
+        if let Some(id) = self.backend {
+            if img.has_data()
+                && matches!(img.status, ImageStatus::Active | ImageStatus::Deactivated)
+            {
+                m.serialize_entry("stores", id)?;
+            }
+        }
+        m.end()
     }
-    Value::Object(m)
+}
+
+/// Serialises anything displayable as a JSON string, without an intermediate `String`.
+struct Display<T>(T);
+
+impl<T: fmt::Display> Serialize for Display<T> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_str(&self.0)
+    }
+}
+
+/// The image view as a JSON value, for callers that inspect or embed it.
+pub fn image(img: &Image, backend: Option<&str>) -> Value {
+    serde_json::to_value(ImageView { img, backend }).unwrap_or(Value::Null)
 }
 
 pub fn member(m: &Member) -> Value {
@@ -72,4 +117,35 @@ pub fn members(ms: &[Member]) -> Value {
         "members": ms.iter().map(member).collect::<Vec<_>>(),
         "schema": "/v2/schemas/members",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::image::Visibility;
+
+    #[test]
+    fn image_view_has_glance_keys_order_and_formats() {
+        let t = NaiveDateTime::parse_from_str("2026-01-02 03:04:05.678", "%Y-%m-%d %H:%M:%S%.f")
+            .unwrap();
+        let mut img = Image::new("abc".into(), Some("p1".into()), t);
+        img.name = Some("n".into());
+        img.visibility = Visibility::Shared;
+        img.properties.insert("zeta".into(), "z".into());
+        img.properties.insert("alpha".into(), "a\"b".into());
+        img.tags.insert("t2".into());
+        img.tags.insert("t1".into());
+        let out = crate::api::json::to_string(&ImageView {
+            img: &img,
+            backend: Some("local"),
+        });
+        assert_eq!(
+            out,
+            r#"{"alpha": "a\"b", "zeta": "z", "name": "n", "disk_format": null, "container_format": null, "visibility": "shared", "size": null, "virtual_size": null, "status": "queued", "checksum": null, "protected": false, "min_ram": 0, "min_disk": 0, "owner": "p1", "os_hidden": false, "os_hash_algo": null, "os_hash_value": null, "id": "abc", "created_at": "2026-01-02T03:04:05Z", "updated_at": "2026-01-02T03:04:05Z", "tags": ["t1", "t2"], "self": "/v2/images/abc", "file": "/v2/images/abc/file", "schema": "/v2/schemas/image"}"#
+        );
+        // The Value form (used by the fuzz target's schema check) holds the same document.
+        let v = image(&img, None);
+        assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), v);
+        assert_eq!(timestamp(&t), "2026-01-02T03:04:05Z");
+    }
 }
