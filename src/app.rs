@@ -24,13 +24,24 @@ pub struct AppState {
 impl AppState {
     /// Run one unit of database work (a transaction included) on the blocking
     /// pool, never on an async worker thread.
+    ///
+    /// Requests queue for a connection here, first come first served, before they take a
+    /// blocking thread: at most one blocking thread per pooled connection is busy with database
+    /// work, instead of one per concurrent request all contending on r2d2's condition variable,
+    /// where a thread that has just returned a connection can take it straight back.
     pub async fn db<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     {
         let db = self.db.clone();
+        let permit = tokio::time::timeout(db.gate_timeout, db.gate.clone().acquire_owned())
+            .await
+            // The pool's own words for the same wait (a 503, as for a database that is down).
+            .map_err(|_| Error::Unavailable("timed out waiting for connection".into()))?
+            .map_err(|e| Error::internal(format!("database gate closed: {e}")))?;
         actix_web::web::block(move || {
+            let _permit = permit;
             let mut conn = db.conn()?;
             f(&mut conn)
         })

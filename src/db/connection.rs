@@ -6,7 +6,7 @@
 //! a mistyped PostgreSQL URL into an empty SQLite file).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -241,6 +241,10 @@ impl PoolSettings {
 pub struct Db {
     pub pool: Pool,
     pub backend: Backend,
+    /// One permit per pooled connection, handed out in arrival order (see `AppState::db`).
+    pub gate: Arc<tokio::sync::Semaphore>,
+    /// How long a request may queue for a permit: `[database] pool_timeout`, as for the pool.
+    pub gate_timeout: Duration,
 }
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -286,7 +290,12 @@ impl Db {
                 }
             }
         };
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            gate: Arc::new(tokio::sync::Semaphore::new(settings.max_size as usize)),
+            gate_timeout: settings.timeout,
+        })
     }
 
     pub fn conn(&self) -> Result<PooledConn, DbError> {
