@@ -827,12 +827,22 @@ def machine_info(a):
     }
 
 
+def quiet_note(load_start):
+    """How far to trust the figures: a load average under 2 before the first cell means nothing else
+    was running (wrk itself always shares the two cores with the servers)."""
+    if load_start < 2.0:
+        return ("Taken on a quiet 2-core machine (nothing else running). wrk runs on the same two cores as "
+                "the servers, so every server, the ceiling included, shares the CPU with the load generator.")
+    return ("**These figures were taken on a busy, shared 2-core machine** (load average "
+            f"{load_start:.1f} at the start; wrk ran on the same two cores as the servers). Read them as rough "
+            "relative figures, not as capacity numbers. To reproduce on a quiet machine: "
+            "`bash bench/run.sh --db both --duration 30`.")
+
+
 def render(a, info, results):
     out = ["# glint vs Glance: side-by-side benchmark", ""]
     out += [f"Taken {info['date']} with `bash bench/run.sh {a.cmdline}`.", "",
-            "**These figures were taken on a busy, shared 2-core machine** (other test suites ran at the same "
-            "time; wrk ran on the same two cores as the servers). Read them as rough relative figures, not "
-            "as capacity numbers. To reproduce on a quiet machine: `bash bench/run.sh --db both --duration 30`.",
+            quiet_note(results['loadavg_start']),
             "", "## Machine and versions", "",
             f"- machine: {info['host']}; {info['cpu']}; {info['mem_mib']} MiB RAM; load average at start "
             f"{results['loadavg_start']:.2f}, at end {results['loadavg_end']:.2f}",

@@ -522,7 +522,30 @@ macro_rules! key_conditions {
     }};
 }
 
-fn key_condition(key: SortKey, dir: SortDir, m: &Image) -> (BoxedCond, BoxedCond) {
+/// The SQL for a sort column the planner must not take from an index (`fenced_sort`):
+/// `created_at` and `id` as expressions no index provides, the same on both backends' values.
+fn fenced(key: SortKey, pg: bool) -> Option<&'static str> {
+    match (key, pg) {
+        (SortKey::CreatedAt, true) => Some("(images.created_at + INTERVAL '0 seconds')"),
+        (SortKey::CreatedAt, false) => Some("+images.created_at"),
+        (SortKey::Id, true) => Some("(images.id || '')"),
+        (SortKey::Id, false) => Some("+images.id"),
+        _ => None,
+    }
+}
+
+/// `fence`: `Some(pg)` when the plan must start from the caller's candidate sets; the
+/// marker's comparisons then use the fenced expressions too, or PostgreSQL would AND the
+/// sets with an index range of every image older than the marker (117,000 index entries
+/// for a marker 900 images deep among 1M, 3 ms of a 3.7 ms request).
+fn key_condition(
+    key: SortKey,
+    dir: SortDir,
+    m: &Image,
+    fence: Option<bool>,
+) -> (BoxedCond, BoxedCond) {
+    use diesel::sql_types::{Nullable, Text, Timestamp};
+    let fenced_sql = fence.and_then(|pg| fenced(key, pg));
     match key {
         SortKey::Name => key_conditions!(images::name, m.name.clone(), dir),
         SortKey::Status => {
@@ -537,26 +560,39 @@ fn key_condition(key: SortKey, dir: SortDir, m: &Image) -> (BoxedCond, BoxedCond
         }
         SortKey::DiskFormat => key_conditions!(images::disk_format, m.disk_format.clone(), dir),
         SortKey::Size => key_conditions!(images::size, m.size, dir),
-        SortKey::Id => key_conditions!(images::id.nullable(), Some(m.id.clone()), dir),
-        SortKey::CreatedAt => {
-            key_conditions!(images::created_at.nullable(), Some(m.created_at), dir)
-        }
+        SortKey::Id => match fenced_sql {
+            Some(e) => key_conditions!(
+                diesel::dsl::sql::<Nullable<Text>>(e),
+                Some(m.id.clone()),
+                dir
+            ),
+            None => key_conditions!(images::id.nullable(), Some(m.id.clone()), dir),
+        },
+        SortKey::CreatedAt => match fenced_sql {
+            Some(e) => key_conditions!(
+                diesel::dsl::sql::<Nullable<Timestamp>>(e),
+                Some(m.created_at),
+                dir
+            ),
+            None => key_conditions!(images::created_at.nullable(), Some(m.created_at), dir),
+        },
         SortKey::UpdatedAt => key_conditions!(images::updated_at, Some(m.updated_at), dir),
     }
 }
 
 /// Rows strictly after the marker in the sort order: for some key i, every
 /// earlier key equals the marker's value and key i comes after it.
-fn marker_condition(sort: &[(SortKey, SortDir)], m: &Image, bound: bool) -> BoxedCond {
+/// `fence` as for `key_condition`; without one, the first key also gets an index range.
+fn marker_condition(sort: &[(SortKey, SortDir)], m: &Image, fence: Option<bool>) -> BoxedCond {
     let mut result = always(false);
     for (i, (key, dir)) in sort.iter().enumerate() {
-        let mut term = key_condition(*key, *dir, m).1;
+        let mut term = key_condition(*key, *dir, m, fence).1;
         for (k, d) in &sort[..i] {
-            term = Box::new(term.and(key_condition(*k, *d, m).0));
+            term = Box::new(term.and(key_condition(*k, *d, m, fence).0));
         }
         result = Box::new(result.or(term));
     }
-    if !bound {
+    if fence.is_some() {
         return result;
     }
     match sort.first() {
@@ -690,27 +726,16 @@ pub fn list(
     // sorts only what the caller may see.
     let fence = !ctx.is_admin() && ctx.project().is_some();
     if let Some(m) = marker {
-        query = query.filter(marker_condition(&q.sort, m, !fence));
+        query = query.filter(marker_condition(&q.sort, m, fence.then_some(pg)));
     }
     for (key, dir) in &q.sort {
         query = match (fence, key) {
-            (true, SortKey::CreatedAt) => {
-                let e = diesel::dsl::sql::<diesel::sql_types::Timestamp>(if pg {
-                    "(images.created_at + INTERVAL '0 seconds')"
-                } else {
-                    "+images.created_at"
-                });
-                match dir {
-                    SortDir::Asc => query.then_order_by(e.asc()),
-                    SortDir::Desc => query.then_order_by(e.desc()),
-                }
-            }
-            (true, SortKey::Id) => {
-                let e = diesel::dsl::sql::<diesel::sql_types::Text>(if pg {
-                    "(images.id || '')"
-                } else {
-                    "+images.id"
-                });
+            (true, SortKey::CreatedAt | SortKey::Id) => {
+                // Both fenced expressions sort as the columns do; the SQL type only
+                // matters to diesel's typing of ORDER BY.
+                let e = diesel::dsl::sql::<diesel::sql_types::Text>(
+                    fenced(*key, pg).unwrap_or("images.id"),
+                );
                 match dir {
                     SortDir::Asc => query.then_order_by(e.asc()),
                     SortDir::Desc => query.then_order_by(e.desc()),
