@@ -47,6 +47,7 @@ WORKLOADS = [
     ("list-owner", "GET /v2/images as the owner (first page of 25; it sees 1,020 images)"),
     ("list-owner-deep", "GET /v2/images?marker=<its 900th image> as the owner"),
     ("list-owner-1000", "GET /v2/images?limit=1000 as the owner"),
+    ("list-owner-1000-c1", "the same, one request at a time (wrk c=1): the latency of a 1,000-image page"),
 ]
 
 
@@ -215,6 +216,7 @@ def request_files(srv, d):
         "list-owner-deep": (OWNER, [f"GET\t/v2/images?marker={deep_o}"]),
         "list-owner-1000": (OWNER, ["GET\t/v2/images?limit=1000"]),
     }
+    reqs["list-owner-1000-c1"] = reqs["list-owner-1000"]
     files = {}
     for name, (project, lines) in reqs.items():
         path = os.path.join(d, f"{name}.reqs")
@@ -249,6 +251,8 @@ def explain_all(a, srv, db, files):
     try:
         bench.start_glint(a, srv)
         for name, (project, _, line) in files.items():
+            if name.endswith("-c1"):  # the same request as its c=16 twin
+                continue
             parts = line.split("\t")
             method, path = parts[0], parts[1]
             body = json.loads(parts[2]) if len(parts) > 2 else None
@@ -334,8 +338,9 @@ def render(a, results, explains, started):
     lines = ["# glint at scale: PostgreSQL, 10k to 1M images", "",
              f"Taken {started} UTC with `bash bench/scale.sh {a.cmdline}`. glint alone (release build, "
              f"`workers = {a.workers}`, noauth identity headers), wrk c={a.conc}, {a.duration} s per cell "
-             "after a 1 s warm-up. **Shared, busy 2-core machine**: compare the sizes with each other, not "
-             "with other machines.", "",
+             "after a 1 s warm-up, load average " + f"{os.getloadavg()[2]:.1f} (15 min) when written. 2 cores "
+             "shared by glint, PostgreSQL and wrk: compare the sizes with each other, not with other "
+             "machines.", "",
              f"- machine: {platform.system()} {platform.release()} {platform.machine()}, {os.cpu_count()} cores",
              f"- {a.pg_version}; wrk: {a.wrk_version}",
              "- data per size N (bulk SQL, `bench/lib/scale.py`): the owner owns 1,000 images, the consumer "
@@ -426,8 +431,9 @@ def main():
             for w, _ in WORKLOADS:
                 project, path, _ = files[w]
                 env = {"BENCH_REQS": path, "BENCH_HEADERS": hdr_env(project)}
-                run_wrk(a, srv, "/", a.conc, 1, a.lua, env)          # warm-up, unmeasured
-                r = run_wrk(a, srv, "/", a.conc, a.duration, a.lua, env)
+                conc = 1 if w.endswith("-c1") else a.conc
+                run_wrk(a, srv, "/", conc, 1, a.lua, env)          # warm-up, unmeasured
+                r = run_wrk(a, srv, "/", conc, a.duration, a.lua, env)
                 cells[w] = bench.summarize_api(r, bench.server_rss(srv))
                 c = cells[w]
                 log(f"N={n} {w}: {c['rps']:.0f} req/s p50 {c['p50_ms']:.2f} ms p99 {c['p99_ms']:.2f} ms "
