@@ -729,19 +729,18 @@ pub fn list(
         query = query.filter(marker_condition(&q.sort, m, fence.then_some(pg)));
     }
     for (key, dir) in &q.sort {
-        query = match (fence, key) {
-            (true, SortKey::CreatedAt | SortKey::Id) => {
-                // Both fenced expressions sort as the columns do; the SQL type only
-                // matters to diesel's typing of ORDER BY.
-                let e = diesel::dsl::sql::<diesel::sql_types::Text>(
-                    fenced(*key, pg).unwrap_or("images.id"),
-                );
+        let fenced_sql = if fence { fenced(*key, pg) } else { None };
+        query = match fenced_sql {
+            // The fenced expressions sort as the columns do; the SQL type only matters to
+            // diesel's typing of ORDER BY.
+            Some(e) => {
+                let e = diesel::dsl::sql::<diesel::sql_types::Text>(e);
                 match dir {
                     SortDir::Asc => query.then_order_by(e.asc()),
                     SortDir::Desc => query.then_order_by(e.desc()),
                 }
             }
-            _ => order_by(query, *key, *dir),
+            None => order_by(query, *key, *dir),
         };
     }
     let rows: Vec<ImageRow> = query.limit(q.limit).load(conn)?;
