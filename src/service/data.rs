@@ -8,7 +8,7 @@ use super::images::now;
 use crate::app::AppState;
 use crate::db::{self, write_tx};
 use crate::domain::context::RequestContext;
-use crate::domain::image::ImageStatus;
+use crate::domain::image::{Image, ImageStatus};
 use crate::error::{Error, Msg};
 use crate::store::{FsStore, StoreError, StoredData};
 
@@ -88,23 +88,51 @@ where
     .await?;
 
     // 3. Record the result, unless the image was deleted (or reset) meanwhile.
-    let rid = id.clone();
+    record_received(
+        state,
+        &state.store,
+        &id,
+        ImageStatus::Saving,
+        move |new| {
+            new.size = Some(data.size as i64);
+            new.virtual_size = data.virtual_size.map(|v| v as i64);
+            new.checksum = Some(data.checksum.clone());
+            new.os_hash_algo = Some(data.hash_algo.clone());
+            new.os_hash_value = Some(data.hash_value.clone());
+            new.status = ImageStatus::Active;
+        },
+        || {
+            Error::Gone(Msg::Explanation(format!(
+                "Image {id} could not be found after upload. The image may have been deleted during the upload."
+            )))
+        },
+    )
+    .await
+}
+
+/// After `receive` (upload or stage): applies `change` to the image in one write transaction if
+/// it is still in `expected`. If it is gone or has moved on (`gone` gives the error), or the
+/// write fails, the received data is removed from `store`: nothing unacknowledged stays behind.
+pub(crate) async fn record_received(
+    state: &AppState,
+    store: &FsStore,
+    id: &str,
+    expected: ImageStatus,
+    change: impl FnOnce(&mut Image) + Send + 'static,
+    gone: impl FnOnce() -> Error,
+) -> Result<(), Error> {
+    let rid = id.to_owned();
     let recorded = state
         .db(move |conn| {
             write_tx(conn, |c| {
                 let Some(old) = db::images::get_for_update(c, &rid)? else {
                     return Ok(false);
                 };
-                if old.status != ImageStatus::Saving {
+                if old.status != expected {
                     return Ok(false);
                 }
                 let mut new = old.clone();
-                new.size = Some(data.size as i64);
-                new.virtual_size = data.virtual_size.map(|v| v as i64);
-                new.checksum = Some(data.checksum.clone());
-                new.os_hash_algo = Some(data.hash_algo.clone());
-                new.os_hash_value = Some(data.hash_value.clone());
-                new.status = ImageStatus::Active;
+                change(&mut new);
                 new.updated_at = now();
                 db::images::update(c, &old, &new)?;
                 Ok(true)
@@ -115,14 +143,11 @@ where
     match recorded {
         Ok(true) => Ok(()),
         Ok(false) => {
-            let _ = state.store.delete(&id).await;
-            Err(Error::Gone(Msg::Explanation(format!(
-                "Image {id} could not be found after upload. The image may have been deleted during the upload."
-            ))))
+            let _ = store.delete(id).await;
+            Err(gone())
         }
         Err(e) => {
-            // The data is not acknowledged: remove it so nothing orphaned stays behind.
-            let _ = state.store.delete(&id).await;
+            let _ = store.delete(id).await;
             Err(e)
         }
     }

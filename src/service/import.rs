@@ -26,7 +26,7 @@ use futures_util::{Stream, StreamExt};
 use serde_json::{json, Value};
 
 use super::access::load_visible;
-use super::data::{heartbeat, receive, stale_after, store_error};
+use super::data::{heartbeat, receive, record_received, stale_after, store_error};
 use super::images::now;
 use super::tasks;
 use crate::app::AppState;
@@ -113,36 +113,15 @@ where
     )
     .await?;
 
-    let rid = id.clone();
-    let recorded = state
-        .db(move |conn| {
-            write_tx(conn, |c| {
-                let Some(old) = db::images::get_for_update(c, &rid)? else {
-                    return Ok(false);
-                };
-                if old.status != ImageStatus::Uploading {
-                    return Ok(false);
-                }
-                let mut new = old.clone();
-                new.size = Some(data.size as i64);
-                new.updated_at = now();
-                db::images::update(c, &old, &new)?;
-                Ok(true)
-            })
-            .map_err(Error::from)
-        })
-        .await;
-    match recorded {
-        Ok(true) => Ok(()),
-        Ok(false) => {
-            let _ = state.staging.delete(&id).await;
-            Err(Error::not_found(not_found(&id)))
-        }
-        Err(e) => {
-            let _ = state.staging.delete(&id).await;
-            Err(e)
-        }
-    }
+    record_received(
+        state,
+        &state.staging,
+        &id,
+        ImageStatus::Uploading,
+        move |new| new.size = Some(data.size as i64),
+        || Error::not_found(not_found(&id)),
+    )
+    .await
 }
 
 /// What `POST /v2/images/{id}/import` was asked to do.
