@@ -345,7 +345,9 @@ where
         // transaction was rolled back with the connection's guard.
         let _writer = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
         conn.transaction(|c| {
-            diesel::sql_query("UPDATE images SET deleted = deleted WHERE 1 = 0").execute(c)?;
+            if let DbConn::Sqlite(s) = c {
+                super::cached::TakeWriteLock.execute(s)?;
+            }
             f(c)
         })
     } else {

@@ -163,16 +163,35 @@ fn hydrate(conn: &mut DbConn, rows: Vec<ImageRow>) -> Result<Vec<Image>, DbError
         .collect()
 }
 
-/// A live image with tags and properties, and the caller project's live member
-/// row status on it: two queries (the row joined to the member row, then the
-/// children) where separate look-ups took four round trips.
+/// How much of an image a by-id load reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// The row with its tags and properties.
+    Full,
+    /// The row alone, tags and properties left empty: one statement fewer, for callers that
+    /// decide on the row's own columns (the members API: owner and visibility).
+    Row,
+}
+
+/// A live image, and the caller project's live member row status on it: the
+/// row joined to the member row, then (`Depth::Full`) the tags and properties.
 pub fn get_with_membership(
     conn: &mut DbConn,
     id: &str,
     project: Option<&str>,
+    depth: Depth,
 ) -> Result<Option<(Image, Option<MemberStatus>)>, DbError> {
     let Some(project) = project else {
-        return Ok(get(conn, id)?.map(|img| (img, None)));
+        if depth == Depth::Full {
+            return Ok(get(conn, id)?.map(|img| (img, None)));
+        }
+        let row: Option<ImageRow> = on_backend!(conn, c => images::table
+            .filter(images::id.eq(id))
+            .filter(not(images::deleted))
+            .select(ImageRow::as_select())
+            .first(c)
+            .optional())?;
+        return row.map(|r| Ok((r.into_domain()?, None))).transpose();
     };
     let row: Option<(ImageRow, Option<String>)> = on_backend!(conn, c => images::table
         .left_join(
@@ -189,7 +208,10 @@ pub fn get_with_membership(
     let Some((row, status)) = row else {
         return Ok(None);
     };
-    let image = hydrate(conn, vec![row])?.pop();
+    let image = match depth {
+        Depth::Full => hydrate(conn, vec![row])?.pop(),
+        Depth::Row => Some(row.into_domain()?),
+    };
     Ok(image.map(|img| (img, status.and_then(|s| s.parse().ok()))))
 }
 

@@ -5,18 +5,12 @@ use chrono::NaiveDateTime;
 use diesel::dsl::not;
 use diesel::prelude::*;
 
+use super::cached::{DeleteMember, ReviveMember, SetMemberStatus};
 use super::connection::{on_backend, DbConn};
 use super::error::DbError;
 use super::models::MemberRow;
 use super::schema::image_members as m;
 use crate::domain::member::{Member, MemberStatus};
-
-fn live(image_id: &str) -> m::BoxedQuery<'static, super::connection::MultiBackend> {
-    m::table
-        .filter(m::image_id.eq(image_id.to_owned()))
-        .filter(not(m::deleted))
-        .into_boxed()
-}
 
 /// Live members of an image, oldest first.
 pub fn list(conn: &mut DbConn, image_id: &str) -> Result<Vec<Member>, DbError> {
@@ -58,34 +52,33 @@ pub fn add(
     quota: i64,
     now: NaiveDateTime,
 ) -> Result<AddOutcome, DbError> {
-    let count: i64 = live(image_id).count().get_result(conn)?;
+    let count: i64 = on_backend!(conn, c => m::table
+            .filter(m::image_id.eq(image_id))
+            .filter(not(m::deleted))
+            .count()
+        .get_result(c))?;
     if quota >= 0 && count + 1 > quota {
         return Ok(AddOutcome::QuotaExceeded {
             attempted: count + 1,
         });
     }
-    if get(conn, image_id, member)?.is_some() {
-        return Ok(AddOutcome::Duplicate);
-    }
-    let dead: Option<i32> = m::table
-        .filter(m::image_id.eq(image_id))
-        .filter(m::member.eq(member))
-        .filter(m::deleted)
-        .order(m::id.desc())
-        .select(m::id)
-        .first(conn)
-        .optional()?;
-    let written = match dead {
-        Some(id) => diesel::update(m::table.filter(m::id.eq(id)))
-            .set((
-                m::deleted.eq(false),
-                m::deleted_at.eq(None::<NaiveDateTime>),
-                m::status.eq(MemberStatus::Pending.as_str()),
-                m::created_at.eq(now),
-                m::updated_at.eq(now),
-            ))
-            .execute(conn),
-        None => diesel::insert_into(m::table)
+    // The live row if there is one, else the newest deleted one (revived below).
+    let existing: Option<(i32, bool)> = on_backend!(conn, c => m::table
+            .filter(m::image_id.eq(image_id))
+            .filter(m::member.eq(member))
+            .order((m::deleted.asc(), m::id.desc()))
+            .select((m::id, m::deleted))
+            .first(c)
+        .optional())?;
+    let written = match existing {
+        Some((_, false)) => return Ok(AddOutcome::Duplicate),
+        Some((id, true)) => on_backend!(conn, c => ReviveMember {
+            id,
+            status: MemberStatus::Pending.as_str(),
+            now,
+        }
+        .execute(c)),
+        None => on_backend!(conn, c => diesel::insert_into(m::table)
             .values((
                 m::image_id.eq(image_id),
                 m::member.eq(member),
@@ -95,7 +88,7 @@ pub fn add(
                 m::updated_at.eq(now),
                 m::deleted.eq(false),
             ))
-            .execute(conn),
+            .execute(c)),
     };
     match written.map_err(DbError::from) {
         Ok(_) => Ok(AddOutcome::Added(Member {
@@ -111,26 +104,22 @@ pub fn add(
     }
 }
 
-/// Set a live row's status; `None` if there is no live row (deleted meanwhile).
+/// Set a live row's status; false if there is no live row (deleted meanwhile).
 pub fn set_status(
     conn: &mut DbConn,
     image_id: &str,
     member: &str,
     status: MemberStatus,
     now: NaiveDateTime,
-) -> Result<Option<Member>, DbError> {
-    let n = diesel::update(
-        m::table
-            .filter(m::image_id.eq(image_id))
-            .filter(m::member.eq(member))
-            .filter(not(m::deleted)),
-    )
-    .set((m::status.eq(status.as_str()), m::updated_at.eq(now)))
-    .execute(conn)?;
-    if n == 0 {
-        return Ok(None);
+) -> Result<bool, DbError> {
+    let n = on_backend!(conn, c => SetMemberStatus {
+        image_id,
+        member,
+        status: status.as_str(),
+        now,
     }
-    get(conn, image_id, member)
+    .execute(c))?;
+    Ok(n > 0)
 }
 
 /// Soft-delete a live row; false if there was none.
@@ -140,17 +129,11 @@ pub fn delete(
     member: &str,
     now: NaiveDateTime,
 ) -> Result<bool, DbError> {
-    let n = diesel::update(
-        m::table
-            .filter(m::image_id.eq(image_id))
-            .filter(m::member.eq(member))
-            .filter(not(m::deleted)),
-    )
-    .set((
-        m::deleted.eq(true),
-        m::deleted_at.eq(now),
-        m::updated_at.eq(now),
-    ))
-    .execute(conn)?;
+    let n = on_backend!(conn, c => DeleteMember {
+        image_id,
+        member,
+        now,
+    }
+    .execute(c))?;
     Ok(n > 0)
 }

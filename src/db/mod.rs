@@ -1,5 +1,6 @@
 //! Persistence: diesel over SQLite and PostgreSQL behind one connection type.
 
+mod cached;
 pub mod connection;
 pub mod error;
 pub mod images;

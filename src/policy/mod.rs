@@ -181,6 +181,8 @@ impl Enforcer {
 
 /// Glance's `ImageTarget`: the owner is `project_id`; `member_id` is the caller's
 /// project when the caller sees a shared image only through a member row.
+/// Reads only the image row's own columns: the members API loads images without their tags
+/// and properties (`access::load_visible_row`) and builds its targets here.
 pub fn image_target(img: &Image, ctx: &RequestContext, caller_is_member: bool) -> Target {
     let mut t = Target::new();
     if let Some(o) = &img.owner {

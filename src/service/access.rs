@@ -1,5 +1,6 @@
 //! Loading an image the way Glance does: invisible and missing look the same (404).
 
+use crate::db::images::Depth;
 use crate::db::{self, DbConn};
 use crate::domain::context::RequestContext;
 use crate::domain::image::Image;
@@ -38,13 +39,39 @@ pub fn load_visible(
     not_found: &str,
     lock: bool,
 ) -> Result<Visible, Error> {
+    load(conn, policy, ctx, id, not_found, lock, Depth::Full)
+}
+
+/// `load_visible` without the image's tags and properties (left empty): for the members
+/// API, whose rules and policy targets read only the image row's own columns.
+pub fn load_visible_row(
+    conn: &mut DbConn,
+    policy: &Enforcer,
+    ctx: &RequestContext,
+    id: &str,
+    not_found: &str,
+    lock: bool,
+) -> Result<Visible, Error> {
+    load(conn, policy, ctx, id, not_found, lock, Depth::Row)
+}
+
+fn load(
+    conn: &mut DbConn,
+    policy: &Enforcer,
+    ctx: &RequestContext,
+    id: &str,
+    not_found: &str,
+    lock: bool,
+    depth: Depth,
+) -> Result<Visible, Error> {
     if id.len() > MAX_ID_LEN {
         return Err(Error::not_found(not_found));
     }
     if lock && !db::images::lock(conn, id)? {
         return Err(Error::not_found(not_found));
     }
-    let Some((image, membership)) = db::images::get_with_membership(conn, id, ctx.project())?
+    let Some((image, membership)) =
+        db::images::get_with_membership(conn, id, ctx.project(), depth)?
     else {
         return Err(Error::not_found(not_found));
     };

@@ -151,8 +151,12 @@ pub async fn list(
                 None => None,
                 Some(m) => {
                     // One load: a missing marker is a 400, an invisible one a 403.
-                    let Some((image, membership)) =
-                        db::images::get_with_membership(conn, m, ctx.project())?
+                    let Some((image, membership)) = db::images::get_with_membership(
+                        conn,
+                        m,
+                        ctx.project(),
+                        db::images::Depth::Full,
+                    )?
                     else {
                         return Err(Error::bad_request(format!(
                             "Invalid marker. Image {m} could not be found."

@@ -1,7 +1,7 @@
 //! The members API: who an image is shared with, and each member's answer.
 //! The order of checks decides which error wins, exactly as in Glance.
 
-use super::access::{load_visible, Visible};
+use super::access::{load_visible_row, Visible};
 use super::images::now;
 use crate::app::AppState;
 use crate::db::{self, members::AddOutcome, write_tx, DbConn};
@@ -35,7 +35,7 @@ fn load_shared(
     lock: bool,
     not_shared: impl FnOnce() -> Error,
 ) -> Result<Visible, Error> {
-    let v = load_visible(conn, &state.policy, ctx, id, &image_not_found(id), lock)?;
+    let v = load_visible_row(conn, &state.policy, ctx, id, &image_not_found(id), lock)?;
     if v.image.visibility != Visibility::Shared {
         return Err(not_shared());
     }
@@ -136,13 +136,20 @@ pub async fn update(
                 {
                     return Err(member_not_found(&id, &member).into());
                 }
-                if db::members::get(c, &id, &member)?.is_none() {
+                let Some(row) = db::members::get(c, &id, &member)? else {
                     return Err(member_not_found(&id, &member).into());
-                }
+                };
                 st.policy.enforce("modify_member", &ctx, &v.target(&ctx))?;
                 let status = MemberStatus::parse_update(&status)?;
-                db::members::set_status(c, &id, &member, status, now())?
-                    .ok_or_else(|| member_not_found(&id, &member).into())
+                let now = now();
+                if !db::members::set_status(c, &id, &member, status, now)? {
+                    return Err(member_not_found(&id, &member).into());
+                }
+                Ok(Member {
+                    status,
+                    updated_at: now,
+                    ..row
+                })
             })
             .map_err(Error::from)
         })
