@@ -8,6 +8,7 @@ pub mod members;
 pub mod metadefs;
 pub mod models;
 pub mod schema;
+mod timestamp;
 
 pub use connection::{write_tx, Backend, Db, DbConn};
 pub use error::DbError;

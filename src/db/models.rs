@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::error::DbError;
 use super::schema::{image_members, images};
+use super::timestamp::{OptTs, Ts};
 use crate::domain::image::Image;
 use crate::domain::member::{Member, MemberStatus};
 
@@ -15,8 +16,11 @@ pub struct ImageRow {
     pub name: Option<String>,
     pub size: Option<i64>,
     pub status: String,
+    #[diesel(deserialize_as = Ts)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = OptTs)]
     pub updated_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = OptTs)]
     pub deleted_at: Option<NaiveDateTime>,
     pub deleted: bool,
     pub disk_format: Option<String>,
@@ -105,7 +109,9 @@ pub struct MemberRow {
     pub image_id: String,
     pub member: String,
     pub status: String,
+    #[diesel(deserialize_as = Ts)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = OptTs)]
     pub updated_at: Option<NaiveDateTime>,
     pub deleted: bool,
 }

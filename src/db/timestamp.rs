@@ -1,0 +1,174 @@
+//! Reading timestamps from SQLite without chrono's format interpreter.
+//!
+//! SQLite keeps timestamps as text. diesel parses each one by trying chrono format strings
+//! in turn: about 2,500 instructions per value, a tenth of a member list under callgrind.
+//! Every timestamp glint writes has the shape `YYYY-MM-DD HH:MM:SS[.ffffff]`, which is read
+//! here digit by digit; anything else goes to diesel's own parser, so nothing it accepts
+//! is refused. PostgreSQL sends binary timestamps and uses diesel's reader unchanged.
+
+use super::connection::MultiBackend;
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::pg::Pg;
+use diesel::sql_types::{Nullable, Timestamp};
+use diesel::sqlite::{Sqlite, SqliteValue};
+
+/// A `Timestamp` column read as `NaiveDateTime` (`#[diesel(deserialize_as = Ts)]`).
+#[derive(FromSqlRow)]
+pub struct Ts(NaiveDateTime);
+
+/// A `Nullable<Timestamp>` column read as `Option<NaiveDateTime>`.
+#[derive(FromSqlRow)]
+pub struct OptTs(Option<NaiveDateTime>);
+
+impl From<Ts> for NaiveDateTime {
+    fn from(t: Ts) -> Self {
+        t.0
+    }
+}
+
+impl From<OptTs> for Option<NaiveDateTime> {
+    fn from(t: OptTs) -> Self {
+        t.0
+    }
+}
+
+fn from_sqlite(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<NaiveDateTime> {
+    if let Some(t) = parse(value.read_text()) {
+        return Ok(t);
+    }
+    <NaiveDateTime as FromSql<Timestamp, Sqlite>>::from_sql(value)
+}
+
+impl FromSql<Timestamp, Sqlite> for Ts {
+    fn from_sql(value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        from_sqlite(value).map(Ts)
+    }
+}
+
+impl FromSql<Nullable<Timestamp>, Sqlite> for OptTs {
+    fn from_sql(value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        from_sqlite(value).map(|t| OptTs(Some(t)))
+    }
+
+    fn from_nullable_sql(value: Option<SqliteValue<'_, '_, '_>>) -> deserialize::Result<Self> {
+        value.map_or(
+            Ok(OptTs(None)),
+            <Self as FromSql<Nullable<Timestamp>, Sqlite>>::from_sql,
+        )
+    }
+}
+
+impl FromSql<Timestamp, Pg> for Ts {
+    fn from_sql(value: diesel::pg::PgValue<'_>) -> deserialize::Result<Self> {
+        <NaiveDateTime as FromSql<Timestamp, Pg>>::from_sql(value).map(Ts)
+    }
+}
+
+impl FromSql<Nullable<Timestamp>, Pg> for OptTs {
+    fn from_sql(value: diesel::pg::PgValue<'_>) -> deserialize::Result<Self> {
+        <NaiveDateTime as FromSql<Timestamp, Pg>>::from_sql(value).map(|t| OptTs(Some(t)))
+    }
+
+    fn from_nullable_sql(value: Option<diesel::pg::PgValue<'_>>) -> deserialize::Result<Self> {
+        value.map_or(
+            Ok(OptTs(None)),
+            <Self as FromSql<Nullable<Timestamp>, Pg>>::from_sql,
+        )
+    }
+}
+
+type MultiRaw<'a> = <MultiBackend as diesel::backend::Backend>::RawValue<'a>;
+
+impl FromSql<Timestamp, MultiBackend> for Ts {
+    fn from_sql(value: MultiRaw<'_>) -> deserialize::Result<Self> {
+        value.from_sql::<Self, Timestamp>()
+    }
+}
+
+impl FromSql<Nullable<Timestamp>, MultiBackend> for OptTs {
+    fn from_sql(value: MultiRaw<'_>) -> deserialize::Result<Self> {
+        value.from_sql::<Self, Nullable<Timestamp>>()
+    }
+
+    fn from_nullable_sql(value: Option<MultiRaw<'_>>) -> deserialize::Result<Self> {
+        value.map_or(
+            Ok(OptTs(None)),
+            <Self as FromSql<Nullable<Timestamp>, MultiBackend>>::from_sql,
+        )
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` with an optional `.` and 1–9 fraction digits; `None` for any
+/// other text, or an impossible date or time.
+fn parse(s: &str) -> Option<NaiveDateTime> {
+    let b = s.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let nanos = match &b[19..] {
+        [] => 0,
+        [b'.', frac @ ..] if (1..=9).contains(&frac.len()) => {
+            let digits = num(20, b.len())?;
+            digits * 10u32.pow(9 - frac.len() as u32)
+        }
+        _ => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 7)?, num(8, 10)?)?;
+    date.and_hms_nano_opt(num(11, 13)?, num(14, 16)?, num(17, 19)?, nanos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+    use chrono::NaiveDateTime;
+
+    fn chrono(s: &str) -> Option<NaiveDateTime> {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").ok()
+    }
+
+    #[test]
+    fn agrees_with_chrono_on_what_glint_writes() {
+        for s in [
+            "2026-11-23 03:04:05",
+            "2026-11-23 03:04:05.1",
+            "2026-11-23 03:04:05.123456",
+            "2026-11-23 03:04:05.123456789",
+            "1970-01-01 00:00:00",
+            "2024-02-29 23:59:59.999999",
+            "0001-01-01 00:00:00",
+            "9999-12-31 23:59:59",
+        ] {
+            assert_eq!(parse(s), chrono(s), "{s}");
+            assert!(parse(s).is_some(), "{s}");
+        }
+    }
+
+    #[test]
+    fn leaves_everything_else_to_diesel() {
+        for s in [
+            "",
+            "2026-11-23",
+            "2026-11-23T03:04:05",
+            "2026-11-23 03:04:05Z",
+            "2026-11-23 03:04:05.",
+            "2026-11-23 03:04:05.1234567890",
+            "2026-02-30 03:04:05",
+            "2026-11-23 24:00:00",
+            "2026-11-23 03:04:60",
+            "2026-1a-23 03:04:05",
+            "+2026-11-23 03:04:05",
+            "2459000.5",
+        ] {
+            assert_eq!(parse(s), None, "{s}");
+        }
+    }
+}
