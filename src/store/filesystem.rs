@@ -12,7 +12,8 @@
 //! pool that database calls share).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, SeekFrom, Write};
+use std::future::Future;
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -21,7 +22,6 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use md5::{Digest, Md5};
-use tokio::io::{AsyncRead, AsyncSeekExt, ReadBuf};
 use tokio::task::JoinHandle;
 
 use super::inspect::Inspector;
@@ -35,9 +35,9 @@ const TEMP_PREFIX: &str = ".glint-upload.";
 /// other glint processes that share the directory (e.g. over NFS).
 pub const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
 /// Download chunk size: one blocking-pool round trip per chunk, so chunks must not be small (64 KiB
-/// chunks measured at 0.6x Glance's download throughput), but each download holds about three of
-/// them at once (tokio's file buffer, the chunk in flight, actix's write buffer): with 1 MiB, 64
-/// parallel downloads took glint to 228 MiB of RSS.
+/// chunks measured at 0.6x Glance's download throughput). A download holds at most two: the one
+/// being sent and the next one being read (with 1 MiB chunks and tokio's own file buffer as a
+/// third, 64 parallel downloads took glint to 228 MiB of RSS).
 const READ_CHUNK: usize = 256 * 1024;
 /// Body bytes handed to the blocking pool at once; at most two batches (one
 /// being written, one being received) are held per upload.
@@ -200,7 +200,7 @@ impl FsStore {
 
     /// Opens the image's data for reading, optionally only the inclusive byte
     /// range `[start, end]` (`end` is clamped to the last byte). Returns the
-    /// full data length and a stream reading chunks of up to 1 MiB lazily.
+    /// full data length and a stream of chunks of up to 256 KiB, read ahead by one.
     ///
     /// A range starting at or past the end, or with `end < start`, is
     /// [`StoreError::RangeNotSatisfiable`].
@@ -210,38 +210,12 @@ impl FsStore {
         range: Option<(u64, u64)>,
     ) -> Result<(u64, FileStream), StoreError> {
         let path = self.resolve(image_id)?;
-        let mut file = match tokio::fs::File::open(&path).await {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StoreError::NotFound),
-            Err(e) => return Err(StoreError::Io(e)),
-        };
-        let meta = file.metadata().await.map_err(StoreError::Io)?;
-        if !meta.is_file() {
-            return Err(StoreError::NotFound);
-        }
-        let total = meta.len();
-        let (start, len) = match range {
-            None => (0, total),
-            Some((start, end)) => {
-                if start >= total || end < start {
-                    return Err(StoreError::RangeNotSatisfiable { size: total });
-                }
-                (start, end.min(total - 1) - start + 1)
-            }
-        };
-        if start > 0 {
-            file.seek(SeekFrom::Start(start))
-                .await
-                .map_err(StoreError::Io)?;
-        }
-        Ok((
-            total,
-            FileStream {
-                file,
-                remaining: len,
-                buf: Vec::new(),
-            },
-        ))
+        // Open, stat and seek in one trip to the blocking pool.
+        let opened = tokio::task::spawn_blocking(move || open_range(&path, range))
+            .await
+            .map_err(|e| StoreError::Io(io::Error::other(e)))??;
+        let (total, file, len) = opened;
+        Ok((total, FileStream::new(file, len)))
     }
 
     /// Removes the image's data; a missing file is fine (Glance's delete path
@@ -421,18 +395,89 @@ impl Drop for Upload {
     }
 }
 
-/// Image data being read from disk, chunk by chunk, as the consumer polls.
+/// Opens `path` at the start of `range` (see [`FsStore::get`]): the data length, the file,
+/// and the number of bytes to send.
+fn open_range(path: &Path, range: Option<(u64, u64)>) -> Result<(u64, File, u64), StoreError> {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StoreError::NotFound),
+        Err(e) => return Err(StoreError::Io(e)),
+    };
+    let meta = file.metadata().map_err(StoreError::Io)?;
+    if !meta.is_file() {
+        return Err(StoreError::NotFound);
+    }
+    let total = meta.len();
+    let (start, len) = match range {
+        None => (0, total),
+        Some((start, end)) => {
+            if start >= total || end < start {
+                return Err(StoreError::RangeNotSatisfiable { size: total });
+            }
+            (start, end.min(total - 1) - start + 1)
+        }
+    };
+    if start > 0 {
+        file.seek(SeekFrom::Start(start)).map_err(StoreError::Io)?;
+    }
+    Ok((total, file, len))
+}
+
+type ChunkRead = JoinHandle<(File, io::Result<Vec<u8>>)>;
+
+/// Image data being read from disk, chunk by chunk. Each chunk is read on the blocking pool
+/// straight into the buffer that is sent (no intermediate file buffer, no zeroing), and the
+/// next chunk is read while the current one is being sent.
 #[derive(Debug)]
 pub struct FileStream {
-    file: tokio::fs::File,
+    /// Bytes not yet handed to a read.
+    unread: u64,
+    /// Bytes not yet yielded.
     remaining: u64,
-    buf: Vec<u8>,
+    /// The file, while no read holds it.
+    file: Option<File>,
+    reading: Option<ChunkRead>,
 }
 
 impl FileStream {
+    fn new(file: File, len: u64) -> Self {
+        let mut stream = FileStream {
+            unread: len,
+            remaining: len,
+            file: Some(file),
+            reading: None,
+        };
+        stream.start_read();
+        stream
+    }
+
     /// Bytes not yet yielded.
     pub fn remaining(&self) -> u64 {
         self.remaining
+    }
+
+    fn start_read(&mut self) {
+        if self.unread == 0 || self.reading.is_some() {
+            return;
+        }
+        let Some(mut file) = self.file.take() else {
+            return;
+        };
+        let want = self.unread.min(READ_CHUNK as u64);
+        self.unread -= want;
+        self.reading = Some(tokio::task::spawn_blocking(move || {
+            // `Vec::with_capacity` + `read_to_end`: the file reads into the spare capacity.
+            let mut buf = Vec::with_capacity(want as usize);
+            let read = (&mut file).take(want).read_to_end(&mut buf).map(|_| buf);
+            (file, read)
+        }));
+    }
+
+    fn fail(&mut self, e: io::Error) -> Poll<Option<io::Result<Bytes>>> {
+        self.remaining = 0;
+        self.unread = 0;
+        self.reading = None;
+        Poll::Ready(Some(Err(e)))
     }
 }
 
@@ -444,31 +489,30 @@ impl Stream for FileStream {
         if this.remaining == 0 {
             return Poll::Ready(None);
         }
-        let want = usize::try_from(this.remaining)
-            .unwrap_or(usize::MAX)
-            .min(READ_CHUNK);
-        // Kept across Pending: tokio's File fills it once its background read ends.
-        this.buf.resize(want, 0);
-        let mut read_buf = ReadBuf::new(&mut this.buf);
-        match Pin::new(&mut this.file).poll_read(cx, &mut read_buf) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Err(e)) => {
-                this.remaining = 0;
-                Poll::Ready(Some(Err(e)))
-            }
-            Poll::Ready(Ok(())) => {
-                let n = read_buf.filled().len();
-                if n == 0 {
-                    this.remaining = 0;
-                    return Poll::Ready(Some(Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "image file ended before its expected length",
-                    ))));
-                }
-                this.remaining -= n as u64;
-                let mut chunk = std::mem::take(&mut this.buf);
-                chunk.truncate(n);
-                Poll::Ready(Some(Ok(Bytes::from(chunk))))
+        this.start_read();
+        let Some(reading) = this.reading.as_mut() else {
+            return this.fail(io::Error::other("image file read lost"));
+        };
+        let (file, read) = match Pin::new(reading).poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(e)) => return this.fail(io::Error::other(e)),
+            Poll::Ready(Ok(done)) => done,
+        };
+        this.reading = None;
+        this.file = Some(file);
+        match read {
+            Err(e) => this.fail(e),
+            Ok(buf) if buf.is_empty() => this.fail(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "image file ended before its expected length",
+            )),
+            Ok(buf) => {
+                this.remaining = this.remaining.saturating_sub(buf.len() as u64);
+                // No read is in flight now: everything not yielded is unread (after a short
+                // read, the next one meets the end of the file and reports it).
+                this.unread = this.remaining;
+                this.start_read();
+                Poll::Ready(Some(Ok(Bytes::from(buf))))
             }
         }
     }
