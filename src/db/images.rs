@@ -7,6 +7,7 @@ use diesel::dsl::exists;
 use diesel::dsl::not;
 use diesel::prelude::*;
 
+use super::children::ChildrenJson;
 use super::connection::{on_backend, DbConn, MultiBackend};
 use super::error::DbError;
 use super::models::ImageRow;
@@ -72,16 +73,18 @@ fn insert_tags<'a>(
 
 /// A live (not deleted) image with tags and properties.
 pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<Image>, DbError> {
-    let row: Option<ImageRow> = on_backend!(conn, c => images::table
+    let row: Option<(ImageRow, Option<String>)> = on_backend!(conn, c => images::table
         .filter(images::id.eq(id))
         .filter(not(images::deleted))
-        .select(ImageRow::as_select())
+        .select((ImageRow::as_select(), ChildrenJson))
         .first(c)
         .optional())?;
-    match row {
-        None => Ok(None),
-        Some(row) => Ok(hydrate(conn, vec![row])?.pop()),
-    }
+    let Some((row, children)) = row else {
+        return Ok(None);
+    };
+    let mut img = row.into_domain()?;
+    (img.properties, img.tags) = super::children::parse(&img.id, children.as_deref())?;
+    Ok(Some(img))
 }
 
 /// Same as `get`, but takes the row lock first (PostgreSQL `FOR UPDATE`; SQLite's
@@ -173,8 +176,8 @@ pub enum Depth {
     Row,
 }
 
-/// A live image, and the caller project's live member row status on it: the
-/// row joined to the member row, then (`Depth::Full`) the tags and properties.
+/// A live image, and the caller project's live member row status on it, in one statement:
+/// the row joined to the member row and (`Depth::Full`) the tags and properties.
 pub fn get_with_membership(
     conn: &mut DbConn,
     id: &str,
@@ -193,26 +196,45 @@ pub fn get_with_membership(
             .optional())?;
         return row.map(|r| Ok((r.into_domain()?, None))).transpose();
     };
-    let row: Option<(ImageRow, Option<String>)> = on_backend!(conn, c => images::table
-        .left_join(
-            image_members::table.on(image_members::image_id
-                .eq(images::id)
-                .and(image_members::member.eq(project))
-                .and(not(image_members::deleted))),
-        )
-        .filter(images::id.eq(id))
-        .filter(not(images::deleted))
-        .select((ImageRow::as_select(), image_members::status.nullable()))
-        .first(c)
-        .optional())?;
-    let Some((row, status)) = row else {
-        return Ok(None);
+    macro_rules! joined {
+        () => {
+            images::table
+                .left_join(
+                    image_members::table.on(image_members::image_id
+                        .eq(images::id)
+                        .and(image_members::member.eq(project))
+                        .and(not(image_members::deleted))),
+                )
+                .filter(images::id.eq(id))
+                .filter(not(images::deleted))
+        };
+    }
+    let (image, status) = match depth {
+        Depth::Full => {
+            // One statement: the row, the caller's member row and the children as JSON.
+            let row: Option<(ImageRow, Option<String>, Option<String>)> = on_backend!(conn, c => joined!()
+                .select((ImageRow::as_select(), image_members::status.nullable(), ChildrenJson))
+                .first(c)
+                .optional())?;
+            let Some((row, status, children)) = row else {
+                return Ok(None);
+            };
+            let mut img = row.into_domain()?;
+            (img.properties, img.tags) = super::children::parse(&img.id, children.as_deref())?;
+            (img, status)
+        }
+        Depth::Row => {
+            let row: Option<(ImageRow, Option<String>)> = on_backend!(conn, c => joined!()
+                .select((ImageRow::as_select(), image_members::status.nullable()))
+                .first(c)
+                .optional())?;
+            let Some((row, status)) = row else {
+                return Ok(None);
+            };
+            (row.into_domain()?, status)
+        }
     };
-    let image = match depth {
-        Depth::Full => hydrate(conn, vec![row])?.pop(),
-        Depth::Row => Some(row.into_domain()?),
-    };
-    Ok(image.map(|img| (img, status.and_then(|s| s.parse().ok()))))
+    Ok(Some((image, status.and_then(|s| s.parse().ok()))))
 }
 
 /// Take the row lock on a live image (PostgreSQL `FOR UPDATE`; SQLite's write

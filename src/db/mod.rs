@@ -1,6 +1,7 @@
 //! Persistence: diesel over SQLite and PostgreSQL behind one connection type.
 
 mod cached;
+mod children;
 pub mod connection;
 pub mod error;
 pub mod images;
