@@ -48,4 +48,26 @@ impl AppState {
         .await
         .map_err(|e| Error::internal(format!("database task failed: {e}")))?
     }
+
+    /// `db` for work that writes. On SQLite it runs on the writer thread (`db::writer`),
+    /// after the writes queued before it; on PostgreSQL it is `db`.
+    pub async fn db_write<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+    {
+        let Some(writer) = &self.db.writer else {
+            return self.db(f).await;
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let queued = writer.submit(Box::new(move |conn: &mut DbConn| {
+            let _ = tx.send(f(conn));
+        }));
+        if !queued {
+            return Err(Error::internal("the database writer has stopped"));
+        }
+        // A dropped sender means the work panicked (already logged by the panic hook).
+        rx.await
+            .map_err(|_| Error::internal("database write failed"))?
+    }
 }

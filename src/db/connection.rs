@@ -130,6 +130,12 @@ pub struct Slot {
     failures_seen: u64,
 }
 
+impl Slot {
+    pub(super) fn into_conn(self) -> DbConn {
+        self.conn
+    }
+}
+
 /// A connection unused for longer than this is pinged before it is handed out
 /// (the server may have dropped it meanwhile). Under load connections come back
 /// within milliseconds and are handed out again without the extra round trip.
@@ -245,6 +251,8 @@ pub struct Db {
     pub gate: Arc<tokio::sync::Semaphore>,
     /// How long a request may queue for a permit: `[database] pool_timeout`, as for the pool.
     pub gate_timeout: Duration,
+    /// SQLite only: the thread that runs write work (see `AppState::db_write`).
+    pub writer: Option<Arc<super::writer::SqliteWriter>>,
 }
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -290,9 +298,14 @@ impl Db {
                 }
             }
         };
+        let writer = match backend {
+            Backend::Sqlite => Some(Arc::new(super::writer::SqliteWriter::start(manager)?)),
+            Backend::Postgres => None,
+        };
         Ok(Db {
             pool,
             backend,
+            writer,
             gate: Arc::new(tokio::sync::Semaphore::new(settings.max_size as usize)),
             gate_timeout: settings.timeout,
         })

@@ -14,3 +14,4 @@ mod timestamp;
 pub use connection::{write_tx, Backend, Db, DbConn};
 pub use error::DbError;
 pub mod tasks;
+mod writer;

@@ -102,7 +102,7 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
     check_visibility_policy(state, &ctx, None, image.visibility, image.owner.as_deref())?;
     let stored = image.clone();
     state
-        .db(move |conn| {
+        .db_write(move |conn| {
             write_tx(conn, |c| db::images::insert(c, &stored)).map_err(|e| match e {
                 DbError::Duplicate(_) => {
                     Error::conflict(format!("Image ID {} already exists!", stored.id))
@@ -201,7 +201,7 @@ pub async fn update(
 ) -> Result<Image, Error> {
     let st = state.clone();
     state
-        .db(move |conn| {
+        .db_write(move |conn| {
             write_tx(conn, |c| {
                 let msg = format!("No image found with ID {id}");
                 let v = load_for_change(c, &st, &ctx, &id, &msg, "modify_image")?;
@@ -230,7 +230,7 @@ pub async fn delete(state: &AppState, ctx: RequestContext, id: String) -> Result
     let st = state.clone();
     let image_id = id.clone();
     state
-        .db(move |conn| {
+        .db_write(move |conn| {
             write_tx(conn, |c| {
                 let msg = format!("Failed to find image {id} to delete");
                 let v = load_for_change(c, &st, &ctx, &id, &msg, "delete_image")?;
@@ -271,7 +271,7 @@ pub async fn set_active(
     };
     let st = state.clone();
     state
-        .db(move |conn| {
+        .db_write(move |conn| {
             write_tx(conn, |c| {
                 let msg = format!("No image found with ID {id}");
                 let v = load_for_change(c, &st, &ctx, &id, &msg, rule)?;
@@ -306,7 +306,7 @@ pub async fn add_tag(
     }
     let st = state.clone();
     state
-        .db(move |conn| {
+        .db_write(move |conn| {
             write_tx(conn, |c| {
                 let msg = format!("Image {id} not found.");
                 let v = load_for_change(c, &st, &ctx, &id, &msg, "modify_image")?;
@@ -342,7 +342,7 @@ pub async fn delete_tag(
 ) -> Result<(), Error> {
     let st = state.clone();
     state
-        .db(move |conn| {
+        .db_write(move |conn| {
             write_tx(conn, |c| {
                 let msg = format!("Image {id} not found.");
                 let v = load_for_change(c, &st, &ctx, &id, &msg, "modify_image")?;

@@ -92,7 +92,7 @@ pub async fn create(
 ) -> Result<Member, Error> {
     let st = state.clone();
     state
-        .db(move |conn| {
+        .db_write(move |conn| {
             write_tx(conn, |c| {
                 let v = load_shared(c, &st, &ctx, &id, true, || {
                     Error::forbidden(format!("Not allowed to create members for image {id}."))
@@ -126,7 +126,7 @@ pub async fn update(
 ) -> Result<Member, Error> {
     let st = state.clone();
     state
-        .db(move |conn| {
+        .db_write(move |conn| {
             write_tx(conn, |c| {
                 let v = load_shared(c, &st, &ctx, &id, false, || {
                     Error::forbidden(format!("Not allowed to update members for image {id}."))
@@ -164,7 +164,7 @@ pub async fn delete(
 ) -> Result<(), Error> {
     let st = state.clone();
     state
-        .db(move |conn| {
+        .db_write(move |conn| {
             write_tx(conn, |c| {
                 let v = load_shared(c, &st, &ctx, &id, false, || {
                     Error::forbidden(format!("Not allowed to delete members for image {id}."))
