@@ -210,12 +210,13 @@ impl FsStore {
         range: Option<(u64, u64)>,
     ) -> Result<(u64, FileStream), StoreError> {
         let path = self.resolve(image_id)?;
+        let id = image_id.to_owned();
         // Open, stat and seek in one trip to the blocking pool.
         let opened = tokio::task::spawn_blocking(move || open_range(&path, range))
             .await
             .map_err(|e| StoreError::Io(io::Error::other(e)))??;
         let (total, file, len) = opened;
-        Ok((total, FileStream::new(file, len)))
+        Ok((total, FileStream::new(id, file, len)))
     }
 
     /// Removes the image's data; a missing file is fine (Glance's delete path
@@ -430,6 +431,8 @@ type ChunkRead = JoinHandle<(File, io::Result<Vec<u8>>)>;
 /// next chunk is read while the current one is being sent.
 #[derive(Debug)]
 pub struct FileStream {
+    /// For the log when a read fails mid-download.
+    image_id: String,
     /// Bytes not yet handed to a read.
     unread: u64,
     /// Bytes not yet yielded.
@@ -440,8 +443,9 @@ pub struct FileStream {
 }
 
 impl FileStream {
-    fn new(file: File, len: u64) -> Self {
+    fn new(image_id: String, file: File, len: u64) -> Self {
         let mut stream = FileStream {
+            image_id,
             unread: len,
             remaining: len,
             file: Some(file),
@@ -473,7 +477,15 @@ impl FileStream {
         }));
     }
 
+    /// Ends the stream with `e`: the client sees its response cut short (the status and length
+    /// are already sent), so the cause is logged here.
     fn fail(&mut self, e: io::Error) -> Poll<Option<io::Result<Bytes>>> {
+        tracing::error!(
+            image_id = %self.image_id,
+            unsent = self.remaining,
+            error = %e,
+            "reading image data failed during a download; the response was cut short"
+        );
         self.remaining = 0;
         self.unread = 0;
         self.reading = None;
@@ -863,6 +875,43 @@ mod tests {
             rest += chunk.expect("chunk").len();
         }
         assert_eq!(rest, data.len());
+        assert_eq!(s.remaining(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_file_cut_short_under_a_download_ends_it_with_an_error() {
+        let (_dir, store) = store();
+        let data = vec![7u8; 4 * READ_CHUNK];
+        store
+            .put(ID, body(vec![&data]), CAP, None)
+            .await
+            .expect("put");
+        let (total, mut s) = store.get(ID, None).await.expect("get");
+        assert_eq!(total, data.len() as u64);
+        // The first chunk and the one read ahead may already be in memory; cut the file after
+        // the second chunk, so the third read meets its end.
+        let first = s.next().await.expect("some").expect("ok");
+        assert_eq!(first.len(), READ_CHUNK);
+        let file = OpenOptions::new()
+            .write(true)
+            .open(store.path_of(ID))
+            .expect("open");
+        file.set_len(2 * READ_CHUNK as u64 + 10).expect("truncate");
+        let mut got = first.len();
+        let mut failed = None;
+        while let Some(chunk) = s.next().await {
+            match chunk {
+                Ok(c) => got += c.len(),
+                Err(e) => {
+                    failed = Some(e.kind());
+                    break;
+                }
+            }
+        }
+        assert_eq!(got, 2 * READ_CHUNK + 10);
+        assert_eq!(failed, Some(io::ErrorKind::UnexpectedEof));
+        // A failed stream is over: no more chunks, nothing owed.
+        assert!(s.next().await.is_none());
         assert_eq!(s.remaining(), 0);
     }
 
