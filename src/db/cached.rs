@@ -32,6 +32,37 @@ macro_rules! fixed_statement {
     };
 }
 
+/// Binding the value types of this module's statements, on either backend. The bounds are
+/// stated once here, so each statement needs only `DB: Binds`.
+pub trait Binds: Backend + Sized {
+    fn text<'b>(pass: &mut AstPass<'_, 'b, Self>, v: &'b str) -> QueryResult<()>;
+    fn timestamp<'b>(pass: &mut AstPass<'_, 'b, Self>, v: &'b NaiveDateTime) -> QueryResult<()>;
+    fn boolean<'b>(pass: &mut AstPass<'_, 'b, Self>, v: &'b bool) -> QueryResult<()>;
+    fn integer<'b>(pass: &mut AstPass<'_, 'b, Self>, v: &'b i32) -> QueryResult<()>;
+}
+
+impl<DB> Binds for DB
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp> + HasSqlType<Bool> + HasSqlType<Integer>,
+    str: ToSql<Text, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+    bool: ToSql<Bool, DB>,
+    i32: ToSql<Integer, DB>,
+{
+    fn text<'b>(pass: &mut AstPass<'_, 'b, Self>, v: &'b str) -> QueryResult<()> {
+        pass.push_bind_param::<Text, str>(v)
+    }
+    fn timestamp<'b>(pass: &mut AstPass<'_, 'b, Self>, v: &'b NaiveDateTime) -> QueryResult<()> {
+        pass.push_bind_param::<Timestamp, _>(v)
+    }
+    fn boolean<'b>(pass: &mut AstPass<'_, 'b, Self>, v: &'b bool) -> QueryResult<()> {
+        pass.push_bind_param::<Bool, _>(v)
+    }
+    fn integer<'b>(pass: &mut AstPass<'_, 'b, Self>, v: &'b i32) -> QueryResult<()> {
+        pass.push_bind_param::<Integer, _>(v)
+    }
+}
+
 /// The first statement of a SQLite write transaction: it takes the write lock at once, so a
 /// transaction never has to upgrade a read snapshot another writer has made stale.
 pub struct TakeWriteLock;
@@ -45,19 +76,15 @@ impl<DB: Backend> QueryFragment<DB> for TakeWriteLock {
 }
 
 /// The live row of (image, member), as the end of a statement on `image_members`.
-fn where_live_member<'b, DB>(
+fn where_live_member<'b, DB: Binds>(
     pass: &mut AstPass<'_, 'b, DB>,
     image_id: &'b str,
     member: &'b str,
-) -> QueryResult<()>
-where
-    DB: Backend + HasSqlType<Text>,
-    str: ToSql<Text, DB>,
-{
+) -> QueryResult<()> {
     pass.push_sql(" WHERE image_id = ");
-    pass.push_bind_param::<Text, str>(image_id)?;
+    DB::text(pass, image_id)?;
     pass.push_sql(" AND member = ");
-    pass.push_bind_param::<Text, str>(member)?;
+    DB::text(pass, member)?;
     pass.push_sql(" AND NOT deleted");
     Ok(())
 }
@@ -71,19 +98,12 @@ pub struct SetMemberStatus<'a> {
 }
 fixed_statement!(SetMemberStatus<'a>);
 
-impl<DB> QueryFragment<DB> for SetMemberStatus<'_>
-where
-    DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp> + HasSqlType<Bool> + HasSqlType<Integer>,
-    str: ToSql<Text, DB>,
-    NaiveDateTime: ToSql<Timestamp, DB>,
-    bool: ToSql<Bool, DB>,
-    i32: ToSql<Integer, DB>,
-{
+impl<DB: Binds> QueryFragment<DB> for SetMemberStatus<'_> {
     fn walk_ast<'b>(&'b self, mut pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         pass.push_sql("UPDATE image_members SET status = ");
-        pass.push_bind_param::<Text, str>(self.status)?;
+        DB::text(&mut pass, self.status)?;
         pass.push_sql(", updated_at = ");
-        pass.push_bind_param::<Timestamp, _>(&self.now)?;
+        DB::timestamp(&mut pass, &self.now)?;
         where_live_member(&mut pass, self.image_id, self.member)
     }
 }
@@ -96,21 +116,14 @@ pub struct DeleteMember<'a> {
 }
 fixed_statement!(DeleteMember<'a>);
 
-impl<DB> QueryFragment<DB> for DeleteMember<'_>
-where
-    DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp> + HasSqlType<Bool> + HasSqlType<Integer>,
-    str: ToSql<Text, DB>,
-    NaiveDateTime: ToSql<Timestamp, DB>,
-    bool: ToSql<Bool, DB>,
-    i32: ToSql<Integer, DB>,
-{
+impl<DB: Binds> QueryFragment<DB> for DeleteMember<'_> {
     fn walk_ast<'b>(&'b self, mut pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         pass.push_sql("UPDATE image_members SET deleted = ");
-        pass.push_bind_param::<Bool, _>(&true)?;
+        DB::boolean(&mut pass, &true)?;
         pass.push_sql(", deleted_at = ");
-        pass.push_bind_param::<Timestamp, _>(&self.now)?;
+        DB::timestamp(&mut pass, &self.now)?;
         pass.push_sql(", updated_at = ");
-        pass.push_bind_param::<Timestamp, _>(&self.now)?;
+        DB::timestamp(&mut pass, &self.now)?;
         where_live_member(&mut pass, self.image_id, self.member)
     }
 }
@@ -123,25 +136,18 @@ pub struct ReviveMember<'a> {
 }
 fixed_statement!(ReviveMember<'a>);
 
-impl<DB> QueryFragment<DB> for ReviveMember<'_>
-where
-    DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp> + HasSqlType<Bool> + HasSqlType<Integer>,
-    str: ToSql<Text, DB>,
-    NaiveDateTime: ToSql<Timestamp, DB>,
-    bool: ToSql<Bool, DB>,
-    i32: ToSql<Integer, DB>,
-{
+impl<DB: Binds> QueryFragment<DB> for ReviveMember<'_> {
     fn walk_ast<'b>(&'b self, mut pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         pass.push_sql("UPDATE image_members SET deleted = ");
-        pass.push_bind_param::<Bool, _>(&false)?;
+        DB::boolean(&mut pass, &false)?;
         pass.push_sql(", deleted_at = NULL, status = ");
-        pass.push_bind_param::<Text, str>(self.status)?;
+        DB::text(&mut pass, self.status)?;
         pass.push_sql(", created_at = ");
-        pass.push_bind_param::<Timestamp, _>(&self.now)?;
+        DB::timestamp(&mut pass, &self.now)?;
         pass.push_sql(", updated_at = ");
-        pass.push_bind_param::<Timestamp, _>(&self.now)?;
+        DB::timestamp(&mut pass, &self.now)?;
         pass.push_sql(" WHERE id = ");
-        pass.push_bind_param::<Integer, _>(&self.id)?;
+        DB::integer(&mut pass, &self.id)?;
         Ok(())
     }
 }

@@ -93,14 +93,7 @@ where
         &state.store,
         &id,
         ImageStatus::Saving,
-        move |new| {
-            new.size = Some(data.size as i64);
-            new.virtual_size = data.virtual_size.map(|v| v as i64);
-            new.checksum = Some(data.checksum.clone());
-            new.os_hash_algo = Some(data.hash_algo.clone());
-            new.os_hash_value = Some(data.hash_value.clone());
-            new.status = ImageStatus::Active;
-        },
+        move |new| holds(new, &data),
         || {
             Error::Gone(Msg::Explanation(format!(
                 "Image {id} could not be found after upload. The image may have been deleted during the upload."
@@ -108,6 +101,16 @@ where
         },
     )
     .await
+}
+
+/// The image now holds `data`: its size, checksums and hash, and `active`.
+pub(crate) fn holds(image: &mut Image, data: &StoredData) {
+    image.size = Some(data.size as i64);
+    image.virtual_size = data.virtual_size.map(|v| v as i64);
+    image.checksum = Some(data.checksum.clone());
+    image.os_hash_algo = Some(data.hash_algo.clone());
+    image.os_hash_value = Some(data.hash_value.clone());
+    image.status = ImageStatus::Active;
 }
 
 /// After `receive` (upload or stage): applies `change` to the image in one write transaction if

@@ -26,7 +26,7 @@ use futures_util::{Stream, StreamExt};
 use serde_json::{json, Value};
 
 use super::access::load_visible;
-use super::data::{heartbeat, receive, record_received, stale_after, store_error};
+use super::data::{heartbeat, holds, receive, record_received, stale_after, store_error};
 use super::images::now;
 use super::tasks;
 use crate::app::AppState;
@@ -563,12 +563,7 @@ async fn finish(
                 match (&outcome, old) {
                     (Outcome::Done(data), Some(old)) if owns => {
                         let mut new = old.clone();
-                        new.size = Some(data.size as i64);
-                        new.virtual_size = data.virtual_size.map(|v| v as i64);
-                        new.checksum = Some(data.checksum.clone());
-                        new.os_hash_algo = Some(data.hash_algo.clone());
-                        new.os_hash_value = Some(data.hash_value.clone());
-                        new.status = ImageStatus::Active;
+                        holds(&mut new, data);
                         drop_lock(&mut new, &tid);
                         let stores: Vec<&str> = st.config.backend_id().into_iter().collect();
                         merge_store_list(&mut new, IMPORTING_TO_STORES, &stores, true);
