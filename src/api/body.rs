@@ -6,8 +6,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 
-/// The largest JSON body glint reads (image metadata, member and PATCH documents).
-pub const MAX_JSON_BODY: usize = 1024 * 1024;
+pub use crate::domain::limits::MAX_JSON_BODY;
 
 /// Glance's rule for "a body is present": a positive Content-Length, or a transfer-encoding.
 pub fn has_body(req: &HttpRequest) -> bool {

@@ -2,6 +2,7 @@
 
 pub mod context;
 pub mod image;
+pub mod limits;
 pub mod list_query;
 pub mod member;
 pub mod metadefs;
