@@ -14,6 +14,31 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Stop, on success, failure or interrupt, every daemon this run started (and only those: a Keystone
+# or glint stack that was already up when the run began is left as it was).
+WORK="${GLINT_WORK:-$PWD/.work}"
+TEMPEST_WORK="${GLINT_TEMPEST_STACK_WORK:-$WORK/tempest-stack}"
+was_up() { bash scripts/keystone.sh status >/dev/null 2>&1; }
+KEYSTONE_WAS_UP=0; was_up && KEYSTONE_WAS_UP=1
+STACK_WAS_UP=0; bash scripts/glint-stack.sh status >/dev/null 2>&1 && STACK_WAS_UP=1
+TEMPEST_WAS_UP=0
+GLINT_WORK="$TEMPEST_WORK" GLINT_KEYSTONE_PORT="${GLINT_TEMPEST_KEYSTONE_PORT:-5011}" \
+  GLINT_PORT="${GLINT_TEMPEST_PORT:-9311}" bash scripts/glint-stack.sh status >/dev/null 2>&1 && TEMPEST_WAS_UP=1
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [ "$TEMPEST_WAS_UP" = 0 ] && [ -d "$TEMPEST_WORK" ]; then
+    GLINT_WORK="$TEMPEST_WORK" GLINT_PORT="${GLINT_TEMPEST_PORT:-9311}" bash scripts/glint-stack.sh stop >/dev/null 2>&1 || true
+    GLINT_WORK="$TEMPEST_WORK" GLINT_KEYSTONE_PORT="${GLINT_TEMPEST_KEYSTONE_PORT:-5011}" \
+      bash scripts/keystone.sh stop >/dev/null 2>&1 || true
+  fi
+  [ "$STACK_WAS_UP" = 1 ] || bash scripts/glint-stack.sh stop >/dev/null 2>&1 || true
+  [ "$KEYSTONE_WAS_UP" = 1 ] || bash scripts/keystone.sh stop >/dev/null 2>&1 || true
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 

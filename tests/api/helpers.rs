@@ -301,10 +301,13 @@ pub fn backends() -> Vec<Backend> {
     let wanted = std::env::var("GLINT_TEST_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     wanted
         .split(',')
-        .filter_map(|b| match b.trim() {
-            "sqlite" => Some(Backend::Sqlite),
-            "postgres" | "postgresql" => Some(Backend::Postgres),
-            _ => None,
+        .map(|b| match b.trim() {
+            "sqlite" => Backend::Sqlite,
+            "postgres" | "postgresql" => Backend::Postgres,
+            // A typo must not turn every backend test into a silent pass.
+            other => {
+                panic!("GLINT_TEST_BACKENDS: unknown backend {other:?} (known: sqlite, postgres)")
+            }
         })
         .collect()
 }
