@@ -613,6 +613,26 @@ backend_test!(
     |app| async move {
         let (port, hits) = counting_source(INTERNAL_SOURCE);
         let c = app.caller("p1", "member");
+        // Who may import comes first (Glance's order): not the 400 of the URI.
+        let id = new_image(
+            &c,
+            json!({"disk_format": "raw", "container_format": "bare"}),
+        )
+        .await;
+        let body = json!({"method": {"name": "web-download",
+                                     "uri": format!("http://127.0.0.1:{port}/image")}});
+        assert_eq!(
+            import(&app.caller("p1", "reader"), &id, body.clone())
+                .await
+                .status(),
+            403
+        );
+        assert_eq!(
+            import(&app.caller("p2", "member"), &id, body)
+                .await
+                .status(),
+            404
+        );
         let mut uris = internal_uris(port);
         uris.extend([
             format!("http://[::ffff:7f00:1]:{port}/image"),
