@@ -37,6 +37,7 @@
 #   GLINT_TEMPEST_CONCURRENCY    test workers (default 2)
 #   GLINT_TEMPEST_HTTP_PORT      port of the local web server the web-download import test fetches its
 #                                image from (default 9313); glint's [import_filtering_opts] allows it
+#                                (allowed_ports, and allow_internal_addresses for its loopback address)
 set -euo pipefail
 
 TEMPEST_VERSION=47.0.0
@@ -64,6 +65,9 @@ REGEX="${1:-$DEFAULT_REGEX}"
 FORMAT_LINE='require_image_format_match = false'
 # web-download may fetch from the local image server (Glance's default ports are 80 and 443 only).
 PORTS_LINE="allowed_ports = 80,443,$HTTP_PORT"
+# ...which is on loopback, an internal address glint refuses to fetch from unless the operator
+# allows it (a difference from Glance); the rest of Glance's filter stays as it is.
+INTERNAL_LINE='allow_internal_addresses = true'
 # One named file backend (Glance's multi-store mode), so that Tempest finds a store in
 # /v2/info/stores and runs the tests that import to named stores.
 STORE_LINE='enabled_backends = local:file'
@@ -93,7 +97,7 @@ install_tempest() {
 # --- 2. Keystone + glint ------------------------------------------------------------------------
 stack() {  # run scripts/glint-stack.sh (and through it scripts/keystone.sh) on Tempest's stack
   GLINT_WORK="$STACK_WORK" GLINT_KEYSTONE_PORT="$KEYSTONE_PORT" GLINT_PORT="$GLINT_PORT" \
-    GLINT_SHARED="$GLINT_SHARED" GLINT_STACK_CONF_EXTRA="$(printf '[DEFAULT]\n%s\n[glance_store]\ndefault_backend = local\n[local]\nstore_description = glint local filesystem store\n[image_format]\n%s\n[import_filtering_opts]\n%s\n' "$STORE_LINE" "$FORMAT_LINE" "$PORTS_LINE")" \
+    GLINT_SHARED="$GLINT_SHARED" GLINT_STACK_CONF_EXTRA="$(printf '[DEFAULT]\n%s\n[glance_store]\ndefault_backend = local\n[local]\nstore_description = glint local filesystem store\n[image_format]\n%s\n[import_filtering_opts]\n%s\n%s\n' "$STORE_LINE" "$FORMAT_LINE" "$PORTS_LINE" "$INTERNAL_LINE")" \
     bash "$REPO_ROOT/scripts/glint-stack.sh" "$@"
 }
 
@@ -107,14 +111,14 @@ start_stack() {
   fi
   local conf="$STACK_WORK/glint/glint-api.conf"
   local line
-  for line in "$STORE_LINE" "$FORMAT_LINE" "$PORTS_LINE"; do
+  for line in "$STORE_LINE" "$FORMAT_LINE" "$PORTS_LINE" "$INTERNAL_LINE"; do
     if stack status && ! grep -qx "$line" "$conf" 2>/dev/null; then
       log "glint at port $GLINT_PORT runs without '$line': restarting it"
       stack stop
     fi
   done
   stack start
-  for line in "$STORE_LINE" "$FORMAT_LINE" "$PORTS_LINE"; do
+  for line in "$STORE_LINE" "$FORMAT_LINE" "$PORTS_LINE" "$INTERNAL_LINE"; do
     grep -qx "$line" "$conf" || { log "$conf lacks '$line'"; exit 1; }
   done
   # The metadefs tests need resource types, which a Glance deployment gets from

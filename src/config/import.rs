@@ -1,7 +1,8 @@
 //! Options of interoperable image import and tasks, with Glance's names:
 //! `[DEFAULT] enabled_import_methods`, `node_staging_uri`,
 //! `[import_filtering_opts] *`, `[task] task_time_to_live`; and glint's own
-//! `[DEFAULT] web_download_timeout`.
+//! `[DEFAULT] web_download_timeout` and `[import_filtering_opts]
+//! allow_internal_addresses`.
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +31,7 @@ pub(super) const KNOWN: &[(&str, &[&str])] = &[
             "disallowed_hosts",
             "allowed_ports",
             "disallowed_ports",
+            "allow_internal_addresses",
         ],
     ),
     ("task", &["task_time_to_live"]),
@@ -115,6 +117,11 @@ impl ImportConfig {
             disallowed_hosts: list(raw, f, "disallowed_hosts").unwrap_or(defaults.disallowed_hosts),
             allowed_ports: ports(raw, "allowed_ports", &defaults.allowed_ports)?,
             disallowed_ports: ports(raw, "disallowed_ports", &defaults.disallowed_ports)?,
+            allow_internal_addresses: raw.parse_bool(
+                f,
+                "allow_internal_addresses",
+                defaults.allow_internal_addresses,
+            )?,
         };
         let ttl: i64 = raw.parse("task", "task_time_to_live", 48)?;
         let timeout: u64 = raw.parse(d, "web_download_timeout", 60)?;
@@ -172,6 +179,10 @@ mod tests {
         assert_eq!(c.staging_dir, PathBuf::from("/var/lib/glance/staging/"));
         assert_eq!(c.filter.allowed_ports, [80, 443, 8080]);
         assert_eq!(c.filter.disallowed_hosts, ["127.0.0.1", "localhost"]);
+        assert!(!c.filter.allow_internal_addresses);
+        raw.set("import_filtering_opts", "allow_internal_addresses", "True");
+        let c = ImportConfig::from_raw(&raw, Path::new("/d")).unwrap();
+        assert!(c.filter.allow_internal_addresses);
         // An empty list is a list (allow nothing / deny nothing), not the default.
         raw.set("import_filtering_opts", "allowed_ports", "");
         let c = ImportConfig::from_raw(&raw, Path::new("/d")).unwrap();
@@ -186,6 +197,7 @@ mod tests {
             ("import_filtering_opts", "allowed_ports", "0"),
             ("import_filtering_opts", "disallowed_ports", "http"),
             ("DEFAULT", "web_download_timeout", "0"),
+            ("import_filtering_opts", "allow_internal_addresses", "maybe"),
         ] {
             let mut raw = RawConfig::default();
             raw.set(s, k, v);

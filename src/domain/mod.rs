@@ -1,5 +1,6 @@
 //! Pure rules: no HTTP, no SQL, no async. Everything here is unit-tested as tables.
 
+pub mod address;
 pub mod context;
 pub mod image;
 pub mod limits;

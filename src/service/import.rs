@@ -279,9 +279,24 @@ pub async fn import(
     id: String,
     req: ImportRequest,
 ) -> Result<String, Error> {
-    // The URL filter may resolve names: done before the transaction holds any lock.
+    // Glance checks the image and the caller's right to import into it before
+    // the URI: for web-download a read-only pass of those checks comes first,
+    // so that nobody learns what a name resolves to (or makes glint look it
+    // up) for an image they may not import into. The URL filter may resolve
+    // names: done before the transaction holds any lock, which repeats the checks.
     let uri_ok = match (&req.method[..], &req.uri) {
-        ("web-download", Some(u)) => super::web_download::passes_filter(state, u).await,
+        ("web-download", Some(u)) => {
+            let st = state.clone();
+            let (ctx, tid, method) = (ctx.clone(), id.clone(), req.method.clone());
+            state
+                .db(move |conn| {
+                    admission(conn, &st, &ctx, &tid, &method, false)
+                        .map(|_| ())
+                        .map_err(Error::from)
+                })
+                .await?;
+            super::web_download::passes_filter(state, u).await
+        }
         _ => false,
     };
     let st = state.clone();
@@ -289,32 +304,9 @@ pub async fn import(
     let task_id = state
         .db(move |conn| {
             write_tx(conn, |c| {
-                let v = load_visible(c, &st.policy, &ctx, &tid, &not_found(&tid), true)?;
+                let v = admission(c, &st, &ctx, &tid, &r.method, true)?;
                 let img = &v.image;
                 let method = r.method.as_str();
-                if img.status == ImageStatus::Active {
-                    return Err(conflict(
-                        "Image with status active cannot be target for import",
-                    ));
-                }
-                if img.status != ImageStatus::Queued && method == "web-download" {
-                    return Err(conflict(&format!(
-                        "Image needs to be in 'queued' state to use '{method}' method"
-                    )));
-                }
-                if img.status != ImageStatus::Uploading && method == "glance-direct" {
-                    return Err(conflict(
-                        "Image needs to be staged before 'glance-direct' method can be used",
-                    ));
-                }
-                if img.container_format.is_none() {
-                    return Err(conflict("'container_format' needs to be set before import"));
-                }
-                if img.disk_format.is_none() {
-                    return Err(conflict("'disk_format' needs to be set before import"));
-                }
-                // Only the owner (or an admin) may import data into an image.
-                st.policy.enforce("modify_image", &ctx, &v.target(&ctx))?;
                 let mut new = img.clone();
                 if let Some(other) = img.properties.get(LOCK).cloned() {
                     enforce_import_lock(c, &st, &mut new, &other)?;
@@ -361,6 +353,45 @@ pub async fn import(
     let (tid, method, uri) = (task_id.clone(), req.method.clone(), req.uri.clone());
     actix_web::rt::spawn(async move { run(st, tid, id, method, uri).await });
     Ok(task_id)
+}
+
+/// The import's checks on the image and the caller, in Glance's order: the
+/// image is visible, its status and formats allow the method, the caller may
+/// modify it (only the owner, or an admin, imports data into an image).
+/// `lock`: the image row is locked (inside the import's transaction).
+fn admission(
+    c: &mut DbConn,
+    st: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+    method: &str,
+    lock: bool,
+) -> Result<super::access::Visible, DbError> {
+    let v = load_visible(c, &st.policy, ctx, id, &not_found(id), lock)?;
+    let img = &v.image;
+    if img.status == ImageStatus::Active {
+        return Err(conflict(
+            "Image with status active cannot be target for import",
+        ));
+    }
+    if img.status != ImageStatus::Queued && method == "web-download" {
+        return Err(conflict(&format!(
+            "Image needs to be in 'queued' state to use '{method}' method"
+        )));
+    }
+    if img.status != ImageStatus::Uploading && method == "glance-direct" {
+        return Err(conflict(
+            "Image needs to be staged before 'glance-direct' method can be used",
+        ));
+    }
+    if img.container_format.is_none() {
+        return Err(conflict("'container_format' needs to be set before import"));
+    }
+    if img.disk_format.is_none() {
+        return Err(conflict("'disk_format' needs to be set before import"));
+    }
+    st.policy.enforce("modify_image", ctx, &v.target(ctx))?;
+    Ok(v)
 }
 
 fn conflict(msg: &str) -> DbError {

@@ -4,6 +4,8 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use md5::Digest;
@@ -432,7 +434,11 @@ backend_test!(
 
 backend_test!(
     web_download_round_trip,
-    config = |c| c.import.filter.allowed_ports = vec![],
+    config = |c| {
+        c.import.filter.allowed_ports = vec![];
+        // The source is on loopback: the operator names it.
+        c.import.filter.allowed_hosts = vec!["127.0.0.1".into()];
+    },
     |app| async move {
         let data = payload(123_457);
         let port = source(data.clone(), 0);
@@ -473,6 +479,8 @@ backend_test!(
     config = |c| {
         c.import.filter.allowed_ports = vec![];
         c.import.filter.disallowed_hosts = vec!["127.0.0.2".into()];
+        // The source is on loopback (and the deny list must still count).
+        c.import.filter.allow_internal_addresses = true;
         c.import.web_download_timeout = 1;
         c.image_size_cap = 200_000;
     },
@@ -563,6 +571,198 @@ backend_test!(
             202
         );
         wait_image(&c, &id, |i| i["status"] == "active").await;
+    }
+);
+
+/// A source that serves `data` to every request and counts the connections it gets.
+fn counting_source(data: &'static [u8]) -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let n = hits.clone();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            n.fetch_add(1, Ordering::SeqCst);
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                line.clear();
+            }
+            let head = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", data.len());
+            let _ = conn
+                .write_all(head.as_bytes())
+                .and_then(|()| conn.write_all(data));
+        }
+    });
+    (port, hits)
+}
+
+const INTERNAL_SOURCE: &[u8] = b"data from an internal address";
+
+/// The loopback source under two spellings, and the metadata address.
+fn internal_uris(port: u16) -> Vec<String> {
+    vec![
+        format!("http://127.0.0.1:{port}/image"),
+        format!("http://[::ffff:127.0.0.1]:{port}/image"),
+    ]
+}
+
+backend_test!(
+    internal_addresses_refused_by_default,
+    config = |c| c.import.filter.allowed_ports = vec![],
+    |app| async move {
+        let (port, hits) = counting_source(INTERNAL_SOURCE);
+        let c = app.caller("p1", "member");
+        // Who may import comes first (Glance's order): not the 400 of the URI.
+        let id = new_image(
+            &c,
+            json!({"disk_format": "raw", "container_format": "bare"}),
+        )
+        .await;
+        let body = json!({"method": {"name": "web-download",
+                                     "uri": format!("http://127.0.0.1:{port}/image")}});
+        assert_eq!(
+            import(&app.caller("p1", "reader"), &id, body.clone())
+                .await
+                .status(),
+            403
+        );
+        assert_eq!(
+            import(&app.caller("p2", "member"), &id, body)
+                .await
+                .status(),
+            404
+        );
+        let mut uris = internal_uris(port);
+        uris.extend([
+            format!("http://[::ffff:7f00:1]:{port}/image"),
+            format!("http://[::1]:{port}/image"),
+            "http://169.254.169.254/latest/meta-data/".to_owned(),
+            "http://[::ffff:169.254.169.254]/latest/meta-data/".to_owned(),
+            "http://10.0.0.1/x".to_owned(),
+            "http://[fd00::1]/x".to_owned(),
+            "http://0.0.0.0/x".to_owned(),
+            "http://[::]/x".to_owned(),
+        ]);
+        for uri in uris {
+            let id = new_image(
+                &c,
+                json!({"disk_format": "raw", "container_format": "bare"}),
+            )
+            .await;
+            let (s, v) = json(
+                import(
+                    &c,
+                    &id,
+                    json!({"method": {"name": "web-download", "uri": uri}}),
+                )
+                .await,
+            )
+            .await;
+            assert_eq!(
+                (s, message(&v)),
+                (
+                    400,
+                    format!("URI for web-download does not pass filtering: {uri}")
+                )
+            );
+            let (s, img) = json(c.get(&format!("/v2/images/{id}")).await).await;
+            assert_eq!(
+                (s, &img["status"], &img["size"]),
+                (200, &json!("queued"), &Value::Null),
+                "{uri}"
+            );
+            assert!(img.get("os_glance_import_task").is_none(), "{uri}");
+            let (s, v) = json(c.get(&format!("/v2/images/{id}/tasks")).await).await;
+            assert_eq!((s, v), (200, json!({"tasks": []})), "{uri}");
+        }
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM tasks"), 0);
+        assert!(app.store_files().is_empty());
+        assert!(staging_files(&app).is_empty());
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing was fetched");
+    }
+);
+
+/// The operator's allowance, either way, lets the same imports through.
+async fn internal_import_works(app: TestApp) {
+    let (port, hits) = counting_source(INTERNAL_SOURCE);
+    let c = app.caller("p1", "member");
+    for uri in internal_uris(port) {
+        let id = new_image(
+            &c,
+            json!({"disk_format": "raw", "container_format": "bare"}),
+        )
+        .await;
+        let r = import(
+            &c,
+            &id,
+            json!({"method": {"name": "web-download", "uri": uri}}),
+        )
+        .await;
+        assert_eq!(r.status(), 202, "{uri}");
+        let img = wait_image(&c, &id, |i| i["status"] == "active").await;
+        assert_eq!(img["checksum"], md5_hex(INTERNAL_SOURCE), "{uri}");
+        let r = c.get(&format!("/v2/images/{id}/file")).await;
+        assert_eq!(r.bytes().await.unwrap().as_ref(), INTERNAL_SOURCE);
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    assert_eq!(app.store_files().len(), 2);
+}
+
+backend_test!(
+    internal_address_named_in_allowed_hosts,
+    config = |c| {
+        c.import.filter.allowed_ports = vec![];
+        // One spelling names the address in all of them.
+        c.import.filter.allowed_hosts = vec!["::ffff:7f00:1".into()];
+    },
+    |app| async move { internal_import_works(app).await }
+);
+
+backend_test!(
+    internal_addresses_allowed_by_option,
+    config = |c| {
+        c.import.filter.allowed_ports = vec![];
+        c.import.filter.allow_internal_addresses = true;
+    },
+    |app| async move { internal_import_works(app).await }
+);
+
+backend_test!(
+    web_download_refused_redirect_to_internal_address,
+    config = |c| {
+        c.import.filter.allowed_ports = vec![];
+        // Only the first host is named: the redirect target (127.0.0.2) is internal and not named.
+        c.import.filter.allowed_hosts = vec!["127.0.0.1".into()];
+    },
+    |app| async move {
+        let port = source(payload(10), 0);
+        let c = app.caller("p1", "member");
+        let id = new_image(
+            &c,
+            json!({"disk_format": "raw", "container_format": "bare"}),
+        )
+        .await;
+        let uri = format!("http://127.0.0.1:{port}/away");
+        assert_eq!(
+            import(
+                &c,
+                &id,
+                json!({"method": {"name": "web-download", "uri": uri}})
+            )
+            .await
+            .status(),
+            202
+        );
+        let tasks = wait_tasks(&c, &id).await;
+        assert_eq!(tasks[0]["status"], "failure");
+        assert_eq!(
+            tasks[0]["message"],
+            format!("Redirect to disallowed URL: http://127.0.0.2:{port}/image")
+        );
+        let img = wait_image(&c, &id, |i| i["status"] == "queued").await;
+        assert_eq!(img["size"], Value::Null);
+        assert!(app.store_files().is_empty());
     }
 );
 

@@ -57,7 +57,7 @@ async fn crash_mid_import(backend: Backend) {
         f,
         "[DEFAULT]\nbind_host = 127.0.0.1\nbind_port = {port}\nauth_strategy = noauth\n\
          upload_stale_timeout = 2\nworkers = 2\nweb_download_timeout = 30\n\
-         [database]\nconnection = {db_url}\n[import_filtering_opts]\nallowed_ports =\n"
+         [database]\nconnection = {db_url}\n[import_filtering_opts]\nallowed_ports =\nallowed_hosts = 127.0.0.1\n"
     )
     .unwrap();
     drop(f);

@@ -201,6 +201,7 @@ backend_test!(
     config = |c| {
         one_store(c);
         c.import.filter.allowed_ports = vec![];
+        c.import.filter.allowed_hosts = vec!["127.0.0.1".into()];
     },
     |app| async move {
         let c = app.caller("p1", "member");
