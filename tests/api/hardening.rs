@@ -62,6 +62,16 @@ async fn duplicated_token_is_401() {
         // One valid token still works.
         let (s, v) = json(send(vec![alice.as_str()], "X-Auth-Token").await.unwrap()).await;
         assert_eq!(s, 201, "{v}");
+        // HEAD with a token and no Accept: 405 with the headers of Glance's HTML body.
+        let r = app
+            .client
+            .head(app.url("/v2/images"))
+            .header("X-Auth-Token", &alice)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405);
+        assert_eq!(r.headers()["content-type"], "text/html; charset=UTF-8");
     }
 }
 
