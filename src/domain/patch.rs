@@ -1658,6 +1658,41 @@ fn pp_str(s: &str, out: &mut String, indent: i64, allowance: i64, level: usize) 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    #[test]
+    fn unique_items_canonical_keys_agree_with_json_equal() {
+        let values = [
+            json!(1),
+            json!(1.0),
+            json!(-0.0),
+            json!(0),
+            json!("1"),
+            json!(true),
+            json!(null),
+            json!([1, "a"]),
+            json!([1.0, "a"]),
+            json!({"a": 1, "b": [2]}),
+            json!({"b": [2.0], "a": 1}),
+            json!({"a": 1}),
+            json!("a\",\""),
+        ];
+        for a in &values {
+            for b in &values {
+                assert_eq!(
+                    canonical_key(a) == canonical_key(b),
+                    json_equal(a, b),
+                    "{a} {b}"
+                );
+            }
+        }
+        // A long list of distinct strings is checked in linear time (comparing every pair
+        // would be 2 * 10^10 comparisons); a repeat is still found.
+        let schema = json!({"type": "array", "uniqueItems": true});
+        let mut list: Vec<Value> = (0..200_000).map(|i| json!(format!("v{i}"))).collect();
+        assert!(validate_against("x", &schema, &Value::Array(list.clone())).is_ok());
+        list.push(json!("v7"));
+        assert!(validate_against("x", &schema, &Value::Array(list)).is_err());
+    }
+
     use super::*;
     use chrono::NaiveDate;
 
