@@ -151,7 +151,8 @@ mod tests {
             ("x-forwarded-host", "evil.example"),
             ("x-forwarded-prefix", "/image"),
         ];
-        let cases: Vec<(Vec<(&str, &str)>, bool, ExternalUrl)> = vec![
+        type Case<'a> = (Vec<(&'a str, &'a str)>, bool, ExternalUrl);
+        let cases: Vec<Case> = vec![
             (vec![], false, e("http", "glint.example:9292", "")),
             (all.to_vec(), false, e("http", "glint.example:9292", "")),
             (
@@ -163,7 +164,10 @@ mod tests {
             // Forwarded wins over the X- headers; its first element is the one read.
             (
                 vec![
-                    ("forwarded", "for=1.2.3.4;proto=https;host=\"a.example\", host=b.example"),
+                    (
+                        "forwarded",
+                        "for=1.2.3.4;proto=https;host=\"a.example\", host=b.example",
+                    ),
                     ("x-forwarded-host", "c.example"),
                 ],
                 true,

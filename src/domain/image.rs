@@ -232,7 +232,11 @@ mod tests {
             (Some(o("p1")), Some("p1"), o("p1")),
         ];
         for (requested, caller, want) in cases {
-            assert_eq!(new_image_owner(requested.clone(), caller), want, "{requested:?}");
+            assert_eq!(
+                new_image_owner(requested.clone(), caller),
+                want,
+                "{requested:?}"
+            );
         }
         let msg = |e: Error| e;
         let denied = || Error::policy("add_image");

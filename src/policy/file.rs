@@ -21,8 +21,7 @@ use crate::domain::limits::{MAX_POLICY_FILE_BYTES, MAX_POLICY_NESTING, MAX_POLIC
 /// Load a policy file: every rule in file order, including names Glance does
 /// not define (oslo.policy allows those; other rules may refer to them).
 pub fn load_policy_file(path: &Path) -> Result<Vec<(String, Check)>, String> {
-    let text = read_bounded(path)
-        .map_err(|e| format!("policy file {}: {e}", path.display()))?;
+    let text = read_bounded(path).map_err(|e| format!("policy file {}: {e}", path.display()))?;
     parse_policy_document(&text).map_err(|e| format!("policy file {}: {e}", path.display()))
 }
 
@@ -520,7 +519,9 @@ block: >-
 
     /// Nine levels of nine aliases each (about 400 bytes) stand for 9^9 nodes.
     fn alias_bomb() -> String {
-        let mut y = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let mut y = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
         for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
             .iter()
             .zip(["b", "c", "d", "e", "f", "g", "h", "i"])

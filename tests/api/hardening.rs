@@ -75,50 +75,49 @@ async fn duplicated_token_is_401() {
     }
 }
 
-backend_test!(duplicated_noauth_identity_headers_are_400, |app| async move {
-    for (name, values) in [
-        ("X-Roles", ["member", "admin"]),
-        ("X-Project-Id", ["p1", "p2"]),
-        ("X-Tenant-Id", ["p1", "p2"]),
-        ("X-User-Id", ["u1", "u2"]),
-        ("X-Role", ["member", "admin"]),
-    ] {
-        let mut rb = app
-            .client
-            .post(app.url("/v2/images"))
-            .header("Accept", "application/json")
-            .json(&json!({"name": "dup"}));
-        if name != "X-Project-Id" && name != "X-Tenant-Id" {
-            rb = rb.header("X-Project-Id", "p1");
+backend_test!(
+    duplicated_noauth_identity_headers_are_400,
+    |app| async move {
+        for (name, values) in [
+            ("X-Roles", ["member", "admin"]),
+            ("X-Project-Id", ["p1", "p2"]),
+            ("X-Tenant-Id", ["p1", "p2"]),
+            ("X-User-Id", ["u1", "u2"]),
+            ("X-Role", ["member", "admin"]),
+        ] {
+            let mut rb = app
+                .client
+                .post(app.url("/v2/images"))
+                .header("Accept", "application/json")
+                .json(&json!({"name": "dup"}));
+            if name != "X-Project-Id" && name != "X-Tenant-Id" {
+                rb = rb.header("X-Project-Id", "p1");
+            }
+            for v in values {
+                rb = rb.header(name, v);
+            }
+            let (s, body) = json(rb.send().await.unwrap()).await;
+            assert_eq!(s, 400, "{name}: {body}");
+            assert_eq!(
+                message(&body),
+                format!(
+                    "The identity header {} was given more than once.",
+                    name.to_ascii_lowercase()
+                )
+            );
         }
-        for v in values {
-            rb = rb.header(name, v);
-        }
-        let (s, body) = json(rb.send().await.unwrap()).await;
-        assert_eq!(s, 400, "{name}: {body}");
-        assert_eq!(
-            message(&body),
-            format!(
-                "The identity header {} was given more than once.",
-                name.to_ascii_lowercase()
-            )
-        );
+        assert_eq!(counts(&app).0, 0);
+        // One of each is fine.
+        let c = app.caller("p1", "member");
+        c.create_image(json!({"name": "ok"})).await;
     }
-    assert_eq!(counts(&app).0, 0);
-    // One of each is fine.
-    let c = app.caller("p1", "member");
-    c.create_image(json!({"name": "ok"})).await;
-});
+);
 
 // --- finding 5: the owner of a new image --------------------------------------------------
 
 backend_test!(owner_rules_on_create_match_glance, |app| async move {
     let member = app.caller("p1", "member");
-    for (owner, shown) in [
-        (Value::Null, "None"),
-        (json!("p2"), "p2"),
-        (json!(""), ""),
-    ] {
+    for (owner, shown) in [(Value::Null, "None"), (json!("p2"), "p2"), (json!(""), "")] {
         let r = member
             .post("/v2/images", &json!({"name": "x", "owner": owner}))
             .await;
@@ -135,14 +134,12 @@ backend_test!(owner_rules_on_create_match_glance, |app| async move {
         .create_image(json!({"name": "mine", "owner": "p1"}))
         .await;
     assert_eq!(own["owner"], "p1");
-    assert_eq!(member.create_image(json!({"name": "m"})).await["owner"], "p1");
+    assert_eq!(
+        member.create_image(json!({"name": "m"})).await["owner"],
+        "p1"
+    );
     // A schema error still comes first (Glance validates the body before any policy).
-    let (s, _) = json(
-        member
-            .post("/v2/images", &json!({"owner": 5}))
-            .await,
-    )
-    .await;
+    let (s, _) = json(member.post("/v2/images", &json!({"owner": 5})).await).await;
     assert_eq!(s, 400);
     // An admin may create an image with no owner, as in Glance.
     let admin = app.caller("adm", "admin,member");
@@ -247,10 +244,17 @@ backend_test!(
 
 /// About 400 bytes of YAML standing for 9^9 nodes once its aliases are expanded.
 fn alias_bomb() -> String {
-    let mut y = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    let mut y = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
     let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
     for w in names.windows(2) {
-        y.push_str(&format!("{}: &{} [{}]\n", w[1], w[1], vec![format!("*{}", w[0]); 9].join(",")));
+        y.push_str(&format!(
+            "{}: &{} [{}]\n",
+            w[1],
+            w[1],
+            vec![format!("*{}", w[0]); 9].join(",")
+        ));
     }
     y
 }
