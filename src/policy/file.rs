@@ -59,7 +59,15 @@ pub fn parse_policy_document(text: &str) -> Result<Vec<(String, Check)>, String>
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim_start().starts_with('{') {
         match serde_json::from_str::<Value>(text) {
-            Ok(v) => return from_json(&v),
+            Ok(v) => {
+                if json_depth(&v) > MAX_POLICY_NESTING {
+                    return Err(format!(
+                        "the JSON document is nested more than {MAX_POLICY_NESTING} levels \
+                         deep; refusing to load it"
+                    ));
+                }
+                return from_json(&v);
+            }
             // YAML flow mappings also start with `{` (and oslo reads JSON as
             // YAML), so only report the JSON error if YAML fails too.
             Err(json_err) => {
@@ -68,6 +76,15 @@ pub fn parse_policy_document(text: &str) -> Result<Vec<(String, Check)>, String>
         }
     }
     from_yaml(text)
+}
+
+/// Collection nesting of a JSON value (serde_json already stops at 128 levels).
+fn json_depth(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(json_depth).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 fn from_json(v: &Value) -> Result<Vec<(String, Check)>, String> {
@@ -573,6 +590,9 @@ block: >-
         let y = "a: &a [[[[[[[[[[[[[[[[[[[[\"x\"]]]]]]]]]]]]]]]]]]]]\nb: [[[[[[[[[[[[[[*a]]]]]]]]]]]]]]\n";
         let e = parse_policy_document(y).map(|r| r.len()).unwrap_err();
         assert!(e.contains("nested more than 32 levels"), "{e}");
+        let json = format!("{{\"a\": {}{}}}", "[".repeat(40), "]".repeat(40));
+        let e = parse_policy_document(&json).map(|r| r.len()).unwrap_err();
+        assert!(e.contains("JSON document is nested more than 32 levels"), "{e}");
         // JSON: serde_json's own recursion limit, then the YAML reading refuses it too.
         let json = format!("{{\"a\": {}{}}}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(parse_policy_document(&json).is_err());
