@@ -592,7 +592,10 @@ block: >-
         assert!(e.contains("nested more than 32 levels"), "{e}");
         let json = format!("{{\"a\": {}{}}}", "[".repeat(40), "]".repeat(40));
         let e = parse_policy_document(&json).map(|r| r.len()).unwrap_err();
-        assert!(e.contains("JSON document is nested more than 32 levels"), "{e}");
+        assert!(
+            e.contains("JSON document is nested more than 32 levels"),
+            "{e}"
+        );
         // JSON: serde_json's own recursion limit, then the YAML reading refuses it too.
         let json = format!("{{\"a\": {}{}}}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(parse_policy_document(&json).is_err());
