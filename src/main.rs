@@ -80,6 +80,9 @@ fn main() -> ExitCode {
     let result = load_config(&cli).and_then(|config| match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
         Command::CheckConfig => {
+            if let Some(path) = &config.policy_file {
+                glint::policy::file::check_policy_file(path)?;
+            }
             println!("configuration OK");
             Ok(())
         }

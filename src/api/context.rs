@@ -20,6 +20,23 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// The identity headers noauth reads (with the alternative spellings it accepts).
+const NOAUTH_IDENTITY_HEADERS: &[&str] = &[
+    "x-project-id",
+    "x-tenant-id",
+    "x-roles",
+    "x-role",
+    "x-user-id",
+];
+
+/// The first of `names` the request carries more than once.
+fn duplicated<'a>(req: &HttpRequest, names: &[&'a str]) -> Option<&'a str> {
+    names
+        .iter()
+        .copied()
+        .find(|n| req.headers().get_all(*n).nth(1).is_some())
+}
+
 /// noauth: identity from headers. Only when `auth_strategy = noauth` is configured.
 fn from_headers(req: &HttpRequest) -> RequestContext {
     let project = header(req, "x-project-id").or_else(|| header(req, "x-tenant-id"));
@@ -47,10 +64,30 @@ impl FromRequest for Ctx {
             return Box::pin(async { Err(Error::internal("application state missing").into()) });
         };
         if state.config.auth_strategy == AuthStrategy::Noauth {
+            // Two values for one identity header leave the identity ambiguous (a WSGI
+            // server would join them with ", "): refuse rather than pick one.
+            if let Some(name) = duplicated(req, NOAUTH_IDENTITY_HEADERS) {
+                let err = Error::bad_request(format!(
+                    "The identity header {name} was given more than once."
+                ));
+                return Box::pin(async move { Err(err.into()) });
+            }
             let ctx = from_headers(req);
             return Box::pin(async move { Ok(Ctx(ctx)) });
         }
         // Keystone: identity comes only from the validated token; identity headers are ignored.
+        // A repeated token header reaches keystonemiddleware as the values joined with ", ",
+        // which Keystone never accepts: Glance answers 401, and so does glint, without
+        // asking Keystone about either value.
+        // (X-Storage-Token counts only when X-Auth-Token is absent, as there.)
+        let token_header = if req.headers().contains_key("x-auth-token") {
+            "x-auth-token"
+        } else {
+            "x-storage-token"
+        };
+        if duplicated(req, &[token_header]).is_some() {
+            return Box::pin(async { Err(Error::Unauthorized.into()) });
+        }
         let token = header(req, "x-auth-token")
             .or_else(|| header(req, "x-storage-token"))
             .map(str::to_owned);

@@ -3,6 +3,7 @@
 pub mod body;
 pub mod context;
 pub mod error;
+pub mod external_url;
 pub mod json;
 pub mod request_id;
 pub mod v2;
@@ -39,6 +40,33 @@ impl ResponseError for MethodNotAllowed {
     }
     fn error_response(&self) -> HttpResponse {
         error::method_not_allowed(&self.method, self.allow, None)
+    }
+}
+
+/// Collapse runs of `/` in the path before routing: Glance answers `GET /v2//images` as
+/// `GET /v2/images` (WebOb skips empty segments while the version is peeled off the path).
+/// Encoded slashes (`%2F`) are data and stay as they are.
+fn collapse_slashes(req: &mut ServiceRequest) {
+    let path = req.path();
+    if !path.contains("//") {
+        return;
+    }
+    let mut collapsed = String::with_capacity(path.len());
+    for c in path.chars() {
+        if c == '/' && collapsed.ends_with('/') {
+            continue;
+        }
+        collapsed.push(c);
+    }
+    let query = req.query_string();
+    let new = if query.is_empty() {
+        collapsed
+    } else {
+        format!("{collapsed}?{query}")
+    };
+    if let Ok(uri) = new.parse::<actix_web::http::Uri>() {
+        req.match_info_mut().get_mut().update(&uri);
+        req.head_mut().uri = uri;
     }
 }
 
@@ -109,6 +137,7 @@ pub async fn middleware(
         let res = req.into_response(error::render(&err, accept.as_deref()));
         return Ok(with_request_id(res.map_into_boxed_body(), &rid));
     }
+    collapse_slashes(&mut req);
     rewrite_version_alias(&mut req);
     actix_web::HttpMessage::extensions_mut(&req).insert(request_id::RequestId(rid.clone()));
     let res = next.call(req).await?.map_into_boxed_body();

@@ -32,7 +32,7 @@ pub fn is_v2_alias(segment: &str) -> bool {
 }
 
 fn document(state: &AppState, req: &HttpRequest) -> serde_json::Value {
-    let base = super::v2::images::base_url(state, req);
+    let base = super::external_url::application_url(state, req);
     let href = format!("{base}/v2/");
     json!({
         "versions": VERSIONS.iter().map(|(id, status)| json!({

@@ -67,6 +67,11 @@ pub struct Config {
     /// `[DEFAULT] enabled_backends` naming one file store: Glance's multi-store
     /// mode with that single backend. `None`: the single unnamed store.
     pub backend: Option<Backend>,
+    /// `[oslo_middleware] enable_proxy_headers_parsing`: trust `Forwarded`,
+    /// `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-Prefix` for the links glint
+    /// builds (set it only behind a proxy that sets or strips them). Off by default, as in
+    /// Glance: a client cannot choose the host in `Location` and `/versions`.
+    pub enable_proxy_headers_parsing: bool,
 }
 
 /// The one named filesystem backend of multi-store mode.
@@ -158,6 +163,7 @@ const KNOWN: &[(&str, &[&str])] = &[
         &["filesystem_store_datadir", "default_backend"],
     ),
     ("paste_deploy", &["flavor"]),
+    ("oslo_middleware", &["enable_proxy_headers_parsing"]),
     ("image_format", &["require_image_format_match"]),
     (
         "oslo_policy",
@@ -413,6 +419,11 @@ impl Config {
             },
             import: import::ImportConfig::from_raw(raw, data_dir)?,
             backend,
+            enable_proxy_headers_parsing: raw.parse_bool(
+                "oslo_middleware",
+                "enable_proxy_headers_parsing",
+                false,
+            )?,
         })
     }
 

@@ -190,8 +190,74 @@ impl Image {
     }
 }
 
+/// The owner a create body asks for: `None` when the body has no `owner`, `Some(None)` for
+/// `"owner": null`. Glance fills in the caller's project only when the key is absent; an
+/// explicit `null` asks for an image with no owner, which its default `add_image` rule
+/// (`project_id:%(project_id)s` against the owner) allows only to an admin.
+pub fn new_image_owner(
+    requested: Option<Option<String>>,
+    caller_project: Option<&str>,
+) -> Option<String> {
+    match requested {
+        None => caller_project.map(str::to_owned),
+        Some(owner) => owner,
+    }
+}
+
+/// What a denied `add_image` answers: Glance rewords the refusal when the new image's
+/// owner is not the caller's project (`None` printed as Python prints it), and keeps the
+/// policy's own message otherwise.
+pub fn add_image_denied(owner: Option<&str>, caller_project: Option<&str>, denied: Error) -> Error {
+    if owner == caller_project {
+        return denied;
+    }
+    Error::forbidden(format!(
+        "You are not permitted to create images owned by '{}'",
+        owner.unwrap_or("None")
+    ))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn new_image_owner_and_denial() {
+        use super::{add_image_denied, new_image_owner};
+        use crate::error::Error;
+        let o = |s: &str| Some(s.to_owned());
+        let cases = [
+            (None, Some("p1"), o("p1")),
+            (None, None, None),
+            (Some(None), Some("p1"), None),
+            (Some(o("p2")), Some("p1"), o("p2")),
+            (Some(o("p1")), Some("p1"), o("p1")),
+        ];
+        for (requested, caller, want) in cases {
+            assert_eq!(
+                new_image_owner(requested.clone(), caller),
+                want,
+                "{requested:?}"
+            );
+        }
+        let msg = |e: Error| e;
+        let denied = || Error::policy("add_image");
+        assert_eq!(
+            msg(add_image_denied(None, Some("p1"), denied())),
+            msg(Error::forbidden(
+                "You are not permitted to create images owned by 'None'"
+            ))
+        );
+        assert_eq!(
+            msg(add_image_denied(Some("p2"), Some("p1"), denied())),
+            msg(Error::forbidden(
+                "You are not permitted to create images owned by 'p2'"
+            ))
+        );
+        assert_eq!(
+            msg(add_image_denied(Some("p1"), Some("p1"), denied())),
+            msg(denied())
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -8,3 +8,19 @@
 
 /// The largest JSON body glint reads (image metadata, member and PATCH documents): 413 beyond.
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
+
+// --- policy files (read once at start-up) -------------------------------------------------
+
+/// The largest policy file glint reads (Glance's full default policy is about 20 KiB):
+/// start-up fails with a message naming the file beyond.
+pub const MAX_POLICY_FILE_BYTES: u64 = 1024 * 1024;
+
+/// The most YAML nodes a policy file may describe once every alias is expanded (a rule is
+/// one or two nodes): start-up fails with a message naming the file beyond. This is what
+/// stops a "billion laughs" of nested anchors and aliases, which would otherwise be
+/// expanded in memory before any rule is read.
+pub const MAX_POLICY_NODES: u64 = 100_000;
+
+/// The deepest nesting of YAML or JSON collections in a policy file (a legacy list of lists
+/// is three levels): start-up fails with a message naming the file beyond.
+pub const MAX_POLICY_NESTING: usize = 32;

@@ -1172,10 +1172,10 @@ fn collect_failures<'a>(
             }
             "uniqueItems" if arg == &Value::Bool(true) => {
                 if let Some(list) = instance.as_array() {
-                    let repeated = list
-                        .iter()
-                        .enumerate()
-                        .any(|(i, a)| list[i + 1..].iter().any(|b| json_equal(a, b)));
+                    // One canonical key per item (equal keys exactly when `json_equal`),
+                    // so a long list costs linear time, not a comparison of every pair.
+                    let mut seen = std::collections::HashSet::with_capacity(list.len());
+                    let repeated = !list.iter().all(|item| seen.insert(canonical_key(item)));
                     if repeated {
                         fail(format!("{} has non-unique elements", py_repr(instance)));
                     }
@@ -1243,6 +1243,45 @@ fn type_matches(instance: &Value, types: &Value) -> bool {
 }
 
 /// jsonschema's `equal`: numbers by value (`1 == 1.0`), booleans never equal numbers.
+/// A text that two values share exactly when [`json_equal`] holds between them: numbers by
+/// their `f64` value, object members in key order.
+fn canonical_key(v: &Value) -> String {
+    fn put(v: &Value, out: &mut String) {
+        match v {
+            Value::Number(n) => {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                // -0.0 == 0.0 for json_equal.
+                let f = if f == 0.0 { 0.0 } else { f };
+                out.push_str(&format!("n{f:?}"));
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for i in items {
+                    put(i, out);
+                    out.push(',');
+                }
+                out.push(']');
+            }
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push('{');
+                for k in keys {
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    put(&map[k], out);
+                    out.push(',');
+                }
+                out.push('}');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut out = String::new();
+    put(v, &mut out);
+    out
+}
+
 fn json_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
@@ -1619,6 +1658,41 @@ fn pp_str(s: &str, out: &mut String, indent: i64, allowance: i64, level: usize) 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    #[test]
+    fn unique_items_canonical_keys_agree_with_json_equal() {
+        let values = [
+            json!(1),
+            json!(1.0),
+            json!(-0.0),
+            json!(0),
+            json!("1"),
+            json!(true),
+            json!(null),
+            json!([1, "a"]),
+            json!([1.0, "a"]),
+            json!({"a": 1, "b": [2]}),
+            json!({"b": [2.0], "a": 1}),
+            json!({"a": 1}),
+            json!("a\",\""),
+        ];
+        for a in &values {
+            for b in &values {
+                assert_eq!(
+                    canonical_key(a) == canonical_key(b),
+                    json_equal(a, b),
+                    "{a} {b}"
+                );
+            }
+        }
+        // A long list of distinct strings is checked in linear time (comparing every pair
+        // would be 2 * 10^10 comparisons); a repeat is still found.
+        let schema = json!({"type": "array", "uniqueItems": true});
+        let mut list: Vec<Value> = (0..200_000).map(|i| json!(format!("v{i}"))).collect();
+        assert!(validate_against("x", &schema, &Value::Array(list.clone())).is_ok());
+        list.push(json!("v7"));
+        assert!(validate_against("x", &schema, &Value::Array(list)).is_err());
+    }
+
     use super::*;
     use chrono::NaiveDate;
 

@@ -6,20 +6,51 @@
 //! YAML otherwise or when that fails. Any bad rule fails the whole file, with
 //! the file and rule named, where oslo.policy would log it and deny.
 
+use std::collections::HashMap;
+use std::io::Read;
 use std::path::Path;
 
 use serde_json::Value;
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::parser::{EventReceiver, Parser};
+use yaml_rust2::{Event, Yaml, YamlLoader};
 
 use super::check::Check;
 use super::parser::{parse_legacy_list, parse_rule};
+use crate::domain::limits::{MAX_POLICY_FILE_BYTES, MAX_POLICY_NESTING, MAX_POLICY_NODES};
 
 /// Load a policy file: every rule in file order, including names Glance does
 /// not define (oslo.policy allows those; other rules may refer to them).
 pub fn load_policy_file(path: &Path) -> Result<Vec<(String, Check)>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("policy file {}: cannot read: {e}", path.display()))?;
+    let text = read_bounded(path).map_err(|e| format!("policy file {}: {e}", path.display()))?;
     parse_policy_document(&text).map_err(|e| format!("policy file {}: {e}", path.display()))
+}
+
+/// Load a policy file and check its rules as start-up does (every `rule:` defined, no
+/// cycle, nothing nested too deeply): what `glint check-config` runs. The number of rules.
+pub fn check_policy_file(path: &Path) -> Result<usize, String> {
+    let overrides = load_policy_file(path)?;
+    let n = overrides.len();
+    super::Enforcer::default()
+        .with_overrides(overrides)
+        .validate()
+        .map_err(|e| format!("policy file {}: {e}", path.display()))?;
+    Ok(n)
+}
+
+/// The file's text, refusing one larger than [`MAX_POLICY_FILE_BYTES`] without reading
+/// more than one byte beyond the limit (the file may be growing, or be a device).
+fn read_bounded(path: &Path) -> Result<String, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_POLICY_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > MAX_POLICY_FILE_BYTES {
+        return Err(format!(
+            "larger than {MAX_POLICY_FILE_BYTES} bytes; refusing to read it"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| format!("cannot read: not UTF-8 ({e})"))
 }
 
 /// The contents of a policy file. An empty (or comment-only, or `null`)
@@ -28,7 +59,15 @@ pub fn parse_policy_document(text: &str) -> Result<Vec<(String, Check)>, String>
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim_start().starts_with('{') {
         match serde_json::from_str::<Value>(text) {
-            Ok(v) => return from_json(&v),
+            Ok(v) => {
+                if json_depth(&v) > MAX_POLICY_NESTING {
+                    return Err(format!(
+                        "the JSON document is nested more than {MAX_POLICY_NESTING} levels \
+                         deep; refusing to load it"
+                    ));
+                }
+                return from_json(&v);
+            }
             // YAML flow mappings also start with `{` (and oslo reads JSON as
             // YAML), so only report the JSON error if YAML fails too.
             Err(json_err) => {
@@ -37,6 +76,15 @@ pub fn parse_policy_document(text: &str) -> Result<Vec<(String, Check)>, String>
         }
     }
     from_yaml(text)
+}
+
+/// Collection nesting of a JSON value (serde_json already stops at 128 levels).
+fn json_depth(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(json_depth).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 fn from_json(v: &Value) -> Result<Vec<(String, Check)>, String> {
@@ -51,6 +99,11 @@ fn from_json(v: &Value) -> Result<Vec<(String, Check)>, String> {
 }
 
 fn from_yaml(text: &str) -> Result<Vec<(String, Check)>, String> {
+    // yaml-rust2's loader copies an alias's whole subtree at each use, so nested aliases
+    // grow exponentially (a few hundred bytes can ask for gigabytes) and deep nesting
+    // recurses: measure the document from its event stream, in time and memory linear in
+    // the text, before building anything.
+    measure_yaml(text)?;
     let docs = YamlLoader::load_from_str(text).map_err(|e| format!("invalid YAML: {e}"))?;
     let doc = match docs.as_slice() {
         [] | [Yaml::Null] => return Ok(Vec::new()),
@@ -69,6 +122,99 @@ fn from_yaml(text: &str) -> Result<Vec<(String, Check)>, String> {
             Ok((name.clone(), rule_value(name, &v)?))
         })
         .collect()
+}
+
+/// What the YAML document would become once loaded, counted from its events.
+#[derive(Default)]
+struct YamlSize {
+    /// Nodes so far, every alias counted as the nodes it stands for.
+    nodes: u64,
+    /// Open collections: (anchor id, nodes inside so far, deepest nesting inside).
+    open: Vec<(usize, u64, usize)>,
+    /// Each anchor's expanded size and nesting.
+    anchors: HashMap<usize, (u64, usize)>,
+    /// The first limit met, if any (the parser cannot be stopped from a receiver).
+    exceeded: Option<String>,
+}
+
+impl YamlSize {
+    /// A finished node of `nodes` nodes and `depth` levels, at the current position.
+    fn add(&mut self, nodes: u64, depth: usize) {
+        self.nodes = self.nodes.saturating_add(nodes);
+        let at = self.open.len();
+        if let Some((_, inner, deepest)) = self.open.last_mut() {
+            *inner = inner.saturating_add(nodes);
+            *deepest = (*deepest).max(depth);
+        }
+        if self.exceeded.is_none() {
+            if self.nodes > MAX_POLICY_NODES {
+                self.exceeded = Some(format!(
+                    "the YAML document expands to more than {MAX_POLICY_NODES} nodes \
+                     (nested aliases?); refusing to load it"
+                ));
+            } else if at + depth > MAX_POLICY_NESTING {
+                self.exceeded = Some(format!(
+                    "the YAML document is nested more than {MAX_POLICY_NESTING} levels deep; \
+                     refusing to load it"
+                ));
+            }
+        }
+    }
+}
+
+impl EventReceiver for YamlSize {
+    fn on_event(&mut self, ev: Event) {
+        match ev {
+            Event::Scalar(_, _, anchor, _) => {
+                if anchor > 0 {
+                    self.anchors.insert(anchor, (1, 0));
+                }
+                self.add(1, 0);
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                self.open.push((anchor, 1, 0));
+                if self.exceeded.is_none() && self.open.len() > MAX_POLICY_NESTING {
+                    self.exceeded = Some(format!(
+                        "the YAML document is nested more than {MAX_POLICY_NESTING} levels \
+                         deep; refusing to load it"
+                    ));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((anchor, nodes, deepest)) = self.open.pop() {
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, (nodes, deepest + 1));
+                    }
+                    // The collection itself was counted in `nodes`; its contents already
+                    // went into the running total.
+                    self.nodes = self.nodes.saturating_add(1);
+                    if let Some((_, inner, d)) = self.open.last_mut() {
+                        *inner = inner.saturating_add(nodes);
+                        *d = (*d).max(deepest + 1);
+                    }
+                    self.add(0, 0);
+                }
+            }
+            Event::Alias(anchor) => {
+                let (nodes, depth) = self.anchors.get(&anchor).copied().unwrap_or((1, 0));
+                self.add(nodes, depth);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Refuse a YAML document that would expand beyond [`MAX_POLICY_NODES`] nodes or nest
+/// beyond [`MAX_POLICY_NESTING`] levels.
+fn measure_yaml(text: &str) -> Result<(), String> {
+    let mut size = YamlSize::default();
+    Parser::new_from_str(text)
+        .load(&mut size, true)
+        .map_err(|e| format!("invalid YAML: {e}"))?;
+    match size.exceeded {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
 }
 
 /// A rule's value: a rule string, or a legacy list of lists. A missing value
@@ -386,5 +532,81 @@ block: >-
                 "{ctx:?} {owner} {vis}"
             );
         }
+    }
+
+    /// Nine levels of nine aliases each (about 400 bytes) stand for 9^9 nodes.
+    fn alias_bomb() -> String {
+        let mut y = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+        {
+            let refs = vec![format!("*{prev}"); 9].join(",");
+            y.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        }
+        y
+    }
+
+    #[test]
+    fn alias_bomb_is_refused_fast() {
+        let bomb = alias_bomb();
+        assert!(bomb.len() < 500, "{}", bomb.len());
+        let f = write(&bomb, ".yaml");
+        let started = std::time::Instant::now();
+        let e = load_policy_file(f.path()).map(|r| r.len()).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(e.contains(&f.path().display().to_string()), "{e}");
+        assert!(e.contains("expands to more than 100000 nodes"), "{e}");
+    }
+
+    #[test]
+    fn a_few_aliases_still_load() {
+        let y = "base: &admin \"role:admin\"\nadd_member: *admin\nlegacy: &l [[\"role:a\"]]\nother: *l\n";
+        let rules = parse_policy_document(y).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rules.len(), 4);
+        assert_eq!(rules[1].1, role("admin"));
+        assert_eq!(rules[3].1, role("a"));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let deep = format!("a: {}{}\n", "[".repeat(40), "]".repeat(40));
+        let e = parse_policy_document(&deep).map(|r| r.len()).unwrap_err();
+        assert!(e.contains("nested more than 32 levels"), "{e}");
+        // Far deeper: the scanner's own limit answers first, an error all the same.
+        let deeper = format!("a: {}{}\n", "[".repeat(200_000), "]".repeat(200_000));
+        let e = parse_policy_document(&deeper).map(|r| r.len()).unwrap_err();
+        assert!(e.contains("invalid YAML"), "{e}");
+        // Block nesting has no scanner limit: ours applies.
+        let mut block = String::new();
+        for i in 0..40 {
+            block.push_str(&format!("{}k{i}:\n", "  ".repeat(i)));
+        }
+        let e = parse_policy_document(&block).map(|r| r.len()).unwrap_err();
+        assert!(e.contains("nested more than 32 levels"), "{e}");
+        // Nested aliases add their depth to where they are used.
+        let y = "a: &a [[[[[[[[[[[[[[[[[[[[\"x\"]]]]]]]]]]]]]]]]]]]]\nb: [[[[[[[[[[[[[[*a]]]]]]]]]]]]]]\n";
+        let e = parse_policy_document(y).map(|r| r.len()).unwrap_err();
+        assert!(e.contains("nested more than 32 levels"), "{e}");
+        let json = format!("{{\"a\": {}{}}}", "[".repeat(40), "]".repeat(40));
+        let e = parse_policy_document(&json).map(|r| r.len()).unwrap_err();
+        assert!(
+            e.contains("JSON document is nested more than 32 levels"),
+            "{e}"
+        );
+        // JSON: serde_json's own recursion limit, then the YAML reading refuses it too.
+        let json = format!("{{\"a\": {}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(parse_policy_document(&json).is_err());
+    }
+
+    #[test]
+    fn oversized_file_is_refused() {
+        let big = format!("a: \"{}\"\n", "x".repeat(MAX_POLICY_FILE_BYTES as usize));
+        let f = write(&big, ".yaml");
+        let e = load_policy_file(f.path()).map(|r| r.len()).unwrap_err();
+        assert!(e.contains(&f.path().display().to_string()), "{e}");
+        assert!(e.contains("larger than 1048576 bytes"), "{e}");
     }
 }

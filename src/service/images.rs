@@ -71,20 +71,16 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
             )))
         }
     };
-    let owner = match fields.remove("owner") {
-        None | Some(Value::Null) => ctx.project_id.clone(),
+    let requested_owner = match fields.remove("owner") {
+        None => None,
+        Some(Value::Null) => Some(None),
         Some(Value::String(o)) => {
-            if Some(o.as_str()) != ctx.project() && !ctx.is_admin() {
-                return Err(Error::forbidden(format!(
-                    "You are not permitted to create images owned by '{o}'"
-                )));
-            }
             if o.chars().count() > 255 {
                 return Err(Error::bad_request(
                     "Provided object does not match schema 'image': owner is too long",
                 ));
             }
-            Some(o)
+            Some(Some(o))
         }
         Some(other) => {
             return Err(Error::bad_request(format!(
@@ -92,13 +88,17 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
             )))
         }
     };
+    let owner = crate::domain::image::new_image_owner(requested_owner, ctx.project());
     let ops = create_ops(fields);
     let now = now();
     let base = Image::new(id, owner, now);
     let image = patch::apply(&base, &ops, PatchMediaType::V2_1, true, &limits(state))?;
     state
         .policy
-        .enforce("add_image", &ctx, &new_image_target(image.owner.as_deref()))?;
+        .enforce("add_image", &ctx, &new_image_target(image.owner.as_deref()))
+        .map_err(|denied| {
+            crate::domain::image::add_image_denied(image.owner.as_deref(), ctx.project(), denied)
+        })?;
     check_visibility_policy(state, &ctx, None, image.visibility, image.owner.as_deref())?;
     let stored = image.clone();
     state

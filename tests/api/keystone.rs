@@ -69,7 +69,7 @@ pub async fn token(env: &HashMap<String, String>, user: &str, project: Option<&s
     r.headers()["x-subject-token"].to_str().unwrap().to_owned()
 }
 
-fn keystone_config(
+pub fn keystone_config(
     env: &HashMap<String, String>,
     auth_url: &str,
 ) -> impl FnOnce(&mut glint::config::Config) {

@@ -9,6 +9,7 @@ mod crash;
 mod data;
 mod db_faults;
 mod disk_full;
+mod hardening;
 mod images;
 mod import;
 mod import_crash;

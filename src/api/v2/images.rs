@@ -13,15 +13,9 @@ use crate::domain::patch::{self, PatchMediaType};
 use crate::error::{Error, Msg};
 use crate::service::images as svc;
 
-/// The absolute base URL for `Location` headers.
+/// The absolute base URL for `Location` headers (see [`crate::api::external_url`]).
 pub fn base_url(state: &AppState, req: &HttpRequest) -> String {
-    match &state.config.public_endpoint {
-        Some(p) => p.clone(),
-        None => {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        }
-    }
+    crate::api::external_url::location_base(state, req)
 }
 
 pub async fn create(
@@ -177,9 +171,12 @@ fn tag_path(path: web::Path<(String, String)>) -> Result<(String, String), Error
 pub async fn add_tag(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, Error> {
     let (id, tag) = tag_path(path)?;
+    // Glance's route says `body_reject`: any body is refused before the tag is looked at.
+    forbid_body(&req)?;
     svc::add_tag(&state, ctx, id, tag).await?;
     Ok(no_content())
 }
@@ -199,8 +196,11 @@ pub async fn delete_tag(
 pub async fn deactivate(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
+    // Glance's route says `body_reject`.
+    forbid_body(&req)?;
     svc::set_active(&state, ctx, path.into_inner(), false).await?;
     Ok(no_content())
 }
@@ -208,8 +208,11 @@ pub async fn deactivate(
 pub async fn reactivate(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
+    // Glance's route says `body_reject`.
+    forbid_body(&req)?;
     svc::set_active(&state, ctx, path.into_inner(), true).await?;
     Ok(no_content())
 }
