@@ -520,28 +520,28 @@ fn visibility_condition(
 }
 
 macro_rules! str_filter {
-    ($q:ident, $col:expr, $f:expr) => {
+    ($conds:ident, $col:expr, $f:expr) => {
         if let Some(f) = $f {
-            $q = match f {
-                StrFilter::Eq(v) => $q.filter($col.eq(v.clone())),
-                StrFilter::In(vs) => $q.filter($col.eq_any(vs.clone())),
-            };
+            $conds.push(match f {
+                StrFilter::Eq(v) => Box::new($col.eq(v.clone()).nullable()) as BoxedCond,
+                StrFilter::In(vs) => Box::new($col.eq_any(vs.clone()).nullable()),
+            });
         }
     };
 }
 
 macro_rules! cmp_filter {
-    ($q:ident, $col:expr, $f:expr) => {
+    ($conds:ident, $col:expr, $f:expr) => {
         if let Some(f) = $f {
             let at = f.at;
-            $q = match f.op {
-                CmpOp::Gt => $q.filter($col.gt(at)),
-                CmpOp::Gte => $q.filter($col.ge(at)),
-                CmpOp::Eq => $q.filter($col.eq(at)),
-                CmpOp::Neq => $q.filter($col.ne(at)),
-                CmpOp::Lt => $q.filter($col.lt(at)),
-                CmpOp::Lte => $q.filter($col.le(at)),
-            };
+            $conds.push(match f.op {
+                CmpOp::Gt => Box::new($col.gt(at).nullable()) as BoxedCond,
+                CmpOp::Gte => Box::new($col.ge(at).nullable()),
+                CmpOp::Eq => Box::new($col.eq(at).nullable()),
+                CmpOp::Neq => Box::new($col.ne(at).nullable()),
+                CmpOp::Lt => Box::new($col.lt(at).nullable()),
+                CmpOp::Lte => Box::new($col.le(at).nullable()),
+            });
         }
     };
 }
@@ -625,23 +625,30 @@ fn key_condition(
 }
 
 /// Rows strictly after the marker in the sort order: for some key i, every
-/// earlier key equals the marker's value and key i comes after it.
+/// earlier key equals the marker's value and key i comes after it. Written flat (an OR of
+/// ANDs, [`Flat`]); `sort` holds each column once (`list_query` drops repeats), so this is at
+/// most 8 terms of at most 8 comparisons.
 /// `fence` as for `key_condition`; without one, the first key also gets an index range.
 fn marker_condition(sort: &[(SortKey, SortDir)], m: &Image, fence: Option<bool>) -> BoxedCond {
-    let mut result = always(false);
-    for (i, (key, dir)) in sort.iter().enumerate() {
-        let mut term = key_condition(*key, *dir, m, fence).1;
-        for (k, d) in &sort[..i] {
-            term = Box::new(term.and(key_condition(*k, *d, m, fence).0));
-        }
-        result = Box::new(result.or(term));
-    }
+    let terms: Vec<BoxedCond> = (0..sort.len())
+        .map(|i| {
+            let (key, dir) = sort[i];
+            let mut term = vec![key_condition(key, dir, m, fence).1];
+            term.extend(
+                sort[..i]
+                    .iter()
+                    .map(|(k, d)| key_condition(*k, *d, m, fence).0),
+            );
+            Box::new(Flat::all(term)) as BoxedCond
+        })
+        .collect();
+    let result: BoxedCond = Box::new(Flat::any(terms));
     if fence.is_some() {
         return result;
     }
     match sort.first() {
         Some((key, dir)) => match first_key_bound(*key, *dir, m) {
-            Some(bound) => Box::new(bound.and(result)),
+            Some(bound) => Box::new(Flat::all(vec![bound, result])),
             None => result,
         },
         None => result,
@@ -695,7 +702,196 @@ fn int_condition(f: &IntFilter) -> BoxedCond {
     }
 }
 
-/// The list query: visibility, filters, sort and keyset paging, all in SQL.
+/// Conditions joined by one operator at a single level of parentheses: `((a) AND (b) AND (c))`.
+/// diesel's `and`/`or` (and each `filter` on a boxed query) nest one pair per call, so n
+/// conditions came out n parentheses deep: SQLite's parser stops near 100 ("parser stack
+/// overflow") and every pass over the tree walks it whole. Here depth is constant and the SQL
+/// grows by the size of each condition. No conditions: `empty` (`1 = 1` for AND, `1 = 0` for OR).
+struct Flat<QS> {
+    op: &'static str,
+    empty: &'static str,
+    items: Vec<Cond<QS>>,
+}
+
+type Cond<QS> = Box<
+    dyn BoxableExpression<
+        QS,
+        MultiBackend,
+        SqlType = diesel::sql_types::Nullable<diesel::sql_types::Bool>,
+    >,
+>;
+
+impl<QS> Flat<QS> {
+    fn all(items: Vec<Cond<QS>>) -> Self {
+        Flat {
+            op: " AND ",
+            empty: "1 = 1",
+            items,
+        }
+    }
+
+    fn any(items: Vec<Cond<QS>>) -> Self {
+        Flat {
+            op: " OR ",
+            empty: "1 = 0",
+            items,
+        }
+    }
+}
+
+impl<QS> Expression for Flat<QS> {
+    type SqlType = diesel::sql_types::Nullable<diesel::sql_types::Bool>;
+}
+
+// Every item was boxed for `QS`; a correlated subquery checks its WHERE against the join of
+// its table with the outer one, which the items satisfy as well.
+impl<QS, T> AppearsOnTable<T> for Flat<QS> {}
+
+impl<QS, T> SelectableExpression<T> for Flat<QS> {}
+
+impl<QS> diesel::expression::ValidGrouping<()> for Flat<QS> {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl<QS> diesel::query_builder::QueryId for Flat<QS> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<QS> diesel::query_builder::QueryFragment<MultiBackend> for Flat<QS> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, MultiBackend>,
+    ) -> QueryResult<()> {
+        if self.items.is_empty() {
+            out.push_sql(self.empty);
+            return Ok(());
+        }
+        out.push_sql("(");
+        for (i, item) in self.items.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(self.op);
+            }
+            out.push_sql("(");
+            item.walk_ast(out.reborrow())?;
+            out.push_sql(")");
+        }
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// A whole ORDER BY list as one fragment. diesel's `then_order_by` on a boxed query pairs the
+/// old clause with the new term, and rendering a pair asks each side whether it is empty by
+/// walking it whole: two walks per level, 2^n for n terms (a query with 20 sort keys never
+/// finished rendering). The terms are fixed column SQL, so the list is a string.
+struct OrderList(String);
+
+impl Expression for OrderList {
+    type SqlType = diesel::sql_types::Text;
+}
+
+impl AppearsOnTable<images::table> for OrderList {}
+
+impl diesel::query_builder::QueryId for OrderList {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::QueryFragment<MultiBackend> for OrderList {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, MultiBackend>,
+    ) -> QueryResult<()> {
+        out.push_sql(&self.0);
+        Ok(())
+    }
+}
+
+/// Tag and property filters written as one `EXISTS` each (what both planners handle best:
+/// PostgreSQL may start from a rare property's rows) up to this many of each kind; the rest
+/// go into one counting subquery per kind. PostgreSQL turns every `EXISTS` into a semi-join,
+/// and planning n of them grows much faster than n (0.1 s at 40, 27 s at 200), so their number
+/// stays below `join_collapse_limit`.
+const EXISTS_FILTERS: usize = 4;
+
+/// The image carries every tag in `tags` (distinct values).
+fn tag_conditions(tags: &[String], conds: &mut Vec<BoxedCond>) {
+    let (each, rest) = tags.split_at(tags.len().min(EXISTS_FILTERS));
+    for tag in each {
+        conds.push(Box::new(
+            exists(
+                image_tags::table
+                    .filter(image_tags::image_id.eq(images::id))
+                    .filter(image_tags::value.eq(tag.clone()))
+                    .filter(not(image_tags::deleted)),
+            )
+            .nullable(),
+        ));
+    }
+    if rest.is_empty() {
+        return;
+    }
+    // Live tags are unique per image (`ux_image_tags_live`): all are there when the image's
+    // live tags among them number as many as there are.
+    let wanted = i64::try_from(rest.len()).unwrap_or(i64::MAX);
+    conds.push(Box::new(
+        image_tags::table
+            .filter(image_tags::image_id.eq(images::id))
+            .filter(not(image_tags::deleted))
+            .filter(image_tags::value.eq_any(rest.to_vec()))
+            .select(diesel::dsl::count(image_tags::value).aggregate_distinct())
+            .single_value()
+            .eq(wanted),
+    ));
+}
+
+/// The image has every `key = value` property in `props` (one per key).
+fn property_conditions(props: &[(String, String)], conds: &mut Vec<BoxedCond>) {
+    let (each, rest) = props.split_at(props.len().min(EXISTS_FILTERS));
+    for (k, v) in each {
+        conds.push(Box::new(
+            exists(
+                image_properties::table
+                    .filter(image_properties::image_id.eq(images::id))
+                    .filter(image_properties::name.eq(k.clone()))
+                    .filter(image_properties::value.eq(v.clone()))
+                    .filter(not(image_properties::deleted)),
+            )
+            .nullable(),
+        ));
+    }
+    if rest.is_empty() {
+        return;
+    }
+    // A name appears once per image (`ix_image_properties_image_id_name`): the image matches
+    // when as many of its properties match one of the pairs as there are pairs.
+    let pairs: Vec<Cond<image_properties::table>> = rest
+        .iter()
+        .map(|(k, v)| {
+            Box::new(
+                image_properties::name
+                    .eq(k.clone())
+                    .and(image_properties::value.eq(v.clone()))
+                    .nullable(),
+            ) as Cond<image_properties::table>
+        })
+        .collect();
+    let wanted = i64::try_from(rest.len()).unwrap_or(i64::MAX);
+    conds.push(Box::new(
+        image_properties::table
+            .filter(image_properties::image_id.eq(images::id))
+            .filter(not(image_properties::deleted))
+            .filter(Flat::any(pairs))
+            .select(diesel::dsl::count(image_properties::name).aggregate_distinct())
+            .single_value()
+            .eq(wanted),
+    ));
+}
+
+/// The list query: visibility, filters, sort and keyset paging, all in SQL. Its size is
+/// linear in the query's (each filter, `in:` value and sort key adds a bounded piece) and its
+/// nesting depth is constant; `list_query` bounds the filters (`domain::limits`).
 pub fn list(
     conn: &mut DbConn,
     ctx: &RequestContext,
@@ -705,62 +901,54 @@ pub fn list(
     if q.matches_nothing {
         return Ok(Vec::new());
     }
-    let mut query = images::table
-        .filter(not(images::deleted))
-        .filter(images::status.ne(ImageStatus::Killed.as_str()))
-        .select(ImageRow::as_select())
-        .into_boxed::<MultiBackend>();
     let pg = matches!(conn, DbConn::Pg(_));
-    query = query.filter(visibility_condition(ctx, q.visibility, q.member_status, pg));
+    let rows: Vec<ImageRow> = list_query(ctx, q, marker, pg).load(conn)?;
+    hydrate(conn, rows)
+}
+
+fn list_query<'a>(
+    ctx: &RequestContext,
+    q: &ListQuery,
+    marker: Option<&Image>,
+    pg: bool,
+) -> BoxedQuery<'a> {
+    let mut conds: Vec<BoxedCond> = vec![
+        Box::new(not(images::deleted).nullable()),
+        Box::new(images::status.ne(ImageStatus::Killed.as_str()).nullable()),
+        visibility_condition(ctx, q.visibility, q.member_status, pg),
+    ];
     if let Some(owner) = &q.owner {
-        query = query.filter(images::owner.eq(owner.clone()));
+        conds.push(Box::new(images::owner.eq(owner.clone())));
     }
-    str_filter!(query, images::name, &q.name);
-    str_filter!(query, images::id, &q.id);
-    str_filter!(query, images::status, &q.status);
-    str_filter!(query, images::container_format, &q.container_format);
-    str_filter!(query, images::disk_format, &q.disk_format);
+    str_filter!(conds, images::name, &q.name);
+    str_filter!(conds, images::id, &q.id);
+    str_filter!(conds, images::status, &q.status);
+    str_filter!(conds, images::container_format, &q.container_format);
+    str_filter!(conds, images::disk_format, &q.disk_format);
     if let Some(c) = &q.checksum {
-        query = query.filter(images::checksum.eq(c.clone()));
+        conds.push(Box::new(images::checksum.eq(c.clone())));
     }
     if let Some(h) = &q.os_hash_value {
-        query = query.filter(images::os_hash_value.eq(h.clone()));
+        conds.push(Box::new(images::os_hash_value.eq(h.clone())));
     }
     if let Some(a) = &q.os_hash_algo {
-        query = query.filter(images::os_hash_algo.eq(a.clone()));
+        conds.push(Box::new(images::os_hash_algo.eq(a.clone())));
     }
-    for f in &q.int_filters {
-        query = query.filter(int_condition(f));
-    }
+    conds.extend(q.int_filters.iter().map(int_condition));
     if let Some(n) = q.size_min {
-        query = query.filter(images::size.ge(n));
+        conds.push(Box::new(images::size.ge(n)));
     }
     if let Some(n) = q.size_max {
-        query = query.filter(images::size.le(n));
+        conds.push(Box::new(images::size.le(n)));
     }
-    cmp_filter!(query, images::created_at, &q.created_at);
-    cmp_filter!(query, images::updated_at, &q.updated_at);
-    query = query.filter(images::os_hidden.eq(q.os_hidden));
+    cmp_filter!(conds, images::created_at, &q.created_at);
+    cmp_filter!(conds, images::updated_at, &q.updated_at);
+    conds.push(Box::new(images::os_hidden.eq(q.os_hidden).nullable()));
     if let Some(p) = q.protected {
-        query = query.filter(images::protected.eq(p));
+        conds.push(Box::new(images::protected.eq(p).nullable()));
     }
-    for tag in &q.tags {
-        query = query.filter(exists(
-            image_tags::table
-                .filter(image_tags::image_id.eq(images::id))
-                .filter(image_tags::value.eq(tag.clone()))
-                .filter(not(image_tags::deleted)),
-        ));
-    }
-    for (k, v) in &q.properties {
-        query = query.filter(exists(
-            image_properties::table
-                .filter(image_properties::image_id.eq(images::id))
-                .filter(image_properties::name.eq(k.clone()))
-                .filter(image_properties::value.eq(v.clone()))
-                .filter(not(image_properties::deleted)),
-        ));
-    }
+    tag_conditions(&q.tags, &mut conds);
+    property_conditions(&q.properties, &mut conds);
     // Both planners would otherwise often walk the created_at index newest first
     // and test every image on the way (cost: the images the caller cannot see;
     // 0.35 s at 1M images on PostgreSQL). For a project-scoped caller the
@@ -770,60 +958,52 @@ pub fn list(
     // sorts only what the caller may see.
     let fence = !ctx.is_admin() && ctx.project().is_some();
     if let Some(m) = marker {
-        query = query.filter(marker_condition(&q.sort, m, fence.then_some(pg)));
+        conds.push(marker_condition(&q.sort, m, fence.then_some(pg)));
     }
-    for (key, dir) in &q.sort {
-        let fenced_sql = if fence { fenced(*key, pg) } else { None };
-        query = match fenced_sql {
-            // The fenced expressions sort as the columns do; the SQL type only matters to
-            // diesel's typing of ORDER BY.
-            Some(e) => {
-                let e = diesel::dsl::sql::<diesel::sql_types::Text>(e);
-                match dir {
-                    SortDir::Asc => query.then_order_by(e.asc()),
-                    SortDir::Desc => query.then_order_by(e.desc()),
-                }
-            }
-            None => order_by(query, *key, *dir),
-        };
-    }
-    let rows: Vec<ImageRow> = query.limit(q.limit).load(conn)?;
-    hydrate(conn, rows)
+    let order: Vec<String> = q
+        .sort
+        .iter()
+        .map(|(key, dir)| order_term(*key, *dir, if fence { fenced(*key, pg) } else { None }))
+        .collect();
+    images::table
+        .select(ImageRow::as_select())
+        .into_boxed::<MultiBackend>()
+        .filter(Flat::all(conds))
+        .order_by(OrderList(order.join(", ")))
+        .limit(q.limit)
 }
 
 type BoxedQuery<'a> =
     images::BoxedQuery<'a, MultiBackend, diesel::dsl::AsSelect<ImageRow, MultiBackend>>;
 
-/// NULL sorts lowest on both backends (PostgreSQL's default is highest).
-fn order_by(q: BoxedQuery<'_>, key: SortKey, dir: SortDir) -> BoxedQuery<'_> {
-    macro_rules! nullable_order {
-        ($col:expr) => {
-            match dir {
-                SortDir::Asc => q
-                    .then_order_by($col.is_null().desc())
-                    .then_order_by($col.asc()),
-                SortDir::Desc => q
-                    .then_order_by($col.is_null().asc())
-                    .then_order_by($col.desc()),
-            }
-        };
+/// One key of the ORDER BY; NULL sorts lowest on both backends (PostgreSQL's default is
+/// highest). `fenced`: the expression that replaces the column (see `fenced`), which sorts as
+/// the column does.
+fn order_term(key: SortKey, dir: SortDir, fenced: Option<&str>) -> String {
+    let dir_sql = match dir {
+        SortDir::Asc => "ASC",
+        SortDir::Desc => "DESC",
+    };
+    if let Some(e) = fenced {
+        return format!("{e} {dir_sql}");
     }
-    macro_rules! plain_order {
-        ($col:expr) => {
-            match dir {
-                SortDir::Asc => q.then_order_by($col.asc()),
-                SortDir::Desc => q.then_order_by($col.desc()),
-            }
-        };
+    let (column, nullable) = match key {
+        SortKey::Name => ("\"images\".\"name\"", true),
+        SortKey::Status => ("\"images\".\"status\"", false),
+        SortKey::ContainerFormat => ("\"images\".\"container_format\"", true),
+        SortKey::DiskFormat => ("\"images\".\"disk_format\"", true),
+        SortKey::Size => ("\"images\".\"size\"", true),
+        SortKey::Id => ("\"images\".\"id\"", false),
+        SortKey::CreatedAt => ("\"images\".\"created_at\"", false),
+        SortKey::UpdatedAt => ("\"images\".\"updated_at\"", true),
+    };
+    if !nullable {
+        return format!("{column} {dir_sql}");
     }
-    match key {
-        SortKey::Name => nullable_order!(images::name),
-        SortKey::Status => plain_order!(images::status),
-        SortKey::ContainerFormat => nullable_order!(images::container_format),
-        SortKey::DiskFormat => nullable_order!(images::disk_format),
-        SortKey::Size => nullable_order!(images::size),
-        SortKey::Id => plain_order!(images::id),
-        SortKey::CreatedAt => plain_order!(images::created_at),
-        SortKey::UpdatedAt => nullable_order!(images::updated_at),
-    }
+    // NULLs first ascending, last descending.
+    let nulls = match dir {
+        SortDir::Asc => "DESC",
+        SortDir::Desc => "ASC",
+    };
+    format!("{column} IS NULL {nulls}, {column} {dir_sql}")
 }

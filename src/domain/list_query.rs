@@ -44,12 +44,14 @@
 //! Glance enforces the `get_images` policy between `protected` and the filter
 //! values; glint reports every 400 first.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 
 use crate::domain::image::Visibility;
+use crate::domain::limits::{MAX_LIST_FILTERS, MAX_LIST_IN_VALUES};
 use crate::domain::member::MemberStatus;
 use crate::domain::visibility::{MemberStatusFilter, VisibilityFilter};
 use crate::error::{Error, Result};
@@ -397,7 +399,43 @@ pub fn parse(raw_query: &str, d: &ListDefaults) -> Result<ListQuery> {
     q.matches_nothing |= !consistent;
 
     apply_filters(&mut q, params.into_dict())?;
+    check_size(&mut q)?;
     Ok(q)
+}
+
+/// Bounds the work a query asks of the database (`domain::limits`, "list queries"), after
+/// every check Glance makes, so an ordinary error keeps its place. A tag asked for twice is
+/// one condition: duplicates go first.
+fn check_size(q: &mut ListQuery) -> Result<()> {
+    let mut seen = HashSet::new();
+    q.tags.retain(|t| seen.insert(t.clone()));
+    let filters = q.tags.len() + q.properties.len();
+    if filters > MAX_LIST_FILTERS {
+        return Err(Error::bad_request(format!(
+            "Too many filters: {filters} tag and property filters were given, \
+             at most {MAX_LIST_FILTERS} are allowed in one request."
+        )));
+    }
+    let in_values: usize = [
+        &q.name,
+        &q.id,
+        &q.status,
+        &q.container_format,
+        &q.disk_format,
+    ]
+    .into_iter()
+    .map(|f| match f {
+        Some(StrFilter::In(vs)) => vs.len(),
+        _ => 0,
+    })
+    .sum();
+    if in_values > MAX_LIST_IN_VALUES {
+        return Err(Error::bad_request(format!(
+            "Too many 'in:' values: {in_values} were given, \
+             at most {MAX_LIST_IN_VALUES} are allowed in one request."
+        )));
+    }
+    Ok(())
 }
 
 /// `_make_conditions_from_filters` over what is left (one value per key).
@@ -554,7 +592,15 @@ fn sorting(params: &mut MultiDict) -> Result<Vec<(SortKey, SortDir)>> {
     if dirs.len() <= 1 {
         dirs = vec![tie_dir; keys.len()];
     }
-    let mut sort: Vec<(SortKey, SortDir)> = keys.into_iter().zip(dirs).collect();
+    // A key repeated later cannot change the order (rows it would separate are already
+    // equal on it), so only its first occurrence, with that occurrence's direction, is kept:
+    // the ORDER BY and the marker condition then have at most one term per column.
+    let mut sort: Vec<(SortKey, SortDir)> = Vec::with_capacity(SortKey::ALL.len());
+    for (key, dir) in keys.into_iter().zip(dirs) {
+        if !sort.iter().any(|(k, _)| *k == key) {
+            sort.push((key, dir));
+        }
+    }
     for tie in [SortKey::CreatedAt, SortKey::Id] {
         if !sort.iter().any(|(k, _)| *k == tie) {
             sort.push((tie, tie_dir));
@@ -976,12 +1022,17 @@ impl MultiDict {
     }
 
     /// `dict(multidict)`: one entry per key, at its first position, holding its last value.
+    /// Linear in the number of pairs.
     fn into_dict(self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
+        let mut at: HashMap<String, usize> = HashMap::new();
         for (k, v) in self.0 {
-            match out.iter_mut().find(|(ok, _)| *ok == k) {
-                Some(slot) => slot.1 = v,
-                None => out.push((k, v)),
+            match at.get(&k) {
+                Some(&i) => out[i].1 = v,
+                None => {
+                    at.insert(k.clone(), out.len());
+                    out.push((k, v));
+                }
             }
         }
         out
