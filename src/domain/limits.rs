@@ -17,5 +17,6 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
 pub const MAX_LIST_FILTERS: usize = 100;
 
 /// The most values all the `in:` lists of one `GET /v2/images` may hold together (`id=in:a,b`
-/// counts 2): 400 naming the limit beyond. Enough for a page of ids chosen one by one.
+/// counts 2), and the distinct names of a metadefs namespace list's `resource_types`: 400
+/// naming the limit beyond. Enough for a page of ids chosen one by one.
 pub const MAX_LIST_IN_VALUES: usize = 1000;
