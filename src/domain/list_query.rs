@@ -1728,6 +1728,24 @@ mod tests {
                 "sort=container_format:desc,id:asc",
                 &[(ContainerFormat, Desc), (Id, Asc), (CreatedAt, Desc)],
             ),
+            // A repeated key keeps its first occurrence and that occurrence's direction; the
+            // directions still count as given (several: tie-breakers descending).
+            (
+                "sort_key=name&sort_key=name",
+                &[(Name, Desc), (CreatedAt, Desc), (Id, Desc)],
+            ),
+            (
+                "sort_key=name&sort_key=size&sort_key=name&sort_dir=asc&sort_dir=desc&sort_dir=desc",
+                &[(Name, Asc), (Size, Desc), (CreatedAt, Desc), (Id, Desc)],
+            ),
+            (
+                "sort=name:asc,name:desc,size:asc",
+                &[(Name, Asc), (Size, Asc), (CreatedAt, Desc), (Id, Desc)],
+            ),
+            (
+                "sort=created_at:asc,id,created_at:desc",
+                &[(CreatedAt, Asc), (Id, Desc)],
+            ),
         ];
         for (q, want) in table {
             assert_eq!(p(q).sort, want.to_vec(), "{q}");
@@ -1777,6 +1795,78 @@ mod tests {
         for (q, want) in errors {
             assert_eq!(err(q), want, "{q}");
         }
+    }
+
+    #[test]
+    fn repeated_sort_keys_collapse() {
+        let many = |n: usize, item: &str, sep: &str| vec![item; n].join(sep);
+        // However many, the sort is what one key gives.
+        for n in [2, 20, 100, 10_000] {
+            assert_eq!(
+                p(&many(n, "sort_key=name", "&")).sort,
+                p("sort_key=name").sort
+            );
+            let q = format!("sort={}", many(n, "name:asc", ","));
+            assert_eq!(
+                p(&q).sort,
+                vec![(Name, Asc), (CreatedAt, Desc), (Id, Desc)]
+            );
+        }
+        // Every key at once, repeated: one term per column.
+        let all: Vec<&str> = SortKey::ALL.iter().map(|k| k.as_str()).collect();
+        let q = format!("sort={}", many(50, &all.join(","), ","));
+        assert_eq!(p(&q).sort.len(), SortKey::ALL.len());
+    }
+
+    #[test]
+    fn filter_limits() {
+        let tags = |n: usize| (0..n).map(|i| format!("tag=t{i}")).collect::<Vec<_>>().join("&");
+        let props = |n: usize| (0..n).map(|i| format!("k{i}=v")).collect::<Vec<_>>().join("&");
+        assert_eq!(p(&tags(MAX_LIST_FILTERS)).tags.len(), MAX_LIST_FILTERS);
+        assert_eq!(p(&props(MAX_LIST_FILTERS)).properties.len(), MAX_LIST_FILTERS);
+        let too_many = format!(
+            "Too many filters: {} tag and property filters were given, at most 100 are \
+             allowed in one request.",
+            MAX_LIST_FILTERS + 1
+        );
+        assert_eq!(err(&tags(MAX_LIST_FILTERS + 1)), too_many);
+        assert_eq!(err(&props(MAX_LIST_FILTERS + 1)), too_many);
+        assert_eq!(err(&format!("{}&{}", tags(50), props(51))), too_many);
+        // `tags=` asks for each of its characters.
+        let chars: String = (0..=MAX_LIST_FILTERS as u32)
+            .filter_map(|i| char::from_u32(0x4e00 + i))
+            .collect();
+        assert_eq!(err(&format!("tags={chars}")), too_many);
+        // A tag asked for again is the same filter.
+        let q = p(&format!("{}&{}", tags(60), tags(60)));
+        assert_eq!(q.tags.len(), 60);
+        assert_eq!(p("tag=a&tag=b&tag=a").tags, vec!["a", "b"]);
+        // Glance's own checks come first.
+        assert_eq!(
+            err(&format!("{}&limit=x", tags(500))),
+            "limit param must be an integer"
+        );
+
+        let values = |n: usize| (0..n).map(|i| format!("v{i}")).collect::<Vec<_>>().join(",");
+        let q = p(&format!("id=in:{}", values(MAX_LIST_IN_VALUES)));
+        assert!(matches!(q.id, Some(StrFilter::In(v)) if v.len() == MAX_LIST_IN_VALUES));
+        let too_many_in = |n: usize| {
+            format!("Too many 'in:' values: {n} were given, at most 1000 are allowed in one request.")
+        };
+        assert_eq!(
+            err(&format!("id=in:{}", values(MAX_LIST_IN_VALUES + 1))),
+            too_many_in(MAX_LIST_IN_VALUES + 1)
+        );
+        // All the lists together.
+        assert_eq!(
+            err(&format!("id=in:{}&name=in:{}", values(600), values(600))),
+            too_many_in(1200)
+        );
+        // Empty items count: `in:,,,` is three values.
+        assert_eq!(
+            err(&format!("status=in:{}", ",".repeat(MAX_LIST_IN_VALUES + 1))),
+            too_many_in(MAX_LIST_IN_VALUES + 1)
+        );
     }
 
     #[test]

@@ -397,6 +397,25 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(q.resource_types, Some(vec!["A".into(), "B".into()]));
         assert_eq!(q.visibility.as_deref(), Some("public"));
+        // Each name once; beyond MAX_LIST_IN_VALUES distinct names, a 400 naming the limit.
+        let q = namespaces("resource_types=A,B,A,B,A", 25, 1000).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(q.resource_types, Some(vec!["A".into(), "B".into()]));
+        let names = |n: usize| (0..n).map(|i| format!("R{i}")).collect::<Vec<_>>().join(",");
+        let raw = format!("resource_types={}", names(MAX_LIST_IN_VALUES));
+        assert!(namespaces(&raw, 25, 1000).is_ok());
+        let raw = format!("resource_types={}", names(MAX_LIST_IN_VALUES + 1));
+        assert_eq!(
+            namespaces(&raw, 25, 1000).map(|_| ()),
+            Err(Error::bad_request(
+                "Too many resource types: 1001 were given, at most 1000 are allowed in one request."
+            ))
+        );
+        // The links keep one value per key (the last) at its first place, in linear time.
+        let many: Vec<(String, String)> = (0..20_000)
+            .map(|i| (format!("k{}", i % 10_000), i.to_string()))
+            .collect();
+        let link = first_link(&many);
+        assert!(link.starts_with("/v2/metadefs/namespaces?k0=10000&k1=10001&"), "{}", &link[..80]);
     }
 
     #[test]
