@@ -15,6 +15,7 @@ mod import_crash;
 mod isolation;
 mod keystone;
 mod list;
+mod list_cost;
 mod members;
 mod metadefs;
 mod patch;
