@@ -840,9 +840,7 @@ impl diesel::query_builder::QueryFragment<MultiBackend> for PropertyPairs {
             out.push_sql("1 = 0");
             return Ok(());
         }
-        out.push_sql(
-            "(\"image_properties\".\"name\", \"image_properties\".\"value\") IN (VALUES ",
-        );
+        out.push_sql("(\"image_properties\".\"name\", \"image_properties\".\"value\") IN (VALUES ");
         for (i, (k, v)) in self.0.iter().enumerate() {
             out.push_sql(if i == 0 { "(" } else { ", (" });
             out.push_bind_param::<Text, String>(k)?;
@@ -1070,7 +1068,11 @@ mod tests {
         c.set_instrumentation(move |event: InstrumentationEvent<'_>| {
             if let InstrumentationEvent::StartQuery { query, .. } = event {
                 let sql = query.to_string();
-                let sql = sql.split(" -- binds:").next().unwrap_or_default().to_owned();
+                let sql = sql
+                    .split(" -- binds:")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
                 sink.lock().unwrap_or_else(|e| e.into_inner()).push(sql);
             }
         });
@@ -1100,7 +1102,12 @@ mod tests {
     }
 
     /// The SQL of the list statement for `raw` (the statement with ORDER BY), and the ids.
-    fn run(conn: &mut DbConn, log: &Log, raw: &str, marker: Option<&Image>) -> (String, Vec<String>) {
+    fn run(
+        conn: &mut DbConn,
+        log: &Log,
+        raw: &str,
+        marker: Option<&Image>,
+    ) -> (String, Vec<String>) {
         let q = match parse(raw, &ListDefaults::default()) {
             Ok(q) => q,
             Err(e) => panic!("{raw}: {e}"),
@@ -1181,7 +1188,13 @@ mod tests {
                 })
             }),
             ("in values", |n| {
-                format!("id=in:{}", (0..n).map(|i| format!("i{i}")).collect::<Vec<_>>().join(","))
+                format!(
+                    "id=in:{}",
+                    (0..n)
+                        .map(|i| format!("i{i}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )
             }),
             ("sort keys", |n| repeat(n, |_| "sort_key=name".to_owned())),
             ("sort specs", |n| {
@@ -1195,7 +1208,11 @@ mod tests {
                 while n <= 64 {
                     let (sql, _) = run(&mut conn, &log, &gen(n), marker);
                     assert!(!sql.is_empty(), "{what} x{n}: no list statement seen");
-                    assert!(depth(&sql) <= 12, "{what} x{n}: depth {}: {sql}", depth(&sql));
+                    assert!(
+                        depth(&sql) <= 12,
+                        "{what} x{n}: depth {}: {sql}",
+                        depth(&sql)
+                    );
                     if let Some(p) = prev {
                         assert!(
                             sql.len() <= 2 * p + 200,
@@ -1225,14 +1242,25 @@ mod tests {
             let (sql, _) = run_query(&mut conn, &log, &q, None);
             assert!(depth(&sql) <= 12, "x{n}: depth {}", depth(&sql));
             if let Some(p) = prev {
-                assert!(sql.len() <= 2 * p + 200, "{} bytes at {n}, {p} at {}", sql.len(), n / 2);
+                assert!(
+                    sql.len() <= 2 * p + 200,
+                    "{} bytes at {n}, {p} at {}",
+                    sql.len(),
+                    n / 2
+                );
             }
             prev = Some(sql.len());
             n *= 2;
         }
         // A repeated sort key adds nothing at all.
         let one = run(&mut conn, &log, "sort_key=name", Some(&m)).0;
-        let many = run(&mut conn, &log, &repeat(100, |_| "sort_key=name".into()), Some(&m)).0;
+        let many = run(
+            &mut conn,
+            &log,
+            &repeat(100, |_| "sort_key=name".into()),
+            Some(&m),
+        )
+        .0;
         assert_eq!(one, many);
     }
 
@@ -1242,15 +1270,30 @@ mod tests {
     fn many_tags_and_properties_select_as_few_do() {
         let (mut conn, log) = conn();
         let tags: Vec<String> = (0..10).map(|i| format!("t{i}")).collect();
-        let props: Vec<(String, String)> = (0..10).map(|i| (format!("p{i}"), format!("v{i}"))).collect();
+        let props: Vec<(String, String)> = (0..10)
+            .map(|i| (format!("p{i}"), format!("v{i}")))
+            .collect();
         let all_tags: Vec<&str> = tags.iter().map(String::as_str).collect();
-        let all_props: Vec<(&str, &str)> = props.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let all_props: Vec<(&str, &str)> = props
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let images = [
             image("all", 1, &all_tags, &all_props),
             image("no-t9", 2, &all_tags[..9], &all_props),
             image("no-p9", 3, &all_tags, &all_props[..9]),
-            image("p9-differs", 4, &all_tags, &[&all_props[..9], &[("p9", "other")]].concat()),
-            image("extra", 5, &[&all_tags[..], &["x"]].concat(), &[&all_props[..], &[("q", "r")]].concat()),
+            image(
+                "p9-differs",
+                4,
+                &all_tags,
+                &[&all_props[..9], &[("p9", "other")]].concat(),
+            ),
+            image(
+                "extra",
+                5,
+                &[&all_tags[..], &["x"]].concat(),
+                &[&all_props[..], &[("q", "r")]].concat(),
+            ),
         ];
         for img in &images {
             if let Err(e) = insert(&mut conn, img) {

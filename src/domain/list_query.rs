@@ -1807,10 +1807,7 @@ mod tests {
                 p("sort_key=name").sort
             );
             let q = format!("sort={}", many(n, "name:asc", ","));
-            assert_eq!(
-                p(&q).sort,
-                vec![(Name, Asc), (CreatedAt, Desc), (Id, Desc)]
-            );
+            assert_eq!(p(&q).sort, vec![(Name, Asc), (CreatedAt, Desc), (Id, Desc)]);
         }
         // Every key at once, repeated: one term per column.
         let all: Vec<&str> = SortKey::ALL.iter().map(|k| k.as_str()).collect();
@@ -1820,10 +1817,23 @@ mod tests {
 
     #[test]
     fn filter_limits() {
-        let tags = |n: usize| (0..n).map(|i| format!("tag=t{i}")).collect::<Vec<_>>().join("&");
-        let props = |n: usize| (0..n).map(|i| format!("k{i}=v")).collect::<Vec<_>>().join("&");
+        let tags = |n: usize| {
+            (0..n)
+                .map(|i| format!("tag=t{i}"))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        let props = |n: usize| {
+            (0..n)
+                .map(|i| format!("k{i}=v"))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
         assert_eq!(p(&tags(MAX_LIST_FILTERS)).tags.len(), MAX_LIST_FILTERS);
-        assert_eq!(p(&props(MAX_LIST_FILTERS)).properties.len(), MAX_LIST_FILTERS);
+        assert_eq!(
+            p(&props(MAX_LIST_FILTERS)).properties.len(),
+            MAX_LIST_FILTERS
+        );
         let too_many = format!(
             "Too many filters: {} tag and property filters were given, at most 100 are \
              allowed in one request.",
@@ -1847,11 +1857,18 @@ mod tests {
             "limit param must be an integer"
         );
 
-        let values = |n: usize| (0..n).map(|i| format!("v{i}")).collect::<Vec<_>>().join(",");
+        let values = |n: usize| {
+            (0..n)
+                .map(|i| format!("v{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         let q = p(&format!("id=in:{}", values(MAX_LIST_IN_VALUES)));
         assert!(matches!(q.id, Some(StrFilter::In(v)) if v.len() == MAX_LIST_IN_VALUES));
         let too_many_in = |n: usize| {
-            format!("Too many 'in:' values: {n} were given, at most 1000 are allowed in one request.")
+            format!(
+                "Too many 'in:' values: {n} were given, at most 1000 are allowed in one request."
+            )
         };
         assert_eq!(
             err(&format!("id=in:{}", values(MAX_LIST_IN_VALUES + 1))),

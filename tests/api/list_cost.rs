@@ -29,7 +29,11 @@ backend_test!(repeated_sort_keys_answer_as_one_key, |app| async move {
         async move {
             let started = Instant::now();
             let (s, v) = json(c.get(&format!("/v2/images?{query}")).await).await;
-            assert!(started.elapsed() < LIVENESS, "{} s", started.elapsed().as_secs());
+            assert!(
+                started.elapsed() < LIVENESS,
+                "{} s",
+                started.elapsed().as_secs()
+            );
             assert_eq!(s, 200, "{v}");
             (image_ids(&v), v["next"].as_str().map(str::to_owned))
         }
@@ -117,7 +121,11 @@ backend_test!(
             async move {
                 let started = Instant::now();
                 let r = json(c.get(&format!("/v2/images?{query}")).await).await;
-                assert!(started.elapsed() < LIVENESS, "{} s", started.elapsed().as_secs());
+                assert!(
+                    started.elapsed() < LIVENESS,
+                    "{} s",
+                    started.elapsed().as_secs()
+                );
                 r
             }
         };
@@ -129,7 +137,7 @@ backend_test!(
         assert_eq!(image_ids(&v).len(), 2);
         let (s, v) = get(format!("{}&{}", tag_q(50), prop_q(50))).await;
         assert_eq!(s, 200, "{v}");
-        assert_eq!(image_ids(&v), [full.clone()]);
+        assert_eq!(image_ids(&v), [full.as_str()]);
         // Duplicates are one filter each.
         let (s, v) = get(format!("{}&{}", tag_q(100), tag_q(100))).await;
         assert_eq!((s, image_ids(&v).len()), (200, 2), "{v}");
@@ -162,7 +170,7 @@ backend_test!(
         wanted.push(full.clone());
         let (s, v) = get(format!("id=in:{}", wanted.join(","))).await;
         assert_eq!(s, 200, "{v}");
-        assert_eq!(image_ids(&v), [full.clone()]);
+        assert_eq!(image_ids(&v), [full.as_str()]);
         let (s, v) = get(format!(
             "id=in:{}&name=in:{}",
             ids(500).join(","),
@@ -182,43 +190,47 @@ backend_test!(
 
 // The worst lists a client may send, many at once: each answers (200 at the limit, 400
 // beyond) within the liveness bound, and an image show answers meanwhile.
-backend_test!(
-    heavy_lists_leave_the_service_answering,
-    |app| async move {
-        let c = app.caller("p1", "member");
-        let img = c.create_image(json!({"name": "x", "tags": ["t0"]})).await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let at_limit = format!(
-            "/v2/images?{}&{}&{}&id=in:{}",
-            repeat(50, |i| format!("tag=t{i}")),
-            repeat(50, |i| format!("k{i}=v")),
-            repeat(100, |_| "sort_key=name&sort_key=size".into()),
-            (0..1000).map(|i| format!("i{i}")).collect::<Vec<_>>().join(",")
-        );
-        let beyond = format!("/v2/images?{}", repeat(5000, |i| format!("tag=t{i}")));
-        let started = Instant::now();
-        let lists = join_all((0..16).map(|i| {
-            let path = if i % 2 == 0 { &at_limit } else { &beyond };
-            let c = &c;
-            async move { c.get(path).await.status().as_u16() }
-        }));
-        let show = async {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            let t = Instant::now();
-            let s = c.get(&format!("/v2/images/{img}")).await.status().as_u16();
-            (s, t.elapsed())
-        };
-        let (statuses, (show_status, show_took)) = tokio::join!(lists, show);
-        assert!(started.elapsed() < LIVENESS, "{} s", started.elapsed().as_secs());
-        assert_eq!(show_status, 200);
-        assert!(show_took < LIVENESS, "{} s", show_took.as_secs());
-        for (i, s) in statuses.into_iter().enumerate() {
-            assert_eq!(s, if i % 2 == 0 { 200 } else { 400 }, "request {i}");
-        }
+backend_test!(heavy_lists_leave_the_service_answering, |app| async move {
+    let c = app.caller("p1", "member");
+    let img = c.create_image(json!({"name": "x", "tags": ["t0"]})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let at_limit = format!(
+        "/v2/images?{}&{}&{}&id=in:{}",
+        repeat(50, |i| format!("tag=t{i}")),
+        repeat(50, |i| format!("k{i}=v")),
+        repeat(100, |_| "sort_key=name&sort_key=size".into()),
+        (0..1000)
+            .map(|i| format!("i{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let beyond = format!("/v2/images?{}", repeat(5000, |i| format!("tag=t{i}")));
+    let started = Instant::now();
+    let lists = join_all((0..16).map(|i| {
+        let path = if i % 2 == 0 { &at_limit } else { &beyond };
+        let c = &c;
+        async move { c.get(path).await.status().as_u16() }
+    }));
+    let show = async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let t = Instant::now();
+        let s = c.get(&format!("/v2/images/{img}")).await.status().as_u16();
+        (s, t.elapsed())
+    };
+    let (statuses, (show_status, show_took)) = tokio::join!(lists, show);
+    assert!(
+        started.elapsed() < LIVENESS,
+        "{} s",
+        started.elapsed().as_secs()
+    );
+    assert_eq!(show_status, 200);
+    assert!(show_took < LIVENESS, "{} s", show_took.as_secs());
+    for (i, s) in statuses.into_iter().enumerate() {
+        assert_eq!(s, if i % 2 == 0 { 200 } else { 400 }, "request {i}");
     }
-);
+});
 
 // Glance answers a missing marker 400 and a marker the caller may not see 403: an existence
 // oracle. Here both are the missing answer, byte for byte but for the id.

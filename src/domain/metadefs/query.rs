@@ -400,7 +400,12 @@ mod tests {
         // Each name once; beyond MAX_LIST_IN_VALUES distinct names, a 400 naming the limit.
         let q = namespaces("resource_types=A,B,A,B,A", 25, 1000).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(q.resource_types, Some(vec!["A".into(), "B".into()]));
-        let names = |n: usize| (0..n).map(|i| format!("R{i}")).collect::<Vec<_>>().join(",");
+        let names = |n: usize| {
+            (0..n)
+                .map(|i| format!("R{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         let raw = format!("resource_types={}", names(MAX_LIST_IN_VALUES));
         assert!(namespaces(&raw, 25, 1000).is_ok());
         let raw = format!("resource_types={}", names(MAX_LIST_IN_VALUES + 1));
@@ -415,7 +420,11 @@ mod tests {
             .map(|i| (format!("k{}", i % 10_000), i.to_string()))
             .collect();
         let link = first_link(&many);
-        assert!(link.starts_with("/v2/metadefs/namespaces?k0=10000&k1=10001&"), "{}", &link[..80]);
+        assert!(
+            link.starts_with("/v2/metadefs/namespaces?k0=10000&k1=10001&"),
+            "{}",
+            &link[..80]
+        );
     }
 
     #[test]
