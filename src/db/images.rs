@@ -836,6 +836,9 @@ impl diesel::query_builder::QueryFragment<MultiBackend> for PropertyPairs {
         mut out: diesel::query_builder::AstPass<'_, 'b, MultiBackend>,
     ) -> QueryResult<()> {
         use diesel::sql_types::Text;
+        // One statement per list length would fill the statement cache (diesel treats its
+        // own `IN` lists the same way).
+        out.unsafe_to_cache_prepared();
         if self.0.is_empty() {
             out.push_sql("1 = 0");
             return Ok(());
