@@ -18,7 +18,7 @@
 //!
 //! | key | outcome |
 //! |---|---|
-//! | `tag`, `sort_key`, `sort_dir` | every value, in order |
+//! | `tag`, `sort_key`, `sort_dir` | every value, in order (then a repeated tag or sort key counts once: the first) |
 //! | `limit`, `marker`, `member_status`, `sort` | the first value is used; each later one becomes a custom-property filter under that key (so the page is normally empty) |
 //! | `visibility` | the last value is validated; all values must agree (`all` first and one visibility after narrows to it), else nothing matches |
 //! | `checksum`, `os_hash_value` | all values must be equal, else nothing matches |
@@ -42,7 +42,8 @@
 //! protected, an empty `changes-since` (a 500 in Glance), then the filter
 //! values in the order their keys first appear.
 //! Glance enforces the `get_images` policy between `protected` and the filter
-//! values; glint reports every 400 first.
+//! values; glint reports every 400 first. Last, glint's own bounds on the size of
+//! the query (`domain::limits`, "list queries"), which Glance does not have.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
