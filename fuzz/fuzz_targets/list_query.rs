@@ -4,7 +4,8 @@
 //!
 //! Invariants beyond "no panic":
 //! - a refusal is a 400;
-//! - an accepted query has a limit within `[0, api_limit_max]` and a full sort order;
+//! - an accepted query has a limit within `[0, api_limit_max]` and a full sort order
+//!   naming each column once, each tag once, and no more filters than `MAX_LIST_FILTERS`;
 //! - the links are plain ASCII;
 //! - when no key repeats (links keep one value per key, as Glance's do), the
 //!   `next` link parses back to the same query with the new marker, and the
@@ -65,6 +66,12 @@ fuzz_target!(|data: &[u8]| {
         q.limit
     );
     assert!(!q.sort.is_empty(), "no sort order for {raw:?}");
+    // Bounded work: each sort column once, each tag once, the filters within the limits.
+    let once = |i: usize| !q.sort[..i].iter().any(|(k, _)| *k == q.sort[i].0);
+    assert!((0..q.sort.len()).all(once), "a repeated sort key: {:?}", q.sort);
+    let tags: HashSet<_> = q.tags.iter().collect();
+    assert_eq!(tags.len(), q.tags.len(), "a repeated tag: {:?}", q.tags);
+    assert!(q.tags.len() + q.properties.len() <= glint::domain::limits::MAX_LIST_FILTERS);
 
     let next = list_query::next_link(&raw, LAST_ID);
     let first = list_query::first_link(&raw);

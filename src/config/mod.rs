@@ -53,6 +53,9 @@ pub struct Config {
     pub database_max_retries: i64,
     /// `[database] retry_interval` (oslo.db): seconds between those attempts.
     pub database_retry_interval: u64,
+    /// glint's own `[database] statement_timeout`: seconds a PostgreSQL statement may run
+    /// before the server cancels it (the request then gets a 500); 0 = no limit.
+    pub database_statement_timeout: u64,
     pub filesystem_store_datadir: PathBuf,
     pub policy_file: Option<PathBuf>,
     pub enforce_new_defaults: bool,
@@ -156,6 +159,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "pool_timeout",
             "max_retries",
             "retry_interval",
+            "statement_timeout",
         ],
     ),
     (
@@ -380,6 +384,12 @@ impl Config {
                 -1,
             )?,
             database_retry_interval: raw.parse("database", "retry_interval", 10)?,
+            database_statement_timeout: at_least(
+                "database",
+                "statement_timeout",
+                raw.parse("database", "statement_timeout", 60)?,
+                0,
+            )? as u64,
             filesystem_store_datadir: datadir
                 .map(PathBuf::from)
                 .unwrap_or_else(|| data_dir.join("images")),

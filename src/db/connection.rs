@@ -158,6 +158,14 @@ fn ping(conn: &mut DbConn) -> Result<(), diesel::result::Error> {
 #[derive(Debug, Clone)]
 pub struct Manager {
     url: DbUrl,
+    /// PostgreSQL `statement_timeout` set on each new connection; zero leaves the server's.
+    statement_timeout: Duration,
+}
+
+/// The session setting that makes PostgreSQL cancel a statement running longer than
+/// `timeout` (whole milliseconds; `0` = no limit).
+fn statement_timeout_sql(timeout: Duration) -> String {
+    format!("SET statement_timeout = {}", timeout.as_millis())
 }
 
 impl ManageConnection for Manager {
@@ -178,9 +186,18 @@ impl ManageConnection for Manager {
                 .map_err(r2d2::Error::QueryError)?;
                 DbConn::Sqlite(c)
             }
-            Backend::Postgres => PgConnection::establish(&self.url.target)
-                .map(DbConn::Pg)
-                .map_err(r2d2::Error::ConnectionError)?,
+            Backend::Postgres => {
+                let mut c = PgConnection::establish(&self.url.target)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                // No statement outlives its request by long, whatever it was asked to do:
+                // the server cancels it ("canceling statement due to statement timeout",
+                // a 500) and the connection goes back to the pool.
+                if !self.statement_timeout.is_zero() {
+                    c.batch_execute(&statement_timeout_sql(self.statement_timeout))
+                        .map_err(r2d2::Error::QueryError)?;
+                }
+                DbConn::Pg(c)
+            }
         };
         Ok(Slot {
             conn,
@@ -229,6 +246,8 @@ pub struct PoolSettings {
     /// Start-up connection retries after the first attempt; negative = for ever.
     pub max_retries: i64,
     pub retry_interval: Duration,
+    /// `[database] statement_timeout` (PostgreSQL); zero = none.
+    pub statement_timeout: Duration,
 }
 
 impl PoolSettings {
@@ -238,6 +257,7 @@ impl PoolSettings {
             timeout: Duration::from_secs(c.database_pool_timeout),
             max_retries: c.database_max_retries,
             retry_interval: Duration::from_secs(c.database_retry_interval),
+            statement_timeout: Duration::from_secs(c.database_statement_timeout),
         }
     }
 }
@@ -253,6 +273,8 @@ pub struct Db {
     pub gate_timeout: Duration,
     /// SQLite only: the thread that runs write work (see `AppState::db_write`).
     pub writer: Option<Arc<super::writer::SqliteWriter>>,
+    /// `[database] statement_timeout`, which pooled PostgreSQL connections carry.
+    pub statement_timeout: Duration,
 }
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -263,7 +285,10 @@ impl Db {
     pub fn open(url: &str, settings: &PoolSettings) -> Result<Db, String> {
         let parsed = DbUrl::parse(url)?;
         let backend = parsed.backend;
-        let manager = Manager { url: parsed };
+        let manager = Manager {
+            url: parsed,
+            statement_timeout: settings.statement_timeout,
+        };
         let builder = || {
             r2d2::Pool::builder()
                 .max_size(settings.max_size)
@@ -308,6 +333,7 @@ impl Db {
             writer,
             gate: Arc::new(tokio::sync::Semaphore::new(settings.max_size as usize)),
             gate_timeout: settings.timeout,
+            statement_timeout: settings.statement_timeout,
         })
     }
 
@@ -325,9 +351,23 @@ impl Db {
             Backend::Sqlite => SQLITE_MIGRATIONS,
             Backend::Postgres => POSTGRES_MIGRATIONS,
         };
-        conn.run_pending_migrations(source)
+        // A migration over a large table may rightly take longer than any request.
+        let pg = self.backend == Backend::Postgres;
+        if pg {
+            conn.batch_execute("SET statement_timeout = 0")
+                .map_err(|e| format!("migration failed: {e}"))?;
+        }
+        let applied = conn
+            .run_pending_migrations(source)
             .map(|v| v.iter().map(|m| m.to_string()).collect())
-            .map_err(|e| format!("migration failed: {e}"))
+            .map_err(|e| format!("migration failed: {e}"));
+        if pg {
+            // Back to the pool's setting before the connection returns to the pool.
+            if let Err(e) = conn.batch_execute(&statement_timeout_sql(self.statement_timeout)) {
+                tracing::warn!(error = %e, "could not restore statement_timeout after migrating");
+            }
+        }
+        applied
     }
 
     /// The newest applied migration version, if any.

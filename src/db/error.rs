@@ -32,6 +32,15 @@ impl From<DieselError> for DbError {
                 super::connection::note_connection_failure();
                 DbError::Unavailable(info.message().to_owned())
             }
+            // `[database] statement_timeout` fired: the server is overloaded or the statement is
+            // pathological; the connection is fine, the request is told to retry later.
+            DieselError::DatabaseError(_, info)
+                if info
+                    .message()
+                    .contains("canceling statement due to statement timeout") =>
+            {
+                DbError::Unavailable(info.message().to_owned())
+            }
             DieselError::DatabaseError(_, info) if is_transient(info.message()) => {
                 super::connection::note_connection_failure();
                 DbError::Unavailable(info.message().to_owned())

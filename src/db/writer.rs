@@ -78,6 +78,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             max_retries: 0,
             retry_interval: Duration::from_secs(1),
+            statement_timeout: Duration::ZERO,
         };
         let db = Db::open(&url, &settings).expect("open");
         db.migrate().expect("migrate");

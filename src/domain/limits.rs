@@ -24,3 +24,15 @@ pub const MAX_POLICY_NODES: u64 = 100_000;
 /// The deepest nesting of YAML or JSON collections in a policy file (a legacy list of lists
 /// is three levels): start-up fails with a message naming the file beyond.
 pub const MAX_POLICY_NESTING: usize = 32;
+
+// --- list queries -------------------------------------------------------------------------
+
+/// The most tag and custom-property filters one `GET /v2/images` may carry (`tag=` values,
+/// the characters of a `tags=` value, and every other unknown key), duplicates counted once:
+/// 400 naming the limit beyond. Each is a condition on another table; real clients send a few.
+pub const MAX_LIST_FILTERS: usize = 100;
+
+/// The most values all the `in:` lists of one `GET /v2/images` may hold together (`id=in:a,b`
+/// counts 2), and the distinct names of a metadefs namespace list's `resource_types`: 400
+/// naming the limit beyond. Enough for a page of ids chosen one by one.
+pub const MAX_LIST_IN_VALUES: usize = 1000;

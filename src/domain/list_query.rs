@@ -18,7 +18,7 @@
 //!
 //! | key | outcome |
 //! |---|---|
-//! | `tag`, `sort_key`, `sort_dir` | every value, in order |
+//! | `tag`, `sort_key`, `sort_dir` | every value, in order (then a repeated tag or sort key counts once: the first) |
 //! | `limit`, `marker`, `member_status`, `sort` | the first value is used; each later one becomes a custom-property filter under that key (so the page is normally empty) |
 //! | `visibility` | the last value is validated; all values must agree (`all` first and one visibility after narrows to it), else nothing matches |
 //! | `checksum`, `os_hash_value` | all values must be equal, else nothing matches |
@@ -42,14 +42,17 @@
 //! protected, an empty `changes-since` (a 500 in Glance), then the filter
 //! values in the order their keys first appear.
 //! Glance enforces the `get_images` policy between `protected` and the filter
-//! values; glint reports every 400 first.
+//! values; glint reports every 400 first. Last, glint's own bounds on the size of
+//! the query (`domain::limits`, "list queries"), which Glance does not have.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 
 use crate::domain::image::Visibility;
+use crate::domain::limits::{MAX_LIST_FILTERS, MAX_LIST_IN_VALUES};
 use crate::domain::member::MemberStatus;
 use crate::domain::visibility::{MemberStatusFilter, VisibilityFilter};
 use crate::error::{Error, Result};
@@ -397,7 +400,43 @@ pub fn parse(raw_query: &str, d: &ListDefaults) -> Result<ListQuery> {
     q.matches_nothing |= !consistent;
 
     apply_filters(&mut q, params.into_dict())?;
+    check_size(&mut q)?;
     Ok(q)
+}
+
+/// Bounds the work a query asks of the database (`domain::limits`, "list queries"), after
+/// every check Glance makes, so an ordinary error keeps its place. A tag asked for twice is
+/// one condition: duplicates go first.
+fn check_size(q: &mut ListQuery) -> Result<()> {
+    let mut seen = HashSet::new();
+    q.tags.retain(|t| seen.insert(t.clone()));
+    let filters = q.tags.len() + q.properties.len();
+    if filters > MAX_LIST_FILTERS {
+        return Err(Error::bad_request(format!(
+            "Too many filters: {filters} tag and property filters were given, \
+             at most {MAX_LIST_FILTERS} are allowed in one request."
+        )));
+    }
+    let in_values: usize = [
+        &q.name,
+        &q.id,
+        &q.status,
+        &q.container_format,
+        &q.disk_format,
+    ]
+    .into_iter()
+    .map(|f| match f {
+        Some(StrFilter::In(vs)) => vs.len(),
+        _ => 0,
+    })
+    .sum();
+    if in_values > MAX_LIST_IN_VALUES {
+        return Err(Error::bad_request(format!(
+            "Too many 'in:' values: {in_values} were given, \
+             at most {MAX_LIST_IN_VALUES} are allowed in one request."
+        )));
+    }
+    Ok(())
 }
 
 /// `_make_conditions_from_filters` over what is left (one value per key).
@@ -554,7 +593,15 @@ fn sorting(params: &mut MultiDict) -> Result<Vec<(SortKey, SortDir)>> {
     if dirs.len() <= 1 {
         dirs = vec![tie_dir; keys.len()];
     }
-    let mut sort: Vec<(SortKey, SortDir)> = keys.into_iter().zip(dirs).collect();
+    // A key repeated later cannot change the order (rows it would separate are already
+    // equal on it), so only its first occurrence, with that occurrence's direction, is kept:
+    // the ORDER BY and the marker condition then have at most one term per column.
+    let mut sort: Vec<(SortKey, SortDir)> = Vec::with_capacity(SortKey::ALL.len());
+    for (key, dir) in keys.into_iter().zip(dirs) {
+        if !sort.iter().any(|(k, _)| *k == key) {
+            sort.push((key, dir));
+        }
+    }
     for tie in [SortKey::CreatedAt, SortKey::Id] {
         if !sort.iter().any(|(k, _)| *k == tie) {
             sort.push((tie, tie_dir));
@@ -976,12 +1023,17 @@ impl MultiDict {
     }
 
     /// `dict(multidict)`: one entry per key, at its first position, holding its last value.
+    /// Linear in the number of pairs.
     fn into_dict(self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
+        let mut at: HashMap<String, usize> = HashMap::new();
         for (k, v) in self.0 {
-            match out.iter_mut().find(|(ok, _)| *ok == k) {
-                Some(slot) => slot.1 = v,
-                None => out.push((k, v)),
+            match at.get(&k) {
+                Some(&i) => out[i].1 = v,
+                None => {
+                    at.insert(k.clone(), out.len());
+                    out.push((k, v));
+                }
             }
         }
         out
@@ -1677,6 +1729,24 @@ mod tests {
                 "sort=container_format:desc,id:asc",
                 &[(ContainerFormat, Desc), (Id, Asc), (CreatedAt, Desc)],
             ),
+            // A repeated key keeps its first occurrence and that occurrence's direction; the
+            // directions still count as given (several: tie-breakers descending).
+            (
+                "sort_key=name&sort_key=name",
+                &[(Name, Desc), (CreatedAt, Desc), (Id, Desc)],
+            ),
+            (
+                "sort_key=name&sort_key=size&sort_key=name&sort_dir=asc&sort_dir=desc&sort_dir=desc",
+                &[(Name, Asc), (Size, Desc), (CreatedAt, Desc), (Id, Desc)],
+            ),
+            (
+                "sort=name:asc,name:desc,size:asc",
+                &[(Name, Asc), (Size, Asc), (CreatedAt, Desc), (Id, Desc)],
+            ),
+            (
+                "sort=created_at:asc,id,created_at:desc",
+                &[(CreatedAt, Asc), (Id, Desc)],
+            ),
         ];
         for (q, want) in table {
             assert_eq!(p(q).sort, want.to_vec(), "{q}");
@@ -1726,6 +1796,95 @@ mod tests {
         for (q, want) in errors {
             assert_eq!(err(q), want, "{q}");
         }
+    }
+
+    #[test]
+    fn repeated_sort_keys_collapse() {
+        let many = |n: usize, item: &str, sep: &str| vec![item; n].join(sep);
+        // However many, the sort is what one key gives.
+        for n in [2, 20, 100, 10_000] {
+            assert_eq!(
+                p(&many(n, "sort_key=name", "&")).sort,
+                p("sort_key=name").sort
+            );
+            let q = format!("sort={}", many(n, "name:asc", ","));
+            assert_eq!(p(&q).sort, vec![(Name, Asc), (CreatedAt, Desc), (Id, Desc)]);
+        }
+        // Every key at once, repeated: one term per column.
+        let all: Vec<&str> = SortKey::ALL.iter().map(|k| k.as_str()).collect();
+        let q = format!("sort={}", many(50, &all.join(","), ","));
+        assert_eq!(p(&q).sort.len(), SortKey::ALL.len());
+    }
+
+    #[test]
+    fn filter_limits() {
+        let tags = |n: usize| {
+            (0..n)
+                .map(|i| format!("tag=t{i}"))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        let props = |n: usize| {
+            (0..n)
+                .map(|i| format!("k{i}=v"))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        assert_eq!(p(&tags(MAX_LIST_FILTERS)).tags.len(), MAX_LIST_FILTERS);
+        assert_eq!(
+            p(&props(MAX_LIST_FILTERS)).properties.len(),
+            MAX_LIST_FILTERS
+        );
+        let too_many = format!(
+            "Too many filters: {} tag and property filters were given, at most 100 are \
+             allowed in one request.",
+            MAX_LIST_FILTERS + 1
+        );
+        assert_eq!(err(&tags(MAX_LIST_FILTERS + 1)), too_many);
+        assert_eq!(err(&props(MAX_LIST_FILTERS + 1)), too_many);
+        assert_eq!(err(&format!("{}&{}", tags(50), props(51))), too_many);
+        // `tags=` asks for each of its characters.
+        let chars: String = (0..=MAX_LIST_FILTERS as u32)
+            .filter_map(|i| char::from_u32(0x4e00 + i))
+            .collect();
+        assert_eq!(err(&format!("tags={chars}")), too_many);
+        // A tag asked for again is the same filter.
+        let q = p(&format!("{}&{}", tags(60), tags(60)));
+        assert_eq!(q.tags.len(), 60);
+        assert_eq!(p("tag=a&tag=b&tag=a").tags, vec!["a", "b"]);
+        // Glance's own checks come first.
+        assert_eq!(
+            err(&format!("{}&limit=x", tags(500))),
+            "limit param must be an integer"
+        );
+
+        let values = |n: usize| {
+            (0..n)
+                .map(|i| format!("v{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let q = p(&format!("id=in:{}", values(MAX_LIST_IN_VALUES)));
+        assert!(matches!(q.id, Some(StrFilter::In(v)) if v.len() == MAX_LIST_IN_VALUES));
+        let too_many_in = |n: usize| {
+            format!(
+                "Too many 'in:' values: {n} were given, at most 1000 are allowed in one request."
+            )
+        };
+        assert_eq!(
+            err(&format!("id=in:{}", values(MAX_LIST_IN_VALUES + 1))),
+            too_many_in(MAX_LIST_IN_VALUES + 1)
+        );
+        // All the lists together.
+        assert_eq!(
+            err(&format!("id=in:{}&name=in:{}", values(600), values(600))),
+            too_many_in(1200)
+        );
+        // Empty items count: `in:,,,` is three values.
+        assert_eq!(
+            err(&format!("status=in:{}", ",".repeat(MAX_LIST_IN_VALUES + 1))),
+            too_many_in(MAX_LIST_IN_VALUES + 1)
+        );
     }
 
     #[test]

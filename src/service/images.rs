@@ -150,7 +150,9 @@ pub async fn list(
             let marker = match &q.marker {
                 None => None,
                 Some(m) => {
-                    // One load: a missing marker is a 400, an invisible one a 403.
+                    // Glance answers a missing marker 400 and one the caller may not see 403,
+                    // which tells whether an image exists; here both are the missing answer.
+                    let missing = || Error::bad_request(missing_marker(m));
                     let Some((image, membership)) = db::images::get_with_membership(
                         conn,
                         m,
@@ -158,17 +160,11 @@ pub async fn list(
                         db::images::Depth::Full,
                     )?
                     else {
-                        return Err(Error::bad_request(format!(
-                            "Invalid marker. Image {m} could not be found."
-                        )));
+                        return Err(missing());
                     };
                     match visible(&policy, &ctx, image, membership, "") {
                         Ok(v) => Some(v.image),
-                        Err(Error::NotFound(_)) => {
-                            return Err(Error::forbidden(format!(
-                                "Invalid marker. Image {m} could not be found."
-                            )))
-                        }
+                        Err(Error::NotFound(_)) => return Err(missing()),
                         Err(e) => return Err(e),
                     }
                 }
@@ -176,6 +172,16 @@ pub async fn list(
             Ok(db::images::list(conn, &ctx, &q, marker.as_ref())?)
         })
         .await
+}
+
+/// Glance's text for a list marker naming no image (`_image_get`; an id longer than the
+/// column is refused before the lookup, with the exception's unformatted default text).
+fn missing_marker(m: &str) -> String {
+    if m.chars().count() > 36 {
+        "Image with the given id %(image_id)s was not found".to_owned()
+    } else {
+        format!("No image found with ID {m}")
+    }
 }
 
 /// Load for a mutation: visible (404) and `rule` allowed (403), under the row lock.

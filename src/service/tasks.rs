@@ -238,11 +238,17 @@ impl TaskListQuery {
                 "Invalid sort direction: {sort_dir}"
             )));
         }
-        // Filters are a dict: the last value of a repeated key wins.
+        // Filters are a dict: the last value of a repeated key wins (linear in the pairs).
         let mut filters: Vec<(String, String)> = Vec::new();
+        let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for (k, v) in pairs {
-            filters.retain(|(fk, _)| *fk != k);
-            filters.push((k, v));
+            match at.get(&k) {
+                Some(&i) => filters[i].1 = v,
+                None => {
+                    at.insert(k.clone(), filters.len());
+                    filters.push((k, v));
+                }
+            }
         }
         for (k, v) in &filters {
             if k == "status" && !v.is_empty() && v.parse::<TaskStatus>().is_err() {
@@ -309,10 +315,16 @@ pub async fn list(
             db::tasks::soft_delete_expired(conn, owner.as_deref(), now())?;
             let scope = if admin { None } else { owner.as_deref() };
             let mut all = db::tasks::all_live(conn, scope)?;
+            // Only column filters count (at most one per column): the work per task is bounded
+            // whatever the number of parameters.
+            let filters: Vec<&(String, String)> = q
+                .filters
+                .iter()
+                .filter(|(k, _)| db::tasks::COLUMNS.contains(&k.as_str()))
+                .collect();
             all.retain(|t| {
-                q.filters.iter().all(|(k, v)| {
-                    !db::tasks::COLUMNS.contains(&k.as_str())
-                        || db::tasks::column_text(t, k).as_deref() == Some(v.as_str())
+                filters.iter().all(|(k, v)| {
+                    db::tasks::column_text(t, k).as_deref() == Some(v.as_str())
                         || (k == "deleted" && matches!(v.as_str(), "0" | "false" | "False"))
                 })
             });

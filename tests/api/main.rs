@@ -16,6 +16,7 @@ mod import_crash;
 mod isolation;
 mod keystone;
 mod list;
+mod list_cost;
 mod members;
 mod metadefs;
 mod patch;

@@ -1,8 +1,10 @@
 //! Query parameters of the metadefs list calls, checked in Glance's order with its texts.
 
 use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
 
 use super::{MetadefTag, Namespace};
+use crate::domain::limits::MAX_LIST_IN_VALUES;
 use crate::domain::list_query::{decode_pairs, encode_pairs};
 use crate::error::{Error, Result};
 
@@ -106,8 +108,26 @@ pub fn namespaces(raw: &str, default_limit: i64, max_limit: i64) -> Result<Names
     // Glance lets an unknown key reach the database and fail there (500).
     let sort_key = NsSortKey::parse(key)
         .ok_or_else(|| Error::bad_request(format!("Invalid sort key: {key}")))?;
-    let resource_types =
-        last(&pairs, "resource_types").map(|s| s.split(',').map(str::to_owned).collect::<Vec<_>>());
+    // One condition per distinct name, and no more than an `in:` list may hold.
+    let resource_types = match last(&pairs, "resource_types") {
+        None => None,
+        Some(s) => {
+            let mut seen = HashSet::new();
+            let names: Vec<String> = s
+                .split(',')
+                .filter(|n| seen.insert(*n))
+                .map(str::to_owned)
+                .collect();
+            if names.len() > MAX_LIST_IN_VALUES {
+                return Err(Error::bad_request(format!(
+                    "Too many resource types: {} were given, at most {MAX_LIST_IN_VALUES} \
+                     are allowed in one request.",
+                    names.len()
+                )));
+            }
+            Some(names)
+        }
+    };
     Ok(NamespaceQuery {
         limit,
         marker: last(&pairs, "marker").map(str::to_owned),
@@ -137,14 +157,17 @@ pub fn next_link(params: &[(String, String)], last_namespace: &str) -> String {
 }
 
 /// `dict(request.params)` minus `marker`: one entry per key, at its first
-/// position, holding its last value.
+/// position, holding its last value. Linear in the number of parameters.
 fn link_params(params: &[(String, String)]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
+    let mut at: HashMap<&str, usize> = HashMap::new();
     for (k, v) in params {
-        if let Some(slot) = out.iter_mut().find(|(ok, _)| ok == k) {
-            slot.1 = v.clone();
-        } else {
-            out.push((k.clone(), v.clone()));
+        match at.get(k.as_str()) {
+            Some(&i) => out[i].1 = v.clone(),
+            None => {
+                at.insert(k, out.len());
+                out.push((k.clone(), v.clone()));
+            }
         }
     }
     out.retain(|(k, _)| k != "marker");
@@ -374,6 +397,34 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(q.resource_types, Some(vec!["A".into(), "B".into()]));
         assert_eq!(q.visibility.as_deref(), Some("public"));
+        // Each name once; beyond MAX_LIST_IN_VALUES distinct names, a 400 naming the limit.
+        let q = namespaces("resource_types=A,B,A,B,A", 25, 1000).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(q.resource_types, Some(vec!["A".into(), "B".into()]));
+        let names = |n: usize| {
+            (0..n)
+                .map(|i| format!("R{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let raw = format!("resource_types={}", names(MAX_LIST_IN_VALUES));
+        assert!(namespaces(&raw, 25, 1000).is_ok());
+        let raw = format!("resource_types={}", names(MAX_LIST_IN_VALUES + 1));
+        assert_eq!(
+            namespaces(&raw, 25, 1000).map(|_| ()),
+            Err(Error::bad_request(
+                "Too many resource types: 1001 were given, at most 1000 are allowed in one request."
+            ))
+        );
+        // The links keep one value per key (the last) at its first place, in linear time.
+        let many: Vec<(String, String)> = (0..20_000)
+            .map(|i| (format!("k{}", i % 10_000), i.to_string()))
+            .collect();
+        let link = first_link(&many);
+        assert!(
+            link.starts_with("/v2/metadefs/namespaces?k0=10000&k1=10001&"),
+            "{}",
+            &link[..80]
+        );
     }
 
     #[test]
