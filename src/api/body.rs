@@ -1,21 +1,20 @@
 //! Request bodies with Glance's checks and messages.
 
+use std::time::Duration;
+
 use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
 use serde_json::Value;
 
+use crate::app::AppState;
+use crate::domain::limits::DEFAULT_CLIENT_SOCKET_TIMEOUT;
 use crate::error::Error;
 
 pub use crate::domain::limits::MAX_JSON_BODY;
 
 /// Glance's rule for "a body is present": a positive Content-Length, or a transfer-encoding.
 pub fn has_body(req: &HttpRequest) -> bool {
-    let len = req
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(0);
+    let len = content_length(req).unwrap_or(0);
     if len > 0 {
         return true;
     }
@@ -47,7 +46,34 @@ pub fn forbid_body(req: &HttpRequest) -> Result<(), Error> {
     }
 }
 
+/// The request's `Content-Length`, when it sent a valid one.
+pub fn content_length(req: &HttpRequest) -> Option<u64> {
+    req.headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// The longest silence allowed while a JSON body is read (`client_socket_timeout`).
+fn idle_timeout(req: &HttpRequest) -> Duration {
+    req.app_data::<web::Data<AppState>>()
+        .map_or(DEFAULT_CLIENT_SOCKET_TIMEOUT, |s| {
+            s.config.transport.client_socket_timeout
+        })
+}
+
+/// A body that stopped arriving: the request ends, the bytes received are freed.
+pub fn stalled(what: &str, waited: Duration, option: &str) -> String {
+    format!(
+        "{what} stalled: no data received for {} seconds ({option}).",
+        waited.as_secs()
+    )
+}
+
 /// Read and parse a JSON body; `None` when no body was sent.
+///
+/// A `Content-Length` over [`MAX_JSON_BODY`] is refused (413) before a byte is read; a body that
+/// goes silent for `client_socket_timeout` ends the request (400) and frees what was buffered.
 pub async fn read_json(
     req: &HttpRequest,
     mut payload: web::Payload,
@@ -55,12 +81,27 @@ pub async fn read_json(
     if !has_body(req) {
         return Ok(None);
     }
+    if content_length(req).is_some_and(|n| n > MAX_JSON_BODY as u64) {
+        return Err(too_large());
+    }
+    let idle = idle_timeout(req);
     let mut buf = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
+    loop {
+        let chunk = match tokio::time::timeout(idle, payload.next()).await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(_) => {
+                return Err(Error::bad_request(stalled(
+                    "Request body",
+                    idle,
+                    "client_socket_timeout",
+                )))
+            }
+        };
         let chunk =
             chunk.map_err(|e| Error::bad_request(format!("Error reading request body: {e}")))?;
         if buf.len() + chunk.len() > MAX_JSON_BODY {
-            return Err(Error::too_large("Request is too large."));
+            return Err(too_large());
         }
         buf.extend_from_slice(&chunk);
     }
@@ -68,6 +109,10 @@ pub async fn read_json(
         return Ok(None);
     }
     decode_json(&buf).map(Some)
+}
+
+fn too_large() -> Error {
+    Error::too_large("Request is too large.")
 }
 
 /// The checks on a received, non-empty JSON body: well-formed, no NUL, a list or a dict.

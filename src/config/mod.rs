@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 pub mod import;
+pub mod transport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthStrategy {
@@ -67,6 +68,8 @@ pub struct Config {
     /// `[DEFAULT] enabled_backends` naming one file store: Glance's multi-store
     /// mode with that single backend. `None`: the single unnamed store.
     pub backend: Option<Backend>,
+    /// Client timeouts and the per-project bound on concurrent uploads.
+    pub transport: transport::TransportConfig,
 }
 
 /// The one named filesystem backend of multi-store mode.
@@ -282,6 +285,7 @@ impl RawConfig {
                 !KNOWN
                     .iter()
                     .chain(import::KNOWN)
+                    .chain(transport::KNOWN)
                     .any(|(ks, keys)| ks == s && keys.contains(&k.as_str()))
             })
             .map(|(s, k)| format!("[{s}] {k}"))
@@ -413,6 +417,7 @@ impl Config {
             },
             import: import::ImportConfig::from_raw(raw, data_dir)?,
             backend,
+            transport: transport::TransportConfig::from_raw(raw)?,
         })
     }
 

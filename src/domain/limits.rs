@@ -8,3 +8,29 @@
 
 /// The largest JSON body glint reads (image metadata, member and PATCH documents): 413 beyond.
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
+
+// --- clients that stall -------------------------------------------------------------------
+
+/// Default of `[DEFAULT] client_socket_timeout`: the time a client has to send its request
+/// headers, and the longest silence while a JSON body is read; then the request ends (400 for a
+/// body, a closed connection for headers) and whatever was buffered is freed.
+pub const DEFAULT_CLIENT_SOCKET_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Default of `[DEFAULT] upload_stall_timeout`: the longest silence while image data is read; then
+/// the upload ends with 400, the image is `queued` again and no partial data is kept.
+pub const DEFAULT_UPLOAD_STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How long an idle keep-alive connection is kept between requests (at most
+/// `client_socket_timeout`): then it is closed.
+pub const KEEP_ALIVE_IDLE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long glint waits for a client to read the end of a response and close, once the connection
+/// is being shut down: then the connection is dropped.
+pub const CLIENT_DISCONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+// --- concurrent work ----------------------------------------------------------------------
+
+/// Default of `[DEFAULT] max_concurrent_uploads_per_project`: data uploads and stages one project
+/// may have in progress in one glint process; one more is refused with 413 naming the limit (as
+/// Glance's `image_count_uploading` quota answers).
+pub const DEFAULT_MAX_CONCURRENT_UPLOADS_PER_PROJECT: usize = 10;

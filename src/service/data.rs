@@ -158,8 +158,10 @@ pub(crate) async fn record_received(
 
 /// Streams a request body into `store` (upload: the image store; stage: the staging area) while
 /// the heartbeat keeps the image, in `status`, alive for the recovery sweep of every process. On
-/// failure the image goes back to `queued` (the store leaves nothing behind) and the store's error
-/// becomes Glance's answer.
+/// failure (bad framing, client gone, size cap, stall, store error) the image goes back to
+/// `queued` before the error is returned (the store leaves nothing behind) and the store's error
+/// becomes Glance's answer. If this future is dropped instead (the connection went away and took
+/// the request with it), the image is returned to `queued` at once all the same.
 pub(crate) async fn receive<S, E>(
     state: &AppState,
     store: &FsStore,
@@ -172,32 +174,187 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
+    let mut guard = RequeueOnDrop {
+        state: Some(state.clone()),
+        id: id.to_owned(),
+        status,
+    };
+    let body = with_stall_timeout(body, state.config.transport.upload_stall_timeout);
     let put = store.put(id, body, state.config.image_size_cap, inspect_as);
     let stored = tokio::select! {
         r = put => r,
         () = heartbeat(state, id, status, None) => unreachable!("heartbeat never ends"),
     };
     match stored {
-        Ok(data) => Ok(data),
+        Ok(data) => {
+            guard.disarm();
+            Ok(data)
+        }
         Err(e) => {
-            let rid = id.to_owned();
-            let reset = state
-                .db(move |conn| {
-                    Ok(db::images::compare_and_set_status(
-                        conn,
-                        &rid,
-                        &[status],
-                        ImageStatus::Queued,
-                        now(),
-                    )?)
-                })
-                .await;
-            if let Err(re) = reset {
-                tracing::error!(image_id = %id, error = %re, "could not return image to queued after a failed transfer");
-            }
+            requeue(state, id, status).await;
+            guard.disarm();
             Err(store_error(e))
         }
     }
+}
+
+/// The image back from `status` (a transfer that failed) to `queued`.
+async fn requeue(state: &AppState, id: &str, status: ImageStatus) {
+    let rid = id.to_owned();
+    let reset = state
+        .db(move |conn| {
+            Ok(db::images::compare_and_set_status(
+                conn,
+                &rid,
+                &[status],
+                ImageStatus::Queued,
+                now(),
+            )?)
+        })
+        .await;
+    if let Err(re) = reset {
+        tracing::error!(image_id = %id, error = %re, "could not return image to queued after a failed transfer");
+    }
+}
+
+/// Returns the image to `queued` if the transfer is abandoned (its future dropped) before it
+/// finished; `disarm` once the transfer has an outcome of its own.
+struct RequeueOnDrop {
+    state: Option<AppState>,
+    id: String,
+    status: ImageStatus,
+}
+
+impl RequeueOnDrop {
+    fn disarm(&mut self) {
+        self.state = None;
+    }
+}
+
+impl Drop for RequeueOnDrop {
+    fn drop(&mut self) {
+        let Some(state) = self.state.take() else {
+            return;
+        };
+        let (id, status) = (std::mem::take(&mut self.id), self.status);
+        tracing::warn!(image_id = %id, "transfer abandoned by its client: image returned to 'queued'");
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move { requeue(&state, &id, status).await });
+            }
+            // No runtime (shutting down): the recovery sweep of the next start takes over.
+            Err(_) => tracing::warn!(image_id = %id, "no runtime to requeue the image"),
+        }
+    }
+}
+
+/// `body`, ended by an error when no byte arrives for `stall` (`upload_stall_timeout`).
+pub(crate) fn with_stall_timeout<S, E>(
+    body: S,
+    stall: std::time::Duration,
+) -> impl Stream<Item = Result<Bytes, String>> + Unpin
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    use futures_util::StreamExt;
+    Box::pin(futures_util::stream::unfold(
+        Some(body),
+        move |body| async move {
+            let mut body = body?;
+            match tokio::time::timeout(stall, body.next()).await {
+                Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(body))),
+                Ok(Some(Err(e))) => Some((Err(e.to_string()), None)),
+                Ok(None) => None,
+                Err(_) => Some((
+                    Err(crate::api::body::stalled(
+                        "Image data",
+                        stall,
+                        "upload_stall_timeout",
+                    )),
+                    None,
+                )),
+            }
+        },
+    ))
+}
+
+/// The data uploads and stages in progress, per project, in this process
+/// (`max_concurrent_uploads_per_project`).
+#[derive(Debug)]
+pub struct UploadSlots {
+    limit: usize,
+    in_progress: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+}
+
+/// One upload's place in [`UploadSlots`]; dropping it frees the place.
+#[derive(Debug)]
+pub struct UploadSlot {
+    slots: std::sync::Arc<UploadSlots>,
+    project: String,
+}
+
+impl UploadSlots {
+    pub fn new(limit: usize) -> Self {
+        UploadSlots {
+            limit,
+            in_progress: Default::default(),
+        }
+    }
+
+    /// A place for one more upload of `project`, or 413 naming the limit.
+    pub fn acquire(self: &std::sync::Arc<Self>, project: &str) -> Result<UploadSlot, Error> {
+        let mut map = self
+            .in_progress
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = map.entry(project.to_owned()).or_insert(0);
+        if *n >= self.limit {
+            return Err(Error::too_large(format!(
+                "Project {project} already has {n} image uploads in progress: \
+                 max_concurrent_uploads_per_project is {}. Retry when one has finished.",
+                self.limit
+            )));
+        }
+        *n += 1;
+        Ok(UploadSlot {
+            slots: self.clone(),
+            project: project.to_owned(),
+        })
+    }
+
+    /// Uploads of `project` in progress.
+    pub fn in_progress(&self, project: &str) -> usize {
+        self.in_progress
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(project)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for UploadSlot {
+    fn drop(&mut self) {
+        let mut map = self
+            .slots
+            .in_progress
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = map.get_mut(&self.project) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.project);
+            }
+        }
+    }
+}
+
+/// A place for one more data transfer (upload or stage) of the caller's project.
+pub fn upload_slot(state: &AppState, ctx: &RequestContext) -> Result<UploadSlot, Error> {
+    state
+        .uploads
+        .acquire(ctx.project_id.as_deref().unwrap_or_default())
 }
 
 /// Marks a transfer in progress as alive: refreshes `updated_at` of the image (while it is still in

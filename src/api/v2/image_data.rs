@@ -8,6 +8,7 @@ use crate::api::body::forbid_body;
 use crate::api::context::Ctx;
 use crate::app::AppState;
 use crate::error::{Error, Msg};
+use crate::service::access;
 use crate::service::data::{self, Download};
 
 pub async fn upload(
@@ -29,7 +30,12 @@ pub async fn upload(
             }
         }
     }
-    data::upload(&state, ctx, path.into_inner(), payload).await?;
+    let id = path.into_inner();
+    // Who may upload is decided before a byte of data is read; then the project's upload bound.
+    let not_found = format!("No image found with ID {id}");
+    access::authorize_on_image(&state, &ctx, &id, not_found, Some("upload_image")).await?;
+    let _slot = data::upload_slot(&state, &ctx)?;
+    data::upload(&state, ctx, id, payload).await?;
     Ok(no_content())
 }
 

@@ -52,6 +52,8 @@ pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
+    // Who may create namespaces is decided before the body is read.
+    crate::service::metadefs::enforce(&state.policy, &ctx, None, "add_metadef_namespace")?;
     let body = require_json(&req, payload).await?;
     let raw = checked_body(body, READ_ONLY_LINKED, Body::Namespace)?;
     let doc = document::namespace(&raw);
