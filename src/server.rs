@@ -13,6 +13,7 @@ use std::net::TcpListener;
 
 use actix_web::dev::Server;
 
+use crate::api::body::RawConnection;
 use crate::app::AppState;
 use crate::domain::limits::{CLIENT_DISCONNECT_TIMEOUT, KEEP_ALIVE_IDLE};
 
@@ -42,7 +43,8 @@ pub fn serve(state: AppState, bind: Bind, options: ServeOptions) -> std::io::Res
         .workers(options.workers.max(1))
         .client_request_timeout(t.client_socket_timeout)
         .keep_alive(KEEP_ALIVE_IDLE.min(t.client_socket_timeout))
-        .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT);
+        .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
+        .on_connect(keep_raw_connection);
     let server = if options.handle_signals {
         server
     } else {
@@ -53,4 +55,21 @@ pub fn serve(state: AppState, bind: Bind, options: ServeOptions) -> std::io::Res
         Bind::Listener(listener) => server.listen(listener)?,
     };
     Ok(server.run())
+}
+
+/// Keeps a second handle on each plain TCP connection in the connection's data, so that a request
+/// actix abandons can still be answered (`api::body::late_answer`).
+fn keep_raw_connection(conn: &dyn std::any::Any, data: &mut actix_web::dev::Extensions) {
+    use std::os::fd::AsFd;
+    let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() else {
+        return;
+    };
+    match tcp.as_fd().try_clone_to_owned() {
+        Ok(fd) => {
+            data.insert(RawConnection(std::sync::Arc::new(
+                std::net::TcpStream::from(fd),
+            )));
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot duplicate a client connection's handle"),
+    }
 }

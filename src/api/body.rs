@@ -148,3 +148,68 @@ pub async fn require_json(req: &HttpRequest, payload: web::Payload) -> Result<Va
         .await?
         .ok_or_else(|| Error::bad_request("Body expected in request."))
 }
+
+/// A second handle on the client's TCP connection, taken when it was accepted
+/// (`server::serve`), for [`late_answer`].
+#[derive(Debug, Clone)]
+pub struct RawConnection(pub std::sync::Arc<std::net::TcpStream>);
+
+/// How long a late answer may take to write, and how long the client's unread data is drained
+/// after it (so that closing does not reset the connection before the answer is read).
+const LATE_ANSWER_LINGER: Duration = Duration::from_secs(1);
+
+/// An answer for a request that actix abandons: actix-http takes a malformed chunked body for an
+/// I/O error and drops the connection, and the request's handler with it, without a response.
+/// The returned callback (run once the request's clean-up is done) renders `err` as the request
+/// asked and writes it on the raw connection, then closes it. `None` when the connection is not
+/// a plain TCP one.
+pub fn late_answer(req: &HttpRequest, err: Error) -> Option<crate::service::data::OnAbandon> {
+    use actix_web::body::MessageBody;
+    let conn = req.conn_data::<RawConnection>()?.0.clone();
+    let res = crate::api::error::render(&err, crate::api::error::accept_value(req).as_deref());
+    let status = res.status();
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_owned();
+    let body = res.into_body().try_into_bytes().ok()?;
+    let head = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        body.len()
+    );
+    Some(Box::new(move || {
+        Box::pin(async move {
+            let _ = tokio::task::spawn_blocking(move || {
+                use std::io::{Read, Write};
+                let mut s: &std::net::TcpStream = &conn;
+                // actix has closed its handle: this one is the connection's last, and the
+                // non-blocking mode it shared can go.
+                let _ = s.set_nonblocking(false);
+                let _ = s.set_write_timeout(Some(LATE_ANSWER_LINGER));
+                if s.write_all(head.as_bytes())
+                    .and_then(|()| s.write_all(&body))
+                    .is_err()
+                {
+                    return;
+                }
+                let _ = s.shutdown(std::net::Shutdown::Write);
+                // Drain what the client still sends, briefly, then close.
+                let _ = s.set_read_timeout(Some(LATE_ANSWER_LINGER));
+                let mut buf = [0u8; 16 * 1024];
+                let mut drained = 0usize;
+                while drained < 4 * 1024 * 1024 {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => drained += n,
+                    }
+                }
+            })
+            .await;
+        })
+    }))
+}

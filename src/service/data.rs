@@ -12,11 +12,17 @@ use crate::domain::image::{Image, ImageStatus};
 use crate::error::{Error, Msg};
 use crate::store::{FsStore, StoreError, StoredData};
 
+/// What to do once a transfer abandoned mid-body (its future dropped) has been cleaned up: e.g.
+/// answer the client on its raw connection (`api::body::late_answer`).
+pub type OnAbandon =
+    Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send>;
+
 pub async fn upload<S, E>(
     state: &AppState,
     ctx: RequestContext,
     id: String,
     body: S,
+    on_abandon: Option<OnAbandon>,
 ) -> Result<(), Error>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -77,13 +83,14 @@ where
         .await?;
 
     // 2. Stream the bytes into the store (temp file, fsync, rename).
-    let data = receive(
+    let data = receive_or_abandon(
         state,
         &state.store,
         &id,
         body,
         disk_format.as_deref(),
         ImageStatus::Saving,
+        on_abandon,
     )
     .await?;
 
@@ -174,10 +181,28 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
+    receive_or_abandon(state, store, id, body, inspect_as, status, None).await
+}
+
+/// [`receive`], with what to do after the clean-up of an abandoned transfer.
+async fn receive_or_abandon<S, E>(
+    state: &AppState,
+    store: &FsStore,
+    id: &str,
+    body: S,
+    inspect_as: Option<&str>,
+    status: ImageStatus,
+    on_abandon: Option<OnAbandon>,
+) -> Result<StoredData, Error>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
     let mut guard = RequeueOnDrop {
         state: Some(state.clone()),
         id: id.to_owned(),
         status,
+        then: on_abandon,
     };
     let body = with_stall_timeout(body, state.config.transport.upload_stall_timeout);
     let put = store.put(id, body, state.config.image_size_cap, inspect_as);
@@ -223,11 +248,14 @@ struct RequeueOnDrop {
     state: Option<AppState>,
     id: String,
     status: ImageStatus,
+    /// Run after the image is `queued` again.
+    then: Option<OnAbandon>,
 }
 
 impl RequeueOnDrop {
     fn disarm(&mut self) {
         self.state = None;
+        self.then = None;
     }
 }
 
@@ -236,11 +264,16 @@ impl Drop for RequeueOnDrop {
         let Some(state) = self.state.take() else {
             return;
         };
-        let (id, status) = (std::mem::take(&mut self.id), self.status);
-        tracing::warn!(image_id = %id, "transfer abandoned by its client: image returned to 'queued'");
+        let (id, status, then) = (std::mem::take(&mut self.id), self.status, self.then.take());
+        tracing::warn!(image_id = %id, "transfer abandoned mid-body (connection error or malformed framing): image returned to 'queued'");
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
-                rt.spawn(async move { requeue(&state, &id, status).await });
+                rt.spawn(async move {
+                    requeue(&state, &id, status).await;
+                    if let Some(then) = then {
+                        then().await;
+                    }
+                });
             }
             // No runtime (shutting down): the recovery sweep of the next start takes over.
             Err(_) => tracing::warn!(image_id = %id, "no runtime to requeue the image"),

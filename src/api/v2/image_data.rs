@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::images::no_content;
-use crate::api::body::forbid_body;
+use crate::api::body::{forbid_body, late_answer};
 use crate::api::context::Ctx;
 use crate::app::AppState;
 use crate::error::{Error, Msg};
@@ -35,7 +35,15 @@ pub async fn upload(
     let not_found = format!("No image found with ID {id}");
     access::authorize_on_image(&state, &ctx, &id, not_found, Some("upload_image")).await?;
     let _slot = data::upload_slot(&state, &ctx)?;
-    data::upload(&state, ctx, id, payload).await?;
+    // actix drops this request mid-body on a malformed chunked body: answer all the same.
+    let abandoned = late_answer(
+        &req,
+        Error::bad_request(
+            "Error reading image data: the request body ended abnormally \
+             (malformed chunked encoding or a connection error).",
+        ),
+    );
+    data::upload(&state, ctx, id, payload, abandoned).await?;
     Ok(no_content())
 }
 
