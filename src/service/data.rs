@@ -383,6 +383,15 @@ impl Drop for UploadSlot {
     }
 }
 
+/// A declared `Content-Length` over `image_size_cap` is refused (413) before a byte is read.
+pub fn check_declared_size(state: &AppState, declared: Option<u64>) -> Result<(), Error> {
+    let cap = state.config.image_size_cap;
+    match declared {
+        Some(n) if n > cap => Err(store_error(StoreError::TooLarge { cap })),
+        _ => Ok(()),
+    }
+}
+
 /// A place for one more data transfer (upload or stage) of the caller's project.
 pub fn upload_slot(state: &AppState, ctx: &RequestContext) -> Result<UploadSlot, Error> {
     state

@@ -258,6 +258,20 @@ backend_test!(
                 404,
             ),
             (
+                "PUT",
+                format!("/v2/images/{id}/stage"),
+                "p1",
+                "application/octet-stream",
+                403,
+            ),
+            (
+                "PUT",
+                format!("/v2/images/{id}/stage"),
+                "p2",
+                "application/octet-stream",
+                404,
+            ),
+            (
                 "POST",
                 format!("/v2/images/{shared}/members"),
                 "p1",
@@ -513,5 +527,35 @@ backend_test!(
         assert!(last.is_none(), "{last:?}");
         assert_eq!(image_status(&app, &c).await, "active");
         drop(s2);
+    }
+);
+
+backend_test!(
+    declared_data_over_the_size_cap_is_413_before_reading,
+    config = |c| c.image_size_cap = 1000,
+    |app| async move {
+        let id = new_image(&app, "p1").await;
+        for path in [
+            format!("/v2/images/{id}/file"),
+            format!("/v2/images/{id}/stage"),
+        ] {
+            let mut s = connect(&app).await;
+            let h = head(
+                "PUT",
+                &path,
+                "p1",
+                "member,reader",
+                &[
+                    ("Content-Type", "application/octet-stream"),
+                    ("Content-Length", "1001"),
+                ],
+            );
+            s.write_all(h.as_bytes()).await.unwrap();
+            let (status, text) = answer(&mut s, Duration::from_secs(10)).await;
+            assert_eq!(status, Some(413), "{path}: {text}");
+            assert!(text.contains("The incoming image is too large"), "{text}");
+            assert_eq!(image_status(&app, &id).await, "queued");
+        }
+        assert!(app.store_files().is_empty(), "{:?}", app.store_files());
     }
 );

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::images::no_content;
-use crate::api::body::{forbid_body, late_answer};
+use crate::api::body::{content_length, forbid_body, late_answer};
 use crate::api::context::Ctx;
 use crate::app::AppState;
 use crate::error::{Error, Msg};
@@ -34,6 +34,7 @@ pub async fn upload(
     // Who may upload is decided before a byte of data is read; then the project's upload bound.
     let not_found = format!("No image found with ID {id}");
     access::authorize_on_image(&state, &ctx, &id, not_found, Some("upload_image")).await?;
+    data::check_declared_size(&state, content_length(&req))?;
     let _slot = data::upload_slot(&state, &ctx)?;
     // actix drops this request mid-body on a malformed chunked body: answer all the same.
     let abandoned = late_answer(

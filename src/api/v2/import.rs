@@ -7,7 +7,7 @@ use serde_json::json;
 use super::image_data::require_octet_stream;
 use super::images::no_content;
 use super::tasks::image_task;
-use crate::api::body::{forbid_body, require_json};
+use crate::api::body::{content_length, forbid_body, require_json};
 use crate::api::context::Ctx;
 use crate::api::json;
 use crate::api::request_id::RequestId;
@@ -108,6 +108,7 @@ pub async fn stage(
     // Who may stage is decided before a byte of data is read; then the project's upload bound.
     let not_found = format!("No image found with ID {id}");
     access::authorize_on_image(&state, &ctx, &id, not_found, Some("modify_image")).await?;
+    data::check_declared_size(&state, content_length(&req))?;
     let _slot = data::upload_slot(&state, &ctx)?;
     svc::stage(&state, ctx, id, payload).await?;
     Ok(no_content())
