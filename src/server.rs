@@ -1,8 +1,9 @@
 //! The HTTP server with glint's connection settings: the one place they are applied, used by
 //! `glint serve` and by the integration tests alike.
 //!
-//! - request headers must arrive within `client_socket_timeout` of the connection's first byte
-//!   (actix's `client_request_timeout`; a client that stalls there gets 408 and is closed);
+//! - request headers must arrive within [`REQUEST_HEADER_TIMEOUT`] (at most
+//!   `client_socket_timeout`) of the request's first byte (actix's `client_request_timeout`; a
+//!   client that stalls there gets 408 and is closed);
 //! - an idle keep-alive connection is closed after [`KEEP_ALIVE_IDLE`] (at most
 //!   `client_socket_timeout`);
 //! - a closing connection is dropped after [`CLIENT_DISCONNECT_TIMEOUT`];
@@ -15,7 +16,7 @@ use actix_web::dev::Server;
 
 use crate::api::body::RawConnection;
 use crate::app::AppState;
-use crate::domain::limits::{CLIENT_DISCONNECT_TIMEOUT, KEEP_ALIVE_IDLE};
+use crate::domain::limits::{CLIENT_DISCONNECT_TIMEOUT, KEEP_ALIVE_IDLE, REQUEST_HEADER_TIMEOUT};
 
 /// Where the server listens.
 #[derive(Debug)]
@@ -41,7 +42,7 @@ pub fn serve(state: AppState, bind: Bind, options: ServeOptions) -> std::io::Res
     let t = state.config.transport.clone();
     let server = actix_web::HttpServer::new(move || crate::api::app(state.clone()))
         .workers(options.workers.max(1))
-        .client_request_timeout(t.client_socket_timeout)
+        .client_request_timeout(REQUEST_HEADER_TIMEOUT.min(t.client_socket_timeout))
         .keep_alive(KEEP_ALIVE_IDLE.min(t.client_socket_timeout))
         .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
         .on_connect(keep_raw_connection);

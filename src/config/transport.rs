@@ -21,9 +21,9 @@ pub(super) const KNOWN: &[(&str, &[&str])] = &[(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransportConfig {
     /// `[DEFAULT] client_socket_timeout` (Glance's name; Glance's default is 900 s and 0 waits
-    /// for ever, glint's is 60 s and at least 1): the time a client has to send its request
-    /// headers, and the longest silence while a JSON body is read. Also how long an idle
-    /// keep-alive connection is kept at most.
+    /// for ever, glint's is 60 s and at least 1): the longest silence while a JSON body is read.
+    /// Also the most time a client has for its request headers and an idle keep-alive
+    /// connection is kept (both shorter by default, see `domain::limits`).
     pub client_socket_timeout: Duration,
     /// glint's `[DEFAULT] upload_stall_timeout`: the longest silence while image data is read
     /// (upload and stage); the upload then fails and the image is `queued` again at once.

@@ -11,14 +11,18 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
 
 // --- clients that stall -------------------------------------------------------------------
 
-/// Default of `[DEFAULT] client_socket_timeout`: the time a client has to send its request
-/// headers, and the longest silence while a JSON body is read; then the request ends (400 for a
-/// body, a closed connection for headers) and whatever was buffered is freed.
+/// Default of `[DEFAULT] client_socket_timeout`: the longest silence while a JSON body is read;
+/// then the request ends with 400 and whatever was buffered is freed.
 pub const DEFAULT_CLIENT_SOCKET_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Default of `[DEFAULT] upload_stall_timeout`: the longest silence while image data is read; then
 /// the upload ends with 400, the image is `queued` again and no partial data is kept.
 pub const DEFAULT_UPLOAD_STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The time a client has, from its first byte, to send a request's headers (at most
+/// `client_socket_timeout`): then it gets 408 and the connection is closed. Headers are one
+/// packet for a real client; a slow sender holds only the header buffer this long.
+pub const REQUEST_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long an idle keep-alive connection is kept between requests (at most
 /// `client_socket_timeout`): then it is closed.

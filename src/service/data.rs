@@ -591,6 +591,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn upload_slots_bound_each_project() {
+        let slots = std::sync::Arc::new(UploadSlots::new(2));
+        let a1 = slots.acquire("a").expect("first");
+        let a2 = slots.acquire("a").expect("second");
+        let refused = slots.acquire("a").expect_err("third");
+        assert!(
+            matches!(&refused, Error::PayloadTooLarge(Msg::Explanation(m))
+                if m.contains("max_concurrent_uploads_per_project is 2")),
+            "{refused:?}"
+        );
+        // Another project has its own places.
+        let b = slots.acquire("b").expect("other project");
+        assert_eq!((slots.in_progress("a"), slots.in_progress("b")), (2, 1));
+        drop(a1);
+        assert_eq!(slots.in_progress("a"), 1);
+        let a3 = slots.acquire("a").expect("a place was freed");
+        drop((a2, a3, b));
+        assert_eq!((slots.in_progress("a"), slots.in_progress("b")), (0, 0));
+        assert!(slots.in_progress.lock().expect("lock").is_empty());
+    }
+
+    #[test]
     fn ranges() {
         assert_eq!(parse_range("bytes=10-19", 1024), Ok((10, 19)));
         assert_eq!(parse_range("bytes=1023-2000", 1024), Ok((1023, 1023)));
