@@ -21,6 +21,8 @@ pub struct AppState {
     pub tokens: Option<Arc<TokenValidator>>,
     /// Data uploads and stages in progress per project (`max_concurrent_uploads_per_project`).
     pub uploads: Arc<crate::service::data::UploadSlots>,
+    /// KiB of JSON bodies being received, all requests together (`MAX_JSON_BODIES_BUFFERED_KIB`).
+    pub json_bodies: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {

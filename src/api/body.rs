@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use crate::app::AppState;
-use crate::domain::limits::DEFAULT_CLIENT_SOCKET_TIMEOUT;
+use crate::domain::limits::JSON_BODY_TIMEOUTS;
 use crate::error::Error;
 
 pub use crate::domain::limits::MAX_JSON_BODY;
@@ -54,14 +54,6 @@ pub fn content_length(req: &HttpRequest) -> Option<u64> {
         .and_then(|v| v.trim().parse::<u64>().ok())
 }
 
-/// The longest silence allowed while a JSON body is read (`client_socket_timeout`).
-fn idle_timeout(req: &HttpRequest) -> Duration {
-    req.app_data::<web::Data<AppState>>()
-        .map_or(DEFAULT_CLIENT_SOCKET_TIMEOUT, |s| {
-            s.config.transport.client_socket_timeout
-        })
-}
-
 /// A body that stopped arriving: the request ends, the bytes received are freed.
 pub fn stalled(what: &str, waited: Duration, option: &str) -> String {
     format!(
@@ -84,12 +76,26 @@ pub async fn read_json(
     if content_length(req).is_some_and(|n| n > MAX_JSON_BODY as u64) {
         return Err(too_large());
     }
-    let idle = idle_timeout(req);
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return Err(Error::internal("no application state"));
+    };
+    let idle = state.config.transport.client_socket_timeout;
+    let deadline = tokio::time::Instant::now() + idle * JSON_BODY_TIMEOUTS;
     let mut buf = web::BytesMut::new();
+    // The KiB of the shared budget this body holds, released when it is parsed or refused.
+    let mut held: Option<tokio::sync::OwnedSemaphorePermit> = None;
     loop {
-        let chunk = match tokio::time::timeout(idle, payload.next()).await {
+        let wait = idle.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+        let chunk = match tokio::time::timeout(wait, payload.next()).await {
             Ok(Some(chunk)) => chunk,
             Ok(None) => break,
+            Err(_) if tokio::time::Instant::now() >= deadline => {
+                return Err(Error::bad_request(format!(
+                    "Request body not received in time: it must arrive within {} seconds \
+                     (client_socket_timeout x {JSON_BODY_TIMEOUTS}).",
+                    (idle * JSON_BODY_TIMEOUTS).as_secs()
+                )))
+            }
             Err(_) => {
                 return Err(Error::bad_request(stalled(
                     "Request body",
@@ -102,6 +108,26 @@ pub async fn read_json(
             chunk.map_err(|e| Error::bad_request(format!("Error reading request body: {e}")))?;
         if buf.len() + chunk.len() > MAX_JSON_BODY {
             return Err(too_large());
+        }
+        let held_kib = held.as_ref().map_or(0, |p| p.num_permits());
+        let more = (buf.len() + chunk.len())
+            .div_ceil(1024)
+            .saturating_sub(held_kib);
+        if more > 0 {
+            let permit = state
+                .json_bodies
+                .clone()
+                .try_acquire_many_owned(u32::try_from(more).unwrap_or(u32::MAX))
+                .map_err(|_| {
+                    Error::Unavailable(
+                        "The server is receiving too many request bodies at once; retry later."
+                            .into(),
+                    )
+                })?;
+            match held.as_mut() {
+                Some(h) => h.merge(permit),
+                None => held = Some(permit),
+            }
         }
         buf.extend_from_slice(&chunk);
     }

@@ -9,11 +9,20 @@
 /// The largest JSON body glint reads (image metadata, member and PATCH documents): 413 beyond.
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
 
+/// JSON body bytes all requests together may hold while their bodies arrive, in KiB: a request
+/// whose next chunk would go beyond gets 503 (retry later) and frees what it held. With the idle
+/// and total timeouts below, memory held for bodies is bounded in size as well as in time.
+pub const MAX_JSON_BODIES_BUFFERED_KIB: usize = 128 * 1024;
+
 // --- clients that stall -------------------------------------------------------------------
 
 /// Default of `[DEFAULT] client_socket_timeout`: the longest silence while a JSON body is read;
 /// then the request ends with 400 and whatever was buffered is freed.
 pub const DEFAULT_CLIENT_SOCKET_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A JSON body must arrive whole within this many `client_socket_timeout`s (a client sending one
+/// byte just before each idle timeout would otherwise hold its buffer for hours): then 400.
+pub const JSON_BODY_TIMEOUTS: u32 = 2;
 
 /// Default of `[DEFAULT] upload_stall_timeout`: the longest silence while image data is read; then
 /// the upload ends with 400, the image is `queued` again and no partial data is kept.

@@ -582,3 +582,46 @@ backend_test!(
         );
     }
 );
+
+backend_test!(
+    trickled_json_body_ends_at_its_total_deadline,
+    config = |c| c.transport.client_socket_timeout = Duration::from_secs(1),
+    |app| async move {
+        let mut s = connect(&app).await;
+        let h = head(
+            "POST",
+            "/v2/images",
+            "p1",
+            "member,reader",
+            &[
+                ("Content-Type", "application/json"),
+                ("Content-Length", "1000"),
+            ],
+        );
+        s.write_all(h.as_bytes()).await.unwrap();
+        s.write_all(b"{\"name\": \"").await.unwrap();
+        // One byte every 400 ms: never idle for the 1 s timeout, but never done either.
+        let started = Instant::now();
+        let mut answered = None;
+        for _ in 0..25 {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            if s.write_all(b"x").await.is_err() {
+                break;
+            }
+            let mut peek = [0u8; 1];
+            if let Ok(Ok(n)) =
+                tokio::time::timeout(Duration::from_millis(1), s.peek(&mut peek)).await
+            {
+                if n > 0 {
+                    answered = Some(started.elapsed());
+                    break;
+                }
+            }
+        }
+        let (status, text) = answer(&mut s, Duration::from_secs(5)).await;
+        assert_eq!(status, Some(400), "{text}");
+        assert!(text.contains("must arrive within 2 seconds"), "{text}");
+        assert!(started.elapsed() < Duration::from_secs(8), "{answered:?}");
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM images"), 0);
+    }
+);
