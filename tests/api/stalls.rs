@@ -241,6 +241,35 @@ backend_test!(
             .to_owned();
         let patch_ct = "application/openstack-images-v2.1-json-patch";
         let cases: Vec<(&str, String, &str, &str, u16)> = vec![
+            (
+                "POST",
+                "/v2/metadefs/namespaces".into(),
+                "p1",
+                "application/json",
+                403,
+            ),
+            (
+                "PUT",
+                "/v2/metadefs/namespaces/none".into(),
+                "p1",
+                "application/json",
+                404,
+            ),
+            (
+                "POST",
+                "/v2/metadefs/namespaces/none/objects".into(),
+                "p1",
+                "application/json",
+                404,
+            ),
+            (
+                "POST",
+                "/v2/metadefs/namespaces/none/properties".into(),
+                "p1",
+                "application/json",
+                404,
+            ),
+            ("POST", "/v2/tasks".into(), "p1", "application/json", 403),
             ("POST", "/v2/images".into(), "p1", "application/json", 403),
             ("PATCH", format!("/v2/images/{id}"), "p1", patch_ct, 403),
             ("PATCH", format!("/v2/images/{id}"), "p2", patch_ct, 404),
