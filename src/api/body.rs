@@ -201,9 +201,12 @@ pub fn late_answer(req: &HttpRequest, err: Error) -> Option<crate::service::data
         .unwrap_or("application/json")
         .to_owned();
     let body = res.into_body().try_into_bytes().ok()?;
+    let request_id = crate::api::request_id::RequestId::of(req)
+        .map(|id| format!("{}: {id}\r\n", crate::api::request_id::HEADER))
+        .unwrap_or_default();
     let head = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n",
+         {request_id}Connection: close\r\n\r\n",
         status.as_u16(),
         status.canonical_reason().unwrap_or(""),
         body.len()

@@ -654,3 +654,31 @@ backend_test!(
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM images"), 0);
     }
 );
+
+backend_test!(json_bodies_share_a_bounded_budget, |app| async move {
+    let total = glint::domain::limits::MAX_JSON_BODIES_BUFFERED_KIB as u32;
+    // Other requests' bodies hold all but 8 KiB of the budget.
+    let held = app
+        .state
+        .json_bodies
+        .clone()
+        .try_acquire_many_owned(total - 8)
+        .expect("budget");
+    let c = app.caller("p1", "member,reader");
+    let tags: Vec<String> = (0..100)
+        .map(|i| format!("{i}-{}", "x".repeat(200)))
+        .collect();
+    let big = json!({"name": "big", "tags": tags});
+    let (status, v) = json(c.post("/v2/images", &big).await).await;
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["code"], "503 Service Unavailable", "{v}");
+    // A small body still fits.
+    c.create_image(json!({"name": "small"})).await;
+    // The refused request released what it held; and once the others are done, the big one
+    // is accepted too.
+    assert_eq!(app.state.json_bodies.available_permits(), 8);
+    drop(held);
+    c.create_image(big).await;
+    assert_eq!(app.state.json_bodies.available_permits(), total as usize);
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM images"), 2);
+});
