@@ -531,6 +531,17 @@ backend_test!(
         );
         // Refused before anything changed.
         assert_eq!(image_status(&app, &c).await, "queued");
+        // Stages count too.
+        let r = app
+            .caller("p1", "member,reader")
+            .request(reqwest::Method::PUT, &format!("/v2/images/{c}/stage"))
+            .header("Content-Type", "application/octet-stream")
+            .body(b"x".to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 413);
+        assert_eq!(image_status(&app, &c).await, "queued");
         // Another project is not affected.
         let r = app
             .caller("p2", "member,reader")
@@ -682,3 +693,34 @@ backend_test!(json_bodies_share_a_bounded_budget, |app| async move {
     assert_eq!(app.state.json_bodies.available_permits(), total as usize);
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM images"), 2);
 });
+
+backend_test!(
+    stalled_stage_ends_and_the_image_is_queued_at_once,
+    config = |c| c.transport.upload_stall_timeout = Duration::from_secs(1),
+    |app| async move {
+        let id = new_image(&app, "p1").await;
+        let mut s = connect(&app).await;
+        let h = head(
+            "PUT",
+            &format!("/v2/images/{id}/stage"),
+            "p1",
+            "member,reader",
+            &[
+                ("Content-Type", "application/octet-stream"),
+                ("Content-Length", "4000000"),
+            ],
+        );
+        s.write_all(h.as_bytes()).await.unwrap();
+        s.write_all(&vec![7u8; 600_000]).await.unwrap();
+        assert!(wait_status(&app, &id, "uploading", Duration::from_secs(5)).await);
+        let (status, text) = answer(&mut s, Duration::from_secs(15)).await;
+        assert_eq!(status, Some(400), "{text}");
+        assert!(text.contains("upload_stall_timeout"), "{text}");
+        assert_eq!(image_status(&app, &id).await, "queued");
+        let staged: Vec<_> = std::fs::read_dir(&app.state.config.import.staging_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(staged.is_empty(), "{staged:?}");
+    }
+);
