@@ -383,6 +383,23 @@ impl Drop for UploadSlot {
     }
 }
 
+/// Before the data of an upload (`rule` = `upload_image`) or a stage (`modify_image`) is read:
+/// the caller sees the image (404) and may act on it (403), the declared size fits
+/// `image_size_cap` (413) and the caller's project has a free upload place (413). The place is
+/// held until the returned slot is dropped.
+pub async fn admit_transfer(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+    rule: &'static str,
+    declared_size: Option<u64>,
+) -> Result<UploadSlot, Error> {
+    let not_found = format!("No image found with ID {id}");
+    super::access::authorize_on_image(state, ctx, id, not_found, Some(rule)).await?;
+    check_declared_size(state, declared_size)?;
+    upload_slot(state, ctx)
+}
+
 /// A declared `Content-Length` over `image_size_cap` is refused (413) before a byte is read.
 pub fn check_declared_size(state: &AppState, declared: Option<u64>) -> Result<(), Error> {
     let cap = state.config.image_size_cap;

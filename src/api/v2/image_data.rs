@@ -8,7 +8,6 @@ use crate::api::body::{content_length, forbid_body, late_answer};
 use crate::api::context::Ctx;
 use crate::app::AppState;
 use crate::error::{Error, Msg};
-use crate::service::access;
 use crate::service::data::{self, Download};
 
 pub async fn upload(
@@ -31,11 +30,9 @@ pub async fn upload(
         }
     }
     let id = path.into_inner();
-    // Who may upload is decided before a byte of data is read; then the project's upload bound.
-    let not_found = format!("No image found with ID {id}");
-    access::authorize_on_image(&state, &ctx, &id, not_found, Some("upload_image")).await?;
-    data::check_declared_size(&state, content_length(&req))?;
-    let _slot = data::upload_slot(&state, &ctx)?;
+    // Who may upload, how much, and a place among the project's uploads: before any data.
+    let _slot =
+        data::admit_transfer(&state, &ctx, &id, "upload_image", content_length(&req)).await?;
     // actix drops this request mid-body on a malformed chunked body: answer all the same.
     let abandoned = late_answer(
         &req,

@@ -105,11 +105,9 @@ pub async fn stage(
     }
     require_octet_stream(&req)?;
     let id = path.into_inner();
-    // Who may stage is decided before a byte of data is read; then the project's upload bound.
-    let not_found = format!("No image found with ID {id}");
-    access::authorize_on_image(&state, &ctx, &id, not_found, Some("modify_image")).await?;
-    data::check_declared_size(&state, content_length(&req))?;
-    let _slot = data::upload_slot(&state, &ctx)?;
+    // Who may stage, how much, and a place among the project's uploads: before any data.
+    let _slot =
+        data::admit_transfer(&state, &ctx, &id, "modify_image", content_length(&req)).await?;
     svc::stage(&state, ctx, id, payload).await?;
     Ok(no_content())
 }
