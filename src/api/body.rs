@@ -109,10 +109,10 @@ pub async fn read_json(
         if buf.len() + chunk.len() > MAX_JSON_BODY {
             return Err(too_large());
         }
+        buf.extend_from_slice(&chunk);
+        // What the buffer has allocated (it grows by doubling), not only what it holds.
         let held_kib = held.as_ref().map_or(0, |p| p.num_permits());
-        let more = (buf.len() + chunk.len())
-            .div_ceil(1024)
-            .saturating_sub(held_kib);
+        let more = buf.capacity().div_ceil(1024).saturating_sub(held_kib);
         if more > 0 {
             let permit = state
                 .json_bodies
@@ -129,7 +129,6 @@ pub async fn read_json(
                 None => held = Some(permit),
             }
         }
-        buf.extend_from_slice(&chunk);
     }
     if buf.is_empty() {
         return Ok(None);
