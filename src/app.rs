@@ -19,6 +19,10 @@ pub struct AppState {
     pub policy: Arc<Enforcer>,
     /// Present when `auth_strategy = keystone`.
     pub tokens: Option<Arc<TokenValidator>>,
+    /// Data uploads and stages in progress per project (`max_concurrent_uploads_per_project`).
+    pub uploads: Arc<crate::service::data::UploadSlots>,
+    /// KiB of JSON bodies being received, all requests together (`MAX_JSON_BODIES_BUFFERED_KIB`).
+    pub json_bodies: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {

@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod policy;
+pub mod server;
 pub mod service;
 pub mod startup;
 pub mod store;

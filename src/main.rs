@@ -147,11 +147,11 @@ fn serve(config: Config) -> Result<(), String> {
                 }
             });
             // actix stops gracefully on SIGTERM and ctrl-c: in-flight requests finish first.
-            actix_web::HttpServer::new(move || glint::api::app(state.clone()))
-                .workers(workers)
-                .bind(addr)?
-                .run()
-                .await
+            let options = glint::server::ServeOptions {
+                workers,
+                handle_signals: true,
+            };
+            glint::server::serve(state, glint::server::Bind::Addr(addr.0, addr.1), options)?.await
         })
         .map_err(|e| format!("server error: {e}"))
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 pub mod import;
+pub mod transport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthStrategy {
@@ -75,6 +76,8 @@ pub struct Config {
     /// builds (set it only behind a proxy that sets or strips them). Off by default, as in
     /// Glance: a client cannot choose the host in `Location` and `/versions`.
     pub enable_proxy_headers_parsing: bool,
+    /// Client timeouts and the per-project bound on concurrent uploads.
+    pub transport: transport::TransportConfig,
 }
 
 /// The one named filesystem backend of multi-store mode.
@@ -292,6 +295,7 @@ impl RawConfig {
                 !KNOWN
                     .iter()
                     .chain(import::KNOWN)
+                    .chain(transport::KNOWN)
                     .any(|(ks, keys)| ks == s && keys.contains(&k.as_str()))
             })
             .map(|(s, k)| format!("[{s}] {k}"))
@@ -434,6 +438,7 @@ impl Config {
                 "enable_proxy_headers_parsing",
                 false,
             )?,
+            transport: transport::TransportConfig::from_raw(raw)?,
         })
     }
 

@@ -9,6 +9,45 @@
 /// The largest JSON body glint reads (image metadata, member and PATCH documents): 413 beyond.
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
 
+/// JSON body bytes all requests together may hold while their bodies arrive, in KiB: a request
+/// whose next chunk would go beyond gets 503 (retry later) and frees what it held. With the idle
+/// and total timeouts below, memory held for bodies is bounded in size as well as in time.
+pub const MAX_JSON_BODIES_BUFFERED_KIB: usize = 128 * 1024;
+
+// --- clients that stall -------------------------------------------------------------------
+
+/// Default of `[DEFAULT] client_socket_timeout`: the longest silence while a JSON body is read;
+/// then the request ends with 400 and whatever was buffered is freed.
+pub const DEFAULT_CLIENT_SOCKET_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A JSON body must arrive whole within this many `client_socket_timeout`s (a client sending one
+/// byte just before each idle timeout would otherwise hold its buffer for hours): then 400.
+pub const JSON_BODY_TIMEOUTS: u32 = 2;
+
+/// Default of `[DEFAULT] upload_stall_timeout`: the longest silence while image data is read; then
+/// the upload ends with 400, the image is `queued` again and no partial data is kept.
+pub const DEFAULT_UPLOAD_STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The time a client has, from its first byte, to send a request's headers (at most
+/// `client_socket_timeout`): then it gets 408 and the connection is closed. Headers are one
+/// packet for a real client; a slow sender holds only the header buffer this long.
+pub const REQUEST_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long an idle keep-alive connection is kept between requests (at most
+/// `client_socket_timeout`): then it is closed.
+pub const KEEP_ALIVE_IDLE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long glint waits for a client to read the end of a response and close, once the connection
+/// is being shut down: then the connection is dropped.
+pub const CLIENT_DISCONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+// --- concurrent work ----------------------------------------------------------------------
+
+/// Default of `[DEFAULT] max_concurrent_uploads_per_project`: data uploads and stages one project
+/// may have in progress in one glint process; one more is refused with 413 naming the limit (as
+/// Glance's `image_count_uploading` quota answers).
+pub const DEFAULT_MAX_CONCURRENT_UPLOADS_PER_PROJECT: usize = 10;
+
 // --- policy files (read once at start-up) -------------------------------------------------
 
 /// The largest policy file glint reads (Glance's full default policy is about 20 KiB):

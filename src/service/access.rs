@@ -102,3 +102,43 @@ pub fn visible(
     }
     Ok(v)
 }
+
+// --- authorisation before a request body is read --------------------------------------------
+//
+// A body costs memory and time to receive; the checks that need no body are made first, so a
+// caller who may not act never gets to send one. The same checks run again, with the body,
+// in the use case's transaction: these answer with the same error, only sooner.
+
+/// The caller sees image `id` (else 404 with `not_found`) and, when given, policy `rule` allows
+/// the action on it (else 403 as the use case answers).
+pub async fn authorize_on_image(
+    state: &crate::app::AppState,
+    ctx: &RequestContext,
+    id: &str,
+    not_found: String,
+    rule: Option<&'static str>,
+) -> Result<(), Error> {
+    let (st, ctx, id) = (state.clone(), ctx.clone(), id.to_owned());
+    state
+        .db(move |conn| {
+            let v = load_visible(conn, &st.policy, &ctx, &id, &not_found, false)?;
+            if let Some(rule) = rule {
+                st.policy.enforce(rule, &ctx, &v.target(&ctx))?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+/// `add_image` for an image of the caller's own project: what a create body can change is only
+/// the owner, and a non-admin may name no other.
+pub fn authorize_create_image(
+    state: &crate::app::AppState,
+    ctx: &RequestContext,
+) -> Result<(), Error> {
+    state.policy.enforce(
+        "add_image",
+        ctx,
+        &crate::policy::new_image_target(ctx.project()),
+    )
+}

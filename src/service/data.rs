@@ -12,11 +12,17 @@ use crate::domain::image::{Image, ImageStatus};
 use crate::error::{Error, Msg};
 use crate::store::{FsStore, StoreError, StoredData};
 
+/// What to do once a transfer abandoned mid-body (its future dropped) has been cleaned up: e.g.
+/// answer the client on its raw connection (`api::body::late_answer`).
+pub type OnAbandon =
+    Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send>;
+
 pub async fn upload<S, E>(
     state: &AppState,
     ctx: RequestContext,
     id: String,
     body: S,
+    on_abandon: Option<OnAbandon>,
 ) -> Result<(), Error>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -77,13 +83,14 @@ where
         .await?;
 
     // 2. Stream the bytes into the store (temp file, fsync, rename).
-    let data = receive(
+    let data = receive_or_abandon(
         state,
         &state.store,
         &id,
         body,
         disk_format.as_deref(),
         ImageStatus::Saving,
+        on_abandon,
     )
     .await?;
 
@@ -158,8 +165,10 @@ pub(crate) async fn record_received(
 
 /// Streams a request body into `store` (upload: the image store; stage: the staging area) while
 /// the heartbeat keeps the image, in `status`, alive for the recovery sweep of every process. On
-/// failure the image goes back to `queued` (the store leaves nothing behind) and the store's error
-/// becomes Glance's answer.
+/// failure (bad framing, client gone, size cap, stall, store error) the image goes back to
+/// `queued` before the error is returned (the store leaves nothing behind) and the store's error
+/// becomes Glance's answer. If this future is dropped instead (the connection went away and took
+/// the request with it), the image is returned to `queued` at once all the same.
 pub(crate) async fn receive<S, E>(
     state: &AppState,
     store: &FsStore,
@@ -172,32 +181,239 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
+    receive_or_abandon(state, store, id, body, inspect_as, status, None).await
+}
+
+/// [`receive`], with what to do after the clean-up of an abandoned transfer.
+async fn receive_or_abandon<S, E>(
+    state: &AppState,
+    store: &FsStore,
+    id: &str,
+    body: S,
+    inspect_as: Option<&str>,
+    status: ImageStatus,
+    on_abandon: Option<OnAbandon>,
+) -> Result<StoredData, Error>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut guard = RequeueOnDrop {
+        state: Some(state.clone()),
+        id: id.to_owned(),
+        status,
+        then: on_abandon,
+    };
+    let body = with_stall_timeout(body, state.config.transport.upload_stall_timeout);
     let put = store.put(id, body, state.config.image_size_cap, inspect_as);
     let stored = tokio::select! {
         r = put => r,
         () = heartbeat(state, id, status, None) => unreachable!("heartbeat never ends"),
     };
     match stored {
-        Ok(data) => Ok(data),
+        Ok(data) => {
+            guard.disarm();
+            Ok(data)
+        }
         Err(e) => {
-            let rid = id.to_owned();
-            let reset = state
-                .db(move |conn| {
-                    Ok(db::images::compare_and_set_status(
-                        conn,
-                        &rid,
-                        &[status],
-                        ImageStatus::Queued,
-                        now(),
-                    )?)
-                })
-                .await;
-            if let Err(re) = reset {
-                tracing::error!(image_id = %id, error = %re, "could not return image to queued after a failed transfer");
-            }
+            requeue(state, id, status).await;
+            guard.disarm();
             Err(store_error(e))
         }
     }
+}
+
+/// The image back from `status` (a transfer that failed) to `queued`.
+async fn requeue(state: &AppState, id: &str, status: ImageStatus) {
+    let rid = id.to_owned();
+    let reset = state
+        .db(move |conn| {
+            Ok(db::images::compare_and_set_status(
+                conn,
+                &rid,
+                &[status],
+                ImageStatus::Queued,
+                now(),
+            )?)
+        })
+        .await;
+    if let Err(re) = reset {
+        tracing::error!(image_id = %id, error = %re, "could not return image to queued after a failed transfer");
+    }
+}
+
+/// Returns the image to `queued` if the transfer is abandoned (its future dropped) before it
+/// finished; `disarm` once the transfer has an outcome of its own.
+struct RequeueOnDrop {
+    state: Option<AppState>,
+    id: String,
+    status: ImageStatus,
+    /// Run after the image is `queued` again.
+    then: Option<OnAbandon>,
+}
+
+impl RequeueOnDrop {
+    fn disarm(&mut self) {
+        self.state = None;
+        self.then = None;
+    }
+}
+
+impl Drop for RequeueOnDrop {
+    fn drop(&mut self) {
+        let Some(state) = self.state.take() else {
+            return;
+        };
+        let (id, status, then) = (std::mem::take(&mut self.id), self.status, self.then.take());
+        tracing::warn!(image_id = %id, "transfer abandoned mid-body (connection error or malformed framing): image returned to 'queued'");
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    requeue(&state, &id, status).await;
+                    if let Some(then) = then {
+                        then().await;
+                    }
+                });
+            }
+            // No runtime (shutting down): the recovery sweep of the next start takes over.
+            Err(_) => tracing::warn!(image_id = %id, "no runtime to requeue the image"),
+        }
+    }
+}
+
+/// `body`, ended by an error when no byte arrives for `stall` (`upload_stall_timeout`).
+pub(crate) fn with_stall_timeout<S, E>(
+    body: S,
+    stall: std::time::Duration,
+) -> impl Stream<Item = Result<Bytes, String>> + Unpin
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    use futures_util::StreamExt;
+    Box::pin(futures_util::stream::unfold(
+        Some(body),
+        move |body| async move {
+            let mut body = body?;
+            match tokio::time::timeout(stall, body.next()).await {
+                Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(body))),
+                Ok(Some(Err(e))) => Some((Err(e.to_string()), None)),
+                Ok(None) => None,
+                Err(_) => Some((
+                    Err(crate::api::body::stalled(
+                        "Image data",
+                        stall,
+                        "upload_stall_timeout",
+                    )),
+                    None,
+                )),
+            }
+        },
+    ))
+}
+
+/// The data uploads and stages in progress, per project, in this process
+/// (`max_concurrent_uploads_per_project`).
+#[derive(Debug)]
+pub struct UploadSlots {
+    limit: usize,
+    in_progress: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+}
+
+/// One upload's place in [`UploadSlots`]; dropping it frees the place.
+#[derive(Debug)]
+pub struct UploadSlot {
+    slots: std::sync::Arc<UploadSlots>,
+    project: String,
+}
+
+impl UploadSlots {
+    pub fn new(limit: usize) -> Self {
+        UploadSlots {
+            limit,
+            in_progress: Default::default(),
+        }
+    }
+
+    /// A place for one more upload of `project`, or 413 naming the limit.
+    pub fn acquire(self: &std::sync::Arc<Self>, project: &str) -> Result<UploadSlot, Error> {
+        let mut map = self
+            .in_progress
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = map.entry(project.to_owned()).or_insert(0);
+        if *n >= self.limit {
+            return Err(Error::too_large(format!(
+                "Project {project} already has {n} image uploads in progress: \
+                 max_concurrent_uploads_per_project is {}. Retry when one has finished.",
+                self.limit
+            )));
+        }
+        *n += 1;
+        Ok(UploadSlot {
+            slots: self.clone(),
+            project: project.to_owned(),
+        })
+    }
+
+    /// Uploads of `project` in progress.
+    pub fn in_progress(&self, project: &str) -> usize {
+        self.in_progress
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(project)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for UploadSlot {
+    fn drop(&mut self) {
+        let mut map = self
+            .slots
+            .in_progress
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = map.get_mut(&self.project) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.project);
+            }
+        }
+    }
+}
+
+/// Before the data of an upload (`rule` = `upload_image`) or a stage (`modify_image`) is read:
+/// the caller sees the image (404) and may act on it (403), the declared size fits
+/// `image_size_cap` (413) and the caller's project has a free upload place (413). The place is
+/// held until the returned slot is dropped.
+pub async fn admit_transfer(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+    rule: &'static str,
+    declared_size: Option<u64>,
+) -> Result<UploadSlot, Error> {
+    let not_found = format!("No image found with ID {id}");
+    super::access::authorize_on_image(state, ctx, id, not_found, Some(rule)).await?;
+    check_declared_size(state, declared_size)?;
+    upload_slot(state, ctx)
+}
+
+/// A declared `Content-Length` over `image_size_cap` is refused (413) before a byte is read.
+pub fn check_declared_size(state: &AppState, declared: Option<u64>) -> Result<(), Error> {
+    let cap = state.config.image_size_cap;
+    match declared {
+        Some(n) if n > cap => Err(store_error(StoreError::TooLarge { cap })),
+        _ => Ok(()),
+    }
+}
+
+/// A place for one more data transfer (upload or stage) of the caller's project.
+pub fn upload_slot(state: &AppState, ctx: &RequestContext) -> Result<UploadSlot, Error> {
+    state
+        .uploads
+        .acquire(ctx.project_id.as_deref().unwrap_or_default())
 }
 
 /// Marks a transfer in progress as alive: refreshes `updated_at` of the image (while it is still in
@@ -390,6 +606,28 @@ pub async fn download(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_slots_bound_each_project() {
+        let slots = std::sync::Arc::new(UploadSlots::new(2));
+        let a1 = slots.acquire("a").expect("first");
+        let a2 = slots.acquire("a").expect("second");
+        let refused = slots.acquire("a").expect_err("third");
+        assert!(
+            matches!(&refused, Error::PayloadTooLarge(Msg::Explanation(m))
+                if m.contains("max_concurrent_uploads_per_project is 2")),
+            "{refused:?}"
+        );
+        // Another project has its own places.
+        let b = slots.acquire("b").expect("other project");
+        assert_eq!((slots.in_progress("a"), slots.in_progress("b")), (2, 1));
+        drop(a1);
+        assert_eq!(slots.in_progress("a"), 1);
+        let a3 = slots.acquire("a").expect("a place was freed");
+        drop((a2, a3, b));
+        assert_eq!((slots.in_progress("a"), slots.in_progress("b")), (0, 0));
+        assert!(slots.in_progress.lock().expect("lock").is_empty());
+    }
 
     #[test]
     fn ranges() {

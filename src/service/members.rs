@@ -182,3 +182,45 @@ pub async fn delete(
         })
         .await
 }
+
+/// Before the body of `POST /v2/images/{id}/members` is read: what `create` checks without it.
+pub async fn authorize_create(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+) -> Result<(), Error> {
+    let (st, ctx, id) = (state.clone(), ctx.clone(), id.to_owned());
+    state
+        .db(move |c| {
+            let v = load_shared(c, &st, &ctx, &id, false, || {
+                Error::forbidden(format!("Not allowed to create members for image {id}."))
+            })?;
+            st.policy.enforce("add_member", &ctx, &v.target(&ctx))
+        })
+        .await
+}
+
+/// Before the body of `PUT /v2/images/{id}/members/{member}` is read: what `update` checks
+/// without it.
+pub async fn authorize_update(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+    member: &str,
+) -> Result<(), Error> {
+    let (st, ctx, id, member) = (state.clone(), ctx.clone(), id.to_owned(), member.to_owned());
+    state
+        .db(move |c| {
+            let v = load_shared(c, &st, &ctx, &id, false, || {
+                Error::forbidden(format!("Not allowed to update members for image {id}."))
+            })?;
+            if !st.policy.allows("get_member", &ctx, &v.target(&ctx))
+                || !sees_row(&ctx, &v, &member)
+                || db::members::get(c, &id, &member)?.is_none()
+            {
+                return Err(member_not_found(&id, &member));
+            }
+            st.policy.enforce("modify_member", &ctx, &v.target(&ctx))
+        })
+        .await
+}

@@ -73,12 +73,14 @@ impl TestApp {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let server = actix_web::HttpServer::new(move || glint::api::app(s.clone()))
-                    .workers(2)
-                    .disable_signals()
-                    .listen(listener)
-                    .expect("listen")
-                    .run();
+                // The production server builder: the same timeouts and limits as `glint serve`.
+                let options = glint::server::ServeOptions {
+                    workers: 2,
+                    handle_signals: false,
+                };
+                let server =
+                    glint::server::serve(s, glint::server::Bind::Listener(listener), options)
+                        .expect("listen");
                 tx.send(server.handle()).expect("send handle");
                 let _ = server.await;
             })

@@ -25,6 +25,7 @@ mod pool;
 mod private_pg;
 mod races;
 mod schema;
+mod stalls;
 mod stores;
 mod tasks;
 mod token_logs;

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::images::no_content;
-use crate::api::body::forbid_body;
+use crate::api::body::{content_length, forbid_body, late_answer};
 use crate::api::context::Ctx;
 use crate::app::AppState;
 use crate::error::{Error, Msg};
@@ -29,7 +29,19 @@ pub async fn upload(
             }
         }
     }
-    data::upload(&state, ctx, path.into_inner(), payload).await?;
+    let id = path.into_inner();
+    // Who may upload, how much, and a place among the project's uploads: before any data.
+    let _slot =
+        data::admit_transfer(&state, &ctx, &id, "upload_image", content_length(&req)).await?;
+    // actix drops this request mid-body on a malformed chunked body: answer all the same.
+    let abandoned = late_answer(
+        &req,
+        Error::bad_request(
+            "Error reading image data: the request body ended abnormally \
+             (malformed chunked encoding or a connection error).",
+        ),
+    );
+    data::upload(&state, ctx, id, payload, abandoned).await?;
     Ok(no_content())
 }
 

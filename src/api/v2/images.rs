@@ -11,6 +11,7 @@ use crate::app::AppState;
 use crate::domain::list_query::{self, ListDefaults};
 use crate::domain::patch::{self, PatchMediaType};
 use crate::error::{Error, Msg};
+use crate::service::access;
 use crate::service::images as svc;
 
 /// The absolute base URL for `Location` headers (see [`crate::api::external_url`]).
@@ -24,6 +25,7 @@ pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
+    access::authorize_create_image(&state, &ctx)?;
     let body = require_json(&req, payload).await?;
     let image = svc::create(&state, ctx, body).await?;
     let location = format!("{}/v2/images/{}", base_url(&state, &req), image.id);
@@ -123,9 +125,12 @@ pub async fn update(
         .get("content-type")
         .and_then(|v| v.to_str().ok());
     let mt: PatchMediaType = patch::media_type(content_type)?;
+    let id = path.into_inner();
+    let not_found = format!("No image found with ID {id}");
+    access::authorize_on_image(&state, &ctx, &id, not_found, Some("modify_image")).await?;
     let body = require_json(&req, payload).await?;
     let ops = patch::parse(&body, mt)?;
-    let image = svc::update(&state, ctx, path.into_inner(), mt, ops).await?;
+    let image = svc::update(&state, ctx, id, mt, ops).await?;
     Ok(json::respond(
         HttpResponse::Ok(),
         &views::ImageView {

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::image_data::require_octet_stream;
 use super::images::no_content;
 use super::tasks::image_task;
-use crate::api::body::{forbid_body, require_json};
+use crate::api::body::{content_length, forbid_body, require_json};
 use crate::api::context::Ctx;
 use crate::api::json;
 use crate::api::request_id::RequestId;
@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::policy::project_target;
 use crate::service::import::{self as svc, ImportRequest};
 use crate::service::tasks;
+use crate::service::{access, data};
 
 /// `GET /v2/info/import`: the enabled import methods.
 pub async fn info_import(
@@ -103,7 +104,11 @@ pub async fn stage(
         ));
     }
     require_octet_stream(&req)?;
-    svc::stage(&state, ctx, path.into_inner(), payload).await?;
+    let id = path.into_inner();
+    // Who may stage, how much, and a place among the project's uploads: before any data.
+    let _slot =
+        data::admit_transfer(&state, &ctx, &id, "modify_image", content_length(&req)).await?;
+    svc::stage(&state, ctx, id, payload).await?;
     Ok(no_content())
 }
 
@@ -115,6 +120,11 @@ pub async fn import(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
+    let id = path.into_inner();
+    // Only visibility can be decided before the body: the state conflicts (409) come before
+    // `modify_image` (403) in Glance's order, and they need the body's method.
+    let not_found = format!("No image found with ID {id}");
+    access::authorize_on_image(&state, &ctx, &id, not_found, None).await?;
     let body = require_json(&req, payload).await?;
     let header_store = req
         .headers()
@@ -122,7 +132,7 @@ pub async fn import(
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let mut r = ImportRequest::parse(body, &state.config.import.enabled_import_methods)?;
     r.header_store = header_store;
-    svc::import(&state, ctx, RequestId::of(&req), path.into_inner(), r).await?;
+    svc::import(&state, ctx, RequestId::of(&req), id, r).await?;
     Ok(HttpResponse::Accepted().finish())
 }
 

@@ -63,9 +63,11 @@ pub async fn create(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
+    let id = path.into_inner();
+    svc::authorize_create(&state, &ctx, &id).await?;
     let body = require_json(&req, payload).await?;
     let member = member_from_body(&body)?;
-    let m = svc::create(&state, ctx, path.into_inner(), member).await?;
+    let m = svc::create(&state, ctx, id, member).await?;
     Ok(json::respond(HttpResponse::Ok(), &views::member(&m)))
 }
 
@@ -88,9 +90,10 @@ pub async fn update(
     path: web::Path<(String, String)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
+    let (id, member) = path.into_inner();
+    svc::authorize_update(&state, &ctx, &id, &member).await?;
     let body = require_json(&req, payload).await?;
     let status = status_from_body(&body)?;
-    let (id, member) = path.into_inner();
     let m = svc::update(&state, ctx, id, member, status).await?;
     Ok(json::respond(HttpResponse::Ok(), &views::member(&m)))
 }

@@ -107,6 +107,24 @@ where
     state.db(move |conn| f(conn, &st)).await
 }
 
+/// Before a request body is read: the namespace is visible (`how` gives the 404's text) and
+/// `rule` allows the action on it; the same checks, in the same order, as the use case makes
+/// first with the body.
+pub async fn authorize(
+    state: &AppState,
+    ctx: &RequestContext,
+    ns: &str,
+    how: Missing,
+    rule: &'static str,
+) -> Result<(), Error> {
+    let (ctx, ns) = (ctx.clone(), ns.to_owned());
+    read(state, move |c, st| {
+        let n = load_namespace(c, &ctx, &ns, how)?;
+        enforce(&st.policy, &ctx, Some(&n), rule)
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::NaiveDateTime;

@@ -13,6 +13,7 @@ use crate::domain::metadefs::schemas::{self, Body};
 use crate::domain::metadefs::{document, query};
 use crate::error::Error;
 use crate::service::metadefs::content as svc;
+use crate::service::metadefs::{self, Missing};
 
 type Ns = web::Path<String>;
 type NsItem = web::Path<(String, String)>;
@@ -56,6 +57,15 @@ pub async fn create_object(
     path: Ns,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
+    // Who may act is decided before the body is read.
+    metadefs::authorize(
+        &state,
+        &ctx,
+        &path,
+        Missing::LongIfMissing,
+        "add_metadef_object",
+    )
+    .await?;
     let raw = object_body(require_json(&req, payload).await?, true)?;
     let doc = document::object(&raw);
     let (has_r, has_p) = (doc.has_required, doc.has_properties);
@@ -89,6 +99,15 @@ pub async fn update_object(
     path: NsItem,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
+    // Who may act is decided before the body is read.
+    metadefs::authorize(
+        &state,
+        &ctx,
+        &path.0,
+        Missing::LongIfMissing,
+        "modify_metadef_object",
+    )
+    .await?;
     let raw = object_body(require_json(&req, payload).await?, false)?;
     let doc = document::object(&raw);
     let (has_r, has_p) = (doc.has_required, doc.has_properties);
@@ -157,6 +176,8 @@ pub async fn create_property(
     path: Ns,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
+    // Who may act is decided before the body is read.
+    metadefs::authorize(&state, &ctx, &path, Missing::Short, "add_metadef_property").await?;
     let (name, schema) = property_body(require_json(&req, payload).await?)?;
     let p = svc::create_property(&state, ctx, path.into_inner(), name, schema).await?;
     Ok(json::respond(HttpResponse::Created(), &views::property(&p)))
@@ -169,6 +190,15 @@ pub async fn update_property(
     path: NsItem,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
+    // Who may act is decided before the body is read.
+    metadefs::authorize(
+        &state,
+        &ctx,
+        &path.0,
+        Missing::Short,
+        "modify_metadef_property",
+    )
+    .await?;
     let (new_name, schema) = property_body(require_json(&req, payload).await?)?;
     let (ns, name) = path.into_inner();
     let p = svc::update_property(&state, ctx, ns, name, new_name, schema).await?;
@@ -221,6 +251,8 @@ pub async fn create_tags(
     path: Ns,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
+    // Who may act is decided before the body is read.
+    metadefs::authorize(&state, &ctx, &path, Missing::Short, "add_metadef_tags").await?;
     let raw = checked_body(
         require_json(&req, payload).await?,
         super::READ_ONLY_TIMES,
@@ -274,6 +306,8 @@ pub async fn update_tag(
     path: NsItem,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
+    // Who may act is decided before the body is read.
+    metadefs::authorize(&state, &ctx, &path.0, Missing::Short, "modify_metadef_tag").await?;
     let raw = checked_body(
         require_json(&req, payload).await?,
         READ_ONLY_TIMES,

@@ -14,6 +14,7 @@ use crate::domain::metadefs::property::prefix_keys;
 use crate::domain::metadefs::{document, query, schemas::Body};
 use crate::error::Error;
 use crate::service::metadefs::namespaces::{self as svc, Scope};
+use crate::service::metadefs::{self, Missing};
 
 pub async fn list(
     state: web::Data<AppState>,
@@ -52,6 +53,8 @@ pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
+    // Who may create namespaces is decided before the body is read.
+    metadefs::enforce(&state.policy, &ctx, None, "add_metadef_namespace")?;
     let body = require_json(&req, payload).await?;
     let raw = checked_body(body, READ_ONLY_LINKED, Body::Namespace)?;
     let doc = document::namespace(&raw);
@@ -166,6 +169,15 @@ pub async fn update(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
+    // Who may act is decided before the body is read.
+    metadefs::authorize(
+        &state,
+        &ctx,
+        &path,
+        Missing::Short,
+        "modify_metadef_namespace",
+    )
+    .await?;
     let body = require_json(&req, payload).await?;
     let raw = checked_body(body, READ_ONLY_LINKED, Body::Namespace)?;
     let ns = svc::update(&state, ctx, path.into_inner(), document::namespace(&raw)).await?;

@@ -11,6 +11,7 @@ use crate::app::AppState;
 use crate::domain::metadefs::{document, schemas::Body};
 use crate::error::Error;
 use crate::service::metadefs::resource_types as svc;
+use crate::service::metadefs::{self, Missing};
 
 pub async fn list(
     state: web::Data<AppState>,
@@ -48,6 +49,15 @@ pub async fn associate(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
+    // Who may act is decided before the body is read.
+    metadefs::authorize(
+        &state,
+        &ctx,
+        &path,
+        Missing::Short,
+        "add_metadef_resource_type_association",
+    )
+    .await?;
     let raw = checked_body(
         require_json(&req, payload).await?,
         READ_ONLY_TIMES,
