@@ -83,7 +83,7 @@ where
         .await?;
 
     // 2. Stream the bytes into the store (temp file, fsync, rename).
-    let data = receive_or_abandon(
+    let data = receive(
         state,
         &state.store,
         &id,
@@ -169,23 +169,9 @@ pub(crate) async fn record_received(
 /// `queued` before the error is returned (the store leaves nothing behind) and the store's error
 /// becomes Glance's answer. If this future is dropped instead (the connection went away and took
 /// the request with it), the image is returned to `queued` at once all the same.
+/// Receives a transfer's data into `store`; a transfer abandoned mid-body (its future dropped)
+/// returns the image from `status` to `queued`, then runs `on_abandon`.
 pub(crate) async fn receive<S, E>(
-    state: &AppState,
-    store: &FsStore,
-    id: &str,
-    body: S,
-    inspect_as: Option<&str>,
-    status: ImageStatus,
-) -> Result<StoredData, Error>
-where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-    E: std::fmt::Display,
-{
-    receive_or_abandon(state, store, id, body, inspect_as, status, None).await
-}
-
-/// [`receive`], with what to do after the clean-up of an abandoned transfer.
-async fn receive_or_abandon<S, E>(
     state: &AppState,
     store: &FsStore,
     id: &str,

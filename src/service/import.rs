@@ -76,6 +76,7 @@ pub async fn stage<S, E>(
     ctx: RequestContext,
     id: String,
     body: S,
+    on_abandon: Option<super::data::OnAbandon>,
 ) -> Result<(), Error>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -110,6 +111,7 @@ where
         body,
         None,
         ImageStatus::Uploading,
+        on_abandon,
     )
     .await?;
 

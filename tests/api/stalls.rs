@@ -724,3 +724,35 @@ backend_test!(
         assert!(staged.is_empty(), "{staged:?}");
     }
 );
+
+backend_test!(
+    malformed_chunked_stage_is_answered_and_queued,
+    |app| async move {
+        let id = new_image(&app, "p1").await;
+        let mut s = connect(&app).await;
+        let h = head(
+            "PUT",
+            &format!("/v2/images/{id}/stage"),
+            "p1",
+            "member,reader",
+            &[
+                ("Content-Type", "application/octet-stream"),
+                ("Transfer-Encoding", "chunked"),
+            ],
+        );
+        s.write_all(h.as_bytes()).await.unwrap();
+        s.write_all(b"5\r\nhello\r\n").await.unwrap();
+        s.flush().await.unwrap();
+        assert!(wait_status(&app, &id, "uploading", Duration::from_secs(5)).await);
+        s.write_all(b"zz-not-a-size\r\nmore\r\n").await.unwrap();
+        let (status, text) = answer(&mut s, Duration::from_secs(10)).await;
+        assert_eq!(status, Some(400), "{text}");
+        assert!(text.contains("Error reading image data"), "{text}");
+        assert_eq!(image_status(&app, &id).await, "queued");
+        let staged: Vec<_> = std::fs::read_dir(&app.state.config.import.staging_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(staged.is_empty(), "{staged:?}");
+    }
+);

@@ -33,16 +33,20 @@ pub async fn upload(
     // Who may upload, how much, and a place among the project's uploads: before any data.
     let _slot =
         data::admit_transfer(&state, &ctx, &id, "upload_image", content_length(&req)).await?;
-    // actix drops this request mid-body on a malformed chunked body: answer all the same.
-    let abandoned = late_answer(
-        &req,
+    data::upload(&state, ctx, id, payload, abandoned_answer(&req)).await?;
+    Ok(no_content())
+}
+
+/// actix drops an upload or stage mid-body on a malformed chunked body, with no answer: the
+/// answer glint writes all the same, once the image is `queued` again.
+pub fn abandoned_answer(req: &HttpRequest) -> Option<data::OnAbandon> {
+    late_answer(
+        req,
         Error::bad_request(
             "Error reading image data: the request body ended abnormally \
              (malformed chunked encoding or a connection error).",
         ),
-    );
-    data::upload(&state, ctx, id, payload, abandoned).await?;
-    Ok(no_content())
+    )
 }
 
 /// Data bodies must be `application/octet-stream` (Glance's deserializer; 415 otherwise).

@@ -4,7 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::image_data::require_octet_stream;
+use super::image_data::{abandoned_answer, require_octet_stream};
 use super::images::no_content;
 use super::tasks::image_task;
 use crate::api::body::{content_length, forbid_body, require_json};
@@ -108,7 +108,8 @@ pub async fn stage(
     // Who may stage, how much, and a place among the project's uploads: before any data.
     let _slot =
         data::admit_transfer(&state, &ctx, &id, "modify_image", content_length(&req)).await?;
-    svc::stage(&state, ctx, id, payload).await?;
+    let abandoned = abandoned_answer(&req);
+    svc::stage(&state, ctx, id, payload, abandoned).await?;
     Ok(no_content())
 }
 
