@@ -49,6 +49,9 @@ const SPACE_ITEMS: &str = r"\s\x1C-\x1F";
 /// Python's `\w` inside a class: letters, numbers, underscore.
 const WORD_ITEMS: &str = r"\p{L}\p{N}_";
 
+/// Python's "nothing to repeat" / "multiple repeat" errors.
+const BAD_REPEAT: &str = "a repeat of nothing, of an anchor or of a repeat";
+
 /// Rewrites a Python pattern into `regex` syntax with the same matches.
 pub fn translate(pattern: &str) -> Result<String, String> {
     let refuse = |what: &str| Err(format!("pattern {pattern:?}: {what} cannot be checked"));
@@ -62,14 +65,12 @@ pub fn translate(pattern: &str) -> Result<String, String> {
     while i < chars.len() {
         let c = chars[i];
         let mut token = Token::Atom;
-        let repeat = |prev: Token, lazy: bool| {
-            match prev {
+        let repeat = |prev: Token, lazy: bool| match prev {
             Token::Atom => Ok(Token::Repeat),
             Token::Repeat if lazy => Ok(Token::Lazy),
             _ => Err(format!(
-                "pattern {pattern:?}: a repeat of nothing, of an anchor or of a repeat cannot be checked"
+                "pattern {pattern:?}: {BAD_REPEAT} cannot be checked"
             )),
-        }
         };
         match c {
             '\\' => {
