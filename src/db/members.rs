@@ -57,7 +57,7 @@ pub fn add(
             .filter(not(m::deleted))
             .count()
         .get_result(c))?;
-    if quota >= 0 && count + 1 > quota {
+    if crate::domain::quota::exceeded(count + 1, quota) {
         return Ok(AddOutcome::QuotaExceeded {
             attempted: count + 1,
         });

@@ -3,11 +3,17 @@
 pub mod address;
 pub mod context;
 pub mod image;
+pub mod image_schema;
+pub mod json_schema;
 pub mod limits;
 pub mod list_query;
 pub mod member;
 pub mod metadefs;
 pub mod patch;
+pub mod pyfmt;
+pub mod pyre;
+pub mod python;
+pub mod quota;
 pub mod task;
 pub mod uri_filter;
 pub mod visibility;

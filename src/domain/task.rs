@@ -159,7 +159,7 @@ fn task_properties(partial: bool) -> serde_json::Map<String, Value> {
     let doc = serde_json::json!({
         "id": {
             "description": "An identifier for the task",
-            "pattern": "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$",
+            "pattern": crate::domain::python::UUID_PATTERN,
             "type": "string"
         },
         "type": {

@@ -14,6 +14,8 @@
 use serde_json::Value;
 
 use super::check::Check;
+// oslo's `\s+` split is Python's `str.isspace()`.
+use crate::domain::python::is_space;
 
 // `Check::eval` denies anything nested deeper than MAX_DEPTH, so a deeper rule could
 // never pass; refusing it also bounds the parser's recursion.
@@ -92,7 +94,7 @@ pub fn parse_legacy_list(v: &Value) -> Result<Check, String> {
             // oslo.policy keeps whitespace as part of the check here (so
             // "role:admin or role:x" is one odd role name that never matches);
             // that is always a mistake, so refuse it.
-            if s.chars().any(is_py_space) {
+            if s.chars().any(is_space) {
                 return Err(format!(
                     "list item {at} {s:?} contains whitespace; each list item is a single check"
                 ));
@@ -124,12 +126,6 @@ fn json_kind(v: &Value) -> &'static str {
         Value::Array(_) => "a list",
         Value::Object(_) => "a mapping",
     }
-}
-
-/// Python's `str.isspace()`, which is what oslo's `\s+` split uses: Unicode
-/// whitespace plus the ASCII separators U+001C..U+001F.
-fn is_py_space(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
 #[derive(Debug)]
@@ -171,12 +167,12 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
     let mut tokens = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        if is_py_space(chars[i]) {
+        if is_space(chars[i]) {
             i += 1;
             continue;
         }
         let start = i;
-        while i < chars.len() && !is_py_space(chars[i]) {
+        while i < chars.len() && !is_space(chars[i]) {
             i += 1;
         }
         let word = &chars[start..i];
