@@ -291,7 +291,7 @@ pub fn parse(raw_query: &str, d: &ListDefaults) -> Result<ListQuery> {
     let tag_values: Vec<String> = params
         .pop_all("tag")
         .iter()
-        .map(|t| py_strip(t).to_owned())
+        .map(|t| crate::domain::python::strip(t).to_owned())
         .collect();
 
     // _get_filters reads with `get`: the last value. An empty visibility skips validation.
@@ -562,19 +562,19 @@ fn sorting(params: &mut MultiDict) -> Result<Vec<(SortKey, SortDir)>> {
             ));
         }
         let spec = params.pop_first("sort").unwrap_or_default();
-        for item in py_strip(&spec).split(',') {
+        for item in crate::domain::python::strip(&spec).split(',') {
             let (key, dir) = item.split_once(':').unwrap_or((item, ""));
             // The default applies only to an absent direction; " " strips to "" and fails.
             let dir = if dir.is_empty() { "desc" } else { dir };
-            keys.push(SortKey::parse(py_strip(key))?);
-            dirs.push(SortDir::parse(py_strip(dir))?);
+            keys.push(SortKey::parse(crate::domain::python::strip(key))?);
+            dirs.push(SortDir::parse(crate::domain::python::strip(dir))?);
         }
     } else {
         for k in params.pop_all("sort_key") {
-            keys.push(SortKey::parse(py_strip(&k))?);
+            keys.push(SortKey::parse(crate::domain::python::strip(&k))?);
         }
         for d in params.pop_all("sort_dir") {
-            dirs.push(SortDir::parse(py_strip(&d))?);
+            dirs.push(SortDir::parse(crate::domain::python::strip(&d))?);
         }
         if dirs.len() > 1 && dirs.len() != keys.len() {
             return Err(Error::bad_request(
@@ -954,19 +954,11 @@ fn iso_time_rest(s: &[u8], hour: Span, minute: Option<Span>, q: usize) -> Option
 }
 
 /// Python's `str.isspace` (Rust's `char::is_whitespace` minus U+001C..U+001F).
-fn py_space(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
-
-fn py_strip(s: &str) -> &str {
-    s.trim_matches(py_space)
-}
-
 /// Python's `int(s)` for base 10 (surrounding whitespace, a sign, `_`
 /// between digits), saturating instead of growing without bound. ASCII
 /// digits only: Python also takes other Unicode decimal digits.
 fn py_int(s: &str) -> Option<i128> {
-    let t = py_strip(s);
+    let t = crate::domain::python::strip(s);
     let (neg, digits) = match t.as_bytes().first()? {
         b'-' => (true, &t[1..]),
         b'+' => (false, &t[1..]),

@@ -10,6 +10,7 @@ use crate::domain::context::RequestContext;
 use crate::domain::image::{Image, ImageStatus, Visibility};
 use crate::domain::list_query::ListQuery;
 use crate::domain::patch::{self, Op, Operation, PatchLimits, PatchMediaType};
+use crate::domain::quota;
 use crate::error::{Error, Msg};
 use crate::policy::{new_image_target, project_target};
 
@@ -321,11 +322,11 @@ pub async fn add_tag(
                     return Ok(());
                 }
                 let quota = st.config.image_tag_quota;
-                let attempted = old.tags.len() as i64 + 1;
-                if quota >= 0 && attempted > quota {
+                let attempted = quota::count(old.tags.len()).saturating_add(1);
+                if quota::exceeded(attempted, quota) {
                     return Err(Error::PayloadTooLarge(Msg::Explanation(format!(
-                        "Maximum number of tags exceeded: The limit has been exceeded on the number \
-                         of allowed image tags. Attempted: {attempted}, Maximum: {quota}"
+                        "Maximum number of tags exceeded: {}",
+                        quota::limit_text("image tags", attempted, quota)
                     )))
                     .into());
                 }

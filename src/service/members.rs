@@ -8,6 +8,7 @@ use crate::db::{self, members::AddOutcome, write_tx, DbConn};
 use crate::domain::context::RequestContext;
 use crate::domain::image::Visibility;
 use crate::domain::member::{Member, MemberStatus};
+use crate::domain::quota;
 use crate::error::{Error, Msg};
 
 fn image_not_found(id: &str) -> String {
@@ -101,14 +102,17 @@ pub async fn create(
                 let quota = st.config.image_member_quota;
                 match db::members::add(c, &id, &member, quota, now())? {
                     AddOutcome::Added(m) => Ok(m),
-                    AddOutcome::QuotaExceeded { attempted } => Err(Error::PayloadTooLarge(Msg::Explanation(format!(
-                        "Image member limit exceeded for image {id}: The limit has been exceeded on the \
-                         number of allowed image members for this image. Attempted: {attempted}, Maximum: {quota}:"
-                    )))
-                    .into()),
-                    AddOutcome::Duplicate => {
-                        Err(Error::conflict(format!("Member {member} is duplicated for image {id}")).into())
+                    AddOutcome::QuotaExceeded { attempted } => {
+                        Err(Error::PayloadTooLarge(Msg::Explanation(format!(
+                            "Image member limit exceeded for image {id}: {}:",
+                            quota::limit_text("image members for this image", attempted, quota)
+                        )))
+                        .into())
                     }
+                    AddOutcome::Duplicate => Err(Error::conflict(format!(
+                        "Member {member} is duplicated for image {id}"
+                    ))
+                    .into()),
                 }
             })
             .map_err(Error::from)

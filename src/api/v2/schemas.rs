@@ -12,9 +12,7 @@
 
 use serde_json::{json, Value};
 
-/// The UUID pattern Glance puts on `id` and `image_id`.
-const UUID_PATTERN: &str =
-    "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$";
+use crate::domain::python::UUID_PATTERN;
 
 /// `GET /v2/schemas/image`: the same document the domain validates image
 /// input against (`domain::patch::image_schema`), so the two cannot drift.
