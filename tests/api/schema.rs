@@ -70,7 +70,7 @@ fn columns(app: &TestApp) -> Vec<Col> {
 async fn both_backends_have_the_same_schema() {
     let backends = crate::helpers::backends();
     if !(backends.contains(&Backend::Sqlite) && backends.contains(&Backend::Postgres)) {
-        eprintln!("SKIPPED: needs both backends in GLINT_TEST_BACKENDS");
+        crate::helpers::skip("needs both backends in GLINT_TEST_BACKENDS");
         return;
     }
     let sqlite = TestApp::spawn(Backend::Sqlite).await;
