@@ -143,7 +143,8 @@ if [ "${GLINT_TEST_KEYSTONE:-}" != "skip" ]; then
   bash scripts/keystone.sh start
 fi
 
-# Every test binary runs even when an earlier one failed, so that the summary covers all suites.
+# Every test binary runs even when an earlier one failed, so that the summary covers all suites:
+# the unit tests, tests/api (the everyday HTTP tests) and tests/faults (crashes, database and disk faults).
 set +e
 cargo test --locked --no-fail-fast -- --test-threads="${GLINT_TEST_THREADS:-4}" 2>&1 | tee "$CARGO_TEST_LOG"
 cargo_rc=${PIPESTATUS[0]}
