@@ -159,7 +159,8 @@ else
   skip_step fuzz "GLINT_TEST_FUZZ=skip"
 fi
 
-# Keep the benchmark scripts working: a few seconds each, no timing assertions, no results rewritten.
+# Keep the benchmark scripts working: a few seconds each, no timing assertions, no results rewritten;
+# they fail on any request error wrk reports and on a panic or ERROR line in glint's log.
 # bench/run.sh needs Keystone's tokens; bench/scale.sh needs PostgreSQL.
 if [ "${GLINT_TEST_BENCH:-}" != "skip" ]; then
   if [ "${GLINT_TEST_KEYSTONE:-}" != "skip" ]; then
