@@ -40,6 +40,9 @@ enum Expect {
 }
 use Expect::{Error, Listed};
 
+/// Method, path, content type, body, and what it must get.
+type Case<'a> = (Method, String, Option<&'a str>, Vec<u8>, Expect);
+
 const UUID_PATTERN: &str =
     "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$";
 
@@ -78,7 +81,7 @@ backend_test!(
         ])
         .unwrap();
         let huge = vec![b' '; 2 * 1024 * 1024];
-        let cases: Vec<(Method, String, Option<&str>, Vec<u8>, Expect)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 Method::POST,
                 "/v2/images".into(),
@@ -352,7 +355,7 @@ backend_test!(
         )
         .await;
         assert_eq!(s, 200, "{v}");
-        assert_eq!(image_ids(&v), [id.clone()]);
+        assert_eq!(image_ids(&v), std::slice::from_ref(&id));
         let r = c
             .request(Method::GET, "/v2/images")
             .header("X-Big", "v".repeat(1024 * 1024))
