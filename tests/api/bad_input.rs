@@ -356,8 +356,12 @@ backend_test!(
         .await;
         assert_eq!(s, 200, "{v}");
         assert_eq!(image_ids(&v), std::slice::from_ref(&id));
-        let r = c
-            .request(Method::GET, "/v2/images")
+        // A client of its own: the refused connection must not be reused by the requests after it.
+        let r = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap()
+            .get(app.url("/v2/images"))
             .header("X-Big", "v".repeat(1024 * 1024))
             .send()
             .await;
