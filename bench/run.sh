@@ -137,7 +137,17 @@ WL_ARGS=()
 QUICK_ARGS=()
 [ "$QUICK" = 1 ] && QUICK_ARGS=(--quick)
 
-exec "$PYTHON" "$REPO_ROOT/bench/lib/bench.py" \
+# A run fails (exit 1, after its results are written) when any request of glint or the ceiling did not
+# get its 2xx: wrk's non-2xx answers, socket errors and timeouts, as bench.py counts them into each
+# cell's "errors"; when bench.py noted a failure of glint's; or when glint's log of this run has a
+# panic or an ERROR line. Glance's errors are printed, not fatal (Glance on SQLite fails its own
+# requests with "database is locked" under load).
+MARK="$(mktemp "$BENCH_WORK/.run-start.XXXXXX")"
+trap 'rm -f "$MARK"' EXIT
+# glint's logs can be appended to across runs: only what this run adds is looked at.
+declare -A LOG_START=()
+while IFS= read -r f; do LOG_START["$f"]=$(stat -c %s "$f"); done < <(find "$BENCH_WORK" -name glint.log)
+"$PYTHON" "$REPO_ROOT/bench/lib/bench.py" \
   --db "$DB" --duration "$DURATION" --concurrency "$CONC" "${QUICK_ARGS[@]}" "${WL_ARGS[@]}" \
   --repo "$REPO_ROOT" --work "$BENCH_WORK" --work-root "$GLINT_WORK" \
   --glance-venv "$GLANCE_VENV" --glint-bin "$GLINT_BIN" \
@@ -150,3 +160,38 @@ exec "$PYTHON" "$REPO_ROOT/bench/lib/bench.py" \
   --pg-glint-db "${BENCH_PG_PREFIX:-bench}_glint" --pg-glance-db "${BENCH_PG_PREFIX:-bench}_glance" \
   "${GLANCE_ARGS[@]}" "${SMOKE_ARGS[@]}" \
   --out "$OUT" --cmdline="${ARGS[*]}"
+
+RAW="$(find "$BENCH_WORK" -maxdepth 1 -name 'results-*.json' -newer "$MARK" | sort | tail -n 1)"
+[ -n "$RAW" ] || die "bench.py wrote no results-*.json in $BENCH_WORK"
+failed=0
+"$PYTHON" - "$RAW" <<'PY' || failed=1
+import json, sys
+res = json.load(open(sys.argv[1]))["results"]
+bad, glance = [], []
+def cell_errors(where, c):
+    if isinstance(c, dict) and c.get("errors"):
+        return [f"{where}: {c['errors']} errors {c.get('error_statuses', '')} {c.get('samples', [])[:1]}"]
+    return []
+for db, r in res.get("dbs", {}).items():
+    for cell in r.get("api", []) + r.get("transfer", []):
+        where = f"{db} {cell.get('workload')} c={cell.get('c')}"
+        bad += cell_errors(where + " glint", cell.get("glint"))
+        glance += cell_errors(where + " Glance", cell.get("glance"))
+    for c, cell in r.get("ceiling", {}).items():
+        bad += cell_errors(f"{db} ceiling c={c}", cell)
+    bad += [f"{db}: {n}" for n in r.get("notes", []) if n.startswith("glint:")]
+for line in glance:
+    print("bench: (not fatal)", line, file=sys.stderr)
+for line in bad:
+    print("bench: FAILED", line, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+while IFS= read -r glint_log; do
+  lines="$(tail -c +"$(( ${LOG_START["$glint_log"]:-0} + 1 ))" "$glint_log" | grep -E 'panicked| ERROR ' || true)"
+  if [ -n "$lines" ]; then
+    log "FAILED: panic or ERROR lines in $glint_log:"
+    printf '%s\n' "$lines" | head -n 5 >&2
+    failed=1
+  fi
+done < <(find "$BENCH_WORK" -name glint.log -newer "$MARK")
+[ "$failed" = 0 ] || die "requests failed during the run (see above); results: $OUT, $RAW"

@@ -11,8 +11,46 @@
 #   GLINT_TEST_MOUNT=skip       skip the disk-full tests (mount a tmpfs; needs root)
 #   GLINT_TEST_BENCH=skip        skip the few-second smoke runs of bench/run.sh and bench/scale.sh
 #   GLINT_TEST_PG_URL            PostgreSQL admin URL (default postgresql://postgres@127.0.0.1:5432/test)
+#   GLINT_TEST_REQUIRE=all       nothing may be skipped (CI): a skipping test fails, and so does the run
+#                                when any test or step was skipped or any switch above says skip
+#
+# Every test that skips itself (helpers::skip) appends a line to $GLINT_TEST_SKIP_LOG; at the end the
+# run prints, per suite, how many tests ran, passed, were skipped and failed, and why tests skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# An unknown switch value is an error, never a silent default.
+for switch in GLINT_TEST_KEYSTONE GLINT_TEST_CONFORMANCE GLINT_TEST_FUZZ GLINT_TEST_PRIVATE_PG \
+  GLINT_TEST_MOUNT GLINT_TEST_BENCH; do
+  case "${!switch:-}" in
+    "" | skip) ;;
+    *) echo "$switch: unknown value '${!switch}' (known: skip)" >&2; exit 2 ;;
+  esac
+done
+case "${GLINT_TEST_REQUIRE:-}" in
+  "" | all) ;;
+  *) echo "GLINT_TEST_REQUIRE: unknown value '$GLINT_TEST_REQUIRE' (known: all)" >&2; exit 2 ;;
+esac
+IFS=, read -r -a wanted_backends <<<"${GLINT_TEST_BACKENDS:-sqlite,postgres}"
+has_sqlite=0; has_postgres=0
+for b in "${wanted_backends[@]}"; do
+  case "${b// /}" in
+    sqlite) has_sqlite=1 ;;
+    postgres | postgresql) has_postgres=1 ;;
+    *) echo "GLINT_TEST_BACKENDS: unknown backend '$b' (known: sqlite, postgres)" >&2; exit 2 ;;
+  esac
+done
+if [ "${GLINT_TEST_REQUIRE:-}" = all ]; then
+  for switch in GLINT_TEST_KEYSTONE GLINT_TEST_CONFORMANCE GLINT_TEST_FUZZ GLINT_TEST_PRIVATE_PG \
+    GLINT_TEST_MOUNT GLINT_TEST_BENCH; do
+    if [ "${!switch:-}" = skip ]; then
+      echo "GLINT_TEST_REQUIRE=all forbids $switch=skip" >&2; exit 2
+    fi
+  done
+  if [ "$has_sqlite$has_postgres" != 11 ]; then
+    echo "GLINT_TEST_REQUIRE=all needs both backends (GLINT_TEST_BACKENDS=${GLINT_TEST_BACKENDS:-})" >&2; exit 2
+  fi
+fi
 
 # Stop, on success, failure or interrupt, every daemon this run started (and only those: a Keystone
 # or glint stack that was already up when the run began is left as it was).
@@ -24,9 +62,68 @@ STACK_WAS_UP=0; bash scripts/glint-stack.sh status >/dev/null 2>&1 && STACK_WAS_
 TEMPEST_WAS_UP=0
 GLINT_WORK="$TEMPEST_WORK" GLINT_KEYSTONE_PORT="${GLINT_TEMPEST_KEYSTONE_PORT:-5011}" \
   GLINT_PORT="${GLINT_TEMPEST_PORT:-9311}" bash scripts/glint-stack.sh status >/dev/null 2>&1 && TEMPEST_WAS_UP=1
+mkdir -p "$WORK"
+export GLINT_TEST_SKIP_LOG="$WORK/test-skips.log"
+: >"$GLINT_TEST_SKIP_LOG"
+CARGO_TEST_LOG="$WORK/cargo-test.log"
+rm -f "$CARGO_TEST_LOG"
+# A step of this script left out by a switch: counted like a skipping test (suite "script").
+skip_step() { printf 'script\t%s\t%s\n' "$1" "$2" >>"$GLINT_TEST_SKIP_LOG"; echo "SKIPPED: $1 ($2)"; }
+
+# Per suite: tests run, passed, skipped, failed, ignored (from cargo's "Running"/"test result" lines
+# and the skip log), then every skip reason with its count.
+summary() {
+  [ -f "$CARGO_TEST_LOG" ] || [ -s "$GLINT_TEST_SKIP_LOG" ] || return 0
+  local skips
+  skips=$(sort -u -t $'\t' -k1,2 "$GLINT_TEST_SKIP_LOG")
+  echo
+  echo "== test summary =="
+  if [ -f "$CARGO_TEST_LOG" ]; then
+    printf '%s\n' "$skips" | awk -v require="${GLINT_TEST_REQUIRE:-}" '
+      part == "skips" { if (split($0, t, "\t") >= 2) skipped[t[1]]++; next }
+      $1 == "Running" {
+        if ($2 == "unittests") suite = ($3 == "src/lib.rs") ? "lib" : "bin " $3
+        else { suite = $2; sub(/^tests\//, "", suite); sub(/(\/main)?\.rs$/, "", suite) }
+        next
+      }
+      $1 == "Doc-tests" { suite = "doc"; next }
+      $1 == "test" && $2 == "result:" {
+        p = f = ig = 0
+        for (i = 3; i < NF; i++) {
+          w = $(i + 1); gsub(/[;,.]/, "", w)
+          if (w == "passed") p = $i
+          if (w == "failed") f = $i
+          if (w == "ignored") ig = $i
+        }
+        s = skipped[suite] + 0
+        # Without the require switch a skipped test returns and cargo counts it as passed;
+        # with it the skip panics and cargo counts it as failed.
+        if (require != "all") p -= s
+        printf "%-16s %6d ran %6d passed %6d skipped %6d failed %6d ignored\n", suite, p + s + f, p, s, f, ig
+        seen[suite] = 1
+      }
+      END {
+        for (x in skipped) if (!(x in seen) && x != "script")
+          printf "%-16s did not finish; %d skipped\n", x, skipped[x]
+      }' part=skips - part=cargo "$CARGO_TEST_LOG"
+  fi
+  if [ -n "$skips" ]; then
+    echo "$(printf '%s\n' "$skips" | wc -l) skipped:"
+    printf '%s\n' "$skips" | awk -F'\t' '{ print ($1 == "script" ? "script step " $2 : $1) ": " $3 }' |
+      sort | uniq -c | sort -rn
+  else
+    echo "0 skipped"
+  fi
+}
+
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  summary || true
+  if [ "$rc" = 0 ] && [ "${GLINT_TEST_REQUIRE:-}" = all ] && [ -s "$GLINT_TEST_SKIP_LOG" ]; then
+    echo "GLINT_TEST_REQUIRE=all: something was skipped (see above); failing the run" >&2
+    rc=1
+  fi
   if [ "$TEMPEST_WAS_UP" = 0 ] && [ -d "$TEMPEST_WORK" ]; then
     GLINT_WORK="$TEMPEST_WORK" GLINT_PORT="${GLINT_TEMPEST_PORT:-9311}" bash scripts/glint-stack.sh stop >/dev/null 2>&1 || true
     GLINT_WORK="$TEMPEST_WORK" GLINT_KEYSTONE_PORT="${GLINT_TEMPEST_KEYSTONE_PORT:-5011}" \
@@ -46,26 +143,41 @@ if [ "${GLINT_TEST_KEYSTONE:-}" != "skip" ]; then
   bash scripts/keystone.sh start
 fi
 
-cargo test --locked -- --test-threads="${GLINT_TEST_THREADS:-4}"
+# Every test binary runs even when an earlier one failed, so that the summary covers all suites:
+# the unit tests, tests/api (the everyday HTTP tests) and tests/faults (crashes, database and disk faults).
+set +e
+cargo test --locked --no-fail-fast -- --test-threads="${GLINT_TEST_THREADS:-4}" 2>&1 | tee "$CARGO_TEST_LOG"
+cargo_rc=${PIPESTATUS[0]}
+set -e
+[ "$cargo_rc" = 0 ] || exit "$cargo_rc"
 
 # Coverage-guided fuzzing of the parsers (PATCH bodies, list queries, policy rules and files,
 # glance-api.conf), bounded; longer runs by hand as fuzz/README.md says.
 if [ "${GLINT_TEST_FUZZ:-}" != "skip" ]; then
   bash scripts/fuzz.sh "${GLINT_FUZZ_SECONDS:-15}"
+else
+  skip_step fuzz "GLINT_TEST_FUZZ=skip"
 fi
 
-# Keep the benchmark scripts working: a few seconds each, no timing assertions, no results rewritten.
+# Keep the benchmark scripts working: a few seconds each, no timing assertions, no results rewritten;
+# they fail on any request error wrk reports and on a panic or ERROR line in glint's log.
 # bench/run.sh needs Keystone's tokens; bench/scale.sh needs PostgreSQL.
 if [ "${GLINT_TEST_BENCH:-}" != "skip" ]; then
   if [ "${GLINT_TEST_KEYSTONE:-}" != "skip" ]; then
     BENCH_GLINT_PORT="${GLINT_TEST_BENCH_PORT:-9490}" BENCH_GLANCE_PORT=$(( ${GLINT_TEST_BENCH_PORT:-9490} + 1 )) \
       BENCH_CEILING_PORT=$(( ${GLINT_TEST_BENCH_PORT:-9490} + 2 )) BENCH_PG_PREFIX=smoke \
       bash bench/run.sh --smoke
+  else
+    skip_step "bench/run.sh --smoke" "needs Keystone (GLINT_TEST_KEYSTONE=skip)"
   fi
-  if [ "${GLINT_TEST_BACKENDS:-}" != "sqlite" ]; then
+  if [ "$has_postgres" = 1 ]; then
     BENCH_SCALE_PORT=$(( ${GLINT_TEST_BENCH_PORT:-9490} + 3 )) BENCH_SCALE_DB_PREFIX=smoke_scale \
       bash bench/scale.sh --smoke
+  else
+    skip_step "bench/scale.sh --smoke" "needs PostgreSQL (not in GLINT_TEST_BACKENDS)"
   fi
+else
+  skip_step "bench smokes" "GLINT_TEST_BENCH=skip"
 fi
 
 # Conformance with real clients against a running glint + Keystone stack: the openstack CLI,
@@ -74,4 +186,8 @@ if [ "${GLINT_TEST_CONFORMANCE:-}" != "skip" ] && [ "${GLINT_TEST_KEYSTONE:-}" !
   bash tests/conformance/run.sh
   bash tempest/run.sh
   bash api-ref/check.sh
+elif [ "${GLINT_TEST_CONFORMANCE:-}" = "skip" ]; then
+  skip_step "conformance suites" "GLINT_TEST_CONFORMANCE=skip"
+else
+  skip_step "conformance suites" "need Keystone (GLINT_TEST_KEYSTONE=skip)"
 fi

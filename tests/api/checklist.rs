@@ -72,23 +72,48 @@ backend_test!(
             json!({"disk_format": "raw", "container_format": "bare"}),
         )
         .await;
-        owner.upload(&id, b"bits".to_vec()).await;
-        owner
-            .post(
-                &format!("/v2/images/{id}/members"),
-                &json!({"member": "p2"}),
-            )
-            .await;
+        assert_eq!(owner.upload(&id, b"bits".to_vec()).await.status(), 204);
+        let (s, v) = json(
+            owner
+                .post(
+                    &format!("/v2/images/{id}/members"),
+                    &json!({"member": "p2"}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!((s, v["status"].as_str()), (200, Some("pending")), "{v}");
         let member = app.caller("p2", "member");
+        let stored = |status: &str| {
+            app.count(&format!(
+                "SELECT COUNT(*) AS n FROM image_members WHERE image_id = '{id}' \
+                 AND member = 'p2' AND status = '{status}' AND NOT deleted"
+            ))
+        };
         for status in ["pending", "rejected"] {
             if status == "rejected" {
-                member
-                    .put(
-                        &format!("/v2/images/{id}/members/p2"),
-                        &json!({"status": "rejected"}),
-                    )
-                    .await;
+                let (s, v) = json(
+                    member
+                        .put(
+                            &format!("/v2/images/{id}/members/p2"),
+                            &json!({"status": "rejected"}),
+                        )
+                        .await,
+                )
+                .await;
+                assert_eq!((s, v["status"].as_str()), (200, Some("rejected")), "{v}");
             }
+            // The status took effect: in the database, in the member's own view of its row, and
+            // in which member_status lists the image.
+            assert_eq!(stored(status), 1, "{status}");
+            assert_eq!(
+                app.count(&format!(
+                    "SELECT COUNT(*) AS n FROM image_members WHERE image_id = '{id}' AND NOT deleted"
+                )),
+                1
+            );
+            let (s, v) = json(member.get(&format!("/v2/images/{id}/members/p2")).await).await;
+            assert_eq!((s, v["status"].as_str()), (200, Some(status)), "{v}");
             assert_eq!(
                 member.get(&format!("/v2/images/{id}")).await.status(),
                 200,
@@ -101,6 +126,15 @@ backend_test!(
                 !ids(&member, "").await.contains(&id),
                 "{status}: not in the list"
             );
+            for listed in ["pending", "accepted", "rejected"] {
+                assert_eq!(
+                    ids(&member, &format!("member_status={listed}"))
+                        .await
+                        .contains(&id),
+                    listed == status,
+                    "{status}: member_status={listed}"
+                );
+            }
         }
     }
 );

@@ -339,7 +339,7 @@ macro_rules! backend_test {
                     .await)
                     .await;
                 } else {
-                    eprintln!("SKIPPED: sqlite not in GLINT_TEST_BACKENDS");
+                    $crate::helpers::skip("sqlite not in GLINT_TEST_BACKENDS");
                 }
             }
             #[actix_web::test]
@@ -354,9 +354,51 @@ macro_rules! backend_test {
                     .await)
                     .await;
                 } else {
-                    eprintln!("SKIPPED: postgres not in GLINT_TEST_BACKENDS");
+                    $crate::helpers::skip("postgres not in GLINT_TEST_BACKENDS");
                 }
             }
         }
     };
+}
+
+/// Mark the running test as skipped, visibly and countably: a `SKIPPED:` line on stderr, a line
+/// `<suite>\t<test>\t<reason>` appended to the file named by `GLINT_TEST_SKIP_LOG` (scripts/test.sh
+/// sets it and counts the lines per suite in its summary), and, when `GLINT_TEST_REQUIRE=all` says
+/// that every suite must run, a failure of the test instead of a silent pass. The caller returns
+/// right after.
+pub fn skip(reason: &str) {
+    let suite = env!("CARGO_CRATE_NAME");
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("unknown test")
+        .to_owned();
+    eprintln!("SKIPPED: {reason}");
+    if let Ok(path) = std::env::var("GLINT_TEST_SKIP_LOG") {
+        if !path.is_empty() {
+            use std::io::Write;
+            let line = format!("{suite}\t{test}\t{}\n", reason.replace(['\t', '\n'], " "));
+            // One write of one short line to a file opened for appending: lines from tests
+            // running in parallel do not interleave.
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .unwrap_or_else(|e| panic!("GLINT_TEST_SKIP_LOG: cannot open {path}: {e}"));
+            f.write_all(line.as_bytes())
+                .unwrap_or_else(|e| panic!("GLINT_TEST_SKIP_LOG: cannot write {path}: {e}"));
+        }
+    }
+    if skips_forbidden() {
+        panic!("GLINT_TEST_REQUIRE=all: {suite}::{test} must run but skipped itself: {reason}");
+    }
+}
+
+/// `GLINT_TEST_REQUIRE=all`: no test may skip itself (CI sets it). Any other value than `all` or
+/// unset/empty is a typo and an error, so that it cannot quietly turn the check off.
+pub fn skips_forbidden() -> bool {
+    match std::env::var("GLINT_TEST_REQUIRE").as_deref() {
+        Err(_) | Ok("") => false,
+        Ok("all") => true,
+        Ok(other) => panic!("GLINT_TEST_REQUIRE: unknown value {other:?} (known: all)"),
+    }
 }

@@ -16,7 +16,7 @@ use crate::helpers::{json, message, Backend, TestApp};
 /// The env file written by `scripts/keystone.sh start`.
 pub fn keystone_env() -> Option<HashMap<String, String>> {
     if std::env::var("GLINT_TEST_KEYSTONE").as_deref() == Ok("skip") {
-        eprintln!("SKIPPED: Keystone tests (GLINT_TEST_KEYSTONE=skip)");
+        crate::helpers::skip("Keystone tests (GLINT_TEST_KEYSTONE=skip)");
         return None;
     }
     let path = std::env::var("GLINT_KEYSTONE_ENV")

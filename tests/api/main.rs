@@ -1,18 +1,15 @@
-//! Integration tests: the whole app over HTTP, on SQLite and PostgreSQL.
+//! Integration tests: the whole app over HTTP, on SQLite and PostgreSQL. The slow fault suites
+//! (crashes, database and disk faults) are the separate binary `tests/faults`.
 #![allow(clippy::unwrap_used)]
 
 mod helpers;
 
 mod bad_input;
 mod checklist;
-mod crash;
 mod data;
-mod db_faults;
-mod disk_full;
 mod hardening;
 mod images;
 mod import;
-mod import_crash;
 mod isolation;
 mod keystone;
 mod list;
@@ -22,7 +19,6 @@ mod metadefs;
 mod patch;
 mod policy;
 mod pool;
-mod private_pg;
 mod races;
 mod schema;
 mod stalls;

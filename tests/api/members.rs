@@ -517,6 +517,81 @@ backend_test!(authorisation_matrix_not_shared, |app| async move {
 });
 
 // One fixture matrix through the pure predicate, each backend's SQL list query and HTTP.
+/// What Glance answers in the visibility matrix, written cell by cell from its rules, independent of
+/// glint's predicate and SQL (glance/db/sqlalchemy/api.py `_select_images_query` and
+/// `_image_get_all`, glance/db/utils.py `is_image_visible`):
+/// - A listing by a non-admin is the union of the public and community images, the caller's own
+///   images, and the *shared* images the caller is a member of with the asked `member_status`
+///   (default `accepted`; `all` means any status). A membership on a private, community or public
+///   image adds nothing. An admin's listing starts from every image and ignores `member_status`.
+/// - Then `visibility=X` keeps only X (`all` keeps everything); no `visibility` drops community
+///   images except the caller's own.
+/// - `GET /v2/images/{id}`: admins and the owner see everything; others see public and community
+///   images, and shared images they are a member of in any status, rejected included.
+///
+/// A mask has one character per fixture, `x` when the image is in the answer, in four groups:
+/// private, shared, community, public; in each group the member `mem`'s status is none, pending,
+/// accepted, rejected (the images are owned by `own`; the membership of `mem` was added while
+/// each image was shared, then its visibility changed).
+const EXPECTED_GET: [(&str, &str, &str); 5] = [
+    ("own", "member", "xxxx xxxx xxxx xxxx"),
+    ("mem", "member", ".... .xxx xxxx xxxx"),
+    ("mem", "reader", ".... .xxx xxxx xxxx"),
+    ("other", "member", ".... .... xxxx xxxx"),
+    ("adm", "admin", "xxxx xxxx xxxx xxxx"),
+];
+
+/// `GET /v2/images?<visibility>&<member_status>`: per caller and visibility query, one mask per
+/// member_status query, in the order none, pending, accepted, rejected, all.
+#[rustfmt::skip]
+const EXPECTED_LIST: [(&str, &str, &str, [&str; 5]); 30] = [
+    ("own", "member", "",                     ["xxxx xxxx xxxx xxxx", "xxxx xxxx xxxx xxxx", "xxxx xxxx xxxx xxxx", "xxxx xxxx xxxx xxxx", "xxxx xxxx xxxx xxxx"]),
+    ("own", "member", "visibility=all",       ["xxxx xxxx xxxx xxxx", "xxxx xxxx xxxx xxxx", "xxxx xxxx xxxx xxxx", "xxxx xxxx xxxx xxxx", "xxxx xxxx xxxx xxxx"]),
+    ("own", "member", "visibility=public",    [".... .... .... xxxx", ".... .... .... xxxx", ".... .... .... xxxx", ".... .... .... xxxx", ".... .... .... xxxx"]),
+    ("own", "member", "visibility=private",   ["xxxx .... .... ....", "xxxx .... .... ....", "xxxx .... .... ....", "xxxx .... .... ....", "xxxx .... .... ...."]),
+    ("own", "member", "visibility=shared",    [".... xxxx .... ....", ".... xxxx .... ....", ".... xxxx .... ....", ".... xxxx .... ....", ".... xxxx .... ...."]),
+    ("own", "member", "visibility=community", [".... .... xxxx ....", ".... .... xxxx ....", ".... .... xxxx ....", ".... .... xxxx ....", ".... .... xxxx ...."]),
+    ("mem", "member", "",                     [".... ..x. .... xxxx", ".... .x.. .... xxxx", ".... ..x. .... xxxx", ".... ...x .... xxxx", ".... .xxx .... xxxx"]),
+    ("mem", "member", "visibility=all",       [".... ..x. xxxx xxxx", ".... .x.. xxxx xxxx", ".... ..x. xxxx xxxx", ".... ...x xxxx xxxx", ".... .xxx xxxx xxxx"]),
+    ("mem", "member", "visibility=public",    [".... .... .... xxxx", ".... .... .... xxxx", ".... .... .... xxxx", ".... .... .... xxxx", ".... .... .... xxxx"]),
+    ("mem", "member", "visibility=private",   [".... .... .... ....", ".... .... .... ....", ".... .... .... ....", ".... .... .... ....", ".... .... .... ...."]),
+    ("mem", "member", "visibility=shared",    [".... ..x. .... ....", ".... .x.. .... ....", ".... ..x. .... ....", ".... ...x .... ....", ".... .xxx .... ...."]),
+    ("mem", "member", "visibility=community", [".... .... xxxx ....", ".... .... xxxx ....", ".... .... xxxx ....", ".... .... xxxx ....", ".... .... xxxx ...."]),
+    ("mem", "reader", "",                     [".... ..x. .... xxxx", ".... .x.. .... xxxx", ".... ..x. .... xxxx", ".... ...x .... xxxx", ".... .xxx .... xxxx"]),
+    ("mem", "reader", "visibility=all",       [".... ..x. xxxx xxxx", ".... .x.. xxxx xxxx", ".... ..x. xxxx xxxx", ".... ...x xxxx xxxx", ".... .xxx xxxx xxxx"]),
+    ("mem", "reader", "visibility=public",    [".... .... .... xxxx", ".... .... .... xxxx", ".... .... .... xxxx", ".... .... .... xxxx", ".... .... .... xxxx"]),
+    ("mem", "reader", "visibility=private",   [".... .... .... ....", ".... .... .... ....", ".... .... .... ....", ".... .... .... ....", ".... .... .... ...."]),
+    ("mem", "reader", "visibility=shared",    [".... ..x. .... ....", ".... .x.. .... ....", ".... ..x. .... ....", ".... ...x .... ....", ".... .xxx .... ...."]),
+    ("mem", "reader", "visibility=community", [".... .... xxxx ....", ".... .... xxxx ....", ".... .... xxxx ....", ".... .... xxxx ....", ".... .... xxxx ...."]),
+    ("other", "member", "",                     [".... .... .... xxxx", ".... .... .... xxxx", ".... .... .... xxxx", ".... .... .... xxxx", ".... .... .... xxxx"]),
+    ("other", "member", "visibility=all",       [".... .... xxxx xxxx", ".... .... xxxx xxxx", ".... .... xxxx xxxx", ".... .... xxxx xxxx", ".... .... xxxx xxxx"]),
+    ("other", "member", "visibility=public",    [".... .... .... xxxx", ".... .... .... xxxx", ".... .... .... xxxx", ".... .... .... xxxx", ".... .... .... xxxx"]),
+    ("other", "member", "visibility=private",   [".... .... .... ....", ".... .... .... ....", ".... .... .... ....", ".... .... .... ....", ".... .... .... ...."]),
+    ("other", "member", "visibility=shared",    [".... .... .... ....", ".... .... .... ....", ".... .... .... ....", ".... .... .... ....", ".... .... .... ...."]),
+    ("other", "member", "visibility=community", [".... .... xxxx ....", ".... .... xxxx ....", ".... .... xxxx ....", ".... .... xxxx ....", ".... .... xxxx ...."]),
+    ("adm", "admin", "",                     ["xxxx xxxx .... xxxx", "xxxx xxxx .... xxxx", "xxxx xxxx .... xxxx", "xxxx xxxx .... xxxx", "xxxx xxxx .... xxxx"]),
+    ("adm", "admin", "visibility=all",       ["xxxx xxxx xxxx xxxx", "xxxx xxxx xxxx xxxx", "xxxx xxxx xxxx xxxx", "xxxx xxxx xxxx xxxx", "xxxx xxxx xxxx xxxx"]),
+    ("adm", "admin", "visibility=public",    [".... .... .... xxxx", ".... .... .... xxxx", ".... .... .... xxxx", ".... .... .... xxxx", ".... .... .... xxxx"]),
+    ("adm", "admin", "visibility=private",   ["xxxx .... .... ....", "xxxx .... .... ....", "xxxx .... .... ....", "xxxx .... .... ....", "xxxx .... .... ...."]),
+    ("adm", "admin", "visibility=shared",    [".... xxxx .... ....", ".... xxxx .... ....", ".... xxxx .... ....", ".... xxxx .... ....", ".... xxxx .... ...."]),
+    ("adm", "admin", "visibility=community", [".... .... xxxx ....", ".... .... xxxx ....", ".... .... xxxx ....", ".... .... xxxx ....", ".... .... xxxx ...."]),
+];
+
+/// The 16 answers of a mask, in fixture order.
+fn mask_of(mask: &str) -> Vec<bool> {
+    let cells: Vec<bool> = mask
+        .chars()
+        .filter(|c| *c != ' ')
+        .map(|c| match c {
+            'x' => true,
+            '.' => false,
+            other => panic!("mask {mask:?}: unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(cells.len(), 16, "mask {mask:?}");
+    cells
+}
+
 backend_test!(
     visibility_matrix_predicate_sql_http_agree,
     |app| async move {
@@ -573,7 +648,14 @@ backend_test!(
         for (project, roles) in callers {
             let ctx = RequestContext::new(Some(project), &roles.split(',').collect::<Vec<_>>());
             let http = app.caller(project, roles);
-            for (id, vis, status) in &fixtures {
+            let expected_get = mask_of(
+                EXPECTED_GET
+                    .iter()
+                    .find(|(p, r, _)| (*p, *r) == (project, roles))
+                    .expect("GET row")
+                    .2,
+            );
+            for (n, (id, vis, status)) in fixtures.iter().enumerate() {
                 let facts = VisibilityFacts {
                     owner: Some("own"),
                     visibility: *vis,
@@ -585,6 +667,11 @@ backend_test!(
                     .status()
                     .as_u16()
                     == 200;
+                assert_eq!(
+                    expected_get[n], by_id,
+                    "GET by {project}/{roles} of {vis} {status:?}: Glance's rule says {}",
+                    expected_get[n]
+                );
                 assert_eq!(
                     can_see(&ctx, facts),
                     by_id,
@@ -599,13 +686,21 @@ backend_test!(
                 "visibility=shared",
                 "visibility=community",
             ] {
-                for ms in [
+                let row = EXPECTED_LIST
+                    .iter()
+                    .find(|(p, r, vv, _)| (*p, *r, *vv) == (project, roles, v))
+                    .expect("list row")
+                    .3;
+                for (column, ms) in [
                     "",
                     "member_status=pending",
                     "member_status=accepted",
                     "member_status=rejected",
                     "member_status=all",
-                ] {
+                ]
+                .into_iter()
+                .enumerate()
+                {
                     let query = [v, ms, "limit=1000"]
                         .iter()
                         .filter(|s| !s.is_empty())
@@ -634,6 +729,17 @@ backend_test!(
                             .collect()
                     };
                     let over_http = listed_ids(&http, &query).await;
+                    let expected: BTreeSet<String> = fixtures
+                        .iter()
+                        .zip(mask_of(row[column]))
+                        .filter(|(_, listed)| *listed)
+                        .map(|((id, _, _), _)| id.clone())
+                        .collect();
+                    assert_eq!(
+                        over_http, expected,
+                        "HTTP vs Glance's rule: {project}/{roles} {query}: expected {}",
+                        row[column]
+                    );
                     assert_eq!(
                         predicate, sql,
                         "predicate vs SQL: {project}/{roles} {query}"

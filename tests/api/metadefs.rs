@@ -755,7 +755,8 @@ backend_test!(load_metadefs_is_idempotent, |app| async move {
 });
 
 backend_test!(metadef_tables_match_across_backends, |app| async move {
-    // Every Glance metadef column exists (the schema test compares the two backends' catalogs).
+    // Every Glance metadef column exists; schema::both_backends_have_the_same_schema compares the
+    // two backends' catalogs of every table: column types, nullability and indexes.
     for (table, cols) in [
         ("metadef_namespaces", "id, namespace, display_name, description, visibility, protected, owner, created_at, updated_at"),
         ("metadef_objects", "id, namespace_id, name, description, required, json_schema, created_at, updated_at"),

@@ -9,7 +9,7 @@ use crate::helpers::{backends, pg_admin_url, Backend, TestApp};
 #[actix_web::test]
 async fn connections_closed_by_the_server_are_replaced() {
     if !backends().contains(&Backend::Postgres) {
-        eprintln!("SKIPPED: postgres not in GLINT_TEST_BACKENDS");
+        crate::helpers::skip("postgres not in GLINT_TEST_BACKENDS");
         return;
     }
     let app = TestApp::spawn(Backend::Postgres).await;

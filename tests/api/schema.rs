@@ -66,17 +66,152 @@ fn columns(app: &TestApp) -> Vec<Col> {
     cols
 }
 
+/// One column of a glint table as both backends can state it: table, column, type in the
+/// migrations' words (`VARCHAR(80)`, `TEXT`, `INTEGER`, `BIGINT`, `BOOLEAN`, `DATETIME`) and
+/// nullability.
+#[derive(diesel::QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct TypedCol {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    table_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    column_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    column_type: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    nullable: bool,
+}
+
+/// Every column of every glint table (images, tasks, metadefs; not diesel's bookkeeping).
+fn typed_columns(app: &TestApp) -> Vec<TypedCol> {
+    let mut conn = app.db();
+    let sql = match app.backend {
+        Backend::Sqlite => {
+            "SELECT m.name AS table_name, p.name AS column_name, upper(p.type) AS column_type, \
+             p.\"notnull\" = 0 AND p.pk = 0 AS nullable \
+             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite%' AND m.name NOT LIKE '\\_\\_%' ESCAPE '\\'"
+        }
+        Backend::Postgres => {
+            "SELECT table_name::text AS table_name, column_name::text AS column_name, \
+             CASE data_type \
+               WHEN 'character varying' THEN 'VARCHAR(' || character_maximum_length || ')' \
+               WHEN 'timestamp without time zone' THEN 'DATETIME' \
+               ELSE upper(data_type) END AS column_type, \
+             is_nullable = 'YES' AS nullable FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name NOT LIKE '\\_\\_%' ESCAPE '\\'"
+        }
+    };
+    let mut cols: Vec<TypedCol> = diesel::sql_query(sql).load(&mut *conn).expect("catalog");
+    cols.sort();
+    cols
+}
+
+/// One index: its table, its columns in order, whether it is unique, partial, or the table's
+/// primary key. Indexes made by `CREATE INDEX` are compared by name too; those a UNIQUE or
+/// PRIMARY KEY constraint makes are named by each backend in its own way, so not by name.
+#[derive(diesel::QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Index {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    table_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    index_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    columns: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    unique: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    partial: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    primary_key: bool,
+}
+
+fn indexes(app: &TestApp) -> Vec<Index> {
+    let mut conn = app.db();
+    let sql = match app.backend {
+        // An INTEGER PRIMARY KEY is the rowid and has no index in SQLite: listed from the table.
+        Backend::Sqlite => {
+            "SELECT m.name AS table_name, \
+               CASE WHEN il.origin = 'c' THEN il.name ELSE '(' || il.origin || ')' END AS index_name, \
+               (SELECT group_concat(name, ',') FROM \
+                  (SELECT ii.name FROM pragma_index_info(il.name) ii ORDER BY ii.seqno)) AS columns, \
+               il.\"unique\" = 1 AS \"unique\", il.partial = 1 AS partial, il.origin = 'pk' AS primary_key \
+             FROM sqlite_master m JOIN pragma_index_list(m.name) il \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite%' AND m.name NOT LIKE '\\_\\_%' ESCAPE '\\' \
+             UNION ALL \
+             SELECT m.name, '(pk)', p.name, 1 = 1, 1 = 0, 1 = 1 \
+             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite%' AND m.name NOT LIKE '\\_\\_%' ESCAPE '\\' \
+               AND p.pk = 1 AND upper(p.type) = 'INTEGER' \
+               AND (SELECT COUNT(*) FROM pragma_table_info(m.name) q WHERE q.pk > 0) = 1"
+        }
+        Backend::Postgres => {
+            "SELECT t.relname::text AS table_name, \
+               CASE WHEN c.contype IS NULL THEN i.relname::text \
+                    ELSE '(' || CASE c.contype WHEN 'p' THEN 'pk' ELSE 'u' END || ')' END AS index_name, \
+               (SELECT string_agg(a.attname::text, ',' ORDER BY k.ord) \
+                  FROM unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+                  JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum) AS columns, \
+               ix.indisunique AS \"unique\", ix.indpred IS NOT NULL AS partial, ix.indisprimary AS primary_key \
+             FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid \
+             JOIN pg_class t ON t.oid = ix.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
+             LEFT JOIN pg_constraint c ON c.conindid = ix.indexrelid AND c.conrelid = t.oid \
+               AND c.contype IN ('p', 'u') \
+             WHERE n.nspname = 'public' AND t.relname NOT LIKE '\\_\\_%' ESCAPE '\\'"
+        }
+    };
+    let mut idx: Vec<Index> = diesel::sql_query(sql).load(&mut *conn).expect("catalog");
+    idx.sort();
+    idx
+}
+
 #[actix_web::test]
 async fn both_backends_have_the_same_schema() {
     let backends = crate::helpers::backends();
     if !(backends.contains(&Backend::Sqlite) && backends.contains(&Backend::Postgres)) {
-        eprintln!("SKIPPED: needs both backends in GLINT_TEST_BACKENDS");
+        crate::helpers::skip("needs both backends in GLINT_TEST_BACKENDS");
         return;
     }
     let sqlite = TestApp::spawn(Backend::Sqlite).await;
     let pg = TestApp::spawn(Backend::Postgres).await;
     let (a, b) = (columns(&sqlite), columns(&pg));
     assert!(a.len() > 40, "{a:?}");
+    assert_eq!(a, b);
+    // Every table (images, tasks, metadefs): the same columns with the same types and
+    // nullability, and the same indexes.
+    let (a, b) = (typed_columns(&sqlite), typed_columns(&pg));
+    assert!(
+        a.iter().any(|c| c.table_name == "metadef_namespaces"),
+        "{a:?}"
+    );
+    assert!(a.iter().any(|c| c.table_name == "tasks"), "{a:?}");
+    assert_eq!(a, b);
+    let (a, b) = (indexes(&sqlite), indexes(&pg));
+    for want in [
+        ("metadef_namespaces", "(u)", "namespace", true),
+        ("metadef_objects", "ix_metadef_objects_name", "name", false),
+        (
+            "metadef_namespace_resource_types",
+            "(pk)",
+            "resource_type_id,namespace_id",
+            true,
+        ),
+        (
+            "image_members",
+            "ux_image_members_live",
+            "image_id,member",
+            true,
+        ),
+    ] {
+        assert!(
+            a.iter().any(|i| (
+                i.table_name.as_str(),
+                i.index_name.as_str(),
+                i.columns.as_str(),
+                i.unique
+            ) == want),
+            "{want:?} in {a:#?}"
+        );
+    }
     assert_eq!(a, b);
     assert_eq!(
         sqlite.state.db.version().unwrap(),

@@ -375,7 +375,7 @@ fn task_columns(app: &TestApp) -> Vec<Col> {
 async fn task_tables_are_the_same_on_both_backends() {
     let backends = crate::helpers::backends();
     if !(backends.contains(&Backend::Sqlite) && backends.contains(&Backend::Postgres)) {
-        eprintln!("SKIPPED: needs both backends in GLINT_TEST_BACKENDS");
+        crate::helpers::skip("needs both backends in GLINT_TEST_BACKENDS");
         return;
     }
     let sqlite = TestApp::spawn(Backend::Sqlite).await;

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Soak: glint (release build) behind the real Keystone, at a fixed request rate
 # with a mix of reads and writes across several projects and users, for
-# MINUTES on each backend. Zero errors and flat memory expected.
+# MINUTES on each backend. Zero errors and flat memory expected: the run fails (exit 1) on any
+# request that did not get its expected status, on a panic or an ERROR line in glint's log, and when
+# glint's resident memory at the end exceeds its level after the first minute by more than
+# SOAK_MAX_GROWTH_PCT percent (default 20) and more than SOAK_MAX_GROWTH_KIB (default 16384) at once.
 #
 # Usage:  bash tests/soak/run.sh [MINUTES] [RATE]      (defaults: 10 minutes, 40 requests/s)
 # Environment: SOAK_BACKENDS ("sqlite postgres"), SOAK_PORT (9470), SOAK_WORKERS (8),
 #              SOAK_CONF_EXTRA (INI lines appended to glint's config, e.g. "[database]\nmax_pool_size = 2"),
 #              GLINT_TEST_PG_URL (admin URL of the PostgreSQL that gets a scratch database),
-#              GLINT_WORK (<repo>/.work: Keystone's env and the Python venv).
+#              GLINT_WORK (<repo>/.work: Keystone's env and the Python venv),
+#              SOAK_MAX_GROWTH_PCT (20), SOAK_MAX_GROWTH_KIB (16384).
 # Writes one JSON summary per backend to $GLINT_WORK/soak/<backend>-<time>.json and prints it.
 set -euo pipefail
 
@@ -99,8 +103,32 @@ for e in r["error_samples"]:
     print("  error:", e)
 PYEOF
   errors="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["errors"])' "$result")"
-  [ "$errors" = 0 ] || status=1
-  if grep -q "panicked" "$WORK/glint.log"; then log "$backend: glint panicked"; status=1; fi
+  [ "$errors" = 0 ] || { log "$backend: FAILED: $errors requests did not get their expected status"; status=1; }
+  if grep -q "panicked" "$WORK/glint.log"; then log "$backend: FAILED: glint panicked"; status=1; fi
+  if grep -qE ' ERROR ' "$WORK/glint.log"; then
+    log "$backend: FAILED: ERROR lines in glint's log:"
+    grep -E ' ERROR ' "$WORK/glint.log" | head -n 5 >&2
+    status=1
+  fi
+  # Memory: the level after the first minute (allocator pools, caches and connections warmed up)
+  # against the end; growth beyond both bounds fails the run.
+  if ! "$PY" - "$result" "${SOAK_MAX_GROWTH_PCT:-20}" "${SOAK_MAX_GROWTH_KIB:-16384}" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))["rss_kib"]
+pct, kib = float(sys.argv[2]), int(sys.argv[3])
+start, end = r["start"], r["end"]
+if start is None or end is None:
+    print("soak: FAILED: no memory samples", file=sys.stderr)
+    sys.exit(1)
+growth = end - start
+if growth > kib and growth > start * pct / 100:
+    print(f"soak: FAILED: RSS grew from {start} KiB to {end} KiB (+{growth} KiB, "
+          f"+{100 * growth / start:.0f}%; bounds {pct:.0f}% and {kib} KiB)", file=sys.stderr)
+    sys.exit(1)
+PYEOF
+  then
+    status=1
+  fi
   log "full summary: $result"
   cleanup
 done

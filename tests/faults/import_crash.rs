@@ -141,7 +141,7 @@ async fn kill_9_mid_import_sqlite() {
     if backends().contains(&Backend::Sqlite) {
         crash_mid_import(Backend::Sqlite).await;
     } else {
-        eprintln!("SKIPPED: sqlite not in GLINT_TEST_BACKENDS");
+        crate::helpers::skip("sqlite not in GLINT_TEST_BACKENDS");
     }
 }
 
@@ -150,6 +150,6 @@ async fn kill_9_mid_import_postgres() {
     if backends().contains(&Backend::Postgres) {
         crash_mid_import(Backend::Postgres).await;
     } else {
-        eprintln!("SKIPPED: postgres not in GLINT_TEST_BACKENDS");
+        crate::helpers::skip("postgres not in GLINT_TEST_BACKENDS");
     }
 }

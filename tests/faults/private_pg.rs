@@ -49,14 +49,14 @@ impl PrivatePg {
     /// cannot run one; `GLINT_TEST_PRIVATE_PG=skip` skips on purpose.
     pub fn init() -> Option<PrivatePg> {
         if std::env::var("GLINT_TEST_PRIVATE_PG").as_deref() == Ok("skip") {
-            eprintln!("SKIPPED: private PostgreSQL tests (GLINT_TEST_PRIVATE_PG=skip)");
+            crate::helpers::skip("private PostgreSQL tests (GLINT_TEST_PRIVATE_PG=skip)");
             return None;
         }
         if !bin_dir().join("initdb").exists() {
-            eprintln!(
-                "SKIPPED: no PostgreSQL server programs in {} (set GLINT_TEST_PG_BIN)",
+            crate::helpers::skip(&format!(
+                "no PostgreSQL server programs in {} (set GLINT_TEST_PG_BIN)",
                 bin_dir().display()
-            );
+            ));
             return None;
         }
         let dir = tempfile::Builder::new()
@@ -70,7 +70,7 @@ impl PrivatePg {
             .map(|s| s.success())
             .unwrap_or(false);
         if !owned {
-            eprintln!("SKIPPED: cannot hand a directory to the postgres user (not root?)");
+            crate::helpers::skip("cannot hand a directory to the postgres user (not root?)");
             return None;
         }
         // A free port now; other test processes (other checkouts) may run the same tests.

@@ -19,7 +19,7 @@ struct Tmpfs {
 impl Tmpfs {
     fn mount(size: &str) -> Option<Tmpfs> {
         if std::env::var("GLINT_TEST_MOUNT").as_deref() == Ok("skip") {
-            eprintln!("SKIPPED: disk-full tests (GLINT_TEST_MOUNT=skip)");
+            crate::helpers::skip("disk-full tests (GLINT_TEST_MOUNT=skip)");
             return None;
         }
         let dir = tempfile::tempdir().expect("tempdir");
@@ -31,7 +31,7 @@ impl Tmpfs {
             .map(|s| s.success())
             .unwrap_or(false);
         if !ok {
-            eprintln!("SKIPPED: cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN)");
+            crate::helpers::skip("cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN)");
             return None;
         }
         Some(Tmpfs { dir })

@@ -228,6 +228,8 @@ async fn crash_mid_upload(backend: Backend) {
 async fn kill_9_mid_upload_sqlite() {
     if backends().contains(&Backend::Sqlite) {
         crash_mid_upload(Backend::Sqlite).await;
+    } else {
+        crate::helpers::skip("sqlite not in GLINT_TEST_BACKENDS");
     }
 }
 
@@ -236,6 +238,6 @@ async fn kill_9_mid_upload_postgres() {
     if backends().contains(&Backend::Postgres) {
         crash_mid_upload(Backend::Postgres).await;
     } else {
-        eprintln!("SKIPPED: postgres not in GLINT_TEST_BACKENDS");
+        crate::helpers::skip("postgres not in GLINT_TEST_BACKENDS");
     }
 }
