@@ -308,7 +308,7 @@ backend_test!(
                 Method::GET,
                 "/v2/images?marker=%27%20OR%201%3D1".into(),
                 None,
-                vec![], Error(400, "Invalid marker. Image ' OR 1=1 could not be found.".into())),
+                vec![], Error(400, "No image found with ID ' OR 1=1".into())),
             (Method::GET, "/v2/images?name=a%00b".into(), None, vec![], Error(400, "Invalid query string: NUL characters are not allowed.".into())),
             (
                 Method::POST,
