@@ -4,8 +4,8 @@
 //! skip `None` fields, so the SQL of an update type is not fixed in general), and a wrapper
 //! cannot change that: the statement cache asks the inner statement through a reference,
 //! which walks it. The hot writes are therefore written here as types whose SQL is fixed, so
-//! the cache keys them by type. Under callgrind, re-preparing was 15% of a member create and
-//! delete on SQLite.
+//! the cache keys them by type. Re-preparing was a sizeable share of a member create and
+//! delete on SQLite (bench/RESULTS.md, "Figures behind the code").
 
 use chrono::NaiveDateTime;
 use diesel::backend::Backend;

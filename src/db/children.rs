@@ -1,8 +1,9 @@
 //! An image's properties and tags as one JSON column of the image's own row.
 //!
 //! Loading one image took two statements: the row, then its properties and tags. The second
-//! was a fifth of an image show's instructions on SQLite and a second round trip on
-//! PostgreSQL. `ChildrenJson` is a correlated subquery selected beside the row, which
+//! cost a large share of an image show on SQLite and a second round trip on PostgreSQL
+//! (figures: bench/RESULTS.md, "Figures behind the code"). `ChildrenJson` is a correlated
+//! subquery selected beside the row, which
 //! aggregates them into a JSON array of `[is_tag, name, value]` triples in the database.
 
 use std::collections::{BTreeMap, BTreeSet};

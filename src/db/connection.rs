@@ -27,7 +27,8 @@ pub enum DbConn {
 /// Runs `$body` with `$c` bound to the concrete connection of either backend.
 ///
 /// Through `MultiConnection` every query is rendered to SQL on each call to find its cached
-/// statement (about a sixth of an image show's instructions under callgrind); on the concrete
+/// statement (a measurable share of an image show: bench/RESULTS.md, "Figures behind the
+/// code"); on the concrete
 /// connection a query of static type is found in diesel's statement cache by its type alone.
 /// For the hot read paths.
 macro_rules! on_backend {
@@ -382,8 +383,9 @@ impl Db {
 
 /// SQLite allows one writer at a time. Writers of this process queue here, in
 /// arrival order, instead of in SQLite's busy handler, which sleeps in growing
-/// steps (up to 100 ms) and gave p99 write latencies near a second under
-/// concurrency. Other processes on the same file still meet `busy_timeout`.
+/// steps and gave p99 write latencies near a second under concurrency
+/// (bench/RESULTS.md, "Figures behind the code"). Other processes on the same file still
+/// meet `busy_timeout`.
 static SQLITE_WRITER: Mutex<()> = Mutex::new(());
 
 /// Run `f` in a write transaction. On SQLite the first statement takes the

@@ -580,8 +580,8 @@ fn fenced(key: SortKey, pg: bool) -> Option<&'static str> {
 
 /// `fence`: `Some(pg)` when the plan must start from the caller's candidate sets; the
 /// marker's comparisons then use the fenced expressions too, or PostgreSQL would AND the
-/// sets with an index range of every image older than the marker (117,000 index entries
-/// for a marker 900 images deep among 1M, 3 ms of a 3.7 ms request).
+/// sets with an index range of every image older than the marker, which dominated deep pages
+/// at 1M images (bench/RESULTS.md, "Figures behind the code").
 fn key_condition(
     key: SortKey,
     dir: SortDir,
@@ -859,8 +859,8 @@ impl diesel::query_builder::QueryFragment<MultiBackend> for PropertyPairs {
 /// Tag and property filters written as one `EXISTS` each (what both planners handle best:
 /// PostgreSQL may start from a rare property's rows) up to this many of each kind; the rest
 /// go into one counting subquery per kind. PostgreSQL turns every `EXISTS` into a semi-join,
-/// and planning n of them grows much faster than n: about 1 ms for 4 (2 tags, 2 properties),
-/// 11 ms for 8, 0.1 s for 40, 27 s for 200; the counting subqueries plan in constant time.
+/// and planning n of them grows much faster than n, while the counting subqueries plan in
+/// constant time (bench/RESULTS.md, "Figures behind the code").
 const EXISTS_FILTERS: usize = 2;
 
 /// The image carries every tag in `tags` (distinct values).

@@ -1,7 +1,8 @@
 //! Reading timestamps from SQLite without chrono's format interpreter.
 //!
 //! SQLite keeps timestamps as text. diesel parses each one by trying chrono format strings
-//! in turn: about 2,500 instructions per value, a tenth of a member list under callgrind.
+//! in turn, a measurable share of a member list (bench/RESULTS.md, "Figures behind the
+//! code").
 //! Every timestamp glint writes has the shape `YYYY-MM-DD HH:MM:SS[.ffffff]`, which is read
 //! here digit by digit; anything else goes to diesel's own parser, so nothing it accepts
 //! is refused. PostgreSQL sends binary timestamps and uses diesel's reader unchanged.

@@ -25,7 +25,8 @@ impl fmt::Display for Timestamp<'_> {
         if !(0..=9999).contains(&year) {
             return write!(f, "{}", t.format("%Y-%m-%dT%H:%M:%SZ"));
         }
-        // Digits written in place: `write!` with padded fields cost 20k instructions a view.
+        // Digits written in place: `write!` with padded fields was a measurable share of a view
+        // (figures: bench/RESULTS.md, "Figures behind the code").
         let mut b = *b"0000-00-00T00:00:00Z";
         for (at, width, v) in [
             (0, 4, year as u32),
@@ -112,8 +113,9 @@ pub fn image(img: &Image, backend: Option<&str>) -> Value {
     serde_json::to_value(ImageView { img, backend }).unwrap_or(Value::Null)
 }
 
-/// A member row as Glance shows it. Serialised straight from the row (a `serde_json::Value`
-/// with its ordered map was a sixth of a member list under callgrind).
+/// A member row as Glance shows it. Serialised straight from the row: a `serde_json::Value`
+/// with its ordered map in between was a large share of a member list
+/// (figures: bench/RESULTS.md, "Figures behind the code").
 pub struct MemberView<'a>(pub &'a Member);
 
 impl Serialize for MemberView<'_> {
