@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::TokenValidator;
 use crate::config::Config;
-use crate::db::{Db, DbConn};
+use crate::db::{write_tx, Backend, Db, DbConn};
 use crate::error::Error;
 use crate::policy::Enforcer;
 use crate::store::FsStore;
@@ -26,14 +26,39 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Run one unit of database work (a transaction included) on the blocking
-    /// pool, never on an async worker thread.
+    /// Run read-only database work on a pooled connection, on the blocking pool (never on an
+    /// async worker thread). No transaction is opened: each statement sees committed data.
     ///
     /// Requests queue for a connection here, first come first served, before they take a
     /// blocking thread: at most one blocking thread per pooled connection is busy with database
     /// work, instead of one per concurrent request all contending on r2d2's condition variable,
     /// where a thread that has just returned a connection can take it straight back.
-    pub async fn db<T, F>(&self, f: F) -> Result<T, Error>
+    pub async fn read<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+    {
+        self.on_pool(f).await
+    }
+
+    /// Run database work that writes, as one write transaction (`db::write_tx`): an `Err`
+    /// from `f` rolls everything back and is returned unchanged. Where the work runs is decided
+    /// here and nowhere else, per backend: on SQLite it is queued to the writer thread
+    /// (`db::writer`), after the writes queued before it; on PostgreSQL it runs on a pooled
+    /// connection like `read`. A new backend adds its arm to this `match`.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+    {
+        let tx = move |conn: &mut DbConn| write_tx(conn, f);
+        match self.db.backend {
+            Backend::Sqlite => self.on_writer(tx).await,
+            Backend::Postgres => self.on_pool(tx).await,
+        }
+    }
+
+    async fn on_pool<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
@@ -53,15 +78,13 @@ impl AppState {
         .map_err(|e| Error::internal(format!("database task failed: {e}")))?
     }
 
-    /// `db` for work that writes. On SQLite it runs on the writer thread (`db::writer`),
-    /// after the writes queued before it; on PostgreSQL it is `db`.
-    pub async fn db_write<T, F>(&self, f: F) -> Result<T, Error>
+    async fn on_writer<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     {
         let Some(writer) = &self.db.writer else {
-            return self.db(f).await;
+            return Err(Error::internal("the database writer was not started"));
         };
         let (tx, rx) = tokio::sync::oneshot::channel();
         let queued = writer.submit(Box::new(move |conn: &mut DbConn| {

@@ -268,11 +268,11 @@ impl PoolSettings {
 pub struct Db {
     pub pool: Pool,
     pub backend: Backend,
-    /// One permit per pooled connection, handed out in arrival order (see `AppState::db`).
+    /// One permit per pooled connection, handed out in arrival order (see `AppState::read`).
     pub gate: Arc<tokio::sync::Semaphore>,
     /// How long a request may queue for a permit: `[database] pool_timeout`, as for the pool.
     pub gate_timeout: Duration,
-    /// SQLite only: the thread that runs write work (see `AppState::db_write`).
+    /// SQLite only: the thread that runs write work (see `AppState::write`).
     pub writer: Option<Arc<super::writer::SqliteWriter>>,
     /// `[database] statement_timeout`, which pooled PostgreSQL connections carry.
     pub statement_timeout: Duration,
@@ -391,9 +391,10 @@ static SQLITE_WRITER: Mutex<()> = Mutex::new(());
 /// Run `f` in a write transaction. On SQLite the first statement takes the
 /// write lock, so the transaction never upgrades a stale read snapshot
 /// (SQLITE_BUSY) under concurrent writers; PostgreSQL needs nothing special.
-pub fn write_tx<T, F>(conn: &mut DbConn, f: F) -> Result<T, DbError>
+pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConn) -> Result<T, DbError>,
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
 {
     if matches!(conn, DbConn::Sqlite(_)) {
         // A panic while holding the lock leaves nothing to repair: the

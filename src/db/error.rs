@@ -16,9 +16,6 @@ pub enum DbError {
     Unavailable(String),
     #[error("database error: {0}")]
     Other(String),
-    /// A domain error raised inside a transaction, passed through unchanged.
-    #[error("{0}")]
-    Domain(Error),
 }
 
 impl From<DieselError> for DbError {
@@ -72,21 +69,22 @@ fn is_transient(msg: &str) -> bool {
         || m.contains("ssl syscall error")
 }
 
-impl From<Error> for DbError {
-    fn from(e: Error) -> Self {
-        DbError::Domain(e)
-    }
-}
-
 impl From<DbError> for Error {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::Domain(e) => e,
             DbError::NotFound => Error::internal("unexpected missing row"),
             DbError::Duplicate(m) => Error::internal(format!("unexpected duplicate: {m}")),
             DbError::Unavailable(m) => Error::Unavailable(m),
             DbError::Other(m) => Error::internal(m),
         }
+    }
+}
+
+/// A diesel failure inside work run by `AppState::read`/`write` (its transaction included)
+/// converts through `DbError`, so the same failure always gives the same answer.
+impl From<DieselError> for Error {
+    fn from(e: DieselError) -> Self {
+        DbError::from(e).into()
     }
 }
 

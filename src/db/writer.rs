@@ -4,7 +4,8 @@
 //! its turn at a lock, each write ended with a hand-over to another parked thread, and on two
 //! cores those hand-overs cost more than the writes: member writes served about half as many
 //! requests at 16 concurrent clients as at one. Write work is instead queued to this thread,
-//! which runs it back to back on its own connection; requests wait as futures.
+//! which runs it back to back on its own connection; requests wait as futures. Services reach it
+//! only through `AppState::write`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
@@ -103,7 +104,7 @@ mod tests {
         );
         let (tx, rx) = channel();
         assert!(writer.submit(Box::new(move |conn| {
-            let wrote = write_tx(conn, |c| {
+            let wrote = write_tx(conn, |c| -> Result<(), DbError> {
                 diesel::sql_query("UPDATE images SET name = name WHERE 1 = 0").execute(c)?;
                 Ok(())
             });

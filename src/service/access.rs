@@ -120,7 +120,7 @@ pub async fn authorize_on_image(
 ) -> Result<(), Error> {
     let (st, ctx, id) = (state.clone(), ctx.clone(), id.to_owned());
     state
-        .db(move |conn| {
+        .read(move |conn| {
             let v = load_visible(conn, &st.policy, &ctx, &id, &not_found, false)?;
             if let Some(rule) = rule {
                 st.policy.enforce(rule, &ctx, &v.target(&ctx))?;

@@ -6,7 +6,7 @@ use futures_util::Stream;
 use super::access::load_visible;
 use super::images::now;
 use crate::app::AppState;
-use crate::db::{self, write_tx};
+use crate::db;
 use crate::domain::context::RequestContext;
 use crate::domain::image::{Image, ImageStatus};
 use crate::error::{Error, Msg};
@@ -32,53 +32,48 @@ where
     let st = state.clone();
     let (claim_ctx, claim_id) = (ctx.clone(), id.clone());
     let disk_format = state
-        .db(move |conn| {
-            write_tx(conn, |c| {
-                let msg = format!("No image found with ID {claim_id}");
-                let v = load_visible(c, &st.policy, &claim_ctx, &claim_id, &msg, true)?;
-                st.policy
-                    .enforce("upload_image", &claim_ctx, &v.target(&claim_ctx))?;
-                let img = v.image;
-                let missing: Vec<&str> = [
-                    ("disk_format", img.disk_format.is_none()),
-                    ("container_format", img.container_format.is_none()),
-                ]
-                .iter()
-                .filter(|(_, m)| *m)
-                .map(|(n, _)| *n)
-                .collect();
-                match missing.as_slice() {
-                    [] => {}
-                    [one] => {
-                        return Err(Error::bad_request(format!(
-                            "Property {one} must be set prior to saving data."
-                        ))
-                        .into())
-                    }
-                    many => {
-                        return Err(Error::bad_request(format!(
-                            "Properties {} must be set prior to saving data.",
-                            many.join(", ")
-                        ))
-                        .into())
-                    }
+        .write(move |c| {
+            let msg = format!("No image found with ID {claim_id}");
+            let v = load_visible(c, &st.policy, &claim_ctx, &claim_id, &msg, true)?;
+            st.policy
+                .enforce("upload_image", &claim_ctx, &v.target(&claim_ctx))?;
+            let img = v.image;
+            let missing: Vec<&str> = [
+                ("disk_format", img.disk_format.is_none()),
+                ("container_format", img.container_format.is_none()),
+            ]
+            .iter()
+            .filter(|(_, m)| *m)
+            .map(|(n, _)| *n)
+            .collect();
+            match missing.as_slice() {
+                [] => {}
+                [one] => {
+                    return Err(Error::bad_request(format!(
+                        "Property {one} must be set prior to saving data."
+                    )))
                 }
-                img.status.transition(ImageStatus::Saving)?;
-                db::images::compare_and_set_status(
-                    c,
-                    &claim_id,
-                    &[img.status],
-                    ImageStatus::Saving,
-                    now(),
-                )?;
-                // Glance inspects the bytes only for bare containers.
-                let inspect_as = match img.container_format.as_deref() {
-                    Some("bare") => img.disk_format,
-                    _ => None,
-                };
-                Ok(inspect_as)
-            })
-            .map_err(Error::from)
+                many => {
+                    return Err(Error::bad_request(format!(
+                        "Properties {} must be set prior to saving data.",
+                        many.join(", ")
+                    )))
+                }
+            }
+            img.status.transition(ImageStatus::Saving)?;
+            db::images::compare_and_set_status(
+                c,
+                &claim_id,
+                &[img.status],
+                ImageStatus::Saving,
+                now(),
+            )?;
+            // Glance inspects the bytes only for bare containers.
+            let inspect_as = match img.container_format.as_deref() {
+                Some("bare") => img.disk_format,
+                _ => None,
+            };
+            Ok(inspect_as)
         })
         .await?;
 
@@ -133,21 +128,18 @@ pub(crate) async fn record_received(
 ) -> Result<(), Error> {
     let rid = id.to_owned();
     let recorded = state
-        .db(move |conn| {
-            write_tx(conn, |c| {
-                let Some(old) = db::images::get_for_update(c, &rid)? else {
-                    return Ok(false);
-                };
-                if old.status != expected {
-                    return Ok(false);
-                }
-                let mut new = old.clone();
-                change(&mut new);
-                new.updated_at = now();
-                db::images::update(c, &old, &new)?;
-                Ok(true)
-            })
-            .map_err(Error::from)
+        .write(move |c| {
+            let Some(old) = db::images::get_for_update(c, &rid)? else {
+                return Ok(false);
+            };
+            if old.status != expected {
+                return Ok(false);
+            }
+            let mut new = old.clone();
+            change(&mut new);
+            new.updated_at = now();
+            db::images::update(c, &old, &new)?;
+            Ok(true)
         })
         .await;
     match recorded {
@@ -213,7 +205,7 @@ where
 async fn requeue(state: &AppState, id: &str, status: ImageStatus) {
     let rid = id.to_owned();
     let reset = state
-        .db(move |conn| {
+        .write(move |conn| {
             Ok(db::images::compare_and_set_status(
                 conn,
                 &rid,
@@ -416,7 +408,7 @@ pub(crate) async fn heartbeat(
         tokio::time::sleep(period).await;
         let (id, task_id) = (id.to_owned(), task_id.map(str::to_owned));
         let r = state
-            .db(move |conn| {
+            .write(move |conn| {
                 db::images::compare_and_set_status(conn, &id, &[status], status, now())?;
                 if let Some(t) = task_id {
                     db::tasks::touch(conn, &t, now())?;
@@ -449,7 +441,7 @@ pub fn heartbeat_period(config: &crate::config::Config) -> std::time::Duration {
 pub async fn recover_stale_uploads(state: &AppState) -> Result<Vec<String>, Error> {
     let stale = stale_after(&state.config);
     let reset = state
-        .db(move |conn| {
+        .write(move |conn| {
             let now = now();
             let stale_before = now - chrono::Duration::from_std(stale).unwrap_or_default();
             Ok(db::images::reset_stale_saving(conn, stale_before, now)?)
@@ -556,7 +548,7 @@ pub async fn download(
     let st = state.clone();
     let rid = id.clone();
     let image = state
-        .db(move |conn| {
+        .read(move |conn| {
             let msg = format!("No image found with ID {rid}");
             let v = load_visible(conn, &st.policy, &ctx, &rid, &msg, false)?;
             st.policy.enforce("download_image", &ctx, &v.target(&ctx))?;

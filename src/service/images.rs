@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::access::{load_visible, visible, Visible};
 use crate::app::AppState;
-use crate::db::{self, write_tx, DbError};
+use crate::db::{self, DbError};
 use crate::domain::context::RequestContext;
 use crate::domain::image::{Image, ImageStatus, Visibility};
 use crate::domain::list_query::ListQuery;
@@ -103,8 +103,8 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
     check_visibility_policy(state, &ctx, None, image.visibility, image.owner.as_deref())?;
     let stored = image.clone();
     state
-        .db_write(move |conn| {
-            write_tx(conn, |c| db::images::insert(c, &stored)).map_err(|e| match e {
+        .write(move |c| {
+            db::images::insert(c, &stored).map_err(|e| match e {
                 DbError::Duplicate(_) => {
                     Error::conflict(format!("Image ID {} already exists!", stored.id))
                 }
@@ -130,7 +130,7 @@ fn create_ops(fields: Map<String, Value>) -> Vec<Operation> {
 pub async fn show(state: &AppState, ctx: RequestContext, id: String) -> Result<Image, Error> {
     let policy = state.policy.clone();
     state
-        .db(move |conn| {
+        .read(move |conn| {
             let msg = format!("No image found with ID {id}");
             Ok(load_visible(conn, &policy, &ctx, &id, &msg, false)?.image)
         })
@@ -147,7 +147,7 @@ pub async fn list(
         .enforce("get_images", &ctx, &project_target(&ctx))?;
     let policy = state.policy.clone();
     state
-        .db(move |conn| {
+        .read(move |conn| {
             let marker = match &q.marker {
                 None => None,
                 Some(m) => {
@@ -208,27 +208,24 @@ pub async fn update(
 ) -> Result<Image, Error> {
     let st = state.clone();
     state
-        .db_write(move |conn| {
-            write_tx(conn, |c| {
-                let msg = format!("No image found with ID {id}");
-                let v = load_for_change(c, &st, &ctx, &id, &msg, "modify_image")?;
-                let old = v.image;
-                let mut new = patch::apply(&old, &ops, mt, ctx.is_admin(), &limits(&st))?;
-                if new == old {
-                    return Ok(old);
-                }
-                check_visibility_policy(
-                    &st,
-                    &ctx,
-                    Some(old.visibility),
-                    new.visibility,
-                    old.owner.as_deref(),
-                )?;
-                new.updated_at = now();
-                db::images::update(c, &old, &new)?;
-                Ok(new)
-            })
-            .map_err(Error::from)
+        .write(move |c| {
+            let msg = format!("No image found with ID {id}");
+            let v = load_for_change(c, &st, &ctx, &id, &msg, "modify_image")?;
+            let old = v.image;
+            let mut new = patch::apply(&old, &ops, mt, ctx.is_admin(), &limits(&st))?;
+            if new == old {
+                return Ok(old);
+            }
+            check_visibility_policy(
+                &st,
+                &ctx,
+                Some(old.visibility),
+                new.visibility,
+                old.owner.as_deref(),
+            )?;
+            new.updated_at = now();
+            db::images::update(c, &old, &new)?;
+            Ok(new)
         })
         .await
 }
@@ -237,20 +234,16 @@ pub async fn delete(state: &AppState, ctx: RequestContext, id: String) -> Result
     let st = state.clone();
     let image_id = id.clone();
     state
-        .db_write(move |conn| {
-            write_tx(conn, |c| {
-                let msg = format!("Failed to find image {id} to delete");
-                let v = load_for_change(c, &st, &ctx, &id, &msg, "delete_image")?;
-                if v.image.protected {
-                    return Err(Error::forbidden(format!(
-                        "Image {id} is protected and cannot be deleted."
-                    ))
-                    .into());
-                }
-                db::images::soft_delete(c, &id, now())?;
-                Ok(())
-            })
-            .map_err(Error::from)
+        .write(move |c| {
+            let msg = format!("Failed to find image {id} to delete");
+            let v = load_for_change(c, &st, &ctx, &id, &msg, "delete_image")?;
+            if v.image.protected {
+                return Err(Error::forbidden(format!(
+                    "Image {id} is protected and cannot be deleted."
+                )));
+            }
+            db::images::soft_delete(c, &id, now())?;
+            Ok(())
         })
         .await?;
     // The row is gone for every reader; now the bytes can go too.
@@ -278,24 +271,20 @@ pub async fn set_active(
     };
     let st = state.clone();
     state
-        .db_write(move |conn| {
-            write_tx(conn, |c| {
-                let msg = format!("No image found with ID {id}");
-                let v = load_for_change(c, &st, &ctx, &id, &msg, rule)?;
-                let status = v.image.status;
-                if status == to {
-                    return Ok(());
-                }
-                if status != from {
-                    return Err(Error::forbidden(format!(
-                        "Not allowed to {rule} image in status '{status}'"
-                    ))
-                    .into());
-                }
-                db::images::compare_and_set_status(c, &id, &[from], to, now())?;
-                Ok(())
-            })
-            .map_err(Error::from)
+        .write(move |c| {
+            let msg = format!("No image found with ID {id}");
+            let v = load_for_change(c, &st, &ctx, &id, &msg, rule)?;
+            let status = v.image.status;
+            if status == to {
+                return Ok(());
+            }
+            if status != from {
+                return Err(Error::forbidden(format!(
+                    "Not allowed to {rule} image in status '{status}'"
+                )));
+            }
+            db::images::compare_and_set_status(c, &id, &[from], to, now())?;
+            Ok(())
         })
         .await
 }
@@ -313,30 +302,26 @@ pub async fn add_tag(
     }
     let st = state.clone();
     state
-        .db_write(move |conn| {
-            write_tx(conn, |c| {
-                let msg = format!("Image {id} not found.");
-                let v = load_for_change(c, &st, &ctx, &id, &msg, "modify_image")?;
-                let old = v.image;
-                if old.tags.contains(&tag) {
-                    return Ok(());
-                }
-                let quota = st.config.image_tag_quota;
-                let attempted = quota::count(old.tags.len()).saturating_add(1);
-                if quota::exceeded(attempted, quota) {
-                    return Err(Error::PayloadTooLarge(Msg::Explanation(format!(
-                        "Maximum number of tags exceeded: {}",
-                        quota::limit_text("image tags", attempted, quota)
-                    )))
-                    .into());
-                }
-                let mut new = old.clone();
-                new.tags.insert(tag.clone());
-                new.updated_at = now();
-                db::images::update(c, &old, &new)?;
-                Ok(())
-            })
-            .map_err(Error::from)
+        .write(move |c| {
+            let msg = format!("Image {id} not found.");
+            let v = load_for_change(c, &st, &ctx, &id, &msg, "modify_image")?;
+            let old = v.image;
+            if old.tags.contains(&tag) {
+                return Ok(());
+            }
+            let quota = st.config.image_tag_quota;
+            let attempted = quota::count(old.tags.len()).saturating_add(1);
+            if quota::exceeded(attempted, quota) {
+                return Err(Error::PayloadTooLarge(Msg::Explanation(format!(
+                    "Maximum number of tags exceeded: {}",
+                    quota::limit_text("image tags", attempted, quota)
+                ))));
+            }
+            let mut new = old.clone();
+            new.tags.insert(tag.clone());
+            new.updated_at = now();
+            db::images::update(c, &old, &new)?;
+            Ok(())
         })
         .await
 }
@@ -349,21 +334,18 @@ pub async fn delete_tag(
 ) -> Result<(), Error> {
     let st = state.clone();
     state
-        .db_write(move |conn| {
-            write_tx(conn, |c| {
-                let msg = format!("Image {id} not found.");
-                let v = load_for_change(c, &st, &ctx, &id, &msg, "modify_image")?;
-                let old = v.image;
-                if !old.tags.contains(&tag) {
-                    return Err(Error::not_found(format!("Tag {tag} not found")).into());
-                }
-                let mut new = old.clone();
-                new.tags.remove(&tag);
-                new.updated_at = now();
-                db::images::update(c, &old, &new)?;
-                Ok(())
-            })
-            .map_err(Error::from)
+        .write(move |c| {
+            let msg = format!("Image {id} not found.");
+            let v = load_for_change(c, &st, &ctx, &id, &msg, "modify_image")?;
+            let old = v.image;
+            if !old.tags.contains(&tag) {
+                return Err(Error::not_found(format!("Tag {tag} not found")));
+            }
+            let mut new = old.clone();
+            new.tags.remove(&tag);
+            new.updated_at = now();
+            db::images::update(c, &old, &new)?;
+            Ok(())
         })
         .await
 }

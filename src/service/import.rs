@@ -31,7 +31,7 @@ use super::images::now;
 use super::tasks;
 use crate::app::AppState;
 use crate::config::{Backend, Config};
-use crate::db::{self, write_tx, DbConn, DbError};
+use crate::db::{self, DbConn};
 use crate::domain::context::RequestContext;
 use crate::domain::image::{Image, ImageStatus};
 use crate::domain::task::{self as task_domain, Task, TaskStatus};
@@ -85,21 +85,18 @@ where
     let st = state.clone();
     let cid = id.clone();
     state
-        .db(move |conn| {
-            write_tx(conn, |c| {
-                let v = load_visible(c, &st.policy, &ctx, &cid, &not_found(&cid), true)?;
-                st.policy.enforce("modify_image", &ctx, &v.target(&ctx))?;
-                v.image.status.transition(ImageStatus::Uploading)?;
-                db::images::compare_and_set_status(
-                    c,
-                    &cid,
-                    &[v.image.status],
-                    ImageStatus::Uploading,
-                    now(),
-                )?;
-                Ok(())
-            })
-            .map_err(Error::from)
+        .write(move |c| {
+            let v = load_visible(c, &st.policy, &ctx, &cid, &not_found(&cid), true)?;
+            st.policy.enforce("modify_image", &ctx, &v.target(&ctx))?;
+            v.image.status.transition(ImageStatus::Uploading)?;
+            db::images::compare_and_set_status(
+                c,
+                &cid,
+                &[v.image.status],
+                ImageStatus::Uploading,
+                now(),
+            )?;
+            Ok(())
         })
         .await?;
 
@@ -291,11 +288,7 @@ pub async fn import(
             let st = state.clone();
             let (ctx, tid, method) = (ctx.clone(), id.clone(), req.method.clone());
             state
-                .db(move |conn| {
-                    admission(conn, &st, &ctx, &tid, &method, false)
-                        .map(|_| ())
-                        .map_err(Error::from)
-                })
+                .read(move |conn| admission(conn, &st, &ctx, &tid, &method, false).map(|_| ()))
                 .await?;
             super::web_download::passes_filter(state, u).await
         }
@@ -304,51 +297,46 @@ pub async fn import(
     let st = state.clone();
     let (tid, r) = (id.clone(), req.clone());
     let task_id = state
-        .db(move |conn| {
-            write_tx(conn, |c| {
-                let v = admission(c, &st, &ctx, &tid, &r.method, true)?;
-                let img = &v.image;
-                let method = r.method.as_str();
-                let mut new = img.clone();
-                if let Some(other) = img.properties.get(LOCK).cloned() {
-                    enforce_import_lock(c, &st, &mut new, &other)?;
-                }
-                let stores = import_stores(st.config.backend.as_ref(), &r)?;
-                if !r.all_stores_must_succeed && st.config.backend.is_none() {
-                    return Err(Error::bad_request(format!(
-                        "All_stores_must_succeed can only be set with enabled_backends {}",
-                        r.uri.as_deref().unwrap_or("None")
-                    ))
-                    .into());
-                }
-                if method == "web-download" && !uri_ok {
-                    return Err(Error::bad_request(format!(
-                        "URI for web-download does not pass filtering: {}",
-                        r.uri.as_deref().unwrap_or("None")
-                    ))
-                    .into());
-                }
-                let t = Task::new(
-                    uuid::Uuid::new_v4().to_string(),
-                    task_domain::API_IMAGE_IMPORT,
-                    ctx.project_id.clone().unwrap_or_default(),
-                    json!({
-                        "image_id": tid,
-                        "import_req": r.body,
-                        "backend": if stores.is_empty() { json!([null]) } else { json!(stores) },
-                    }),
-                    Some(tid.clone()),
-                    ctx.user_id.clone(),
-                    request_id.clone(),
-                    now(),
-                );
-                new.properties.insert(LOCK.to_owned(), t.id.clone());
-                new.updated_at = now();
-                db::images::update(c, img, &new)?;
-                db::tasks::insert(c, &t)?;
-                Ok(t.id)
-            })
-            .map_err(Error::from)
+        .write(move |c| {
+            let v = admission(c, &st, &ctx, &tid, &r.method, true)?;
+            let img = &v.image;
+            let method = r.method.as_str();
+            let mut new = img.clone();
+            if let Some(other) = img.properties.get(LOCK).cloned() {
+                enforce_import_lock(c, &st, &mut new, &other)?;
+            }
+            let stores = import_stores(st.config.backend.as_ref(), &r)?;
+            if !r.all_stores_must_succeed && st.config.backend.is_none() {
+                return Err(Error::bad_request(format!(
+                    "All_stores_must_succeed can only be set with enabled_backends {}",
+                    r.uri.as_deref().unwrap_or("None")
+                )));
+            }
+            if method == "web-download" && !uri_ok {
+                return Err(Error::bad_request(format!(
+                    "URI for web-download does not pass filtering: {}",
+                    r.uri.as_deref().unwrap_or("None")
+                )));
+            }
+            let t = Task::new(
+                uuid::Uuid::new_v4().to_string(),
+                task_domain::API_IMAGE_IMPORT,
+                ctx.project_id.clone().unwrap_or_default(),
+                json!({
+                    "image_id": tid,
+                    "import_req": r.body,
+                    "backend": if stores.is_empty() { json!([null]) } else { json!(stores) },
+                }),
+                Some(tid.clone()),
+                ctx.user_id.clone(),
+                request_id.clone(),
+                now(),
+            );
+            new.properties.insert(LOCK.to_owned(), t.id.clone());
+            new.updated_at = now();
+            db::images::update(c, img, &new)?;
+            db::tasks::insert(c, &t)?;
+            Ok(t.id)
         })
         .await?;
     let st = state.clone();
@@ -368,7 +356,7 @@ fn admission(
     id: &str,
     method: &str,
     lock: bool,
-) -> Result<super::access::Visible, DbError> {
+) -> Result<super::access::Visible, Error> {
     let v = load_visible(c, &st.policy, ctx, id, &not_found(id), lock)?;
     let img = &v.image;
     if img.status == ImageStatus::Active {
@@ -396,8 +384,8 @@ fn admission(
     Ok(v)
 }
 
-fn conflict(msg: &str) -> DbError {
-    Error::conflict(msg).into()
+fn conflict(msg: &str) -> Error {
+    Error::conflict(msg)
 }
 
 /// `_enforce_import_lock`: a lock whose task is gone or has outlived its
@@ -408,7 +396,7 @@ fn enforce_import_lock(
     state: &AppState,
     img: &mut Image,
     other: &str,
-) -> Result<(), DbError> {
+) -> Result<(), Error> {
     let task = db::tasks::get(c, other, true)?;
     let stale = match &task {
         None => true,
@@ -479,33 +467,30 @@ async fn start(state: &AppState, task_id: &str, image_id: &str) -> Started {
     let st = state.clone();
     let (tid, iid) = (task_id.to_owned(), image_id.to_owned());
     let r = state
-        .db(move |conn| {
-            write_tx(conn, |c| {
-                if !tasks::begin(c, &st, &tid)? {
-                    return Ok(Started::Skip);
-                }
-                let Some(old) = db::images::get_for_update(c, &iid)? else {
-                    return Ok(Started::Fail(
-                        "Image has been deleted, aborting import.".to_owned(),
-                    ));
-                };
-                if old.properties.get(LOCK) != Some(&tid) {
-                    return Ok(Started::Fail(tasks::INTERNAL_ERROR.to_owned()));
-                }
-                if let Err(e) = old.status.transition(ImageStatus::Importing) {
-                    return Ok(Started::Fail(e.to_string()));
-                }
-                let mut new = old.clone();
-                new.status = ImageStatus::Importing;
-                let stores: Vec<&str> = st.config.backend_id().into_iter().collect();
-                merge_store_list(&mut new, IMPORTING_TO_STORES, &stores, false);
-                merge_store_list(&mut new, FAILED_IMPORT, &stores, true);
-                new.properties.remove(STAGE_HOST);
-                new.updated_at = now();
-                db::images::update(c, &old, &new)?;
-                Ok(Started::Go(old.size))
-            })
-            .map_err(Error::from)
+        .write(move |c| {
+            if !tasks::begin(c, &st, &tid)? {
+                return Ok(Started::Skip);
+            }
+            let Some(old) = db::images::get_for_update(c, &iid)? else {
+                return Ok(Started::Fail(
+                    "Image has been deleted, aborting import.".to_owned(),
+                ));
+            };
+            if old.properties.get(LOCK) != Some(&tid) {
+                return Ok(Started::Fail(tasks::INTERNAL_ERROR.to_owned()));
+            }
+            if let Err(e) = old.status.transition(ImageStatus::Importing) {
+                return Ok(Started::Fail(e.to_string()));
+            }
+            let mut new = old.clone();
+            new.status = ImageStatus::Importing;
+            let stores: Vec<&str> = st.config.backend_id().into_iter().collect();
+            merge_store_list(&mut new, IMPORTING_TO_STORES, &stores, false);
+            merge_store_list(&mut new, FAILED_IMPORT, &stores, true);
+            new.properties.remove(STAGE_HOST);
+            new.updated_at = now();
+            db::images::update(c, &old, &new)?;
+            Ok(Started::Go(old.size))
         })
         .await;
     r.unwrap_or_else(|e| Started::Fail(e.to_string()))
@@ -557,7 +542,7 @@ async fn copy_data(
     let img = {
         let iid = id.to_owned();
         state
-            .db(move |conn| Ok(db::images::get(conn, &iid)?))
+            .read(move |conn| Ok(db::images::get(conn, &iid)?))
             .await
             .map_err(|e| e.to_string())?
             .ok_or("Image has been deleted, aborting import.")?
@@ -587,60 +572,55 @@ async fn finish(
     let (tid, iid) = (task_id.to_owned(), image_id.to_owned());
     let failed = matches!(outcome, Outcome::Failed(_));
     let kept = state
-        .db(move |conn| {
-            write_tx(conn, |c| {
-                let old = db::images::get_for_update(c, &iid)?;
-                let owns = old.as_ref().is_some_and(|i| {
-                    i.properties.get(LOCK) == Some(&tid) && i.status == ImageStatus::Importing
-                });
-                match (&outcome, old) {
-                    (Outcome::Done(data), Some(old)) if owns => {
-                        let mut new = old.clone();
-                        holds(&mut new, data);
-                        drop_lock(&mut new, &tid);
-                        let stores: Vec<&str> = st.config.backend_id().into_iter().collect();
-                        merge_store_list(&mut new, IMPORTING_TO_STORES, &stores, true);
-                        new.updated_at = now();
-                        db::images::update(c, &old, &new)?;
-                        tasks::finish(
-                            c,
-                            &st,
-                            &tid,
-                            TaskStatus::Success,
-                            json!({"image_id": iid}),
-                            "",
-                        )?;
-                        Ok(true)
-                    }
-                    (outcome, old) => {
-                        let why = match outcome {
-                            Outcome::Failed(m) => m.clone(),
-                            Outcome::Done(_) => {
-                                "Image has been deleted, aborting import.".to_owned()
-                            }
-                        };
-                        if let Some(old) = old {
-                            let mut new = old.clone();
-                            let mine = drop_lock(&mut new, &tid);
-                            if mine && new.status == ImageStatus::Importing {
-                                new.status = ImageStatus::Queued;
-                            }
-                            if mine {
-                                // The store failed: out of the importing list, into the failed one.
-                                if let Some(b) = st.config.backend_id() {
-                                    merge_store_list(&mut new, IMPORTING_TO_STORES, &[b], true);
-                                    merge_store_list(&mut new, FAILED_IMPORT, &[b], false);
-                                }
-                                new.updated_at = now();
-                                db::images::update(c, &old, &new)?;
-                            }
-                        }
-                        tasks::finish(c, &st, &tid, TaskStatus::Failure, Value::Null, &why)?;
-                        Ok(false)
-                    }
+        .write(move |c| {
+            let old = db::images::get_for_update(c, &iid)?;
+            let owns = old.as_ref().is_some_and(|i| {
+                i.properties.get(LOCK) == Some(&tid) && i.status == ImageStatus::Importing
+            });
+            match (&outcome, old) {
+                (Outcome::Done(data), Some(old)) if owns => {
+                    let mut new = old.clone();
+                    holds(&mut new, data);
+                    drop_lock(&mut new, &tid);
+                    let stores: Vec<&str> = st.config.backend_id().into_iter().collect();
+                    merge_store_list(&mut new, IMPORTING_TO_STORES, &stores, true);
+                    new.updated_at = now();
+                    db::images::update(c, &old, &new)?;
+                    tasks::finish(
+                        c,
+                        &st,
+                        &tid,
+                        TaskStatus::Success,
+                        json!({"image_id": iid}),
+                        "",
+                    )?;
+                    Ok(true)
                 }
-            })
-            .map_err(Error::from)
+                (outcome, old) => {
+                    let why = match outcome {
+                        Outcome::Failed(m) => m.clone(),
+                        Outcome::Done(_) => "Image has been deleted, aborting import.".to_owned(),
+                    };
+                    if let Some(old) = old {
+                        let mut new = old.clone();
+                        let mine = drop_lock(&mut new, &tid);
+                        if mine && new.status == ImageStatus::Importing {
+                            new.status = ImageStatus::Queued;
+                        }
+                        if mine {
+                            // The store failed: out of the importing list, into the failed one.
+                            if let Some(b) = st.config.backend_id() {
+                                merge_store_list(&mut new, IMPORTING_TO_STORES, &[b], true);
+                                merge_store_list(&mut new, FAILED_IMPORT, &[b], false);
+                            }
+                            new.updated_at = now();
+                            db::images::update(c, &old, &new)?;
+                        }
+                    }
+                    tasks::finish(c, &st, &tid, TaskStatus::Failure, Value::Null, &why)?;
+                    Ok(false)
+                }
+            }
         })
         .await;
     // Staged data is used once: imported, or discarded with the failed import.
@@ -683,45 +663,42 @@ pub async fn recover(state: &AppState) -> Result<Recovered, Error> {
     let st = state.clone();
     let staging = state.staging.clone();
     let mut rec = state
-        .db(move |conn| {
-            write_tx(conn, |c| {
-                let stale_before = now() - chrono::Duration::from_std(stale).unwrap_or_default();
-                let mut rec = Recovered::default();
-                let msg = "Import interrupted: the glint process running it stopped";
-                for t in db::tasks::stale_running(c, task_domain::API_IMAGE_IMPORT, stale_before)? {
-                    if let Some(iid) = &t.image_id {
-                        if let Some(old) = db::images::get_for_update(c, iid)? {
-                            let mut new = old.clone();
-                            if drop_lock(&mut new, &t.id) {
-                                if new.status == ImageStatus::Importing {
-                                    new.status = ImageStatus::Queued;
-                                    rec.imports.push(iid.clone());
-                                }
-                                new.updated_at = now();
-                                db::images::update(c, &old, &new)?;
+        .write(move |c| {
+            let stale_before = now() - chrono::Duration::from_std(stale).unwrap_or_default();
+            let mut rec = Recovered::default();
+            let msg = "Import interrupted: the glint process running it stopped";
+            for t in db::tasks::stale_running(c, task_domain::API_IMAGE_IMPORT, stale_before)? {
+                if let Some(iid) = &t.image_id {
+                    if let Some(old) = db::images::get_for_update(c, iid)? {
+                        let mut new = old.clone();
+                        if drop_lock(&mut new, &t.id) {
+                            if new.status == ImageStatus::Importing {
+                                new.status = ImageStatus::Queued;
+                                rec.imports.push(iid.clone());
                             }
+                            new.updated_at = now();
+                            db::images::update(c, &old, &new)?;
                         }
                     }
-                    tasks::finish(c, &st, &t.id, TaskStatus::Failure, Value::Null, msg)?;
                 }
-                for id in db::tasks::image_ids_in_status(c, ImageStatus::Uploading, stale_before)? {
-                    // A staged image waits for its import as long as it likes; only one
-                    // whose data never arrived (the staging process died) is reset.
-                    if !staging.path_of(&id).exists()
-                        && db::images::compare_and_set_status(
-                            c,
-                            &id,
-                            &[ImageStatus::Uploading],
-                            ImageStatus::Queued,
-                            now(),
-                        )?
-                    {
-                        rec.stages.push(id);
-                    }
+                tasks::finish(c, &st, &t.id, TaskStatus::Failure, Value::Null, msg)?;
+            }
+            for id in db::tasks::image_ids_in_status(c, ImageStatus::Uploading, stale_before)? {
+                // A staged image waits for its import as long as it likes; only one
+                // whose data never arrived (the staging process died) is reset.
+                if !staging.path_of(&id).exists()
+                    && db::images::compare_and_set_status(
+                        c,
+                        &id,
+                        &[ImageStatus::Uploading],
+                        ImageStatus::Queued,
+                        now(),
+                    )?
+                {
+                    rec.stages.push(id);
                 }
-                Ok(rec)
-            })
-            .map_err(Error::from)
+            }
+            Ok(rec)
         })
         .await?;
     rec.files = sweep_staging(state, stale).await?;
@@ -758,7 +735,7 @@ async fn sweep_staging(state: &AppState, stale: Duration) -> Result<usize, Error
     for name in names {
         let iid = name.clone();
         let waiting = state
-            .db(move |conn| {
+            .read(move |conn| {
                 Ok(db::images::get(conn, &iid)?.is_some_and(|i| {
                     matches!(i.status, ImageStatus::Uploading | ImageStatus::Importing)
                 }))

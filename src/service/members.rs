@@ -4,7 +4,7 @@
 use super::access::{load_visible_row, Visible};
 use super::images::now;
 use crate::app::AppState;
-use crate::db::{self, members::AddOutcome, write_tx, DbConn};
+use crate::db::{self, members::AddOutcome, DbConn};
 use crate::domain::context::RequestContext;
 use crate::domain::image::Visibility;
 use crate::domain::member::{Member, MemberStatus};
@@ -46,7 +46,7 @@ fn load_shared(
 pub async fn list(state: &AppState, ctx: RequestContext, id: String) -> Result<Vec<Member>, Error> {
     let st = state.clone();
     state
-        .db(move |conn| {
+        .read(move |conn| {
             let v = load_shared(conn, &st, &ctx, &id, false, || {
                 Error::forbidden(format!(
                     "Not allowed to list members for image {id}: Only shared images have members."
@@ -70,7 +70,7 @@ pub async fn show(
 ) -> Result<Member, Error> {
     let st = state.clone();
     state
-        .db(move |conn| {
+        .read(move |conn| {
             // Every failure here is a 404: a member must not learn about other rows.
             let v = load_shared(conn, &st, &ctx, &id, false, || {
                 Error::not_found("Only shared images have members.")
@@ -93,29 +93,24 @@ pub async fn create(
 ) -> Result<Member, Error> {
     let st = state.clone();
     state
-        .db_write(move |conn| {
-            write_tx(conn, |c| {
-                let v = load_shared(c, &st, &ctx, &id, true, || {
-                    Error::forbidden(format!("Not allowed to create members for image {id}."))
-                })?;
-                st.policy.enforce("add_member", &ctx, &v.target(&ctx))?;
-                let quota = st.config.image_member_quota;
-                match db::members::add(c, &id, &member, quota, now())? {
-                    AddOutcome::Added(m) => Ok(m),
-                    AddOutcome::QuotaExceeded { attempted } => {
-                        Err(Error::PayloadTooLarge(Msg::Explanation(format!(
-                            "Image member limit exceeded for image {id}: {}:",
-                            quota::limit_text("image members for this image", attempted, quota)
-                        )))
-                        .into())
-                    }
-                    AddOutcome::Duplicate => Err(Error::conflict(format!(
-                        "Member {member} is duplicated for image {id}"
-                    ))
-                    .into()),
+        .write(move |c| {
+            let v = load_shared(c, &st, &ctx, &id, true, || {
+                Error::forbidden(format!("Not allowed to create members for image {id}."))
+            })?;
+            st.policy.enforce("add_member", &ctx, &v.target(&ctx))?;
+            let quota = st.config.image_member_quota;
+            match db::members::add(c, &id, &member, quota, now())? {
+                AddOutcome::Added(m) => Ok(m),
+                AddOutcome::QuotaExceeded { attempted } => {
+                    Err(Error::PayloadTooLarge(Msg::Explanation(format!(
+                        "Image member limit exceeded for image {id}: {}:",
+                        quota::limit_text("image members for this image", attempted, quota)
+                    ))))
                 }
-            })
-            .map_err(Error::from)
+                AddOutcome::Duplicate => Err(Error::conflict(format!(
+                    "Member {member} is duplicated for image {id}"
+                ))),
+            }
         })
         .await
 }
@@ -130,32 +125,29 @@ pub async fn update(
 ) -> Result<Member, Error> {
     let st = state.clone();
     state
-        .db_write(move |conn| {
-            write_tx(conn, |c| {
-                let v = load_shared(c, &st, &ctx, &id, false, || {
-                    Error::forbidden(format!("Not allowed to update members for image {id}."))
-                })?;
-                if !st.policy.allows("get_member", &ctx, &v.target(&ctx))
-                    || !sees_row(&ctx, &v, &member)
-                {
-                    return Err(member_not_found(&id, &member).into());
-                }
-                let Some(row) = db::members::get(c, &id, &member)? else {
-                    return Err(member_not_found(&id, &member).into());
-                };
-                st.policy.enforce("modify_member", &ctx, &v.target(&ctx))?;
-                let status = MemberStatus::parse_update(&status)?;
-                let now = now();
-                if !db::members::set_status(c, &id, &member, status, now)? {
-                    return Err(member_not_found(&id, &member).into());
-                }
-                Ok(Member {
-                    status,
-                    updated_at: now,
-                    ..row
-                })
+        .write(move |c| {
+            let v = load_shared(c, &st, &ctx, &id, false, || {
+                Error::forbidden(format!("Not allowed to update members for image {id}."))
+            })?;
+            if !st.policy.allows("get_member", &ctx, &v.target(&ctx))
+                || !sees_row(&ctx, &v, &member)
+            {
+                return Err(member_not_found(&id, &member));
+            }
+            let Some(row) = db::members::get(c, &id, &member)? else {
+                return Err(member_not_found(&id, &member));
+            };
+            st.policy.enforce("modify_member", &ctx, &v.target(&ctx))?;
+            let status = MemberStatus::parse_update(&status)?;
+            let now = now();
+            if !db::members::set_status(c, &id, &member, status, now)? {
+                return Err(member_not_found(&id, &member));
+            }
+            Ok(Member {
+                status,
+                updated_at: now,
+                ..row
             })
-            .map_err(Error::from)
         })
         .await
 }
@@ -168,21 +160,18 @@ pub async fn delete(
 ) -> Result<(), Error> {
     let st = state.clone();
     state
-        .db_write(move |conn| {
-            write_tx(conn, |c| {
-                let v = load_shared(c, &st, &ctx, &id, false, || {
-                    Error::forbidden(format!("Not allowed to delete members for image {id}."))
-                })?;
-                if !sees_row(&ctx, &v, &member) || db::members::get(c, &id, &member)?.is_none() {
-                    return Err(member_not_found(&id, &member).into());
-                }
-                st.policy.enforce("delete_member", &ctx, &v.target(&ctx))?;
-                if !db::members::delete(c, &id, &member, now())? {
-                    return Err(member_not_found(&id, &member).into());
-                }
-                Ok(())
-            })
-            .map_err(Error::from)
+        .write(move |c| {
+            let v = load_shared(c, &st, &ctx, &id, false, || {
+                Error::forbidden(format!("Not allowed to delete members for image {id}."))
+            })?;
+            if !sees_row(&ctx, &v, &member) || db::members::get(c, &id, &member)?.is_none() {
+                return Err(member_not_found(&id, &member));
+            }
+            st.policy.enforce("delete_member", &ctx, &v.target(&ctx))?;
+            if !db::members::delete(c, &id, &member, now())? {
+                return Err(member_not_found(&id, &member));
+            }
+            Ok(())
         })
         .await
 }
@@ -195,7 +184,7 @@ pub async fn authorize_create(
 ) -> Result<(), Error> {
     let (st, ctx, id) = (state.clone(), ctx.clone(), id.to_owned());
     state
-        .db(move |c| {
+        .read(move |c| {
             let v = load_shared(c, &st, &ctx, &id, false, || {
                 Error::forbidden(format!("Not allowed to create members for image {id}."))
             })?;
@@ -214,7 +203,7 @@ pub async fn authorize_update(
 ) -> Result<(), Error> {
     let (st, ctx, id, member) = (state.clone(), ctx.clone(), id.to_owned(), member.to_owned());
     state
-        .db(move |c| {
+        .read(move |c| {
             let v = load_shared(c, &st, &ctx, &id, false, || {
                 Error::forbidden(format!("Not allowed to update members for image {id}."))
             })?;

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::images::now;
 use crate::app::AppState;
-use crate::db::{self, write_tx, DbConn, DbError};
+use crate::db::{self, DbConn};
 use crate::domain::context::RequestContext;
 use crate::domain::task::{self, Task, TaskStatus};
 use crate::domain::uri_filter;
@@ -30,7 +30,7 @@ pub fn finish(
     to: TaskStatus,
     result: Value,
     message: &str,
-) -> Result<bool, DbError> {
+) -> Result<bool, Error> {
     let Some(mut t) = db::tasks::get(conn, id, true)? else {
         return Ok(false);
     };
@@ -44,11 +44,11 @@ pub fn finish(
     }
     t.result = result;
     t.message = message.to_owned();
-    db::tasks::save(conn, &t, from)
+    Ok(db::tasks::save(conn, &t, from)?)
 }
 
 /// pending -> processing; false if the task is gone or not pending.
-pub fn begin(conn: &mut DbConn, state: &AppState, id: &str) -> Result<bool, DbError> {
+pub fn begin(conn: &mut DbConn, state: &AppState, id: &str) -> Result<bool, Error> {
     let Some(mut t) = db::tasks::get(conn, id, true)? else {
         return Ok(false);
     };
@@ -59,7 +59,7 @@ pub fn begin(conn: &mut DbConn, state: &AppState, id: &str) -> Result<bool, DbEr
     ) {
         return Ok(false);
     }
-    db::tasks::save(conn, &t, TaskStatus::Pending)
+    Ok(db::tasks::save(conn, &t, TaskStatus::Pending)?)
 }
 
 /// `validate_legacy_import_from_uri`: the checks Glance makes when a legacy
@@ -159,7 +159,7 @@ pub async fn create(
     );
     let row = t.clone();
     state
-        .db(move |conn| Ok(db::tasks::insert(conn, &row)?))
+        .write(move |conn| Ok(db::tasks::insert(conn, &row)?))
         .await?;
     // Glance runs the task on its pool after answering; so does glint.
     let st = state.clone();
@@ -167,12 +167,9 @@ pub async fn create(
     actix_web::rt::spawn(async move {
         let s = st.clone();
         let done = st
-            .db(move |conn| {
-                write_tx(conn, |c| {
-                    begin(c, &s, &id)?;
-                    finish(c, &s, &id, TaskStatus::Failure, Value::Null, &why)
-                })
-                .map_err(Error::from)
+            .write(move |c| {
+                begin(c, &s, &id)?;
+                finish(c, &s, &id, TaskStatus::Failure, Value::Null, &why)
             })
             .await;
         if let Err(e) = done {
@@ -187,7 +184,7 @@ pub async fn show(state: &AppState, ctx: RequestContext, id: String) -> Result<T
     // Glance's admins (`can_see_deleted`) also see expired tasks.
     let admin = ctx.is_admin();
     let found = state
-        .db(move |conn| Ok(db::tasks::get(conn, &id, admin)?.ok_or(id)))
+        .read(move |conn| Ok(db::tasks::get(conn, &id, admin)?.ok_or(id)))
         .await?;
     let t = found
         .map_err(|id| Error::not_found(format!("Task with the given id {id} was not found")))?;
@@ -310,7 +307,7 @@ pub async fn list(
     }
     let admin = ctx.is_admin();
     state
-        .db(move |conn| {
+        .write(move |conn| {
             let owner = ctx.project_id.clone();
             db::tasks::soft_delete_expired(conn, owner.as_deref(), now())?;
             let scope = if admin { None } else { owner.as_deref() };
@@ -368,7 +365,7 @@ pub async fn for_image(
 ) -> Result<Vec<Task>, Error> {
     let st = state.clone();
     state
-        .db(move |conn| {
+        .read(move |conn| {
             let v = super::access::load_visible(conn, &st.policy, &ctx, &id, "", false).map_err(
                 |e| match e {
                     Error::NotFound(_) | Error::Forbidden(_) => {

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::namespaces::write_content;
 use crate::db::metadefs::namespaces as ns_db;
-use crate::db::{write_tx, Db, DbError};
+use crate::db::{write_tx, Db};
 use crate::domain::metadefs::{document, NamespaceValues};
 use crate::error::Error;
 use crate::service::images::now;
@@ -53,7 +53,7 @@ pub fn load_dir(db: &Db, dir: &Path) -> Result<Report, String> {
             report.failed.push(format!("{shown}: no namespace"));
             continue;
         }
-        let outcome = write_tx(&mut conn, |c| {
+        let outcome = write_tx(&mut conn, |c| -> Result<bool, Error> {
             if ns_db::get(c, &doc.namespace)?.is_some() {
                 return Ok(false);
             }
@@ -66,10 +66,10 @@ pub fn load_dir(db: &Db, dir: &Path) -> Result<Report, String> {
                 owner: doc.owner.clone().unwrap_or_else(|| "admin".into()),
             };
             let ns = ns_db::insert(c, &values, now(), None)?;
-            write_content(c, &ns, &doc, true, true).map_err(DbError::from)?;
+            write_content(c, &ns, &doc, true, true)?;
             Ok(true)
         });
-        match outcome.map_err(Error::from) {
+        match outcome {
             Ok(true) => report.loaded.push(doc.namespace),
             Ok(false) => report.skipped.push(doc.namespace),
             Err(e) => report.failed.push(format!("{shown}: {e}")),

@@ -9,7 +9,7 @@ pub mod resource_types;
 
 use crate::app::AppState;
 use crate::db::metadefs::namespaces as ns_db;
-use crate::db::{write_tx, DbConn, DbError};
+use crate::db::{DbConn, DbError};
 use crate::domain::context::RequestContext;
 use crate::domain::metadefs::{is_visible, msg, Namespace};
 use crate::error::{Error, Msg};
@@ -78,23 +78,21 @@ pub fn enforce(
 }
 
 /// A unique-constraint failure becomes Glance's 409 text; anything else passes.
-pub fn conflict(text: impl FnOnce() -> String) -> impl FnOnce(DbError) -> DbError {
+pub fn conflict(text: impl FnOnce() -> String) -> impl FnOnce(DbError) -> Error {
     move |e| match e {
-        DbError::Duplicate(_) => DbError::Domain(Error::conflict(text())),
-        other => other,
+        DbError::Duplicate(_) => Error::conflict(text()),
+        other => other.into(),
     }
 }
 
-/// Runs one request's work in a write transaction on the blocking pool.
+/// Runs one request's work in a write transaction (`AppState::write`).
 pub async fn in_tx<T, F>(state: &AppState, f: F) -> Result<T, Error>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConn, &AppState) -> Result<T, Error> + Send + 'static,
 {
     let st = state.clone();
-    state
-        .db(move |conn| write_tx(conn, |c| f(c, &st).map_err(DbError::from)).map_err(Error::from))
-        .await
+    state.write(move |c| f(c, &st)).await
 }
 
 /// Runs read-only work on the blocking pool.
@@ -104,7 +102,7 @@ where
     F: FnOnce(&mut DbConn, &AppState) -> Result<T, Error> + Send + 'static,
 {
     let st = state.clone();
-    state.db(move |conn| f(conn, &st)).await
+    state.read(move |conn| f(conn, &st)).await
 }
 
 /// Before a request body is read: the namespace is visible (`how` gives the 404's text) and
