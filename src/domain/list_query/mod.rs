@@ -953,12 +953,16 @@ fn iso_time_rest(s: &[u8], hour: Span, minute: Option<Span>, q: usize) -> Option
     })
 }
 
-/// Python's `str.isspace` (Rust's `char::is_whitespace` minus U+001C..U+001F).
 /// Python's `int(s)` for base 10 (surrounding whitespace, a sign, `_`
 /// between digits), saturating instead of growing without bound. ASCII
 /// digits only: Python also takes other Unicode decimal digits.
+///
+/// `int()` does not strip what `str.strip()` strips: it keeps ASCII as is and
+/// skips only C `isspace` (`\t\n\v\f\r` and space) plus non-ASCII Unicode
+/// White_Space, so `int("\x1f5")` is a ValueError although `"\x1f".isspace()`.
+/// That set is exactly Unicode White_Space, which is what [`str::trim`] strips.
 fn py_int(s: &str) -> Option<i128> {
-    let t = crate::domain::python::strip(s);
+    let t = s.trim();
     let (neg, digits) = match t.as_bytes().first()? {
         b'-' => (true, &t[1..]),
         b'+' => (false, &t[1..]),
@@ -2039,7 +2043,13 @@ mod tests {
             ("-0", Some(0)),
             ("1_000", Some(1000)),
             ("+5", Some(5)),
-            ("\u{1f}5", Some(5)),
+            ("\u{b}5\u{c}", Some(5)),
+            ("\u{85}5\u{a0}", Some(5)),
+            ("\u{3000}-5\u{2028}", Some(-5)),
+            // `str.isspace` but not stripped by `int()`: ValueError in Python.
+            ("\u{1c}5", None),
+            ("\u{1f}5", None),
+            ("5\u{1e}", None),
             ("", None),
             ("-", None),
             ("+-5", None),
