@@ -160,3 +160,94 @@ pub fn encode_pairs(pairs: &[(String, String)]) -> String {
         .collect::<Vec<_>>()
         .join("&")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn images_first(q: &str) -> String {
+        first_link("/v2/images", &lenient_pairs(q))
+    }
+
+    fn images_next(q: &str, last: &str) -> String {
+        next_link("/v2/images", &lenient_pairs(q), last)
+    }
+
+    #[test]
+    fn links() {
+        let table = [
+            ("", "/v2/images", "/v2/images?marker=L"),
+            (
+                "limit=2",
+                "/v2/images?limit=2",
+                "/v2/images?limit=2&marker=L",
+            ),
+            ("marker=abc", "/v2/images", "/v2/images?marker=L"),
+            (
+                "marker=abc&limit=10&sort_key=id&sort_dir=asc",
+                "/v2/images?limit=10&sort_key=id&sort_dir=asc",
+                "/v2/images?limit=10&sort_key=id&sort_dir=asc&marker=L",
+            ),
+            (
+                "limit=10&marker=abc&sort=name:asc",
+                "/v2/images?limit=10&sort=name%3Aasc",
+                "/v2/images?limit=10&sort=name%3Aasc&marker=L",
+            ),
+            (
+                "created_at=gt:2016-04-18T21:38:54Z",
+                "/v2/images?created_at=gt%3A2016-04-18T21%3A38%3A54Z",
+                "/v2/images?created_at=gt%3A2016-04-18T21%3A38%3A54Z&marker=L",
+            ),
+            (
+                "name=a%20b+c",
+                "/v2/images?name=a+b+c",
+                "/v2/images?name=a+b+c&marker=L",
+            ),
+            // One value per key: the last, at the key's first position.
+            (
+                "tag=a&limit=2&tag=b",
+                "/v2/images?tag=b&limit=2",
+                "/v2/images?tag=b&limit=2&marker=L",
+            ),
+            (
+                "name=%C3%A9%2F%2B~._-&x=%25",
+                "/v2/images?name=%C3%A9%2F%2B~._-&x=%25",
+                "/v2/images?name=%C3%A9%2F%2B~._-&x=%25&marker=L",
+            ),
+            (
+                "foo&=v;k=1",
+                "/v2/images?foo=&=v&k=1",
+                "/v2/images?foo=&=v&k=1&marker=L",
+            ),
+            (
+                "name=%2520",
+                "/v2/images?name=%2520",
+                "/v2/images?name=%2520&marker=L",
+            ),
+        ];
+        for (q, first, next) in table {
+            assert_eq!(images_first(q), first, "{q}");
+            assert_eq!(images_next(q, "L"), next, "{q}");
+        }
+        assert_eq!(
+            images_next("limit=1", "a b:c"),
+            "/v2/images?limit=1&marker=a+b%3Ac"
+        );
+        // The collection is the caller's: tasks and metadefs page the same way.
+        let pairs = lenient_pairs("marker=m&limit=2&sort_dir=asc");
+        assert_eq!(
+            first_link("/v2/tasks", &pairs),
+            "/v2/tasks?limit=2&sort_dir=asc"
+        );
+        assert_eq!(
+            next_link("/v2/metadefs/namespaces", &pairs, "OS::x"),
+            "/v2/metadefs/namespaces?limit=2&sort_dir=asc&marker=OS%3A%3Ax"
+        );
+        assert_eq!(first_link("/v2/tasks", &[]), "/v2/tasks");
+        // Undecodable input never panics here.
+        assert_eq!(
+            images_first("name=%ff&x=%zz"),
+            "/v2/images?name=%EF%BF%BD&x=%25zz"
+        );
+    }
+}
