@@ -73,8 +73,9 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(tags.len(), q.tags.len(), "a repeated tag: {:?}", q.tags);
     assert!(q.tags.len() + q.properties.len() <= glint::domain::limits::MAX_LIST_FILTERS);
 
-    let next = list_query::next_link(&raw, LAST_ID);
-    let first = list_query::first_link(&raw);
+    let params = list_query::lenient_pairs(&raw);
+    let next = list_query::next_link("/v2/images", &params, LAST_ID);
+    let first = list_query::first_link("/v2/images", &params);
     let (from_next, from_first) = (reparse(&next, &d), reparse(&first, &d));
 
     if has_repeated_key(&raw) {

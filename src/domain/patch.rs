@@ -1703,20 +1703,4 @@ mod tests {
             ))
         );
     }
-
-    #[test]
-    fn failed_patch_leaves_the_image_alone() {
-        let img = image();
-        let before = img.clone();
-        let got = patch(
-            V21,
-            &img,
-            &[
-                ("replace", "/name", Some(json!("n"))),
-                ("remove", "/nope", None),
-            ],
-        );
-        assert!(got.is_err());
-        assert_eq!(img, before);
-    }
 }

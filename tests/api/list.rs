@@ -141,6 +141,9 @@ backend_test!(filters, |app| async move {
     }
     let (_, v) = json(c.get("/v2/images?limit=1").await).await;
     assert_eq!(image_ids(&v).len(), 1);
+    // int() skips Unicode White_Space around the digits, as Glance does.
+    let (s, w) = json(c.get("/v2/images?limit=%0B1%C2%A0").await).await;
+    assert_eq!((s, image_ids(&w).len()), (200, 1), "{w}");
     assert_eq!(
         v["next"].as_str().unwrap(),
         format!("/v2/images?limit=1&marker={}", image_ids(&v)[0])
@@ -151,6 +154,9 @@ backend_test!(bad_parameters, |app| async move {
     let c = app.caller("p1", "member");
     for (query, msg) in [
         ("limit=x", "limit param must be an integer"),
+        // Python's int() strips only Unicode White_Space, not U+001C..U+001F.
+        ("limit=%1F5", "limit param must be an integer"),
+        ("limit=5%1C", "limit param must be an integer"),
         ("limit=-1", "limit param must be positive"),
         ("member_status=maybe", "Invalid status: maybe"),
         ("visibility=secret", "Invalid visibility value: secret"),

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::backend_test;
-use crate::helpers::{json, message, Caller};
+use crate::helpers::{json, message, Caller, TestApp};
 
 async fn patch_as(c: &Caller<'_>, id: &str, media: &str, ops: Value) -> (u16, Value) {
     let r = c
@@ -271,5 +271,125 @@ backend_test!(
         .await;
         assert_eq!(s, 413);
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM images"), 1);
+    }
+);
+
+/// Every column of the image's row and of its property and tag rows, as text, in id order.
+fn stored(app: &TestApp, id: &str) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        s: String,
+    }
+    let cols = |names: &[&str]| {
+        names
+            .iter()
+            .map(|c| format!("COALESCE(CAST({c} AS TEXT), '~')"))
+            .collect::<Vec<_>>()
+            .join(" || '|' || ")
+    };
+    let image = cols(&[
+        "id",
+        "name",
+        "size",
+        "status",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "deleted",
+        "disk_format",
+        "container_format",
+        "checksum",
+        "owner",
+        "min_disk",
+        "min_ram",
+        "protected",
+        "virtual_size",
+        "visibility",
+        "os_hidden",
+        "os_hash_algo",
+        "os_hash_value",
+    ]);
+    let property = cols(&[
+        "id",
+        "name",
+        "value",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "deleted",
+    ]);
+    let tag = cols(&[
+        "id",
+        "value",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "deleted",
+    ]);
+    let queries = [
+        format!("SELECT 'i|' || {image} AS s FROM images WHERE id = '{id}'"),
+        format!(
+            "SELECT 'p|' || {property} AS s FROM image_properties \
+             WHERE image_id = '{id}' ORDER BY id"
+        ),
+        format!("SELECT 't|' || {tag} AS s FROM image_tags WHERE image_id = '{id}' ORDER BY id"),
+    ];
+    let mut conn = app.db();
+    queries
+        .iter()
+        .flat_map(|q| {
+            let rows: Vec<Row> =
+                diesel::RunQueryDsl::load(diesel::sql_query(q), &mut *conn).expect(q);
+            rows.into_iter().map(|r| r.s)
+        })
+        .collect()
+}
+
+// A document applies as a whole or not at all: when its last operation fails,
+// the earlier ones (a core attribute, a new and a replaced property, a removed
+// and an added tag) leave no trace in the database, and updated_at is unchanged.
+backend_test!(
+    failed_patch_leaves_the_stored_image_alone,
+    |app| async move {
+        let c = app.caller("p1", "member");
+        let img = c
+            .create_image(json!({"name": "old", "os_distro": "debian", "tags": ["a", "b"]}))
+            .await;
+        let id = img["id"].as_str().unwrap().to_owned();
+        let before = stored(&app, &id);
+        assert_eq!(before.len(), 4, "{before:?}");
+        let (_, shown_before) = json(c.get(&format!("/v2/images/{id}")).await).await;
+        let (s, v) = patch_as(
+            &c,
+            &id,
+            V21,
+            json!([
+                {"op": "replace", "path": "/name", "value": "new"},
+                {"op": "replace", "path": "/min_ram", "value": 512},
+                {"op": "add", "path": "/os_version", "value": "12"},
+                {"op": "replace", "path": "/os_distro", "value": "ubuntu"},
+                {"op": "replace", "path": "/tags", "value": ["b", "c"]},
+                {"op": "remove", "path": "/nope"},
+            ]),
+        )
+        .await;
+        assert_eq!(
+            (s, message(&v).as_str()),
+            (409, "Property nope does not exist.")
+        );
+        assert_eq!(stored(&app, &id), before);
+        let (_, shown_after) = json(c.get(&format!("/v2/images/{id}")).await).await;
+        assert_eq!(shown_after, shown_before);
+        // The same document without its failing operation does change the row.
+        let (s, _) = patch_as(
+            &c,
+            &id,
+            V21,
+            json!([{"op": "replace", "path": "/name", "value": "new"}]),
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert_ne!(stored(&app, &id)[0], before[0]);
     }
 );

@@ -243,6 +243,7 @@ backend_test!(listing_paging_and_expiry, |app| async move {
     // Pages of two, oldest first.
     let (_, p1) = json(admin.get("/v2/tasks?limit=2&sort_dir=asc").await).await;
     assert_eq!(ids(&p1), made[..2].to_vec());
+    assert_eq!(p1["first"], "/v2/tasks?limit=2&sort_dir=asc");
     let next = p1["next"].as_str().unwrap().to_owned();
     assert_eq!(
         next,

@@ -66,9 +66,12 @@ pub async fn list(
     let q = list_query::parse(raw, &defaults)?;
     let limit = q.limit;
     let images = svc::list(&state, ctx, q).await?;
+    let params = list_query::lenient_pairs(raw);
     // Glance emits `next` whenever the page is full, even if nothing follows.
     let next = match images.last() {
-        Some(last) if images.len() as i64 == limit => Some(list_query::next_link(raw, &last.id)),
+        Some(last) if images.len() as i64 == limit => {
+            Some(list_query::next_link("/v2/images", &params, &last.id))
+        }
         _ => None,
     };
     let body = ImageList {
@@ -79,7 +82,7 @@ pub async fn list(
                 backend: state.config.backend_id(),
             })
             .collect(),
-        first: list_query::first_link(raw),
+        first: list_query::first_link("/v2/images", &params),
         schema: "/v2/schemas/images",
         next,
     };

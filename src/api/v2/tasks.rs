@@ -143,23 +143,21 @@ pub async fn list(
         "tasks".into(),
         Value::Array(tasks.iter().map(task_stub).collect()),
     );
-    body.insert("first".into(), list_first(raw).into());
+    let params = list_query::lenient_pairs(raw);
+    body.insert(
+        "first".into(),
+        list_query::first_link("/v2/tasks", &params).into(),
+    );
     body.insert("schema".into(), "/v2/schemas/tasks".into());
     if let Some(last) = tasks.last() {
         if !tasks.is_empty() && tasks.len() as i64 == limit {
             body.insert(
                 "next".into(),
-                list_query::next_link(raw, &last.id)
-                    .replacen("/v2/images", "/v2/tasks", 1)
-                    .into(),
+                list_query::next_link("/v2/tasks", &params, &last.id).into(),
             );
         }
     }
     Ok(json::respond(HttpResponse::Ok(), &body))
-}
-
-fn list_first(raw: &str) -> String {
-    list_query::first_link(raw).replacen("/v2/images", "/v2/tasks", 1)
 }
 
 pub async fn show(

@@ -1,11 +1,11 @@
 //! Query parameters of the metadefs list calls, checked in Glance's order with its texts.
 
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::{MetadefTag, Namespace};
 use crate::domain::limits::MAX_LIST_IN_VALUES;
-use crate::domain::list_query::{decode_pairs, encode_pairs};
+use crate::domain::list_query::{self, decode_pairs};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,39 +139,16 @@ pub fn namespaces(raw: &str, default_limit: i64, max_limit: i64) -> Result<Names
     })
 }
 
+const NAMESPACES: &str = "/v2/metadefs/namespaces";
+
 /// The list's `first` link: every parameter but `marker`, as Python's `dict` keeps them.
 pub fn first_link(params: &[(String, String)]) -> String {
-    let kept = link_params(params);
-    if kept.is_empty() {
-        "/v2/metadefs/namespaces".to_owned()
-    } else {
-        format!("/v2/metadefs/namespaces?{}", encode_pairs(&kept))
-    }
+    list_query::first_link(NAMESPACES, params)
 }
 
 /// The list's `next` link: the same parameters with the last namespace as `marker`.
 pub fn next_link(params: &[(String, String)], last_namespace: &str) -> String {
-    let mut kept = link_params(params);
-    kept.push(("marker".to_owned(), last_namespace.to_owned()));
-    format!("/v2/metadefs/namespaces?{}", encode_pairs(&kept))
-}
-
-/// `dict(request.params)` minus `marker`: one entry per key, at its first
-/// position, holding its last value. Linear in the number of parameters.
-fn link_params(params: &[(String, String)]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    let mut at: HashMap<&str, usize> = HashMap::new();
-    for (k, v) in params {
-        match at.get(k.as_str()) {
-            Some(&i) => out[i].1 = v.clone(),
-            None => {
-                at.insert(k, out.len());
-                out.push((k.clone(), v.clone()));
-            }
-        }
-    }
-    out.retain(|(k, _)| k != "marker");
-    out
+    list_query::next_link(NAMESPACES, params, last_namespace)
 }
 
 /// `GET .../tags`: paging is optional (no default limit).

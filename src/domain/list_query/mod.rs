@@ -3,6 +3,11 @@
 //! `RequestDeserializer.index`, `ImagesController.index` and the SQLAlchemy
 //! `_make_conditions_from_filters`). Pure: no HTTP, no SQL.
 //!
+//! This module holds the query model and its parsing; `isotime` reads the ISO
+//! 8601 times of `created_at`/`updated_at` filters, and `query_string` decodes
+//! and re-encodes query strings and builds the `first`/`next` links that images,
+//! tasks and metadefs namespaces share ([`first_link`], [`next_link`]).
+//!
 //! # Decoding
 //! As WebOb's `parse_qsl_text`: pairs split on `&` *and* `;`, empty pairs
 //! skipped, a pair without `=` has the value `""`, `+` is a space. glint is
@@ -45,17 +50,23 @@
 //! values; glint reports every 400 first. Last, glint's own bounds on the size of
 //! the query (`domain::limits`, "list queries"), which Glance does not have.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
+use chrono::NaiveDateTime;
 
 use crate::domain::image::Visibility;
 use crate::domain::limits::{MAX_LIST_FILTERS, MAX_LIST_IN_VALUES};
 use crate::domain::member::MemberStatus;
 use crate::domain::visibility::{MemberStatusFilter, VisibilityFilter};
 use crate::error::{Error, Result};
+
+mod isotime;
+mod query_string;
+
+use isotime::{normalize_time, parse_isotime};
+use query_string::MultiDict;
+pub use query_string::{decode_pairs, encode_pairs, first_link, lenient_pairs, next_link};
 
 /// Equality or `in:` list on `name`, `id`, `status`, `container_format`, `disk_format`.
 /// `In(vec![])` (from `?id=in:`) matches nothing, as SQL `IN ()` does.
@@ -513,32 +524,6 @@ fn apply_filters(q: &mut ListQuery, filters: Vec<(String, String)>) -> Result<()
     Ok(())
 }
 
-/// The `first` href: the request's parameters (one value per key, the last),
-/// `marker` removed, re-encoded as Python's `urlencode`. Call after [`parse`]
-/// succeeded; an undecodable query is read leniently here rather than failing.
-pub fn first_link(raw_query: &str) -> String {
-    let q = encode_pairs(&link_params(raw_query));
-    if q.is_empty() {
-        "/v2/images".to_owned()
-    } else {
-        format!("/v2/images?{q}")
-    }
-}
-
-/// The `next` href: as [`first_link`], with `marker=<last_id>` appended last.
-pub fn next_link(raw_query: &str, last_id: &str) -> String {
-    let mut params = link_params(raw_query);
-    params.push(("marker".to_owned(), last_id.to_owned()));
-    format!("/v2/images?{}", encode_pairs(&params))
-}
-
-fn link_params(raw_query: &str) -> Vec<(String, String)> {
-    let pairs = decode_pairs(raw_query, false).unwrap_or_default();
-    let mut params = MultiDict(pairs).into_dict();
-    params.retain(|(k, _)| k != "marker");
-    params
-}
-
 fn changes_since() -> Error {
     Error::bad_request("The \"changes-since\" filter is no longer available on v2.")
 }
@@ -738,227 +723,16 @@ fn quoted_end(chars: &[char], mut i: usize) -> Option<usize> {
     }
 }
 
-/// `oslo_utils.timeutils.parse_isotime` (the `iso8601` package): the local
-/// time and its UTC offset in minutes (UTC when the string has no zone).
-fn parse_isotime(s: &str) -> Option<(NaiveDateTime, i64)> {
-    // Python's `$` also matches before one final newline.
-    let s = s.strip_suffix('\n').unwrap_or(s).as_bytes();
-    let m = iso_match(s)?;
-    let num = |r: (usize, usize)| -> u32 {
-        s[r.0..r.1]
-            .iter()
-            .fold(0, |acc, b| acc * 10 + u32::from(b - b'0'))
-    };
-    let year = i32::try_from(num(m.year)).ok()?;
-    if year < 1 {
-        return None;
-    }
-    let month = m.month.map_or(1, num);
-    let day = m.day.map_or(1, num);
-    let (mut hour, mut minute, mut second, mut micro, mut offset) = (0, 0, 0, 0, 0);
-    if let Some(t) = m.time {
-        hour = num(t.hour);
-        minute = t.minute.map_or(0, num);
-        second = t.second.map_or(0, num);
-        // int(Decimal("0.<digits>") * 10**6): the first six digits, zero-padded.
-        micro = t.fraction.map_or(0, |(a, b)| {
-            (0..6).fold(0, |acc, k| {
-                let d = if a + k < b {
-                    u32::from(s[a + k] - b'0')
-                } else {
-                    0
-                };
-                acc * 10 + d
-            })
-        });
-        if let Some(tz) = t.tz {
-            let h = i64::from(num(tz.hour));
-            let mi = tz.minute.map_or(0, |r| i64::from(num(r)));
-            let total = h * 60 + mi;
-            // datetime.timezone needs |offset| < 24h.
-            if total >= 24 * 60 {
-                return None;
-            }
-            offset = if tz.negative { -total } else { total };
-        }
-    }
-    let dt = NaiveDate::from_ymd_opt(year, month, day)?
-        .and_hms_micro_opt(hour, minute, second, micro)?;
-    Some((dt, offset))
-}
-
-/// `timeutils.normalize_time`: to naive UTC, within Python's years 1..=9999.
-fn normalize_time(local: NaiveDateTime, offset_min: i64) -> Option<NaiveDateTime> {
-    let utc = local.checked_sub_signed(TimeDelta::try_minutes(offset_min)?)?;
-    (1..=9999).contains(&utc.year()).then_some(utc)
-}
-
-type Span = (usize, usize);
-
-struct IsoMatch {
-    year: Span,
-    month: Option<Span>,
-    day: Option<Span>,
-    time: Option<IsoTime>,
-}
-
-struct IsoTime {
-    hour: Span,
-    minute: Option<Span>,
-    second: Option<Span>,
-    fraction: Option<Span>,
-    tz: Option<IsoTz>,
-}
-
-struct IsoTz {
-    negative: bool,
-    hour: Span,
-    minute: Option<Span>,
-}
-
-fn digit(s: &[u8], i: usize) -> bool {
-    s.get(i).is_some_and(u8::is_ascii_digit)
-}
-
-/// `iso8601.ISO8601_REGEX.match(s)` with `$` at the end, trying alternatives
-/// in the regex's order so the same groups win.
-fn iso_match(s: &[u8]) -> Option<IsoMatch> {
-    if !(0..4).all(|i| digit(s, i)) {
-        return None;
-    }
-    let year = (0, 4);
-    if s.len() == 4 {
-        return Some(IsoMatch {
-            year,
-            month: None,
-            day: None,
-            time: None,
-        });
-    }
-    // `-M{1,2}` (two digits first) | `MM` not followed by the end.
-    let mut months = Vec::new();
-    if s.get(4) == Some(&b'-') {
-        if digit(s, 5) && digit(s, 6) {
-            months.push((5, 7));
-        }
-        if digit(s, 5) {
-            months.push((5, 6));
-        }
-    }
-    if digit(s, 4) && digit(s, 5) && s.len() != 6 {
-        months.push((4, 6));
-    }
-    for month in months {
-        let p = month.1;
-        let mut days = Vec::new();
-        if s.get(p) == Some(&b'-') {
-            if digit(s, p + 1) && digit(s, p + 2) {
-                days.push((p + 1, p + 3));
-            }
-            if digit(s, p + 1) {
-                days.push((p + 1, p + 2));
-            }
-        }
-        if digit(s, p) && digit(s, p + 1) {
-            days.push((p, p + 2));
-        }
-        let found = |day, time| {
-            Some(IsoMatch {
-                year,
-                month: Some(month),
-                day,
-                time,
-            })
-        };
-        for day in days {
-            if let Some(t) = iso_time(s, day.1) {
-                return found(Some(day), Some(t));
-            }
-            if day.1 == s.len() {
-                return found(Some(day), None);
-            }
-        }
-        // The day (and time) group is optional: `YYYY-MM`.
-        if p == s.len() {
-            return found(None, None);
-        }
-    }
-    None
-}
-
-/// `[ T]HH(:?MM)?(:?S{1,2}([.,]F+)?)?(Z|[-+]HH:?(MM)?)?$` from `p`. Only the
-/// minute group can usefully backtrack (`T1030.5` is 10:00:30.5); every other
-/// choice is forced by the next character.
-fn iso_time(s: &[u8], p: usize) -> Option<IsoTime> {
-    if !matches!(s.get(p), Some(b' ' | b'T')) || !digit(s, p + 1) || !digit(s, p + 2) {
-        return None;
-    }
-    let hour = (p + 1, p + 3);
-    let q = p + 3;
-    let mq = if s.get(q) == Some(&b':') { q + 1 } else { q };
-    if digit(s, mq) && digit(s, mq + 1) {
-        if let Some(t) = iso_time_rest(s, hour, Some((mq, mq + 2)), mq + 2) {
-            return Some(t);
-        }
-    }
-    iso_time_rest(s, hour, None, q)
-}
-
-fn iso_time_rest(s: &[u8], hour: Span, minute: Option<Span>, q: usize) -> Option<IsoTime> {
-    let mut r = q;
-    let (mut second, mut fraction) = (None, None);
-    let sq = if s.get(q) == Some(&b':') { q + 1 } else { q };
-    if digit(s, sq) {
-        let end = if digit(s, sq + 1) { sq + 2 } else { sq + 1 };
-        second = Some((sq, end));
-        r = end;
-        if matches!(s.get(r), Some(b'.' | b',')) && digit(s, r + 1) {
-            let mut e = r + 1;
-            while digit(s, e) {
-                e += 1;
-            }
-            fraction = Some((r + 1, e));
-            r = e;
-        }
-    }
-    let mut tz = None;
-    match s.get(r) {
-        Some(b'Z') => r += 1,
-        Some(&sign @ (b'+' | b'-')) if digit(s, r + 1) && digit(s, r + 2) => {
-            let h = (r + 1, r + 3);
-            r += 3;
-            if s.get(r) == Some(&b':') {
-                r += 1;
-            }
-            let m = if digit(s, r) && digit(s, r + 1) {
-                r += 2;
-                Some((r - 2, r))
-            } else {
-                None
-            };
-            tz = Some(IsoTz {
-                negative: sign == b'-',
-                hour: h,
-                minute: m,
-            });
-        }
-        _ => {}
-    }
-    (r == s.len()).then_some(IsoTime {
-        hour,
-        minute,
-        second,
-        fraction,
-        tz,
-    })
-}
-
-/// Python's `str.isspace` (Rust's `char::is_whitespace` minus U+001C..U+001F).
 /// Python's `int(s)` for base 10 (surrounding whitespace, a sign, `_`
 /// between digits), saturating instead of growing without bound. ASCII
 /// digits only: Python also takes other Unicode decimal digits.
+///
+/// `int()` does not strip what `str.strip()` strips: it keeps ASCII as is and
+/// skips only C `isspace` (`\t\n\v\f\r` and space) plus non-ASCII Unicode
+/// White_Space, so `int("\x1f5")` is a ValueError although `"\x1f".isspace()`.
+/// That set is exactly Unicode White_Space, which is what [`str::trim`] strips.
 fn py_int(s: &str) -> Option<i128> {
-    let t = crate::domain::python::strip(s);
+    let t = s.trim();
     let (neg, digits) = match t.as_bytes().first()? {
         b'-' => (true, &t[1..]),
         b'+' => (false, &t[1..]),
@@ -983,125 +757,6 @@ fn py_int(s: &str) -> Option<i128> {
 
 fn clamp_i64(n: i128) -> i64 {
     i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX })
-}
-
-/// WebOb's query `MultiDict`, reduced to the operations Glance uses on it.
-struct MultiDict(Vec<(String, String)>);
-
-impl MultiDict {
-    fn contains(&self, key: &str) -> bool {
-        self.0.iter().any(|(k, _)| k == key)
-    }
-
-    fn last(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn pop_first(&mut self, key: &str) -> Option<String> {
-        let i = self.0.iter().position(|(k, _)| k == key)?;
-        Some(self.0.remove(i).1)
-    }
-
-    fn pop_all(&mut self, key: &str) -> Vec<String> {
-        let (taken, kept) = std::mem::take(&mut self.0)
-            .into_iter()
-            .partition(|(k, _)| k == key);
-        self.0 = kept;
-        taken.into_iter().map(|(_, v)| v).collect()
-    }
-
-    /// `dict(multidict)`: one entry per key, at its first position, holding its last value.
-    /// Linear in the number of pairs.
-    fn into_dict(self) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = Vec::new();
-        let mut at: HashMap<String, usize> = HashMap::new();
-        for (k, v) in self.0 {
-            match at.get(&k) {
-                Some(&i) => out[i].1 = v,
-                None => {
-                    at.insert(k.clone(), out.len());
-                    out.push((k, v));
-                }
-            }
-        }
-        out
-    }
-}
-
-/// WebOb's `parse_qsl_text`. `strict` turns a malformed `%` escape or
-/// non-UTF-8 bytes into a 400; otherwise they are kept literally / replaced.
-pub fn decode_pairs(raw: &str, strict: bool) -> Result<Vec<(String, String)>> {
-    raw.split(['&', ';'])
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            Ok((decode(k, strict)?, decode(v, strict)?))
-        })
-        .collect()
-}
-
-fn decode(s: &str, strict: bool) -> Result<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' => match (hex(b.get(i + 1)), hex(b.get(i + 2))) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 2;
-                }
-                _ if strict => {
-                    return Err(Error::bad_request(
-                        "Invalid query string: malformed percent-encoding.",
-                    ))
-                }
-                _ => out.push(b'%'),
-            },
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    match String::from_utf8(out) {
-        Ok(s) => Ok(s),
-        Err(_) if strict => Err(Error::bad_request(
-            "Invalid query string: it is not valid UTF-8.",
-        )),
-        Err(e) => Ok(String::from_utf8_lossy(e.as_bytes()).into_owned()),
-    }
-}
-
-fn hex(b: Option<&u8>) -> Option<u8> {
-    char::from(*b?)
-        .to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
-}
-
-/// `urllib.parse.quote_plus` keeps only `A-Za-z0-9_.-~`.
-const QUOTE_PLUS: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'-')
-    .remove(b'~');
-
-/// `urllib.parse.urlencode`: `k=v` joined by `&`, space as `+`.
-pub fn encode_pairs(pairs: &[(String, String)]) -> String {
-    // A literal `%` is itself encoded, so every `%20` in the output was a space.
-    let enc = |s: &str| {
-        percent_encoding::utf8_percent_encode(s, QUOTE_PLUS)
-            .to_string()
-            .replace("%20", "+")
-    };
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 #[cfg(test)]
@@ -1950,73 +1605,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn links() {
-        let table = [
-            ("", "/v2/images", "/v2/images?marker=L"),
-            (
-                "limit=2",
-                "/v2/images?limit=2",
-                "/v2/images?limit=2&marker=L",
-            ),
-            ("marker=abc", "/v2/images", "/v2/images?marker=L"),
-            (
-                "marker=abc&limit=10&sort_key=id&sort_dir=asc",
-                "/v2/images?limit=10&sort_key=id&sort_dir=asc",
-                "/v2/images?limit=10&sort_key=id&sort_dir=asc&marker=L",
-            ),
-            (
-                "limit=10&marker=abc&sort=name:asc",
-                "/v2/images?limit=10&sort=name%3Aasc",
-                "/v2/images?limit=10&sort=name%3Aasc&marker=L",
-            ),
-            (
-                "created_at=gt:2016-04-18T21:38:54Z",
-                "/v2/images?created_at=gt%3A2016-04-18T21%3A38%3A54Z",
-                "/v2/images?created_at=gt%3A2016-04-18T21%3A38%3A54Z&marker=L",
-            ),
-            (
-                "name=a%20b+c",
-                "/v2/images?name=a+b+c",
-                "/v2/images?name=a+b+c&marker=L",
-            ),
-            // One value per key: the last, at the key's first position.
-            (
-                "tag=a&limit=2&tag=b",
-                "/v2/images?tag=b&limit=2",
-                "/v2/images?tag=b&limit=2&marker=L",
-            ),
-            (
-                "name=%C3%A9%2F%2B~._-&x=%25",
-                "/v2/images?name=%C3%A9%2F%2B~._-&x=%25",
-                "/v2/images?name=%C3%A9%2F%2B~._-&x=%25&marker=L",
-            ),
-            (
-                "foo&=v;k=1",
-                "/v2/images?foo=&=v&k=1",
-                "/v2/images?foo=&=v&k=1&marker=L",
-            ),
-            (
-                "name=%2520",
-                "/v2/images?name=%2520",
-                "/v2/images?name=%2520&marker=L",
-            ),
-        ];
-        for (q, first, next) in table {
-            assert_eq!(first_link(q), first, "{q}");
-            assert_eq!(next_link(q, "L"), next, "{q}");
-        }
-        assert_eq!(
-            next_link("limit=1", "a b:c"),
-            "/v2/images?limit=1&marker=a+b%3Ac"
-        );
-        // Undecodable input never panics here.
-        assert_eq!(
-            first_link("name=%ff&x=%zz"),
-            "/v2/images?name=%EF%BF%BD&x=%25zz"
-        );
-    }
-
     // Found by fuzz/fuzz_targets/list_query.rs (minimized): parsing takes the first
     // `limit`, the links the last, so the next page of this query is a 400. Glance
     // answers the same (`pop` for the limit, `dict(params)` for the links); kept so.
@@ -2024,7 +1612,7 @@ mod tests {
     fn repeated_limit_links_to_its_last_value() {
         let q = "limit=4&limit=x";
         assert_eq!(p(q).limit, 4);
-        let next = next_link(q, "L");
+        let next = next_link("/v2/images", &lenient_pairs(q), "L");
         assert_eq!(next, "/v2/images?limit=x&marker=L");
         let next_query = next.trim_start_matches("/v2/images?");
         assert_eq!(err(next_query), "limit param must be an integer");
@@ -2039,7 +1627,13 @@ mod tests {
             ("-0", Some(0)),
             ("1_000", Some(1000)),
             ("+5", Some(5)),
-            ("\u{1f}5", Some(5)),
+            ("\u{b}5\u{c}", Some(5)),
+            ("\u{85}5\u{a0}", Some(5)),
+            ("\u{3000}-5\u{2028}", Some(-5)),
+            // `str.isspace` but not stripped by `int()`: ValueError in Python.
+            ("\u{1c}5", None),
+            ("\u{1f}5", None),
+            ("5\u{1e}", None),
             ("", None),
             ("-", None),
             ("+-5", None),
