@@ -2,8 +2,7 @@
 //! local HTTP server this test runs, the failure paths, the import lock and
 //! the recovery of imports whose process died.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
+use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +12,7 @@ use serde_json::{json, Value};
 
 use crate::backend_test;
 use crate::helpers::{json, message, Caller, TestApp};
+use crate::raw;
 
 fn md5_hex(b: &[u8]) -> String {
     hex::encode(md5::Md5::digest(b))
@@ -31,62 +31,40 @@ fn payload(n: usize) -> Vec<u8> {
 /// `/chunky` (`big` bytes, no length), `/short` (announces more than it sends),
 /// `/slow` (headers, then silence), anything else 404.
 fn source(data: Vec<u8>, big: usize) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            let data = data.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(conn.try_clone().unwrap());
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
-                    return;
-                }
-                let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                        break;
-                    }
-                }
-                let ok = |len: Option<usize>| match len {
-                    Some(l) => format!("HTTP/1.0 200 OK\r\nContent-Length: {l}\r\n\r\n"),
-                    None => "HTTP/1.0 200 OK\r\n\r\n".to_owned(),
-                };
-                let _ = match path.as_str() {
-                    "/image" => conn
-                        .write_all(ok(Some(data.len())).as_bytes())
-                        .and_then(|()| conn.write_all(&data)),
-                    "/redirect" => {
-                        conn.write_all(b"HTTP/1.0 302 Found\r\nLocation: /image\r\n\r\n")
-                    }
-                    "/away" => conn.write_all(
-                        format!(
-                            "HTTP/1.0 302 Found\r\nLocation: http://127.0.0.2:{port}/image\r\n\r\n"
-                        )
-                        .as_bytes(),
-                    ),
-                    "/big" => conn
-                        .write_all(ok(Some(big)).as_bytes())
-                        .and_then(|()| conn.write_all(&vec![7u8; big])),
-                    "/chunky" => conn
-                        .write_all(ok(None).as_bytes())
-                        .and_then(|()| conn.write_all(&vec![7u8; big])),
-                    "/short" => conn
-                        .write_all(ok(Some(data.len() + 1000)).as_bytes())
-                        .and_then(|()| conn.write_all(&data)),
-                    "/slow" => {
-                        let _ = conn.write_all(ok(Some(10)).as_bytes());
-                        std::thread::sleep(Duration::from_secs(30));
-                        Ok(())
-                    }
-                    _ => conn.write_all(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
-                };
-            });
-        }
-    });
-    port
+    raw::serve(move |path, conn| {
+        let ok = |len: Option<usize>| match len {
+            Some(l) => format!("HTTP/1.0 200 OK\r\nContent-Length: {l}\r\n\r\n"),
+            None => "HTTP/1.0 200 OK\r\n\r\n".to_owned(),
+        };
+        let _ = match path {
+            "/image" => conn
+                .write_all(ok(Some(data.len())).as_bytes())
+                .and_then(|()| conn.write_all(&data)),
+            "/redirect" => conn.write_all(b"HTTP/1.0 302 Found\r\nLocation: /image\r\n\r\n"),
+            "/away" => conn.write_all(
+                format!(
+                    "HTTP/1.0 302 Found\r\nLocation: http://127.0.0.2:{}/image\r\n\r\n",
+                    conn.local_addr().unwrap().port()
+                )
+                .as_bytes(),
+            ),
+            "/big" => conn
+                .write_all(ok(Some(big)).as_bytes())
+                .and_then(|()| conn.write_all(&vec![7u8; big])),
+            "/chunky" => conn
+                .write_all(ok(None).as_bytes())
+                .and_then(|()| conn.write_all(&vec![7u8; big])),
+            "/short" => conn
+                .write_all(ok(Some(data.len() + 1000)).as_bytes())
+                .and_then(|()| conn.write_all(&data)),
+            "/slow" => {
+                let _ = conn.write_all(ok(Some(10)).as_bytes());
+                std::thread::sleep(Duration::from_secs(30));
+                Ok(())
+            }
+            _ => conn.write_all(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
+        };
+    })
 }
 
 async fn new_image(c: &Caller<'_>, body: Value) -> String {
@@ -576,23 +554,14 @@ backend_test!(
 
 /// A source that serves `data` to every request and counts the connections it gets.
 fn counting_source(data: &'static [u8]) -> (u16, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let hits = Arc::new(AtomicUsize::new(0));
     let n = hits.clone();
-    std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            n.fetch_add(1, Ordering::SeqCst);
-            let mut reader = BufReader::new(conn.try_clone().unwrap());
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
-                line.clear();
-            }
-            let head = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", data.len());
-            let _ = conn
-                .write_all(head.as_bytes())
-                .and_then(|()| conn.write_all(data));
-        }
+    let port = raw::serve(move |_, conn| {
+        n.fetch_add(1, Ordering::SeqCst);
+        let head = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", data.len());
+        let _ = conn
+            .write_all(head.as_bytes())
+            .and_then(|()| conn.write_all(data));
     });
     (port, hits)
 }
