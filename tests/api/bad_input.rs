@@ -109,7 +109,7 @@ backend_test!(
                 json_t,
                 b"{\"min_ram\": 99999999999999999999999}".to_vec(), Error(
                     400,
-                    "Invalid value '1e+23' for parameter 'min_ram': Cannot be greater than 2147483647".into(),
+                    "'min_ram' value out of range, must not exceed 2147483647.".into(),
                 )),
             (
                 Method::POST,
