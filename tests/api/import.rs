@@ -74,6 +74,33 @@ async fn new_image(c: &Caller<'_>, body: Value) -> String {
         .to_owned()
 }
 
+/// A new image with `disk_format` raw and `container_format` bare.
+async fn raw_image(c: &Caller<'_>) -> String {
+    new_image(c, json!({"disk_format": "raw", "container_format": "bare"})).await
+}
+
+/// A web-download import of `id` from `uri`.
+async fn web_download(c: &Caller<'_>, id: &str, uri: &str) -> reqwest::Response {
+    import(
+        c,
+        id,
+        json!({"method": {"name": "web-download", "uri": uri}}),
+    )
+    .await
+}
+
+/// A web-download import from `uri` is refused by the URI filter, with Glance's message.
+async fn assert_filtered(c: &Caller<'_>, id: &str, uri: &str) {
+    let (s, v) = json(web_download(c, id, uri).await).await;
+    assert_eq!(
+        (s, message(&v)),
+        (
+            400,
+            format!("URI for web-download does not pass filtering: {uri}")
+        )
+    );
+}
+
 async fn stage(c: &Caller<'_>, id: &str, data: Vec<u8>) -> reqwest::Response {
     c.request(reqwest::Method::PUT, &format!("/v2/images/{id}/stage"))
         .header("Content-Type", "application/octet-stream")
@@ -156,11 +183,7 @@ backend_test!(
     config = |c| c.import.enabled_import_methods = vec!["web-download".into()],
     |app| async move {
         let c = app.caller("p1", "member");
-        let id = new_image(
-            &c,
-            json!({"disk_format": "raw", "container_format": "bare"}),
-        )
-        .await;
+        let id = raw_image(&c).await;
         let (s, v) = json(stage(&c, &id, vec![1, 2, 3]).await).await;
         assert_eq!(
             (s, message(&v).as_str()),
@@ -182,11 +205,7 @@ backend_test!(
 
 backend_test!(glance_direct_round_trip, |app| async move {
     let c = app.caller("p1", "member");
-    let id = new_image(
-        &c,
-        json!({"disk_format": "raw", "container_format": "bare"}),
-    )
-    .await;
+    let id = raw_image(&c).await;
     let data = payload(300_000);
     assert_eq!(stage(&c, &id, data.clone()).await.status(), 204);
     let (_, img) = json(c.get(&format!("/v2/images/{id}")).await).await;
@@ -255,11 +274,7 @@ backend_test!(glance_direct_round_trip, |app| async move {
 
 backend_test!(wrong_states_and_callers, |app| async move {
     let c = app.caller("p1", "member");
-    let id = new_image(
-        &c,
-        json!({"disk_format": "raw", "container_format": "bare"}),
-    )
-    .await;
+    let id = raw_image(&c).await;
     let direct = json!({"method": {"name": "glance-direct"}});
     let (s, v) = json(import(&c, &id, direct.clone()).await).await;
     assert_eq!(
@@ -306,15 +321,7 @@ backend_test!(wrong_states_and_callers, |app| async move {
     );
     // Formats must be set before an import.
     let bare = new_image(&c, json!({"disk_format": "raw"})).await;
-    let (s, v) = json(
-        import(
-            &c,
-            &bare,
-            json!({"method": {"name": "web-download", "uri": "http://127.0.0.1/x"}}),
-        )
-        .await,
-    )
-    .await;
+    let (s, v) = json(web_download(&c, &bare, "http://127.0.0.1/x").await).await;
     assert_eq!(
         (s, message(&v).as_str()),
         (409, "'container_format' needs to be set before import")
@@ -348,15 +355,7 @@ backend_test!(wrong_states_and_callers, |app| async move {
     );
     // Staged: web-download needs a queued image; another project's tasks are hidden.
     assert_eq!(stage(&c, &id, vec![1, 2, 3]).await.status(), 204);
-    let (s, v) = json(
-        import(
-            &c,
-            &id,
-            json!({"method": {"name": "web-download", "uri": "http://127.0.0.1/x"}}),
-        )
-        .await,
-    )
-    .await;
+    let (s, v) = json(web_download(&c, &id, "http://127.0.0.1/x").await).await;
     assert_eq!(
         (s, message(&v).as_str()),
         (
@@ -388,11 +387,7 @@ backend_test!(
     config = |c| c.image_size_cap = 1000,
     |app| async move {
         let c = app.caller("p1", "member");
-        let id = new_image(
-            &c,
-            json!({"disk_format": "raw", "container_format": "bare"}),
-        )
-        .await;
+        let id = raw_image(&c).await;
         let (s, v) = json(stage(&c, &id, payload(1001)).await).await;
         assert_eq!(s, 413, "{v}");
         assert!(
@@ -422,18 +417,9 @@ backend_test!(
         let port = source(data.clone(), 0);
         let c = app.caller("p1", "member");
         for path in ["image", "redirect"] {
-            let id = new_image(
-                &c,
-                json!({"disk_format": "raw", "container_format": "bare"}),
-            )
-            .await;
+            let id = raw_image(&c).await;
             let uri = format!("http://127.0.0.1:{port}/{path}");
-            let r = import(
-                &c,
-                &id,
-                json!({"method": {"name": "web-download", "uri": uri}}),
-            )
-            .await;
+            let r = web_download(&c, &id, &uri).await;
             assert_eq!(r.status(), 202, "{path}");
             let img = wait_image(&c, &id, |i| i["status"] == "active").await;
             assert_eq!(img["checksum"], md5_hex(&data));
@@ -477,17 +463,8 @@ backend_test!(
             (format!("http://127.0.0.1:{port}/short"), ""),
             (format!("http://127.0.0.1:{port}/slow"), ""),
         ] {
-            let id = new_image(
-                &c,
-                json!({"disk_format": "raw", "container_format": "bare"}),
-            )
-            .await;
-            let r = import(
-                &c,
-                &id,
-                json!({"method": {"name": "web-download", "uri": path}}),
-            )
-            .await;
+            let id = raw_image(&c).await;
+            let r = web_download(&c, &id, &path).await;
             assert_eq!(r.status(), 202, "{path}");
             let tasks = wait_tasks(&c, &id).await;
             assert_eq!(tasks[0]["status"], "failure", "{path}");
@@ -505,11 +482,7 @@ backend_test!(
             assert!(app.store_files().is_empty(), "{path}");
         }
         // Refused before any task exists: scheme, host, local files.
-        let id = new_image(
-            &c,
-            json!({"disk_format": "raw", "container_format": "bare"}),
-        )
-        .await;
+        let id = raw_image(&c).await;
         for uri in [
             format!("ftp://127.0.0.1:{port}/image"),
             format!("http://127.0.0.2:{port}/image"),
@@ -517,37 +490,13 @@ backend_test!(
             "http://does-not.exist/no/possible/way".to_owned(),
             "http://2130706433/".to_owned(),
         ] {
-            let (s, v) = json(
-                import(
-                    &c,
-                    &id,
-                    json!({"method": {"name": "web-download", "uri": uri}}),
-                )
-                .await,
-            )
-            .await;
-            assert_eq!(
-                (s, message(&v)),
-                (
-                    400,
-                    format!("URI for web-download does not pass filtering: {uri}")
-                )
-            );
+            assert_filtered(&c, &id, &uri).await;
         }
         let (s, v) = json(c.get(&format!("/v2/images/{id}/tasks")).await).await;
         assert_eq!((s, v), (200, json!({"tasks": []})));
         // The image can still be imported afterwards.
         let uri = format!("http://127.0.0.1:{port}/image");
-        assert_eq!(
-            import(
-                &c,
-                &id,
-                json!({"method": {"name": "web-download", "uri": uri}})
-            )
-            .await
-            .status(),
-            202
-        );
+        assert_eq!(web_download(&c, &id, &uri).await.status(), 202);
         wait_image(&c, &id, |i| i["status"] == "active").await;
     }
 );
@@ -583,11 +532,7 @@ backend_test!(
         let (port, hits) = counting_source(INTERNAL_SOURCE);
         let c = app.caller("p1", "member");
         // Who may import comes first (Glance's order): not the 400 of the URI.
-        let id = new_image(
-            &c,
-            json!({"disk_format": "raw", "container_format": "bare"}),
-        )
-        .await;
+        let id = raw_image(&c).await;
         let body = json!({"method": {"name": "web-download",
                                      "uri": format!("http://127.0.0.1:{port}/image")}});
         assert_eq!(
@@ -614,27 +559,8 @@ backend_test!(
             "http://[::]/x".to_owned(),
         ]);
         for uri in uris {
-            let id = new_image(
-                &c,
-                json!({"disk_format": "raw", "container_format": "bare"}),
-            )
-            .await;
-            let (s, v) = json(
-                import(
-                    &c,
-                    &id,
-                    json!({"method": {"name": "web-download", "uri": uri}}),
-                )
-                .await,
-            )
-            .await;
-            assert_eq!(
-                (s, message(&v)),
-                (
-                    400,
-                    format!("URI for web-download does not pass filtering: {uri}")
-                )
-            );
+            let id = raw_image(&c).await;
+            assert_filtered(&c, &id, &uri).await;
             let (s, img) = json(c.get(&format!("/v2/images/{id}")).await).await;
             assert_eq!(
                 (s, &img["status"], &img["size"]),
@@ -657,17 +583,8 @@ async fn internal_import_works(app: TestApp) {
     let (port, hits) = counting_source(INTERNAL_SOURCE);
     let c = app.caller("p1", "member");
     for uri in internal_uris(port) {
-        let id = new_image(
-            &c,
-            json!({"disk_format": "raw", "container_format": "bare"}),
-        )
-        .await;
-        let r = import(
-            &c,
-            &id,
-            json!({"method": {"name": "web-download", "uri": uri}}),
-        )
-        .await;
+        let id = raw_image(&c).await;
+        let r = web_download(&c, &id, &uri).await;
         assert_eq!(r.status(), 202, "{uri}");
         let img = wait_image(&c, &id, |i| i["status"] == "active").await;
         assert_eq!(img["checksum"], md5_hex(INTERNAL_SOURCE), "{uri}");
@@ -707,22 +624,9 @@ backend_test!(
     |app| async move {
         let port = source(payload(10), 0);
         let c = app.caller("p1", "member");
-        let id = new_image(
-            &c,
-            json!({"disk_format": "raw", "container_format": "bare"}),
-        )
-        .await;
+        let id = raw_image(&c).await;
         let uri = format!("http://127.0.0.1:{port}/away");
-        assert_eq!(
-            import(
-                &c,
-                &id,
-                json!({"method": {"name": "web-download", "uri": uri}})
-            )
-            .await
-            .status(),
-            202
-        );
+        assert_eq!(web_download(&c, &id, &uri).await.status(), 202);
         let tasks = wait_tasks(&c, &id).await;
         assert_eq!(tasks[0]["status"], "failure");
         assert_eq!(
@@ -737,20 +641,8 @@ backend_test!(
 
 backend_test!(default_ports_are_80_and_443, |app| async move {
     let c = app.caller("p1", "member");
-    let id = new_image(
-        &c,
-        json!({"disk_format": "raw", "container_format": "bare"}),
-    )
-    .await;
-    let (s, v) = json(
-        import(
-            &c,
-            &id,
-            json!({"method": {"name": "web-download", "uri": "http://127.0.0.1:8080/x"}}),
-        )
-        .await,
-    )
-    .await;
+    let id = raw_image(&c).await;
+    let (s, v) = json(web_download(&c, &id, "http://127.0.0.1:8080/x").await).await;
     assert_eq!(
         (s, message(&v).as_str()),
         (
@@ -774,11 +666,7 @@ fn age_image(app: &TestApp, id: &str, status: &str, minutes: i64) {
 backend_test!(import_lock_and_its_expiry, |app| async move {
     use diesel::prelude::*;
     let c = app.caller("p1", "member");
-    let id = new_image(
-        &c,
-        json!({"disk_format": "raw", "container_format": "bare"}),
-    )
-    .await;
+    let id = raw_image(&c).await;
     assert_eq!(stage(&c, &id, payload(10)).await.status(), 204);
     // Another import holds the lock: a task that is still processing.
     let other = uuid::Uuid::new_v4().to_string();
@@ -830,11 +718,7 @@ backend_test!(interrupted_imports_are_recovered, |app| async move {
     let c = app.caller("p1", "member");
     // 1. An import whose process died: image importing, task processing, lock held,
     //    staged data left behind, no heartbeat for 10 minutes.
-    let dead = new_image(
-        &c,
-        json!({"disk_format": "raw", "container_format": "bare"}),
-    )
-    .await;
+    let dead = raw_image(&c).await;
     assert_eq!(stage(&c, &dead, payload(100)).await.status(), 204);
     let task = uuid::Uuid::new_v4().to_string();
     let mut t = glint::domain::task::Task::new(
@@ -859,27 +743,15 @@ backend_test!(interrupted_imports_are_recovered, |app| async move {
     }
     age_image(&app, &dead, "importing", 10);
     // 2. A stage whose process died before the data was complete (no staged file).
-    let half = new_image(
-        &c,
-        json!({"disk_format": "raw", "container_format": "bare"}),
-    )
-    .await;
+    let half = raw_image(&c).await;
     age_image(&app, &half, "uploading", 10);
     // 3. A staged image waiting for its import for a long time: left alone.
-    let waiting = new_image(
-        &c,
-        json!({"disk_format": "raw", "container_format": "bare"}),
-    )
-    .await;
+    let waiting = raw_image(&c).await;
     assert_eq!(stage(&c, &waiting, payload(5)).await.status(), 204);
     age_image(&app, &waiting, "uploading", 10);
     // 4. A staged file nobody waits for any more, and a temporary one, both old.
     let dir = app.state.config.import.staging_dir.clone();
-    let orphan = new_image(
-        &c,
-        json!({"disk_format": "raw", "container_format": "bare"}),
-    )
-    .await;
+    let orphan = raw_image(&c).await;
     for name in [orphan.clone(), format!(".glint-upload.{orphan}.x")] {
         std::fs::write(dir.join(&name), b"old").unwrap();
         let f = std::fs::File::options()
