@@ -1,6 +1,7 @@
 //! The set-up of the `kill -9` suites (`crash`, `import_crash`): the real glint binary on a free
 //! port, over a fresh database of one backend, started again on the same config after a crash;
-//! plus the noauth request they make and the SQLite/PostgreSQL test pair.
+//! plus the noauth request they make, the SQLite/PostgreSQL test pair and a free port (also for
+//! `private_pg`).
 
 use std::future::Future;
 use std::io::Write;
@@ -39,11 +40,7 @@ impl Deployment {
     /// `default_extra`: more `[DEFAULT]` lines; `sections`: more sections, both ending in `\n`.
     pub(crate) fn new(backend: Backend, default_extra: &str, sections: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let (db_url, pg_db) = match backend {
             Backend::Sqlite => (
                 format!("sqlite:///{}", dir.path().join("glint.db").display()),
@@ -152,6 +149,15 @@ pub(crate) async fn call(
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     )
+}
+
+/// A loopback port free now, for a server the test starts itself (a glint process, a private
+/// PostgreSQL); another process may take it before that server binds it, which tests accept.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
 }
 
 /// Runs `test` on `backend`, or skips (visibly) when GLINT_TEST_BACKENDS leaves it out.
