@@ -3,9 +3,10 @@
 # SQLite and PostgreSQL, including the authentication tests against a real Keystone (installed from
 # PyPI and started on loopback by scripts/keystone.sh).
 #
-#   GLINT_TEST_BACKENDS=sqlite   run without PostgreSQL (its test variants print SKIPPED)
+#   GLINT_TEST_BACKENDS=sqlite   run without PostgreSQL (its test variants print SKIPPED; the conformance
+#                                runs on it are skipped steps, schemathesis runs on SQLite; likewise =postgres)
 #   GLINT_TEST_KEYSTONE=skip     run without Keystone (its tests print SKIPPED; no conformance suites)
-#   GLINT_TEST_CONFORMANCE=skip  skip the client conformance suites (openstack CLI, gophercloud, Tempest)
+#   GLINT_TEST_CONFORMANCE=skip  skip the client conformance suites (openstack CLI, gophercloud, Tempest, schemathesis)
 #   GLINT_TEST_FUZZ=skip         skip the bounded fuzzing run (scripts/fuzz.sh, 15 s per target)
 #   GLINT_TEST_PRIVATE_PG=skip  skip the PostgreSQL restart tests (private server via initdb/pg_ctl; needs root)
 #   GLINT_TEST_MOUNT=skip       skip the disk-full tests (mount a tmpfs; needs root)
