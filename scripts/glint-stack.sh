@@ -2,15 +2,24 @@
 # glint-stack.sh — a running glint in front of the real Keystone, registered in Keystone's catalog as
 # the `image` service, for the conformance suites (Tempest, the openstack CLI, gophercloud).
 #
-# Usage:  bash scripts/glint-stack.sh start|stop|status|env
+# Usage:  bash scripts/glint-stack.sh start|stop|status|backend|env
 #   start   start Keystone (scripts/keystone.sh start), build glint, write $GLINT_WORK/glint/glint-api.conf
-#           (keystone auth, SQLite under $GLINT_WORK/glint unless GLINT_STACK_DB_URL is set), register the
-#           image service and its endpoints (region RegionOne) at http://127.0.0.1:$GLINT_PORT, start glint
-#           and wait until it answers. Restarts glint if the binary is newer than the running one.
-#   stop    stop glint (Keystone keeps running; stop it with scripts/keystone.sh stop)
+#           (keystone auth, the database GLINT_STACK_DB says), register the image service and its
+#           endpoints (region RegionOne) at http://127.0.0.1:$GLINT_PORT, start glint and wait until it
+#           answers. Restarts glint if the binary is newer than the running one or if it runs on another
+#           backend than GLINT_STACK_DB asks for.
+#   stop    stop glint (Keystone keeps running; stop it with scripts/keystone.sh stop); on PostgreSQL also
+#           drop the stack's database and its image directory
 #   status  exit 0 when glint answers
+#   backend print the backend the running glint uses (sqlite, postgres or url)
 #   env     print the path of the env file ($GLINT_WORK/glint/env: GLINT_URL plus Keystone's env)
-# Environment: GLINT_WORK (default <repo>/.work), GLINT_PORT (default 9292), GLINT_STACK_DB_URL,
+# Environment: GLINT_WORK (default <repo>/.work), GLINT_PORT (default 9292),
+#              GLINT_STACK_DB      sqlite (default: $GLINT_WORK/glint/glint.db, kept across restarts) or
+#                                  postgres (a fresh database glint_stack_<work dir hash>_<port>, created
+#                                  on start under GLINT_TEST_PG_URL's server, images under
+#                                  $GLINT_WORK/glint/postgres; both dropped on stop),
+#              GLINT_STACK_DB_URL  any database URL instead (backend "url"; never dropped),
+#              GLINT_TEST_PG_URL   PostgreSQL admin URL (default postgresql://postgres@127.0.0.1:5432/test),
 #              GLINT_STACK_CONF_EXTRA (extra INI lines appended to the generated config).
 set -euo pipefail
 
@@ -23,6 +32,21 @@ PORT="${GLINT_PORT:-9292}"
 URL="http://127.0.0.1:$PORT"
 BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/debug/glint"
 PIDFILE="$DIR/glint.pid"
+# The backend of the running glint, its database URL and data dir (written on start, read on stop).
+BACKEND_FILE="$DIR/backend"
+PG_ADMIN="${GLINT_TEST_PG_URL:-postgresql://postgres@127.0.0.1:5432/test}"
+if [ -n "${GLINT_STACK_DB_URL:-}" ]; then
+  WANT_BACKEND=url
+else
+  WANT_BACKEND="${GLINT_STACK_DB:-sqlite}"
+  case "$WANT_BACKEND" in
+    sqlite | postgres) ;;
+    postgresql) WANT_BACKEND=postgres ;;
+    *) echo "GLINT_STACK_DB: unknown backend '$WANT_BACKEND' (known: sqlite, postgres)" >&2; exit 2 ;;
+  esac
+fi
+# One database per stack: the work dir and port tell two stacks on one PostgreSQL server apart.
+PG_DB="glint_stack_$(printf '%s' "$DIR" | md5sum | cut -c1-8)_$PORT"
 export GLINT_WORK
 
 log() { echo "glint-stack: $*" >&2; }
@@ -31,6 +55,8 @@ running() {
   [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null \
     && curl -s -o /dev/null --max-time 2 "$URL/healthcheck"
 }
+
+running_backend() { [ -f "$BACKEND_FILE" ] && sed -n 1p "$BACKEND_FILE"; }
 
 stop() {
   if [ -f "$PIDFILE" ]; then
@@ -41,6 +67,14 @@ stop() {
     fi
     rm -f "$PIDFILE"
   fi
+  # A PostgreSQL stack leaves nothing behind: its database and its images go with it.
+  if [ "$(running_backend)" = postgres ]; then
+    local db; db="$(sed -n 2p "$BACKEND_FILE")"
+    psql "$PG_ADMIN" -q -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null \
+      || log "could not drop database $db"
+    rm -rf "$DIR/postgres"
+  fi
+  rm -f "$BACKEND_FILE"
 }
 
 register_catalog() {
@@ -69,7 +103,21 @@ register_catalog() {
 write_config() {
   # shellcheck disable=SC1091
   . "$GLINT_WORK/keystone/env"
-  local db="${GLINT_STACK_DB_URL:-sqlite:///$DIR/glint.db}"
+  local db data="$DIR"
+  case "$WANT_BACKEND" in
+    url) db="$GLINT_STACK_DB_URL" ;;
+    sqlite) db="sqlite:///$DIR/glint.db" ;;
+    postgres)
+      data="$DIR/postgres"
+      rm -rf "$data"
+      mkdir -p "$data"
+      PGOPTIONS="-c client_min_messages=warning" psql "$PG_ADMIN" -q -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null
+      psql "$PG_ADMIN" -q -c "CREATE DATABASE \"$PG_DB\"" >/dev/null
+      db="${PG_ADMIN%/*}/$PG_DB"
+      log "PostgreSQL database $PG_DB"
+      ;;
+  esac
+  printf '%s\n%s\n%s\n' "$WANT_BACKEND" "$PG_DB" "$data" > "$BACKEND_FILE"
   cat > "$DIR/glint-api.conf" <<CONF
 [DEFAULT]
 bind_host = 127.0.0.1
@@ -81,7 +129,7 @@ public_endpoint = $URL
 connection = $db
 
 [glance_store]
-filesystem_store_datadir = $DIR/images
+filesystem_store_datadir = $data/images
 
 [paste_deploy]
 flavor = keystone
@@ -104,15 +152,16 @@ CONF
 start() {
   bash "$REPO_ROOT/scripts/keystone.sh" start >&2
   (cd "$REPO_ROOT" && cargo build --bin glint >&2)
-  if running && [ "$BIN" -ot "$PIDFILE" ]; then
-    log "glint already running at $URL"
+  if running && [ "$BIN" -ot "$PIDFILE" ] && [ "$(running_backend)" = "$WANT_BACKEND" ]; then
+    log "glint already running at $URL ($WANT_BACKEND)"
     return 0
   fi
   stop
   write_config
   register_catalog
-  log "starting glint at $URL"
-  nohup "$BIN" --config-file "$DIR/glint-api.conf" --data-dir "$DIR" serve >> "$DIR/glint.log" 2>&1 &
+  log "starting glint at $URL on $WANT_BACKEND"
+  nohup "$BIN" --config-file "$DIR/glint-api.conf" --data-dir "$(sed -n 3p "$BACKEND_FILE")" serve \
+    >> "$DIR/glint.log" 2>&1 &
   echo $! > "$PIDFILE"
   for _ in $(seq 1 100); do
     if curl -s -o /dev/null --max-time 2 "$URL/healthcheck"; then
@@ -129,6 +178,7 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) running ;;
+  backend) running && running_backend ;;
   env) echo "$DIR/env" ;;
-  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|backend|env" >&2; exit 2 ;;
 esac

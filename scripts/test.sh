@@ -3,9 +3,10 @@
 # SQLite and PostgreSQL, including the authentication tests against a real Keystone (installed from
 # PyPI and started on loopback by scripts/keystone.sh).
 #
-#   GLINT_TEST_BACKENDS=sqlite   run without PostgreSQL (its test variants print SKIPPED)
+#   GLINT_TEST_BACKENDS=sqlite   run without PostgreSQL (its test variants print SKIPPED; the conformance
+#                                runs on it are skipped steps, schemathesis runs on SQLite; likewise =postgres)
 #   GLINT_TEST_KEYSTONE=skip     run without Keystone (its tests print SKIPPED; no conformance suites)
-#   GLINT_TEST_CONFORMANCE=skip  skip the client conformance suites (openstack CLI, gophercloud, Tempest)
+#   GLINT_TEST_CONFORMANCE=skip  skip the client conformance suites (openstack CLI, gophercloud, Tempest, schemathesis)
 #   GLINT_TEST_FUZZ=skip         skip the bounded fuzzing run (scripts/fuzz.sh, 15 s per target)
 #   GLINT_TEST_PRIVATE_PG=skip  skip the PostgreSQL restart tests (private server via initdb/pg_ctl; needs root)
 #   GLINT_TEST_MOUNT=skip       skip the disk-full tests (mount a tmpfs; needs root)
@@ -67,13 +68,16 @@ export GLINT_TEST_SKIP_LOG="$WORK/test-skips.log"
 : >"$GLINT_TEST_SKIP_LOG"
 CARGO_TEST_LOG="$WORK/cargo-test.log"
 rm -f "$CARGO_TEST_LOG"
+# One line per conformance suite run: suite, backend, result, seconds.
+CONFORMANCE_LOG="$WORK/conformance-results.tsv"
+: >"$CONFORMANCE_LOG"
 # A step of this script left out by a switch: counted like a skipping test (suite "script").
 skip_step() { printf 'script\t%s\t%s\n' "$1" "$2" >>"$GLINT_TEST_SKIP_LOG"; echo "SKIPPED: $1 ($2)"; }
 
 # Per suite: tests run, passed, skipped, failed, ignored (from cargo's "Running"/"test result" lines
 # and the skip log), then every skip reason with its count.
 summary() {
-  [ -f "$CARGO_TEST_LOG" ] || [ -s "$GLINT_TEST_SKIP_LOG" ] || return 0
+  [ -f "$CARGO_TEST_LOG" ] || [ -s "$GLINT_TEST_SKIP_LOG" ] || [ -s "$CONFORMANCE_LOG" ] || return 0
   local skips
   skips=$(sort -u -t $'\t' -k1,2 "$GLINT_TEST_SKIP_LOG")
   echo
@@ -106,6 +110,10 @@ summary() {
         for (x in skipped) if (!(x in seen) && x != "script")
           printf "%-16s did not finish; %d skipped\n", x, skipped[x]
       }' part=skips - part=cargo "$CARGO_TEST_LOG"
+  fi
+  if [ -s "$CONFORMANCE_LOG" ]; then
+    echo "conformance suites (suite, backend, result, time):"
+    awk -F'\t' '{ printf "  %-16s %-9s %-16s %5ss\n", $1, $2, $3, $4 }' "$CONFORMANCE_LOG"
   fi
   if [ -n "$skips" ]; then
     echo "$(printf '%s\n' "$skips" | wc -l) skipped:"
@@ -180,12 +188,48 @@ else
   skip_step "bench smokes" "GLINT_TEST_BENCH=skip"
 fi
 
-# Conformance with real clients against a running glint + Keystone stack: the openstack CLI,
-# gophercloud (the Terraform provider's library), Tempest, and schemathesis against api-ref/openapi.yaml.
+# Conformance with real clients against a running glint + Keystone stack: the openstack CLI and
+# gophercloud (the Terraform provider's library; fast, so on each backend), schemathesis against
+# api-ref/openapi.yaml (on PostgreSQL) and Tempest (on SQLite, in a stack of its own). The heavy two run
+# once; when their backend is left out of GLINT_TEST_BACKENDS they run on the other one, and the step
+# on the missing backend is a visible skip. The summary names the backend of every run.
+# conformance_run NAME BACKEND CMD...: run CMD with GLINT_STACK_DB=BACKEND, record its result.
+conformance_failed=0
+conformance_run() {
+  local name="$1" backend="$2" s rc=0; shift 2
+  s=$(date +%s)
+  echo
+  echo "=== $name on $backend ==="
+  GLINT_STACK_DB="$backend" "$@" || rc=$?
+  printf '%s\t%s\t%s\t%s\n' "$name" "$backend" "$([ "$rc" = 0 ] && echo PASS || echo "FAIL (exit $rc)")" \
+    "$(( $(date +%s) - s ))" >>"$CONFORMANCE_LOG"
+  [ "$rc" = 0 ] || conformance_failed=1
+}
+# The backend a run-once suite uses: its own when wanted, else the other one (and its own is a skip).
+backend_for() {  # SUITE PREFERRED
+  local other=sqlite; [ "$2" = sqlite ] && other=postgres
+  if { [ "$2" = sqlite ] && [ "$has_sqlite" = 1 ]; } || { [ "$2" = postgres ] && [ "$has_postgres" = 1 ]; }; then
+    echo "$2"
+  else
+    skip_step "$1 on $2" "$2 not in GLINT_TEST_BACKENDS; ran on $other" >&2
+    echo "$other"
+  fi
+}
 if [ "${GLINT_TEST_CONFORMANCE:-}" != "skip" ] && [ "${GLINT_TEST_KEYSTONE:-}" != "skip" ]; then
-  bash tests/conformance/run.sh
-  bash tempest/run.sh
-  bash api-ref/check.sh
+  # PostgreSQL first, so that the default stack is left on SQLite (its usual backend) at the end.
+  if [ "$has_postgres" = 1 ]; then
+    conformance_run "osc+gophercloud" postgres bash tests/conformance/run.sh
+  else
+    skip_step "osc+gophercloud on postgres" "postgres not in GLINT_TEST_BACKENDS"
+  fi
+  conformance_run schemathesis "$(backend_for schemathesis postgres)" bash api-ref/check.sh
+  if [ "$has_sqlite" = 1 ]; then
+    conformance_run "osc+gophercloud" sqlite bash tests/conformance/run.sh
+  else
+    skip_step "osc+gophercloud on sqlite" "sqlite not in GLINT_TEST_BACKENDS"
+  fi
+  conformance_run tempest "$(backend_for tempest sqlite)" bash tempest/run.sh
+  [ "$conformance_failed" = 0 ] || exit 1
 elif [ "${GLINT_TEST_CONFORMANCE:-}" = "skip" ]; then
   skip_step "conformance suites" "GLINT_TEST_CONFORMANCE=skip"
 else

@@ -7,16 +7,23 @@
 //! - an idle keep-alive connection is closed after [`KEEP_ALIVE_IDLE`] (at most
 //!   `client_socket_timeout`);
 //! - a closing connection is dropped after [`CLIENT_DISCONNECT_TIMEOUT`];
+//! - a request head over [`MAX_REQUEST_HEAD`] bytes gets 431 and the connection is closed, at
+//!   exactly that size (actix-http refuses only the heads still incomplete when its buffer fills);
 //! - bodies have their own per-read timeouts, applied where they are read (`api::body`,
 //!   `service::data`), because actix's timers stop once the headers are in.
 
 use std::net::TcpListener;
 
-use actix_web::dev::Server;
+use actix_web::body::BoxBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, Next};
 
 use crate::api::body::RawConnection;
 use crate::app::AppState;
-use crate::domain::limits::{CLIENT_DISCONNECT_TIMEOUT, KEEP_ALIVE_IDLE, REQUEST_HEADER_TIMEOUT};
+use crate::domain::limits::{
+    request_head_len, CLIENT_DISCONNECT_TIMEOUT, KEEP_ALIVE_IDLE, MAX_REQUEST_HEAD,
+    REQUEST_HEADER_TIMEOUT,
+};
 
 /// Where the server listens.
 #[derive(Debug)]
@@ -40,12 +47,14 @@ pub struct ServeOptions {
 /// [`Server`] to run it; its handle stops it.
 pub fn serve(state: AppState, bind: Bind, options: ServeOptions) -> std::io::Result<Server> {
     let t = state.config.transport.clone();
-    let server = actix_web::HttpServer::new(move || crate::api::app(state.clone()))
-        .workers(options.workers.max(1))
-        .client_request_timeout(REQUEST_HEADER_TIMEOUT.min(t.client_socket_timeout))
-        .keep_alive(KEEP_ALIVE_IDLE.min(t.client_socket_timeout))
-        .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
-        .on_connect(keep_raw_connection);
+    let server = actix_web::HttpServer::new(move || {
+        crate::api::app(state.clone()).wrap(from_fn(head_within_limit))
+    })
+    .workers(options.workers.max(1))
+    .client_request_timeout(REQUEST_HEADER_TIMEOUT.min(t.client_socket_timeout))
+    .keep_alive(KEEP_ALIVE_IDLE.min(t.client_socket_timeout))
+    .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
+    .on_connect(keep_raw_connection);
     let server = if options.handle_signals {
         server
     } else {
@@ -56,6 +65,30 @@ pub fn serve(state: AppState, bind: Bind, options: ServeOptions) -> std::io::Res
         Bind::Listener(listener) => server.listen(listener)?,
     };
     Ok(server.run())
+}
+
+/// Refuses a head over [`MAX_REQUEST_HEAD`] that actix-http read whole (a larger one that arrived
+/// in one read): the answer actix-http gives the others, 431 with no body, and the connection closed.
+async fn head_within_limit(
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let len = request_head_len(
+        req.method().as_str(),
+        &req.uri().to_string(),
+        req.headers()
+            .iter()
+            .map(|(name, value)| (name.as_str().len(), value.len())),
+    );
+    if len > MAX_REQUEST_HEAD {
+        let refused = actix_web::HttpResponse::build(
+            actix_web::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        )
+        .force_close()
+        .finish();
+        return Ok(req.into_response(refused));
+    }
+    next.call(req).await
 }
 
 /// Keeps a second handle on each plain TCP connection in the connection's data, so that a request

@@ -35,6 +35,8 @@
 #   GLINT_TEMPEST_KEYSTONE_PORT  Keystone port of that stack (default 5011)
 #   GLINT_TEMPEST_PORT           glint port of that stack (default 9311)
 #   GLINT_TEMPEST_CONCURRENCY    test workers (default 2)
+#   GLINT_STACK_DB               glint's backend in that stack: sqlite (default) or postgres (a fresh
+#                                database, dropped when the stack stops; see scripts/glint-stack.sh)
 #   GLINT_TEMPEST_HTTP_PORT      port of the local web server the web-download import test fetches its
 #                                image from (default 9313); glint's [import_filtering_opts] allows it
 #                                (allowed_ports, and allow_internal_addresses for its loopback address)
@@ -235,6 +237,7 @@ run_tempest() {
     echo "no test ran (regex: $REGEX; $(wc -l < "$WORKSPACE/selected.txt") tests selected)"
     [ "$rc" -ne 0 ] || rc=1
   fi
+  echo "backend: $(stack backend || echo unknown)"
   echo "run time: ${elapsed}s   (workspace: $WORKSPACE, log: $WORKSPACE/tempest.log)"
   if [ "$rc" -ne 0 ]; then
     echo "RESULT: FAILED (tempest exit code $rc)"

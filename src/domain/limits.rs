@@ -14,6 +14,28 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
 /// and total timeouts below, memory held for bodies is bounded in size as well as in time.
 pub const MAX_JSON_BODIES_BUFFERED_KIB: usize = 128 * 1024;
 
+// --- request heads ------------------------------------------------------------------------
+
+/// The largest request head glint serves, in bytes: the request line, every header line and the
+/// blank line that ends them. It equals actix-http's read buffer, so a head that fits is always
+/// parsed whole; one byte more is refused with 431 (no body) and the connection closed: by
+/// actix-http when the head is still incomplete as its buffer fills, else by `server`, so that the
+/// edge does not depend on how the head was split into reads. (Glance's eventlet refuses smaller
+/// heads, line by line: api-ref/differences.md.)
+pub const MAX_REQUEST_HEAD: usize = 128 * 1024;
+
+/// The size of a request head as clients write it: `METHOD target HTTP/1.x`, a `name: value`
+/// line per header (the lengths of `headers`), each line ending in CRLF, then the blank line.
+pub fn request_head_len(
+    method: &str,
+    target: &str,
+    headers: impl IntoIterator<Item = (usize, usize)>,
+) -> usize {
+    let request_line = method.len() + 1 + target.len() + 1 + "HTTP/1.1".len() + 2;
+    let header_lines: usize = headers.into_iter().map(|(n, v)| n + 2 + v + 2).sum();
+    request_line + header_lines + 2
+}
+
 // --- clients that stall -------------------------------------------------------------------
 
 /// Default of `[DEFAULT] client_socket_timeout`: the longest silence while a JSON body is read;
@@ -75,3 +97,21 @@ pub const MAX_LIST_FILTERS: usize = 100;
 /// counts 2), and the distinct names of a metadefs namespace list's `resource_types`: 400
 /// naming the limit beyond. Enough for a page of ids chosen one by one.
 pub const MAX_LIST_IN_VALUES: usize = 1000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_head_len_counts_what_a_client_writes() {
+        let head = "GET /v2/images?limit=1 HTTP/1.1\r\nHost: x\r\nX-Big: vvv\r\n\r\n";
+        assert_eq!(
+            request_head_len("GET", "/v2/images?limit=1", [(4, 1), (5, 3)]),
+            head.len()
+        );
+        assert_eq!(
+            request_head_len("GET", "/", []),
+            "GET / HTTP/1.1\r\n\r\n".len()
+        );
+    }
+}

@@ -364,10 +364,11 @@ pub fn apply(
     limits: &PatchLimits,
 ) -> Result<Image> {
     let mut new = image.clone();
+    let mut oversized = Oversized::default();
     for change in ops {
         match change.op {
-            Op::Replace => do_replace(&mut new, change, is_admin, limits)?,
-            Op::Add => do_add(&mut new, change, mt, is_admin, limits)?,
+            Op::Replace => do_replace(&mut new, change, is_admin, limits, &mut oversized)?,
+            Op::Add => do_add(&mut new, change, mt, is_admin, limits, &mut oversized)?,
             Op::Remove => do_remove(&mut new, change, is_admin)?,
         }
     }
@@ -378,7 +379,32 @@ pub fn apply(
     if added {
         enforce_property_quota(&new, limits)?;
     }
+    oversized.check()?;
     Ok(new)
+}
+
+/// `min_disk`/`min_ram` set above the 32-bit column. Glance's setters accept such a value and its
+/// database layer refuses it when the image is saved, so the refusal comes after every operation
+/// and the quota check, and a later valid value for the same field clears it.
+#[derive(Default)]
+struct Oversized {
+    min_disk: bool,
+    min_ram: bool,
+}
+
+impl Oversized {
+    /// Glance's message, `min_disk` checked first as Glance does.
+    fn check(&self) -> Result<()> {
+        for (name, over) in [("min_disk", self.min_disk), ("min_ram", self.min_ram)] {
+            if over {
+                return Err(Error::bad_request(format!(
+                    "'{name}' value out of range, must not exceed {}.",
+                    i32::MAX
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn change_value(change: &Operation) -> Result<&Value> {
@@ -395,6 +421,7 @@ fn do_replace(
     change: &Operation,
     is_admin: bool,
     limits: &PatchLimits,
+    oversized: &mut Oversized,
 ) -> Result<()> {
     let root = change.root();
     let value = change_value(change)?;
@@ -412,7 +439,7 @@ fn do_replace(
         return Err(owner_not_admin());
     }
     if is_base(root) {
-        set_base(img, root, value, limits)
+        set_base(img, root, value, limits, oversized)
     } else if img.properties.contains_key(root) {
         let text = property_value(root, value)?;
         img.properties.insert(root.to_owned(), text);
@@ -428,6 +455,7 @@ fn do_add(
     mt: PatchMediaType,
     is_admin: bool,
     limits: &PatchLimits,
+    oversized: &mut Oversized,
 ) -> Result<()> {
     let root = change.root();
     let value = change_value(change)?;
@@ -449,7 +477,7 @@ fn do_add(
         return Err(owner_not_admin());
     }
     if base {
-        return set_base(img, root, value, limits);
+        return set_base(img, root, value, limits, oversized);
     }
     if root.chars().count() > 255 {
         return Err(Error::bad_request(
@@ -516,7 +544,13 @@ fn optional_string(name: &str, value: &Value) -> Result<Option<String>> {
 }
 
 /// Sets a base attribute with the checks of Glance's domain setters.
-fn set_base(img: &mut Image, name: &str, value: &Value, limits: &PatchLimits) -> Result<()> {
+fn set_base(
+    img: &mut Image,
+    name: &str,
+    value: &Value,
+    limits: &PatchLimits,
+    oversized: &mut Oversized,
+) -> Result<()> {
     // Values reaching here passed the schema in `parse`; re-check cheaply so that
     // hand-built operations cannot store something Glance would refuse.
     validate_partial(name, value)?;
@@ -544,8 +578,16 @@ fn set_base(img: &mut Image, name: &str, value: &Value, limits: &PatchLimits) ->
                 img.container_format = format;
             }
         }
-        "min_ram" => img.min_ram = minimum(name, value)?,
-        "min_disk" => img.min_disk = minimum(name, value)?,
+        "min_ram" => {
+            let fits = minimum(name, value)?;
+            oversized.min_ram = fits.is_none();
+            img.min_ram = fits.unwrap_or(img.min_ram);
+        }
+        "min_disk" => {
+            let fits = minimum(name, value)?;
+            oversized.min_disk = fits.is_none();
+            img.min_disk = fits.unwrap_or(img.min_disk);
+        }
         "tags" => img.tags = tags(value, limits)?,
         _ => {
             return Err(Error::forbidden(format!(
@@ -563,15 +605,9 @@ fn validate_partial(name: &str, value: &Value) -> Result<()> {
 }
 
 /// `min_ram`/`min_disk`: the schema admits any integer (`2.0` too); Glance's setter
-/// refuses negatives, and glint's column is 32-bit, so larger values are refused too
-/// (Glance would fail in the database).
-fn minimum(name: &str, value: &Value) -> Result<i32> {
-    let invalid = |extra: String| {
-        Error::bad_request(format!(
-            "Invalid value '{}' for parameter '{name}': {extra}",
-            py_str(value)
-        ))
-    };
+/// refuses negatives. `None` for a value above the 32-bit column, which [`Oversized`]
+/// refuses once every operation ran.
+fn minimum(name: &str, value: &Value) -> Result<Option<i32>> {
     let number = match value {
         Value::Number(n) => n
             .as_i64()
@@ -589,9 +625,12 @@ fn minimum(name: &str, value: &Value) -> Result<i32> {
         return Err(schema_error(name, value));
     };
     if number < 0 {
-        return Err(invalid("Cannot be a negative value".into()));
+        return Err(Error::bad_request(format!(
+            "Invalid value '{}' for parameter '{name}': Cannot be a negative value",
+            py_str(value)
+        )));
     }
-    i32::try_from(number).map_err(|_| invalid(format!("Cannot be greater than {}", i32::MAX)))
+    Ok(i32::try_from(number).ok())
 }
 
 /// Glance's quota proxy counts the list as sent (duplicates included) before the
@@ -1462,18 +1501,13 @@ mod tests {
                     run(json!(-3.0)),
                     invalid("-3.0", "Cannot be a negative value")
                 );
-                assert_eq!(
-                    run(json!(2147483648_i64)),
-                    invalid("2147483648", "Cannot be greater than 2147483647")
-                );
-                assert_eq!(
-                    run(json!(1e20)),
-                    invalid("1e+20", "Cannot be greater than 2147483647")
-                );
-                assert_eq!(
-                    run(json!(u64::MAX)),
-                    invalid("18446744073709551615", "Cannot be greater than 2147483647")
-                );
+                // Glance's database layer, not its setter, refuses these (no value echoed).
+                let too_big = Err(bad(&format!(
+                    "'{name}' value out of range, must not exceed 2147483647."
+                )));
+                for v in [json!(2147483648_i64), json!(1e20), json!(u64::MAX)] {
+                    assert_eq!(run(v), too_big);
+                }
                 let max = run(json!(2147483647)).unwrap();
                 assert_eq!(
                     if name == "min_ram" {
@@ -1485,6 +1519,55 @@ mod tests {
                 );
                 assert!(run(json!(0)).is_ok());
             }
+        }
+    }
+
+    #[test]
+    fn oversized_minimums_are_refused_after_every_operation() {
+        let img = image();
+        let out_of_range = |name: &str| {
+            Err(bad(&format!(
+                "'{name}' value out of range, must not exceed 2147483647."
+            )))
+        };
+        for mt in BOTH {
+            // A later valid value for the same field wins, as in Glance (checked on save).
+            let fixed = patch(
+                mt,
+                &img,
+                &[
+                    ("replace", "/min_ram", Some(json!(1e23))),
+                    ("replace", "/min_ram", Some(json!(5))),
+                ],
+            )
+            .unwrap();
+            assert_eq!(fixed.min_ram, 5);
+            // A later negative value's setter error comes first.
+            assert_eq!(
+                patch(
+                    mt,
+                    &img,
+                    &[
+                        ("replace", "/min_ram", Some(json!(1e23))),
+                        ("replace", "/min_disk", Some(json!(-1))),
+                    ],
+                ),
+                Err(bad(
+                    "Invalid value '-1' for parameter 'min_disk': Cannot be a negative value"
+                ))
+            );
+            // Both too large: Glance names min_disk.
+            assert_eq!(
+                patch(
+                    mt,
+                    &img,
+                    &[
+                        ("replace", "/min_ram", Some(json!(1e23))),
+                        ("replace", "/min_disk", Some(json!(1e23))),
+                    ],
+                ),
+                out_of_range("min_disk")
+            );
         }
     }
 

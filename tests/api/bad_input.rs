@@ -109,7 +109,7 @@ backend_test!(
                 json_t,
                 b"{\"min_ram\": 99999999999999999999999}".to_vec(), Error(
                     400,
-                    "Invalid value '1e+23' for parameter 'min_ram': Cannot be greater than 2147483647".into(),
+                    "'min_ram' value out of range, must not exceed 2147483647.".into(),
                 )),
             (
                 Method::POST,
@@ -342,10 +342,9 @@ backend_test!(
             assert_eq!(snapshot(&app), before, "{label} changed something");
         }
         assert_eq!(n, 48);
-        // Request heads within actix-http's 128 KiB are served (api-ref/differences.md, "Request
-        // head"); far beyond it the request is refused at the HTTP layer with 431 or a closed
-        // connection, never a crash. (Just over 128 KiB is not a sharp edge: a head that arrives
-        // in one read of up to about 160 KiB can still be served.)
+        // Request heads within 128 KiB are served (api-ref/differences.md, "Request head"); far
+        // beyond it the request is refused at the HTTP layer with 431 or a closed connection,
+        // never a crash. (The edge itself is exact: hardening.rs, request_head_limit_is_exact.)
         let (s, v) = json(
             c.request(Method::GET, "/v2/images")
                 .header("X-Big", "v".repeat(64 * 1024))

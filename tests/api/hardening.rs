@@ -5,10 +5,12 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
 
 use crate::backend_test;
 use crate::helpers::{json, message, Backend, TestApp};
 use crate::keystone::{keystone_env, token, var};
+use crate::raw;
 
 fn counts(app: &TestApp) -> (i64, i64, i64) {
     (
@@ -411,4 +413,56 @@ backend_test!(head_405_has_glances_headers, |app| async move {
         assert_eq!(r.status(), 405);
         assert_eq!(r.headers()["content-type"], "application/json");
     }
+});
+
+// --- issue 22: the request-head limit is exact --------------------------------------------------
+
+/// Sends a `GET /v2/images` head of exactly `len` bytes (padded by an `X-Pad` header) in two
+/// writes split at `split` (the server reads the first part alone), and returns the answer's status
+/// and text (no status: the connection closed without one).
+async fn head_of(app: &TestApp, len: usize, split: usize) -> (Option<u16>, String) {
+    let bare = raw::head("GET", "/v2/images", "p1", "member", &[("X-Pad", "")]);
+    let padded = raw::head(
+        "GET",
+        "/v2/images",
+        "p1",
+        "member",
+        &[("X-Pad", &"v".repeat(len - bare.len()))],
+    );
+    assert_eq!(padded.len(), len);
+    let mut stream = raw::connect(app).await;
+    let (first, rest) = padded.as_bytes().split_at(split.min(len));
+    // The server may close once it has refused the head: a failed write is not the answer.
+    if stream.write_all(first).await.is_ok() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let _ = stream.write_all(rest).await;
+    }
+    raw::answer(&mut stream, Duration::from_secs(10)).await
+}
+
+// Request heads of up to 128 KiB (request line, headers and the blank line) are served; one byte
+// more is refused with 431 and no body, however the head is split. Before, actix-http's buffer
+// decided alone: a 129 KiB head whose first 131,000 bytes arrived before the rest was served.
+backend_test!(request_head_limit_is_exact, |app| async move {
+    const MAX: usize = glint::domain::limits::MAX_REQUEST_HEAD;
+    assert_eq!(MAX, 128 * 1024);
+    for (len, split) in [(127 * 1024, usize::MAX), (MAX, usize::MAX), (MAX, 131_000)] {
+        let (status, text) = head_of(&app, len, split).await;
+        assert_eq!(status, Some(200), "{len} bytes, split at {split}: {text}");
+    }
+    for (len, split) in [
+        (MAX + 1, usize::MAX),
+        (129 * 1024, usize::MAX),
+        (129 * 1024, 131_000),
+        (MAX + 1, 131_000),
+    ] {
+        let (status, text) = head_of(&app, len, split).await;
+        assert_eq!(status, Some(431), "{len} bytes, split at {split}: {text}");
+        let text = text.to_ascii_lowercase();
+        assert!(text.contains("\r\ncontent-length: 0\r\n"), "{text}");
+        assert!(text.contains("\r\nconnection: close\r\n"), "{text}");
+    }
+    // The app goes on serving.
+    let (s, _) = json(app.caller("p1", "member").get("/v2/images").await).await;
+    assert_eq!(s, 200);
 });

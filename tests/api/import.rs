@@ -2,8 +2,7 @@
 //! local HTTP server this test runs, the failure paths, the import lock and
 //! the recovery of imports whose process died.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
+use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +12,7 @@ use serde_json::{json, Value};
 
 use crate::backend_test;
 use crate::helpers::{json, message, Caller, TestApp};
+use crate::raw;
 
 fn md5_hex(b: &[u8]) -> String {
     hex::encode(md5::Md5::digest(b))
@@ -31,62 +31,40 @@ fn payload(n: usize) -> Vec<u8> {
 /// `/chunky` (`big` bytes, no length), `/short` (announces more than it sends),
 /// `/slow` (headers, then silence), anything else 404.
 fn source(data: Vec<u8>, big: usize) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            let data = data.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(conn.try_clone().unwrap());
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
-                    return;
-                }
-                let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                        break;
-                    }
-                }
-                let ok = |len: Option<usize>| match len {
-                    Some(l) => format!("HTTP/1.0 200 OK\r\nContent-Length: {l}\r\n\r\n"),
-                    None => "HTTP/1.0 200 OK\r\n\r\n".to_owned(),
-                };
-                let _ = match path.as_str() {
-                    "/image" => conn
-                        .write_all(ok(Some(data.len())).as_bytes())
-                        .and_then(|()| conn.write_all(&data)),
-                    "/redirect" => {
-                        conn.write_all(b"HTTP/1.0 302 Found\r\nLocation: /image\r\n\r\n")
-                    }
-                    "/away" => conn.write_all(
-                        format!(
-                            "HTTP/1.0 302 Found\r\nLocation: http://127.0.0.2:{port}/image\r\n\r\n"
-                        )
-                        .as_bytes(),
-                    ),
-                    "/big" => conn
-                        .write_all(ok(Some(big)).as_bytes())
-                        .and_then(|()| conn.write_all(&vec![7u8; big])),
-                    "/chunky" => conn
-                        .write_all(ok(None).as_bytes())
-                        .and_then(|()| conn.write_all(&vec![7u8; big])),
-                    "/short" => conn
-                        .write_all(ok(Some(data.len() + 1000)).as_bytes())
-                        .and_then(|()| conn.write_all(&data)),
-                    "/slow" => {
-                        let _ = conn.write_all(ok(Some(10)).as_bytes());
-                        std::thread::sleep(Duration::from_secs(30));
-                        Ok(())
-                    }
-                    _ => conn.write_all(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
-                };
-            });
-        }
-    });
-    port
+    raw::serve(move |path, conn| {
+        let ok = |len: Option<usize>| match len {
+            Some(l) => format!("HTTP/1.0 200 OK\r\nContent-Length: {l}\r\n\r\n"),
+            None => "HTTP/1.0 200 OK\r\n\r\n".to_owned(),
+        };
+        let _ = match path {
+            "/image" => conn
+                .write_all(ok(Some(data.len())).as_bytes())
+                .and_then(|()| conn.write_all(&data)),
+            "/redirect" => conn.write_all(b"HTTP/1.0 302 Found\r\nLocation: /image\r\n\r\n"),
+            "/away" => conn.write_all(
+                format!(
+                    "HTTP/1.0 302 Found\r\nLocation: http://127.0.0.2:{}/image\r\n\r\n",
+                    conn.local_addr().unwrap().port()
+                )
+                .as_bytes(),
+            ),
+            "/big" => conn
+                .write_all(ok(Some(big)).as_bytes())
+                .and_then(|()| conn.write_all(&vec![7u8; big])),
+            "/chunky" => conn
+                .write_all(ok(None).as_bytes())
+                .and_then(|()| conn.write_all(&vec![7u8; big])),
+            "/short" => conn
+                .write_all(ok(Some(data.len() + 1000)).as_bytes())
+                .and_then(|()| conn.write_all(&data)),
+            "/slow" => {
+                let _ = conn.write_all(ok(Some(10)).as_bytes());
+                std::thread::sleep(Duration::from_secs(30));
+                Ok(())
+            }
+            _ => conn.write_all(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
+        };
+    })
 }
 
 async fn new_image(c: &Caller<'_>, body: Value) -> String {
@@ -94,6 +72,33 @@ async fn new_image(c: &Caller<'_>, body: Value) -> String {
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+/// A new image with `disk_format` raw and `container_format` bare.
+async fn raw_image(c: &Caller<'_>) -> String {
+    new_image(c, json!({"disk_format": "raw", "container_format": "bare"})).await
+}
+
+/// A web-download import of `id` from `uri`.
+async fn web_download(c: &Caller<'_>, id: &str, uri: &str) -> reqwest::Response {
+    import(
+        c,
+        id,
+        json!({"method": {"name": "web-download", "uri": uri}}),
+    )
+    .await
+}
+
+/// A web-download import from `uri` is refused by the URI filter, with Glance's message.
+async fn assert_filtered(c: &Caller<'_>, id: &str, uri: &str) {
+    let (s, v) = json(web_download(c, id, uri).await).await;
+    assert_eq!(
+        (s, message(&v)),
+        (
+            400,
+            format!("URI for web-download does not pass filtering: {uri}")
+        )
+    );
 }
 
 async fn stage(c: &Caller<'_>, id: &str, data: Vec<u8>) -> reqwest::Response {
@@ -178,11 +183,7 @@ backend_test!(
     config = |c| c.import.enabled_import_methods = vec!["web-download".into()],
     |app| async move {
         let c = app.caller("p1", "member");
-        let id = new_image(
-            &c,
-            json!({"disk_format": "raw", "container_format": "bare"}),
-        )
-        .await;
+        let id = raw_image(&c).await;
         let (s, v) = json(stage(&c, &id, vec![1, 2, 3]).await).await;
         assert_eq!(
             (s, message(&v).as_str()),
@@ -204,11 +205,7 @@ backend_test!(
 
 backend_test!(glance_direct_round_trip, |app| async move {
     let c = app.caller("p1", "member");
-    let id = new_image(
-        &c,
-        json!({"disk_format": "raw", "container_format": "bare"}),
-    )
-    .await;
+    let id = raw_image(&c).await;
     let data = payload(300_000);
     assert_eq!(stage(&c, &id, data.clone()).await.status(), 204);
     let (_, img) = json(c.get(&format!("/v2/images/{id}")).await).await;
@@ -277,11 +274,7 @@ backend_test!(glance_direct_round_trip, |app| async move {
 
 backend_test!(wrong_states_and_callers, |app| async move {
     let c = app.caller("p1", "member");
-    let id = new_image(
-        &c,
-        json!({"disk_format": "raw", "container_format": "bare"}),
-    )
-    .await;
+    let id = raw_image(&c).await;
     let direct = json!({"method": {"name": "glance-direct"}});
     let (s, v) = json(import(&c, &id, direct.clone()).await).await;
     assert_eq!(
@@ -328,15 +321,7 @@ backend_test!(wrong_states_and_callers, |app| async move {
     );
     // Formats must be set before an import.
     let bare = new_image(&c, json!({"disk_format": "raw"})).await;
-    let (s, v) = json(
-        import(
-            &c,
-            &bare,
-            json!({"method": {"name": "web-download", "uri": "http://127.0.0.1/x"}}),
-        )
-        .await,
-    )
-    .await;
+    let (s, v) = json(web_download(&c, &bare, "http://127.0.0.1/x").await).await;
     assert_eq!(
         (s, message(&v).as_str()),
         (409, "'container_format' needs to be set before import")
@@ -370,15 +355,7 @@ backend_test!(wrong_states_and_callers, |app| async move {
     );
     // Staged: web-download needs a queued image; another project's tasks are hidden.
     assert_eq!(stage(&c, &id, vec![1, 2, 3]).await.status(), 204);
-    let (s, v) = json(
-        import(
-            &c,
-            &id,
-            json!({"method": {"name": "web-download", "uri": "http://127.0.0.1/x"}}),
-        )
-        .await,
-    )
-    .await;
+    let (s, v) = json(web_download(&c, &id, "http://127.0.0.1/x").await).await;
     assert_eq!(
         (s, message(&v).as_str()),
         (
@@ -410,11 +387,7 @@ backend_test!(
     config = |c| c.image_size_cap = 1000,
     |app| async move {
         let c = app.caller("p1", "member");
-        let id = new_image(
-            &c,
-            json!({"disk_format": "raw", "container_format": "bare"}),
-        )
-        .await;
+        let id = raw_image(&c).await;
         let (s, v) = json(stage(&c, &id, payload(1001)).await).await;
         assert_eq!(s, 413, "{v}");
         assert!(
@@ -444,18 +417,9 @@ backend_test!(
         let port = source(data.clone(), 0);
         let c = app.caller("p1", "member");
         for path in ["image", "redirect"] {
-            let id = new_image(
-                &c,
-                json!({"disk_format": "raw", "container_format": "bare"}),
-            )
-            .await;
+            let id = raw_image(&c).await;
             let uri = format!("http://127.0.0.1:{port}/{path}");
-            let r = import(
-                &c,
-                &id,
-                json!({"method": {"name": "web-download", "uri": uri}}),
-            )
-            .await;
+            let r = web_download(&c, &id, &uri).await;
             assert_eq!(r.status(), 202, "{path}");
             let img = wait_image(&c, &id, |i| i["status"] == "active").await;
             assert_eq!(img["checksum"], md5_hex(&data));
@@ -499,17 +463,8 @@ backend_test!(
             (format!("http://127.0.0.1:{port}/short"), ""),
             (format!("http://127.0.0.1:{port}/slow"), ""),
         ] {
-            let id = new_image(
-                &c,
-                json!({"disk_format": "raw", "container_format": "bare"}),
-            )
-            .await;
-            let r = import(
-                &c,
-                &id,
-                json!({"method": {"name": "web-download", "uri": path}}),
-            )
-            .await;
+            let id = raw_image(&c).await;
+            let r = web_download(&c, &id, &path).await;
             assert_eq!(r.status(), 202, "{path}");
             let tasks = wait_tasks(&c, &id).await;
             assert_eq!(tasks[0]["status"], "failure", "{path}");
@@ -527,11 +482,7 @@ backend_test!(
             assert!(app.store_files().is_empty(), "{path}");
         }
         // Refused before any task exists: scheme, host, local files.
-        let id = new_image(
-            &c,
-            json!({"disk_format": "raw", "container_format": "bare"}),
-        )
-        .await;
+        let id = raw_image(&c).await;
         for uri in [
             format!("ftp://127.0.0.1:{port}/image"),
             format!("http://127.0.0.2:{port}/image"),
@@ -539,60 +490,27 @@ backend_test!(
             "http://does-not.exist/no/possible/way".to_owned(),
             "http://2130706433/".to_owned(),
         ] {
-            let (s, v) = json(
-                import(
-                    &c,
-                    &id,
-                    json!({"method": {"name": "web-download", "uri": uri}}),
-                )
-                .await,
-            )
-            .await;
-            assert_eq!(
-                (s, message(&v)),
-                (
-                    400,
-                    format!("URI for web-download does not pass filtering: {uri}")
-                )
-            );
+            assert_filtered(&c, &id, &uri).await;
         }
         let (s, v) = json(c.get(&format!("/v2/images/{id}/tasks")).await).await;
         assert_eq!((s, v), (200, json!({"tasks": []})));
         // The image can still be imported afterwards.
         let uri = format!("http://127.0.0.1:{port}/image");
-        assert_eq!(
-            import(
-                &c,
-                &id,
-                json!({"method": {"name": "web-download", "uri": uri}})
-            )
-            .await
-            .status(),
-            202
-        );
+        assert_eq!(web_download(&c, &id, &uri).await.status(), 202);
         wait_image(&c, &id, |i| i["status"] == "active").await;
     }
 );
 
 /// A source that serves `data` to every request and counts the connections it gets.
 fn counting_source(data: &'static [u8]) -> (u16, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let hits = Arc::new(AtomicUsize::new(0));
     let n = hits.clone();
-    std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            n.fetch_add(1, Ordering::SeqCst);
-            let mut reader = BufReader::new(conn.try_clone().unwrap());
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
-                line.clear();
-            }
-            let head = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", data.len());
-            let _ = conn
-                .write_all(head.as_bytes())
-                .and_then(|()| conn.write_all(data));
-        }
+    let port = raw::serve(move |_, conn| {
+        n.fetch_add(1, Ordering::SeqCst);
+        let head = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", data.len());
+        let _ = conn
+            .write_all(head.as_bytes())
+            .and_then(|()| conn.write_all(data));
     });
     (port, hits)
 }
@@ -614,11 +532,7 @@ backend_test!(
         let (port, hits) = counting_source(INTERNAL_SOURCE);
         let c = app.caller("p1", "member");
         // Who may import comes first (Glance's order): not the 400 of the URI.
-        let id = new_image(
-            &c,
-            json!({"disk_format": "raw", "container_format": "bare"}),
-        )
-        .await;
+        let id = raw_image(&c).await;
         let body = json!({"method": {"name": "web-download",
                                      "uri": format!("http://127.0.0.1:{port}/image")}});
         assert_eq!(
@@ -645,27 +559,8 @@ backend_test!(
             "http://[::]/x".to_owned(),
         ]);
         for uri in uris {
-            let id = new_image(
-                &c,
-                json!({"disk_format": "raw", "container_format": "bare"}),
-            )
-            .await;
-            let (s, v) = json(
-                import(
-                    &c,
-                    &id,
-                    json!({"method": {"name": "web-download", "uri": uri}}),
-                )
-                .await,
-            )
-            .await;
-            assert_eq!(
-                (s, message(&v)),
-                (
-                    400,
-                    format!("URI for web-download does not pass filtering: {uri}")
-                )
-            );
+            let id = raw_image(&c).await;
+            assert_filtered(&c, &id, &uri).await;
             let (s, img) = json(c.get(&format!("/v2/images/{id}")).await).await;
             assert_eq!(
                 (s, &img["status"], &img["size"]),
@@ -688,17 +583,8 @@ async fn internal_import_works(app: TestApp) {
     let (port, hits) = counting_source(INTERNAL_SOURCE);
     let c = app.caller("p1", "member");
     for uri in internal_uris(port) {
-        let id = new_image(
-            &c,
-            json!({"disk_format": "raw", "container_format": "bare"}),
-        )
-        .await;
-        let r = import(
-            &c,
-            &id,
-            json!({"method": {"name": "web-download", "uri": uri}}),
-        )
-        .await;
+        let id = raw_image(&c).await;
+        let r = web_download(&c, &id, &uri).await;
         assert_eq!(r.status(), 202, "{uri}");
         let img = wait_image(&c, &id, |i| i["status"] == "active").await;
         assert_eq!(img["checksum"], md5_hex(INTERNAL_SOURCE), "{uri}");
@@ -738,22 +624,9 @@ backend_test!(
     |app| async move {
         let port = source(payload(10), 0);
         let c = app.caller("p1", "member");
-        let id = new_image(
-            &c,
-            json!({"disk_format": "raw", "container_format": "bare"}),
-        )
-        .await;
+        let id = raw_image(&c).await;
         let uri = format!("http://127.0.0.1:{port}/away");
-        assert_eq!(
-            import(
-                &c,
-                &id,
-                json!({"method": {"name": "web-download", "uri": uri}})
-            )
-            .await
-            .status(),
-            202
-        );
+        assert_eq!(web_download(&c, &id, &uri).await.status(), 202);
         let tasks = wait_tasks(&c, &id).await;
         assert_eq!(tasks[0]["status"], "failure");
         assert_eq!(
@@ -768,20 +641,8 @@ backend_test!(
 
 backend_test!(default_ports_are_80_and_443, |app| async move {
     let c = app.caller("p1", "member");
-    let id = new_image(
-        &c,
-        json!({"disk_format": "raw", "container_format": "bare"}),
-    )
-    .await;
-    let (s, v) = json(
-        import(
-            &c,
-            &id,
-            json!({"method": {"name": "web-download", "uri": "http://127.0.0.1:8080/x"}}),
-        )
-        .await,
-    )
-    .await;
+    let id = raw_image(&c).await;
+    let (s, v) = json(web_download(&c, &id, "http://127.0.0.1:8080/x").await).await;
     assert_eq!(
         (s, message(&v).as_str()),
         (
@@ -805,11 +666,7 @@ fn age_image(app: &TestApp, id: &str, status: &str, minutes: i64) {
 backend_test!(import_lock_and_its_expiry, |app| async move {
     use diesel::prelude::*;
     let c = app.caller("p1", "member");
-    let id = new_image(
-        &c,
-        json!({"disk_format": "raw", "container_format": "bare"}),
-    )
-    .await;
+    let id = raw_image(&c).await;
     assert_eq!(stage(&c, &id, payload(10)).await.status(), 204);
     // Another import holds the lock: a task that is still processing.
     let other = uuid::Uuid::new_v4().to_string();
@@ -861,11 +718,7 @@ backend_test!(interrupted_imports_are_recovered, |app| async move {
     let c = app.caller("p1", "member");
     // 1. An import whose process died: image importing, task processing, lock held,
     //    staged data left behind, no heartbeat for 10 minutes.
-    let dead = new_image(
-        &c,
-        json!({"disk_format": "raw", "container_format": "bare"}),
-    )
-    .await;
+    let dead = raw_image(&c).await;
     assert_eq!(stage(&c, &dead, payload(100)).await.status(), 204);
     let task = uuid::Uuid::new_v4().to_string();
     let mut t = glint::domain::task::Task::new(
@@ -890,27 +743,15 @@ backend_test!(interrupted_imports_are_recovered, |app| async move {
     }
     age_image(&app, &dead, "importing", 10);
     // 2. A stage whose process died before the data was complete (no staged file).
-    let half = new_image(
-        &c,
-        json!({"disk_format": "raw", "container_format": "bare"}),
-    )
-    .await;
+    let half = raw_image(&c).await;
     age_image(&app, &half, "uploading", 10);
     // 3. A staged image waiting for its import for a long time: left alone.
-    let waiting = new_image(
-        &c,
-        json!({"disk_format": "raw", "container_format": "bare"}),
-    )
-    .await;
+    let waiting = raw_image(&c).await;
     assert_eq!(stage(&c, &waiting, payload(5)).await.status(), 204);
     age_image(&app, &waiting, "uploading", 10);
     // 4. A staged file nobody waits for any more, and a temporary one, both old.
     let dir = app.state.config.import.staging_dir.clone();
-    let orphan = new_image(
-        &c,
-        json!({"disk_format": "raw", "container_format": "bare"}),
-    )
-    .await;
+    let orphan = raw_image(&c).await;
     for name in [orphan.clone(), format!(".glint-upload.{orphan}.x")] {
         std::fs::write(dir.join(&name), b"old").unwrap();
         let f = std::fs::File::options()

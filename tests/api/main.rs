@@ -20,6 +20,7 @@ mod patch;
 mod policy;
 mod pool;
 mod races;
+mod raw;
 mod schema;
 mod stalls;
 mod stores;

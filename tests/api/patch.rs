@@ -144,6 +144,16 @@ backend_test!(patch_errors, |app| async move {
             "Property name may not be removed.",
         ),
         (
+            json!([{"op": "replace", "path": "/min_disk", "value": 2147483648_i64}]),
+            400,
+            "'min_disk' value out of range, must not exceed 2147483647.",
+        ),
+        (
+            json!([{"op": "replace", "path": "/min_ram", "value": 1e23}]),
+            400,
+            "'min_ram' value out of range, must not exceed 2147483647.",
+        ),
+        (
             json!([{"op": "replace", "path": "/visibility", "value": "public"}]),
             403,
             "You are not authorized to complete publicize_image action.",

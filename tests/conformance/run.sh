@@ -4,7 +4,8 @@
 #   2. tests/gophercloud/run.sh      the Terraform provider's image request sequences, replayed with gophercloud
 # Both always run; the exit status is non-zero if either failed (or the stack did not start).
 # Usage: bash tests/conformance/run.sh [osc|gophercloud]   (default: both)
-# Environment: GLINT_WORK (default <repo>/.work); see osc.sh and ../gophercloud/run.sh for the rest.
+# Environment: GLINT_WORK (default <repo>/.work), GLINT_STACK_DB (glint's backend: sqlite, the default, or
+# postgres; see scripts/glint-stack.sh); see osc.sh and ../gophercloud/run.sh for the rest.
 set -uo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -16,7 +17,8 @@ if ! bash "$REPO_ROOT/scripts/glint-stack.sh" start; then
   echo "conformance: the stack did not start" >&2
   exit 1
 fi
-echo "conformance: stack ready ($(( $(date +%s) - t0 )) s)"
+BACKEND="$(bash "$REPO_ROOT/scripts/glint-stack.sh" backend)"
+echo "conformance: stack ready on $BACKEND ($(( $(date +%s) - t0 )) s)"
 
 declare -A RESULT TIME
 run_suite() {
@@ -38,7 +40,7 @@ case "$WHICH" in
 esac
 
 echo
-echo "=== conformance summary ==="
+echo "=== conformance summary (backend: $BACKEND) ==="
 status=0
 for name in osc gophercloud; do
   [ -n "${RESULT[$name]:-}" ] || continue

@@ -1,114 +1,19 @@
 //! `kill -9` of the real glint binary in the middle of an upload, then a restart:
 //! no image stays `saving`, no partial file remains, acknowledged data reads back intact.
 
-use std::io::Write;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use md5::Digest;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
-use crate::helpers::{backends, create_pg_database, drop_pg_database, pg_url_for, Backend};
-
-pub(crate) struct Glint {
-    pub(crate) child: Child,
-}
-
-impl Drop for Glint {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub(crate) fn start(config: &std::path::Path, dir: &std::path::Path) -> Glint {
-    let log = std::fs::File::options()
-        .create(true)
-        .append(true)
-        .open(dir.join("glint.log"))
-        .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_glint"))
-        .arg("--config-file")
-        .arg(config)
-        .arg("--data-dir")
-        .arg(dir)
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start glint");
-    Glint { child }
-}
-
-pub(crate) async fn wait_up(client: &reqwest::Client, base: &str) {
-    for _ in 0..200 {
-        if client
-            .get(format!("{base}/healthcheck"))
-            .send()
-            .await
-            .is_ok()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("glint did not start");
-}
-
-pub(crate) async fn call(
-    client: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    body: Option<Vec<u8>>,
-    ctype: &str,
-) -> (u16, Value) {
-    let mut rb = client
-        .request(method, url)
-        .header("X-Project-Id", "p1")
-        .header("X-Roles", "member")
-        .header("Accept", "application/json");
-    if let Some(b) = body {
-        rb = rb.header("Content-Type", ctype).body(b);
-    }
-    let r = rb.send().await.unwrap();
-    let status = r.status().as_u16();
-    let bytes = r.bytes().await.unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
+use crate::helpers::Backend;
+use crate::process::{call, on_backend, Deployment};
 
 async fn crash_mid_upload(backend: Backend) {
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let (db_url, pg_db) = match backend {
-        Backend::Sqlite => (
-            format!("sqlite:///{}", dir.path().join("glint.db").display()),
-            None,
-        ),
-        Backend::Postgres => {
-            let name = create_pg_database();
-            (pg_url_for(&name), Some(name))
-        }
-    };
-    let config = dir.path().join("glint-api.conf");
-    let images = dir.path().join("images");
-    let mut f = std::fs::File::create(&config).unwrap();
-    write!(
-        f,
-        "[DEFAULT]\nbind_host = 127.0.0.1\nbind_port = {port}\nauth_strategy = noauth\nupload_stale_timeout = 2\nworkers = 2\n\
-         [database]\nconnection = {db_url}\n[glance_store]\nfilesystem_store_datadir = {}\n",
-        images.display()
-    )
-    .unwrap();
-    drop(f);
+    let deployment = Deployment::new(backend, "", "");
+    let (port, base) = (deployment.port, deployment.base.clone());
+    let images = deployment.path("images");
     let client = reqwest::Client::new();
     let post = |body: Value| {
         call(
@@ -120,8 +25,7 @@ async fn crash_mid_upload(backend: Backend) {
         )
     };
 
-    let mut glint = start(&config, dir.path());
-    wait_up(&client, &base).await;
+    let mut glint = deployment.start(&client).await;
     // An acknowledged upload...
     let (_, a) = post(json!({"disk_format": "raw", "container_format": "bare"})).await;
     let a = a["id"].as_str().unwrap().to_owned();
@@ -168,8 +72,7 @@ async fn crash_mid_upload(backend: Backend) {
     glint.child.wait().unwrap();
     drop(sock);
 
-    let _glint = start(&config, dir.path());
-    wait_up(&client, &base).await;
+    let _glint = deployment.start(&client).await;
     let mut status = Value::Null;
     let mut leftovers = Vec::new();
     for _ in 0..100 {
@@ -218,26 +121,14 @@ async fn crash_mid_upload(backend: Backend) {
     )
     .await;
     assert_eq!(s, 204);
-    drop(_glint);
-    if let Some(db) = pg_db {
-        drop_pg_database(&db);
-    }
 }
 
 #[actix_web::test]
 async fn kill_9_mid_upload_sqlite() {
-    if backends().contains(&Backend::Sqlite) {
-        crash_mid_upload(Backend::Sqlite).await;
-    } else {
-        crate::helpers::skip("sqlite not in GLINT_TEST_BACKENDS");
-    }
+    on_backend(Backend::Sqlite, crash_mid_upload).await;
 }
 
 #[actix_web::test]
 async fn kill_9_mid_upload_postgres() {
-    if backends().contains(&Backend::Postgres) {
-        crash_mid_upload(Backend::Postgres).await;
-    } else {
-        crate::helpers::skip("postgres not in GLINT_TEST_BACKENDS");
-    }
+    on_backend(Backend::Postgres, crash_mid_upload).await;
 }

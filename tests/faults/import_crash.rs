@@ -1,72 +1,36 @@
 //! `kill -9` of the real glint binary in the middle of a web-download import, then a
 //! restart: the image is not left `importing`, its task fails, no staging file remains.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::crash::{call, start, wait_up};
-use crate::helpers::{backends, create_pg_database, drop_pg_database, pg_url_for, Backend};
+use crate::helpers::Backend;
+use crate::process::{call, on_backend, Deployment};
+use crate::raw;
 
 /// A source that announces 10 MB, sends 1 MB and then stays silent.
 fn stalling_source() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            std::thread::spawn(move || {
-                let mut r = BufReader::new(conn.try_clone().unwrap());
-                loop {
-                    let mut h = String::new();
-                    if r.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                        break;
-                    }
-                }
-                let _ = conn.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 10000000\r\n\r\n");
-                let _ = conn.write_all(&vec![1u8; 1_000_000]);
-                std::thread::sleep(Duration::from_secs(60));
-            });
-        }
-    });
-    port
+    raw::serve(|_, conn| {
+        let _ = conn.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 10000000\r\n\r\n");
+        let _ = conn.write_all(&vec![1u8; 1_000_000]);
+        std::thread::sleep(Duration::from_secs(60));
+    })
 }
 
 async fn crash_mid_import(backend: Backend) {
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let (db_url, pg_db) = match backend {
-        Backend::Sqlite => (
-            format!("sqlite:///{}", dir.path().join("glint.db").display()),
-            None,
-        ),
-        Backend::Postgres => {
-            let name = create_pg_database();
-            (pg_url_for(&name), Some(name))
-        }
-    };
-    let config = dir.path().join("glint-api.conf");
-    let mut f = std::fs::File::create(&config).unwrap();
-    write!(
-        f,
-        "[DEFAULT]\nbind_host = 127.0.0.1\nbind_port = {port}\nauth_strategy = noauth\n\
-         upload_stale_timeout = 2\nworkers = 2\nweb_download_timeout = 30\n\
-         [database]\nconnection = {db_url}\n[import_filtering_opts]\nallowed_ports =\nallowed_hosts = 127.0.0.1\n"
-    )
-    .unwrap();
-    drop(f);
-    let staging = dir.path().join("staging");
+    let deployment = Deployment::new(
+        backend,
+        "web_download_timeout = 30\n",
+        "[import_filtering_opts]\nallowed_ports =\nallowed_hosts = 127.0.0.1\n",
+    );
+    let base = deployment.base.clone();
+    let staging = deployment.path("staging");
     let client = reqwest::Client::new();
     let get = |path: String| call(&client, reqwest::Method::GET, path, None, "");
 
-    let mut glint = start(&config, dir.path());
-    wait_up(&client, &base).await;
+    let mut glint = deployment.start(&client).await;
     let (s, img) = call(
         &client,
         reqwest::Method::POST,
@@ -112,8 +76,7 @@ async fn crash_mid_import(backend: Backend) {
     glint.child.kill().unwrap(); // SIGKILL
     glint.child.wait().unwrap();
 
-    let _glint = start(&config, dir.path());
-    wait_up(&client, &base).await;
+    let _glint = deployment.start(&client).await;
     let mut last = (Value::Null, Value::Null, 1);
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -130,26 +93,14 @@ async fn crash_mid_import(backend: Backend) {
     assert!(img.get("os_glance_import_task").is_none(), "{img}");
     assert_eq!(task_status, "failure");
     assert_eq!(staged, 0, "staging files left behind");
-    drop(_glint);
-    if let Some(db) = pg_db {
-        drop_pg_database(&db);
-    }
 }
 
 #[actix_web::test]
 async fn kill_9_mid_import_sqlite() {
-    if backends().contains(&Backend::Sqlite) {
-        crash_mid_import(Backend::Sqlite).await;
-    } else {
-        crate::helpers::skip("sqlite not in GLINT_TEST_BACKENDS");
-    }
+    on_backend(Backend::Sqlite, crash_mid_import).await;
 }
 
 #[actix_web::test]
 async fn kill_9_mid_import_postgres() {
-    if backends().contains(&Backend::Postgres) {
-        crash_mid_import(Backend::Postgres).await;
-    } else {
-        crate::helpers::skip("postgres not in GLINT_TEST_BACKENDS");
-    }
+    on_backend(Backend::Postgres, crash_mid_import).await;
 }

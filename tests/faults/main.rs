@@ -9,9 +9,14 @@
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+// Raw-socket HTTP (the web-download source), shared likewise.
+#[allow(dead_code)]
+#[path = "../api/raw.rs"]
+mod raw;
 
 mod crash;
 mod db_faults;
 mod disk_full;
 mod import_crash;
 mod private_pg;
+mod process;

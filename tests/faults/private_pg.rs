@@ -74,10 +74,7 @@ impl PrivatePg {
             return None;
         }
         // A free port now; other test processes (other checkouts) may run the same tests.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = crate::process::free_port();
         let pg = PrivatePg { dir, port };
         let ok = pg
             .as_postgres("initdb")
