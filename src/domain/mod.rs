@@ -4,6 +4,7 @@ pub mod address;
 pub mod context;
 pub mod image;
 pub mod image_schema;
+pub mod import;
 pub mod json_schema;
 pub mod limits;
 pub mod list_query;

@@ -927,7 +927,7 @@ backend_test!(interrupted_imports_are_recovered, |app| async move {
     f.set_modified(std::time::SystemTime::now() - Duration::from_secs(600))
         .unwrap();
 
-    glint::service::data::recover_stale_uploads(&app.state)
+    glint::service::recovery::recover_stale_uploads(&app.state)
         .await
         .unwrap();
 
