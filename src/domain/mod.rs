@@ -2,6 +2,7 @@
 
 pub mod address;
 pub mod context;
+pub mod id;
 pub mod image;
 pub mod image_schema;
 pub mod import;

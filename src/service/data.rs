@@ -9,6 +9,7 @@ use super::transfer::{holds, receive, record_received, OnAbandon};
 use crate::app::AppState;
 use crate::db;
 use crate::domain::context::RequestContext;
+use crate::domain::id::ImageId;
 use crate::domain::image::ImageStatus;
 use crate::error::{Error, Msg};
 use crate::store::StoreError;
@@ -16,7 +17,7 @@ use crate::store::StoreError;
 pub async fn upload<S, E>(
     state: &AppState,
     ctx: RequestContext,
-    id: String,
+    id: ImageId,
     body: S,
     on_abandon: Option<OnAbandon>,
 ) -> Result<(), Error>
@@ -158,7 +159,7 @@ pub fn parse_range(raw: &str, total: u64) -> Result<(u64, u64), Error> {
 pub async fn download(
     state: &AppState,
     ctx: RequestContext,
-    id: String,
+    id: ImageId,
     range: Option<String>,
 ) -> Result<Download, Error> {
     let st = state.clone();

@@ -32,6 +32,7 @@ use crate::app::AppState;
 use crate::config::Config;
 use crate::db::{self, DbConn};
 use crate::domain::context::RequestContext;
+use crate::domain::id::ImageId;
 use crate::domain::image::{Image, ImageStatus};
 use crate::domain::import::{
     self as import_domain, drop_lock, import_stores, merge_store_list, ImportRequest,
@@ -49,7 +50,7 @@ pub fn open_staging(config: &Config, algo: HashAlgo) -> Result<FsStore, String> 
         .map_err(|e| format!("cannot open staging area {}: {e}", dir.display()))
 }
 
-fn not_found(id: &str) -> String {
+fn not_found(id: &ImageId) -> String {
     format!("No image found with ID {id}")
 }
 
@@ -57,7 +58,7 @@ fn not_found(id: &str) -> String {
 pub async fn stage<S, E>(
     state: &AppState,
     ctx: RequestContext,
-    id: String,
+    id: ImageId,
     body: S,
     on_abandon: Option<OnAbandon>,
 ) -> Result<(), Error>
@@ -112,7 +113,7 @@ pub async fn import(
     state: &AppState,
     ctx: RequestContext,
     request_id: Option<String>,
-    id: String,
+    id: ImageId,
     req: ImportRequest,
 ) -> Result<String, Error> {
     // Glance checks the image and the caller's right to import into it before
@@ -164,7 +165,7 @@ pub async fn import(
                     "import_req": r.body,
                     "backend": if stores.is_empty() { json!([null]) } else { json!(stores) },
                 }),
-                Some(tid.clone()),
+                Some(tid.to_string()),
                 ctx.user_id.clone(),
                 request_id.clone(),
                 now(),
@@ -190,7 +191,7 @@ fn admission(
     c: &mut DbConn,
     st: &AppState,
     ctx: &RequestContext,
-    id: &str,
+    id: &ImageId,
     method: &str,
     lock: bool,
 ) -> Result<super::access::Visible, Error> {
@@ -251,7 +252,7 @@ enum Started {
 async fn run(
     state: AppState,
     task_id: String,
-    image_id: String,
+    image_id: ImageId,
     method: String,
     uri: Option<String>,
 ) {
@@ -270,14 +271,14 @@ async fn run(
         }
     };
     if let Err(e) = finish(&state, &task_id, &image_id, outcome).await {
-        tracing::error!(image_id, task_id, error = %e, "cannot record the end of an import");
+        tracing::error!(image_id = %image_id, task_id, error = %e, "cannot record the end of an import");
     }
 }
 
 /// Task processing, image importing with Glance's store bookkeeping (the flow's set-up).
-async fn start(state: &AppState, task_id: &str, image_id: &str) -> Started {
+async fn start(state: &AppState, task_id: &str, image_id: &ImageId) -> Started {
     let st = state.clone();
-    let (tid, iid) = (task_id.to_owned(), image_id.to_owned());
+    let (tid, iid) = (task_id.to_owned(), image_id.clone());
     let r = state
         .write(move |c| {
             if !tasks::begin(c, &st, &tid)? {
@@ -312,7 +313,7 @@ async fn start(state: &AppState, task_id: &str, image_id: &str) -> Started {
 /// web-download, then copy from staging as an upload would.
 async fn copy_data(
     state: &AppState,
-    id: &str,
+    id: &ImageId,
     method: &str,
     uri: Option<&str>,
     staged_size: Option<i64>,
@@ -368,7 +369,7 @@ async fn copy_data(
 async fn finish(
     state: &AppState,
     task_id: &str,
-    image_id: &str,
+    image_id: &ImageId,
     outcome: Outcome,
 ) -> Result<(), Error> {
     let st = state.clone();
@@ -428,7 +429,7 @@ async fn finish(
         .await;
     // Staged data is used once: imported, or discarded with the failed import.
     if let Err(e) = state.staging.delete(image_id).await {
-        tracing::warn!(image_id, error = %e, "cannot remove staged data");
+        tracing::warn!(image_id = %image_id, error = %e, "cannot remove staged data");
     }
     match kept {
         Ok(true) => Ok(()),

@@ -13,6 +13,7 @@ use super::tasks;
 use super::transfer::stale_after;
 use crate::app::AppState;
 use crate::db;
+use crate::domain::id::ImageId;
 use crate::domain::image::ImageStatus;
 use crate::domain::import::drop_lock;
 use crate::domain::task::{self as task_domain, TaskStatus};
@@ -72,7 +73,9 @@ pub async fn recover_imports(state: &AppState) -> Result<Recovered, Error> {
             let msg = "Import interrupted: the glint process running it stopped";
             for t in db::tasks::stale_running(c, task_domain::API_IMAGE_IMPORT, stale_before)? {
                 if let Some(iid) = &t.image_id {
-                    if let Some(old) = db::images::get_for_update(c, iid)? {
+                    if let Some(old) =
+                        db::images::get_for_update(c, &ImageId::from_stored(iid.as_str()))?
+                    {
                         let mut new = old.clone();
                         if drop_lock(&mut new, &t.id) {
                             if new.status == ImageStatus::Importing {
@@ -92,7 +95,7 @@ pub async fn recover_imports(state: &AppState) -> Result<Recovered, Error> {
                 if !staging.path_of(&id).exists()
                     && db::images::compare_and_set_status(
                         c,
-                        &id,
+                        &ImageId::from_stored(id.as_str()),
                         &[ImageStatus::Uploading],
                         ImageStatus::Queued,
                         now(),
@@ -136,7 +139,7 @@ async fn sweep_staging(state: &AppState, stale: Duration) -> Result<usize, Error
     .await
     .map_err(|e| Error::internal(format!("staging sweep failed: {e}")))?;
     for name in names {
-        let iid = name.clone();
+        let iid = ImageId::from_stored(name.as_str());
         let waiting = state
             .read(move |conn| {
                 Ok(db::images::get(conn, &iid)?.is_some_and(|i| {

@@ -7,6 +7,7 @@ use super::images::now;
 use crate::app::AppState;
 use crate::db::{self, DbConn};
 use crate::domain::context::RequestContext;
+use crate::domain::id::{is_uuid_like, ImageId};
 use crate::domain::import::{run_failure, validate_legacy_import_from};
 use crate::domain::task::{self, Task, TaskStatus};
 use crate::error::Error;
@@ -229,18 +230,6 @@ impl TaskListQuery {
     }
 }
 
-/// oslo's `is_uuid_like`: 32 hex digits once `urn:`, `uuid:`, braces and dashes are dropped.
-fn is_uuid_like(s: &str) -> bool {
-    let hex: String = s
-        .to_ascii_lowercase()
-        .replace("urn:", "")
-        .replace("uuid:", "")
-        .chars()
-        .filter(|c| !matches!(c, '-' | '{' | '}'))
-        .collect();
-    hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit())
-}
-
 /// `GET /v2/tasks`: the page, and whether it is full (Glance then links `next`).
 pub async fn list(
     state: &AppState,
@@ -307,7 +296,7 @@ pub async fn list(
 pub async fn for_image(
     state: &AppState,
     ctx: RequestContext,
-    id: String,
+    id: ImageId,
 ) -> Result<Vec<Task>, Error> {
     let st = state.clone();
     state

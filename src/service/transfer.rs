@@ -12,6 +12,7 @@ use super::upload_slots::UploadSlot;
 use crate::app::AppState;
 use crate::db;
 use crate::domain::context::RequestContext;
+use crate::domain::id::ImageId;
 use crate::domain::image::{Image, ImageStatus};
 use crate::error::{Error, Msg};
 use crate::store::{FsStore, StoreError, StoredData};
@@ -37,7 +38,7 @@ pub(crate) fn holds(image: &mut Image, data: &StoredData) {
 pub(crate) async fn record_received(
     state: &AppState,
     store: &FsStore,
-    id: &str,
+    id: &ImageId,
     expected: ImageStatus,
     change: impl FnOnce(&mut Image) + Send + 'static,
     gone: impl FnOnce() -> Error,
@@ -82,7 +83,7 @@ pub(crate) async fn record_received(
 pub(crate) async fn receive<S, E>(
     state: &AppState,
     store: &FsStore,
-    id: &str,
+    id: &ImageId,
     body: S,
     inspect_as: Option<&str>,
     status: ImageStatus,
@@ -118,7 +119,7 @@ where
 }
 
 /// The image back from `status` (a transfer that failed) to `queued`.
-async fn requeue(state: &AppState, id: &str, status: ImageStatus) {
+async fn requeue(state: &AppState, id: &ImageId, status: ImageStatus) {
     let rid = id.to_owned();
     let reset = state
         .write(move |conn| {
@@ -140,7 +141,7 @@ async fn requeue(state: &AppState, id: &str, status: ImageStatus) {
 /// finished; `disarm` once the transfer has an outcome of its own.
 struct RequeueOnDrop {
     state: Option<AppState>,
-    id: String,
+    id: ImageId,
     status: ImageStatus,
     /// Run after the image is `queued` again.
     then: Option<OnAbandon>,
@@ -158,7 +159,7 @@ impl Drop for RequeueOnDrop {
         let Some(state) = self.state.take() else {
             return;
         };
-        let (id, status, then) = (std::mem::take(&mut self.id), self.status, self.then.take());
+        let (id, status, then) = (self.id.clone(), self.status, self.then.take());
         tracing::warn!(image_id = %id, "transfer abandoned mid-body (connection error or malformed framing): image returned to 'queued'");
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
@@ -213,7 +214,7 @@ where
 pub async fn admit_transfer(
     state: &AppState,
     ctx: &RequestContext,
-    id: &str,
+    id: &ImageId,
     rule: &'static str,
     declared_size: Option<u64>,
 ) -> Result<UploadSlot, Error> {
@@ -244,7 +245,7 @@ pub fn upload_slot(state: &AppState, ctx: &RequestContext) -> Result<UploadSlot,
 /// `select!`; the recovery sweep takes an image silent for `upload_stale_timeout` as dead.
 pub(crate) async fn heartbeat(
     state: &AppState,
-    id: &str,
+    id: &ImageId,
     status: ImageStatus,
     task_id: Option<&str>,
 ) {

@@ -7,6 +7,7 @@ use super::images::no_content;
 use crate::api::body::{content_length, forbid_body, late_answer};
 use crate::api::context::Ctx;
 use crate::app::AppState;
+use crate::domain::id::ImageId;
 use crate::error::{Error, Msg};
 use crate::service::data::{self, Download};
 use crate::service::transfer::{self, OnAbandon};
@@ -15,7 +16,7 @@ pub async fn upload(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<ImageId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
     require_octet_stream(&req)?;
@@ -76,7 +77,7 @@ pub async fn download(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<ImageId>,
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
     let range = req

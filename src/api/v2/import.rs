@@ -12,6 +12,7 @@ use crate::api::context::Ctx;
 use crate::api::json;
 use crate::api::request_id::RequestId;
 use crate::app::AppState;
+use crate::domain::id::ImageId;
 use crate::domain::import::ImportRequest;
 use crate::error::Error;
 use crate::policy::project_target;
@@ -96,7 +97,7 @@ pub async fn stage(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<ImageId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
     if !state.config.import.method_enabled("glance-direct") {
@@ -119,7 +120,7 @@ pub async fn import(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<ImageId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
     let id = path.into_inner();
@@ -143,7 +144,7 @@ pub async fn image_tasks(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<ImageId>,
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
     let list = tasks::for_image(&state, ctx, path.into_inner()).await?;
