@@ -7,7 +7,7 @@ use super::access::{load_visible, visible, Visible};
 use crate::app::AppState;
 use crate::db::{self, DbError};
 use crate::domain::context::RequestContext;
-use crate::domain::id::ImageId;
+use crate::domain::id::{ImageId, UUID_PATTERN};
 use crate::domain::image::{Image, ImageStatus, Visibility};
 use crate::domain::list_query::ListQuery;
 use crate::domain::patch::{self, Op, Operation, PatchLimits, PatchMediaType};
@@ -57,15 +57,15 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
     patch::validate_create_body(&fields)?;
     let id = match fields.remove("id") {
         None | Some(Value::Null) => ImageId::generate(),
-        Some(Value::String(s)) if ImageId::from_create_body(&s).is_some() => {
-            ImageId::from_create_body(&s).unwrap_or_else(ImageId::generate)
-        }
-        Some(other) => {
-            return Err(Error::bad_request(format!(
-                "Provided object does not match schema 'image': {other} does not match \
-                 '^([0-9a-fA-F]){{8}}-([0-9a-fA-F]){{4}}-([0-9a-fA-F]){{4}}-([0-9a-fA-F]){{4}}-([0-9a-fA-F]){{12}}$'"
-            )))
-        }
+        Some(other) => match other.as_str().and_then(ImageId::from_create_body) {
+            Some(id) => id,
+            None => {
+                return Err(Error::bad_request(format!(
+                    "Provided object does not match schema 'image': {other} does not match \
+                     '{UUID_PATTERN}'"
+                )))
+            }
+        },
     };
     let requested_owner = match fields.remove("owner") {
         None => None,
