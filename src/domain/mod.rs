@@ -17,5 +17,6 @@ pub mod pyre;
 pub mod python;
 pub mod quota;
 pub mod task;
+pub mod task_list_query;
 pub mod uri_filter;
 pub mod visibility;
