@@ -20,7 +20,7 @@ pub struct AppState {
     /// Present when `auth_strategy = keystone`.
     pub tokens: Option<Arc<TokenValidator>>,
     /// Data uploads and stages in progress per project (`max_concurrent_uploads_per_project`).
-    pub uploads: Arc<crate::service::data::UploadSlots>,
+    pub uploads: Arc<crate::service::upload_slots::UploadSlots>,
     /// KiB of JSON bodies being received, all requests together (`MAX_JSON_BODIES_BUFFERED_KIB`).
     pub json_bodies: Arc<tokio::sync::Semaphore>,
 }

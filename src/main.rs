@@ -137,11 +137,12 @@ fn serve(config: Config) -> Result<(), String> {
             // Every process sweeps for uploads of dead processes: at start and periodically.
             let sweeper = state.clone();
             actix_web::rt::spawn(async move {
-                let period = glint::service::data::heartbeat_period(&sweeper.config);
+                let period = glint::service::transfer::heartbeat_period(&sweeper.config);
                 let mut every = actix_web::rt::time::interval(period);
                 loop {
                     every.tick().await;
-                    if let Err(e) = glint::service::data::recover_stale_uploads(&sweeper).await {
+                    if let Err(e) = glint::service::recovery::recover_stale_uploads(&sweeper).await
+                    {
                         tracing::warn!(error = %e, "upload recovery sweep failed");
                     }
                 }

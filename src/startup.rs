@@ -71,8 +71,9 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
             Some(Arc::new(TokenValidator::new(client, ttl)))
         }
     };
-    let uploads =
-        crate::service::data::UploadSlots::new(config.transport.max_concurrent_uploads_per_project);
+    let uploads = crate::service::upload_slots::UploadSlots::new(
+        config.transport.max_concurrent_uploads_per_project,
+    );
     Ok(AppState {
         uploads: Arc::new(uploads),
         json_bodies: Arc::new(tokio::sync::Semaphore::new(

@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use crate::app::AppState;
-use crate::domain::limits::JSON_BODY_TIMEOUTS;
+use crate::domain::limits::{stalled, JSON_BODY_TIMEOUTS};
 use crate::error::Error;
 
 pub use crate::domain::limits::MAX_JSON_BODY;
@@ -52,14 +52,6 @@ pub fn content_length(req: &HttpRequest) -> Option<u64> {
         .get("content-length")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
-}
-
-/// A body that stopped arriving: the request ends, the bytes received are freed.
-pub fn stalled(what: &str, waited: Duration, option: &str) -> String {
-    format!(
-        "{what} stalled: no data received for {} seconds ({option}).",
-        waited.as_secs()
-    )
 }
 
 /// Read and parse a JSON body; `None` when no body was sent.
@@ -188,7 +180,7 @@ const LATE_ANSWER_LINGER: Duration = Duration::from_secs(1);
 /// The returned callback (run once the request's clean-up is done) renders `err` as the request
 /// asked and writes it on the raw connection, then closes it. `None` when the connection is not
 /// a plain TCP one.
-pub fn late_answer(req: &HttpRequest, err: Error) -> Option<crate::service::data::OnAbandon> {
+pub fn late_answer(req: &HttpRequest, err: Error) -> Option<crate::service::transfer::OnAbandon> {
     use actix_web::body::MessageBody;
     let conn = req.conn_data::<RawConnection>()?.0.clone();
     let res = crate::api::error::render(&err, crate::api::error::accept_value(req).as_deref());

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+pub mod database;
 pub mod import;
 pub mod transport;
 
@@ -44,7 +45,8 @@ pub struct Config {
     pub public_endpoint: Option<String>,
     pub hashing_algorithm: String,
     pub auth_strategy: AuthStrategy,
-    pub database_connection: String,
+    /// `[database] connection`, parsed.
+    pub database_connection: database::DatabaseUrl,
     pub database_max_pool_size: u32,
     /// `[database] pool_timeout` (oslo.db's name): seconds a request waits for a
     /// pooled connection (or for the server to come back) before it gets a 503.
@@ -345,7 +347,7 @@ impl Config {
             Some(url) => url.to_owned(),
             None => format!("sqlite:///{}", data_dir.join("glint.db").display()),
         };
-        crate::db::connection::DbUrl::parse(&database_connection)
+        let database_connection = database::DatabaseUrl::parse(&database_connection)
             .map_err(|e| format!("invalid [database] connection: {e}"))?;
         let ks = "keystone_authtoken";
         let backend = parse_backend(raw)?;

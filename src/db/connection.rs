@@ -5,8 +5,7 @@
 //! `ConnectionManager`, which would try every backend in turn and happily turn
 //! a mistyped PostgreSQL URL into an empty SQLite file).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -14,9 +13,11 @@ use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 
-use super::error::DbError;
+use super::error::connection_failures;
+pub use crate::config::database::Backend;
+use crate::config::database::DbUrl;
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConn {
@@ -41,74 +42,10 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// A parsed `[database] connection` value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DbUrl {
-    pub backend: Backend,
-    /// What the driver is given: a file path for SQLite, a libpq URL for PostgreSQL.
-    pub target: String,
-}
-
-impl DbUrl {
-    /// Accepts SQLAlchemy-style URLs as found in glance-api.conf:
-    /// `sqlite:///relative.db`, `sqlite:////abs/path.db`, `postgresql://...`,
-    /// `postgresql+psycopg2://...`, `postgres://...`. Anything else is an error.
-    pub fn parse(url: &str) -> Result<DbUrl, String> {
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| format!("database URL '{}' has no scheme", redact(url)))?;
-        let driverless = scheme.split('+').next().unwrap_or(scheme);
-        match driverless {
-            "sqlite" => {
-                // sqlite:///x -> "x"; sqlite:////abs -> "/abs"
-                let path = rest.strip_prefix('/').unwrap_or(rest);
-                let path = path.split('?').next().unwrap_or(path);
-                if path.is_empty() {
-                    return Err(
-                        "sqlite URL needs a file path, e.g. sqlite:////var/lib/glint/glint.db"
-                            .into(),
-                    );
-                }
-                Ok(DbUrl {
-                    backend: Backend::Sqlite,
-                    target: path.to_owned(),
-                })
-            }
-            "postgresql" | "postgres" => Ok(DbUrl {
-                backend: Backend::Postgres,
-                target: format!("postgresql://{rest}"),
-            }),
-            other => Err(format!(
-                "unsupported database scheme '{other}' (glint supports sqlite and postgresql)"
-            )),
-        }
-    }
-}
-
-/// Hide a password in a URL before it reaches a log or an error message.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
 pub type Pool = r2d2::Pool<Manager>;
 
 /// A pooled connection. Derefs to `DbConn`, so `&mut conn` is what queries take.
-pub struct PooledConn(r2d2::PooledConnection<Manager>);
+pub struct PooledConn(pub(super) r2d2::PooledConnection<Manager>);
 
 impl std::ops::Deref for PooledConn {
     type Target = DbConn;
@@ -142,16 +79,6 @@ impl Slot {
 /// within milliseconds and are handed out again without the extra round trip.
 const IDLE_PING_AFTER: Duration = Duration::from_secs(2);
 
-/// Count of connection-level failures seen by any query of this process. A
-/// change since a connection was last used means it may be dead too: it is
-/// pinged on its return to the pool and before its next use.
-static CONNECTION_FAILURES: AtomicU64 = AtomicU64::new(0);
-
-/// Called where a query failed because the database went away.
-pub fn note_connection_failure() {
-    CONNECTION_FAILURES.fetch_add(1, Ordering::Relaxed);
-}
-
 fn ping(conn: &mut DbConn) -> Result<(), diesel::result::Error> {
     diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
 }
@@ -165,8 +92,17 @@ pub struct Manager {
 
 /// The session setting that makes PostgreSQL cancel a statement running longer than
 /// `timeout` (whole milliseconds; `0` = no limit).
-fn statement_timeout_sql(timeout: Duration) -> String {
+pub(super) fn statement_timeout_sql(timeout: Duration) -> String {
     format!("SET statement_timeout = {}", timeout.as_millis())
+}
+
+impl Manager {
+    pub(super) fn new(url: DbUrl, statement_timeout: Duration) -> Manager {
+        Manager {
+            url,
+            statement_timeout,
+        }
+    }
 }
 
 impl ManageConnection for Manager {
@@ -203,14 +139,14 @@ impl ManageConnection for Manager {
         Ok(Slot {
             conn,
             returned_at: Instant::now(),
-            failures_seen: CONNECTION_FAILURES.load(Ordering::Relaxed),
+            failures_seen: connection_failures(),
         })
     }
 
     /// On check-out: a round trip only for a connection that sat idle, or when
     /// some query failed for want of a connection since this one was last used.
     fn is_valid(&self, slot: &mut Slot) -> Result<(), r2d2::Error> {
-        let failures = CONNECTION_FAILURES.load(Ordering::Relaxed);
+        let failures = connection_failures();
         if slot.failures_seen == failures && slot.returned_at.elapsed() < IDLE_PING_AFTER {
             return Ok(());
         }
@@ -226,7 +162,7 @@ impl ManageConnection for Manager {
         if std::thread::panicking() || slot.conn.is_broken() {
             return true;
         }
-        let failures = CONNECTION_FAILURES.load(Ordering::Relaxed);
+        let failures = connection_failures();
         if slot.failures_seen != failures {
             if ping(&mut slot.conn).is_err() {
                 return true;
@@ -263,123 +199,8 @@ impl PoolSettings {
     }
 }
 
-/// Everything the service needs to reach its database.
-#[derive(Clone)]
-pub struct Db {
-    pub pool: Pool,
-    pub backend: Backend,
-    /// One permit per pooled connection, handed out in arrival order (see `AppState::read`).
-    pub gate: Arc<tokio::sync::Semaphore>,
-    /// How long a request may queue for a permit: `[database] pool_timeout`, as for the pool.
-    pub gate_timeout: Duration,
-    /// SQLite only: the thread that runs write work (see `AppState::write`).
-    pub writer: Option<Arc<super::writer::SqliteWriter>>,
-    /// `[database] statement_timeout`, which pooled PostgreSQL connections carry.
-    pub statement_timeout: Duration,
-}
-
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
-
-impl Db {
-    /// Open a pool. For SQLite the parent directory must exist; the file is created.
-    pub fn open(url: &str, settings: &PoolSettings) -> Result<Db, String> {
-        let parsed = DbUrl::parse(url)?;
-        let backend = parsed.backend;
-        let manager = Manager {
-            url: parsed,
-            statement_timeout: settings.statement_timeout,
-        };
-        let builder = || {
-            r2d2::Pool::builder()
-                .max_size(settings.max_size)
-                .min_idle(Some(1))
-                .connection_timeout(settings.timeout)
-                .test_on_check_out(true)
-                // r2d2 logs every failed connection attempt itself; glint reports
-                // the failure once, as a 503 or a start-up error.
-                .error_handler(Box::new(r2d2::NopErrorHandler))
-        };
-        // A database server that is still starting (or restarting) is waited
-        // for, as oslo.db does; a SQLite file either opens or does not.
-        let mut attempt: i64 = 0;
-        let pool = loop {
-            match builder().build(manager.clone()) {
-                Ok(pool) => break pool,
-                Err(e) => {
-                    let retry = backend == Backend::Postgres
-                        && (settings.max_retries < 0 || attempt < settings.max_retries);
-                    if !retry {
-                        return Err(format!("cannot connect to database {}: {e}", redact(url)));
-                    }
-                    attempt += 1;
-                    tracing::warn!(
-                        attempt,
-                        max_retries = settings.max_retries,
-                        url = %redact(url),
-                        error = %e,
-                        "database not reachable at start-up; retrying"
-                    );
-                    std::thread::sleep(settings.retry_interval);
-                }
-            }
-        };
-        let writer = match backend {
-            Backend::Sqlite => Some(Arc::new(super::writer::SqliteWriter::start(manager)?)),
-            Backend::Postgres => None,
-        };
-        Ok(Db {
-            pool,
-            backend,
-            writer,
-            gate: Arc::new(tokio::sync::Semaphore::new(settings.max_size as usize)),
-            gate_timeout: settings.timeout,
-            statement_timeout: settings.statement_timeout,
-        })
-    }
-
-    pub fn conn(&self) -> Result<PooledConn, DbError> {
-        self.pool
-            .get()
-            .map(PooledConn)
-            .map_err(|e| DbError::Unavailable(e.to_string()))
-    }
-
-    /// Apply pending migrations of this backend; returns the versions applied.
-    pub fn migrate(&self) -> Result<Vec<String>, String> {
-        let mut conn = self.conn().map_err(|e| e.to_string())?;
-        let source = match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS,
-            Backend::Postgres => POSTGRES_MIGRATIONS,
-        };
-        // A migration over a large table may rightly take longer than any request.
-        let pg = self.backend == Backend::Postgres;
-        if pg {
-            conn.batch_execute("SET statement_timeout = 0")
-                .map_err(|e| format!("migration failed: {e}"))?;
-        }
-        let applied = conn
-            .run_pending_migrations(source)
-            .map(|v| v.iter().map(|m| m.to_string()).collect())
-            .map_err(|e| format!("migration failed: {e}"));
-        if pg {
-            // Back to the pool's setting before the connection returns to the pool.
-            if let Err(e) = conn.batch_execute(&statement_timeout_sql(self.statement_timeout)) {
-                tracing::warn!(error = %e, "could not restore statement_timeout after migrating");
-            }
-        }
-        applied
-    }
-
-    /// The newest applied migration version, if any.
-    pub fn version(&self) -> Result<Option<String>, String> {
-        let mut conn = self.conn().map_err(|e| e.to_string())?;
-        let applied = conn
-            .applied_migrations()
-            .map_err(|e| format!("cannot read migration state: {e}"))?;
-        Ok(applied.iter().map(|v| v.to_string()).max())
-    }
-}
 
 /// SQLite allows one writer at a time. Writers of this process queue here, in
 /// arrival order, instead of in SQLite's busy handler, which sleeps in growing
@@ -408,42 +229,5 @@ where
         })
     } else {
         conn.transaction(f)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn url_schemes() {
-        assert_eq!(
-            DbUrl::parse("sqlite:////var/lib/g.db"),
-            Ok(DbUrl {
-                backend: Backend::Sqlite,
-                target: "/var/lib/g.db".into()
-            })
-        );
-        assert_eq!(
-            DbUrl::parse("sqlite:///g.db").map(|u| u.target),
-            Ok("g.db".into())
-        );
-        assert_eq!(
-            DbUrl::parse("postgresql+psycopg2://u:p@h/db").map(|u| u.target),
-            Ok("postgresql://u:p@h/db".into())
-        );
-        assert!(DbUrl::parse("postgressql://h/db").is_err());
-        assert!(DbUrl::parse("mysql+pymysql://h/db").is_err());
-        assert!(DbUrl::parse("/tmp/x.db").is_err());
-        assert!(DbUrl::parse("sqlite://").is_err());
-    }
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact("postgresql://u:secret@h/db"),
-            "postgresql://u:***@h/db"
-        );
-        assert_eq!(redact("sqlite:////x.db"), "sqlite:////x.db");
     }
 }

@@ -1,8 +1,25 @@
 //! Database failures, converted to the service's error in one place.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::error::Error;
+
+/// Count of connection-level failures seen by any query of this process. A
+/// change since a connection was last used means it may be dead too: the pool
+/// pings it on its return and before its next use.
+static CONNECTION_FAILURES: AtomicU64 = AtomicU64::new(0);
+
+/// Called where a query failed because the database went away.
+pub fn note_connection_failure() {
+    CONNECTION_FAILURES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The failures counted so far by [`note_connection_failure`].
+pub fn connection_failures() -> u64 {
+    CONNECTION_FAILURES.load(Ordering::Relaxed)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -26,7 +43,7 @@ impl From<DieselError> for DbError {
                 DbError::Duplicate(info.message().to_owned())
             }
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-                super::connection::note_connection_failure();
+                note_connection_failure();
                 DbError::Unavailable(info.message().to_owned())
             }
             // `[database] statement_timeout` fired: the server is overloaded or the statement is
@@ -39,7 +56,7 @@ impl From<DieselError> for DbError {
                 DbError::Unavailable(info.message().to_owned())
             }
             DieselError::DatabaseError(_, info) if is_transient(info.message()) => {
-                super::connection::note_connection_failure();
+                note_connection_failure();
                 DbError::Unavailable(info.message().to_owned())
             }
             // The server went away inside a transaction: the rollback failed too,

@@ -13,6 +13,7 @@ use super::error::DbError;
 use super::models::ImageRow;
 use super::schema::{image_members, image_properties, image_tags, images};
 use crate::domain::context::RequestContext;
+use crate::domain::id::ImageId;
 use crate::domain::image::{Image, ImageStatus, Visibility};
 use crate::domain::list_query::{
     CmpOp, IntColumn, IntFilter, IntOp, ListQuery, SortDir, SortKey, StrFilter,
@@ -72,7 +73,8 @@ fn insert_tags<'a>(
 }
 
 /// A live (not deleted) image with tags and properties.
-pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<Image>, DbError> {
+pub fn get(conn: &mut DbConn, id: &ImageId) -> Result<Option<Image>, DbError> {
+    let id = id.as_str();
     let row: Option<(ImageRow, Option<String>)> = on_backend!(conn, c => images::table
         .filter(images::id.eq(id))
         .filter(not(images::deleted))
@@ -89,10 +91,10 @@ pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<Image>, DbError> {
 
 /// Same as `get`, but takes the row lock first (PostgreSQL `FOR UPDATE`; SQLite's
 /// write transaction already holds the database lock). Use inside `write_tx`.
-pub fn get_for_update(conn: &mut DbConn, id: &str) -> Result<Option<Image>, DbError> {
+pub fn get_for_update(conn: &mut DbConn, id: &ImageId) -> Result<Option<Image>, DbError> {
     if let DbConn::Pg(pg) = conn {
         let found: Option<String> = images::table
-            .filter(images::id.eq(id))
+            .filter(images::id.eq(id.as_str()))
             .filter(not(images::deleted))
             .select(images::id)
             .for_update()
@@ -180,7 +182,7 @@ pub enum Depth {
 /// the row joined to the member row and (`Depth::Full`) the tags and properties.
 pub fn get_with_membership(
     conn: &mut DbConn,
-    id: &str,
+    id: &ImageId,
     project: Option<&str>,
     depth: Depth,
 ) -> Result<Option<(Image, Option<MemberStatus>)>, DbError> {
@@ -189,7 +191,7 @@ pub fn get_with_membership(
             return Ok(get(conn, id)?.map(|img| (img, None)));
         }
         let row: Option<ImageRow> = on_backend!(conn, c => images::table
-            .filter(images::id.eq(id))
+            .filter(images::id.eq(id.as_str()))
             .filter(not(images::deleted))
             .select(ImageRow::as_select())
             .first(c)
@@ -205,7 +207,7 @@ pub fn get_with_membership(
                         .and(image_members::member.eq(project))
                         .and(not(image_members::deleted))),
                 )
-                .filter(images::id.eq(id))
+                .filter(images::id.eq(id.as_str()))
                 .filter(not(images::deleted))
         };
     }
@@ -239,7 +241,8 @@ pub fn get_with_membership(
 
 /// Take the row lock on a live image (PostgreSQL `FOR UPDATE`; SQLite's write
 /// transaction already holds the database lock); false if there is none.
-pub fn lock(conn: &mut DbConn, id: &str) -> Result<bool, DbError> {
+pub fn lock(conn: &mut DbConn, id: &ImageId) -> Result<bool, DbError> {
+    let id = id.as_str();
     if let DbConn::Pg(pg) = conn {
         let found: Option<String> = images::table
             .filter(images::id.eq(id))
@@ -306,11 +309,12 @@ pub fn update(conn: &mut DbConn, old: &Image, new: &Image) -> Result<(), DbError
 /// Atomically move an image from one status to another; false if it was not in `from`.
 pub fn compare_and_set_status(
     conn: &mut DbConn,
-    id: &str,
+    id: &ImageId,
     from: &[ImageStatus],
     to: ImageStatus,
     now: NaiveDateTime,
 ) -> Result<bool, DbError> {
+    let id = id.as_str();
     let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
     let n = diesel::update(
         images::table
@@ -324,7 +328,8 @@ pub fn compare_and_set_status(
 }
 
 /// Glance's soft delete: the image row and its children are marked deleted.
-pub fn soft_delete(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Result<bool, DbError> {
+pub fn soft_delete(conn: &mut DbConn, id: &ImageId, now: NaiveDateTime) -> Result<bool, DbError> {
+    let id = id.as_str();
     let n = diesel::update(
         images::table
             .filter(images::id.eq(id))

@@ -10,10 +10,12 @@ use super::connection::{on_backend, DbConn};
 use super::error::DbError;
 use super::models::MemberRow;
 use super::schema::image_members as m;
+use crate::domain::id::ImageId;
 use crate::domain::member::{Member, MemberStatus};
 
 /// Live members of an image, oldest first.
-pub fn list(conn: &mut DbConn, image_id: &str) -> Result<Vec<Member>, DbError> {
+pub fn list(conn: &mut DbConn, image_id: &ImageId) -> Result<Vec<Member>, DbError> {
+    let image_id = image_id.as_str();
     // Static queries on the concrete connection: found in the statement cache by type.
     let rows: Vec<MemberRow> = on_backend!(conn, c => m::table
             .filter(m::image_id.eq(image_id))
@@ -24,7 +26,8 @@ pub fn list(conn: &mut DbConn, image_id: &str) -> Result<Vec<Member>, DbError> {
     rows.into_iter().map(MemberRow::into_domain).collect()
 }
 
-pub fn get(conn: &mut DbConn, image_id: &str, member: &str) -> Result<Option<Member>, DbError> {
+pub fn get(conn: &mut DbConn, image_id: &ImageId, member: &str) -> Result<Option<Member>, DbError> {
+    let image_id = image_id.as_str();
     let row: Option<MemberRow> = on_backend!(conn, c => m::table
             .filter(m::image_id.eq(image_id))
             .filter(m::member.eq(member))
@@ -47,11 +50,12 @@ pub enum AddOutcome {
 /// after locking the image row, so concurrent adds count one after another.
 pub fn add(
     conn: &mut DbConn,
-    image_id: &str,
+    image_id: &ImageId,
     member: &str,
     quota: i64,
     now: NaiveDateTime,
 ) -> Result<AddOutcome, DbError> {
+    let image_id = image_id.as_str();
     let count: i64 = on_backend!(conn, c => m::table
             .filter(m::image_id.eq(image_id))
             .filter(not(m::deleted))
@@ -107,11 +111,12 @@ pub fn add(
 /// Set a live row's status; false if there is no live row (deleted meanwhile).
 pub fn set_status(
     conn: &mut DbConn,
-    image_id: &str,
+    image_id: &ImageId,
     member: &str,
     status: MemberStatus,
     now: NaiveDateTime,
 ) -> Result<bool, DbError> {
+    let image_id = image_id.as_str();
     let n = on_backend!(conn, c => SetMemberStatus {
         image_id,
         member,
@@ -125,10 +130,11 @@ pub fn set_status(
 /// Soft-delete a live row; false if there was none.
 pub fn delete(
     conn: &mut DbConn,
-    image_id: &str,
+    image_id: &ImageId,
     member: &str,
     now: NaiveDateTime,
 ) -> Result<bool, DbError> {
+    let image_id = image_id.as_str();
     let n = on_backend!(conn, c => DeleteMember {
         image_id,
         member,

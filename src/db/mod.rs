@@ -8,10 +8,12 @@ pub mod images;
 pub mod members;
 pub mod metadefs;
 pub mod models;
+mod pool;
 pub mod schema;
 mod timestamp;
 
-pub use connection::{write_tx, Backend, Db, DbConn};
+pub use connection::{write_tx, Backend, DbConn};
 pub use error::DbError;
+pub use pool::Db;
 pub mod tasks;
 mod writer;

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::connection::DbConn;
 use super::error::DbError;
+use crate::domain::id::ImageId;
 use crate::domain::task::{Task, TaskStatus};
 
 diesel::table! {
@@ -255,10 +256,11 @@ pub fn all_live(conn: &mut DbConn, owner: Option<&str>) -> Result<Vec<Task>, DbE
 /// Tasks of one image with their info, not yet expired (`tasks_get_by_image`).
 pub fn by_image(
     conn: &mut DbConn,
-    image_id: &str,
+    image_id: &ImageId,
     include_deleted: bool,
     now: NaiveDateTime,
 ) -> Result<Vec<Task>, DbError> {
+    let image_id = image_id.as_str();
     let mut q = tasks::table
         .left_join(task_info::table)
         .filter(tasks::image_id.eq(image_id))

@@ -69,8 +69,8 @@ mod tests {
 
     use diesel::RunQueryDsl;
 
-    use crate::db::connection::{write_tx, Db, PoolSettings};
-    use crate::db::DbError;
+    use crate::db::connection::{write_tx, PoolSettings};
+    use crate::db::{Db, DbError};
 
     fn sqlite_db(dir: &tempfile::TempDir) -> Db {
         let url = format!("sqlite:///{}", dir.path().join("w.db").display());
@@ -81,7 +81,7 @@ mod tests {
             retry_interval: Duration::from_secs(1),
             statement_timeout: Duration::ZERO,
         };
-        let db = Db::open(&url, &settings).expect("open");
+        let db = Db::open(&url.parse().expect("url"), &settings).expect("open");
         db.migrate().expect("migrate");
         db
     }

@@ -5,9 +5,9 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Map, Value};
 
+use crate::domain::id::UUID_PATTERN;
 use crate::domain::image::{CONTAINER_FORMATS, DISK_FORMATS};
 use crate::domain::json_schema::validate_against;
-use crate::domain::python::UUID_PATTERN;
 use crate::error::Result;
 
 /// Glance's image schema (`get_base_properties` under a `PermissiveSchema`), in

@@ -50,6 +50,15 @@ pub const JSON_BODY_TIMEOUTS: u32 = 2;
 /// the upload ends with 400, the image is `queued` again and no partial data is kept.
 pub const DEFAULT_UPLOAD_STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// The message for a body that stopped arriving (at `client_socket_timeout` or
+/// `upload_stall_timeout`): the request ends, the bytes received are freed.
+pub fn stalled(what: &str, waited: std::time::Duration, option: &str) -> String {
+    format!(
+        "{what} stalled: no data received for {} seconds ({option}).",
+        waited.as_secs()
+    )
+}
+
 /// The time a client has, from its first byte, to send a request's headers (at most
 /// `client_socket_timeout`): then it gets 408 and the connection is closed. Headers are one
 /// packet for a real client; a slow sender holds only the header buffer this long.

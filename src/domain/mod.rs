@@ -2,8 +2,10 @@
 
 pub mod address;
 pub mod context;
+pub mod id;
 pub mod image;
 pub mod image_schema;
+pub mod import;
 pub mod json_schema;
 pub mod limits;
 pub mod list_query;
@@ -15,5 +17,6 @@ pub mod pyre;
 pub mod python;
 pub mod quota;
 pub mod task;
+pub mod task_list_query;
 pub mod uri_filter;
 pub mod visibility;

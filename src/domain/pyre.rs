@@ -355,7 +355,7 @@ fn class_item(chars: &[char]) -> Result<(Item, usize), String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::domain::python::{uuid_pattern_matches, UUID_PATTERN};
+    use crate::domain::id::{uuid_pattern_matches, UUID_PATTERN};
 
     /// `(pattern, subject, Python's re.search(pattern, subject) is not None)`, checked
     /// with CPython 3.11.

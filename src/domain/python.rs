@@ -1,10 +1,5 @@
 //! Python behaviours Glance's answers depend on, one copy each: `str.isspace` (which
-//! is also what `\s`, `strip()` and `split()` use) and `re.search` of the UUID pattern
-//! Glance puts on ids.
-
-/// The UUID pattern Glance puts on `id` (image, task) and `image_id` (member) in its schemas.
-pub const UUID_PATTERN: &str =
-    "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$";
+//! is also what `\s`, `strip()` and `split()` use). The UUID pattern on ids is `domain::id`.
 
 /// Python's `str.isspace` (also `\s`, `strip()` and `split()`): Unicode White_Space plus
 /// the ASCII separators U+001C..U+001F.
@@ -21,17 +16,6 @@ pub fn is_ascii_space(b: u8) -> bool {
 /// Python's `str.strip()` without arguments.
 pub fn strip(s: &str) -> &str {
     s.trim_matches(is_space)
-}
-
-/// Python's `re.search(UUID_PATTERN, s)`: `$` also matches before a final newline.
-pub fn uuid_pattern_matches(s: &str) -> bool {
-    let s = s.strip_suffix('\n').unwrap_or(s);
-    let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -57,23 +41,5 @@ mod tests {
         assert!(!is_ascii_space(0xa0));
         assert_eq!(strip("\u{1c} a b\u{3000}\n"), "a b");
         assert_eq!(strip("\u{200b}a"), "\u{200b}a");
-    }
-
-    #[test]
-    fn uuid_pattern_as_python_re_search() {
-        for (s, want) in [
-            ("01234567-89ab-cdef-0123-456789abcdef", true),
-            ("01234567-89AB-CDEF-0123-456789ABCDEF", true),
-            ("01234567-89ab-cdef-0123-456789abcdef\n", true),
-            ("01234567-89ab-cdef-0123-456789abcdef\n\n", false),
-            ("01234567-89ab-cdef-0123-456789abcdef ", false),
-            (" 01234567-89ab-cdef-0123-456789abcdef", false),
-            ("0123456789abcdef0123456789abcdef", false),
-            ("01234567-89ab-cdef-0123-456789abcdeg", false),
-            ("01234567-89ab-cdef-0123-456789abcde", false),
-            ("", false),
-        ] {
-            assert_eq!(uuid_pattern_matches(s), want, "{s:?}");
-        }
     }
 }

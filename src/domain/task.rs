@@ -159,7 +159,7 @@ fn task_properties(partial: bool) -> serde_json::Map<String, Value> {
     let doc = serde_json::json!({
         "id": {
             "description": "An identifier for the task",
-            "pattern": crate::domain::python::UUID_PATTERN,
+            "pattern": crate::domain::id::UUID_PATTERN,
             "type": "string"
         },
         "type": {

@@ -3,6 +3,7 @@
 use crate::db::images::Depth;
 use crate::db::{self, DbConn};
 use crate::domain::context::RequestContext;
+use crate::domain::id::ImageId;
 use crate::domain::image::Image;
 use crate::domain::member::MemberStatus;
 use crate::domain::visibility::{can_see, VisibilityFacts};
@@ -26,16 +27,13 @@ impl Visible {
     }
 }
 
-/// Glance never looks up ids longer than a UUID.
-pub const MAX_ID_LEN: usize = 36;
-
 /// Load an image the caller may GET; anything else is a 404 with `not_found`.
 /// `lock` takes the row lock for a following write in the same transaction.
 pub fn load_visible(
     conn: &mut DbConn,
     policy: &Enforcer,
     ctx: &RequestContext,
-    id: &str,
+    id: &ImageId,
     not_found: &str,
     lock: bool,
 ) -> Result<Visible, Error> {
@@ -48,7 +46,7 @@ pub fn load_visible_row(
     conn: &mut DbConn,
     policy: &Enforcer,
     ctx: &RequestContext,
-    id: &str,
+    id: &ImageId,
     not_found: &str,
     lock: bool,
 ) -> Result<Visible, Error> {
@@ -59,12 +57,12 @@ fn load(
     conn: &mut DbConn,
     policy: &Enforcer,
     ctx: &RequestContext,
-    id: &str,
+    id: &ImageId,
     not_found: &str,
     lock: bool,
     depth: Depth,
 ) -> Result<Visible, Error> {
-    if id.len() > MAX_ID_LEN {
+    if !id.may_exist() {
         return Err(Error::not_found(not_found));
     }
     if lock && !db::images::lock(conn, id)? {
@@ -114,7 +112,7 @@ pub fn visible(
 pub async fn authorize_on_image(
     state: &crate::app::AppState,
     ctx: &RequestContext,
-    id: &str,
+    id: &ImageId,
     not_found: String,
     rule: Option<&'static str>,
 ) -> Result<(), Error> {

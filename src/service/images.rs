@@ -7,6 +7,7 @@ use super::access::{load_visible, visible, Visible};
 use crate::app::AppState;
 use crate::db::{self, DbError};
 use crate::domain::context::RequestContext;
+use crate::domain::id::{ImageId, UUID_PATTERN};
 use crate::domain::image::{Image, ImageStatus, Visibility};
 use crate::domain::list_query::ListQuery;
 use crate::domain::patch::{self, Op, Operation, PatchLimits, PatchMediaType};
@@ -26,14 +27,6 @@ fn limits(state: &AppState) -> PatchLimits {
         property_quota: state.config.image_property_quota,
         tag_quota: state.config.image_tag_quota,
     }
-}
-
-fn is_uuid(s: &str) -> bool {
-    s.len() == 36
-        && s.char_indices().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == '-',
-            _ => c.is_ascii_hexdigit(),
-        })
 }
 
 /// Visibility changes need their own rules beyond `modify_image`.
@@ -63,14 +56,16 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
     };
     patch::validate_create_body(&fields)?;
     let id = match fields.remove("id") {
-        None | Some(Value::Null) => uuid::Uuid::new_v4().to_string(),
-        Some(Value::String(s)) if is_uuid(&s) => s.to_ascii_lowercase(),
-        Some(other) => {
-            return Err(Error::bad_request(format!(
-                "Provided object does not match schema 'image': {other} does not match \
-                 '^([0-9a-fA-F]){{8}}-([0-9a-fA-F]){{4}}-([0-9a-fA-F]){{4}}-([0-9a-fA-F]){{4}}-([0-9a-fA-F]){{12}}$'"
-            )))
-        }
+        None | Some(Value::Null) => ImageId::generate(),
+        Some(other) => match other.as_str().and_then(ImageId::from_create_body) {
+            Some(id) => id,
+            None => {
+                return Err(Error::bad_request(format!(
+                    "Provided object does not match schema 'image': {other} does not match \
+                     '{UUID_PATTERN}'"
+                )))
+            }
+        },
     };
     let requested_owner = match fields.remove("owner") {
         None => None,
@@ -92,7 +87,7 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
     let owner = crate::domain::image::new_image_owner(requested_owner, ctx.project());
     let ops = create_ops(fields);
     let now = now();
-    let base = Image::new(id, owner, now);
+    let base = Image::new(id.into_string(), owner, now);
     let image = patch::apply(&base, &ops, PatchMediaType::V2_1, true, &limits(state))?;
     state
         .policy
@@ -127,7 +122,7 @@ fn create_ops(fields: Map<String, Value>) -> Vec<Operation> {
         .collect()
 }
 
-pub async fn show(state: &AppState, ctx: RequestContext, id: String) -> Result<Image, Error> {
+pub async fn show(state: &AppState, ctx: RequestContext, id: ImageId) -> Result<Image, Error> {
     let policy = state.policy.clone();
     state
         .read(move |conn| {
@@ -156,7 +151,7 @@ pub async fn list(
                     let missing = || Error::bad_request(missing_marker(m));
                     let Some((image, membership)) = db::images::get_with_membership(
                         conn,
-                        m,
+                        &ImageId::from_path(m.as_str()),
                         ctx.project(),
                         db::images::Depth::Full,
                     )?
@@ -190,7 +185,7 @@ fn load_for_change(
     conn: &mut db::DbConn,
     state: &AppState,
     ctx: &RequestContext,
-    id: &str,
+    id: &ImageId,
     not_found: &str,
     rule: &str,
 ) -> Result<Visible, Error> {
@@ -202,7 +197,7 @@ fn load_for_change(
 pub async fn update(
     state: &AppState,
     ctx: RequestContext,
-    id: String,
+    id: ImageId,
     mt: PatchMediaType,
     ops: Vec<Operation>,
 ) -> Result<Image, Error> {
@@ -230,7 +225,7 @@ pub async fn update(
         .await
 }
 
-pub async fn delete(state: &AppState, ctx: RequestContext, id: String) -> Result<(), Error> {
+pub async fn delete(state: &AppState, ctx: RequestContext, id: ImageId) -> Result<(), Error> {
     let st = state.clone();
     let image_id = id.clone();
     state
@@ -248,11 +243,11 @@ pub async fn delete(state: &AppState, ctx: RequestContext, id: String) -> Result
         .await?;
     // The row is gone for every reader; now the bytes can go too.
     if let Err(e) = state.store.delete(&image_id).await {
-        tracing::error!(image_id, error = %e, "image deleted but its data could not be removed");
+        tracing::error!(image_id = %image_id, error = %e, "image deleted but its data could not be removed");
     }
     // Data staged for an import goes with the image (Glance deletes it from staging too).
     if let Err(e) = state.staging.delete(&image_id).await {
-        tracing::error!(image_id, error = %e, "image deleted but its staged data could not be removed");
+        tracing::error!(image_id = %image_id, error = %e, "image deleted but its staged data could not be removed");
     }
     Ok(())
 }
@@ -261,7 +256,7 @@ pub async fn delete(state: &AppState, ctx: RequestContext, id: String) -> Result
 pub async fn set_active(
     state: &AppState,
     ctx: RequestContext,
-    id: String,
+    id: ImageId,
     active: bool,
 ) -> Result<(), Error> {
     let (rule, from, to) = if active {
@@ -292,7 +287,7 @@ pub async fn set_active(
 pub async fn add_tag(
     state: &AppState,
     ctx: RequestContext,
-    id: String,
+    id: ImageId,
     tag: String,
 ) -> Result<(), Error> {
     if tag.chars().count() > 255 {
@@ -329,7 +324,7 @@ pub async fn add_tag(
 pub async fn delete_tag(
     state: &AppState,
     ctx: RequestContext,
-    id: String,
+    id: ImageId,
     tag: String,
 ) -> Result<(), Error> {
     let st = state.clone();

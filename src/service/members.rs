@@ -6,16 +6,17 @@ use super::images::now;
 use crate::app::AppState;
 use crate::db::{self, members::AddOutcome, DbConn};
 use crate::domain::context::RequestContext;
+use crate::domain::id::ImageId;
 use crate::domain::image::Visibility;
 use crate::domain::member::{Member, MemberStatus};
 use crate::domain::quota;
 use crate::error::{Error, Msg};
 
-fn image_not_found(id: &str) -> String {
+fn image_not_found(id: &ImageId) -> String {
     format!("Image {id} not found.")
 }
 
-fn member_not_found(image_id: &str, member: &str) -> Error {
+fn member_not_found(image_id: &ImageId, member: &str) -> Error {
     Error::not_found(format!(
         "{member} not found in the member list of the image {image_id}."
     ))
@@ -32,7 +33,7 @@ fn load_shared(
     conn: &mut DbConn,
     state: &AppState,
     ctx: &RequestContext,
-    id: &str,
+    id: &ImageId,
     lock: bool,
     not_shared: impl FnOnce() -> Error,
 ) -> Result<Visible, Error> {
@@ -43,7 +44,11 @@ fn load_shared(
     Ok(v)
 }
 
-pub async fn list(state: &AppState, ctx: RequestContext, id: String) -> Result<Vec<Member>, Error> {
+pub async fn list(
+    state: &AppState,
+    ctx: RequestContext,
+    id: ImageId,
+) -> Result<Vec<Member>, Error> {
     let st = state.clone();
     state
         .read(move |conn| {
@@ -65,7 +70,7 @@ pub async fn list(state: &AppState, ctx: RequestContext, id: String) -> Result<V
 pub async fn show(
     state: &AppState,
     ctx: RequestContext,
-    id: String,
+    id: ImageId,
     member: String,
 ) -> Result<Member, Error> {
     let st = state.clone();
@@ -88,7 +93,7 @@ pub async fn show(
 pub async fn create(
     state: &AppState,
     ctx: RequestContext,
-    id: String,
+    id: ImageId,
     member: String,
 ) -> Result<Member, Error> {
     let st = state.clone();
@@ -119,7 +124,7 @@ pub async fn create(
 pub async fn update(
     state: &AppState,
     ctx: RequestContext,
-    id: String,
+    id: ImageId,
     member: String,
     status: String,
 ) -> Result<Member, Error> {
@@ -155,7 +160,7 @@ pub async fn update(
 pub async fn delete(
     state: &AppState,
     ctx: RequestContext,
-    id: String,
+    id: ImageId,
     member: String,
 ) -> Result<(), Error> {
     let st = state.clone();
@@ -180,7 +185,7 @@ pub async fn delete(
 pub async fn authorize_create(
     state: &AppState,
     ctx: &RequestContext,
-    id: &str,
+    id: &ImageId,
 ) -> Result<(), Error> {
     let (st, ctx, id) = (state.clone(), ctx.clone(), id.to_owned());
     state
@@ -198,7 +203,7 @@ pub async fn authorize_create(
 pub async fn authorize_update(
     state: &AppState,
     ctx: &RequestContext,
-    id: &str,
+    id: &ImageId,
     member: &str,
 ) -> Result<(), Error> {
     let (st, ctx, id, member) = (state.clone(), ctx.clone(), id.to_owned(), member.to_owned());

@@ -6,5 +6,8 @@ pub mod images;
 pub mod import;
 pub mod members;
 pub mod metadefs;
+pub mod recovery;
 pub mod tasks;
+pub mod transfer;
+pub mod upload_slots;
 pub mod web_download;

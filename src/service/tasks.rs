@@ -1,19 +1,18 @@
 //! The tasks API (`glance/api/v2/tasks.py`), admin-only by Glance's default
 //! policy (`tasks_api_access`), and the task bookkeeping image import shares.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::images::now;
 use crate::app::AppState;
 use crate::db::{self, DbConn};
 use crate::domain::context::RequestContext;
+use crate::domain::id::ImageId;
+use crate::domain::import::{run_failure, validate_legacy_import_from};
 use crate::domain::task::{self, Task, TaskStatus};
-use crate::domain::uri_filter;
+use crate::domain::task_list_query::TaskListQuery;
 use crate::error::Error;
 use crate::policy::project_target;
-
-/// Glance's message when a task fails for a reason it does not explain.
-pub const INTERNAL_ERROR: &str = "Task failed due to Internal Error";
 
 /// Every tasks call starts here, before the body or query is looked at.
 pub fn check_access(state: &AppState, ctx: &RequestContext) -> Result<(), Error> {
@@ -62,63 +61,6 @@ pub fn begin(conn: &mut DbConn, state: &AppState, id: &str) -> Result<bool, Erro
     Ok(db::tasks::save(conn, &t, TaskStatus::Pending)?)
 }
 
-/// `validate_legacy_import_from_uri`: the checks Glance makes when a legacy
-/// `import` task is created (400 with its messages).
-fn validate_legacy_import_from(state: &AppState, import_from: &Value) -> Result<(), Error> {
-    let uri = match import_from {
-        Value::String(s) if !s.is_empty() => s.as_str(),
-        Value::Null => return Err(Error::bad_request("Invalid location: None")),
-        Value::String(_) => return Err(Error::bad_request("Invalid location: ")),
-        other => return Err(Error::bad_request(format!("Invalid location: {other}"))),
-    };
-    if !(uri.starts_with("http://") || uri.starts_with("https://")) {
-        if uri.starts_with("file:///") || uri.starts_with("filesystem:///") {
-            return Err(Error::bad_request(
-                "File based imports are not allowed. Please use a non-local source of image data.",
-            ));
-        }
-        return Err(Error::bad_request(
-            "The given uri is not valid. Please specify a valid uri from the following list of \
-             supported uri ['http']",
-        ));
-    }
-    if !uri_filter::allowed(uri, &state.config.import.filter, &super::import::resolves) {
-        return Err(Error::bad_request(format!(
-            "URI for legacy import task does not pass filtering: {uri}"
-        )));
-    }
-    Ok(())
-}
-
-/// Why a task created through `POST /v2/tasks` fails when it runs (Glance's
-/// `unpack_task_input`, then what its flows do with such a task).
-fn run_failure(t: &Task) -> String {
-    let input = t.input.as_object();
-    let empty = input.is_none_or(Map::is_empty);
-    let missing = |keys: &[&str]| {
-        keys.iter()
-            .find(|k| input.is_none_or(|m| !m.contains_key(**k)))
-            .map(|k| format!("Input does not contain '{k}' field"))
-    };
-    match t.task_type.as_str() {
-        "api_image_import" if empty => "Input to api_image_import task is empty.".into(),
-        "api_image_import" if missing(&["image_id"]).is_some() => {
-            "Missing required 'image_id' field".into()
-        }
-        "location_import" if empty => "Input to location_import task is empty.".into(),
-        "location_import" => missing(&["image_id", "loc_url", "validation_data"])
-            .unwrap_or_else(|| INTERNAL_ERROR.into()),
-        "import" => missing(&["import_from", "import_from_format", "image_properties"])
-            .unwrap_or_else(|| {
-                "Legacy 'import' tasks are not supported by this server; use the interoperable \
-                 image import API (web-download) instead."
-                    .into()
-            }),
-        // An import task made by hand holds no image lock: Glance aborts it.
-        _ => INTERNAL_ERROR.into(),
-    }
-}
-
 pub async fn create(
     state: &AppState,
     ctx: RequestContext,
@@ -139,9 +81,15 @@ pub async fn create(
     if task_type == "import" {
         let from = input.get("import_from").cloned().unwrap_or(Value::Null);
         let st = state.clone();
-        actix_web::web::block(move || validate_legacy_import_from(&st, &from))
-            .await
-            .map_err(|e| Error::internal(format!("uri check failed: {e}")))??;
+        actix_web::web::block(move || {
+            validate_legacy_import_from(
+                &from,
+                &st.config.import.filter,
+                &super::web_download::resolves,
+            )
+        })
+        .await
+        .map_err(|e| Error::internal(format!("uri check failed: {e}")))??;
     }
     let image_id = input
         .get("image_id")
@@ -200,99 +148,6 @@ pub async fn show(state: &AppState, ctx: RequestContext, id: String) -> Result<T
 /// `_is_task_visible`.
 fn visible(ctx: &RequestContext, t: &Task) -> bool {
     ctx.is_admin() || ctx.project_id.as_deref() == Some(t.owner.as_str())
-}
-
-/// A parsed `GET /v2/tasks` query.
-#[derive(Debug, Clone)]
-pub struct TaskListQuery {
-    pub limit: i64,
-    pub marker: Option<String>,
-    pub sort_key: String,
-    pub sort_desc: bool,
-    /// Equality filters on task columns (others are ignored, as in Glance).
-    pub filters: Vec<(String, String)>,
-}
-
-impl TaskListQuery {
-    /// The request deserializer's checks, in its order.
-    pub fn parse(raw: &str, limit_default: i64, limit_max: i64) -> Result<Self, Error> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw)
-            .map_err(|_| Error::bad_request("Invalid query string."))?;
-        // webob's `params.pop` takes one value; later duplicates are kept as filters.
-        let take = |key: &str, pairs: &mut Vec<(String, String)>| {
-            pairs
-                .iter()
-                .position(|(k, _)| k == key)
-                .map(|i| pairs.remove(i).1)
-        };
-        let mut pairs = pairs;
-        let limit = take("limit", &mut pairs);
-        let marker = take("marker", &mut pairs);
-        let sort_dir = take("sort_dir", &mut pairs).unwrap_or_else(|| "desc".into());
-        let sort_key = take("sort_key", &mut pairs).unwrap_or_else(|| "created_at".into());
-        if sort_dir != "asc" && sort_dir != "desc" {
-            return Err(Error::bad_request(format!(
-                "Invalid sort direction: {sort_dir}"
-            )));
-        }
-        // Filters are a dict: the last value of a repeated key wins (linear in the pairs).
-        let mut filters: Vec<(String, String)> = Vec::new();
-        let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        for (k, v) in pairs {
-            match at.get(&k) {
-                Some(&i) => filters[i].1 = v,
-                None => {
-                    at.insert(k.clone(), filters.len());
-                    filters.push((k, v));
-                }
-            }
-        }
-        for (k, v) in &filters {
-            if k == "status" && !v.is_empty() && v.parse::<TaskStatus>().is_err() {
-                return Err(Error::bad_request(format!("Invalid status value: {v}")));
-            }
-            if k == "type" && !v.is_empty() && v != "import" {
-                return Err(Error::bad_request(format!("Invalid type value: {v}")));
-            }
-        }
-        if let Some(m) = &marker {
-            if !m.is_empty() && !is_uuid_like(m) {
-                return Err(Error::bad_request("Invalid marker format"));
-            }
-        }
-        let limit = match limit {
-            None => limit_default,
-            Some(l) => {
-                let n: i64 = l
-                    .trim()
-                    .parse()
-                    .map_err(|_| Error::bad_request("limit param must be an integer"))?;
-                if n < 0 {
-                    return Err(Error::bad_request("limit param must be positive"));
-                }
-                n
-            }
-        };
-        Ok(TaskListQuery {
-            limit: limit.min(limit_max),
-            marker: marker.filter(|m| !m.is_empty()),
-            sort_key,
-            sort_desc: sort_dir == "desc",
-            filters,
-        })
-    }
-}
-
-/// oslo's `is_uuid_like`: 32 hex digits once `urn:`, `uuid:`, braces and dashes are dropped.
-fn is_uuid_like(s: &str) -> bool {
-    let hex: String = s
-        .to_ascii_lowercase()
-        .replace("urn:", "")
-        .replace("uuid:", "")
-        .chars()
-        .filter(|c| !matches!(c, '-' | '{' | '}'))
-        .collect();
-    hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// `GET /v2/tasks`: the page, and whether it is full (Glance then links `next`).
@@ -361,7 +216,7 @@ pub async fn list(
 pub async fn for_image(
     state: &AppState,
     ctx: RequestContext,
-    id: String,
+    id: ImageId,
 ) -> Result<Vec<Task>, Error> {
     let st = state.clone();
     state
@@ -387,71 +242,4 @@ pub async fn for_image(
             Ok(tasks.into_iter().filter(|t| visible(&ctx, t)).collect())
         })
         .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn list_query_checks() {
-        let q = TaskListQuery::parse("", 25, 1000).unwrap();
-        assert_eq!(
-            (q.limit, q.sort_key.as_str(), q.sort_desc),
-            (25, "created_at", true)
-        );
-        let q =
-            TaskListQuery::parse("limit=5000&sort_dir=asc&status=success&foo=1", 25, 1000).unwrap();
-        assert_eq!(q.limit, 1000);
-        assert!(!q.sort_desc);
-        assert_eq!(q.filters.len(), 2);
-        for (raw, msg) in [
-            ("sort_dir=up", "Invalid sort direction: up"),
-            ("status=done", "Invalid status value: done"),
-            (
-                "type=api_image_import",
-                "Invalid type value: api_image_import",
-            ),
-            ("marker=abc", "Invalid marker format"),
-            ("limit=x", "limit param must be an integer"),
-            ("limit=-1", "limit param must be positive"),
-        ] {
-            assert_eq!(
-                TaskListQuery::parse(raw, 25, 1000).unwrap_err(),
-                Error::bad_request(msg),
-                "{raw}"
-            );
-        }
-        assert!(is_uuid_like("2a7bd9c3-bd9e-4ee1-9ac7-2fbc3c9c0c0a"));
-        assert!(is_uuid_like("2A7BD9C3BD9E4EE19AC72FBC3C9C0C0A"));
-        assert!(!is_uuid_like("2a7bd9c3"));
-    }
-
-    #[test]
-    fn failures_of_hand_made_tasks() {
-        let mk = |ty: &str, input: Value| {
-            Task::new("i".into(), ty, "o".into(), input, None, None, None, now())
-        };
-        use serde_json::json as j;
-        assert_eq!(
-            run_failure(&mk("api_image_import", j!({}))),
-            "Input to api_image_import task is empty."
-        );
-        assert_eq!(
-            run_failure(&mk("api_image_import", j!({"x": 1}))),
-            "Missing required 'image_id' field"
-        );
-        assert_eq!(
-            run_failure(&mk("api_image_import", j!({"image_id": "x"}))),
-            INTERNAL_ERROR
-        );
-        assert_eq!(
-            run_failure(&mk("location_import", j!({"image_id": "x"}))),
-            "Input does not contain 'loc_url' field"
-        );
-        assert_eq!(
-            run_failure(&mk("import", j!({"import_from": "http://x"}))),
-            "Input does not contain 'import_from_format' field"
-        );
-    }
 }

@@ -222,6 +222,20 @@ impl Fetch {
     }
 }
 
+/// Glance's hostname check: the name (with a trailing dot, so no search
+/// domain or numeric fallback applies) must resolve. Blocking.
+pub fn resolves(host: &str) -> bool {
+    use std::net::ToSocketAddrs;
+    let name = if host.ends_with('.') {
+        host.to_owned()
+    } else {
+        format!("{host}.")
+    };
+    (name.as_str(), 80)
+        .to_socket_addrs()
+        .is_ok_and(|mut a| a.next().is_some())
+}
+
 /// Whether `uri` passes every rule (the import request's check; the download
 /// checks again, and connects to what it checked).
 pub async fn passes_filter(state: &AppState, uri: &str) -> bool {

@@ -373,7 +373,7 @@ backend_test!(recovery_resets_only_dead_uploads, |app| async move {
     f.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(600))
         .unwrap();
     drop(f);
-    let reset = glint::service::data::recover_stale_uploads(&app.state)
+    let reset = glint::service::recovery::recover_stale_uploads(&app.state)
         .await
         .unwrap();
     assert_eq!(reset, vec![dead.clone()]);
@@ -419,7 +419,7 @@ backend_test!(
             for _ in 0..24 {
                 tokio::time::sleep(std::time::Duration::from_millis(250)).await;
                 reset.extend(
-                    glint::service::data::recover_stale_uploads(&app.state)
+                    glint::service::recovery::recover_stale_uploads(&app.state)
                         .await
                         .unwrap(),
                 );

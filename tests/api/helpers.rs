@@ -46,7 +46,7 @@ pub fn test_config(dir: &Path, backend: Backend, pg_db: Option<&str>) -> Config 
     c.auth_strategy = AuthStrategy::Noauth;
     c.database_max_pool_size = 8;
     if backend == Backend::Postgres {
-        c.database_connection = pg_url_for(pg_db.unwrap_or("test"));
+        c.database_connection = pg_url_for(pg_db.unwrap_or("test")).parse().unwrap();
     }
     c
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use glint::domain::id::ImageId;
 use md5::Digest;
 use serde_json::{json, Value};
 
@@ -683,7 +684,9 @@ backend_test!(import_lock_and_its_expiry, |app| async move {
     glint::db::tasks::insert(&mut app.db(), &t).unwrap();
     {
         let mut conn = app.db();
-        let old = glint::db::images::get(&mut conn, &id).unwrap().unwrap();
+        let old = glint::db::images::get(&mut conn, &ImageId::from_stored(id.as_str()))
+            .unwrap()
+            .unwrap();
         let mut new = old.clone();
         new.properties
             .insert("os_glance_import_task".into(), other.clone());
@@ -735,7 +738,9 @@ backend_test!(interrupted_imports_are_recovered, |app| async move {
     glint::db::tasks::insert(&mut app.db(), &t).unwrap();
     {
         let mut conn = app.db();
-        let old = glint::db::images::get(&mut conn, &dead).unwrap().unwrap();
+        let old = glint::db::images::get(&mut conn, &ImageId::from_stored(dead.as_str()))
+            .unwrap()
+            .unwrap();
         let mut new = old.clone();
         new.properties
             .insert("os_glance_import_task".into(), task.clone());
@@ -768,7 +773,7 @@ backend_test!(interrupted_imports_are_recovered, |app| async move {
     f.set_modified(std::time::SystemTime::now() - Duration::from_secs(600))
         .unwrap();
 
-    glint::service::data::recover_stale_uploads(&app.state)
+    glint::service::recovery::recover_stale_uploads(&app.state)
         .await
         .unwrap();
 

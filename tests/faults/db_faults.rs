@@ -17,7 +17,7 @@ use crate::private_pg::{PrivatePg, Stop};
 async fn glint_on(pg: &PrivatePg, pool_timeout: u64) -> TestApp {
     let url = pg.url();
     TestApp::spawn_with(Backend::Sqlite, move |c| {
-        c.database_connection = url;
+        c.database_connection = url.parse().unwrap();
         c.database_pool_timeout = pool_timeout;
     })
     .await
@@ -328,7 +328,11 @@ async fn postgres_down_at_startup() {
     let dir = tempfile::tempdir().unwrap();
     let config = |retries: i64| {
         let mut c = crate::helpers::test_config(dir.path(), Backend::Sqlite, None);
-        c.database_connection = pg.url().replace("postgres@", "postgres:s3cret@");
+        c.database_connection = pg
+            .url()
+            .replace("postgres@", "postgres:s3cret@")
+            .parse()
+            .unwrap();
         c.database_pool_timeout = 1;
         c.database_max_retries = retries;
         c.database_retry_interval = 1;

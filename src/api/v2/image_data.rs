@@ -7,14 +7,16 @@ use super::images::no_content;
 use crate::api::body::{content_length, forbid_body, late_answer};
 use crate::api::context::Ctx;
 use crate::app::AppState;
+use crate::domain::id::ImageId;
 use crate::error::{Error, Msg};
 use crate::service::data::{self, Download};
+use crate::service::transfer::{self, OnAbandon};
 
 pub async fn upload(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<ImageId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
     require_octet_stream(&req)?;
@@ -32,14 +34,14 @@ pub async fn upload(
     let id = path.into_inner();
     // Who may upload, how much, and a place among the project's uploads: before any data.
     let _slot =
-        data::admit_transfer(&state, &ctx, &id, "upload_image", content_length(&req)).await?;
+        transfer::admit_transfer(&state, &ctx, &id, "upload_image", content_length(&req)).await?;
     data::upload(&state, ctx, id, payload, abandoned_answer(&req)).await?;
     Ok(no_content())
 }
 
 /// actix drops an upload or stage mid-body on a malformed chunked body, with no answer: the
 /// answer glint writes all the same, once the image is `queued` again.
-pub fn abandoned_answer(req: &HttpRequest) -> Option<data::OnAbandon> {
+pub fn abandoned_answer(req: &HttpRequest) -> Option<OnAbandon> {
     late_answer(
         req,
         Error::bad_request(
@@ -75,7 +77,7 @@ pub async fn download(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<ImageId>,
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
     let range = req

@@ -8,6 +8,7 @@ use crate::api::body::{forbid_body, require_json};
 use crate::api::context::Ctx;
 use crate::api::json;
 use crate::app::AppState;
+use crate::domain::id::ImageId;
 use crate::domain::list_query::{self, ListDefaults};
 use crate::domain::patch::{self, PatchMediaType};
 use crate::error::{Error, Msg};
@@ -103,7 +104,7 @@ pub async fn show(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<ImageId>,
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
     let image = svc::show(&state, ctx, path.into_inner()).await?;
@@ -120,7 +121,7 @@ pub async fn update(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<ImageId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
     let content_type = req
@@ -147,7 +148,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<ImageId>,
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
     svc::delete(&state, ctx, path.into_inner()).await?;
@@ -168,7 +169,7 @@ pub async fn empty_id(Ctx(_): Ctx) -> Result<HttpResponse, Error> {
 
 /// Glance's WSGI server decodes `%2F` before routing, so a tag with a slash never
 /// reaches its handler there: answer the same 404.
-fn tag_path(path: web::Path<(String, String)>) -> Result<(String, String), Error> {
+fn tag_path(path: web::Path<(ImageId, String)>) -> Result<(ImageId, String), Error> {
     let (id, tag) = path.into_inner();
     if tag.contains('/') {
         return Err(Error::NotFound(Msg::Default));
@@ -180,7 +181,7 @@ pub async fn add_tag(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<(String, String)>,
+    path: web::Path<(ImageId, String)>,
 ) -> Result<HttpResponse, Error> {
     let (id, tag) = tag_path(path)?;
     // Glance's route says `body_reject`: any body is refused before the tag is looked at.
@@ -193,7 +194,7 @@ pub async fn delete_tag(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<(String, String)>,
+    path: web::Path<(ImageId, String)>,
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
     let (id, tag) = tag_path(path)?;
@@ -205,7 +206,7 @@ pub async fn deactivate(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<ImageId>,
 ) -> Result<HttpResponse, Error> {
     // Glance's route says `body_reject`.
     forbid_body(&req)?;
@@ -217,7 +218,7 @@ pub async fn reactivate(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<ImageId>,
 ) -> Result<HttpResponse, Error> {
     // Glance's route says `body_reject`.
     forbid_body(&req)?;

@@ -12,11 +12,13 @@ use crate::api::context::Ctx;
 use crate::api::json;
 use crate::api::request_id::RequestId;
 use crate::app::AppState;
+use crate::domain::id::ImageId;
+use crate::domain::import::ImportRequest;
 use crate::error::Error;
 use crate::policy::project_target;
-use crate::service::import::{self as svc, ImportRequest};
+use crate::service::import as svc;
 use crate::service::tasks;
-use crate::service::{access, data};
+use crate::service::{access, transfer};
 
 /// `GET /v2/info/import`: the enabled import methods.
 pub async fn info_import(
@@ -95,7 +97,7 @@ pub async fn stage(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<ImageId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
     if !state.config.import.method_enabled("glance-direct") {
@@ -107,7 +109,7 @@ pub async fn stage(
     let id = path.into_inner();
     // Who may stage, how much, and a place among the project's uploads: before any data.
     let _slot =
-        data::admit_transfer(&state, &ctx, &id, "modify_image", content_length(&req)).await?;
+        transfer::admit_transfer(&state, &ctx, &id, "modify_image", content_length(&req)).await?;
     let abandoned = abandoned_answer(&req);
     svc::stage(&state, ctx, id, payload, abandoned).await?;
     Ok(no_content())
@@ -118,7 +120,7 @@ pub async fn import(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<ImageId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
     let id = path.into_inner();
@@ -142,7 +144,7 @@ pub async fn image_tasks(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<ImageId>,
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
     let list = tasks::for_image(&state, ctx, path.into_inner()).await?;

@@ -8,6 +8,7 @@ use crate::api::body::{forbid_body, require_json};
 use crate::api::context::Ctx;
 use crate::api::json;
 use crate::app::AppState;
+use crate::domain::id::ImageId;
 use crate::domain::member::MAX_MEMBER_ID_LEN;
 use crate::error::Error;
 use crate::service::members as svc;
@@ -16,7 +17,7 @@ pub async fn list(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<ImageId>,
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
     let ms = svc::list(&state, ctx, path.into_inner()).await?;
@@ -60,7 +61,7 @@ pub async fn create(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<ImageId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
     let id = path.into_inner();
@@ -75,7 +76,7 @@ pub async fn show(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<(String, String)>,
+    path: web::Path<(ImageId, String)>,
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
     let (id, member) = path.into_inner();
@@ -87,7 +88,7 @@ pub async fn update(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<(String, String)>,
+    path: web::Path<(ImageId, String)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
     let (id, member) = path.into_inner();
@@ -102,7 +103,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
-    path: web::Path<(String, String)>,
+    path: web::Path<(ImageId, String)>,
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
     let (id, member) = path.into_inner();

@@ -12,7 +12,7 @@
 
 use serde_json::{json, Value};
 
-use crate::domain::python::UUID_PATTERN;
+use crate::domain::id::UUID_PATTERN;
 
 /// `GET /v2/schemas/image`: the same document the domain validates image
 /// input against (`domain::patch::image_schema`), so the two cannot drift.

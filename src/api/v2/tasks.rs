@@ -13,8 +13,9 @@ use crate::api::request_id::RequestId;
 use crate::app::AppState;
 use crate::domain::list_query;
 use crate::domain::task::Task;
+use crate::domain::task_list_query::TaskListQuery;
 use crate::error::Error;
-use crate::service::tasks::{self as svc, TaskListQuery};
+use crate::service::tasks as svc;
 
 /// A task as `GET /v2/tasks/{id}` shows it (Glance's `_format_task`).
 pub fn task(t: &Task) -> Value {

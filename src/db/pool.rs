@@ -1,0 +1,131 @@
+//! The opened database: the connection pool, SQLite's writer thread and the admission gate,
+//! opened from the parsed `[database]` settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2;
+use diesel_migrations::MigrationHarness;
+
+use super::connection::{
+    statement_timeout_sql, Backend, Manager, Pool, PoolSettings, PooledConn, POSTGRES_MIGRATIONS,
+    SQLITE_MIGRATIONS,
+};
+use super::error::DbError;
+use super::writer::SqliteWriter;
+use crate::config::database::DatabaseUrl;
+
+/// Everything the service needs to reach its database.
+#[derive(Clone)]
+pub struct Db {
+    pub pool: Pool,
+    pub backend: Backend,
+    /// One permit per pooled connection, handed out in arrival order (see `AppState::read`).
+    pub gate: Arc<tokio::sync::Semaphore>,
+    /// How long a request may queue for a permit: `[database] pool_timeout`, as for the pool.
+    pub gate_timeout: Duration,
+    /// SQLite only: the thread that runs write work (see `AppState::write`).
+    pub writer: Option<Arc<SqliteWriter>>,
+    /// `[database] statement_timeout`, which pooled PostgreSQL connections carry.
+    pub statement_timeout: Duration,
+}
+
+impl Db {
+    /// Open a pool. For SQLite the parent directory must exist; the file is created.
+    pub fn open(url: &DatabaseUrl, settings: &PoolSettings) -> Result<Db, String> {
+        let backend = url.backend();
+        let manager = Manager::new(url.url().clone(), settings.statement_timeout);
+        let builder = || {
+            r2d2::Pool::builder()
+                .max_size(settings.max_size)
+                .min_idle(Some(1))
+                .connection_timeout(settings.timeout)
+                .test_on_check_out(true)
+                // r2d2 logs every failed connection attempt itself; glint reports
+                // the failure once, as a 503 or a start-up error.
+                .error_handler(Box::new(r2d2::NopErrorHandler))
+        };
+        // A database server that is still starting (or restarting) is waited
+        // for, as oslo.db does; a SQLite file either opens or does not.
+        let mut attempt: i64 = 0;
+        let pool = loop {
+            match builder().build(manager.clone()) {
+                Ok(pool) => break pool,
+                Err(e) => {
+                    let retry = backend == Backend::Postgres
+                        && (settings.max_retries < 0 || attempt < settings.max_retries);
+                    if !retry {
+                        return Err(format!(
+                            "cannot connect to database {}: {e}",
+                            url.redacted()
+                        ));
+                    }
+                    attempt += 1;
+                    tracing::warn!(
+                        attempt,
+                        max_retries = settings.max_retries,
+                        url = %url.redacted(),
+                        error = %e,
+                        "database not reachable at start-up; retrying"
+                    );
+                    std::thread::sleep(settings.retry_interval);
+                }
+            }
+        };
+        let writer = match backend {
+            Backend::Sqlite => Some(Arc::new(SqliteWriter::start(manager)?)),
+            Backend::Postgres => None,
+        };
+        Ok(Db {
+            pool,
+            backend,
+            writer,
+            gate: Arc::new(tokio::sync::Semaphore::new(settings.max_size as usize)),
+            gate_timeout: settings.timeout,
+            statement_timeout: settings.statement_timeout,
+        })
+    }
+
+    pub fn conn(&self) -> Result<PooledConn, DbError> {
+        self.pool
+            .get()
+            .map(PooledConn)
+            .map_err(|e| DbError::Unavailable(e.to_string()))
+    }
+
+    /// Apply pending migrations of this backend; returns the versions applied.
+    pub fn migrate(&self) -> Result<Vec<String>, String> {
+        let mut conn = self.conn().map_err(|e| e.to_string())?;
+        let source = match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+        };
+        // A migration over a large table may rightly take longer than any request.
+        let pg = self.backend == Backend::Postgres;
+        if pg {
+            conn.batch_execute("SET statement_timeout = 0")
+                .map_err(|e| format!("migration failed: {e}"))?;
+        }
+        let applied = conn
+            .run_pending_migrations(source)
+            .map(|v| v.iter().map(|m| m.to_string()).collect())
+            .map_err(|e| format!("migration failed: {e}"));
+        if pg {
+            // Back to the pool's setting before the connection returns to the pool.
+            if let Err(e) = conn.batch_execute(&statement_timeout_sql(self.statement_timeout)) {
+                tracing::warn!(error = %e, "could not restore statement_timeout after migrating");
+            }
+        }
+        applied
+    }
+
+    /// The newest applied migration version, if any.
+    pub fn version(&self) -> Result<Option<String>, String> {
+        let mut conn = self.conn().map_err(|e| e.to_string())?;
+        let applied = conn
+            .applied_migrations()
+            .map_err(|e| format!("cannot read migration state: {e}"))?;
+        Ok(applied.iter().map(|v| v.to_string()).max())
+    }
+}
