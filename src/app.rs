@@ -23,6 +23,8 @@ pub struct AppState {
     pub uploads: Arc<crate::service::data::UploadSlots>,
     /// KiB of JSON bodies being received, all requests together (`MAX_JSON_BODIES_BUFFERED_KIB`).
     pub json_bodies: Arc<tokio::sync::Semaphore>,
+    /// Glance's notifications, sent after a change commits (`crate::notify`).
+    pub notifier: crate::notify::Notifier,
 }
 
 impl AppState {

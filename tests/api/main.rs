@@ -16,6 +16,7 @@ mod list;
 mod list_cost;
 mod members;
 mod metadefs;
+mod notifications;
 mod patch;
 mod policy;
 mod pool;
