@@ -60,6 +60,14 @@ impl AppState {
         }
     }
 
+    /// Whether the database answers a trivial query within `limit` (the healthcheck).
+    pub async fn database_answers(&self, limit: std::time::Duration) -> bool {
+        let ping = self.read(|c| {
+            crate::db::connection::ping(c).map_err(|e| Error::Unavailable(e.to_string()))
+        });
+        matches!(tokio::time::timeout(limit, ping).await, Ok(Ok(())))
+    }
+
     async fn on_pool<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,

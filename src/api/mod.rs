@@ -4,6 +4,7 @@ pub mod body;
 pub mod context;
 pub mod error;
 pub mod external_url;
+pub mod healthcheck;
 pub mod json;
 pub mod request_id;
 pub mod v2;
@@ -214,7 +215,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(versions::multiple_choices))
         .route("/versions", web::to(versions::list))
         .route("/versions/{tail:.*}", web::to(versions::list))
-        .route("/healthcheck", web::get().to(versions::healthcheck))
+        .route("/healthcheck", web::get().to(healthcheck::healthcheck))
+        .route("/healthcheck", web::head().to(healthcheck::healthcheck))
         .configure(v2::configure)
         .default_service(web::to(versions::multiple_choices));
 }

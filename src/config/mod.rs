@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+pub mod healthcheck;
 pub mod import;
 pub mod notifications;
 pub mod transport;
@@ -81,6 +82,8 @@ pub struct Config {
     pub transport: transport::TransportConfig,
     /// oslo.messaging notifications (`[oslo_messaging_notifications]` and friends).
     pub notifications: notifications::NotificationsConfig,
+    /// `/healthcheck` as oslo.middleware's (`[healthcheck]`).
+    pub healthcheck: healthcheck::HealthcheckConfig,
 }
 
 /// The one named filesystem backend of multi-store mode.
@@ -314,6 +317,7 @@ impl RawConfig {
                     .chain(import::KNOWN)
                     .chain(transport::KNOWN)
                     .chain(notifications::KNOWN)
+                    .chain(healthcheck::KNOWN)
                     .any(|(ks, keys)| ks == s && keys.contains(&k.as_str()))
             })
             .map(|(s, k)| format!("[{s}] {k}"))
@@ -458,6 +462,7 @@ impl Config {
             )?,
             transport: transport::TransportConfig::from_raw(raw)?,
             notifications: notifications::NotificationsConfig::from_raw(raw)?,
+            healthcheck: healthcheck::HealthcheckConfig::from_raw(raw)?,
         })
     }
 

@@ -152,7 +152,7 @@ pub fn note_connection_failure() {
     CONNECTION_FAILURES.fetch_add(1, Ordering::Relaxed);
 }
 
-fn ping(conn: &mut DbConn) -> Result<(), diesel::result::Error> {
+pub fn ping(conn: &mut DbConn) -> Result<(), diesel::result::Error> {
     diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
 }
 

@@ -8,6 +8,7 @@ mod bad_input;
 mod checklist;
 mod data;
 mod hardening;
+mod healthcheck;
 mod images;
 mod import;
 mod isolation;
