@@ -25,6 +25,8 @@ pub struct AppState {
     pub json_bodies: Arc<tokio::sync::Semaphore>,
     /// Glance's notifications, sent after a change commits (`crate::notify`).
     pub notifier: crate::notify::Notifier,
+    /// Present when `[metrics] enabled` (the default).
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl AppState {

@@ -217,6 +217,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/versions/{tail:.*}", web::to(versions::list))
         .route("/healthcheck", web::get().to(healthcheck::healthcheck))
         .route("/healthcheck", web::head().to(healthcheck::healthcheck))
+        .route("/metrics", web::get().to(crate::metrics::handler))
         .configure(v2::configure)
         .default_service(web::to(versions::multiple_choices));
 }
@@ -236,5 +237,6 @@ pub fn app(
     actix_web::App::new()
         .app_data(web::Data::new(state))
         .wrap(actix_web::middleware::from_fn(middleware))
+        .wrap(actix_web::middleware::from_fn(crate::metrics::middleware))
         .configure(configure)
 }

@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 pub mod healthcheck;
 pub mod import;
+pub mod metrics;
 pub mod notifications;
 pub mod transport;
 
@@ -84,6 +85,8 @@ pub struct Config {
     pub notifications: notifications::NotificationsConfig,
     /// `/healthcheck` as oslo.middleware's (`[healthcheck]`).
     pub healthcheck: healthcheck::HealthcheckConfig,
+    /// `/metrics` (`[metrics]`).
+    pub metrics: metrics::MetricsConfig,
 }
 
 /// The one named filesystem backend of multi-store mode.
@@ -318,6 +321,7 @@ impl RawConfig {
                     .chain(transport::KNOWN)
                     .chain(notifications::KNOWN)
                     .chain(healthcheck::KNOWN)
+                    .chain(metrics::KNOWN)
                     .any(|(ks, keys)| ks == s && keys.contains(&k.as_str()))
             })
             .map(|(s, k)| format!("[{s}] {k}"))
@@ -463,6 +467,7 @@ impl Config {
             transport: transport::TransportConfig::from_raw(raw)?,
             notifications: notifications::NotificationsConfig::from_raw(raw)?,
             healthcheck: healthcheck::HealthcheckConfig::from_raw(raw)?,
+            metrics: metrics::MetricsConfig::from_raw(raw)?,
         })
     }
 

@@ -17,6 +17,7 @@ mod list;
 mod list_cost;
 mod members;
 mod metadefs;
+mod metrics;
 mod notifications;
 mod patch;
 mod policy;
