@@ -112,6 +112,15 @@ impl Listener {
             .expect("delivery");
         d.ack(BasicAckOptions::default()).await.unwrap();
         let ct = d.properties.content_type().as_ref().map(|s| s.to_string());
+        // kombu's properties, as oslo.messaging publishes them.
+        assert_eq!(
+            d.properties
+                .content_encoding()
+                .as_ref()
+                .map(|s| s.to_string()),
+            Some("utf-8".to_owned())
+        );
+        assert_eq!(*d.properties.delivery_mode(), Some(2));
         let body: Value = serde_json::from_slice(&d.data).expect("JSON body");
         (d.routing_key.to_string(), ct, body)
     }
