@@ -48,6 +48,8 @@ pub(super) struct Publisher {
     pub config: NotificationsConfig,
     pub rx: mpsc::Receiver<Outgoing>,
     pub stats: Arc<Stats>,
+    /// Set when glint stops: while the broker is away, stop waiting for it.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Publisher {
@@ -102,6 +104,10 @@ impl Publisher {
             loop {
                 tokio::select! {
                     _ = &mut sleep => break,
+                    _ = self.stopping.changed() => {
+                        tracing::warn!("notifications: stopping while the broker is unreachable; undelivered notifications are lost");
+                        return;
+                    }
                     m = self.rx.recv(), if held.is_none() => match m {
                         Some(m) => held = Some(m),
                         None => return,

@@ -54,18 +54,50 @@ struct Inner {
     tx: Option<mpsc::Sender<Outgoing>>,
     stats: Arc<Stats>,
     last_drop_warning: Mutex<Option<Instant>>,
+    /// Tells the publisher glint is stopping, and hears when it has finished.
+    stop: Option<(
+        tokio::sync::watch::Sender<bool>,
+        Mutex<std::sync::mpsc::Receiver<()>>,
+    )>,
+}
+
+/// How long a stopping glint waits for queued notifications to reach the broker.
+const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Drop for Inner {
+    /// The last handle is gone (the server has stopped): let the publisher send what is
+    /// queued, for at most `DRAIN_LIMIT`, so a restart does not lose the last events.
+    fn drop(&mut self) {
+        let Some((stopping, done)) = self.stop.take() else {
+            return;
+        };
+        self.tx = None;
+        let _ = stopping.send(true);
+        let finished = match done.into_inner() {
+            Ok(done) => done.recv_timeout(DRAIN_LIMIT).is_ok(),
+            Err(_) => false,
+        };
+        if !finished {
+            tracing::warn!("notifications: stopped before every queued notification was sent");
+        }
+    }
 }
 
 impl Notifier {
     /// Start the publisher when a broker driver is configured.
     pub fn start(config: &NotificationsConfig) -> Result<Notifier, String> {
         let stats = Arc::new(Stats::default());
+        let mut stop = None;
         let tx = if config.drivers.iter().any(|d| d.uses_broker()) {
             let (tx, rx) = mpsc::channel(config.queue_size);
+            let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+            let (done_tx, done) = std::sync::mpsc::channel();
+            stop = Some((stopping_tx, Mutex::new(done)));
             let publisher = amqp::Publisher {
                 config: config.clone(),
                 rx,
                 stats: stats.clone(),
+                stopping,
             };
             // A thread and runtime of its own: the publisher outlives no request and no
             // actix worker, and works the same whichever runtime built the state.
@@ -75,7 +107,10 @@ impl Notifier {
                 .map_err(|e| format!("cannot start the notification publisher: {e}"))?;
             std::thread::Builder::new()
                 .name("glint-notify".into())
-                .spawn(move || runtime.block_on(publisher.run()))
+                .spawn(move || {
+                    runtime.block_on(publisher.run());
+                    let _ = done_tx.send(());
+                })
                 .map_err(|e| format!("cannot start the notification publisher: {e}"))?;
             let hosts: Vec<String> = config
                 .transport
@@ -99,6 +134,7 @@ impl Notifier {
                 tx,
                 stats,
                 last_drop_warning: Mutex::new(None),
+                stop,
             }),
         })
     }
