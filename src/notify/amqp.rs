@@ -34,6 +34,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A publish not confirmed by then (a blocked or vanished broker) fails the connection.
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
+/// Messages published back to back before their confirms are awaited.
+const MAX_BATCH: usize = 256;
 /// At most one warning per this interval about failures and drops.
 pub(super) const LOG_EVERY: Duration = Duration::from_secs(10);
 
@@ -55,7 +57,7 @@ pub(super) struct Publisher {
 impl Publisher {
     /// Runs until every sender is gone and the queue is empty.
     pub async fn run(mut self) {
-        let mut held: Option<Outgoing> = None;
+        let mut held: Vec<Outgoing> = Vec::new();
         let mut backoff = FIRST_BACKOFF;
         let mut next_host = 0usize;
         let mut last_warning: Option<Instant> = None;
@@ -108,8 +110,8 @@ impl Publisher {
                         tracing::warn!("notifications: stopping while the broker is unreachable; undelivered notifications are lost");
                         return;
                     }
-                    m = self.rx.recv(), if held.is_none() => match m {
-                        Some(m) => held = Some(m),
+                    m = self.rx.recv(), if held.is_empty() => match m {
+                        Some(m) => held.push(m),
                         None => return,
                     },
                 }
@@ -158,42 +160,52 @@ impl Publisher {
     }
 
     /// Publish until the connection fails (false) or the queue is closed and empty (true).
+    /// What waits is taken in batches and published back to back, then the batch's confirms
+    /// are awaited: one round trip per batch, not per message.
     async fn publish_until_error(
         &mut self,
         session: &mut Session,
-        held: &mut Option<Outgoing>,
+        held: &mut Vec<Outgoing>,
     ) -> bool {
         let mut last_warning = None;
         loop {
-            let msg = match held.take() {
-                Some(m) => m,
-                None => match self.rx.recv().await {
-                    Some(m) => m,
+            let mut batch = std::mem::take(held);
+            if batch.is_empty() {
+                match self.rx.recv().await {
+                    Some(m) => batch.push(m),
                     None => return true,
-                },
-            };
+                }
+            }
+            while batch.len() < MAX_BATCH {
+                match self.rx.try_recv() {
+                    Ok(m) => batch.push(m),
+                    Err(_) => break,
+                }
+            }
             if !session.conn.status().connected() {
-                // Lost while idle: keep the message for the next connection.
-                *held = Some(msg);
+                // Lost while idle: keep the batch for the next connection.
+                *held = batch;
                 return false;
             }
-            let outcome = tokio::time::timeout(PUBLISH_TIMEOUT, self.publish(session, &msg)).await;
-            match outcome {
+            let n = batch.len() as u64;
+            match tokio::time::timeout(PUBLISH_TIMEOUT, self.publish(session, &batch)).await {
                 Ok(Ok(())) => {
-                    self.stats.published.fetch_add(1, Ordering::Relaxed);
+                    self.stats.published.fetch_add(n, Ordering::Relaxed);
                 }
-                Ok(Err(e)) => {
-                    self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                Ok(Err((confirmed, e))) => {
+                    self.stats.published.fetch_add(confirmed, Ordering::Relaxed);
+                    self.stats
+                        .failed
+                        .fetch_add(n - confirmed, Ordering::Relaxed);
                     warn_limited(
                         &mut last_warning,
-                        &format!("notifications: publishing {} failed: {e}", msg.event_type),
+                        &format!("notifications: publishing failed, reconnecting: {e}"),
                     );
                     return false;
                 }
                 Err(_) => {
-                    self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                    self.stats.failed.fetch_add(n, Ordering::Relaxed);
                     tracing::warn!(
-                        event_type = %msg.event_type,
                         "notifications: the broker did not confirm in time; reconnecting"
                     );
                     return false;
@@ -202,37 +214,53 @@ impl Publisher {
         }
     }
 
-    async fn publish(&self, session: &mut Session, msg: &Outgoing) -> Result<(), String> {
+    /// Publish every message of `batch` to every topic, then wait for the confirms. On failure,
+    /// how many messages (from the first) were confirmed, and why.
+    async fn publish(
+        &self,
+        session: &mut Session,
+        batch: &[Outgoing],
+    ) -> Result<(), (u64, String)> {
         let exchange = self.config.control_exchange.as_str();
-        for topic in &self.config.topics {
-            let key = format!("{topic}.{}", msg.priority.as_str().to_ascii_lowercase());
-            if !session.declared.contains(&key) {
-                declare_default_queue(&session.channel, &self.config, exchange, &key)
+        let mut pending = Vec::with_capacity(batch.len() * self.config.topics.len());
+        for (i, msg) in batch.iter().enumerate() {
+            for topic in &self.config.topics {
+                let key = format!("{topic}.{}", msg.priority.as_str().to_ascii_lowercase());
+                if !session.declared.contains(&key) {
+                    declare_default_queue(&session.channel, &self.config, exchange, &key)
+                        .await
+                        .map_err(|e| (0, e.to_string()))?;
+                    session.declared.insert(key.clone());
+                }
+                let props = BasicProperties::default()
+                    .with_content_type("application/json".into())
+                    .with_content_encoding("utf-8".into())
+                    .with_delivery_mode(2)
+                    .with_priority(0)
+                    .with_headers(FieldTable::default());
+                let confirm = session
+                    .channel
+                    .basic_publish(
+                        exchange.into(),
+                        key.as_str().into(),
+                        BasicPublishOptions::default(),
+                        &msg.body,
+                        props,
+                    )
                     .await
-                    .map_err(|e| e.to_string())?;
-                session.declared.insert(key.clone());
+                    .map_err(|e| (0, e.to_string()))?;
+                pending.push((i, confirm));
             }
-            let props = BasicProperties::default()
-                .with_content_type("application/json".into())
-                .with_content_encoding("utf-8".into())
-                .with_delivery_mode(2)
-                .with_priority(0)
-                .with_headers(FieldTable::default());
-            let confirm = session
-                .channel
-                .basic_publish(
-                    exchange.into(),
-                    key.as_str().into(),
-                    BasicPublishOptions::default(),
-                    &msg.body,
-                    props,
-                )
-                .await
-                .map_err(|e| e.to_string())?
-                .await
-                .map_err(|e| e.to_string())?;
-            if confirm.is_nack() {
-                return Err("the broker refused the message (nack)".into());
+        }
+        let mut confirmed = 0u64;
+        for (i, confirm) in pending {
+            let fail = |e: String| (confirmed.min(i as u64), e);
+            match confirm.await {
+                Ok(c) if c.is_nack() => {
+                    return Err(fail("the broker refused a message (nack)".into()))
+                }
+                Ok(_) => confirmed = i as u64 + 1,
+                Err(e) => return Err(fail(e.to_string())),
             }
         }
         Ok(())

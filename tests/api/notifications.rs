@@ -499,7 +499,9 @@ async fn delivery_resumes_after_the_connection_heals() {
         }
         assert!(name.starts_with("during-"), "{name}");
     }
-    assert!(names.len() <= 4, "{names:?}");
+    // At most: a batch the publisher held when it found the connection gone (the queue's 2
+    // and the one it waited for), the queue refilled (2), and the new event.
+    assert!(names.len() <= 6, "{names:?}");
     assert!(stats.published.load(Ordering::Relaxed) >= 2);
     drop(app);
     l.finish().await;
