@@ -23,6 +23,10 @@ pub struct AppState {
     pub uploads: Arc<crate::service::upload_slots::UploadSlots>,
     /// KiB of JSON bodies being received, all requests together (`MAX_JSON_BODIES_BUFFERED_KIB`).
     pub json_bodies: Arc<tokio::sync::Semaphore>,
+    /// Glance's notifications, sent after a change commits (`crate::notify`).
+    pub notifier: crate::notify::Notifier,
+    /// Present when `[metrics] enabled` (the default).
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl AppState {
@@ -56,6 +60,14 @@ impl AppState {
             Backend::Sqlite => self.on_writer(tx).await,
             Backend::Postgres => self.on_pool(tx).await,
         }
+    }
+
+    /// Whether the database answers a trivial query within `limit` (the healthcheck).
+    pub async fn database_answers(&self, limit: std::time::Duration) -> bool {
+        let ping = self.read(|c| {
+            crate::db::connection::ping(c).map_err(|e| Error::Unavailable(e.to_string()))
+        });
+        matches!(tokio::time::timeout(limit, ping).await, Ok(Ok(())))
     }
 
     async fn on_pool<T, F>(&self, f: F) -> Result<T, Error>

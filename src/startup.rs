@@ -74,7 +74,14 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
     let uploads = crate::service::upload_slots::UploadSlots::new(
         config.transport.max_concurrent_uploads_per_project,
     );
+    let notifier = crate::notify::Notifier::start(&config.notifications)?;
+    let metrics = match config.metrics.enabled {
+        true => Some(Arc::new(crate::metrics::Metrics::new()?)),
+        false => None,
+    };
     Ok(AppState {
+        notifier,
+        metrics,
         uploads: Arc::new(uploads),
         json_bodies: Arc::new(tokio::sync::Semaphore::new(
             crate::domain::limits::MAX_JSON_BODIES_BUFFERED_KIB,

@@ -4,7 +4,9 @@ pub mod body;
 pub mod context;
 pub mod error;
 pub mod external_url;
+pub mod healthcheck;
 pub mod json;
+pub mod metrics;
 pub mod request_id;
 pub mod v2;
 pub mod versions;
@@ -214,7 +216,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(versions::multiple_choices))
         .route("/versions", web::to(versions::list))
         .route("/versions/{tail:.*}", web::to(versions::list))
-        .route("/healthcheck", web::get().to(versions::healthcheck))
+        .route("/healthcheck", web::get().to(healthcheck::healthcheck))
+        .route("/healthcheck", web::head().to(healthcheck::healthcheck))
+        .route("/metrics", web::get().to(metrics::handler))
         .configure(v2::configure)
         .default_service(web::to(versions::multiple_choices));
 }
@@ -234,5 +238,6 @@ pub fn app(
     actix_web::App::new()
         .app_data(web::Data::new(state))
         .wrap(actix_web::middleware::from_fn(middleware))
+        .wrap(actix_web::middleware::from_fn(metrics::middleware))
         .configure(configure)
 }

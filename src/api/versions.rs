@@ -56,25 +56,6 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
     json::respond(HttpResponse::Ok(), &document(&state, &req))
 }
 
-/// oslo.middleware's healthcheck answer.
-pub async fn healthcheck(req: HttpRequest) -> HttpResponse {
-    let wants_json = req
-        .headers()
-        .get("accept")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("application/json"));
-    if wants_json {
-        json::respond(
-            HttpResponse::Ok(),
-            &json!({"detailed": false, "reasons": ["OK"]}),
-        )
-    } else {
-        HttpResponse::Ok()
-            .insert_header(("Content-Type", "text/plain; charset=UTF-8"))
-            .body("OK")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::is_v2_alias;

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 pub mod database;
+pub mod healthcheck;
 pub mod import;
+pub mod metrics;
+pub mod notifications;
 pub mod transport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +83,12 @@ pub struct Config {
     pub enable_proxy_headers_parsing: bool,
     /// Client timeouts and the per-project bound on concurrent uploads.
     pub transport: transport::TransportConfig,
+    /// oslo.messaging notifications (`[oslo_messaging_notifications]` and friends).
+    pub notifications: notifications::NotificationsConfig,
+    /// `/healthcheck` as oslo.middleware's (`[healthcheck]`).
+    pub healthcheck: healthcheck::HealthcheckConfig,
+    /// `/metrics` (`[metrics]`).
+    pub metrics: metrics::MetricsConfig,
 }
 
 /// The one named filesystem backend of multi-store mode.
@@ -201,6 +210,9 @@ const KNOWN: &[(&str, &[&str])] = &[
 #[derive(Debug, Default, Clone)]
 pub struct RawConfig {
     values: BTreeMap<(String, String), String>,
+    /// Every value of a key given more than once in the file (oslo.config's multi-valued
+    /// options, e.g. `[oslo_messaging_notifications] driver`); `values` holds the last.
+    all: BTreeMap<(String, String), Vec<String>>,
 }
 
 impl RawConfig {
@@ -224,17 +236,28 @@ impl RawConfig {
         for (section, props) in ini.iter() {
             let section = section.unwrap_or("DEFAULT");
             for (k, v) in props.iter() {
+                let earlier = raw.get_all(section, k);
                 raw.set(section, k, v);
+                if let Some(all) = raw.all.get_mut(&(section.to_owned(), k.to_owned())) {
+                    all.splice(0..0, earlier);
+                }
             }
         }
         raw
     }
 
     pub fn set(&mut self, section: &str, key: &str, value: &str) {
-        self.values.insert(
-            (section.to_owned(), key.to_owned()),
-            value.trim().to_owned(),
-        );
+        let key = (section.to_owned(), key.to_owned());
+        self.all.insert(key.clone(), vec![value.trim().to_owned()]);
+        self.values.insert(key, value.trim().to_owned());
+    }
+
+    /// Every non-empty value of a multi-valued option, in file order.
+    fn get_all(&self, section: &str, key: &str) -> Vec<String> {
+        self.all
+            .get(&(section.to_owned(), key.to_owned()))
+            .map(|v| v.iter().filter(|s| !s.is_empty()).cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Apply `GLINT__SECTION__KEY=value` variables (section case as in the file, e.g. `DEFAULT`, `database`).
@@ -298,6 +321,9 @@ impl RawConfig {
                     .iter()
                     .chain(import::KNOWN)
                     .chain(transport::KNOWN)
+                    .chain(notifications::KNOWN)
+                    .chain(healthcheck::KNOWN)
+                    .chain(metrics::KNOWN)
                     .any(|(ks, keys)| ks == s && keys.contains(&k.as_str()))
             })
             .map(|(s, k)| format!("[{s}] {k}"))
@@ -441,6 +467,9 @@ impl Config {
                 false,
             )?,
             transport: transport::TransportConfig::from_raw(raw)?,
+            notifications: notifications::NotificationsConfig::from_raw(raw)?,
+            healthcheck: healthcheck::HealthcheckConfig::from_raw(raw)?,
+            metrics: metrics::MetricsConfig::from_raw(raw)?,
         })
     }
 

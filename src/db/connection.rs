@@ -79,7 +79,7 @@ impl Slot {
 /// within milliseconds and are handed out again without the extra round trip.
 const IDLE_PING_AFTER: Duration = Duration::from_secs(2);
 
-fn ping(conn: &mut DbConn) -> Result<(), diesel::result::Error> {
+pub fn ping(conn: &mut DbConn) -> Result<(), diesel::result::Error> {
     diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
 }
 

@@ -107,6 +107,7 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
             })
         })
         .await?;
+    state.notifier.image("image.create", &image);
     Ok(image)
 }
 
@@ -202,6 +203,7 @@ pub async fn update(
     ops: Vec<Operation>,
 ) -> Result<Image, Error> {
     let st = state.clone();
+    let saved = !ops.is_empty(); // Glance saves (and notifies) for any non-empty patch
     state
         .write(move |c| {
             let msg = format!("No image found with ID {id}");
@@ -223,6 +225,11 @@ pub async fn update(
             Ok(new)
         })
         .await
+        .inspect(|image| {
+            if saved {
+                state.notifier.image("image.update", image)
+            }
+        })
 }
 
 pub async fn delete(state: &AppState, ctx: RequestContext, id: ImageId) -> Result<(), Error> {
@@ -237,10 +244,12 @@ pub async fn delete(state: &AppState, ctx: RequestContext, id: ImageId) -> Resul
                     "Image {id} is protected and cannot be deleted."
                 )));
             }
-            db::images::soft_delete(c, &id, now())?;
-            Ok(())
+            let at = now();
+            db::images::soft_delete(c, &id, at)?;
+            Ok((v.image, at))
         })
-        .await?;
+        .await
+        .map(|(image, at)| state.notifier.image_deleted(&image, at))?;
     // The row is gone for every reader; now the bytes can go too.
     if let Err(e) = state.store.delete(&image_id).await {
         tracing::error!(image_id = %image_id, error = %e, "image deleted but its data could not be removed");
@@ -271,17 +280,27 @@ pub async fn set_active(
             let v = load_for_change(c, &st, &ctx, &id, &msg, rule)?;
             let status = v.image.status;
             if status == to {
-                return Ok(());
+                return Ok(None);
             }
             if status != from {
                 return Err(Error::forbidden(format!(
                     "Not allowed to {rule} image in status '{status}'"
                 )));
             }
-            db::images::compare_and_set_status(c, &id, &[from], to, now())?;
-            Ok(())
+            let at = now();
+            db::images::compare_and_set_status(c, &id, &[from], to, at)?;
+            Ok(Some(Image {
+                status: to,
+                updated_at: at,
+                ..v.image
+            }))
         })
         .await
+        .map(|saved| {
+            saved
+                .iter()
+                .for_each(|i| state.notifier.image("image.update", i))
+        })
 }
 
 pub async fn add_tag(
@@ -302,7 +321,7 @@ pub async fn add_tag(
             let v = load_for_change(c, &st, &ctx, &id, &msg, "modify_image")?;
             let old = v.image;
             if old.tags.contains(&tag) {
-                return Ok(());
+                return Ok(old);
             }
             let quota = st.config.image_tag_quota;
             let attempted = quota::count(old.tags.len()).saturating_add(1);
@@ -316,9 +335,10 @@ pub async fn add_tag(
             new.tags.insert(tag.clone());
             new.updated_at = now();
             db::images::update(c, &old, &new)?;
-            Ok(())
+            Ok(new)
         })
         .await
+        .map(|image| state.notifier.image("image.update", &image))
 }
 
 pub async fn delete_tag(
@@ -340,7 +360,8 @@ pub async fn delete_tag(
             new.tags.remove(&tag);
             new.updated_at = now();
             db::images::update(c, &old, &new)?;
-            Ok(())
+            Ok(new)
         })
         .await
+        .map(|image| state.notifier.image("image.update", &image))
 }

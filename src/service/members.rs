@@ -118,6 +118,7 @@ pub async fn create(
             }
         })
         .await
+        .inspect(|m| state.notifier.member("image.member.create", m))
 }
 
 /// `status` is the raw requested value: authorisation is decided before it is validated.
@@ -155,6 +156,7 @@ pub async fn update(
             })
         })
         .await
+        .inspect(|m| state.notifier.member("image.member.update", m))
 }
 
 pub async fn delete(
@@ -169,16 +171,22 @@ pub async fn delete(
             let v = load_shared(c, &st, &ctx, &id, false, || {
                 Error::forbidden(format!("Not allowed to delete members for image {id}."))
             })?;
-            if !sees_row(&ctx, &v, &member) || db::members::get(c, &id, &member)?.is_none() {
+            let row = match sees_row(&ctx, &v, &member) {
+                true => db::members::get(c, &id, &member)?,
+                false => None,
+            };
+            let Some(row) = row else {
                 return Err(member_not_found(&id, &member));
-            }
+            };
             st.policy.enforce("delete_member", &ctx, &v.target(&ctx))?;
-            if !db::members::delete(c, &id, &member, now())? {
+            let at = now();
+            if !db::members::delete(c, &id, &member, at)? {
                 return Err(member_not_found(&id, &member));
             }
-            Ok(())
+            Ok((row, at))
         })
         .await
+        .map(|(m, at)| state.notifier.member_deleted(&m, at))
 }
 
 /// Before the body of `POST /v2/images/{id}/members` is read: what `create` checks without it.

@@ -1,0 +1,231 @@
+//! The payloads of Glance's notifications, field for field and in Glance's key order
+//! (`glance/notifier.py`: `format_image_notification`, `format_image_member_notification`,
+//! `format_task_notification`, `_format_image_send`, `_format_import_properties`).
+//! Pure: no I/O, so each payload is tested as a table.
+
+use chrono::NaiveDateTime;
+use serde_json::{json, Map, Value};
+
+use crate::domain::image::{Image, ImageStatus, Visibility};
+use crate::domain::member::Member;
+use crate::domain::task::Task;
+
+/// Glance's `timeutils.isotime`: whole seconds and `Z` for its naive UTC times.
+pub fn isotime(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// `image.create`, `image.update`, `image.prepare`, `image.upload`, `image.activate`.
+/// `location` is left out on purpose, as in Glance: it may hold credentials.
+pub fn image(img: &Image) -> Value {
+    let properties: Map<String, Value> = img
+        .properties
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    json!({
+        "id": img.id,
+        "name": img.name,
+        "status": img.status.to_string(),
+        "created_at": isotime(img.created_at),
+        "updated_at": isotime(img.updated_at),
+        "min_disk": img.min_disk,
+        "min_ram": img.min_ram,
+        "protected": img.protected,
+        "checksum": img.checksum,
+        "owner": img.owner,
+        "disk_format": img.disk_format,
+        "container_format": img.container_format,
+        "size": img.size,
+        "virtual_size": img.virtual_size,
+        "is_public": img.visibility == Visibility::Public,
+        "visibility": img.visibility.to_string(),
+        "properties": properties,
+        "tags": img.tags.iter().collect::<Vec<_>>(),
+        "deleted": false,
+        "deleted_at": null,
+    })
+}
+
+/// `image.delete`: the image as its deletion left it (status `deleted`, `updated_at` the
+/// deletion time), with `deleted` and `deleted_at`.
+pub fn image_deleted(img: &Image, at: NaiveDateTime) -> Value {
+    let mut v = image(img);
+    v["status"] = Value::String(ImageStatus::Deleted.to_string());
+    v["updated_at"] = Value::String(isotime(at));
+    deleted(v, at)
+}
+
+/// `image.member.create`, `image.member.update`.
+pub fn member(m: &Member) -> Value {
+    json!({
+        "image_id": m.image_id,
+        "member_id": m.member_id,
+        "status": m.status.to_string(),
+        "created_at": isotime(m.created_at),
+        "updated_at": isotime(m.updated_at),
+        "deleted": false,
+        "deleted_at": null,
+    })
+}
+
+/// `image.member.delete`.
+pub fn member_deleted(m: &Member, at: NaiveDateTime) -> Value {
+    deleted(member(m), at)
+}
+
+/// `task.create`, `task.run`, `task.processing`, `task.success`, `task.failure`. The input is
+/// left out (it may hold credentials), and so are result and message, as in Glance.
+pub fn task(t: &Task) -> Value {
+    json!({
+        "id": t.id,
+        "type": t.task_type,
+        "status": t.status.to_string(),
+        "result": null,
+        "owner": t.owner,
+        "message": null,
+        "expires_at": t.expires_at.map(isotime),
+        "created_at": isotime(t.created_at),
+        "updated_at": isotime(t.updated_at),
+        "deleted": false,
+        "deleted_at": null,
+    })
+}
+
+/// `image.send`: bytes served to a caller (priority ERROR when fewer than the image's size).
+pub fn image_send(
+    bytes_sent: u64,
+    img: &Image,
+    receiver_project: Option<&str>,
+    receiver_user: Option<&str>,
+) -> Value {
+    json!({
+        "bytes_sent": bytes_sent,
+        "image_id": img.id,
+        "owner_id": img.owner,
+        "receiver_tenant_id": receiver_project,
+        "receiver_user_id": receiver_user,
+    })
+}
+
+/// `image.prepare` and `image.upload` carry the image plus the import progress properties,
+/// split into lists, and `backend` when multi-store names one.
+pub fn image_with_import(img: &Image, backend: Option<&str>) -> Value {
+    let mut v = image(img);
+    let split = |key: &str| -> Vec<String> {
+        img.properties
+            .get(key)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.split(',').map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
+    if let Value::Object(o) = &mut v {
+        o.insert(
+            "os_glance_importing_to_stores".into(),
+            json!(split("os_glance_importing_to_stores")),
+        );
+        o.insert(
+            "os_glance_failed_import".into(),
+            json!(split("os_glance_failed_import")),
+        );
+        if let Some(b) = backend {
+            o.insert("backend".into(), json!(b));
+        }
+    }
+    v
+}
+
+fn deleted(mut v: Value, at: NaiveDateTime) -> Value {
+    if let Value::Object(o) = &mut v {
+        o.insert("deleted".into(), Value::Bool(true));
+        o.insert("deleted_at".into(), Value::String(isotime(at)));
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::member::MemberStatus;
+
+    fn t(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").unwrap()
+    }
+
+    #[test]
+    fn image_payload_has_glances_fields_in_glances_order() {
+        let mut img = Image::new("i1".into(), Some("p1".into()), t("2026-01-02 03:04:05.678"));
+        img.name = Some("cirros".into());
+        img.status = ImageStatus::Active;
+        img.visibility = Visibility::Public;
+        img.size = Some(13);
+        img.tags.insert("b".into());
+        img.tags.insert("a".into());
+        img.properties.insert("hw_arch".into(), "x86_64".into());
+        let v = image(&img);
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "id",
+                "name",
+                "status",
+                "created_at",
+                "updated_at",
+                "min_disk",
+                "min_ram",
+                "protected",
+                "checksum",
+                "owner",
+                "disk_format",
+                "container_format",
+                "size",
+                "virtual_size",
+                "is_public",
+                "visibility",
+                "properties",
+                "tags",
+                "deleted",
+                "deleted_at"
+            ]
+        );
+        assert_eq!(v["created_at"], "2026-01-02T03:04:05Z");
+        assert_eq!(v["status"], "active");
+        assert_eq!(v["is_public"], true);
+        assert_eq!(v["visibility"], "public");
+        assert_eq!(v["tags"], json!(["a", "b"]));
+        assert_eq!(v["properties"], json!({"hw_arch": "x86_64"}));
+        assert_eq!(v["checksum"], Value::Null);
+        assert_eq!(v["deleted_at"], Value::Null);
+        let d = image_deleted(&img, t("2026-01-02 03:04:09"));
+        assert_eq!(d["deleted"], true);
+        assert_eq!(d["deleted_at"], "2026-01-02T03:04:09Z");
+        assert_eq!(d["updated_at"], "2026-01-02T03:04:09Z");
+        assert_eq!(d["status"], "deleted");
+    }
+
+    #[test]
+    fn member_and_import_payloads() {
+        let m = Member {
+            image_id: "i1".into(),
+            member_id: "p2".into(),
+            status: MemberStatus::Pending,
+            created_at: t("2026-01-02 03:04:05"),
+            updated_at: t("2026-01-02 03:04:06"),
+        };
+        assert_eq!(
+            serde_json::to_string(&member(&m)).unwrap(),
+            r#"{"image_id":"i1","member_id":"p2","status":"pending","created_at":"2026-01-02T03:04:05Z","updated_at":"2026-01-02T03:04:06Z","deleted":false,"deleted_at":null}"#
+        );
+        let d = member_deleted(&m, t("2026-01-02 03:04:07"));
+        assert_eq!(d["deleted_at"], "2026-01-02T03:04:07Z");
+        let mut img = Image::new("i1".into(), None, t("2026-01-02 03:04:05"));
+        img.properties
+            .insert("os_glance_importing_to_stores".into(), "a,b".into());
+        let v = image_with_import(&img, Some("fast"));
+        assert_eq!(v["os_glance_importing_to_stores"], json!(["a", "b"]));
+        assert_eq!(v["os_glance_failed_import"], json!([]));
+        assert_eq!(v["backend"], "fast");
+        assert_eq!(image_with_import(&img, None).get("backend"), None);
+    }
+}

@@ -1,0 +1,78 @@
+//! `/metrics`: Prometheus' text format, requests by route template, method and status, and the
+//! notification counters; off with `[metrics] enabled = false`.
+
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp};
+
+async fn scrape(app: &TestApp) -> String {
+    let r = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    r.text().await.unwrap()
+}
+
+#[actix_web::test]
+async fn requests_are_counted_by_route_template() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let c = app.caller("p1", "member,reader");
+    assert_eq!(c.get("/v2/images").await.status(), 200);
+    assert_eq!(c.get("/v2/images").await.status(), 200);
+    let missing = "/v2/images/8c0a7b1e-1d32-4a6c-9f0e-2b7d3c4e5f60";
+    assert_eq!(c.get(missing).await.status(), 404);
+    let id = c.create_image(json!({"name": "m"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(c.get("/no/such/path").await.status(), 300);
+
+    let text = scrape(&app).await;
+    let line = |prefix: &str| -> Option<String> {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        line(r#"glint_http_requests_total{method="GET",route="/v2/images",status="200"}"#)
+            .as_deref(),
+        Some(r#"glint_http_requests_total{method="GET",route="/v2/images",status="200"} 2"#)
+    );
+    assert!(
+        line(r#"glint_http_requests_total{method="POST",route="/v2/images",status="201"}"#)
+            .is_some(),
+        "{text}"
+    );
+    // An id is never a label: the route is the template.
+    assert!(!text.contains("8c0a7b1e") && !text.contains(&id), "{text}");
+    let template = text
+        .lines()
+        .find(|l| l.contains(r#"status="404""#) && l.contains(r#"route="/v2/images/{"#));
+    assert!(template.is_some(), "{text}");
+    assert!(
+        text.contains(r#"route="<unmatched>",status="300""#),
+        "{text}"
+    );
+    assert!(
+        line(r#"glint_http_request_duration_seconds_count{method="GET",route="/v2/images"}"#)
+            .is_some_and(|l| l.ends_with(" 2")),
+        "{text}"
+    );
+    for series in [
+        "glint_notifications_queue_depth 0",
+        "glint_notifications_dropped_total 0",
+        "glint_notifications_published_total 0",
+        "glint_notifications_broker_connected 0",
+    ] {
+        assert!(text.lines().any(|l| l == series), "{series}: {text}");
+    }
+}
+
+#[actix_web::test]
+async fn metrics_can_be_turned_off() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.metrics.enabled = false).await;
+    let r = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+}

@@ -1,0 +1,508 @@
+//! Notifications on a real RabbitMQ (127.0.0.1:5672, guest/guest): the envelope, the routing
+//! and each payload as Glance sends them; requests that succeed while the broker is away; and
+//! delivery that resumes after the connection is cut and healed (a TCP proxy the test owns).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use glint::config::notifications::{Driver, TransportUrl};
+use glint::config::Config;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, ExchangeDeclareOptions, ExchangeDeleteOptions,
+    QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{Connection, ConnectionProperties, Consumer, ExchangeKind};
+use serde_json::{json, Value};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::helpers::{json, skip, Backend, TestApp};
+
+const BROKER: &str = "127.0.0.1:5672";
+
+/// A consumer bound to `<topic>.info` and `<topic>.error` on a fresh exchange, as a
+/// Ceilometer-like listener would be; everything it made is deleted by `finish`.
+struct Listener {
+    conn: Connection,
+    consumer: Consumer,
+    exchange: String,
+    topic: String,
+}
+
+impl Listener {
+    async fn start() -> Option<Listener> {
+        let Ok(conn) = Connection::connect(
+            &format!("amqp://guest:guest@{BROKER}/%2f"),
+            ConnectionProperties::default(),
+        )
+        .await
+        else {
+            skip("RabbitMQ is not reachable at 127.0.0.1:5672");
+            return None;
+        };
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        let exchange = format!("glint-test-{suffix}");
+        let topic = format!("glint-test-notifications-{suffix}");
+        let ch = conn.create_channel().await.unwrap();
+        ch.exchange_declare(
+            exchange.as_str().into(),
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+        let q = ch
+            .queue_declare(
+                "".into(),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        for priority in ["info", "error"] {
+            ch.queue_bind(
+                q.name().clone(),
+                exchange.as_str().into(),
+                format!("{topic}.{priority}").as_str().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        }
+        let consumer = ch
+            .basic_consume(
+                q.name().clone(),
+                "glint-test".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        Some(Listener {
+            conn,
+            consumer,
+            exchange,
+            topic,
+        })
+    }
+
+    /// glint publishing to this listener's exchange and topic through `url`.
+    fn configure(&self, c: &mut Config, url: &str, queue_size: usize) {
+        let n = &mut c.notifications;
+        n.drivers = vec![Driver::MessagingV2];
+        n.topics = vec![self.topic.clone()];
+        n.control_exchange = self.exchange.clone();
+        n.transport = TransportUrl::parse(url).unwrap();
+        n.queue_size = queue_size;
+    }
+
+    /// The next delivery: routing key, content type and the envelope's JSON.
+    async fn next(&mut self) -> (String, Option<String>, Value) {
+        let d = tokio::time::timeout(Duration::from_secs(60), self.consumer.next())
+            .await
+            .expect("a notification within a minute")
+            .expect("consumer open")
+            .expect("delivery");
+        d.ack(BasicAckOptions::default()).await.unwrap();
+        let ct = d.properties.content_type().as_ref().map(|s| s.to_string());
+        // kombu's properties, as oslo.messaging publishes them.
+        assert_eq!(
+            d.properties
+                .content_encoding()
+                .as_ref()
+                .map(|s| s.to_string()),
+            Some("utf-8".to_owned())
+        );
+        assert_eq!(*d.properties.delivery_mode(), Some(2));
+        let body: Value = serde_json::from_slice(&d.data).expect("JSON body");
+        (d.routing_key.to_string(), ct, body)
+    }
+
+    /// The inner message of the next delivery, after checking the envelope.
+    async fn message(&mut self) -> Value {
+        let (key, ct, env) = self.next().await;
+        assert_eq!(key, format!("{}.info", self.topic));
+        assert_eq!(ct.as_deref(), Some("application/json"));
+        let keys: Vec<&String> = env.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["oslo.version", "oslo.message"]);
+        assert_eq!(env["oslo.version"], "2.0");
+        serde_json::from_str(env["oslo.message"].as_str().unwrap()).unwrap()
+    }
+
+    async fn finish(self) {
+        let ch = self.conn.create_channel().await.unwrap();
+        // The default queues glint declares, as oslo.messaging does, named by routing key.
+        for priority in ["info", "error"] {
+            let _ = ch
+                .queue_delete(
+                    format!("{}.{priority}", self.topic).as_str().into(),
+                    QueueDeleteOptions::default(),
+                )
+                .await;
+        }
+        let _ = ch
+            .exchange_delete(
+                self.exchange.as_str().into(),
+                ExchangeDeleteOptions::default(),
+            )
+            .await;
+        let _ = self.conn.close(200, "bye".into()).await;
+    }
+}
+
+fn assert_envelope(m: &Value, event_type: &str) {
+    let keys: Vec<&String> = m.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "message_id",
+            "publisher_id",
+            "event_type",
+            "priority",
+            "payload",
+            "timestamp",
+            "_unique_id"
+        ]
+    );
+    assert_eq!(m["event_type"], event_type);
+    assert_eq!(m["publisher_id"], "image.localhost");
+    assert_eq!(m["priority"], "INFO");
+    assert_eq!(m["message_id"].as_str().unwrap().len(), 36);
+    assert_eq!(m["_unique_id"].as_str().unwrap().len(), 32);
+    // Python's str(datetime): "2026-12-05 22:01:02.123456".
+    let ts = m["timestamp"].as_str().unwrap();
+    assert_eq!(&ts[10..11], " ", "{ts}");
+    assert!(chrono::NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S%.f").is_ok());
+}
+
+/// Glance's times in payloads: whole seconds and `Z`.
+fn assert_isotime(v: &Value) {
+    let s = v.as_str().unwrap_or_else(|| panic!("a time, got {v}"));
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%SZ").is_ok(),
+        "{s}"
+    );
+}
+
+/// An image payload, times and ids aside.
+fn image_fields(p: &Value) -> Value {
+    let mut p = p.clone();
+    for k in ["created_at", "updated_at"] {
+        assert_isotime(&p[k]);
+        p[k] = json!("T");
+    }
+    p["id"] = json!("ID");
+    p
+}
+
+#[actix_web::test]
+async fn image_and_member_events_as_glance_sends_them() {
+    let Some(mut l) = Listener::start().await else {
+        return;
+    };
+    let url = format!("rabbit://guest:guest@{BROKER}/");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| l.configure(c, &url, 100)).await;
+    let owner = app.caller("p1", "member,reader");
+    let other = app.caller("p2", "member,reader");
+
+    let img = owner
+        .create_image(
+            json!({"name": "n1", "disk_format": "raw", "container_format": "bare",
+                             "visibility": "shared", "hw_arch": "x86_64", "tags": ["t1"]}),
+        )
+        .await;
+    let id = img["id"].as_str().unwrap().to_owned();
+    let m = l.message().await;
+    assert_envelope(&m, "image.create");
+    assert_eq!(m["payload"]["id"], id.as_str());
+    let expected = json!({
+        "id": "ID", "name": "n1", "status": "queued", "created_at": "T", "updated_at": "T",
+        "min_disk": 0, "min_ram": 0, "protected": false, "checksum": null, "owner": "p1",
+        "disk_format": "raw", "container_format": "bare", "size": null, "virtual_size": null,
+        "is_public": false, "visibility": "shared", "properties": {"hw_arch": "x86_64"},
+        "tags": ["t1"], "deleted": false, "deleted_at": null
+    });
+    assert_eq!(image_fields(&m["payload"]), expected);
+    // Key order as Glance's dict.
+    let keys: Vec<&String> = m["payload"].as_object().unwrap().keys().collect();
+    let want: Vec<&String> = expected.as_object().unwrap().keys().collect();
+    assert_eq!(keys, want);
+
+    let r = owner
+        .patch(
+            &format!("/v2/images/{id}"),
+            &json!([{"op": "replace", "path": "/name", "value": "n2"}]),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let m = l.message().await;
+    assert_envelope(&m, "image.update");
+    let mut want = expected.clone();
+    want["name"] = json!("n2");
+    assert_eq!(image_fields(&m["payload"]), want);
+
+    let (s, _) = json(
+        owner
+            .post(
+                &format!("/v2/images/{id}/members"),
+                &json!({"member": "p2"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _) = json(
+        other
+            .put(
+                &format!("/v2/images/{id}/members/p2"),
+                &json!({"status": "accepted"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        owner
+            .delete(&format!("/v2/images/{id}/members/p2"))
+            .await
+            .status(),
+        204
+    );
+    for (event, status, deleted) in [
+        ("image.member.create", "pending", false),
+        ("image.member.update", "accepted", false),
+        ("image.member.delete", "accepted", true),
+    ] {
+        let m = l.message().await;
+        assert_envelope(&m, event);
+        let p = &m["payload"];
+        let keys: Vec<&String> = p.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "image_id",
+                "member_id",
+                "status",
+                "created_at",
+                "updated_at",
+                "deleted",
+                "deleted_at"
+            ]
+        );
+        assert_eq!(p["image_id"], id.as_str());
+        assert_eq!(p["member_id"], "p2");
+        assert_eq!(p["status"], status, "{event}");
+        assert_isotime(&p["created_at"]);
+        assert_isotime(&p["updated_at"]);
+        assert_eq!(p["deleted"], deleted, "{event}");
+        if deleted {
+            assert_isotime(&p["deleted_at"]);
+        } else {
+            assert_eq!(p["deleted_at"], Value::Null);
+        }
+    }
+
+    // A refused change publishes nothing: the next event is the delete's.
+    let r = owner
+        .patch(
+            &format!("/v2/images/{id}"),
+            &json!([{"op": "replace", "path": "/status", "value": "active"}]),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        owner.delete(&format!("/v2/images/{id}")).await.status(),
+        204
+    );
+    assert_eq!(
+        app.state.notifier.stats().dropped.load(Ordering::Relaxed),
+        0
+    );
+    // Stopping glint right away still delivers what was queued (the drain on stop).
+    drop(app);
+    let m = l.message().await;
+    assert_envelope(&m, "image.delete");
+    let p = &m["payload"];
+    assert_eq!(p["id"], id.as_str());
+    assert_eq!(p["status"], "deleted");
+    assert_eq!(p["deleted"], true);
+    assert_isotime(&p["deleted_at"]);
+    assert_eq!(p["name"], "n2");
+    l.finish().await;
+}
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[actix_web::test]
+async fn requests_succeed_while_the_broker_is_unreachable() {
+    let url = format!("rabbit://guest:guest@127.0.0.1:{}/", closed_port());
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.notifications.drivers = vec![Driver::MessagingV2];
+        c.notifications.transport = TransportUrl::parse(&url).unwrap();
+        c.notifications.queue_size = 2;
+    })
+    .await;
+    let owner = app.caller("p1", "member,reader");
+    let mut events = 0;
+    for i in 0..4 {
+        let img = owner
+            .create_image(json!({"name": format!("i{i}"), "visibility": "shared"}))
+            .await;
+        let id = img["id"].as_str().unwrap().to_owned();
+        let r = owner
+            .patch(
+                &format!("/v2/images/{id}"),
+                &json!([{"op": "replace", "path": "/name", "value": "x"}]),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let (s, _) = json(
+            owner
+                .post(
+                    &format!("/v2/images/{id}/members"),
+                    &json!({"member": "p2"}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert_eq!(
+            owner.delete(&format!("/v2/images/{id}")).await.status(),
+            204
+        );
+        events += 4;
+    }
+    let stats = app.state.notifier.stats();
+    // The queue holds 2 and the publisher at most one more while it waits to reconnect.
+    let dropped = stats.dropped.load(Ordering::Relaxed);
+    assert!(dropped >= events - 3, "dropped {dropped} of {events}");
+    assert_eq!(stats.published.load(Ordering::Relaxed), 0);
+    assert!(app.state.notifier.queue_depth() <= 2);
+}
+
+/// A TCP proxy to the broker that the test can cut (close every connection, refuse new
+/// ones) and heal.
+struct Proxy {
+    port: u16,
+    cut: Arc<AtomicBool>,
+    generation: tokio::sync::watch::Sender<u64>,
+}
+
+impl Proxy {
+    async fn start() -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(AtomicBool::new(false));
+        let (generation, _) = tokio::sync::watch::channel(0u64);
+        let (c, g) = (cut.clone(), generation.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
+                if c.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let mut cut_signal = g.subscribe();
+                tokio::spawn(async move {
+                    let Ok(server) = TcpStream::connect(BROKER).await else {
+                        return;
+                    };
+                    let (mut client, mut server) = (client, server);
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut_signal.changed() => {}
+                    }
+                });
+            }
+        });
+        Proxy {
+            port,
+            cut,
+            generation,
+        }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    fn heal(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
+}
+
+#[actix_web::test]
+async fn delivery_resumes_after_the_connection_heals() {
+    let Some(mut l) = Listener::start().await else {
+        return;
+    };
+    let proxy = Proxy::start().await;
+    let url = format!("rabbit://guest:guest@127.0.0.1:{}/", proxy.port);
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| l.configure(c, &url, 2)).await;
+    let owner = app.caller("p1", "member,reader");
+    let create = |name: &str| {
+        let body = json!({"name": name});
+        let owner = &owner;
+        async move {
+            owner.create_image(body).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+
+    let before = create("before").await;
+    let m = l.message().await;
+    assert_eq!(m["payload"]["id"], before.as_str());
+
+    proxy.cut();
+    for i in 0..8 {
+        create(&format!("during-{i}")).await;
+    }
+    let stats = app.state.notifier.stats();
+    let dropped = stats.dropped.load(Ordering::Relaxed);
+    assert!(dropped > 0, "the queue of 2 overflowed");
+
+    proxy.heal();
+    // Once reconnected and the backlog taken, a new event has room in the queue.
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while !(stats.connected.load(Ordering::Relaxed) && app.state.notifier.queue_depth() == 0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reconnection: {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let after = create("after").await;
+    // What waited in the queue arrives first, then the new event; nothing else.
+    let mut names = Vec::new();
+    loop {
+        let m = l.message().await;
+        let name = m["payload"]["name"].as_str().unwrap().to_owned();
+        names.push(name.clone());
+        if m["payload"]["id"] == after.as_str() {
+            break;
+        }
+        assert!(name.starts_with("during-"), "{name}");
+    }
+    // At most: a batch the publisher held when it found the connection gone (the queue's 2
+    // and the one it waited for), the queue refilled (2), and the new event.
+    assert!(names.len() <= 6, "{names:?}");
+    assert!(stats.published.load(Ordering::Relaxed) >= 2);
+    drop(app);
+    l.finish().await;
+}
