@@ -81,11 +81,10 @@ GLINT_BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/$PROFILE/glint"
 # A run fails (exit 1, after its results are written) when any request did not get its 2xx: wrk's
 # non-2xx answers, socket errors and timeouts, as scale.py counts them into each cell's "errors"; or
 # when glint's log of this run has a panic or an ERROR line.
-MARK="$(mktemp "$WORK/.run-start.XXXXXX")"
-trap 'rm -f "$MARK"' EXIT
-# glint's logs can be appended to across runs: only what this run adds is looked at.
-declare -A LOG_START=()
-while IFS= read -r f; do LOG_START["$f"]=$(stat -c %s "$f"); done < <(find "$WORK" -name glint.log)
+# shellcheck source=lib/glint_log.sh
+. "$REPO_ROOT/bench/lib/glint_log.sh"
+glint_log_mark "$WORK"
+MARK="$GLINT_LOG_MARK"
 "$PYTHON" "$REPO_ROOT/bench/lib/scale.py" "${SIZES[@]}" --duration "$DURATION" \
   --glint-bin "$GLINT_BIN" --work "$WORK" --port "${BENCH_SCALE_PORT:-9400}" \
   --workers "${BENCH_GLINT_WORKERS:-2}" --db-prefix "${BENCH_SCALE_DB_PREFIX:-scale_glint}" \
@@ -106,12 +105,5 @@ for line in bad:
     print("scale: FAILED", line, file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
-while IFS= read -r glint_log; do
-  lines="$(tail -c +"$(( ${LOG_START["$glint_log"]:-0} + 1 ))" "$glint_log" | grep -E 'panicked| ERROR ' || true)"
-  if [ -n "$lines" ]; then
-    log "FAILED: panic or ERROR lines in $glint_log:"
-    printf '%s\n' "$lines" | head -n 5 >&2
-    failed=1
-  fi
-done < <(find "$WORK" -name glint.log -newer "$MARK")
+glint_log_check "$WORK" || failed=1
 [ "$failed" = 0 ] || die "requests failed during the run (see above); results: $RAW"

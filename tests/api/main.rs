@@ -14,6 +14,7 @@ mod isolation;
 mod keystone;
 mod list;
 mod list_cost;
+mod list_plans;
 mod members;
 mod metadefs;
 mod patch;

@@ -14,3 +14,5 @@ DROP INDEX ix_images_list_own_container_format;
 DROP INDEX ix_images_list_own_disk_format;
 DROP INDEX ix_images_list_own_size;
 DROP INDEX ix_images_list_own_updated;
+CREATE INDEX ix_images_created_at_id ON images (created_at, id);
+CREATE INDEX created_at_image_idx ON images (created_at);
