@@ -7,6 +7,7 @@
 #   --duration  seconds of measured load per cell (default 5), wrk with 16 connections
 #   --out       Markdown results file (default bench/SCALE.md)
 #   --no-build  use the release binary as it is
+#   --glint-bin PATH  measure this glint binary (e.g. an older build, for a before/after); implies --no-build
 #   --keep      keep the databases (default: each is dropped after its size is measured)
 #   --smoke     a few seconds: one 4k-image database, 1 s cells, debug build, no plans, no results file
 #
@@ -32,6 +33,7 @@ OUT="$REPO_ROOT/bench/SCALE.md"
 BUILD=1
 SMOKE=0
 EXTRA=()
+GLINT_BIN_ARG=""
 ARGS=("$@")
 
 log() { echo "scale: $*" >&2; }
@@ -51,6 +53,7 @@ while [ $# -gt 0 ]; do
     --duration) DURATION="${2:?}"; shift 2 ;;
     --out) OUT="${2:?}"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
+    --glint-bin) GLINT_BIN_ARG="${2:?}"; BUILD=0; shift 2 ;;
     --keep) EXTRA+=(--keep); shift ;;
     --smoke) SMOKE=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -75,7 +78,7 @@ if [ "$BUILD" = 1 ]; then
   PFLAG=(--release); [ "$PROFILE" = debug ] && PFLAG=()
   (cd "$REPO_ROOT" && cargo build "${PFLAG[@]}" --bin glint >&2)
 fi
-GLINT_BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/$PROFILE/glint"
+GLINT_BIN="${GLINT_BIN_ARG:-${CARGO_TARGET_DIR:-$REPO_ROOT/target}/$PROFILE/glint}"
 [ -x "$GLINT_BIN" ] || die "no $GLINT_BIN (run without --no-build)"
 
 # A run fails (exit 1, after its results are written) when any request did not get its 2xx: wrk's

@@ -35,6 +35,8 @@ from bench import log, psql, run_wrk, sh, write_lines  # noqa: E402
 
 OWNER = "5ca1e0a1000000000000000000000001"
 CONSUMER = "5ca1e0b2000000000000000000000002"
+WIDE = "5ca1e0c3000000000000000000000003"    # owns N/10 images
+ADMIN = "5ca1e0d4000000000000000000000004"   # an admin: sees every image
 PG_LOG = "/var/log/postgresql/postgresql-15-main.log"
 
 WORKLOADS = [
@@ -48,11 +50,20 @@ WORKLOADS = [
     ("list-owner-deep", "GET /v2/images?marker=<its 900th image> as the owner"),
     ("list-owner-1000", "GET /v2/images?limit=1000 as the owner"),
     ("list-owner-1000-c1", "the same, one request at a time (wrk c=1): the latency of a 1,000-image page"),
+    ("list-consumer-1", "GET /v2/images?limit=1 as the consumer"),
+    ("list-owner-1", "GET /v2/images?limit=1 as the owner"),
+    ("list-wide", "GET /v2/images as a project owning N/10 images (first page of 25)"),
+    ("list-wide-deep", "GET /v2/images?marker=<its 900th image> as that project"),
+    ("list-wide-1", "GET /v2/images?limit=1 as that project"),
+    ("list-admin", "GET /v2/images as an admin (sees all N images; first page of 25)"),
+    ("list-admin-deep", "GET /v2/images?marker=<its 900th image> as the admin"),
+    ("list-admin-1", "GET /v2/images?limit=1 as the admin"),
 ]
 
 
 def headers(project):
-    return {"X-Project-Id": project, "X-User-Id": f"user-{project[:8]}", "X-Roles": "reader,member"}
+    roles = "admin,reader,member" if project == ADMIN else "reader,member"
+    return {"X-Project-Id": project, "X-User-Id": f"user-{project[:8]}", "X-Roles": roles}
 
 
 def call(srv, method, path, project, body=None):
@@ -89,7 +100,8 @@ INSERT INTO images (id, name, size, status, created_at, updated_at, deleted, dis
 SELECT md5('image-' || i)::uuid::text, 'scale-' || lpad(i::text, 7, '0'), 12582912 + i % 1000, 'active',
        TIMESTAMP '2026-01-01' + i * INTERVAL '1 second', TIMESTAMP '2026-01-01' + i * INTERVAL '1 second',
        false, 'qcow2', 'bare', md5('scale-' || i),
-       CASE WHEN i % :step_owner = 0 THEN :'owner' ELSE md5('project-' || (i % 1000)) END,
+       CASE WHEN i % :step_owner = 0 THEN :'owner' WHEN i % 10 = 7 THEN :'wide'
+            ELSE md5('project-' || (i % 1000)) END,
        0, 0, false, 1073741824,
        CASE WHEN i % :step_owner = 0 THEN 'shared'
             WHEN i % :step_open = 1 THEN 'public'
@@ -151,7 +163,7 @@ def load(a, db, n, workdir):
     sh(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-q",
         "-v", f"n={n}", "-v", f"step_owner={step_owner}", "-v", f"step_open={n // 20}",
         "-v", f"step_share={n // 100}", "-v", f"pool={max(n // 100, 10)}",
-        "-v", f"owner={OWNER}", "-v", f"consumer={CONSUMER}", "-f", script])
+        "-v", f"owner={OWNER}", "-v", f"consumer={CONSUMER}", "-v", f"wide={WIDE}", "-f", script])
     secs = time.time() - t0
     size = sh(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-tAc",
                "SELECT pg_size_pretty(pg_database_size(current_database()))"]).strip()
@@ -203,6 +215,8 @@ def request_files(srv, d):
     if len(owned) < 2 or len(shares) < 2 or len(consumer_ids) < 2:
         raise RuntimeError(f"unexpected data: {len(owned)} owned, {len(shares)} shared, "
                            f"{len(consumer_ids)} visible to the consumer")
+    wide_ids = list_ids(srv, WIDE)
+    admin_ids = list_ids(srv, ADMIN)
     deep_c = consumer_ids[min(99, len(consumer_ids) - 2)]
     deep_o = owner_ids[min(899, len(owner_ids) - 2)]
     reqs = {
@@ -217,12 +231,23 @@ def request_files(srv, d):
         "list-owner-1000": (OWNER, ["GET\t/v2/images?limit=1000"]),
     }
     reqs["list-owner-1000-c1"] = reqs["list-owner-1000"]
+    reqs.update({
+        "list-consumer-1": (CONSUMER, ["GET\t/v2/images?limit=1"]),
+        "list-owner-1": (OWNER, ["GET\t/v2/images?limit=1"]),
+        "list-wide": (WIDE, ["GET\t/v2/images"]),
+        "list-wide-deep": (WIDE, [f"GET\t/v2/images?marker={wide_ids[min(899, len(wide_ids) - 2)]}"]),
+        "list-wide-1": (WIDE, ["GET\t/v2/images?limit=1"]),
+        "list-admin": (ADMIN, ["GET\t/v2/images"]),
+        "list-admin-deep": (ADMIN, [f"GET\t/v2/images?marker={admin_ids[min(899, len(admin_ids) - 2)]}"]),
+        "list-admin-1": (ADMIN, ["GET\t/v2/images?limit=1"]),
+    })
     files = {}
     for name, (project, lines) in reqs.items():
         path = os.path.join(d, f"{name}.reqs")
         write_lines(path, lines)
         files[name] = (project, path, lines[0])
-    facts = {"owned": len(owned), "consumer_sees": len(consumer_ids), "shares": len(shares)}
+    facts = {"owned": len(owned), "consumer_sees": len(consumer_ids), "shares": len(shares),
+             "wide_sees": len(wide_ids), "admin_sees": len(admin_ids)}
     return files, facts
 
 
@@ -345,9 +370,10 @@ def render(a, results, explains, started):
              f"- {a.pg_version}; wrk: {a.wrk_version}",
              "- data per size N (bulk SQL, `bench/lib/scale.py`): the owner owns 1,000 images, the consumer "
              "is an accepted member of 100 shared ones, 20 public and 20 community images; the rest belong to "
-             "1,000 other projects (10 % shared, the rest private). Every image has 5 properties, 2 tags and "
-             "10 members (N/100 member projects, accepted/pending/rejected). What the two callers may see "
-             "does not grow with N.", ""]
+             "1,000 other projects (10 % shared, the rest private) and to the *wide* project, which owns "
+             "N/10 private images. Every image has 5 properties, 2 tags and 10 members (N/100 member "
+             "projects, accepted/pending/rejected). What the consumer (120) and the owner (1,020) may see "
+             "does not grow with N; the wide project sees N/10 + 20, the admin all N.", ""]
     lines += ["| size | images | member rows | load s | database |", "|---:|---:|---:|---:|---|"]
     for r in results:
         lines.append(f"| {r['n']:,} | {r['n']:,} | {r['n'] * 10 + 100:,} | {r['load_s']:.0f} | {r['db_size']} |")
