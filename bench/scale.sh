@@ -9,6 +9,7 @@
 #   --no-build  use the release binary as it is
 #   --glint-bin PATH  measure this glint binary (e.g. an older build, for a before/after); implies --no-build
 #   --keep      keep the databases (default: each is dropped after its size is measured)
+#   --db sqlite the same data in SQLite files instead (Python's sqlite3 loads them; no plans captured)
 #   --smoke     a few seconds: one 4k-image database, 1 s cells, debug build, no plans, no results file
 #
 # Each size gets a fresh PostgreSQL database <prefix>_<N> at 127.0.0.1:5432 (user postgres, trust), bulk-
@@ -34,6 +35,7 @@ BUILD=1
 SMOKE=0
 EXTRA=()
 GLINT_BIN_ARG=""
+DB=postgres
 ARGS=("$@")
 
 log() { echo "scale: $*" >&2; }
@@ -55,6 +57,7 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD=0; shift ;;
     --glint-bin) GLINT_BIN_ARG="${2:?}"; BUILD=0; shift 2 ;;
     --keep) EXTRA+=(--keep); shift ;;
+    --db) DB="${2:?}"; shift 2 ;;
     --smoke) SMOKE=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
@@ -69,9 +72,12 @@ fi
 [ "${#SIZES[@]}" -gt 0 ] || SIZES=(10000 100000 1000000)
 
 command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
-command -v psql >/dev/null || die "psql is needed"
-psql -h 127.0.0.1 -U postgres -d postgres -tAc 'SELECT 1' >/dev/null \
-  || die "PostgreSQL is not reachable at 127.0.0.1:5432 as postgres (trust auth)"
+case "$DB" in postgres|sqlite) ;; *) die "--db must be postgres or sqlite" ;; esac
+if [ "$DB" = postgres ]; then
+  command -v psql >/dev/null || die "psql is needed"
+  psql -h 127.0.0.1 -U postgres -d postgres -tAc 'SELECT 1' >/dev/null \
+    || die "PostgreSQL is not reachable at 127.0.0.1:5432 as postgres (trust auth)"
+fi
 
 if [ "$BUILD" = 1 ]; then
   log "building glint ($PROFILE)"
@@ -91,7 +97,7 @@ MARK="$GLINT_LOG_MARK"
 "$PYTHON" "$REPO_ROOT/bench/lib/scale.py" "${SIZES[@]}" --duration "$DURATION" \
   --glint-bin "$GLINT_BIN" --work "$WORK" --port "${BENCH_SCALE_PORT:-9400}" \
   --workers "${BENCH_GLINT_WORKERS:-2}" --db-prefix "${BENCH_SCALE_DB_PREFIX:-scale_glint}" \
-  --out "$OUT" --cmdline="${ARGS[*]}" "${EXTRA[@]}"
+  --db "$DB" --out "$OUT" --cmdline="${ARGS[*]}" "${EXTRA[@]}"
 
 RAW="$(find "$WORK" -maxdepth 1 -name 'scale-*.json' -newer "$MARK" | sort | tail -n 1)"
 [ -n "$RAW" ] || die "scale.py wrote no scale-*.json in $WORK"
