@@ -624,27 +624,22 @@ mod tests {
         }
     }
 
-    /// The streams of a SQLite plan: each `CO-ROUTINE` subtree, or the whole plan when the
+    /// The streams of a SQLite plan: each `CO-ROUTINE s<i>` subtree, or the whole plan when the
     /// statement is one stream.
     fn plan_streams(plan: &[String]) -> Vec<Vec<String>> {
-        let mut out: Vec<Vec<String>> = Vec::new();
-        let mut within: Option<usize> = None;
-        for line in plan {
-            let indent = line.len() - line.trim_start().len();
-            if let Some(i) = within {
-                if indent > i {
-                    if let Some(last) = out.last_mut() {
-                        last.push(line.trim().to_owned());
-                    }
-                    continue;
-                }
-                within = None;
-            }
-            if line.trim().starts_with("CO-ROUTINE") {
-                within = Some(indent);
-                out.push(Vec::new());
-            }
-        }
+        let indent = |l: &str| l.len() - l.trim_start().len();
+        let mut out: Vec<Vec<String>> = plan
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.trim().starts_with("CO-ROUTINE s"))
+            .map(|(at, l)| {
+                plan[at + 1..]
+                    .iter()
+                    .take_while(|m| indent(m) > indent(l))
+                    .map(|m| m.trim().to_owned())
+                    .collect()
+            })
+            .collect();
         if out.is_empty() {
             out.push(plan.iter().map(|l| l.trim().to_owned()).collect());
         }

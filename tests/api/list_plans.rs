@@ -62,8 +62,7 @@ fn fixture(app: &TestApp) {
     }
 }
 
-/// A PostgreSQL plan's streams: the subtrees under each `Limit` below the top one (or the
-/// whole plan when the statement is one stream).
+/// A PostgreSQL plan's streams: the subtrees of the innermost `Limit`s.
 fn pg_streams(plan: &[String]) -> Vec<String> {
     let indent = |l: &str| l.len() - l.trim_start().len();
     let limits: Vec<usize> = plan
@@ -80,7 +79,7 @@ fn pg_streams(plan: &[String]) -> Vec<String> {
     if limits.is_empty() {
         return vec![plan.join("\n")];
     }
-    limits
+    let streams: Vec<String> = limits
         .iter()
         .map(|&at| {
             let depth = indent(&plan[at]);
@@ -93,15 +92,20 @@ fn pg_streams(plan: &[String]) -> Vec<String> {
             );
             s.join("\n")
         })
+        .collect();
+    // The innermost ones: the merged page's own Limit holds them all.
+    streams
+        .into_iter()
+        .filter(|s| !s.lines().skip(1).any(|l| l.contains("Limit")))
         .collect()
 }
 
-/// A SQLite plan's streams: each `CO-ROUTINE` subtree, or the whole plan.
+/// A SQLite plan's streams: each `CO-ROUTINE s<i>` subtree, or the whole plan.
 fn sqlite_streams(plan: &[String]) -> Vec<String> {
     let indent = |l: &str| l.len() - l.trim_start().len();
     let mut out = Vec::new();
     for (at, l) in plan.iter().enumerate() {
-        if l.trim().starts_with("CO-ROUTINE") {
+        if l.trim().starts_with("CO-ROUTINE s") {
             let depth = indent(l);
             out.push(
                 plan[at + 1..]
