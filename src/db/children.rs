@@ -39,34 +39,26 @@ impl QueryId for ChildrenJson {
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-/// The correlated subquery for the image whose id is the SQL `image_id` (`images.id` here; the
-/// list's merged page names its own), in either dialect; tags after properties.
-pub fn json_sql(pg: bool, image_id: &str) -> String {
-    let rows = format!(
-        "SELECT 0 AS is_tag, p.name AS name, p.value AS value \
-         FROM image_properties p WHERE p.image_id = {image_id} AND NOT p.deleted \
-         UNION ALL SELECT 1, t.value, NULL FROM image_tags t \
-         WHERE t.image_id = {image_id} AND NOT t.deleted"
-    );
-    if pg {
-        format!(
-            "(SELECT json_agg(json_build_array(c.is_tag, c.name, c.value))::text FROM ({rows}) c)"
-        )
-    } else {
-        format!("(SELECT json_group_array(json_array(is_tag, name, value)) FROM ({rows}))")
-    }
-}
+/// Both dialects' subquery: the rows to aggregate, tags after properties.
+const CHILD_ROWS: &str = "SELECT 0 AS is_tag, p.name AS name, p.value AS value \
+     FROM image_properties p WHERE p.image_id = images.id AND NOT p.deleted \
+     UNION ALL SELECT 1, t.value, NULL FROM image_tags t \
+     WHERE t.image_id = images.id AND NOT t.deleted";
 
 impl QueryFragment<Sqlite> for ChildrenJson {
     fn walk_ast<'b>(&'b self, mut pass: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        pass.push_sql(&json_sql(false, "images.id"));
+        pass.push_sql("(SELECT json_group_array(json_array(is_tag, name, value)) FROM (");
+        pass.push_sql(CHILD_ROWS);
+        pass.push_sql("))");
         Ok(())
     }
 }
 
 impl QueryFragment<Pg> for ChildrenJson {
     fn walk_ast<'b>(&'b self, mut pass: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        pass.push_sql(&json_sql(true, "images.id"));
+        pass.push_sql("(SELECT json_agg(json_build_array(c.is_tag, c.name, c.value))::text FROM (");
+        pass.push_sql(CHILD_ROWS);
+        pass.push_sql(") c)");
         Ok(())
     }
 }
