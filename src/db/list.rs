@@ -705,9 +705,9 @@ fn order_terms(sort: &[(SortKey, SortDir)], pg: bool, how: Cols) -> String {
 /// The page: each stream `ORDER BY ... LIMIT n` in its own subquery, merged by an outer
 /// `ORDER BY ... LIMIT n` (one stream is the page itself).
 ///
-/// `n` is written as a literal (a parsed, bounded integer), not a bind: with `LIMIT $1`
-/// PostgreSQL's generic plan assumes a tenth of the rows, so it keeps planning every
-/// execution anew (about 1 ms for five streams).
+/// `n` is written as a literal (a parsed, bounded integer), not a bind: for `LIMIT $1`
+/// PostgreSQL's generic plan assumes a tenth of the rows, so it would rarely replace the custom
+/// plan, which is made again on every execution (0.3-1.2 ms for five streams).
 struct Streams {
     arms: Vec<BoxedQuery>,
     order: String,
