@@ -142,11 +142,10 @@ QUICK_ARGS=()
 # cell's "errors"; when bench.py noted a failure of glint's; or when glint's log of this run has a
 # panic or an ERROR line. Glance's errors are printed, not fatal (Glance on SQLite fails its own
 # requests with "database is locked" under load).
-MARK="$(mktemp "$BENCH_WORK/.run-start.XXXXXX")"
-trap 'rm -f "$MARK"' EXIT
-# glint's logs can be appended to across runs: only what this run adds is looked at.
-declare -A LOG_START=()
-while IFS= read -r f; do LOG_START["$f"]=$(stat -c %s "$f"); done < <(find "$BENCH_WORK" -name glint.log)
+# shellcheck source=lib/glint_log.sh
+. "$REPO_ROOT/bench/lib/glint_log.sh"
+glint_log_mark "$BENCH_WORK"
+MARK="$GLINT_LOG_MARK"
 "$PYTHON" "$REPO_ROOT/bench/lib/bench.py" \
   --db "$DB" --duration "$DURATION" --concurrency "$CONC" "${QUICK_ARGS[@]}" "${WL_ARGS[@]}" \
   --repo "$REPO_ROOT" --work "$BENCH_WORK" --work-root "$GLINT_WORK" \
@@ -186,12 +185,5 @@ for line in bad:
     print("bench: FAILED", line, file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
-while IFS= read -r glint_log; do
-  lines="$(tail -c +"$(( ${LOG_START["$glint_log"]:-0} + 1 ))" "$glint_log" | grep -E 'panicked| ERROR ' || true)"
-  if [ -n "$lines" ]; then
-    log "FAILED: panic or ERROR lines in $glint_log:"
-    printf '%s\n' "$lines" | head -n 5 >&2
-    failed=1
-  fi
-done < <(find "$BENCH_WORK" -name glint.log -newer "$MARK")
+glint_log_check "$BENCH_WORK" || failed=1
 [ "$failed" = 0 ] || die "requests failed during the run (see above); results: $OUT, $RAW"

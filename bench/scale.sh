@@ -7,7 +7,9 @@
 #   --duration  seconds of measured load per cell (default 5), wrk with 16 connections
 #   --out       Markdown results file (default bench/SCALE.md)
 #   --no-build  use the release binary as it is
+#   --glint-bin PATH  measure this glint binary (e.g. an older build, for a before/after); implies --no-build
 #   --keep      keep the databases (default: each is dropped after its size is measured)
+#   --db sqlite the same data in SQLite files instead (Python's sqlite3 loads them; no plans captured)
 #   --smoke     a few seconds: one 4k-image database, 1 s cells, debug build, no plans, no results file
 #
 # Each size gets a fresh PostgreSQL database <prefix>_<N> at 127.0.0.1:5432 (user postgres, trust), bulk-
@@ -32,6 +34,8 @@ OUT="$REPO_ROOT/bench/SCALE.md"
 BUILD=1
 SMOKE=0
 EXTRA=()
+GLINT_BIN_ARG=""
+DB=postgres
 ARGS=("$@")
 
 log() { echo "scale: $*" >&2; }
@@ -51,7 +55,9 @@ while [ $# -gt 0 ]; do
     --duration) DURATION="${2:?}"; shift 2 ;;
     --out) OUT="${2:?}"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
+    --glint-bin) GLINT_BIN_ARG="${2:?}"; BUILD=0; shift 2 ;;
     --keep) EXTRA+=(--keep); shift ;;
+    --db) DB="${2:?}"; shift 2 ;;
     --smoke) SMOKE=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
@@ -66,30 +72,32 @@ fi
 [ "${#SIZES[@]}" -gt 0 ] || SIZES=(10000 100000 1000000)
 
 command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
-command -v psql >/dev/null || die "psql is needed"
-psql -h 127.0.0.1 -U postgres -d postgres -tAc 'SELECT 1' >/dev/null \
-  || die "PostgreSQL is not reachable at 127.0.0.1:5432 as postgres (trust auth)"
+case "$DB" in postgres|sqlite) ;; *) die "--db must be postgres or sqlite" ;; esac
+if [ "$DB" = postgres ]; then
+  command -v psql >/dev/null || die "psql is needed"
+  psql -h 127.0.0.1 -U postgres -d postgres -tAc 'SELECT 1' >/dev/null \
+    || die "PostgreSQL is not reachable at 127.0.0.1:5432 as postgres (trust auth)"
+fi
 
 if [ "$BUILD" = 1 ]; then
   log "building glint ($PROFILE)"
   PFLAG=(--release); [ "$PROFILE" = debug ] && PFLAG=()
   (cd "$REPO_ROOT" && cargo build "${PFLAG[@]}" --bin glint >&2)
 fi
-GLINT_BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/$PROFILE/glint"
+GLINT_BIN="${GLINT_BIN_ARG:-${CARGO_TARGET_DIR:-$REPO_ROOT/target}/$PROFILE/glint}"
 [ -x "$GLINT_BIN" ] || die "no $GLINT_BIN (run without --no-build)"
 
 # A run fails (exit 1, after its results are written) when any request did not get its 2xx: wrk's
 # non-2xx answers, socket errors and timeouts, as scale.py counts them into each cell's "errors"; or
 # when glint's log of this run has a panic or an ERROR line.
-MARK="$(mktemp "$WORK/.run-start.XXXXXX")"
-trap 'rm -f "$MARK"' EXIT
-# glint's logs can be appended to across runs: only what this run adds is looked at.
-declare -A LOG_START=()
-while IFS= read -r f; do LOG_START["$f"]=$(stat -c %s "$f"); done < <(find "$WORK" -name glint.log)
+# shellcheck source=lib/glint_log.sh
+. "$REPO_ROOT/bench/lib/glint_log.sh"
+glint_log_mark "$WORK"
+MARK="$GLINT_LOG_MARK"
 "$PYTHON" "$REPO_ROOT/bench/lib/scale.py" "${SIZES[@]}" --duration "$DURATION" \
   --glint-bin "$GLINT_BIN" --work "$WORK" --port "${BENCH_SCALE_PORT:-9400}" \
   --workers "${BENCH_GLINT_WORKERS:-2}" --db-prefix "${BENCH_SCALE_DB_PREFIX:-scale_glint}" \
-  --out "$OUT" --cmdline="${ARGS[*]}" "${EXTRA[@]}"
+  --db "$DB" --out "$OUT" --cmdline="${ARGS[*]}" "${EXTRA[@]}"
 
 RAW="$(find "$WORK" -maxdepth 1 -name 'scale-*.json' -newer "$MARK" | sort | tail -n 1)"
 [ -n "$RAW" ] || die "scale.py wrote no scale-*.json in $WORK"
@@ -106,12 +114,5 @@ for line in bad:
     print("scale: FAILED", line, file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
-while IFS= read -r glint_log; do
-  lines="$(tail -c +"$(( ${LOG_START["$glint_log"]:-0} + 1 ))" "$glint_log" | grep -E 'panicked| ERROR ' || true)"
-  if [ -n "$lines" ]; then
-    log "FAILED: panic or ERROR lines in $glint_log:"
-    printf '%s\n' "$lines" | head -n 5 >&2
-    failed=1
-  fi
-done < <(find "$WORK" -name glint.log -newer "$MARK")
+glint_log_check "$WORK" || failed=1
 [ "$failed" = 0 ] || die "requests failed during the run (see above); results: $RAW"

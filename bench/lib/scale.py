@@ -35,6 +35,8 @@ from bench import log, psql, run_wrk, sh, write_lines  # noqa: E402
 
 OWNER = "5ca1e0a1000000000000000000000001"
 CONSUMER = "5ca1e0b2000000000000000000000002"
+WIDE = "5ca1e0c3000000000000000000000003"    # owns N/10 images
+ADMIN = "5ca1e0d4000000000000000000000004"   # an admin: sees every image
 PG_LOG = "/var/log/postgresql/postgresql-15-main.log"
 
 WORKLOADS = [
@@ -48,11 +50,20 @@ WORKLOADS = [
     ("list-owner-deep", "GET /v2/images?marker=<its 900th image> as the owner"),
     ("list-owner-1000", "GET /v2/images?limit=1000 as the owner"),
     ("list-owner-1000-c1", "the same, one request at a time (wrk c=1): the latency of a 1,000-image page"),
+    ("list-consumer-1", "GET /v2/images?limit=1 as the consumer"),
+    ("list-owner-1", "GET /v2/images?limit=1 as the owner"),
+    ("list-wide", "GET /v2/images as a project owning N/10 images (first page of 25)"),
+    ("list-wide-deep", "GET /v2/images?marker=<its 900th image> as that project"),
+    ("list-wide-1", "GET /v2/images?limit=1 as that project"),
+    ("list-admin", "GET /v2/images as an admin (sees all N images; first page of 25)"),
+    ("list-admin-deep", "GET /v2/images?marker=<its 900th image> as the admin"),
+    ("list-admin-1", "GET /v2/images?limit=1 as the admin"),
 ]
 
 
 def headers(project):
-    return {"X-Project-Id": project, "X-User-Id": f"user-{project[:8]}", "X-Roles": "reader,member"}
+    roles = "admin,reader,member" if project == ADMIN else "reader,member"
+    return {"X-Project-Id": project, "X-User-Id": f"user-{project[:8]}", "X-Roles": roles}
 
 
 def call(srv, method, path, project, body=None):
@@ -89,7 +100,8 @@ INSERT INTO images (id, name, size, status, created_at, updated_at, deleted, dis
 SELECT md5('image-' || i)::uuid::text, 'scale-' || lpad(i::text, 7, '0'), 12582912 + i % 1000, 'active',
        TIMESTAMP '2026-01-01' + i * INTERVAL '1 second', TIMESTAMP '2026-01-01' + i * INTERVAL '1 second',
        false, 'qcow2', 'bare', md5('scale-' || i),
-       CASE WHEN i % :step_owner = 0 THEN :'owner' ELSE md5('project-' || (i % 1000)) END,
+       CASE WHEN i % :step_owner = 0 THEN :'owner' WHEN i % 10 = 7 THEN :'wide'
+            ELSE md5('project-' || (i % 1000)) END,
        0, 0, false, 1073741824,
        CASE WHEN i % :step_owner = 0 THEN 'shared'
             WHEN i % :step_open = 1 THEN 'public'
@@ -142,7 +154,68 @@ ANALYZE;
 """
 
 
+def load_sqlite(path, n):
+    """The same data as LOAD_SQL, written with Python's sqlite3 into glint's migrated file."""
+    import datetime as dt
+    import hashlib
+    import sqlite3
+
+    def uid(s):
+        h = hashlib.md5(s.encode()).hexdigest()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    def md5(s):
+        return hashlib.md5(s.encode()).hexdigest()
+
+    base = dt.datetime(2026, 1, 1)
+    ts = lambda i, ms=0: (base + dt.timedelta(seconds=i, milliseconds=ms)).strftime(
+        "%Y-%m-%d %H:%M:%S.%f" if ms else "%Y-%m-%d %H:%M:%S")
+    step_owner, step_open, step_share, pool = n // 1000, n // 20, n // 100, max(n // 100, 10)
+    t0 = time.time()
+    c = sqlite3.connect(path)
+    c.execute("PRAGMA journal_mode = WAL")
+    c.execute("PRAGMA synchronous = OFF")
+    images, props, tags, members = [], [], [], []
+    for i in range(n):
+        iid = uid(f"image-{i}")
+        owner = OWNER if i % step_owner == 0 else WIDE if i % 10 == 7 else md5(f"project-{i % 1000}")
+        vis = ("shared" if i % step_owner == 0 else "public" if i % step_open == 1 else
+               "community" if i % step_open == 2 else "shared" if i % step_share == 3 or i % 10 == 5
+               else "private")
+        images.append((iid, f"scale-{i:07d}", 12582912 + i % 1000, "active", ts(i), ts(i), 0, "qcow2", "bare",
+                       md5(f"scale-{i}"), owner, 0, 0, 0, 1073741824, vis, 0, "sha512",
+                       hashlib.sha512(f"scale-{i}".encode()).hexdigest()))
+        for name, value in (("os_distro", ["ubuntu", "debian", "centos"][i % 3]), ("os_version", str(20 + i % 5)),
+                            ("hw_disk_bus", "virtio"), ("hw_qemu_guest_agent", "yes"), ("scale_index", str(i))):
+            props.append((iid, name, value, ts(i), ts(i), 0))
+        for v in ("scale", f"tier-{i % 5}"):
+            tags.append((iid, v, ts(i), ts(i), 0))
+        for k in range(10):
+            members.append((iid, md5(f"member-{(i * 10 + k) % pool}"), 0, ["accepted", "pending", "rejected"][k % 3],
+                            ts(i, k + 1), ts(i, k + 1), 0))
+        if i % step_share == 3:
+            members.append((iid, CONSUMER, 0, "accepted", ts(86400 + i), ts(86400 + i), 0))
+    c.executemany("INSERT INTO images (id, name, size, status, created_at, updated_at, deleted, disk_format, "
+                  "container_format, checksum, owner, min_disk, min_ram, protected, virtual_size, visibility, "
+                  "os_hidden, os_hash_algo, os_hash_value) VALUES (" + ", ".join("?" * 19) + ")", images)
+    c.executemany("INSERT INTO image_properties (image_id, name, value, created_at, updated_at, deleted) "
+                  "VALUES (?, ?, ?, ?, ?, ?)", props)
+    c.executemany("INSERT INTO image_tags (image_id, value, created_at, updated_at, deleted) "
+                  "VALUES (?, ?, ?, ?, ?)", tags)
+    c.executemany("INSERT INTO image_members (image_id, member, can_share, status, created_at, updated_at, "
+                  "deleted) VALUES (?, ?, ?, ?, ?, ?, ?)", members)
+    c.commit()
+    c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    c.close()
+    secs = time.time() - t0
+    size = f"{os.path.getsize(path) // (1 << 20)} MB"
+    log(f"loaded {n} images into {path} in {secs:.0f}s ({size})")
+    return secs, size
+
+
 def load(a, db, n, workdir):
+    if a.db == "sqlite":
+        return load_sqlite(db, n)
     step_owner = n // 1000
     script = os.path.join(workdir, "load.sql")
     with open(script, "w") as f:
@@ -151,7 +224,7 @@ def load(a, db, n, workdir):
     sh(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-q",
         "-v", f"n={n}", "-v", f"step_owner={step_owner}", "-v", f"step_open={n // 20}",
         "-v", f"step_share={n // 100}", "-v", f"pool={max(n // 100, 10)}",
-        "-v", f"owner={OWNER}", "-v", f"consumer={CONSUMER}", "-f", script])
+        "-v", f"owner={OWNER}", "-v", f"consumer={CONSUMER}", "-v", f"wide={WIDE}", "-f", script])
     secs = time.time() - t0
     size = sh(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-tAc",
                "SELECT pg_size_pretty(pg_database_size(current_database()))"]).strip()
@@ -162,9 +235,17 @@ def load(a, db, n, workdir):
 def setup_glint(a, n):
     d = os.path.join(a.work, f"glint-{n}")
     os.makedirs(os.path.join(d, "images"), exist_ok=True)
-    db = f"{a.db_prefix}_{n}"
-    psql("postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    psql("postgres", f'CREATE DATABASE "{db}"')
+    if a.db == "sqlite":
+        db = os.path.join(d, "glint.db")
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(db + suffix):
+                os.remove(db + suffix)
+        url = f"sqlite:///{db}"
+    else:
+        db = f"{a.db_prefix}_{n}"
+        psql("postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        psql("postgres", f'CREATE DATABASE "{db}"')
+        url = f"postgresql://postgres@127.0.0.1:5432/{db}"
     conf = os.path.join(d, "glint-api.conf")
     with open(conf, "w") as f:
         f.write(f"""[DEFAULT]
@@ -174,7 +255,7 @@ workers = {a.workers}
 auth_strategy = noauth
 
 [database]
-connection = postgresql://postgres@127.0.0.1:5432/{db}
+connection = {url}
 
 [glance_store]
 filesystem_store_datadir = {d}/images
@@ -203,6 +284,8 @@ def request_files(srv, d):
     if len(owned) < 2 or len(shares) < 2 or len(consumer_ids) < 2:
         raise RuntimeError(f"unexpected data: {len(owned)} owned, {len(shares)} shared, "
                            f"{len(consumer_ids)} visible to the consumer")
+    wide_ids = list_ids(srv, WIDE)
+    admin_ids = list_ids(srv, ADMIN)
     deep_c = consumer_ids[min(99, len(consumer_ids) - 2)]
     deep_o = owner_ids[min(899, len(owner_ids) - 2)]
     reqs = {
@@ -217,12 +300,23 @@ def request_files(srv, d):
         "list-owner-1000": (OWNER, ["GET\t/v2/images?limit=1000"]),
     }
     reqs["list-owner-1000-c1"] = reqs["list-owner-1000"]
+    reqs.update({
+        "list-consumer-1": (CONSUMER, ["GET\t/v2/images?limit=1"]),
+        "list-owner-1": (OWNER, ["GET\t/v2/images?limit=1"]),
+        "list-wide": (WIDE, ["GET\t/v2/images"]),
+        "list-wide-deep": (WIDE, [f"GET\t/v2/images?marker={wide_ids[min(899, len(wide_ids) - 2)]}"]),
+        "list-wide-1": (WIDE, ["GET\t/v2/images?limit=1"]),
+        "list-admin": (ADMIN, ["GET\t/v2/images"]),
+        "list-admin-deep": (ADMIN, [f"GET\t/v2/images?marker={admin_ids[min(899, len(admin_ids) - 2)]}"]),
+        "list-admin-1": (ADMIN, ["GET\t/v2/images?limit=1"]),
+    })
     files = {}
     for name, (project, lines) in reqs.items():
         path = os.path.join(d, f"{name}.reqs")
         write_lines(path, lines)
         files[name] = (project, path, lines[0])
-    facts = {"owned": len(owned), "consumer_sees": len(consumer_ids), "shares": len(shares)}
+    facts = {"owned": len(owned), "consumer_sees": len(consumer_ids), "shares": len(shares),
+             "wide_sees": len(wide_ids), "admin_sees": len(admin_ids)}
     return files, facts
 
 
@@ -335,19 +429,21 @@ def fmt(v):
 
 def render(a, results, explains, started):
     sizes = [r["n"] for r in results]
-    lines = ["# glint at scale: PostgreSQL, 10k to 1M images", "",
+    title = "SQLite" if a.db == "sqlite" else "PostgreSQL"
+    lines = [f"# glint at scale: {title}, {sizes[0]:,} to {sizes[-1]:,} images", "",
              f"Taken {started} UTC with `bash bench/scale.sh {a.cmdline}`. glint alone (release build, "
              f"`workers = {a.workers}`, noauth identity headers), wrk c={a.conc}, {a.duration} s per cell "
              "after a 1 s warm-up, load average " + f"{os.getloadavg()[2]:.1f} (15 min) when written. 2 cores "
              "shared by glint, PostgreSQL and wrk: compare the sizes with each other, not with other "
              "machines.", "",
              f"- machine: {platform.system()} {platform.release()} {platform.machine()}, {os.cpu_count()} cores",
-             f"- {a.pg_version}; wrk: {a.wrk_version}",
+             f"- {'SQLite (bundled with glint)' if a.db == 'sqlite' else a.pg_version}; wrk: {a.wrk_version}",
              "- data per size N (bulk SQL, `bench/lib/scale.py`): the owner owns 1,000 images, the consumer "
              "is an accepted member of 100 shared ones, 20 public and 20 community images; the rest belong to "
-             "1,000 other projects (10 % shared, the rest private). Every image has 5 properties, 2 tags and "
-             "10 members (N/100 member projects, accepted/pending/rejected). What the two callers may see "
-             "does not grow with N.", ""]
+             "1,000 other projects (10 % shared, the rest private) and to the *wide* project, which owns "
+             "N/10 private images. Every image has 5 properties, 2 tags and 10 members (N/100 member "
+             "projects, accepted/pending/rejected). What the consumer (120) and the owner (1,020) may see "
+             "does not grow with N; the wide project sees N/10 + 20, the admin all N.", ""]
     lines += ["| size | images | member rows | load s | database |", "|---:|---:|---:|---:|---|"]
     for r in results:
         lines.append(f"| {r['n']:,} | {r['n']:,} | {r['n'] * 10 + 100:,} | {r['load_s']:.0f} | {r['db_size']} |")
@@ -407,6 +503,7 @@ def main():
     p.add_argument("--db-prefix", default="scale_glint")
     p.add_argument("--out", default="")
     p.add_argument("--explain", choices=["largest", "none"], default="largest")
+    p.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     p.add_argument("--keep", action="store_true", help="keep the databases")
     p.add_argument("--cmdline", default="")
     a = p.parse_args()
@@ -440,14 +537,20 @@ def main():
                     f"errors {c['errors']} {c['samples'][:1]}")
             srv.stop()
             results.append({"n": n, "load_s": load_s, "db_size": db_size, "facts": facts, "cells": cells})
-            if n == max(a.sizes) and a.explain == "largest":
+            if n == max(a.sizes) and a.explain == "largest" and a.db == "postgres":
                 if pg_log_readable():
                     explains = (n, summarize_plans(explain_all(a, srv, db, files)))
                 else:
                     log(f"cannot read {PG_LOG}: no plans recorded")
         finally:
             srv.stop()
-            if not a.keep:
+            if a.keep:
+                pass
+            elif a.db == "sqlite":
+                for suffix in ("", "-wal", "-shm"):
+                    if os.path.exists(db + suffix):
+                        os.remove(db + suffix)
+            else:
                 psql("postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
     md = render(a, results, explains, started)
     print(md)

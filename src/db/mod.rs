@@ -5,6 +5,7 @@ mod children;
 pub mod connection;
 pub mod error;
 pub mod images;
+mod list;
 pub mod members;
 pub mod metadefs;
 pub mod models;

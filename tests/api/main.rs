@@ -15,6 +15,7 @@ mod isolation;
 mod keystone;
 mod list;
 mod list_cost;
+mod list_plans;
 mod members;
 mod metadefs;
 mod metrics;

@@ -1,0 +1,18 @@
+DROP INDEX ix_images_list_vis_created;
+DROP INDEX ix_images_list_vis_id;
+DROP INDEX ix_images_list_vis_name;
+DROP INDEX ix_images_list_vis_status;
+DROP INDEX ix_images_list_vis_container_format;
+DROP INDEX ix_images_list_vis_disk_format;
+DROP INDEX ix_images_list_vis_size;
+DROP INDEX ix_images_list_vis_updated;
+DROP INDEX ix_images_list_own_created;
+DROP INDEX ix_images_list_own_id;
+DROP INDEX ix_images_list_own_name;
+DROP INDEX ix_images_list_own_status;
+DROP INDEX ix_images_list_own_container_format;
+DROP INDEX ix_images_list_own_disk_format;
+DROP INDEX ix_images_list_own_size;
+DROP INDEX ix_images_list_own_updated;
+CREATE INDEX ix_images_created_at_id ON images (created_at, id);
+CREATE INDEX created_at_image_idx ON images (created_at);

@@ -1,0 +1,213 @@
+//! The list statements use the list indexes on each backend, checked on their plans (no
+//! clock): every stream of `GET /v2/images` walks a `ix_images_list_*` index in sort order
+//! under its LIMIT, and only the shared-with-me stream (the caller's member rows) and the
+//! merge of the streams' pages sort anything. The data is large enough that PostgreSQL,
+//! with statistics, would choose a sequential scan or a sort of every visible image if the
+//! query shape allowed it.
+
+use diesel::RunQueryDsl;
+use glint::domain::context::RequestContext;
+use glint::domain::list_query::{parse, ListDefaults, SortKey};
+
+use crate::backend_test;
+use crate::helpers::TestApp;
+
+const IMAGES: i64 = 20_000;
+
+/// `IMAGES` images of 50 owners in every visibility (some without name, size or
+/// updated_at), and an
+/// accepted member row of `p2` on every other project's shared image.
+fn fixture(app: &TestApp) {
+    let mut c = app.db();
+    let (series, name, size, ts) = if app.pg_db().is_some() {
+        (
+            format!("SELECT i FROM generate_series(0, {}) AS n(i)", IMAGES - 1),
+            "'n' || lpad((i % 300)::text, 3, '0')",
+            "i * 10",
+            "TIMESTAMP '2026-01-01' + i * INTERVAL '1 second'",
+        )
+    } else {
+        (
+            format!(
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {}) \
+                 SELECT i FROM n",
+                IMAGES - 1
+            ),
+            "printf('n%03d', i % 300)",
+            "i * 10",
+            "strftime('%Y-%m-%d %H:%M:%S', '2026-01-01', '+' || i || ' seconds')",
+        )
+    };
+    let images = format!(
+        "INSERT INTO images (id, name, size, status, created_at, updated_at, deleted, \
+         disk_format, container_format, owner, visibility, os_hidden, protected, min_disk, \
+         min_ram) \
+         SELECT 'img-' || i, CASE WHEN i % 7 = 0 THEN NULL ELSE {name} END, \
+         CASE WHEN i % 5 = 0 THEN NULL ELSE {size} END, 'active', {ts}, \
+         CASE WHEN i % 11 = 0 THEN NULL ELSE {ts} END, FALSE, 'raw', \
+         'bare', 'p' || (i % 50), \
+         CASE i % 4 WHEN 0 THEN 'public' WHEN 1 THEN 'private' WHEN 2 THEN 'shared' \
+         ELSE 'community' END, FALSE, FALSE, 0, 0 FROM ({series}) AS s"
+    );
+    diesel::sql_query(images).execute(&mut *c).unwrap();
+    diesel::sql_query(
+        "INSERT INTO image_members (image_id, member, can_share, status, created_at, deleted) \
+         SELECT id, 'p2', FALSE, 'accepted', created_at, FALSE FROM images \
+         WHERE visibility = 'shared' AND owner <> 'p2'",
+    )
+    .execute(&mut *c)
+    .unwrap();
+    if app.pg_db().is_some() {
+        diesel::sql_query("ANALYZE").execute(&mut *c).unwrap();
+    }
+}
+
+/// A PostgreSQL plan's streams: the subtrees of the innermost `Limit`s.
+fn pg_streams(plan: &[String]) -> Vec<String> {
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let limits: Vec<usize> = plan
+        .iter()
+        .enumerate()
+        .filter(|(i, l)| {
+            *i > 0
+                && l.trim_start()
+                    .trim_start_matches("->  ")
+                    .starts_with("Limit")
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if limits.is_empty() {
+        return vec![plan.join("\n")];
+    }
+    let streams: Vec<String> = limits
+        .iter()
+        .map(|&at| {
+            let depth = indent(&plan[at]);
+            let mut s = vec![plan[at].trim().trim_start_matches("->  ").to_owned()];
+            s.extend(
+                plan[at + 1..]
+                    .iter()
+                    .take_while(|l| indent(l) > depth)
+                    .map(|l| l.trim().to_owned()),
+            );
+            s.join("\n")
+        })
+        .collect();
+    // The innermost ones: the merged page's own Limit holds them all.
+    streams
+        .into_iter()
+        .filter(|s| !s.lines().skip(1).any(|l| l.contains("Limit")))
+        .collect()
+}
+
+/// A SQLite plan's streams: each `CO-ROUTINE s<i>` subtree, or the whole plan.
+fn sqlite_streams(plan: &[String]) -> Vec<String> {
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut out = Vec::new();
+    for (at, l) in plan.iter().enumerate() {
+        if l.trim().starts_with("CO-ROUTINE s") {
+            let depth = indent(l);
+            out.push(
+                plan[at + 1..]
+                    .iter()
+                    .take_while(|l| indent(l) > depth)
+                    .map(|l| l.trim().to_owned())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+        }
+    }
+    if out.is_empty() {
+        out.push(plan.join("\n"));
+    }
+    out
+}
+
+backend_test!(list_statements_walk_the_list_indexes, |app| async move {
+    fixture(&app);
+    let pg = app.pg_db().is_some();
+    let mut conn = app.db();
+    // Mid-way markers: near either end PostgreSQL may rightly prefer a one-column index
+    // (`updated_at_image_idx`) for the few rows left.
+    let markers: Vec<_> = ["img-10001", "img-10000"]
+        .iter()
+        .map(|id| {
+            glint::db::images::get(&mut conn, &glint::domain::id::ImageId::from_stored(*id))
+                .unwrap()
+                .unwrap()
+        })
+        .collect();
+    let callers = [
+        RequestContext::new(Some("p2"), &["member"]),
+        RequestContext::new(Some("p2"), &["admin"]),
+        RequestContext::new(None, &["member"]),
+    ];
+    let mut queries = vec![String::new(), "limit=1".to_owned()];
+    for key in SortKey::ALL.iter().copied() {
+        for dir in ["asc", "desc"] {
+            queries.push(format!("sort_key={}&sort_dir={dir}", key.as_str()));
+        }
+    }
+    for vis in ["visibility=all", "visibility=shared", "visibility=private"] {
+        queries.push(vis.to_owned());
+    }
+    let mut checked = 0;
+    for raw in &queries {
+        let q = parse(raw, &ListDefaults::default()).unwrap();
+        for ctx in &callers {
+            for m in [None, Some(&markers[0]), Some(&markers[1])] {
+                let plan = glint::db::images::explain(&mut conn, ctx, &q, m).unwrap();
+                if plan.is_empty() {
+                    assert!(ctx.project().is_none(), "{raw}");
+                    continue;
+                }
+                let all = plan.join("\n");
+                let what = format!(
+                    "{raw:?} admin={} project={:?} marker={}:\n{all}",
+                    ctx.is_admin(),
+                    ctx.project(),
+                    m.is_some()
+                );
+                if std::env::var("GLINT_PRINT_PLANS").is_ok() {
+                    println!("== {what}");
+                }
+                if pg {
+                    assert!(!all.contains("Seq Scan on images"), "{what}");
+                    assert!(plan[0].starts_with("Limit"), "{what}");
+                    for s in pg_streams(&plan) {
+                        if s.contains("image_members") {
+                            // Bounded by the caller's member rows: images fetched by id.
+                            assert!(
+                                s.contains("Index Scan") && s.contains("id)::text = ANY ("),
+                                "{what}"
+                            );
+                            continue;
+                        }
+                        assert!(s.starts_with("Limit"), "{what}");
+                        assert!(
+                            s.contains("Index Scan") && s.contains("using ix_images_list_"),
+                            "{what}"
+                        );
+                        assert!(!s.contains("Sort"), "{what}");
+                        checked += 1;
+                    }
+                } else {
+                    assert!(!all.contains("SCAN images"), "{what}");
+                    for s in sqlite_streams(&plan) {
+                        if s.contains("image_members") {
+                            assert!(s.contains("sqlite_autoindex_images_1 (id=?)"), "{what}");
+                            continue;
+                        }
+                        assert!(
+                            s.starts_with("SEARCH images USING INDEX ix_images_list_"),
+                            "{what}"
+                        );
+                        assert!(!s.contains("TEMP B-TREE"), "{what}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 500, "{checked} streams checked");
+});
