@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 pub mod import;
+/// Object-store options (S3); read on their own, not yet part of [`Config`].
+pub mod stores;
 pub mod transport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
