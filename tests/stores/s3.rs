@@ -394,3 +394,51 @@ async fn locations_are_glance_store_urls_and_read_back() {
     ));
     drop_bucket(&env, &s3, &b).await;
 }
+
+/// Polls `bucket`'s multipart uploads until there are `want` of them (20 s at most: the
+/// abort of a dropped upload runs in the background).
+async fn await_uploads(env: &HashMap<String, String>, bucket: &str, want: usize) {
+    for _ in 0..200 {
+        if multipart_uploads(env, bucket).await.len() == want {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "expected {want} multipart uploads in {bucket}, have {:?}",
+        multipart_uploads(env, bucket).await
+    );
+}
+
+#[tokio::test]
+async fn dropped_upload_is_aborted() {
+    let Some(env) = server() else { return };
+    let b = bucket("dropped");
+    let s3 = store(
+        &env,
+        &b,
+        "s3_store_create_bucket_on_put = true\ns3_store_large_object_size = 5\n\
+         s3_store_large_object_chunk_size = 5\n",
+    );
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let body = Box::pin(stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
+    }));
+    let id = uuid::Uuid::new_v4().to_string();
+    let upload = {
+        let (s3, id) = (s3.clone(), id.clone());
+        tokio::spawn(async move { s3.put(&id, body, CAP, None).await })
+    };
+    // More than one part: the multipart upload starts; then the client goes silent.
+    for chunk in data(6 * MIB, 4).chunks(MIB) {
+        tx.send(Bytes::copy_from_slice(chunk)).await.unwrap();
+    }
+    await_uploads(&env, &b, 1).await;
+    // The request is dropped (as actix drops the handler of a vanished client).
+    upload.abort();
+    assert!(upload.await.unwrap_err().is_cancelled());
+    await_uploads(&env, &b, 0).await;
+    assert!(keys(&env, &b).await.is_empty());
+    drop(tx);
+    drop_bucket(&env, &s3, &b).await;
+}
