@@ -11,6 +11,8 @@
 #   GLINT_TEST_PRIVATE_PG=skip  skip the PostgreSQL restart tests (private server via initdb/pg_ctl; needs root)
 #   GLINT_TEST_MOUNT=skip       skip the disk-full tests (mount a tmpfs; needs root)
 #   GLINT_TEST_BENCH=skip        skip the few-second smoke runs of bench/run.sh and bench/scale.sh
+#   GLINT_TEST_STORES=skip       run without the object-store server (scripts/swift.sh: Swift + S3 API;
+#                                the tests/stores tests print SKIPPED)
 #   GLINT_TEST_PG_URL            PostgreSQL admin URL (default postgresql://postgres@127.0.0.1:5432/test)
 #   GLINT_TEST_REQUIRE=all       nothing may be skipped (CI): a skipping test fails, and so does the run
 #                                when any test or step was skipped or any switch above says skip
@@ -22,7 +24,7 @@ cd "$(dirname "$0")/.."
 
 # An unknown switch value is an error, never a silent default.
 for switch in GLINT_TEST_KEYSTONE GLINT_TEST_CONFORMANCE GLINT_TEST_FUZZ GLINT_TEST_PRIVATE_PG \
-  GLINT_TEST_MOUNT GLINT_TEST_BENCH; do
+  GLINT_TEST_MOUNT GLINT_TEST_BENCH GLINT_TEST_STORES; do
   case "${!switch:-}" in
     "" | skip) ;;
     *) echo "$switch: unknown value '${!switch}' (known: skip)" >&2; exit 2 ;;
@@ -43,7 +45,7 @@ for b in "${wanted_backends[@]}"; do
 done
 if [ "${GLINT_TEST_REQUIRE:-}" = all ]; then
   for switch in GLINT_TEST_KEYSTONE GLINT_TEST_CONFORMANCE GLINT_TEST_FUZZ GLINT_TEST_PRIVATE_PG \
-    GLINT_TEST_MOUNT GLINT_TEST_BENCH; do
+    GLINT_TEST_MOUNT GLINT_TEST_BENCH GLINT_TEST_STORES; do
     if [ "${!switch:-}" = skip ]; then
       echo "GLINT_TEST_REQUIRE=all forbids $switch=skip" >&2; exit 2
     fi
@@ -60,6 +62,7 @@ TEMPEST_WORK="${GLINT_TEMPEST_STACK_WORK:-$WORK/tempest-stack}"
 was_up() { bash scripts/keystone.sh status >/dev/null 2>&1; }
 KEYSTONE_WAS_UP=0; was_up && KEYSTONE_WAS_UP=1
 STACK_WAS_UP=0; bash scripts/glint-stack.sh status >/dev/null 2>&1 && STACK_WAS_UP=1
+SWIFT_WAS_UP=0; bash scripts/swift.sh status >/dev/null 2>&1 && SWIFT_WAS_UP=1
 TEMPEST_WAS_UP=0
 GLINT_WORK="$TEMPEST_WORK" GLINT_KEYSTONE_PORT="${GLINT_TEMPEST_KEYSTONE_PORT:-5011}" \
   GLINT_PORT="${GLINT_TEMPEST_PORT:-9311}" bash scripts/glint-stack.sh status >/dev/null 2>&1 && TEMPEST_WAS_UP=1
@@ -139,6 +142,7 @@ cleanup() {
   fi
   [ "$STACK_WAS_UP" = 1 ] || bash scripts/glint-stack.sh stop >/dev/null 2>&1 || true
   [ "$KEYSTONE_WAS_UP" = 1 ] || bash scripts/keystone.sh stop >/dev/null 2>&1 || true
+  [ "$SWIFT_WAS_UP" = 1 ] || bash scripts/swift.sh stop >/dev/null 2>&1 || true
   exit "$rc"
 }
 trap cleanup EXIT
@@ -149,6 +153,14 @@ cargo clippy --locked --all-targets -- -D warnings
 
 if [ "${GLINT_TEST_KEYSTONE:-}" != "skip" ]; then
   bash scripts/keystone.sh start
+fi
+# The object stores' tests (tests/stores) need a real S3/Swift server.
+if [ "${GLINT_TEST_STORES:-}" != "skip" ]; then
+  bash scripts/swift.sh start
+  export GLINT_SWIFT_ENV="$WORK/swift/env"
+else
+  unset GLINT_SWIFT_ENV
+  skip_step "object-store server (scripts/swift.sh)" "GLINT_TEST_STORES=skip"
 fi
 
 # Every test binary runs even when an earlier one failed, so that the summary covers all suites:

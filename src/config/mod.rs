@@ -10,6 +10,8 @@ pub mod healthcheck;
 pub mod import;
 pub mod metrics;
 pub mod notifications;
+/// Object-store options (S3); read on their own, not yet part of [`Config`].
+pub mod stores;
 pub mod transport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

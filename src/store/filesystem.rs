@@ -21,11 +21,10 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use md5::{Digest, Md5};
 use tokio::task::JoinHandle;
 
-use super::inspect::Inspector;
-use super::{HashAlgo, Hasher, StoreError, StoredData};
+use super::digest::DataDigest;
+use super::{HashAlgo, StoreError, StoredData};
 
 /// Temporary upload files start with this; no valid image id does (ids may
 /// not start with a dot), so they can be told apart and swept.
@@ -230,6 +229,14 @@ impl FsStore {
         }
     }
 
+    /// The image's location URL as glance_store's file driver writes it: `file://` and the
+    /// absolute path of the data file.
+    pub fn location(&self, image_id: &str) -> String {
+        let path =
+            std::path::absolute(self.path_of(image_id)).unwrap_or_else(|_| self.path_of(image_id));
+        format!("file://{}", path.display())
+    }
+
     /// Where the image's data lives (tests and diagnostics; no validation).
     pub fn path_of(&self, image_id: &str) -> PathBuf {
         self.root.join(image_id)
@@ -294,10 +301,8 @@ struct Plan {
 struct Upload {
     temp_path: PathBuf,
     out: Option<BufWriter<File>>,
-    md5: Md5,
-    hasher: Hasher,
-    inspector: Option<Inspector>,
-    size: u64,
+    /// Taken by [`Upload::commit`].
+    digest: Option<DataDigest>,
 }
 
 impl Upload {
@@ -314,23 +319,16 @@ impl Upload {
         Ok(Upload {
             temp_path: plan.temp_path.clone(),
             out: Some(BufWriter::with_capacity(WRITE_BUFFER, file)),
-            md5: Md5::new(),
-            hasher: Hasher::new(plan.algo),
-            inspector: plan.inspect.as_ref().map(|_| Inspector::new()),
-            size: 0,
+            digest: Some(DataDigest::new(plan.algo, plan.inspect.clone())),
         })
     }
 
     fn write(&mut self, chunks: &[Bytes]) -> Result<(), StoreError> {
         let out = self.out.as_mut().ok_or_else(closed)?;
+        let digest = self.digest.as_mut().ok_or_else(closed)?;
         for chunk in chunks {
-            self.md5.update(chunk);
-            self.hasher.update(chunk);
-            if let Some(i) = self.inspector.as_mut() {
-                i.feed(chunk);
-            }
+            digest.update(chunk);
             out.write_all(chunk).map_err(StoreError::from_write)?;
-            self.size += chunk.len() as u64;
         }
         Ok(())
     }
@@ -343,13 +341,7 @@ impl Upload {
             .ok_or_else(closed)?
             .into_inner()
             .map_err(|e| StoreError::from_write(e.into_error()))?;
-        let virtual_size = match (&plan.inspect, self.inspector.take()) {
-            (Some((disk_format, required)), Some(i)) => i
-                .finish()
-                .check(disk_format, *required)
-                .map_err(StoreError::InvalidImageData)?,
-            _ => None,
-        };
+        let data = self.digest.take().ok_or_else(closed)?.finish()?;
         file.sync_all().map_err(StoreError::from_write)?;
         drop(file);
         fs::rename(&self.temp_path, &plan.final_path).map_err(StoreError::from_write)?;
@@ -358,15 +350,6 @@ impl Upload {
             let _ = fs::remove_file(&plan.final_path);
             return Err(StoreError::from_write(e));
         }
-        let md5 = std::mem::replace(&mut self.md5, Md5::new());
-        let hasher = std::mem::replace(&mut self.hasher, Hasher::new(plan.algo));
-        let data = StoredData {
-            size: self.size,
-            checksum: hex::encode(md5.finalize()),
-            hash_algo: plan.algo.as_str().to_owned(),
-            hash_value: hasher.finish_hex(),
-            virtual_size,
-        };
         tracing::debug!(
             path = %plan.final_path.display(),
             size = data.size,
@@ -541,6 +524,7 @@ mod tests {
     use super::*;
     use crate::store::inspect::tests::qcow2_image;
     use futures_util::stream;
+    use md5::{Digest, Md5};
     use std::collections::BTreeSet;
     use std::convert::Infallible;
 
