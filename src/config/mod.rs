@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 pub mod database;
 pub mod import;
+pub mod ini;
 pub mod transport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,29 +206,22 @@ pub struct RawConfig {
 
 impl RawConfig {
     pub fn from_file(path: &Path) -> Result<Self, String> {
-        let ini = ini::Ini::load_from_file(path)
+        let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
-        Ok(Self::from_ini(&ini))
+        Self::parse_text(&text, &path.display().to_string())
     }
 
     /// The same as [`RawConfig::from_file`], from the file's text.
     pub fn from_text(text: &str) -> Result<Self, String> {
-        // `load_from_file` drops a UTF-8 byte order mark; so does this.
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let ini =
-            ini::Ini::load_from_str(text).map_err(|e| format!("cannot parse config text: {e}"))?;
-        Ok(Self::from_ini(&ini))
+        Self::parse_text(text, "<config text>")
     }
 
-    fn from_ini(ini: &ini::Ini) -> Self {
+    fn parse_text(text: &str, origin: &str) -> Result<Self, String> {
         let mut raw = RawConfig::default();
-        for (section, props) in ini.iter() {
-            let section = section.unwrap_or("DEFAULT");
-            for (k, v) in props.iter() {
-                raw.set(section, k, v);
-            }
+        for e in ini::parse(text, origin)? {
+            raw.set(&e.section, &e.key, &e.value);
         }
-        raw
+        Ok(raw)
     }
 
     pub fn set(&mut self, section: &str, key: &str, value: &str) {
