@@ -8,6 +8,7 @@ use std::str::FromStr;
 pub mod database;
 pub mod import;
 pub mod ini;
+pub mod inventory;
 pub mod transport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -275,6 +276,14 @@ impl RawConfig {
             Some("false" | "no" | "off" | "0") => Ok(false),
             Some(v) => Err(format!("invalid boolean '{v}' for [{section}] {key}")),
         }
+    }
+
+    /// Every option set to a non-empty value, as `(section, key, value)`.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.values
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|((s, k), v)| (s.as_str(), k.as_str(), v.as_str()))
     }
 
     /// Options present but not read by glint, as `[section] key`.
