@@ -1,10 +1,10 @@
-//! The `glint` command: serve, db sync, db version, check-config.
+//! The `glint` command: serve, db sync, db version, db load-metadefs, check-config.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use glint::config::{Config, RawConfig};
+use glint::config::{inventory, Config, RawConfig};
 
 #[derive(Parser)]
 #[command(
@@ -37,8 +37,12 @@ enum Command {
         #[command(subcommand)]
         action: DbAction,
     },
-    /// Validate the configuration and exit.
-    CheckConfig,
+    /// Run every start-up check of `serve` without starting, list the options glint ignores.
+    CheckConfig {
+        /// Fail when any option set in the file is ignored by glint.
+        #[arg(long)]
+        strict: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -51,19 +55,72 @@ enum DbAction {
     LoadMetadefs { dir: PathBuf },
 }
 
-fn load_config(cli: &Cli) -> Result<Config, String> {
+/// Read and validate the configuration; `enforce` (serve, check-config) fails on refused
+/// options before anything else. Only commands that write (`serve`, `db sync`,
+/// `db load-metadefs`) pass `create_data_dir`: the others leave the disk alone.
+fn load_config(
+    cli: &Cli,
+    enforce: bool,
+    create_data_dir: bool,
+) -> Result<(Config, inventory::Report), String> {
     let mut raw = match &cli.config_file {
         Some(p) => RawConfig::from_file(p)?,
         None => RawConfig::default(),
     };
     raw.apply_env(std::env::vars());
-    for option in raw.ignored() {
-        tracing::info!(%option, "configuration option not used by glint; ignored");
+    let report = inventory::classify(&raw);
+    for option in &report.unknown {
+        tracing::warn!(%option, "configuration option unknown to Glance 32 and glint; ignored");
     }
-    std::fs::create_dir_all(&cli.data_dir)
-        .map_err(|e| format!("cannot create data dir {}: {e}", cli.data_dir.display()))?;
-    let data_dir = std::fs::canonicalize(&cli.data_dir).unwrap_or_else(|_| cli.data_dir.clone());
-    Config::from_raw(&raw, Path::new(&data_dir))
+    if !report.ignored.is_empty() {
+        tracing::warn!(
+            "{} configuration option(s) ignored as irrelevant to glint (see docs/CONFIG-OPTIONS.md): {}",
+            report.ignored.len(),
+            report.ignored.join(", ")
+        );
+    }
+    if enforce {
+        refuse(&report)?;
+    }
+    if create_data_dir {
+        std::fs::create_dir_all(&cli.data_dir)
+            .map_err(|e| format!("cannot create data dir {}: {e}", cli.data_dir.display()))?;
+    }
+    let data_dir = std::fs::canonicalize(&cli.data_dir)
+        .or_else(|_| std::path::absolute(&cli.data_dir))
+        .unwrap_or_else(|_| cli.data_dir.clone());
+    let config = Config::from_raw(&raw, Path::new(&data_dir))?;
+    Ok((config, report))
+}
+
+/// The options that stop `serve` and fail `check-config`, in one message.
+fn refuse(report: &inventory::Report) -> Result<(), String> {
+    if report.refused.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "configuration refused: {}",
+        report.refused.join("; ")
+    ))
+}
+
+fn check_config(config: &Config, report: &inventory::Report, strict: bool) -> Result<(), String> {
+    glint::startup::check(config)?;
+    let unused: Vec<&String> = report.ignored.iter().chain(&report.unknown).collect();
+    for option in &report.ignored {
+        println!("ignored: {option}");
+    }
+    for option in &report.unknown {
+        println!("unknown to Glance: {option}");
+    }
+    if strict && !unused.is_empty() {
+        return Err(format!(
+            "--strict: {} option(s) set but ignored by glint",
+            unused.len()
+        ));
+    }
+    println!("configuration OK");
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -76,16 +133,16 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let cli = Cli::parse();
-    let result = load_config(&cli).and_then(|config| match cli.command.unwrap_or(Command::Serve) {
+    let mut cli = Cli::parse();
+    let command = cli.command.take().unwrap_or(Command::Serve);
+    let (enforce, writes) = match &command {
+        Command::Serve => (true, true),
+        Command::CheckConfig { .. } => (true, false),
+        Command::Db { action } => (false, !matches!(action, DbAction::Version)),
+    };
+    let result = load_config(&cli, enforce, writes).and_then(|(config, report)| match command {
         Command::Serve => serve(config),
-        Command::CheckConfig => {
-            if let Some(path) = &config.policy_file {
-                glint::policy::file::check_policy_file(path)?;
-            }
-            println!("configuration OK");
-            Ok(())
-        }
+        Command::CheckConfig { strict } => check_config(&config, &report, strict),
         Command::Db { action } => {
             let settings = glint::db::connection::PoolSettings {
                 max_size: 1,

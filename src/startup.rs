@@ -12,14 +12,18 @@ use crate::db::Db;
 use crate::policy::Enforcer;
 use crate::store::{FsStore, HashAlgo};
 
-/// Open the database (applying migrations), recover from an earlier crash, open the store.
-pub fn build_state(config: Config) -> Result<AppState, String> {
-    if config.auth_strategy == AuthStrategy::Noauth {
-        tracing::warn!(
-            "auth_strategy = noauth: identity is taken from request headers (X-Project-Id, X-Roles). \
-             Anyone can act as any project. Never use this outside development."
-        );
+/// The checks of [`build_state`] that touch nothing (`glint check-config` runs them too):
+/// the policy file and legacy policy settings, the Keystone options.
+pub fn check(config: &Config) -> Result<(), String> {
+    policy_enforcer(config)?;
+    if config.auth_strategy == AuthStrategy::Keystone && config.keystone.auth_url.is_some() {
+        KeystoneClient::new(&config.keystone)?;
     }
+    Ok(())
+}
+
+/// The policy: defaults with the policy file's overrides, validated.
+fn policy_enforcer(config: &Config) -> Result<Enforcer, String> {
     let mut policy = Enforcer::default();
     if let Some(path) = &config.policy_file {
         let overrides = crate::policy::file::load_policy_file(path)?;
@@ -34,6 +38,18 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
             "[oslo_policy] enforce_new_defaults = False (legacy policy) is not supported".into(),
         );
     }
+    Ok(policy)
+}
+
+/// Open the database (applying migrations), recover from an earlier crash, open the store.
+pub fn build_state(config: Config) -> Result<AppState, String> {
+    if config.auth_strategy == AuthStrategy::Noauth {
+        tracing::warn!(
+            "auth_strategy = noauth: identity is taken from request headers (X-Project-Id, X-Roles). \
+             Anyone can act as any project. Never use this outside development."
+        );
+    }
+    let policy = policy_enforcer(&config)?;
     let db = Db::open(
         &config.database_connection,
         &PoolSettings::from_config(&config),

@@ -8,6 +8,8 @@ use std::str::FromStr;
 pub mod database;
 pub mod healthcheck;
 pub mod import;
+pub mod ini;
+pub mod inventory;
 pub mod metrics;
 pub mod notifications;
 /// Object-store options (S3); read on their own, not yet part of [`Config`].
@@ -219,33 +221,28 @@ pub struct RawConfig {
 
 impl RawConfig {
     pub fn from_file(path: &Path) -> Result<Self, String> {
-        let ini = ini::Ini::load_from_file(path)
+        let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
-        Ok(Self::from_ini(&ini))
+        Self::parse_text(&text, &path.display().to_string())
     }
 
     /// The same as [`RawConfig::from_file`], from the file's text.
     pub fn from_text(text: &str) -> Result<Self, String> {
-        // `load_from_file` drops a UTF-8 byte order mark; so does this.
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let ini =
-            ini::Ini::load_from_str(text).map_err(|e| format!("cannot parse config text: {e}"))?;
-        Ok(Self::from_ini(&ini))
+        Self::parse_text(text, "<config text>")
     }
 
-    fn from_ini(ini: &ini::Ini) -> Self {
+    fn parse_text(text: &str, origin: &str) -> Result<Self, String> {
         let mut raw = RawConfig::default();
-        for (section, props) in ini.iter() {
-            let section = section.unwrap_or("DEFAULT");
-            for (k, v) in props.iter() {
-                let earlier = raw.get_all(section, k);
-                raw.set(section, k, v);
-                if let Some(all) = raw.all.get_mut(&(section.to_owned(), k.to_owned())) {
-                    all.splice(0..0, earlier);
-                }
+        for e in ini::parse(text, origin)? {
+            // A repeated key keeps every value (multi-valued options such as `driver`); the
+            // last one is the value of a single-valued option, as oslo.config reads them.
+            let earlier = raw.get_all(&e.section, &e.key);
+            raw.set(&e.section, &e.key, &e.value);
+            if let Some(all) = raw.all.get_mut(&(e.section.clone(), e.key.clone())) {
+                all.splice(0..0, earlier);
             }
         }
-        raw
+        Ok(raw)
     }
 
     pub fn set(&mut self, section: &str, key: &str, value: &str) {
@@ -306,6 +303,14 @@ impl RawConfig {
             Some("false" | "no" | "off" | "0") => Ok(false),
             Some(v) => Err(format!("invalid boolean '{v}' for [{section}] {key}")),
         }
+    }
+
+    /// Every option set to a non-empty value, as `(section, key, value)`.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.values
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|((s, k), v)| (s.as_str(), k.as_str(), v.as_str()))
     }
 
     /// Options present but not read by glint, as `[section] key`.

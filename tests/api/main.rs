@@ -6,6 +6,7 @@ mod helpers;
 
 mod bad_input;
 mod checklist;
+mod config;
 mod data;
 mod hardening;
 mod healthcheck;
