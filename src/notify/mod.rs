@@ -255,19 +255,18 @@ impl Notifier {
         );
     }
 
-    /// `image.send` after a download: ERROR when fewer bytes than the image's size were sent.
+    /// `image.send` after a download: ERROR when the bytes sent are not the `expected` count
+    /// (the image's size, or the requested range's length).
     pub fn image_send(
         &self,
         img: &Image,
         bytes_sent: u64,
+        expected: u64,
         project: Option<&str>,
         user: Option<&str>,
     ) {
         if self.wants("image.send") {
-            let complete = img
-                .size
-                .is_none_or(|s| u64::try_from(s).ok() == Some(bytes_sent));
-            let priority = if complete {
+            let priority = if bytes_sent == expected {
                 Priority::Info
             } else {
                 Priority::Error
