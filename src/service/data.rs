@@ -83,6 +83,7 @@ where
     }
 
     // 2. Stream the bytes into the store (temp file, fsync, rename).
+    let receiving = crate::metrics::InProgress::start(&crate::metrics::PROCESS.uploads_in_progress);
     let data = receive(
         state,
         &state.store,
@@ -94,6 +95,10 @@ where
         |e| state.notifier.upload_failed(&upload_failure_text(&id, e)),
     )
     .await?;
+    drop(receiving);
+    crate::metrics::PROCESS
+        .bytes_uploaded
+        .fetch_add(data.size, std::sync::atomic::Ordering::Relaxed);
 
     // 3. Record the result, unless the image was deleted (or reset) meanwhile.
     let active = record_received(
@@ -242,7 +247,11 @@ fn announce_send(
     let counted = sent.clone();
     let body = body.inspect(move |chunk| {
         if let Ok(b) = chunk {
-            counted.fetch_add(b.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            let n = b.len() as u64;
+            counted.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            crate::metrics::PROCESS
+                .bytes_downloaded
+                .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
         }
     });
     let done = futures_util::stream::once(async move {

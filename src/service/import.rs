@@ -88,6 +88,7 @@ where
     }
 
     // `_unstage` on failure: back to queued; the staging area keeps nothing.
+    let receiving = crate::metrics::InProgress::start(&crate::metrics::PROCESS.uploads_in_progress);
     let data = receive(
         state,
         &state.staging,
@@ -99,6 +100,10 @@ where
         |_| {},
     )
     .await?;
+    drop(receiving);
+    crate::metrics::PROCESS
+        .bytes_uploaded
+        .fetch_add(data.size, std::sync::atomic::Ordering::Relaxed);
 
     let staged = record_received(
         state,
@@ -284,6 +289,7 @@ async fn run(
     method: String,
     uri: Option<String>,
 ) {
+    let _running = crate::metrics::InProgress::start(&crate::metrics::PROCESS.imports_in_progress);
     let task_id = created.id.clone();
     let n = state.notifier.clone();
     let outcome = match start(&state, &task_id, &image_id).await {

@@ -76,3 +76,52 @@ async fn metrics_can_be_turned_off() {
     let r = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), 404);
 }
+
+/// A series' value in a scrape (0 when absent from it, which the caller checks apart).
+fn value(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[actix_web::test]
+async fn data_pool_and_auth_series_move_with_their_actions() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let c = app.caller("p1", "member,reader");
+    let before = scrape(&app).await;
+    for series in [
+        "glint_db_pool_acquired_total",
+        "glint_db_pool_wait_seconds_total",
+        "glint_db_pool_errors_total",
+        "glint_token_cache_hits_total",
+        "glint_token_cache_misses_total",
+        "glint_keystone_calls_total",
+        "glint_keystone_call_seconds_total",
+        "glint_keystone_failures_total",
+        "glint_bytes_uploaded_total",
+        "glint_bytes_downloaded_total",
+        "glint_uploads_in_progress",
+        "glint_imports_in_progress",
+    ] {
+        let present = before.lines().any(|l| {
+            l.strip_prefix(series)
+                .is_some_and(|rest| rest.starts_with(' '))
+        });
+        assert!(present, "{series}: {before}");
+    }
+    let id = c
+        .create_image(json!({"name": "m", "disk_format": "raw", "container_format": "bare"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(c.upload(&id, vec![1; 1000]).await.status(), 204);
+    let r = c.get(&format!("/v2/images/{id}/file")).await;
+    assert_eq!(r.bytes().await.unwrap().len(), 1000);
+    let after = scrape(&app).await;
+    // Process-wide counters (other tests run beside this one): at least this test's share.
+    let moved = |name: &str| value(&after, name) - value(&before, name);
+    assert!(moved("glint_bytes_uploaded_total") >= 1000.0, "{after}");
+    assert!(moved("glint_bytes_downloaded_total") >= 1000.0, "{after}");
+    assert!(moved("glint_db_pool_acquired_total") >= 1.0, "{after}");
+}
