@@ -713,3 +713,44 @@ async fn data_and_import_events_as_glance_sends_them() {
     drop(app);
     l.finish().await;
 }
+
+/// Glance saves any non-empty PATCH, and its save sets `updated_at`: a patch that changes
+/// nothing still moves `updated_at` and sends `image.update` with it; an empty one does neither.
+#[actix_web::test]
+async fn a_patch_that_changes_nothing_still_saves() {
+    let Some(mut l) = Listener::start().await else {
+        return;
+    };
+    let url = format!("rabbit://guest:guest@{BROKER}/");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| l.configure(c, &url, 100)).await;
+    let owner = app.caller("p1", "member,reader");
+    let img = owner.create_image(json!({"name": "same"})).await;
+    let id = img["id"].as_str().unwrap().to_owned();
+    assert_eq!(l.message().await["event_type"], "image.create");
+    // Payload times have whole seconds: let one pass so a new updated_at shows.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (s, empty) = json(owner.patch(&format!("/v2/images/{id}"), &json!([])).await).await;
+    assert_eq!(s, 200);
+    assert_eq!(empty["updated_at"], img["updated_at"]);
+    let (s, same) = json(
+        owner
+            .patch(
+                &format!("/v2/images/{id}"),
+                &json!([{"op": "replace", "path": "/name", "value": "same"}]),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(same["name"], "same");
+    assert_ne!(same["updated_at"], img["updated_at"]);
+    // The next event is the no-op patch's (the empty patch sent nothing).
+    let m = l.message().await;
+    assert_envelope(&m, "image.update");
+    assert_eq!(m["payload"]["updated_at"], same["updated_at"]);
+    assert_eq!(m["payload"]["name"], "same");
+    let (_, shown) = json(owner.get(&format!("/v2/images/{id}")).await).await;
+    assert_eq!(shown["updated_at"], same["updated_at"]);
+    drop(app);
+    l.finish().await;
+}
