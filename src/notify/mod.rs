@@ -228,6 +228,13 @@ impl Notifier {
         }
     }
 
+    /// A metadef event (`metadef_namespace.*`, ...) with its ready payload.
+    pub fn metadef(&self, event_type: &str, payload: impl FnOnce() -> Value) {
+        if self.wants(event_type) {
+            self.emit(event_type, Priority::Info, payload());
+        }
+    }
+
     /// `task.create`, `task.run`, `task.processing`, `task.success`, `task.failure`.
     pub fn task(&self, event_type: &str, t: &Task) {
         if self.wants(event_type) {

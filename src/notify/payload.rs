@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::domain::image::{Image, ImageStatus, Visibility};
 use crate::domain::member::Member;
+use crate::domain::metadefs::Namespace;
 use crate::domain::task::Task;
 
 /// Glance's `timeutils.isotime`: whole seconds and `Z` for its naive UTC times.
@@ -133,6 +134,29 @@ pub fn image_with_import(img: &Image, backend: Option<&str>) -> Value {
         }
     }
     v
+}
+
+/// `metadef_namespace.create/update/delete/delete_objects/delete_properties/delete_tags`;
+/// `namespace_old` is the name before an update (the current name otherwise).
+pub fn metadef_namespace(ns: &Namespace, namespace_old: &str) -> Value {
+    json!({
+        "namespace": ns.namespace,
+        "namespace_old": namespace_old,
+        "display_name": ns.display_name,
+        "protected": ns.protected,
+        "visibility": ns.visibility(),
+        "owner": ns.owner,
+        "description": ns.description,
+        "created_at": isotime(ns.created_at),
+        "updated_at": isotime(ns.updated_at.unwrap_or(ns.created_at)),
+        "deleted": false,
+        "deleted_at": null,
+    })
+}
+
+/// `metadef_namespace.delete`: the namespace as it was, marked deleted at `at`.
+pub fn metadef_namespace_deleted(ns: &Namespace, at: NaiveDateTime) -> Value {
+    deleted(metadef_namespace(ns, &ns.namespace), at)
 }
 
 fn deleted(mut v: Value, at: NaiveDateTime) -> Value {

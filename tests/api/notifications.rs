@@ -754,3 +754,78 @@ async fn a_patch_that_changes_nothing_still_saves() {
     drop(app);
     l.finish().await;
 }
+
+#[actix_web::test]
+async fn metadef_namespace_events_as_glance_sends_them() {
+    let Some(mut l) = Listener::start().await else {
+        return;
+    };
+    let url = format!("rabbit://guest:guest@{BROKER}/");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| l.configure(c, &url, 100)).await;
+    let admin = app.caller("p1", "admin,member,reader");
+    let (s, _) = json(
+        admin
+            .post(
+                "/v2/metadefs/namespaces",
+                &json!({"namespace": "ns1", "display_name": "One", "description": "d"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, _) = json(
+        admin
+            .put(
+                "/v2/metadefs/namespaces/ns1",
+                &json!({"namespace": "ns2", "display_name": "Two", "visibility": "public"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let r = admin.delete("/v2/metadefs/namespaces/ns2/tags").await;
+    assert_eq!(r.status(), 204);
+    let r = admin.delete("/v2/metadefs/namespaces/ns2").await;
+    assert_eq!(r.status(), 204);
+    let fields = |p: &Value| {
+        let mut p = p.clone();
+        for k in ["created_at", "updated_at"] {
+            assert_isotime(&p[k]);
+            p[k] = json!("T");
+        }
+        if !p["deleted_at"].is_null() {
+            assert_isotime(&p["deleted_at"]);
+            p["deleted_at"] = json!("T");
+        }
+        p
+    };
+    let one = json!({"namespace": "ns1", "namespace_old": "ns1", "display_name": "One",
+        "protected": false, "visibility": "private", "owner": "p1", "description": "d",
+        "created_at": "T", "updated_at": "T", "deleted": false, "deleted_at": null});
+    let mut two = one.clone();
+    two["namespace"] = json!("ns2");
+    two["display_name"] = json!("Two");
+    two["visibility"] = json!("public");
+    two["description"] = json!(null);
+    let mut updated = two.clone();
+    updated["namespace_old"] = json!("ns1");
+    two["namespace_old"] = json!("ns2");
+    let mut gone = two.clone();
+    gone["deleted"] = json!(true);
+    gone["deleted_at"] = json!("T");
+    for (event, want) in [
+        ("metadef_namespace.create", one),
+        ("metadef_namespace.update", updated),
+        ("metadef_namespace.delete_tags", two),
+        ("metadef_namespace.delete", gone),
+    ] {
+        let m = l.message().await;
+        assert_envelope(&m, event);
+        assert_eq!(fields(&m["payload"]), want, "{event}");
+        let keys: Vec<&String> = m["payload"].as_object().unwrap().keys().collect();
+        let order: Vec<&String> = want.as_object().unwrap().keys().collect();
+        assert_eq!(keys, order);
+    }
+    drop(app);
+    l.finish().await;
+}
