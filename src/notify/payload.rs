@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::domain::image::{Image, ImageStatus, Visibility};
 use crate::domain::member::Member;
-use crate::domain::metadefs::Namespace;
+use crate::domain::metadefs::{MetadefTag, Namespace};
 use crate::domain::task::Task;
 
 /// Glance's `timeutils.isotime`: whole seconds and `Z` for its naive UTC times.
@@ -157,6 +157,24 @@ pub fn metadef_namespace(ns: &Namespace, namespace_old: &str) -> Value {
 /// `metadef_namespace.delete`: the namespace as it was, marked deleted at `at`.
 pub fn metadef_namespace_deleted(ns: &Namespace, at: NaiveDateTime) -> Value {
     deleted(metadef_namespace(ns, &ns.namespace), at)
+}
+
+/// `metadef_tag.create/update/delete`; `name_old` is the name before an update.
+pub fn metadef_tag(namespace: &str, tag: &MetadefTag, name_old: &str) -> Value {
+    json!({
+        "namespace": namespace,
+        "name": tag.name,
+        "name_old": name_old,
+        "created_at": isotime(tag.created_at),
+        "updated_at": isotime(tag.updated_at.unwrap_or(tag.created_at)),
+        "deleted": false,
+        "deleted_at": null,
+    })
+}
+
+/// `metadef_tag.delete`.
+pub fn metadef_tag_deleted(namespace: &str, tag: &MetadefTag, at: NaiveDateTime) -> Value {
+    deleted(metadef_tag(namespace, tag, &tag.name), at)
 }
 
 fn deleted(mut v: Value, at: NaiveDateTime) -> Value {

@@ -829,3 +829,92 @@ async fn metadef_namespace_events_as_glance_sends_them() {
     drop(app);
     l.finish().await;
 }
+
+#[actix_web::test]
+async fn metadef_tag_events_as_glance_sends_them() {
+    let Some(mut l) = Listener::start().await else {
+        return;
+    };
+    let url = format!("rabbit://guest:guest@{BROKER}/");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| l.configure(c, &url, 100)).await;
+    let admin = app.caller("p1", "admin,member,reader");
+    let (s, _) = json(
+        admin
+            .post("/v2/metadefs/namespaces", &json!({"namespace": "tns"}))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 201);
+    assert_eq!(l.message().await["event_type"], "metadef_namespace.create");
+    let r = admin
+        .request(reqwest::Method::POST, "/v2/metadefs/namespaces/tns/tags/t1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let (s, _) = json(
+        admin
+            .post(
+                "/v2/metadefs/namespaces/tns/tags",
+                &json!({"tags": [{"name": "t2"}, {"name": "t3"}]}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, _) = json(
+        admin
+            .put(
+                "/v2/metadefs/namespaces/tns/tags/t2",
+                &json!({"name": "t4"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        admin
+            .delete("/v2/metadefs/namespaces/tns/tags/t4")
+            .await
+            .status(),
+        204
+    );
+    // Without append the bulk create replaced t1: t2 and t3 are announced, one each.
+    for (event, name, old, deleted) in [
+        ("metadef_tag.create", "t1", "t1", false),
+        ("metadef_tag.create", "t2", "t2", false),
+        ("metadef_tag.create", "t3", "t3", false),
+        ("metadef_tag.update", "t4", "t2", false),
+        ("metadef_tag.delete", "t4", "t4", true),
+    ] {
+        let m = l.message().await;
+        assert_envelope(&m, event);
+        let p = &m["payload"];
+        let keys: Vec<&String> = p.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "namespace",
+                "name",
+                "name_old",
+                "created_at",
+                "updated_at",
+                "deleted",
+                "deleted_at"
+            ]
+        );
+        assert_eq!(
+            (&p["namespace"], &p["name"], &p["name_old"], &p["deleted"]),
+            (&json!("tns"), &json!(name), &json!(old), &json!(deleted)),
+            "{event}"
+        );
+        assert_isotime(&p["created_at"]);
+        assert_isotime(&p["updated_at"]);
+        match deleted {
+            true => assert_isotime(&p["deleted_at"]),
+            false => assert_eq!(p["deleted_at"], Value::Null),
+        }
+    }
+    drop(app);
+    l.finish().await;
+}

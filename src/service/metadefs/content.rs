@@ -12,6 +12,7 @@ use crate::domain::metadefs::property::strip_prefix;
 use crate::domain::metadefs::query::{page_tags, TagQuery};
 use crate::domain::metadefs::{msg, MetadefObject, MetadefProperty, MetadefTag};
 use crate::error::Error;
+use crate::notify::payload;
 use crate::service::images::now;
 
 // --- objects ---
@@ -260,9 +261,17 @@ pub async fn create_tag(
         let t = now();
         db::insert_tag(c, n.id, &name, t, Some(t))
             .map_err(conflict(|| msg::duplicate_tag(&name, &ns)))?;
-        db::tag(c, n.id, &name)?.ok_or_else(|| Error::internal("created tag vanished"))
+        let tag =
+            db::tag(c, n.id, &name)?.ok_or_else(|| Error::internal("created tag vanished"))?;
+        Ok((n.namespace, tag))
     })
     .await
+    .map(|(ns, tag)| {
+        state.notifier.metadef("metadef_tag.create", || {
+            payload::metadef_tag(&ns, &tag, &tag.name)
+        });
+        tag
+    })
 }
 
 /// Bulk create; without `append` the namespace's tags are replaced.
@@ -278,19 +287,30 @@ pub async fn create_tags(
         enforce(&st.policy, &ctx, Some(&n), "add_metadef_tags")?;
         // Glance does nothing at all (not even the replace) for an empty list.
         if names.is_empty() {
-            return Ok(names);
+            return Ok((names, n.namespace, Vec::new()));
         }
         if !append {
             db::delete_tags(c, n.id)?;
         }
         let t = now();
+        let mut created = Vec::with_capacity(names.len());
         for name in &names {
             db::insert_tag(c, n.id, name, t, Some(t))
                 .map_err(conflict(|| msg::duplicate_tag(name, &ns)))?;
+            created.extend(db::tag(c, n.id, name)?);
         }
-        Ok(names)
+        Ok((names, n.namespace, created))
     })
     .await
+    .map(|(names, ns, created)| {
+        // Glance announces each tag of a bulk create.
+        for tag in &created {
+            state.notifier.metadef("metadef_tag.create", || {
+                payload::metadef_tag(&ns, tag, &tag.name)
+            });
+        }
+        names
+    })
 }
 
 pub async fn show_tag(
@@ -314,6 +334,7 @@ pub async fn update_tag(
     name: String,
     new_name: String,
 ) -> Result<MetadefTag, Error> {
+    let name_old = name.clone();
     in_tx(state, move |c, st| {
         let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
         enforce(&st.policy, &ctx, Some(&n), "modify_metadef_tag")?;
@@ -321,9 +342,17 @@ pub async fn update_tag(
             db::tag(c, n.id, &name)?.ok_or_else(|| Error::not_found(msg::tag_not_found(&name)))?;
         db::rename_tag(c, old.id, &new_name, now())
             .map_err(conflict(|| msg::duplicate_tag(&new_name, &ns)))?;
-        db::tag(c, n.id, &new_name)?.ok_or_else(|| Error::internal("updated tag vanished"))
+        let tag =
+            db::tag(c, n.id, &new_name)?.ok_or_else(|| Error::internal("updated tag vanished"))?;
+        Ok((n.namespace, tag))
     })
     .await
+    .map(|(ns, tag)| {
+        state.notifier.metadef("metadef_tag.update", || {
+            payload::metadef_tag(&ns, &tag, &name_old)
+        });
+        tag
+    })
 }
 
 pub async fn delete_tag(
@@ -341,7 +370,12 @@ pub async fn delete_tag(
             return Err(Error::forbidden(msg::protected_tag(&name)));
         }
         db::delete_tag(c, t.id)?;
-        Ok(())
+        Ok((n.namespace, t))
     })
     .await
+    .map(|(ns, tag)| {
+        state.notifier.metadef("metadef_tag.delete", || {
+            payload::metadef_tag_deleted(&ns, &tag, now())
+        })
+    })
 }
