@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::domain::image::{Image, ImageStatus, Visibility};
 use crate::domain::member::Member;
-use crate::domain::metadefs::{MetadefTag, Namespace};
+use crate::domain::metadefs::{MetadefProperty, MetadefTag, Namespace};
 use crate::domain::task::Task;
 
 /// Glance's `timeutils.isotime`: whole seconds and `Z` for its naive UTC times.
@@ -177,6 +177,46 @@ pub fn metadef_tag_deleted(namespace: &str, tag: &MetadefTag, at: NaiveDateTime)
     deleted(metadef_tag(namespace, tag, &tag.name), at)
 }
 
+/// The schema keywords a `metadef_property.*` payload carries, in Glance's order (null when
+/// the property's schema has none).
+const PROPERTY_KEYWORDS: [&str; 16] = [
+    "type",
+    "title",
+    "description",
+    "default",
+    "minimum",
+    "maximum",
+    "enum",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "confidential",
+    "items",
+    "uniqueItems",
+    "minItems",
+    "maxItems",
+    "additionalItems",
+];
+
+/// `metadef_property.create/update/delete`; `name_old` is the name before an update.
+pub fn metadef_property(namespace: &str, p: &MetadefProperty, name_old: &str) -> Value {
+    let mut o = Map::new();
+    o.insert("namespace".into(), json!(namespace));
+    o.insert("name".into(), json!(p.name));
+    o.insert("name_old".into(), json!(name_old));
+    for k in PROPERTY_KEYWORDS {
+        o.insert(k.into(), p.schema.get(k).cloned().unwrap_or(Value::Null));
+    }
+    o.insert("deleted".into(), Value::Bool(false));
+    o.insert("deleted_at".into(), Value::Null);
+    Value::Object(o)
+}
+
+/// `metadef_property.delete`.
+pub fn metadef_property_deleted(namespace: &str, p: &MetadefProperty, at: NaiveDateTime) -> Value {
+    deleted(metadef_property(namespace, p, &p.name), at)
+}
+
 fn deleted(mut v: Value, at: NaiveDateTime) -> Value {
     if let Value::Object(o) = &mut v {
         o.insert("deleted".into(), Value::Bool(true));
@@ -269,5 +309,44 @@ mod tests {
         assert_eq!(v["os_glance_failed_import"], json!([]));
         assert_eq!(v["backend"], "fast");
         assert_eq!(image_with_import(&img, None).get("backend"), None);
+    }
+
+    #[test]
+    fn metadef_property_payload_lists_every_keyword_in_glances_order() {
+        let schema = json!({"type": "string", "title": "T", "enum": ["a"], "readonly": true});
+        let p = MetadefProperty {
+            id: 1,
+            name: "hw_x".into(),
+            schema: schema.as_object().unwrap().clone(),
+        };
+        let v = metadef_property("ns", &p, "hw_old");
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys[..3], ["namespace", "name", "name_old"]);
+        assert_eq!(keys[3..19], PROPERTY_KEYWORDS);
+        assert_eq!(keys[19..], ["deleted", "deleted_at"]);
+        assert_eq!(
+            (
+                &v["name_old"],
+                &v["type"],
+                &v["title"],
+                &v["enum"],
+                &v["minimum"]
+            ),
+            (
+                &json!("hw_old"),
+                &json!("string"),
+                &json!("T"),
+                &json!(["a"]),
+                &Value::Null
+            )
+        );
+        // Keywords Glance does not list stay out.
+        assert_eq!(v.get("readonly"), None);
+        let d = metadef_property_deleted("ns", &p, t("2026-01-02 03:04:07"));
+        assert_eq!(
+            (&d["deleted"], &d["name_old"]),
+            (&json!(true), &json!("hw_x"))
+        );
+        assert_eq!(d["deleted_at"], "2026-01-02T03:04:07Z");
     }
 }

@@ -177,9 +177,17 @@ pub async fn create_property(
         let t = now();
         db::insert_property(c, n.id, &name, &schema, t, Some(t))
             .map_err(conflict(|| msg::duplicate_property(&name, &ns)))?;
-        db::property(c, n.id, &name)?.ok_or_else(|| Error::internal("created property vanished"))
+        let p = db::property(c, n.id, &name)?
+            .ok_or_else(|| Error::internal("created property vanished"))?;
+        Ok((n.namespace, p))
     })
     .await
+    .map(|(ns, p)| {
+        state.notifier.metadef("metadef_property.create", || {
+            payload::metadef_property(&ns, &p, &p.name)
+        });
+        p
+    })
 }
 
 pub async fn update_property(
@@ -190,6 +198,7 @@ pub async fn update_property(
     new_name: String,
     schema: Map<String, Value>,
 ) -> Result<MetadefProperty, Error> {
+    let name_old = name.clone();
     in_tx(state, move |c, st| {
         let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
         enforce(&st.policy, &ctx, Some(&n), "modify_metadef_property")?;
@@ -197,10 +206,17 @@ pub async fn update_property(
             .ok_or_else(|| Error::not_found(msg::property_not_found(&name)))?;
         db::update_property(c, old.id, &new_name, &schema, now())
             .map_err(conflict(|| msg::duplicate_property_update(&new_name, &ns)))?;
-        db::property(c, n.id, &new_name)?
-            .ok_or_else(|| Error::internal("updated property vanished"))
+        let p = db::property(c, n.id, &new_name)?
+            .ok_or_else(|| Error::internal("updated property vanished"))?;
+        Ok((n.namespace, p))
     })
     .await
+    .map(|(ns, p)| {
+        state.notifier.metadef("metadef_property.update", || {
+            payload::metadef_property(&ns, &p, &name_old)
+        });
+        p
+    })
 }
 
 pub async fn delete_property(
@@ -218,9 +234,14 @@ pub async fn delete_property(
             return Err(Error::forbidden(msg::protected_property(&name)));
         }
         db::delete_property(c, p.id)?;
-        Ok(())
+        Ok((n.namespace, p))
     })
     .await
+    .map(|(ns, p)| {
+        state.notifier.metadef("metadef_property.delete", || {
+            payload::metadef_property_deleted(&ns, &p, now())
+        })
+    })
 }
 
 // --- tags ---
