@@ -55,9 +55,17 @@ pub async fn create_object(
         };
         db::insert_object(c, n.id, &v, t, Some(t))
             .map_err(conflict(|| msg::duplicate_object(&o.name, &ns)))?;
-        db::object(c, n.id, &o.name)?.ok_or_else(|| Error::internal("created object vanished"))
+        let obj = db::object(c, n.id, &o.name)?
+            .ok_or_else(|| Error::internal("created object vanished"))?;
+        Ok((n.namespace, obj))
     })
     .await
+    .map(|(ns, obj)| {
+        state.notifier.metadef("metadef_object.create", || {
+            payload::metadef_object(&ns, &obj, &obj.name)
+        });
+        obj
+    })
 }
 
 pub async fn show_object(
@@ -81,6 +89,7 @@ pub async fn update_object(
     name: String,
     o: ObjectDoc,
 ) -> Result<MetadefObject, Error> {
+    let name_old = name.clone();
     in_tx(state, move |c, st| {
         let n = load_namespace(c, &ctx, &ns, Missing::LongIfMissing)?;
         enforce(&st.policy, &ctx, Some(&n), "modify_metadef_object")?;
@@ -94,9 +103,17 @@ pub async fn update_object(
         };
         db::update_object(c, old.id, &v, now())
             .map_err(conflict(|| msg::duplicate_object_update(&o.name, &ns)))?;
-        db::object(c, n.id, &o.name)?.ok_or_else(|| Error::internal("updated object vanished"))
+        let obj = db::object(c, n.id, &o.name)?
+            .ok_or_else(|| Error::internal("updated object vanished"))?;
+        Ok((n.namespace, obj))
     })
     .await
+    .map(|(ns, obj)| {
+        state.notifier.metadef("metadef_object.update", || {
+            payload::metadef_object(&ns, &obj, &name_old)
+        });
+        obj
+    })
 }
 
 pub async fn delete_object(
@@ -114,9 +131,14 @@ pub async fn delete_object(
             return Err(Error::forbidden(msg::protected_object(&name)));
         }
         db::delete_object(c, o.id)?;
-        Ok(())
+        Ok((n.namespace, o))
     })
     .await
+    .map(|(ns, obj)| {
+        state.notifier.metadef("metadef_object.delete", || {
+            payload::metadef_object_deleted(&ns, &obj, now())
+        })
+    })
 }
 
 // --- properties ---
