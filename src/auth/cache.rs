@@ -78,19 +78,35 @@ impl TokenValidator {
 
     pub async fn validate(&self, token: &str) -> Result<Arc<Identity>, KeystoneError> {
         let key = cache_key(token);
+        let m = &crate::metrics::PROCESS;
+        let missed = std::sync::atomic::AtomicBool::new(false);
         let cached = self
             .cache
             .try_get_with(key, async {
+                missed.store(true, Ordering::Relaxed);
                 self.keystone_calls.fetch_add(1, Ordering::Relaxed);
-                match self.client.validate(token).await {
+                m.keystone_calls.fetch_add(1, Ordering::Relaxed);
+                let started = std::time::Instant::now();
+                let answer = self.client.validate(token).await;
+                crate::metrics::add_time(&m.keystone_us, started.elapsed());
+                match answer {
                     Ok(id) => Ok(Cached::Valid(Arc::new(id))),
                     Err(KeystoneError::Invalid) => Ok(Cached::Invalid),
                     // Not cached: the next request asks Keystone again.
-                    Err(e) => Err(e),
+                    Err(e) => {
+                        m.keystone_failures.fetch_add(1, Ordering::Relaxed);
+                        Err(e)
+                    }
                 }
             })
             .await
-            .map_err(|e: Arc<KeystoneError>| (*e).clone())?;
+            .map_err(|e: Arc<KeystoneError>| (*e).clone());
+        let counter = match missed.load(Ordering::Relaxed) {
+            true => &m.token_cache_misses,
+            false => &m.token_cache_hits,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        let cached = cached?;
         match cached {
             Cached::Valid(id) if id.expires_at > Utc::now() => Ok(id),
             _ => Err(KeystoneError::Invalid),

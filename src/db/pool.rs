@@ -88,10 +88,22 @@ impl Db {
     }
 
     pub fn conn(&self) -> Result<PooledConn, DbError> {
-        self.pool
-            .get()
-            .map(PooledConn)
-            .map_err(|e| DbError::Unavailable(e.to_string()))
+        let m = &crate::metrics::PROCESS;
+        let started = std::time::Instant::now();
+        let got = self.pool.get();
+        crate::metrics::add_time(&m.pool_wait_us, started.elapsed());
+        match got {
+            Ok(c) => {
+                m.pool_acquired
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(PooledConn(c))
+            }
+            Err(e) => {
+                m.pool_errors
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Err(DbError::Unavailable(e.to_string()))
+            }
+        }
     }
 
     /// Apply pending migrations of this backend; returns the versions applied.

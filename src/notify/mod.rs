@@ -228,6 +228,13 @@ impl Notifier {
         }
     }
 
+    /// A metadef event (`metadef_namespace.*`, ...) with its ready payload.
+    pub fn metadef(&self, event_type: &str, payload: impl FnOnce() -> Value) {
+        if self.wants(event_type) {
+            self.emit(event_type, Priority::Info, payload());
+        }
+    }
+
     /// `task.create`, `task.run`, `task.processing`, `task.success`, `task.failure`.
     pub fn task(&self, event_type: &str, t: &Task) {
         if self.wants(event_type) {
@@ -255,19 +262,18 @@ impl Notifier {
         );
     }
 
-    /// `image.send` after a download: ERROR when fewer bytes than the image's size were sent.
+    /// `image.send` after a download: ERROR when the bytes sent are not the `expected` count
+    /// (the image's size, or the requested range's length).
     pub fn image_send(
         &self,
         img: &Image,
         bytes_sent: u64,
+        expected: u64,
         project: Option<&str>,
         user: Option<&str>,
     ) {
         if self.wants("image.send") {
-            let complete = img
-                .size
-                .is_none_or(|s| u64::try_from(s).ok() == Some(bytes_sent));
-            let priority = if complete {
+            let priority = if bytes_sent == expected {
                 Priority::Info
             } else {
                 Priority::Error

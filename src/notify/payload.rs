@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::domain::image::{Image, ImageStatus, Visibility};
 use crate::domain::member::Member;
+use crate::domain::metadefs::{MetadefObject, MetadefProperty, MetadefTag, Namespace};
 use crate::domain::task::Task;
 
 /// Glance's `timeutils.isotime`: whole seconds and `Z` for its naive UTC times.
@@ -135,6 +136,133 @@ pub fn image_with_import(img: &Image, backend: Option<&str>) -> Value {
     v
 }
 
+/// `metadef_namespace.create/update/delete/delete_objects/delete_properties/delete_tags`;
+/// `namespace_old` is the name before an update (the current name otherwise).
+pub fn metadef_namespace(ns: &Namespace, namespace_old: &str) -> Value {
+    json!({
+        "namespace": ns.namespace,
+        "namespace_old": namespace_old,
+        "display_name": ns.display_name,
+        "protected": ns.protected,
+        "visibility": ns.visibility(),
+        "owner": ns.owner,
+        "description": ns.description,
+        "created_at": isotime(ns.created_at),
+        "updated_at": isotime(ns.updated_at.unwrap_or(ns.created_at)),
+        "deleted": false,
+        "deleted_at": null,
+    })
+}
+
+/// `metadef_namespace.delete`: the namespace as it was, marked deleted at `at`.
+pub fn metadef_namespace_deleted(ns: &Namespace, at: NaiveDateTime) -> Value {
+    deleted(metadef_namespace(ns, &ns.namespace), at)
+}
+
+/// `metadef_tag.create/update/delete`; `name_old` is the name before an update.
+pub fn metadef_tag(namespace: &str, tag: &MetadefTag, name_old: &str) -> Value {
+    json!({
+        "namespace": namespace,
+        "name": tag.name,
+        "name_old": name_old,
+        "created_at": isotime(tag.created_at),
+        "updated_at": isotime(tag.updated_at.unwrap_or(tag.created_at)),
+        "deleted": false,
+        "deleted_at": null,
+    })
+}
+
+/// `metadef_tag.delete`.
+pub fn metadef_tag_deleted(namespace: &str, tag: &MetadefTag, at: NaiveDateTime) -> Value {
+    deleted(metadef_tag(namespace, tag, &tag.name), at)
+}
+
+/// The schema keywords a `metadef_property.*` payload carries, in Glance's order (null when
+/// the property's schema has none).
+const PROPERTY_KEYWORDS: [&str; 16] = [
+    "type",
+    "title",
+    "description",
+    "default",
+    "minimum",
+    "maximum",
+    "enum",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "confidential",
+    "items",
+    "uniqueItems",
+    "minItems",
+    "maxItems",
+    "additionalItems",
+];
+
+/// `metadef_property.create/update/delete`; `name_old` is the name before an update.
+pub fn metadef_property(namespace: &str, p: &MetadefProperty, name_old: &str) -> Value {
+    let mut o = Map::new();
+    o.insert("namespace".into(), json!(namespace));
+    o.insert("name".into(), json!(p.name));
+    o.insert("name_old".into(), json!(name_old));
+    for k in PROPERTY_KEYWORDS {
+        o.insert(k.into(), p.schema.get(k).cloned().unwrap_or(Value::Null));
+    }
+    o.insert("deleted".into(), Value::Bool(false));
+    o.insert("deleted_at".into(), Value::Null);
+    Value::Object(o)
+}
+
+/// `metadef_property.delete`.
+pub fn metadef_property_deleted(namespace: &str, p: &MetadefProperty, at: NaiveDateTime) -> Value {
+    deleted(metadef_property(namespace, p, &p.name), at)
+}
+
+/// Python's `value or None`: a falsy value (false, 0, "", [], {}) is null.
+fn or_none(v: Option<&Value>) -> Value {
+    match v {
+        None | Some(Value::Null | Value::Bool(false)) => Value::Null,
+        Some(Value::Number(n)) if n.as_f64() == Some(0.0) => Value::Null,
+        Some(Value::String(s)) if s.is_empty() => Value::Null,
+        Some(Value::Array(a)) if a.is_empty() => Value::Null,
+        Some(Value::Object(o)) if o.is_empty() => Value::Null,
+        Some(v) => v.clone(),
+    }
+}
+
+/// `metadef_object.create/update/delete`; each of the object's properties is listed with the
+/// keywords of a property payload, a falsy value as null (Glance's `or None`).
+pub fn metadef_object(namespace: &str, o: &MetadefObject, name_old: &str) -> Value {
+    let properties: Vec<Value> = o
+        .properties
+        .iter()
+        .map(|(name, doc)| {
+            let mut p = Map::new();
+            p.insert("name".into(), json!(name));
+            for k in PROPERTY_KEYWORDS {
+                p.insert(k.into(), or_none(doc.get(k)));
+            }
+            Value::Object(p)
+        })
+        .collect();
+    json!({
+        "namespace": namespace,
+        "name": o.name,
+        "name_old": name_old,
+        "properties": properties,
+        "required": o.required,
+        "description": o.description,
+        "created_at": isotime(o.created_at),
+        "updated_at": isotime(o.updated_at.unwrap_or(o.created_at)),
+        "deleted": false,
+        "deleted_at": null,
+    })
+}
+
+/// `metadef_object.delete`.
+pub fn metadef_object_deleted(namespace: &str, o: &MetadefObject, at: NaiveDateTime) -> Value {
+    deleted(metadef_object(namespace, o, &o.name), at)
+}
+
 fn deleted(mut v: Value, at: NaiveDateTime) -> Value {
     if let Value::Object(o) = &mut v {
         o.insert("deleted".into(), Value::Bool(true));
@@ -227,5 +355,93 @@ mod tests {
         assert_eq!(v["os_glance_failed_import"], json!([]));
         assert_eq!(v["backend"], "fast");
         assert_eq!(image_with_import(&img, None).get("backend"), None);
+    }
+
+    #[test]
+    fn metadef_property_payload_lists_every_keyword_in_glances_order() {
+        let schema = json!({"type": "string", "title": "T", "enum": ["a"], "readonly": true});
+        let p = MetadefProperty {
+            id: 1,
+            name: "hw_x".into(),
+            schema: schema.as_object().unwrap().clone(),
+        };
+        let v = metadef_property("ns", &p, "hw_old");
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys[..3], ["namespace", "name", "name_old"]);
+        assert_eq!(keys[3..19], PROPERTY_KEYWORDS);
+        assert_eq!(keys[19..], ["deleted", "deleted_at"]);
+        assert_eq!(
+            (
+                &v["name_old"],
+                &v["type"],
+                &v["title"],
+                &v["enum"],
+                &v["minimum"]
+            ),
+            (
+                &json!("hw_old"),
+                &json!("string"),
+                &json!("T"),
+                &json!(["a"]),
+                &Value::Null
+            )
+        );
+        // Keywords Glance does not list stay out.
+        assert_eq!(v.get("readonly"), None);
+        let d = metadef_property_deleted("ns", &p, t("2026-01-02 03:04:07"));
+        assert_eq!(
+            (&d["deleted"], &d["name_old"]),
+            (&json!(true), &json!("hw_x"))
+        );
+        assert_eq!(d["deleted_at"], "2026-01-02T03:04:07Z");
+    }
+
+    #[test]
+    fn metadef_object_payload_nulls_falsy_property_values() {
+        let props = json!({"p1": {"type": "boolean", "default": false, "title": "P"},
+                           "p2": {"type": "integer", "minimum": 0, "maximum": 4}});
+        let o = MetadefObject {
+            id: 1,
+            name: "obj".into(),
+            description: None,
+            required: vec!["p1".into()],
+            properties: props.as_object().unwrap().clone(),
+            created_at: t("2026-01-02 03:04:05"),
+            updated_at: None,
+        };
+        let v = metadef_object("ns", &o, "old");
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "namespace",
+                "name",
+                "name_old",
+                "properties",
+                "required",
+                "description",
+                "created_at",
+                "updated_at",
+                "deleted",
+                "deleted_at"
+            ]
+        );
+        let p = &v["properties"];
+        assert_eq!(
+            (&p[0]["name"], &p[0]["type"], &p[0]["title"]),
+            (&json!("p1"), &json!("boolean"), &json!("P"))
+        );
+        assert_eq!(p[0]["default"], Value::Null);
+        assert_eq!(
+            (&p[1]["minimum"], &p[1]["maximum"]),
+            (&Value::Null, &json!(4))
+        );
+        assert_eq!(v["required"], json!(["p1"]));
+        assert_eq!(v["updated_at"], "2026-01-02T03:04:05Z");
+        let d = metadef_object_deleted("ns", &o, t("2026-01-02 03:04:09"));
+        assert_eq!(
+            (&d["deleted"], &d["deleted_at"]),
+            (&json!(true), &json!("2026-01-02T03:04:09Z"))
+        );
     }
 }

@@ -28,7 +28,7 @@ where
     // 1. Claim the image: queued -> saving, atomically, so two uploads cannot interleave.
     let st = state.clone();
     let (claim_ctx, claim_id) = (ctx.clone(), id.clone());
-    let disk_format = state
+    let (disk_format, saving) = state
         .write(move |c| {
             let msg = format!("No image found with ID {claim_id}");
             let v = load_visible(c, &st.policy, &claim_ctx, &claim_id, &msg, true)?;
@@ -70,11 +70,20 @@ where
                 Some("bare") => img.disk_format,
                 _ => None,
             };
-            Ok(inspect_as)
+            Ok((inspect_as, db::images::get(c, &claim_id)?))
         })
         .await?;
+    // Glance: the save to `saving`, then `set_data` announces itself.
+    let backend = state.config.backend_id();
+    if let Some(img) = &saving {
+        state.notifier.image("image.update", img);
+        state
+            .notifier
+            .image_with_import("image.prepare", img, backend);
+    }
 
     // 2. Stream the bytes into the store (temp file, fsync, rename).
+    let receiving = crate::metrics::InProgress::start(&crate::metrics::PROCESS.uploads_in_progress);
     let data = receive(
         state,
         &state.store,
@@ -83,11 +92,16 @@ where
         disk_format.as_deref(),
         ImageStatus::Saving,
         on_abandon,
+        |e| state.notifier.upload_failed(&upload_failure_text(&id, e)),
     )
     .await?;
+    drop(receiving);
+    crate::metrics::PROCESS
+        .bytes_uploaded
+        .fetch_add(data.size, std::sync::atomic::Ordering::Relaxed);
 
     // 3. Record the result, unless the image was deleted (or reset) meanwhile.
-    record_received(
+    let active = record_received(
         state,
         &state.store,
         &id,
@@ -99,7 +113,24 @@ where
             )))
         },
     )
-    .await
+    .await?;
+    let n = &state.notifier;
+    n.image_with_import("image.upload", &active, None);
+    n.image("image.activate", &active);
+    n.image("image.update", &active);
+    Ok(())
+}
+
+/// The text of Glance's `image.upload` error for a store failure (`ImageProxy.set_data`: one
+/// wording per kind of failure, anything else "due to internal error").
+pub fn upload_failure_text(id: &ImageId, e: &StoreError) -> String {
+    match e {
+        StoreError::StorageFull => format!("Image storage media is full: {e}"),
+        StoreError::WriteDenied => {
+            format!("Insufficient permissions on image storage media: {e}")
+        }
+        _ => format!("Failed to upload image data for image {id} due to internal error: {e}"),
+    }
 }
 
 /// What a download answers.
@@ -164,6 +195,7 @@ pub async fn download(
 ) -> Result<Download, Error> {
     let st = state.clone();
     let rid = id.clone();
+    let receiver = (ctx.project_id.clone(), ctx.user_id.clone());
     let image = state
         .read(move |conn| {
             let msg = format!("No image found with ID {rid}");
@@ -190,12 +222,45 @@ pub async fn download(
         StoreError::RangeNotSatisfiable { size } => invalid_range(size),
         other => Error::internal(format!("image store failure: {other}")),
     })?;
+    let expected = range.map_or(total, |(s, e)| e - s + 1);
+    let checksum = image.checksum.clone();
+    let body = announce_send(state.notifier.clone(), image, expected, receiver, body);
     Ok(Download::Data {
         total,
         range,
-        checksum: image.checksum,
+        checksum,
         body: Box::pin(body),
     })
+}
+
+/// `body`, followed by Glance's `image.send` once its last byte has gone out (a download cut
+/// short by the client sends nothing, as Glance's generator is closed before its end).
+fn announce_send(
+    notifier: crate::notify::Notifier,
+    image: crate::domain::image::Image,
+    expected: u64,
+    receiver: (Option<String>, Option<String>),
+    body: impl Stream<Item = Result<Bytes, std::io::Error>> + Send + Unpin + 'static,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    use futures_util::StreamExt;
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = sent.clone();
+    let body = body.inspect(move |chunk| {
+        if let Ok(b) = chunk {
+            let n = b.len() as u64;
+            counted.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            crate::metrics::PROCESS
+                .bytes_downloaded
+                .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    let done = futures_util::stream::once(async move {
+        let bytes = sent.load(std::sync::atomic::Ordering::Relaxed);
+        let (project, user) = receiver;
+        notifier.image_send(&image, bytes, expected, project.as_deref(), user.as_deref());
+        None
+    });
+    body.map(Some).chain(done).filter_map(std::future::ready)
 }
 
 #[cfg(test)]

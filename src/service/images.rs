@@ -211,7 +211,12 @@ pub async fn update(
             let old = v.image;
             let mut new = patch::apply(&old, &ops, mt, ctx.is_admin(), &limits(&st))?;
             if new == old {
-                return Ok(old);
+                // Glance saves any non-empty patch, and its save always sets updated_at.
+                if saved {
+                    new.updated_at = now();
+                    db::images::update(c, &old, &new)?;
+                }
+                return Ok(new);
             }
             check_visibility_policy(
                 &st,

@@ -68,7 +68,7 @@ where
 {
     let st = state.clone();
     let cid = id.clone();
-    state
+    let uploading = state
         .write(move |c| {
             let v = load_visible(c, &st.policy, &ctx, &cid, &not_found(&cid), true)?;
             st.policy.enforce("modify_image", &ctx, &v.target(&ctx))?;
@@ -80,11 +80,15 @@ where
                 ImageStatus::Uploading,
                 now(),
             )?;
-            Ok(())
+            Ok(db::images::get(c, &cid)?)
         })
         .await?;
+    if let Some(img) = &uploading {
+        state.notifier.image("image.update", img);
+    }
 
     // `_unstage` on failure: back to queued; the staging area keeps nothing.
+    let receiving = crate::metrics::InProgress::start(&crate::metrics::PROCESS.uploads_in_progress);
     let data = receive(
         state,
         &state.staging,
@@ -93,10 +97,15 @@ where
         None,
         ImageStatus::Uploading,
         on_abandon,
+        |_| {},
     )
     .await?;
+    drop(receiving);
+    crate::metrics::PROCESS
+        .bytes_uploaded
+        .fetch_add(data.size, std::sync::atomic::Ordering::Relaxed);
 
-    record_received(
+    let staged = record_received(
         state,
         &state.staging,
         &id,
@@ -104,7 +113,9 @@ where
         move |new| new.size = Some(data.size as i64),
         || Error::not_found(not_found(&id)),
     )
-    .await
+    .await?;
+    state.notifier.image("image.update", &staged);
+    Ok(())
 }
 
 /// `POST /v2/images/{id}/import`: checks, task and lock in one transaction,
@@ -134,14 +145,15 @@ pub async fn import(
     };
     let st = state.clone();
     let (tid, r) = (id.clone(), req.clone());
-    let task_id = state
+    let (task_id, created, preempted) = state
         .write(move |c| {
             let v = admission(c, &st, &ctx, &tid, &r.method, true)?;
             let img = &v.image;
             let method = r.method.as_str();
             let mut new = img.clone();
+            let mut preempted = None;
             if let Some(other) = img.properties.get(LOCK).cloned() {
-                enforce_import_lock(c, &st, &mut new, &other)?;
+                preempted = enforce_import_lock(c, &st, &mut new, &other)?;
             }
             let stores = import_stores(st.config.backend_id(), &r)?;
             if !r.all_stores_must_succeed && st.config.backend.is_none() {
@@ -174,12 +186,16 @@ pub async fn import(
             new.updated_at = now();
             db::images::update(c, img, &new)?;
             db::tasks::insert(c, &t)?;
-            Ok(t.id)
+            Ok((t.id.clone(), t, preempted))
         })
         .await?;
+    if let Some(old) = &preempted {
+        state.notifier.task("task.failure", old);
+    }
+    state.notifier.task("task.create", &created);
     let st = state.clone();
-    let (tid, method, uri) = (task_id.clone(), req.method.clone(), req.uri.clone());
-    actix_web::rt::spawn(async move { run(st, tid, id, method, uri).await });
+    let (method, uri) = (req.method.clone(), req.uri.clone());
+    actix_web::rt::spawn(async move { run(st, created, id, method, uri).await });
     Ok(task_id)
 }
 
@@ -203,13 +219,13 @@ fn admission(
 
 /// `_enforce_import_lock`: a lock whose task is gone or has outlived its
 /// expiry is taken over (the old task fails as "Expired lock preempted");
-/// a live one is a 409.
+/// a live one is a 409. Returns the failed task, for its `task.failure`.
 fn enforce_import_lock(
     c: &mut DbConn,
     state: &AppState,
     img: &mut Image,
     other: &str,
-) -> Result<(), Error> {
+) -> Result<Option<Task>, Error> {
     let task = db::tasks::get(c, other, true)?;
     let stale = match &task {
         None => true,
@@ -218,19 +234,20 @@ fn enforce_import_lock(
     if !stale {
         return Err(Error::conflict("Image has active task"));
     }
-    if task.is_some() {
-        tasks::finish(
+    let failed = match task {
+        Some(_) => tasks::finish(
             c,
             state,
             other,
             TaskStatus::Failure,
             Value::Null,
             "Expired lock preempted",
-        )?;
-    }
+        )?,
+        None => None,
+    };
     tracing::warn!(image_id = %img.id, task_id = other, "stale import lock removed");
     drop_lock(img, other);
-    Ok(())
+    Ok(failed)
 }
 
 /// Where a finished or failed import leaves the image and its task.
@@ -241,37 +258,89 @@ enum Outcome {
 
 /// How the set-up of an import went.
 enum Started {
-    /// Go on; for glance-direct, the size recorded when the data was staged.
-    Go(Option<i64>),
+    /// Go on; for glance-direct, the size recorded when the data was staged; the task as
+    /// processing and the image as importing.
+    Go(Option<i64>, Box<(Task, Image)>),
     /// The task is no longer pending (taken over, or ended): nothing to do.
     Skip,
-    Fail(String),
+    /// The reason, and the task as processing if it got that far.
+    Fail(String, Option<Box<Task>>),
 }
 
-/// The background half of an import.
+/// What the end of an import saved, for its notifications.
+struct Finished {
+    /// The image as `set_data` left it (active, the import bookkeeping not yet updated).
+    activated: Option<Image>,
+    /// The image as the flow last saved it.
+    saved: Option<Image>,
+    /// The task as it ended.
+    task: Option<Task>,
+}
+
+/// The background half of an import. Its notifications follow Glance's flow: `task.processing`,
+/// the image's `image.update` to importing, `image.prepare` before the copy, then
+/// `image.upload` and `image.activate` (or the `image.upload` error), the image's last
+/// `image.update`, `task.success` (or `task.failure`), and `task.run` last, with the task as
+/// the request created it.
 async fn run(
     state: AppState,
-    task_id: String,
+    created: Task,
     image_id: ImageId,
     method: String,
     uri: Option<String>,
 ) {
+    let _running = crate::metrics::InProgress::start(&crate::metrics::PROCESS.imports_in_progress);
+    let task_id = created.id.clone();
+    let n = state.notifier.clone();
     let outcome = match start(&state, &task_id, &image_id).await {
         Started::Skip => return,
-        Started::Fail(msg) => Outcome::Failed(msg),
-        Started::Go(staged_size) => {
+        Started::Fail(msg, begun) => {
+            if let Some(t) = &begun {
+                n.task("task.processing", t);
+            }
+            Outcome::Failed(msg)
+        }
+        Started::Go(staged_size, started) => {
+            let (begun, importing) = *started;
+            n.task("task.processing", &begun);
+            n.image("image.update", &importing);
+            n.image_with_import("image.prepare", &importing, state.config.backend_id());
             let work = copy_data(&state, &image_id, &method, uri.as_deref(), staged_size);
             tokio::select! {
                 r = work => match r {
                     Ok(d) => Outcome::Done(d),
-                    Err(m) => Outcome::Failed(m),
+                    Err(m) => {
+                        n.upload_failed(&format!(
+                            "Failed to upload image data for image {image_id} due to internal error: {m}"
+                        ));
+                        Outcome::Failed(m)
+                    }
                 },
                 () = heartbeat(&state, &image_id, ImageStatus::Importing, Some(&task_id)) => unreachable!("heartbeat never ends"),
             }
         }
     };
-    if let Err(e) = finish(&state, &task_id, &image_id, outcome).await {
-        tracing::error!(image_id = %image_id, task_id, error = %e, "cannot record the end of an import");
+    match finish(&state, &task_id, &image_id, outcome).await {
+        Ok(f) => {
+            if let Some(img) = &f.activated {
+                n.image_with_import("image.upload", img, None);
+                n.image("image.activate", img);
+            }
+            if let Some(img) = &f.saved {
+                n.image("image.update", img);
+            }
+            if let Some(t) = &f.task {
+                let event = match t.status {
+                    TaskStatus::Success => "task.success",
+                    _ => "task.failure",
+                };
+                n.task(event, t);
+            }
+            n.task("task.run", &created);
+        }
+        Err(e) => {
+            tracing::error!(image_id = %image_id, task_id, error = %e, "cannot record the end of an import")
+        }
     }
 }
 
@@ -281,19 +350,23 @@ async fn start(state: &AppState, task_id: &str, image_id: &ImageId) -> Started {
     let (tid, iid) = (task_id.to_owned(), image_id.clone());
     let r = state
         .write(move |c| {
-            if !tasks::begin(c, &st, &tid)? {
+            let Some(begun) = tasks::begin(c, &st, &tid)? else {
                 return Ok(Started::Skip);
-            }
+            };
             let Some(old) = db::images::get_for_update(c, &iid)? else {
                 return Ok(Started::Fail(
                     "Image has been deleted, aborting import.".to_owned(),
+                    Some(Box::new(begun)),
                 ));
             };
             if old.properties.get(LOCK) != Some(&tid) {
-                return Ok(Started::Fail(INTERNAL_ERROR.to_owned()));
+                return Ok(Started::Fail(
+                    INTERNAL_ERROR.to_owned(),
+                    Some(Box::new(begun)),
+                ));
             }
             if let Err(e) = old.status.transition(ImageStatus::Importing) {
-                return Ok(Started::Fail(e.to_string()));
+                return Ok(Started::Fail(e.to_string(), Some(Box::new(begun))));
             }
             let mut new = old.clone();
             new.status = ImageStatus::Importing;
@@ -303,10 +376,10 @@ async fn start(state: &AppState, task_id: &str, image_id: &ImageId) -> Started {
             new.properties.remove(STAGE_HOST);
             new.updated_at = now();
             db::images::update(c, &old, &new)?;
-            Ok(Started::Go(old.size))
+            Ok(Started::Go(old.size, Box::new((begun, new))))
         })
         .await;
-    r.unwrap_or_else(|e| Started::Fail(e.to_string()))
+    r.unwrap_or_else(|e| Started::Fail(e.to_string(), None))
 }
 
 /// Bring the data into the image store: download it into staging first for
@@ -371,7 +444,7 @@ async fn finish(
     task_id: &str,
     image_id: &ImageId,
     outcome: Outcome,
-) -> Result<(), Error> {
+) -> Result<Finished, Error> {
     let st = state.clone();
     let (tid, iid) = (task_id.to_owned(), image_id.to_owned());
     let failed = matches!(outcome, Outcome::Failed(_));
@@ -383,14 +456,15 @@ async fn finish(
             });
             match (&outcome, old) {
                 (Outcome::Done(data), Some(old)) if owns => {
-                    let mut new = old.clone();
-                    holds(&mut new, data);
+                    let mut activated = old.clone();
+                    holds(&mut activated, data);
+                    let mut new = activated.clone();
                     drop_lock(&mut new, &tid);
                     let stores: Vec<&str> = st.config.backend_id().into_iter().collect();
                     merge_store_list(&mut new, IMPORTING_TO_STORES, &stores, true);
                     new.updated_at = now();
                     db::images::update(c, &old, &new)?;
-                    tasks::finish(
+                    let task = tasks::finish(
                         c,
                         &st,
                         &tid,
@@ -398,13 +472,25 @@ async fn finish(
                         json!({"image_id": iid}),
                         "",
                     )?;
-                    Ok(true)
+                    // Glance saves the image before `_CompleteTask` drops the lock (which
+                    // sends nothing): its `image.update` still carries the lock.
+                    let mut saved = new;
+                    saved.properties.insert(LOCK.to_owned(), tid.clone());
+                    Ok((
+                        true,
+                        Finished {
+                            activated: Some(activated),
+                            saved: Some(saved),
+                            task,
+                        },
+                    ))
                 }
                 (outcome, old) => {
                     let why = match outcome {
                         Outcome::Failed(m) => m.clone(),
                         Outcome::Done(_) => "Image has been deleted, aborting import.".to_owned(),
                     };
+                    let mut saved = None;
                     if let Some(old) = old {
                         let mut new = old.clone();
                         let mine = drop_lock(&mut new, &tid);
@@ -419,10 +505,18 @@ async fn finish(
                             }
                             new.updated_at = now();
                             db::images::update(c, &old, &new)?;
+                            saved = Some(new);
                         }
                     }
-                    tasks::finish(c, &st, &tid, TaskStatus::Failure, Value::Null, &why)?;
-                    Ok(false)
+                    let task = tasks::finish(c, &st, &tid, TaskStatus::Failure, Value::Null, &why)?;
+                    Ok((
+                        false,
+                        Finished {
+                            activated: None,
+                            saved,
+                            task,
+                        },
+                    ))
                 }
             }
         })
@@ -432,13 +526,13 @@ async fn finish(
         tracing::warn!(image_id = %image_id, error = %e, "cannot remove staged data");
     }
     match kept {
-        Ok(true) => Ok(()),
-        Ok(false) => {
+        Ok((true, f)) => Ok(f),
+        Ok((false, f)) => {
             if !failed {
                 // The image went away (or was taken over) while its data was written.
                 let _ = state.store.delete(image_id).await;
             }
-            Ok(())
+            Ok(f)
         }
         Err(e) => {
             if !failed {

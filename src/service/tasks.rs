@@ -29,9 +29,9 @@ pub fn finish(
     to: TaskStatus,
     result: Value,
     message: &str,
-) -> Result<bool, Error> {
+) -> Result<Option<Task>, Error> {
     let Some(mut t) = db::tasks::get(conn, id, true)? else {
-        return Ok(false);
+        return Ok(None);
     };
     let from = t.status;
     // A pending task that succeeds passes through processing, as in Glance's executor.
@@ -39,26 +39,26 @@ pub fn finish(
         t.status = TaskStatus::Processing;
     }
     if !t.transition(to, now(), state.config.import.task_ttl()) {
-        return Ok(false);
+        return Ok(None);
     }
     t.result = result;
     t.message = message.to_owned();
-    Ok(db::tasks::save(conn, &t, from)?)
+    Ok(db::tasks::save(conn, &t, from)?.then_some(t))
 }
 
 /// pending -> processing; false if the task is gone or not pending.
-pub fn begin(conn: &mut DbConn, state: &AppState, id: &str) -> Result<bool, Error> {
+pub fn begin(conn: &mut DbConn, state: &AppState, id: &str) -> Result<Option<Task>, Error> {
     let Some(mut t) = db::tasks::get(conn, id, true)? else {
-        return Ok(false);
+        return Ok(None);
     };
     if !t.transition(
         TaskStatus::Processing,
         now(),
         state.config.import.task_ttl(),
     ) {
-        return Ok(false);
+        return Ok(None);
     }
-    Ok(db::tasks::save(conn, &t, TaskStatus::Pending)?)
+    Ok(db::tasks::save(conn, &t, TaskStatus::Pending)?.then_some(t))
 }
 
 pub async fn create(
@@ -109,19 +109,30 @@ pub async fn create(
     state
         .write(move |conn| Ok(db::tasks::insert(conn, &row)?))
         .await?;
+    state.notifier.task("task.create", &t);
     // Glance runs the task on its pool after answering; so does glint.
     let st = state.clone();
-    let (id, why) = (t.id.clone(), run_failure(&t));
+    let (id, why, created) = (t.id.clone(), run_failure(&t), t.clone());
     actix_web::rt::spawn(async move {
         let s = st.clone();
         let done = st
             .write(move |c| {
-                begin(c, &s, &id)?;
-                finish(c, &s, &id, TaskStatus::Failure, Value::Null, &why)
+                let begun = begin(c, &s, &id)?;
+                Ok((
+                    begun,
+                    finish(c, &s, &id, TaskStatus::Failure, Value::Null, &why)?,
+                ))
             })
             .await;
-        if let Err(e) = done {
-            tracing::error!(error = %e, "cannot record the end of a task");
+        match done {
+            Ok((begun, failed)) => {
+                // Glance's order: processing and failure from the executor, then `task.run`
+                // with the task as the request created it.
+                begun.inspect(|t| st.notifier.task("task.processing", t));
+                failed.inspect(|t| st.notifier.task("task.failure", t));
+                st.notifier.task("task.run", &created);
+            }
+            Err(e) => tracing::error!(error = %e, "cannot record the end of a task"),
         }
     });
     Ok(t)

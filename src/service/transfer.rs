@@ -42,26 +42,26 @@ pub(crate) async fn record_received(
     expected: ImageStatus,
     change: impl FnOnce(&mut Image) + Send + 'static,
     gone: impl FnOnce() -> Error,
-) -> Result<(), Error> {
+) -> Result<Image, Error> {
     let rid = id.to_owned();
     let recorded = state
         .write(move |c| {
             let Some(old) = db::images::get_for_update(c, &rid)? else {
-                return Ok(false);
+                return Ok(None);
             };
             if old.status != expected {
-                return Ok(false);
+                return Ok(None);
             }
             let mut new = old.clone();
             change(&mut new);
             new.updated_at = now();
             db::images::update(c, &old, &new)?;
-            Ok(true)
+            Ok(Some(new))
         })
         .await;
     match recorded {
-        Ok(true) => Ok(()),
-        Ok(false) => {
+        Ok(Some(new)) => Ok(new),
+        Ok(None) => {
             let _ = store.delete(id).await;
             Err(gone())
         }
@@ -79,7 +79,9 @@ pub(crate) async fn record_received(
 /// becomes Glance's answer. If this future is dropped instead (the connection went away and took
 /// the request with it), the image is returned to `queued` at once all the same.
 /// Receives a transfer's data into `store`; a transfer abandoned mid-body (its future dropped)
-/// returns the image from `status` to `queued`, then runs `on_abandon`.
+/// returns the image from `status` to `queued`, then runs `on_abandon`. `on_failure` sees a
+/// store failure before the image is requeued (an upload's `image.upload` error comes first).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn receive<S, E>(
     state: &AppState,
     store: &FsStore,
@@ -88,6 +90,7 @@ pub(crate) async fn receive<S, E>(
     inspect_as: Option<&str>,
     status: ImageStatus,
     on_abandon: Option<OnAbandon>,
+    on_failure: impl FnOnce(&StoreError),
 ) -> Result<StoredData, Error>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -111,6 +114,7 @@ where
             Ok(data)
         }
         Err(e) => {
+            on_failure(&e);
             requeue(state, id, status).await;
             guard.disarm();
             Err(store_error(e))
@@ -118,23 +122,36 @@ where
     }
 }
 
-/// The image back from `status` (a transfer that failed) to `queued`.
+/// The image back from `status` (a transfer that failed) to `queued`, with Glance's
+/// `image.update` for that save (`_restore`, `_unstage`).
 async fn requeue(state: &AppState, id: &ImageId, status: ImageStatus) {
-    let rid = id.to_owned();
-    let reset = state
-        .write(move |conn| {
-            Ok(db::images::compare_and_set_status(
-                conn,
-                &rid,
-                &[status],
-                ImageStatus::Queued,
-                now(),
-            )?)
-        })
-        .await;
-    if let Err(re) = reset {
-        tracing::error!(image_id = %id, error = %re, "could not return image to queued after a failed transfer");
+    let reset = set_status(state, id, status, ImageStatus::Queued).await;
+    match reset {
+        Ok(Some(img)) => state.notifier.image("image.update", &img),
+        Ok(None) => {}
+        Err(re) => {
+            tracing::error!(image_id = %id, error = %re, "could not return image to queued after a failed transfer")
+        }
     }
+}
+
+/// Moves the image from `from` to `to` in one write transaction; the image as saved, or
+/// `None` when it was not in `from`.
+pub(crate) async fn set_status(
+    state: &AppState,
+    id: &ImageId,
+    from: ImageStatus,
+    to: ImageStatus,
+) -> Result<Option<Image>, Error> {
+    let rid = id.to_owned();
+    state
+        .write(move |conn| {
+            if !db::images::compare_and_set_status(conn, &rid, &[from], to, now())? {
+                return Ok(None);
+            }
+            Ok(db::images::get(conn, &rid)?)
+        })
+        .await
 }
 
 /// Returns the image to `queued` if the transfer is abandoned (its future dropped) before it

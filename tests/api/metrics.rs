@@ -76,3 +76,115 @@ async fn metrics_can_be_turned_off() {
     let r = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), 404);
 }
+
+/// A series' value in a scrape (0 when absent from it, which the caller checks apart).
+fn value(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[actix_web::test]
+async fn data_pool_and_auth_series_move_with_their_actions() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let c = app.caller("p1", "member,reader");
+    let before = scrape(&app).await;
+    for series in [
+        "glint_db_pool_acquired_total",
+        "glint_db_pool_wait_seconds_total",
+        "glint_db_pool_errors_total",
+        "glint_token_cache_hits_total",
+        "glint_token_cache_misses_total",
+        "glint_keystone_calls_total",
+        "glint_keystone_call_seconds_total",
+        "glint_keystone_failures_total",
+        "glint_bytes_uploaded_total",
+        "glint_bytes_downloaded_total",
+        "glint_uploads_in_progress",
+        "glint_imports_in_progress",
+    ] {
+        let present = before.lines().any(|l| {
+            l.strip_prefix(series)
+                .is_some_and(|rest| rest.starts_with(' '))
+        });
+        assert!(present, "{series}: {before}");
+    }
+    let id = c
+        .create_image(json!({"name": "m", "disk_format": "raw", "container_format": "bare"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(c.upload(&id, vec![1; 1000]).await.status(), 204);
+    let r = c.get(&format!("/v2/images/{id}/file")).await;
+    assert_eq!(r.bytes().await.unwrap().len(), 1000);
+    let after = scrape(&app).await;
+    // Process-wide counters (other tests run beside this one): at least this test's share.
+    let moved = |name: &str| value(&after, name) - value(&before, name);
+    assert!(moved("glint_bytes_uploaded_total") >= 1000.0, "{after}");
+    assert!(moved("glint_bytes_downloaded_total") >= 1000.0, "{after}");
+    assert!(moved("glint_db_pool_acquired_total") >= 1.0, "{after}");
+}
+
+/// With Keystone: a new token misses the cache and is sent to Keystone (a call and its time);
+/// the same token again is a hit; Keystone unreachable is a failure.
+#[actix_web::test]
+async fn token_cache_and_keystone_series_move() {
+    use crate::keystone::{keystone_config, keystone_env, token, var};
+    let Some(env) = keystone_env() else { return };
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        keystone_config(&env, var(&env, "KEYSTONE_URL")),
+    )
+    .await;
+    let alice = token(&env, "alice", Some("alpha")).await;
+    let get = |t: &str| {
+        app.client
+            .get(app.url("/v2/images"))
+            .header("X-Auth-Token", t)
+            .send()
+    };
+    let before = scrape(&app).await;
+    assert_eq!(get(&alice).await.unwrap().status(), 200);
+    let mid = scrape(&app).await;
+    assert_eq!(get(&alice).await.unwrap().status(), 200);
+    let after = scrape(&app).await;
+    let delta = |a: &str, b: &str, name: &str| value(b, name) - value(a, name);
+    assert!(
+        delta(&before, &mid, "glint_token_cache_misses_total") >= 1.0,
+        "{mid}"
+    );
+    assert!(
+        delta(&before, &mid, "glint_keystone_calls_total") >= 1.0,
+        "{mid}"
+    );
+    assert!(
+        delta(&before, &mid, "glint_keystone_call_seconds_total") > 0.0,
+        "{mid}"
+    );
+    assert!(
+        delta(&mid, &after, "glint_token_cache_hits_total") >= 1.0,
+        "{after}"
+    );
+
+    // Keystone unreachable: the validation fails and is counted.
+    let down = TestApp::spawn_with(
+        Backend::Sqlite,
+        keystone_config(&env, "http://127.0.0.1:9779/v3"),
+    )
+    .await;
+    let before = scrape(&down).await;
+    let r = down
+        .client
+        .get(down.url("/v2/images"))
+        .header("X-Auth-Token", &alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let after = scrape(&down).await;
+    assert!(
+        delta(&before, &after, "glint_keystone_failures_total") >= 1.0,
+        "{after}"
+    );
+}

@@ -506,3 +506,415 @@ async fn delivery_resumes_after_the_connection_heals() {
     drop(app);
     l.finish().await;
 }
+
+impl Listener {
+    /// The next message's event type and priority, with the routing key matching the priority.
+    async fn event(&mut self) -> (String, String, Value) {
+        let (key, _, env) = self.next().await;
+        let m: Value = serde_json::from_str(env["oslo.message"].as_str().unwrap()).unwrap();
+        let priority = m["priority"].as_str().unwrap().to_owned();
+        assert_eq!(key, format!("{}.{}", self.topic, priority.to_lowercase()));
+        (m["event_type"].as_str().unwrap().to_owned(), priority, m)
+    }
+}
+
+/// A task payload, times and ids aside.
+fn task_fields(p: &Value) -> Value {
+    let mut p = p.clone();
+    for k in ["created_at", "updated_at", "expires_at"] {
+        if !p[k].is_null() {
+            assert_isotime(&p[k]);
+            p[k] = json!("T");
+        }
+    }
+    p["id"] = json!("ID");
+    p
+}
+
+#[actix_web::test]
+async fn data_and_import_events_as_glance_sends_them() {
+    let Some(mut l) = Listener::start().await else {
+        return;
+    };
+    let url = format!("rabbit://guest:guest@{BROKER}/");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        l.configure(c, &url, 100);
+        c.image_size_cap = 16;
+    })
+    .await;
+    let owner = app.caller("p1", "member,reader");
+    let base = json!({
+        "id": "ID", "name": "n1", "status": "queued", "created_at": "T", "updated_at": "T",
+        "min_disk": 0, "min_ram": 0, "protected": false, "checksum": null, "owner": "p1",
+        "disk_format": "raw", "container_format": "bare", "size": null, "virtual_size": null,
+        "is_public": false, "visibility": "shared", "properties": {},
+        "tags": [], "deleted": false, "deleted_at": null
+    });
+    let with_import = |mut v: Value| {
+        v["os_glance_importing_to_stores"] = json!([]);
+        v["os_glance_failed_import"] = json!([]);
+        v
+    };
+    let new_image = || async {
+        owner
+            .create_image(json!({"name": "n1", "disk_format": "raw",
+                                 "container_format": "bare", "visibility": "shared"}))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    // Create, upload: update (saving), prepare, upload, activate, update (active).
+    let id = new_image().await;
+    assert_eq!(l.event().await.0, "image.create");
+    assert_eq!(
+        owner.upload(&id, b"0123456789".to_vec()).await.status(),
+        204
+    );
+    let mut saving = base.clone();
+    saving["status"] = json!("saving");
+    let mut active = base.clone();
+    active["status"] = json!("active");
+    active["size"] = json!(10);
+    active["virtual_size"] = json!(10);
+    active["checksum"] = json!("781e5e245d69b566979b86e28d23f2c7");
+    for (event, want) in [
+        ("image.update", saving.clone()),
+        ("image.prepare", with_import(saving.clone())),
+        ("image.upload", with_import(active.clone())),
+        ("image.activate", active.clone()),
+        ("image.update", active.clone()),
+    ] {
+        let (e, prio, m) = l.event().await;
+        assert_eq!((e.as_str(), prio.as_str()), (event, "INFO"));
+        assert_eq!(m["payload"]["id"], id.as_str());
+        assert_eq!(image_fields(&m["payload"]), want, "{event}");
+    }
+
+    // Download: image.send once the last byte is out, with the receiver.
+    let r = owner.get(&format!("/v2/images/{id}/file")).await;
+    assert_eq!(r.bytes().await.unwrap().as_ref(), b"0123456789");
+    let (e, prio, m) = l.event().await;
+    assert_eq!((e.as_str(), prio.as_str()), ("image.send", "INFO"));
+    assert_eq!(
+        serde_json::to_string(&m["payload"]).unwrap(),
+        json!({"bytes_sent": 10, "image_id": id, "owner_id": "p1",
+               "receiver_tenant_id": "p1", "receiver_user_id": "user-p1"})
+        .to_string()
+    );
+
+    // A failed upload (over image_size_cap): the ERROR image.upload with Glance's text, then
+    // the image back to queued.
+    let id = new_image().await;
+    assert_eq!(l.event().await.0, "image.create");
+    // Chunked, so the cap is met by the store and not by Content-Length.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![Ok(vec![7; 32]), Ok(vec![7; 32])];
+    let r = owner
+        .request(reqwest::Method::PUT, &format!("/v2/images/{id}/file"))
+        .header("Content-Type", "application/octet-stream")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let (e, _, m) = l.event().await;
+    assert_eq!(e, "image.update");
+    assert_eq!(image_fields(&m["payload"]), saving);
+    let (e, _, m) = l.event().await;
+    assert_eq!(e, "image.prepare");
+    assert_eq!(image_fields(&m["payload"]), with_import(saving.clone()));
+    let (e, prio, m) = l.event().await;
+    assert_eq!((e.as_str(), prio.as_str()), ("image.upload", "ERROR"));
+    assert_eq!(
+        m["payload"],
+        json!(format!(
+            "Failed to upload image data for image {id} due to internal error: \
+             The provided image is too large."
+        ))
+    );
+    let (e, _, m) = l.event().await;
+    assert_eq!(e, "image.update");
+    assert_eq!(image_fields(&m["payload"]), base);
+
+    // glance-direct: stage (two updates), import (the task and the flow's events).
+    let r = owner
+        .request(reqwest::Method::PUT, &format!("/v2/images/{id}/stage"))
+        .header("Content-Type", "application/octet-stream")
+        .body(b"abc".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let mut uploading = base.clone();
+    uploading["status"] = json!("uploading");
+    let (e, _, m) = l.event().await;
+    assert_eq!(e, "image.update");
+    assert_eq!(image_fields(&m["payload"]), uploading);
+    uploading["size"] = json!(3);
+    let (e, _, m) = l.event().await;
+    assert_eq!(e, "image.update");
+    assert_eq!(image_fields(&m["payload"]), uploading);
+
+    let r = owner
+        .post(
+            &format!("/v2/images/{id}/import"),
+            &json!({"method": {"name": "glance-direct"}}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    let task = |status: &str| {
+        json!({"id": "ID", "type": "api_image_import", "status": status, "result": null,
+               "owner": "p1", "message": null, "expires_at": null, "created_at": "T",
+               "updated_at": "T", "deleted": false, "deleted_at": null})
+    };
+    let (e, _, m) = l.event().await;
+    assert_eq!(e, "task.create");
+    assert_eq!(task_fields(&m["payload"]), task("pending"));
+    let task_id = m["payload"]["id"].as_str().unwrap().to_owned();
+    let (e, _, m) = l.event().await;
+    assert_eq!(e, "task.processing");
+    assert_eq!(task_fields(&m["payload"]), task("processing"));
+    assert_eq!(m["payload"]["id"], task_id.as_str());
+
+    let mut importing = uploading.clone();
+    importing["status"] = json!("importing");
+    // The import's bookkeeping, empty without multiple stores (as Glance leaves it).
+    importing["properties"] = json!({"os_glance_failed_import": "",
+        "os_glance_import_task": task_id, "os_glance_importing_to_stores": ""});
+    let mut imported = importing.clone();
+    imported["status"] = json!("active");
+    imported["virtual_size"] = json!(3);
+    imported["checksum"] = json!("900150983cd24fb0d6963f7d28e17f72");
+    for (event, want) in [
+        ("image.update", importing.clone()),
+        ("image.prepare", with_import(importing.clone())),
+        ("image.upload", with_import(imported.clone())),
+        ("image.activate", imported.clone()),
+        ("image.update", imported.clone()),
+    ] {
+        let (e, prio, m) = l.event().await;
+        assert_eq!((e.as_str(), prio.as_str()), (event, "INFO"));
+        assert_eq!(image_fields(&m["payload"]), want, "{event}");
+    }
+    let (e, _, m) = l.event().await;
+    assert_eq!(e, "task.success");
+    let mut success = task("success");
+    success["expires_at"] = json!("T");
+    assert_eq!(task_fields(&m["payload"]), success);
+    // task.run last, with the task as the request created it.
+    let (e, _, m) = l.event().await;
+    assert_eq!(e, "task.run");
+    assert_eq!(task_fields(&m["payload"]), task("pending"));
+    assert_eq!(m["payload"]["id"], task_id.as_str());
+
+    drop(app);
+    l.finish().await;
+}
+
+/// Glance saves any non-empty PATCH, and its save sets `updated_at`: a patch that changes
+/// nothing still moves `updated_at` and sends `image.update` with it; an empty one does neither.
+#[actix_web::test]
+async fn a_patch_that_changes_nothing_still_saves() {
+    let Some(mut l) = Listener::start().await else {
+        return;
+    };
+    let url = format!("rabbit://guest:guest@{BROKER}/");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| l.configure(c, &url, 100)).await;
+    let owner = app.caller("p1", "member,reader");
+    let img = owner.create_image(json!({"name": "same"})).await;
+    let id = img["id"].as_str().unwrap().to_owned();
+    assert_eq!(l.message().await["event_type"], "image.create");
+    // Payload times have whole seconds: let one pass so a new updated_at shows.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (s, empty) = json(owner.patch(&format!("/v2/images/{id}"), &json!([])).await).await;
+    assert_eq!(s, 200);
+    assert_eq!(empty["updated_at"], img["updated_at"]);
+    let (s, same) = json(
+        owner
+            .patch(
+                &format!("/v2/images/{id}"),
+                &json!([{"op": "replace", "path": "/name", "value": "same"}]),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(same["name"], "same");
+    assert_ne!(same["updated_at"], img["updated_at"]);
+    // The next event is the no-op patch's (the empty patch sent nothing).
+    let m = l.message().await;
+    assert_envelope(&m, "image.update");
+    assert_eq!(m["payload"]["updated_at"], same["updated_at"]);
+    assert_eq!(m["payload"]["name"], "same");
+    let (_, shown) = json(owner.get(&format!("/v2/images/{id}")).await).await;
+    assert_eq!(shown["updated_at"], same["updated_at"]);
+    drop(app);
+    l.finish().await;
+}
+
+#[actix_web::test]
+async fn metadef_namespace_events_as_glance_sends_them() {
+    let Some(mut l) = Listener::start().await else {
+        return;
+    };
+    let url = format!("rabbit://guest:guest@{BROKER}/");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| l.configure(c, &url, 100)).await;
+    let admin = app.caller("p1", "admin,member,reader");
+    let (s, _) = json(
+        admin
+            .post(
+                "/v2/metadefs/namespaces",
+                &json!({"namespace": "ns1", "display_name": "One", "description": "d"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, _) = json(
+        admin
+            .put(
+                "/v2/metadefs/namespaces/ns1",
+                &json!({"namespace": "ns2", "display_name": "Two", "visibility": "public"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let r = admin.delete("/v2/metadefs/namespaces/ns2/tags").await;
+    assert_eq!(r.status(), 204);
+    let r = admin.delete("/v2/metadefs/namespaces/ns2").await;
+    assert_eq!(r.status(), 204);
+    let fields = |p: &Value| {
+        let mut p = p.clone();
+        for k in ["created_at", "updated_at"] {
+            assert_isotime(&p[k]);
+            p[k] = json!("T");
+        }
+        if !p["deleted_at"].is_null() {
+            assert_isotime(&p["deleted_at"]);
+            p["deleted_at"] = json!("T");
+        }
+        p
+    };
+    let one = json!({"namespace": "ns1", "namespace_old": "ns1", "display_name": "One",
+        "protected": false, "visibility": "private", "owner": "p1", "description": "d",
+        "created_at": "T", "updated_at": "T", "deleted": false, "deleted_at": null});
+    let mut two = one.clone();
+    two["namespace"] = json!("ns2");
+    two["display_name"] = json!("Two");
+    two["visibility"] = json!("public");
+    two["description"] = json!(null);
+    let mut updated = two.clone();
+    updated["namespace_old"] = json!("ns1");
+    two["namespace_old"] = json!("ns2");
+    let mut gone = two.clone();
+    gone["deleted"] = json!(true);
+    gone["deleted_at"] = json!("T");
+    for (event, want) in [
+        ("metadef_namespace.create", one),
+        ("metadef_namespace.update", updated),
+        ("metadef_namespace.delete_tags", two),
+        ("metadef_namespace.delete", gone),
+    ] {
+        let m = l.message().await;
+        assert_envelope(&m, event);
+        assert_eq!(fields(&m["payload"]), want, "{event}");
+        let keys: Vec<&String> = m["payload"].as_object().unwrap().keys().collect();
+        let order: Vec<&String> = want.as_object().unwrap().keys().collect();
+        assert_eq!(keys, order);
+    }
+    drop(app);
+    l.finish().await;
+}
+
+#[actix_web::test]
+async fn metadef_tag_events_as_glance_sends_them() {
+    let Some(mut l) = Listener::start().await else {
+        return;
+    };
+    let url = format!("rabbit://guest:guest@{BROKER}/");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| l.configure(c, &url, 100)).await;
+    let admin = app.caller("p1", "admin,member,reader");
+    let (s, _) = json(
+        admin
+            .post("/v2/metadefs/namespaces", &json!({"namespace": "tns"}))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 201);
+    assert_eq!(l.message().await["event_type"], "metadef_namespace.create");
+    let r = admin
+        .request(reqwest::Method::POST, "/v2/metadefs/namespaces/tns/tags/t1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let (s, _) = json(
+        admin
+            .post(
+                "/v2/metadefs/namespaces/tns/tags",
+                &json!({"tags": [{"name": "t2"}, {"name": "t3"}]}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, _) = json(
+        admin
+            .put(
+                "/v2/metadefs/namespaces/tns/tags/t2",
+                &json!({"name": "t4"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        admin
+            .delete("/v2/metadefs/namespaces/tns/tags/t4")
+            .await
+            .status(),
+        204
+    );
+    // Without append the bulk create replaced t1: t2 and t3 are announced, one each.
+    for (event, name, old, deleted) in [
+        ("metadef_tag.create", "t1", "t1", false),
+        ("metadef_tag.create", "t2", "t2", false),
+        ("metadef_tag.create", "t3", "t3", false),
+        ("metadef_tag.update", "t4", "t2", false),
+        ("metadef_tag.delete", "t4", "t4", true),
+    ] {
+        let m = l.message().await;
+        assert_envelope(&m, event);
+        let p = &m["payload"];
+        let keys: Vec<&String> = p.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "namespace",
+                "name",
+                "name_old",
+                "created_at",
+                "updated_at",
+                "deleted",
+                "deleted_at"
+            ]
+        );
+        assert_eq!(
+            (&p["namespace"], &p["name"], &p["name_old"], &p["deleted"]),
+            (&json!("tns"), &json!(name), &json!(old), &json!(deleted)),
+            "{event}"
+        );
+        assert_isotime(&p["created_at"]);
+        assert_isotime(&p["updated_at"]);
+        match deleted {
+            true => assert_isotime(&p["deleted_at"]),
+            false => assert_eq!(p["deleted_at"], Value::Null),
+        }
+    }
+    drop(app);
+    l.finish().await;
+}

@@ -12,6 +12,7 @@ use crate::domain::metadefs::property::strip_prefix;
 use crate::domain::metadefs::query::{page_tags, TagQuery};
 use crate::domain::metadefs::{msg, MetadefObject, MetadefProperty, MetadefTag};
 use crate::error::Error;
+use crate::notify::payload;
 use crate::service::images::now;
 
 // --- objects ---
@@ -54,9 +55,17 @@ pub async fn create_object(
         };
         db::insert_object(c, n.id, &v, t, Some(t))
             .map_err(conflict(|| msg::duplicate_object(&o.name, &ns)))?;
-        db::object(c, n.id, &o.name)?.ok_or_else(|| Error::internal("created object vanished"))
+        let obj = db::object(c, n.id, &o.name)?
+            .ok_or_else(|| Error::internal("created object vanished"))?;
+        Ok((n.namespace, obj))
     })
     .await
+    .map(|(ns, obj)| {
+        state.notifier.metadef("metadef_object.create", || {
+            payload::metadef_object(&ns, &obj, &obj.name)
+        });
+        obj
+    })
 }
 
 pub async fn show_object(
@@ -80,6 +89,7 @@ pub async fn update_object(
     name: String,
     o: ObjectDoc,
 ) -> Result<MetadefObject, Error> {
+    let name_old = name.clone();
     in_tx(state, move |c, st| {
         let n = load_namespace(c, &ctx, &ns, Missing::LongIfMissing)?;
         enforce(&st.policy, &ctx, Some(&n), "modify_metadef_object")?;
@@ -93,9 +103,17 @@ pub async fn update_object(
         };
         db::update_object(c, old.id, &v, now())
             .map_err(conflict(|| msg::duplicate_object_update(&o.name, &ns)))?;
-        db::object(c, n.id, &o.name)?.ok_or_else(|| Error::internal("updated object vanished"))
+        let obj = db::object(c, n.id, &o.name)?
+            .ok_or_else(|| Error::internal("updated object vanished"))?;
+        Ok((n.namespace, obj))
     })
     .await
+    .map(|(ns, obj)| {
+        state.notifier.metadef("metadef_object.update", || {
+            payload::metadef_object(&ns, &obj, &name_old)
+        });
+        obj
+    })
 }
 
 pub async fn delete_object(
@@ -113,9 +131,14 @@ pub async fn delete_object(
             return Err(Error::forbidden(msg::protected_object(&name)));
         }
         db::delete_object(c, o.id)?;
-        Ok(())
+        Ok((n.namespace, o))
     })
     .await
+    .map(|(ns, obj)| {
+        state.notifier.metadef("metadef_object.delete", || {
+            payload::metadef_object_deleted(&ns, &obj, now())
+        })
+    })
 }
 
 // --- properties ---
@@ -176,9 +199,17 @@ pub async fn create_property(
         let t = now();
         db::insert_property(c, n.id, &name, &schema, t, Some(t))
             .map_err(conflict(|| msg::duplicate_property(&name, &ns)))?;
-        db::property(c, n.id, &name)?.ok_or_else(|| Error::internal("created property vanished"))
+        let p = db::property(c, n.id, &name)?
+            .ok_or_else(|| Error::internal("created property vanished"))?;
+        Ok((n.namespace, p))
     })
     .await
+    .map(|(ns, p)| {
+        state.notifier.metadef("metadef_property.create", || {
+            payload::metadef_property(&ns, &p, &p.name)
+        });
+        p
+    })
 }
 
 pub async fn update_property(
@@ -189,6 +220,7 @@ pub async fn update_property(
     new_name: String,
     schema: Map<String, Value>,
 ) -> Result<MetadefProperty, Error> {
+    let name_old = name.clone();
     in_tx(state, move |c, st| {
         let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
         enforce(&st.policy, &ctx, Some(&n), "modify_metadef_property")?;
@@ -196,10 +228,17 @@ pub async fn update_property(
             .ok_or_else(|| Error::not_found(msg::property_not_found(&name)))?;
         db::update_property(c, old.id, &new_name, &schema, now())
             .map_err(conflict(|| msg::duplicate_property_update(&new_name, &ns)))?;
-        db::property(c, n.id, &new_name)?
-            .ok_or_else(|| Error::internal("updated property vanished"))
+        let p = db::property(c, n.id, &new_name)?
+            .ok_or_else(|| Error::internal("updated property vanished"))?;
+        Ok((n.namespace, p))
     })
     .await
+    .map(|(ns, p)| {
+        state.notifier.metadef("metadef_property.update", || {
+            payload::metadef_property(&ns, &p, &name_old)
+        });
+        p
+    })
 }
 
 pub async fn delete_property(
@@ -217,9 +256,14 @@ pub async fn delete_property(
             return Err(Error::forbidden(msg::protected_property(&name)));
         }
         db::delete_property(c, p.id)?;
-        Ok(())
+        Ok((n.namespace, p))
     })
     .await
+    .map(|(ns, p)| {
+        state.notifier.metadef("metadef_property.delete", || {
+            payload::metadef_property_deleted(&ns, &p, now())
+        })
+    })
 }
 
 // --- tags ---
@@ -260,9 +304,17 @@ pub async fn create_tag(
         let t = now();
         db::insert_tag(c, n.id, &name, t, Some(t))
             .map_err(conflict(|| msg::duplicate_tag(&name, &ns)))?;
-        db::tag(c, n.id, &name)?.ok_or_else(|| Error::internal("created tag vanished"))
+        let tag =
+            db::tag(c, n.id, &name)?.ok_or_else(|| Error::internal("created tag vanished"))?;
+        Ok((n.namespace, tag))
     })
     .await
+    .map(|(ns, tag)| {
+        state.notifier.metadef("metadef_tag.create", || {
+            payload::metadef_tag(&ns, &tag, &tag.name)
+        });
+        tag
+    })
 }
 
 /// Bulk create; without `append` the namespace's tags are replaced.
@@ -278,19 +330,30 @@ pub async fn create_tags(
         enforce(&st.policy, &ctx, Some(&n), "add_metadef_tags")?;
         // Glance does nothing at all (not even the replace) for an empty list.
         if names.is_empty() {
-            return Ok(names);
+            return Ok((names, n.namespace, Vec::new()));
         }
         if !append {
             db::delete_tags(c, n.id)?;
         }
         let t = now();
+        let mut created = Vec::with_capacity(names.len());
         for name in &names {
             db::insert_tag(c, n.id, name, t, Some(t))
                 .map_err(conflict(|| msg::duplicate_tag(name, &ns)))?;
+            created.extend(db::tag(c, n.id, name)?);
         }
-        Ok(names)
+        Ok((names, n.namespace, created))
     })
     .await
+    .map(|(names, ns, created)| {
+        // Glance announces each tag of a bulk create.
+        for tag in &created {
+            state.notifier.metadef("metadef_tag.create", || {
+                payload::metadef_tag(&ns, tag, &tag.name)
+            });
+        }
+        names
+    })
 }
 
 pub async fn show_tag(
@@ -314,6 +377,7 @@ pub async fn update_tag(
     name: String,
     new_name: String,
 ) -> Result<MetadefTag, Error> {
+    let name_old = name.clone();
     in_tx(state, move |c, st| {
         let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
         enforce(&st.policy, &ctx, Some(&n), "modify_metadef_tag")?;
@@ -321,9 +385,17 @@ pub async fn update_tag(
             db::tag(c, n.id, &name)?.ok_or_else(|| Error::not_found(msg::tag_not_found(&name)))?;
         db::rename_tag(c, old.id, &new_name, now())
             .map_err(conflict(|| msg::duplicate_tag(&new_name, &ns)))?;
-        db::tag(c, n.id, &new_name)?.ok_or_else(|| Error::internal("updated tag vanished"))
+        let tag =
+            db::tag(c, n.id, &new_name)?.ok_or_else(|| Error::internal("updated tag vanished"))?;
+        Ok((n.namespace, tag))
     })
     .await
+    .map(|(ns, tag)| {
+        state.notifier.metadef("metadef_tag.update", || {
+            payload::metadef_tag(&ns, &tag, &name_old)
+        });
+        tag
+    })
 }
 
 pub async fn delete_tag(
@@ -341,7 +413,12 @@ pub async fn delete_tag(
             return Err(Error::forbidden(msg::protected_tag(&name)));
         }
         db::delete_tag(c, t.id)?;
-        Ok(())
+        Ok((n.namespace, t))
     })
     .await
+    .map(|(ns, tag)| {
+        state.notifier.metadef("metadef_tag.delete", || {
+            payload::metadef_tag_deleted(&ns, &tag, now())
+        })
+    })
 }

@@ -15,6 +15,7 @@ use crate::domain::metadefs::{
     is_visible, msg, Association, MetadefObject, MetadefTag, Namespace, NamespaceValues,
 };
 use crate::error::Error;
+use crate::notify::payload;
 use crate::service::images::now;
 
 pub struct Listed {
@@ -180,6 +181,11 @@ pub async fn create(
         Ok(ns)
     })
     .await
+    .inspect(|ns| {
+        state.notifier.metadef("metadef_namespace.create", || {
+            payload::metadef_namespace(ns, &ns.namespace)
+        })
+    })
 }
 
 pub struct Detail {
@@ -249,6 +255,7 @@ pub async fn update(
     name: String,
     doc: NamespaceDoc,
 ) -> Result<Namespace, Error> {
+    let old = name.clone();
     in_tx(state, move |c, st| {
         let ns = load_namespace(c, &ctx, &name, Missing::Short)?;
         enforce(&st.policy, &ctx, Some(&ns), "modify_metadef_namespace")?;
@@ -268,6 +275,11 @@ pub async fn update(
         ns_db::get(c, &doc.namespace)?.ok_or_else(|| Error::internal("updated namespace vanished"))
     })
     .await
+    .inspect(|ns| {
+        state.notifier.metadef("metadef_namespace.update", || {
+            payload::metadef_namespace(ns, &old)
+        })
+    })
 }
 
 /// What a namespace DELETE removes.
@@ -304,7 +316,19 @@ pub async fn delete(
                 content_db::delete_tags(c, ns.id)?;
             }
         }
-        Ok(())
+        Ok(ns)
     })
     .await
+    .map(|ns| {
+        let (event, gone) = match scope {
+            Scope::Namespace => ("metadef_namespace.delete", true),
+            Scope::Objects => ("metadef_namespace.delete_objects", false),
+            Scope::Properties => ("metadef_namespace.delete_properties", false),
+            Scope::Tags => ("metadef_namespace.delete_tags", false),
+        };
+        state.notifier.metadef(event, || match gone {
+            true => payload::metadef_namespace_deleted(&ns, now()),
+            false => payload::metadef_namespace(&ns, &ns.namespace),
+        })
+    })
 }
