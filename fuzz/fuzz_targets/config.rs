@@ -77,7 +77,7 @@ fn render(c: &Config) -> Option<String> {
     section(
         "database",
         vec![
-            ("connection", s(&c.database_connection)),
+            ("connection", s(&c.database_connection.as_str())),
             ("max_pool_size", s(&c.database_max_pool_size)),
         ],
     )?;
