@@ -1,51 +1,13 @@
 //! JSON as Glance's Python `json.dumps` writes it: `", "` and `": "`
 //! separators, non-ASCII characters raw.
 
-use std::io;
-
 use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use serde::Serialize;
-use serde_json::ser::Formatter;
-
-struct PyFormatter;
-
-impl Formatter for PyFormatter {
-    fn begin_array_value<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            w.write_all(b", ")
-        }
-    }
-    fn begin_object_key<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            w.write_all(b", ")
-        }
-    }
-    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        w.write_all(b": ")
-    }
-}
 
 pub fn to_string<T: Serialize>(value: &T) -> String {
-    let mut out = Vec::with_capacity(512);
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, PyFormatter);
-    if value.serialize(&mut ser).is_err() {
-        // Only non-string map keys can fail, and glint builds none.
-        return "null".to_owned();
-    }
-    String::from_utf8(out).unwrap_or_default()
+    // Only non-string map keys can fail, and glint builds none.
+    crate::domain::pyjson::dumps(value, false).unwrap_or_else(|| "null".to_owned())
 }
 
 /// A JSON response with Glance's `Content-Type: application/json` (no charset).

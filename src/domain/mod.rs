@@ -13,6 +13,7 @@ pub mod member;
 pub mod metadefs;
 pub mod patch;
 pub mod pyfmt;
+pub mod pyjson;
 pub mod pyre;
 pub mod python;
 pub mod quota;
