@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The project's test command: formatting, lints, unit tests, and the HTTP integration tests on
-# SQLite and PostgreSQL, including the authentication tests against a real Keystone (installed from
+# SQLite, PostgreSQL and MariaDB, including the authentication tests against a real Keystone (installed from
 # PyPI and started on loopback by scripts/keystone.sh).
 #
-#   GLINT_TEST_BACKENDS=sqlite   run without PostgreSQL (its test variants print SKIPPED; the conformance
-#                                runs on it are skipped steps, schemathesis runs on SQLite; likewise =postgres)
+#   GLINT_TEST_BACKENDS=sqlite   run without PostgreSQL and MariaDB (their test variants print SKIPPED; the
+#                                conformance runs on PostgreSQL are skipped steps, schemathesis runs on SQLite);
+#                                any comma-separated subset of sqlite,postgres,mysql (the default: all three)
 #   GLINT_TEST_KEYSTONE=skip     run without Keystone (its tests print SKIPPED; no conformance suites)
 #   GLINT_TEST_CONFORMANCE=skip  skip the client conformance suites (openstack CLI, gophercloud, Tempest, schemathesis)
 #   GLINT_TEST_FUZZ=skip         skip the bounded fuzzing run (scripts/fuzz.sh, 15 s per target)
@@ -14,6 +15,7 @@
 #   GLINT_TEST_STORES=skip       run without the object-store server (scripts/swift.sh: Swift + S3 API;
 #                                the tests/stores tests print SKIPPED)
 #   GLINT_TEST_PG_URL            PostgreSQL admin URL (default postgresql://postgres@127.0.0.1:5432/test)
+#   GLINT_TEST_MYSQL_URL         MariaDB admin URL (default mysql://root@127.0.0.1:3306/test)
 #   GLINT_TEST_REQUIRE=all       nothing may be skipped (CI): a skipping test fails, and so does the run
 #                                when any test or step was skipped or any switch above says skip
 #
@@ -34,13 +36,14 @@ case "${GLINT_TEST_REQUIRE:-}" in
   "" | all) ;;
   *) echo "GLINT_TEST_REQUIRE: unknown value '$GLINT_TEST_REQUIRE' (known: all)" >&2; exit 2 ;;
 esac
-IFS=, read -r -a wanted_backends <<<"${GLINT_TEST_BACKENDS:-sqlite,postgres}"
-has_sqlite=0; has_postgres=0
+IFS=, read -r -a wanted_backends <<<"${GLINT_TEST_BACKENDS:-sqlite,postgres,mysql}"
+has_sqlite=0; has_postgres=0; has_mysql=0
 for b in "${wanted_backends[@]}"; do
   case "${b// /}" in
     sqlite) has_sqlite=1 ;;
     postgres | postgresql) has_postgres=1 ;;
-    *) echo "GLINT_TEST_BACKENDS: unknown backend '$b' (known: sqlite, postgres)" >&2; exit 2 ;;
+    mysql | mariadb) has_mysql=1 ;;
+    *) echo "GLINT_TEST_BACKENDS: unknown backend '$b' (known: sqlite, postgres, mysql)" >&2; exit 2 ;;
   esac
 done
 if [ "${GLINT_TEST_REQUIRE:-}" = all ]; then
@@ -50,8 +53,8 @@ if [ "${GLINT_TEST_REQUIRE:-}" = all ]; then
       echo "GLINT_TEST_REQUIRE=all forbids $switch=skip" >&2; exit 2
     fi
   done
-  if [ "$has_sqlite$has_postgres" != 11 ]; then
-    echo "GLINT_TEST_REQUIRE=all needs both backends (GLINT_TEST_BACKENDS=${GLINT_TEST_BACKENDS:-})" >&2; exit 2
+  if [ "$has_sqlite$has_postgres$has_mysql" != 111 ]; then
+    echo "GLINT_TEST_REQUIRE=all needs all three backends (GLINT_TEST_BACKENDS=${GLINT_TEST_BACKENDS:-})" >&2; exit 2
   fi
 fi
 
@@ -147,6 +150,15 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# glint's MySQL driver links the MySQL client library (Debian's libmariadb-dev); a fresh machine
+# has only the server's runtime pieces.
+if ! pkg-config --exists libmariadb 2>/dev/null; then
+  echo "installing libmariadb-dev (the MySQL client library glint builds against)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q libmariadb-dev libmariadb-dev-compat pkg-config >/dev/null ||
+    { apt-get update -q >/dev/null && apt-get install -y -q libmariadb-dev libmariadb-dev-compat pkg-config >/dev/null; }
+fi
 
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings

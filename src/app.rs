@@ -58,7 +58,7 @@ impl AppState {
         let tx = move |conn: &mut DbConn| write_tx(conn, f);
         match self.db.backend {
             Backend::Sqlite => self.on_writer(tx).await,
-            Backend::Postgres => self.on_pool(tx).await,
+            Backend::Postgres | Backend::Mysql => self.on_pool(tx).await,
         }
     }
 

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use diesel::expression::ValidGrouping;
 use diesel::expression::{is_aggregate, AppearsOnTable, Expression, SelectableExpression};
+use diesel::mysql::Mysql;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{Nullable, Text};
@@ -59,6 +60,22 @@ impl QueryFragment<Pg> for ChildrenJson {
         pass.push_sql("(SELECT json_agg(json_build_array(c.is_tag, c.name, c.value))::text FROM (");
         pass.push_sql(CHILD_ROWS);
         pass.push_sql(") c)");
+        Ok(())
+    }
+}
+
+/// MariaDB cannot see the outer row from a subquery in FROM, so the two kinds are aggregated
+/// apart and merged (`[]` when neither has rows, as on SQLite). `group_concat_max_len`,
+/// which bounds `JSON_ARRAYAGG`, is raised on every connection (`db::connection`).
+impl QueryFragment<Mysql> for ChildrenJson {
+    fn walk_ast<'b>(&'b self, mut pass: AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
+        pass.push_sql(
+            "JSON_MERGE_PRESERVE(\
+             COALESCE((SELECT JSON_ARRAYAGG(JSON_ARRAY(0, p.name, p.value)) \
+             FROM image_properties p WHERE p.image_id = images.id AND NOT p.deleted), '[]'), \
+             COALESCE((SELECT JSON_ARRAYAGG(JSON_ARRAY(1, t.value, NULL)) \
+             FROM image_tags t WHERE t.image_id = images.id AND NOT t.deleted), '[]'))",
+        );
         Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! The only file that knows how many database backends exist.
 //!
-//! One diesel code base serves SQLite and PostgreSQL through `DbConn`, a
+//! One diesel code base serves SQLite, PostgreSQL and MySQL/MariaDB through `DbConn`, a
 //! `MultiConnection`. glint opens connections itself (not diesel's
 //! `ConnectionManager`, which would try every backend in turn and happily turn
 //! a mistyped PostgreSQL URL into an empty SQLite file).
@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
+use diesel::mysql::MysqlConnection;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
@@ -23,6 +24,7 @@ use crate::config::database::DbUrl;
 pub enum DbConn {
     Sqlite(SqliteConnection),
     Pg(PgConnection),
+    Mysql(MysqlConnection),
 }
 
 /// Runs `$body` with `$c` bound to the concrete connection of either backend.
@@ -37,6 +39,7 @@ macro_rules! on_backend {
         match $conn {
             $crate::db::connection::DbConn::Sqlite($c) => $body,
             $crate::db::connection::DbConn::Pg($c) => $body,
+            $crate::db::connection::DbConn::Mysql($c) => $body,
         }
     };
 }
@@ -86,7 +89,8 @@ pub fn ping(conn: &mut DbConn) -> Result<(), diesel::result::Error> {
 #[derive(Debug, Clone)]
 pub struct Manager {
     url: DbUrl,
-    /// PostgreSQL `statement_timeout` set on each new connection; zero leaves the server's.
+    /// The statement time limit set on each new server connection (PostgreSQL
+    /// `statement_timeout`, MariaDB `max_statement_time`); zero leaves the server's.
     statement_timeout: Duration,
 }
 
@@ -94,6 +98,34 @@ pub struct Manager {
 /// `timeout` (whole milliseconds; `0` = no limit).
 pub(super) fn statement_timeout_sql(timeout: Duration) -> String {
     format!("SET statement_timeout = {}", timeout.as_millis())
+}
+
+/// The session settings of every MySQL/MariaDB connection:
+/// - `sql_mode`: oslo.db's `TRADITIONAL` (a value that does not fit is an error, never silently
+///   cut) plus `ANSI_QUOTES`, so the SQL glint writes with double-quoted identifiers means on
+///   MySQL what it means on the other backends;
+/// - READ COMMITTED, PostgreSQL's level, which glint's row locks were designed for (InnoDB's
+///   default REPEATABLE READ adds gap locks, and deadlocks, between unrelated inserts);
+/// - `group_concat_max_len` large enough for an image's properties and tags aggregated as JSON
+///   (MariaDB's default, 1 MiB, would cut them short);
+/// - the statement time limit, MariaDB's `max_statement_time` (seconds).
+pub(super) fn mysql_session_sql(timeout: Duration) -> String {
+    let mut sql = String::from(
+        "SET SESSION sql_mode = 'TRADITIONAL,ANSI_QUOTES'; \
+         SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; \
+         SET SESSION group_concat_max_len = 67108864;",
+    );
+    sql.push_str(&mysql_statement_timeout_sql(timeout));
+    sql
+}
+
+/// MariaDB's per-statement time limit (`0` = none).
+pub(super) fn mysql_statement_timeout_sql(timeout: Duration) -> String {
+    format!(
+        " SET SESSION max_statement_time = {}.{:03};",
+        timeout.as_secs(),
+        timeout.subsec_millis()
+    )
 }
 
 impl Manager {
@@ -134,6 +166,13 @@ impl ManageConnection for Manager {
                         .map_err(r2d2::Error::QueryError)?;
                 }
                 DbConn::Pg(c)
+            }
+            Backend::Mysql => {
+                let mut c = MysqlConnection::establish(&self.url.target)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                c.batch_execute(&mysql_session_sql(self.statement_timeout))
+                    .map_err(r2d2::Error::QueryError)?;
+                DbConn::Mysql(c)
             }
         };
         Ok(Slot {
@@ -201,6 +240,7 @@ impl PoolSettings {
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/mysql");
 
 /// SQLite allows one writer at a time. Writers of this process queue here, in
 /// arrival order, instead of in SQLite's busy handler, which sleeps in growing
@@ -211,7 +251,7 @@ static SQLITE_WRITER: Mutex<()> = Mutex::new(());
 
 /// Run `f` in a write transaction. On SQLite the first statement takes the
 /// write lock, so the transaction never upgrades a stale read snapshot
-/// (SQLITE_BUSY) under concurrent writers; PostgreSQL needs nothing special.
+/// (SQLITE_BUSY) under concurrent writers; the server backends need nothing special.
 pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,

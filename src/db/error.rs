@@ -51,7 +51,12 @@ impl From<DieselError> for DbError {
             DieselError::DatabaseError(_, info)
                 if info
                     .message()
-                    .contains("canceling statement due to statement timeout") =>
+                    .contains("canceling statement due to statement timeout")
+                    || info.message().contains("max_statement_time exceeded")
+                    // InnoDB chose this transaction as a deadlock's victim, or it waited for a
+                    // row lock past innodb_lock_wait_timeout: rolled back, safe to retry.
+                    || info.message().starts_with("Deadlock found when trying to get lock")
+                    || info.message().starts_with("Lock wait timeout exceeded") =>
             {
                 DbError::Unavailable(info.message().to_owned())
             }
@@ -84,6 +89,12 @@ fn is_transient(msg: &str) -> bool {
         || m.contains("could not send data to server")
         || m.contains("the database system is")
         || m.contains("ssl syscall error")
+        || m.contains("lost connection to mysql server")
+        || m.contains("server has gone away")
+        || m.contains("can't connect to mysql server")
+        || m.contains("can't connect to server")
+        || m.contains("server shutdown in progress")
+        || m.contains("connection was killed")
 }
 
 impl From<DbError> for Error {
@@ -130,6 +141,10 @@ mod tests {
             "terminating connection due to administrator command",
             "FATAL:  the database system is shutting down",
             "could not receive data from server: Connection reset by peer",
+            "Lost connection to MySQL server during query",
+            "MySQL server has gone away",
+            "Deadlock found when trying to get lock; try restarting transaction",
+            "Query execution was interrupted (max_statement_time exceeded)",
         ] {
             let e =
                 DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(msg.to_owned()));

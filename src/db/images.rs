@@ -84,20 +84,10 @@ pub fn get(conn: &mut DbConn, id: &ImageId) -> Result<Option<Image>, DbError> {
     Ok(Some(img))
 }
 
-/// Same as `get`, but takes the row lock first (PostgreSQL `FOR UPDATE`; SQLite's
-/// write transaction already holds the database lock). Use inside `write_tx`.
+/// Same as `get`, but takes the row lock first (see `lock`). Use inside `write_tx`.
 pub fn get_for_update(conn: &mut DbConn, id: &ImageId) -> Result<Option<Image>, DbError> {
-    if let DbConn::Pg(pg) = conn {
-        let found: Option<String> = images::table
-            .filter(images::id.eq(id.as_str()))
-            .filter(not(images::deleted))
-            .select(images::id)
-            .for_update()
-            .first(pg)
-            .optional()?;
-        if found.is_none() {
-            return Ok(None);
-        }
+    if !lock(conn, id)? {
+        return Ok(None);
     }
     get(conn, id)
 }
@@ -173,21 +163,29 @@ pub fn get_with_membership(
     Ok(Some((image, status.and_then(|s| s.parse().ok()))))
 }
 
-/// Take the row lock on a live image (PostgreSQL `FOR UPDATE`; SQLite's write
-/// transaction already holds the database lock); false if there is none.
+/// Take the row lock on a live image (`FOR UPDATE` on the server backends; SQLite's write
+/// transaction already holds the database lock); false if there is none. On MySQL, which has
+/// no partial unique indexes, this lock is also what keeps one live member row per (image,
+/// member) and one live tag per (image, tag): every writer of those rows takes it first.
 pub fn lock(conn: &mut DbConn, id: &ImageId) -> Result<bool, DbError> {
     let id = id.as_str();
-    if let DbConn::Pg(pg) = conn {
-        let found: Option<String> = images::table
-            .filter(images::id.eq(id))
-            .filter(not(images::deleted))
-            .select(images::id)
-            .for_update()
-            .first(pg)
-            .optional()?;
-        return Ok(found.is_some());
+    macro_rules! locked {
+        ($c:expr) => {
+            images::table
+                .filter(images::id.eq(id))
+                .filter(not(images::deleted))
+                .select(images::id)
+                .for_update()
+                .first::<String>($c)
+                .optional()?
+                .is_some()
+        };
     }
-    Ok(true)
+    Ok(match conn {
+        DbConn::Sqlite(_) => true,
+        DbConn::Pg(c) => locked!(c),
+        DbConn::Mysql(c) => locked!(c),
+    })
 }
 
 /// Write every attribute of `new` over the stored image, syncing tags and properties with `old`.

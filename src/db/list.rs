@@ -89,6 +89,26 @@ fn hydrate(conn: &mut DbConn, rows: Vec<ImageRow>) -> Result<Vec<Image>, DbError
         .collect()
 }
 
+/// The SQL dialect a list statement is written for. MySQL orders NULL lowest and takes the
+/// unary `+` (which keeps SQLite's planner off an index) as written, so it shares SQLite's
+/// forms except where its syntax differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Sqlite,
+    Pg,
+    Mysql,
+}
+
+impl Dialect {
+    fn of(conn: &DbConn) -> Dialect {
+        match conn {
+            DbConn::Sqlite(_) => Dialect::Sqlite,
+            DbConn::Pg(_) => Dialect::Pg,
+            DbConn::Mysql(_) => Dialect::Mysql,
+        }
+    }
+}
+
 type BoxedCond = Box<
     dyn BoxableExpression<
         images::table,
@@ -132,6 +152,31 @@ fn member_image_ids(project: &str, status: Option<MemberStatus>, pg: bool) -> Bo
         ),
     }
 }
+
+/// MySQL's shared-with-me stream reads `image_members` joined to `images` (`MEMBER_JOIN`):
+/// the project's live member rows (with `status`, if given). MariaDB plans `images.id IN
+/// (subquery)` as a walk of the shared images, each tested against the member rows.
+fn joined_member_rows(project: &str, status: Option<MemberStatus>) -> BoxedCond {
+    use diesel::sql_types::{Nullable, Text};
+    let q =
+        diesel::dsl::sql::<Nullable<diesel::sql_types::Bool>>("\"image_members\".\"member\" = ")
+            .bind::<Text, _>(project.to_owned())
+            .sql(" AND NOT \"image_members\".\"deleted\"");
+    match status {
+        None => Box::new(q),
+        Some(s) => Box::new(
+            q.sql(" AND \"image_members\".\"status\" = ")
+                .bind::<Text, _>(s.as_str().to_owned()),
+        ),
+    }
+}
+
+/// The FROM of MySQL's shared-with-me stream: the caller's member rows first (by the member
+/// index), then each image they name by primary key. One live row per (image, member) keeps the
+/// join free of repeats.
+const MEMBER_JOIN: &str = "\"image_members\" FORCE INDEX (\"ix_image_members_member\") \
+     STRAIGHT_JOIN \"images\" FORCE INDEX (\"PRIMARY\") \
+     ON \"images\".\"id\" = \"image_members\".\"image_id\"";
 
 macro_rules! str_filter {
     ($conds:ident, $col:expr, $f:expr) => {
@@ -243,7 +288,8 @@ fn streams(ctx: &RequestContext, vis: VisibilityFilter, ms: MemberStatusFilter) 
 
 /// The stream's own condition. Visibility values are SQL literals, so each stream's plan is
 /// made for its value.
-fn stream_condition(s: Stream, project: Option<&str>, pg: bool) -> BoxedCond {
+fn stream_condition(s: Stream, project: Option<&str>, dialect: Dialect) -> BoxedCond {
+    let pg = dialect == Dialect::Pg;
     use diesel::sql_types::{Bool, Nullable};
     let vis = |v: Visibility| -> BoxedCond {
         Box::new(diesel::dsl::sql::<Nullable<Bool>>(&format!(
@@ -278,7 +324,11 @@ fn stream_condition(s: Stream, project: Option<&str>, pg: bool) -> BoxedCond {
                     .ne(p.to_owned())
                     .or(images::owner.is_null().nullable()),
             ),
-            member_image_ids(p, status, pg),
+            if dialect == Dialect::Mysql {
+                joined_member_rows(p, status)
+            } else {
+                member_image_ids(p, status, pg)
+            },
         ])),
     }
 }
@@ -525,8 +575,7 @@ pub fn list(
     if q.matches_nothing {
         return Ok(Vec::new());
     }
-    let pg = matches!(conn, DbConn::Pg(_));
-    let Some(query) = list_query(ctx, q, marker, pg) else {
+    let Some(query) = list_query(ctx, q, marker, Dialect::of(conn)) else {
         return Ok(Vec::new());
     };
     let rows: Vec<ImageRow> = query.load(conn)?;
@@ -534,19 +583,23 @@ pub fn list(
 }
 
 /// The plan of the list statement as the backend reports it (`EXPLAIN QUERY PLAN` details
-/// on SQLite, `EXPLAIN` lines on PostgreSQL), for the plan tests and the benchmark.
+/// on SQLite, `EXPLAIN` lines on PostgreSQL, `EXPLAIN FORMAT=JSON` on MySQL), for the
+/// plan tests and the benchmark.
 pub fn explain(
     conn: &mut DbConn,
     ctx: &RequestContext,
     q: &ListQuery,
     marker: Option<&Image>,
 ) -> Result<Vec<String>, DbError> {
-    let pg = matches!(conn, DbConn::Pg(_));
-    let Some(query) = list_query(ctx, q, marker, pg) else {
+    let dialect = Dialect::of(conn);
+    let Some(query) = list_query(ctx, q, marker, dialect) else {
         return Ok(Vec::new());
     };
-    if pg {
+    if dialect == Dialect::Pg {
         Ok(Explain::<diesel::sql_types::Text>::new(query, "EXPLAIN ").load(conn)?)
+    } else if dialect == Dialect::Mysql {
+        // One JSON document for the statement.
+        Ok(Explain::<diesel::sql_types::Text>::new(query, "EXPLAIN FORMAT=JSON ").load(conn)?)
     } else {
         use diesel::sql_types::{Integer, Text};
         let rows: Vec<(i32, i32, i32, String)> =
@@ -570,8 +623,9 @@ fn list_query(
     ctx: &RequestContext,
     q: &ListQuery,
     marker: Option<&Image>,
-    pg: bool,
+    dialect: Dialect,
 ) -> Option<Streams> {
+    let pg = dialect == Dialect::Pg;
     // `id` is unique: keys after it never decide anything.
     let sort = match q.sort.iter().position(|(k, _)| *k == SortKey::Id) {
         Some(i) => &q.sort[..=i],
@@ -587,20 +641,21 @@ fn list_query(
         };
         let how = if members { Cols::Fenced } else { Cols::Table };
         for part in parts {
-            let mut conds = vec![stream_condition(s, ctx.project(), pg)];
-            filters(q, pg, &mut conds);
+            let mut conds = vec![stream_condition(s, ctx.project(), dialect)];
+            filters(q, dialect, &mut conds);
             conds.extend(part);
-            arms.push(
-                images::table
-                    .select(ImageRow::as_select())
-                    .into_boxed::<MultiBackend>()
-                    .filter(Flat::all(conds))
-                    .order_by(OrderList(format!(
-                        "{} LIMIT {}",
-                        order_terms(sort, pg, how),
-                        q.limit
-                    ))),
-            );
+            arms.push(Arm {
+                select: ImageRow::as_select(),
+                conds: Flat::all(conds),
+                order: format!("{} LIMIT {}", order_terms(sort, pg, how), q.limit),
+                from: match (dialect, list_index(s, sort)) {
+                    (Dialect::Mysql, Some(index)) => {
+                        format!("\"images\" FORCE INDEX (\"{index}\")")
+                    }
+                    (Dialect::Mysql, None) => MEMBER_JOIN.to_owned(),
+                    _ => "\"images\"".to_owned(),
+                },
+            });
         }
     }
     if arms.is_empty() {
@@ -614,7 +669,8 @@ fn list_query(
 }
 
 /// Every condition of the query but visibility and the marker; each stream repeats them.
-fn filters(q: &ListQuery, pg: bool, conds: &mut Vec<BoxedCond>) {
+fn filters(q: &ListQuery, dialect: Dialect, conds: &mut Vec<BoxedCond>) {
+    let pg = dialect == Dialect::Pg;
     conds.push(Box::new(not(images::deleted).nullable()));
     conds.push(Box::new(
         images::status.ne(ImageStatus::Killed.as_str()).nullable(),
@@ -659,11 +715,63 @@ fn filters(q: &ListQuery, pg: bool, conds: &mut Vec<BoxedCond>) {
         conds.push(Box::new(images::protected.eq(p).nullable()));
     }
     tag_conditions(&q.tags, conds);
-    property_conditions(&q.properties, conds);
+    property_conditions(&q.properties, dialect, conds);
 }
 
-type BoxedQuery =
-    images::BoxedQuery<'static, MultiBackend, diesel::dsl::AsSelect<ImageRow, MultiBackend>>;
+/// The list index a stream walks (migration `list_indexes`): its prefix (the stream's equality)
+/// and its first sort key. None for the shared-with-me stream, which its member rows drive.
+fn list_index(s: Stream, sort: &[(SortKey, SortDir)]) -> Option<String> {
+    let prefix = match s {
+        Stream::Vis(_) => "vis",
+        Stream::Own(_) => "own",
+        Stream::Members(_) => return None,
+    };
+    let key = match sort.first().map(|(k, _)| *k) {
+        None | Some(SortKey::CreatedAt) => "created",
+        Some(SortKey::Id) => "id",
+        Some(SortKey::Name) => "name",
+        Some(SortKey::Status) => "status",
+        Some(SortKey::ContainerFormat) => "container_format",
+        Some(SortKey::DiskFormat) => "disk_format",
+        Some(SortKey::Size) => "size",
+        Some(SortKey::UpdatedAt) => "updated",
+    };
+    Some(format!("ix_images_list_{prefix}_{key}"))
+}
+
+/// One stream: `SELECT <image row> FROM <from> WHERE ... ORDER BY ... LIMIT n`. MariaDB does
+/// not find the list index by itself (with a few thousand images it intersects the one-column
+/// indexes and sorts, or walks `created_at_image_idx` testing every image), so on MySQL `from`
+/// names the stream's index, or joins the member rows (`MEMBER_JOIN`); the other planners
+/// choose well from `images` alone.
+struct Arm {
+    select: diesel::dsl::AsSelect<ImageRow, MultiBackend>,
+    conds: Flat<images::table>,
+    order: String,
+    from: String,
+}
+
+impl diesel::query_builder::QueryId for Arm {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::QueryFragment<MultiBackend> for Arm {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, MultiBackend>,
+    ) -> QueryResult<()> {
+        out.push_sql("SELECT ");
+        self.select.walk_ast(out.reborrow())?;
+        out.push_sql(" FROM ");
+        out.push_sql(&self.from);
+        out.push_sql(" WHERE ");
+        self.conds.walk_ast(out.reborrow())?;
+        out.push_sql(" ORDER BY ");
+        out.push_sql(&self.order);
+        Ok(())
+    }
+}
 
 /// How an ORDER BY names the sort columns.
 #[derive(Clone, Copy)]
@@ -709,7 +817,7 @@ fn order_terms(sort: &[(SortKey, SortDir)], pg: bool, how: Cols) -> String {
 /// PostgreSQL's generic plan assumes a tenth of the rows, so it would rarely replace the custom
 /// plan, which is made again on every execution (0.3-1.2 ms for five streams).
 struct Streams {
-    arms: Vec<BoxedQuery>,
+    arms: Vec<Arm>,
     order: String,
     limit: i64,
 }
@@ -720,7 +828,7 @@ impl diesel::query_builder::QueryId for Streams {
 }
 
 impl diesel::query_builder::Query for Streams {
-    type SqlType = <BoxedQuery as diesel::query_builder::Query>::SqlType;
+    type SqlType = <diesel::dsl::AsSelect<ImageRow, MultiBackend> as Expression>::SqlType;
 }
 
 impl<C> RunQueryDsl<C> for Streams {}
@@ -914,37 +1022,10 @@ impl<QS> diesel::query_builder::QueryFragment<MultiBackend> for Flat<QS> {
     }
 }
 
-/// A whole ORDER BY list as one fragment. diesel's `then_order_by` on a boxed query pairs the
-/// old clause with the new term, and rendering a pair asks each side whether it is empty by
-/// walking it whole: two walks per level, 2^n for n terms (a query with 20 sort keys never
-/// finished rendering). The terms are fixed column SQL, so the list is a string.
-struct OrderList(String);
-
-impl Expression for OrderList {
-    type SqlType = diesel::sql_types::Text;
-}
-
-impl AppearsOnTable<images::table> for OrderList {}
-
-impl diesel::query_builder::QueryId for OrderList {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl diesel::query_builder::QueryFragment<MultiBackend> for OrderList {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, MultiBackend>,
-    ) -> QueryResult<()> {
-        out.push_sql(&self.0);
-        Ok(())
-    }
-}
-
 /// `(name, value) IN (VALUES (k1, v1), (k2, v2), ...)` on `image_properties`: a list, where
 /// an OR of pairs would be an expression tree as deep as it is long (SQLite refuses one deeper
-/// than 1,000).
-struct PropertyPairs(Vec<(String, String)>);
+/// than 1,000). MySQL writes the list as row constructors, `IN ((k1, v1), ...)`.
+struct PropertyPairs(Vec<(String, String)>, Dialect);
 
 impl Expression for PropertyPairs {
     type SqlType = diesel::sql_types::Bool;
@@ -976,7 +1057,10 @@ impl diesel::query_builder::QueryFragment<MultiBackend> for PropertyPairs {
             out.push_sql("1 = 0");
             return Ok(());
         }
-        out.push_sql("(\"image_properties\".\"name\", \"image_properties\".\"value\") IN (VALUES ");
+        out.push_sql("(\"image_properties\".\"name\", \"image_properties\".\"value\") IN (");
+        if self.1 != Dialect::Mysql {
+            out.push_sql("VALUES ");
+        }
         for (i, (k, v)) in self.0.iter().enumerate() {
             out.push_sql(if i == 0 { "(" } else { ", (" });
             out.push_bind_param::<Text, String>(k)?;
@@ -1028,7 +1112,7 @@ fn tag_conditions(tags: &[String], conds: &mut Vec<BoxedCond>) {
 }
 
 /// The image has every `key = value` property in `props` (one per key).
-fn property_conditions(props: &[(String, String)], conds: &mut Vec<BoxedCond>) {
+fn property_conditions(props: &[(String, String)], dialect: Dialect, conds: &mut Vec<BoxedCond>) {
     let (each, rest) = props.split_at(props.len().min(EXISTS_FILTERS));
     for (k, v) in each {
         conds.push(Box::new(
@@ -1052,7 +1136,7 @@ fn property_conditions(props: &[(String, String)], conds: &mut Vec<BoxedCond>) {
         image_properties::table
             .filter(image_properties::image_id.eq(images::id))
             .filter(not(image_properties::deleted))
-            .filter(PropertyPairs(rest.to_vec()))
+            .filter(PropertyPairs(rest.to_vec(), dialect))
             .select(diesel::dsl::count(image_properties::name).aggregate_distinct())
             .single_value()
             .eq(wanted),

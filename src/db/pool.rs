@@ -9,8 +9,8 @@ use diesel::r2d2;
 use diesel_migrations::MigrationHarness;
 
 use super::connection::{
-    statement_timeout_sql, Backend, Manager, Pool, PoolSettings, PooledConn, POSTGRES_MIGRATIONS,
-    SQLITE_MIGRATIONS,
+    mysql_statement_timeout_sql, statement_timeout_sql, Backend, Manager, Pool, PoolSettings,
+    PooledConn, MYSQL_MIGRATIONS, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS,
 };
 use super::error::DbError;
 use super::writer::SqliteWriter;
@@ -53,7 +53,7 @@ impl Db {
             match builder().build(manager.clone()) {
                 Ok(pool) => break pool,
                 Err(e) => {
-                    let retry = backend == Backend::Postgres
+                    let retry = backend.is_server()
                         && (settings.max_retries < 0 || attempt < settings.max_retries);
                     if !retry {
                         return Err(format!(
@@ -75,7 +75,7 @@ impl Db {
         };
         let writer = match backend {
             Backend::Sqlite => Some(Arc::new(SqliteWriter::start(manager)?)),
-            Backend::Postgres => None,
+            Backend::Postgres | Backend::Mysql => None,
         };
         Ok(Db {
             pool,
@@ -112,21 +112,32 @@ impl Db {
         let source = match self.backend {
             Backend::Sqlite => SQLITE_MIGRATIONS,
             Backend::Postgres => POSTGRES_MIGRATIONS,
+            Backend::Mysql => MYSQL_MIGRATIONS,
         };
         // A migration over a large table may rightly take longer than any request.
-        let pg = self.backend == Backend::Postgres;
-        if pg {
-            conn.batch_execute("SET statement_timeout = 0")
+        let (unlimited, restore) = match self.backend {
+            Backend::Sqlite => (None, None),
+            Backend::Postgres => (
+                Some(statement_timeout_sql(Duration::ZERO)),
+                Some(statement_timeout_sql(self.statement_timeout)),
+            ),
+            Backend::Mysql => (
+                Some(mysql_statement_timeout_sql(Duration::ZERO)),
+                Some(mysql_statement_timeout_sql(self.statement_timeout)),
+            ),
+        };
+        if let Some(sql) = &unlimited {
+            conn.batch_execute(sql)
                 .map_err(|e| format!("migration failed: {e}"))?;
         }
         let applied = conn
             .run_pending_migrations(source)
             .map(|v| v.iter().map(|m| m.to_string()).collect())
             .map_err(|e| format!("migration failed: {e}"));
-        if pg {
+        if let Some(sql) = &restore {
             // Back to the pool's setting before the connection returns to the pool.
-            if let Err(e) = conn.batch_execute(&statement_timeout_sql(self.statement_timeout)) {
-                tracing::warn!(error = %e, "could not restore statement_timeout after migrating");
+            if let Err(e) = conn.batch_execute(sql) {
+                tracing::warn!(error = %e, "could not restore the statement time limit after migrating");
             }
         }
         applied

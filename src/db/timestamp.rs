@@ -5,11 +5,12 @@
 //! code").
 //! Every timestamp glint writes has the shape `YYYY-MM-DD HH:MM:SS[.ffffff]`, which is read
 //! here digit by digit; anything else goes to diesel's own parser, so nothing it accepts
-//! is refused. PostgreSQL sends binary timestamps and uses diesel's reader unchanged.
+//! is refused. PostgreSQL and MySQL send binary timestamps and use diesel's reader unchanged.
 
 use super::connection::MultiBackend;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::mysql::{Mysql, MysqlValue};
 use diesel::pg::Pg;
 use diesel::sql_types::{Nullable, Timestamp};
 use diesel::sqlite::{Sqlite, SqliteValue};
@@ -75,6 +76,25 @@ impl FromSql<Nullable<Timestamp>, Pg> for OptTs {
         value.map_or(
             Ok(OptTs(None)),
             <Self as FromSql<Nullable<Timestamp>, Pg>>::from_sql,
+        )
+    }
+}
+
+impl FromSql<Timestamp, Mysql> for Ts {
+    fn from_sql(value: MysqlValue<'_>) -> deserialize::Result<Self> {
+        <NaiveDateTime as FromSql<Timestamp, Mysql>>::from_sql(value).map(Ts)
+    }
+}
+
+impl FromSql<Nullable<Timestamp>, Mysql> for OptTs {
+    fn from_sql(value: MysqlValue<'_>) -> deserialize::Result<Self> {
+        <NaiveDateTime as FromSql<Timestamp, Mysql>>::from_sql(value).map(|t| OptTs(Some(t)))
+    }
+
+    fn from_nullable_sql(value: Option<MysqlValue<'_>>) -> deserialize::Result<Self> {
+        value.map_or(
+            Ok(OptTs(None)),
+            <Self as FromSql<Nullable<Timestamp>, Mysql>>::from_sql,
         )
     }
 }

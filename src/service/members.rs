@@ -132,7 +132,10 @@ pub async fn update(
     let st = state.clone();
     state
         .write(move |c| {
-            let v = load_shared(c, &st, &ctx, &id, false, || {
+            // The image's row lock first, as every writer of its member rows takes it: on
+            // MySQL a member row's update waits for the image row (foreign key), so without it
+            // an image delete and this update would each hold what the other waits for.
+            let v = load_shared(c, &st, &ctx, &id, true, || {
                 Error::forbidden(format!("Not allowed to update members for image {id}."))
             })?;
             if !st.policy.allows("get_member", &ctx, &v.target(&ctx))
@@ -168,7 +171,10 @@ pub async fn delete(
     let st = state.clone();
     state
         .write(move |c| {
-            let v = load_shared(c, &st, &ctx, &id, false, || {
+            // The image's row lock first, as every writer of its member rows takes it: on
+            // MySQL a member row's update waits for the image row (foreign key), so without it
+            // an image delete and this update would each hold what the other waits for.
+            let v = load_shared(c, &st, &ctx, &id, true, || {
                 Error::forbidden(format!("Not allowed to delete members for image {id}."))
             })?;
             let row = match sees_row(&ctx, &v, &member) {
@@ -217,7 +223,10 @@ pub async fn authorize_update(
     let (st, ctx, id, member) = (state.clone(), ctx.clone(), id.to_owned(), member.to_owned());
     state
         .read(move |c| {
-            let v = load_shared(c, &st, &ctx, &id, false, || {
+            // The image's row lock first, as every writer of its member rows takes it: on
+            // MySQL a member row's update waits for the image row (foreign key), so without it
+            // an image delete and this update would each hold what the other waits for.
+            let v = load_shared(c, &st, &ctx, &id, true, || {
                 Error::forbidden(format!("Not allowed to update members for image {id}."))
             })?;
             if !st.policy.allows("get_member", &ctx, &v.target(&ctx))

@@ -1,5 +1,5 @@
 //! Test harness: the whole app on a loopback port, with its own database
-//! (a temp SQLite file or a fresh PostgreSQL database) and its own image store.
+//! (a temp SQLite file, or a fresh PostgreSQL or MariaDB database) and its own image store.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -14,6 +14,8 @@ use serde_json::Value;
 pub enum Backend {
     Sqlite,
     Postgres,
+    /// MariaDB (or MySQL).
+    Mysql,
 }
 
 /// Where tests find PostgreSQL (trust auth on the project's machines).
@@ -30,6 +32,42 @@ pub fn pg_url_for(db: &str) -> String {
     }
 }
 
+/// Where tests find MariaDB (root without a password on the project's machines).
+pub fn mysql_admin_url() -> String {
+    std::env::var("GLINT_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+}
+
+pub fn mysql_url_for(db: &str) -> String {
+    let admin = mysql_admin_url();
+    match admin.rfind('/') {
+        Some(i) => format!("{}/{db}", &admin[..i]),
+        None => admin,
+    }
+}
+
+pub fn create_mysql_database() -> String {
+    let name = format!("glint_test_{}", uuid::Uuid::new_v4().simple());
+    let mut c = diesel::MysqlConnection::establish(&mysql_admin_url()).unwrap_or_else(|e| {
+        panic!(
+            "MariaDB is required for the mysql variant of this test and is not reachable at {}: {e}. \
+             Start it, or leave mysql out of GLINT_TEST_BACKENDS.",
+            mysql_admin_url()
+        )
+    });
+    diesel::sql_query(format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+        .execute(&mut c)
+        .expect("create test database");
+    name
+}
+
+/// Best effort, as for PostgreSQL.
+pub fn drop_mysql_database(name: &str) {
+    if let Ok(mut c) = diesel::MysqlConnection::establish(&mysql_admin_url()) {
+        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name}")).execute(&mut c);
+    }
+}
+
 pub struct TestApp {
     pub addr: String,
     pub client: reqwest::Client,
@@ -37,6 +75,7 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
     pub backend: Backend,
     pg_db: Option<String>,
+    mysql_db: Option<String>,
     server: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -45,8 +84,14 @@ pub fn test_config(dir: &Path, backend: Backend, pg_db: Option<&str>) -> Config 
     let mut c = Config::defaults(dir);
     c.auth_strategy = AuthStrategy::Noauth;
     c.database_max_pool_size = 8;
-    if backend == Backend::Postgres {
-        c.database_connection = pg_url_for(pg_db.unwrap_or("test")).parse().unwrap();
+    match backend {
+        Backend::Sqlite => {}
+        Backend::Postgres => {
+            c.database_connection = pg_url_for(pg_db.unwrap_or("test")).parse().unwrap();
+        }
+        Backend::Mysql => {
+            c.database_connection = mysql_url_for(pg_db.unwrap_or("test")).parse().unwrap();
+        }
     }
     c
 }
@@ -58,11 +103,13 @@ impl TestApp {
 
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
-        let pg_db = match backend {
-            Backend::Sqlite => None,
-            Backend::Postgres => Some(create_pg_database()),
+        let (pg_db, mysql_db) = match backend {
+            Backend::Sqlite => (None, None),
+            Backend::Postgres => (Some(create_pg_database()), None),
+            Backend::Mysql => (None, Some(create_mysql_database())),
         };
-        let mut config = test_config(dir.path(), backend, pg_db.as_deref());
+        let server_db = pg_db.as_deref().or(mysql_db.as_deref());
+        let mut config = test_config(dir.path(), backend, server_db);
         tweak(&mut config);
         let state = glint::startup::build_state(config).expect("build state");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -94,6 +141,7 @@ impl TestApp {
             _dir: dir,
             backend,
             pg_db,
+            mysql_db,
             server: handle,
         }
     }
@@ -163,6 +211,9 @@ impl Drop for TestApp {
         }
         if let Some(db) = self.pg_db.take() {
             drop_pg_database(&db);
+        }
+        if let Some(db) = self.mysql_db.take() {
+            drop_mysql_database(&db);
         }
     }
 }
@@ -300,16 +351,18 @@ pub fn message(v: &Value) -> String {
 }
 
 pub fn backends() -> Vec<Backend> {
-    let wanted = std::env::var("GLINT_TEST_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    let wanted =
+        std::env::var("GLINT_TEST_BACKENDS").unwrap_or_else(|_| "sqlite,postgres,mysql".into());
     wanted
         .split(',')
         .map(|b| match b.trim() {
             "sqlite" => Backend::Sqlite,
             "postgres" | "postgresql" => Backend::Postgres,
+            "mysql" | "mariadb" => Backend::Mysql,
             // A typo must not turn every backend test into a silent pass.
-            other => {
-                panic!("GLINT_TEST_BACKENDS: unknown backend {other:?} (known: sqlite, postgres)")
-            }
+            other => panic!(
+                "GLINT_TEST_BACKENDS: unknown backend {other:?} (known: sqlite, postgres, mysql)"
+            ),
         })
         .collect()
 }
@@ -355,6 +408,21 @@ macro_rules! backend_test {
                     .await;
                 } else {
                     $crate::helpers::skip("postgres not in GLINT_TEST_BACKENDS");
+                }
+            }
+            #[actix_web::test]
+            async fn mysql() {
+                if $crate::helpers::backends().contains(&$crate::helpers::Backend::Mysql) {
+                    run($crate::helpers::TestApp::spawn_with(
+                        $crate::helpers::Backend::Mysql,
+                        |$c| {
+                            $tweak;
+                        },
+                    )
+                    .await)
+                    .await;
+                } else {
+                    $crate::helpers::skip("mysql not in GLINT_TEST_BACKENDS");
                 }
             }
         }

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::backend_test;
-use crate::helpers::{json, message, Caller, TestApp};
+use crate::helpers::{json, message, Backend, Caller, TestApp};
 
 async fn patch_as(c: &Caller<'_>, id: &str, media: &str, ops: Value) -> (u16, Value) {
     let r = c
@@ -292,11 +292,18 @@ fn stored(app: &TestApp, id: &str) -> Vec<String> {
         s: String,
     }
     let cols = |names: &[&str]| {
-        names
-            .iter()
-            .map(|c| format!("COALESCE(CAST({c} AS TEXT), '~')"))
-            .collect::<Vec<_>>()
-            .join(" || '|' || ")
+        let cells = names.iter().map(|c| match app.backend {
+            Backend::Mysql => format!("COALESCE(CAST({c} AS CHAR), '~')"),
+            _ => format!("COALESCE(CAST({c} AS TEXT), '~')"),
+        });
+        match app.backend {
+            Backend::Mysql => format!("CONCAT_WS('|', {})", cells.collect::<Vec<_>>().join(", ")),
+            _ => cells.collect::<Vec<_>>().join(" || '|' || "),
+        }
+    };
+    let tagged = |tag: &str, cols: &str| match app.backend {
+        Backend::Mysql => format!("CONCAT('{tag}|', {cols})"),
+        _ => format!("'{tag}|' || {cols}"),
     };
     let image = cols(&[
         "id",
@@ -338,12 +345,18 @@ fn stored(app: &TestApp, id: &str) -> Vec<String> {
         "deleted",
     ]);
     let queries = [
-        format!("SELECT 'i|' || {image} AS s FROM images WHERE id = '{id}'"),
         format!(
-            "SELECT 'p|' || {property} AS s FROM image_properties \
-             WHERE image_id = '{id}' ORDER BY id"
+            "SELECT {} AS s FROM images WHERE id = '{id}'",
+            tagged("i", &image)
         ),
-        format!("SELECT 't|' || {tag} AS s FROM image_tags WHERE image_id = '{id}' ORDER BY id"),
+        format!(
+            "SELECT {} AS s FROM image_properties WHERE image_id = '{id}' ORDER BY id",
+            tagged("p", &property)
+        ),
+        format!(
+            "SELECT {} AS s FROM image_tags WHERE image_id = '{id}' ORDER BY id",
+            tagged("t", &tag)
+        ),
     ];
     let mut conn = app.db();
     queries

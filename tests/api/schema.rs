@@ -1,4 +1,4 @@
-//! Schemas endpoints, and both database backends ending up with one schema.
+//! Schemas endpoints; SQLite and PostgreSQL ending up with one schema, MySQL with Glance's.
 
 use diesel::RunQueryDsl;
 
@@ -49,6 +49,7 @@ fn columns(app: &TestApp) -> Vec<Col> {
                             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
                             WHERE m.type = 'table' AND m.name LIKE 'image%'"
         }
+        Backend::Mysql => unreachable!("MySQL's schema is Glance's (mysql_schema_is_glances)"),
         Backend::Postgres => {
             "SELECT table_name::text AS table_name, column_name::text AS column_name, \
                               is_nullable = 'YES' AS nullable FROM information_schema.columns \
@@ -91,6 +92,7 @@ fn typed_columns(app: &TestApp) -> Vec<TypedCol> {
              FROM sqlite_master m JOIN pragma_table_info(m.name) p \
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite%' AND m.name NOT LIKE '\\_\\_%' ESCAPE '\\'"
         }
+        Backend::Mysql => unreachable!("MySQL's schema is Glance's (mysql_schema_is_glances)"),
         Backend::Postgres => {
             "SELECT table_name::text AS table_name, column_name::text AS column_name, \
              CASE data_type \
@@ -144,6 +146,7 @@ fn indexes(app: &TestApp) -> Vec<Index> {
                AND p.pk = 1 AND upper(p.type) = 'INTEGER' \
                AND (SELECT COUNT(*) FROM pragma_table_info(m.name) q WHERE q.pk > 0) = 1"
         }
+        Backend::Mysql => unreachable!("MySQL's schema is Glance's (mysql_schema_is_glances)"),
         Backend::Postgres => {
             "SELECT t.relname::text AS table_name, \
                CASE WHEN c.contype IS NULL THEN i.relname::text \
@@ -216,5 +219,81 @@ async fn both_backends_have_the_same_schema() {
     assert_eq!(
         sqlite.state.db.version().unwrap(),
         pg.state.db.version().unwrap()
+    );
+}
+
+/// Every table, column (type, nullability, default, collation), index, foreign key and check of
+/// a MySQL database, one line each, sorted (Alembic's and diesel's bookkeeping left out).
+/// tests/fixtures/glance32-mysql-schema.txt holds these lines for the database Glance 32's
+/// `glance-manage db_sync` made on MariaDB 10.11 (`mysql -N <db> < <this query>`).
+const MYSQL_SCHEMA_LINES: &str = "SELECT line FROM ( \
+ SELECT CONCAT('table ', TABLE_NAME, ' ', ENGINE, ' ', TABLE_COLLATION) AS line FROM information_schema.TABLES \
+   WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME NOT LIKE '\\_\\_%' AND TABLE_NAME <> 'alembic_version' \
+ UNION ALL \
+ SELECT CONCAT('column ', TABLE_NAME, '.', COLUMN_NAME, ' ', COLUMN_TYPE, ' ', IS_NULLABLE, ' default=', \
+   COALESCE(COLUMN_DEFAULT, '-'), ' ', EXTRA, ' ', COALESCE(COLLATION_NAME, '-')) \
+   FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME NOT LIKE '\\_\\_%' \
+   AND TABLE_NAME <> 'alembic_version' \
+ UNION ALL \
+ SELECT CONCAT('index ', TABLE_NAME, '.', INDEX_NAME, ' (', GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX SEPARATOR ','), ') ', \
+   IF(MAX(NON_UNIQUE) = 0, 'unique', 'non-unique')) \
+   FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME NOT LIKE '\\_\\_%' \
+   AND TABLE_NAME <> 'alembic_version' GROUP BY TABLE_NAME, INDEX_NAME \
+ UNION ALL \
+ SELECT CONCAT('foreign key ', TABLE_NAME, '.', COLUMN_NAME, ' -> ', REFERENCED_TABLE_NAME, '.', REFERENCED_COLUMN_NAME) \
+   FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IS NOT NULL \
+ UNION ALL \
+ SELECT CONCAT('check ', TABLE_NAME, ' ', CHECK_CLAUSE) FROM information_schema.CHECK_CONSTRAINTS \
+   WHERE CONSTRAINT_SCHEMA = DATABASE() \
+) AS s ORDER BY line";
+
+#[derive(diesel::QueryableByName)]
+struct Line {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    line: String,
+}
+
+// A MySQL database glint made is the one Glance 32 makes (what Glance needs to serve it after
+// glint, and what lets glint adopt Glance's without changing it), plus glint's list indexes.
+#[actix_web::test]
+async fn mysql_schema_is_glances() {
+    if !crate::helpers::backends().contains(&Backend::Mysql) {
+        crate::helpers::skip("mysql not in GLINT_TEST_BACKENDS");
+        return;
+    }
+    let app = TestApp::spawn(Backend::Mysql).await;
+    let mut conn = app.db();
+    let lines: Vec<Line> = diesel::sql_query(MYSQL_SCHEMA_LINES)
+        .load(&mut *conn)
+        .expect("catalog");
+    let (extra, ours): (Vec<String>, Vec<String>) = lines
+        .into_iter()
+        // The server shows a check's identifiers in the session's quoting (ANSI_QUOTES here).
+        .map(|l| l.line.replace('"', "`"))
+        .partition(|l| {
+            l.starts_with("index images.ix_images_list_")
+                || l.starts_with("index image_members.ix_image_members_member ")
+        });
+    let glance: Vec<&str> = include_str!("../fixtures/glance32-mysql-schema.txt")
+        .lines()
+        .collect();
+    assert!(glance.len() > 200, "{}", glance.len());
+    assert_eq!(ours, glance);
+    // Each list index (a visibility or owner+visibility prefix, then a sort key), and the
+    // member index the shared-with-me stream starts from.
+    assert_eq!(extra.len(), 17, "{extra:#?}");
+    assert!(extra.contains(&"index images.ix_images_list_own_name (owner,visibility,name,created_at,id) non-unique".to_owned()), "{extra:#?}");
+    // The Alembic head Glance reads to know the schema is current.
+    #[derive(diesel::QueryableByName)]
+    struct V {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version_num: String,
+    }
+    let v: Vec<V> = diesel::sql_query("SELECT version_num FROM alembic_version")
+        .load(&mut *conn)
+        .expect("alembic_version");
+    assert_eq!(
+        v.iter().map(|v| v.version_num.as_str()).collect::<Vec<_>>(),
+        ["2024_1_contract01"]
     );
 }

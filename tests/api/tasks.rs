@@ -360,6 +360,11 @@ fn task_columns(app: &TestApp) -> Vec<Col> {
              is_nullable = 'YES' AS nullable FROM information_schema.columns \
              WHERE table_schema = 'public' AND table_name IN ('tasks', 'task_info')"
         }
+        Backend::Mysql => {
+            "SELECT TABLE_NAME AS table_name, COLUMN_NAME AS column_name, \
+             IS_NULLABLE = 'YES' AS nullable FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('tasks', 'task_info')"
+        }
     };
     let mut cols: Vec<Col> = diesel::sql_query(sql).load(&mut *app.db()).unwrap();
     // SQLite reports a TEXT PRIMARY KEY as nullable; Glance's (and ours) are not.

@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::{backends, create_pg_database, drop_pg_database, pg_url_for, skip, Backend};
+use crate::helpers::{
+    backends, create_mysql_database, create_pg_database, drop_mysql_database, drop_pg_database,
+    mysql_url_for, pg_url_for, skip, Backend,
+};
 
 /// A running glint process, killed when dropped.
 pub(crate) struct Glint {
@@ -33,7 +36,8 @@ pub(crate) struct Deployment {
     pub(crate) port: u16,
     pub(crate) base: String,
     config: PathBuf,
-    pg_db: Option<String>,
+    /// The server database made for this deployment (dropped with it).
+    server_db: Option<(Backend, String)>,
 }
 
 impl Deployment {
@@ -41,14 +45,18 @@ impl Deployment {
     pub(crate) fn new(backend: Backend, default_extra: &str, sections: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let (db_url, pg_db) = match backend {
+        let (db_url, server_db) = match backend {
             Backend::Sqlite => (
                 format!("sqlite:///{}", dir.path().join("glint.db").display()),
                 None,
             ),
             Backend::Postgres => {
                 let name = create_pg_database();
-                (pg_url_for(&name), Some(name))
+                (pg_url_for(&name), Some((backend, name)))
+            }
+            Backend::Mysql => {
+                let name = create_mysql_database();
+                (mysql_url_for(&name), Some((backend, name)))
             }
         };
         let config = dir.path().join("glint-api.conf");
@@ -67,7 +75,7 @@ impl Deployment {
             dir,
             port,
             config,
-            pg_db,
+            server_db,
         }
     }
 
@@ -86,8 +94,10 @@ impl Deployment {
 
 impl Drop for Deployment {
     fn drop(&mut self) {
-        if let Some(db) = &self.pg_db {
-            drop_pg_database(db);
+        match &self.server_db {
+            Some((Backend::Postgres, db)) => drop_pg_database(db),
+            Some((Backend::Mysql, db)) => drop_mysql_database(db),
+            _ => {}
         }
     }
 }
@@ -168,6 +178,7 @@ pub(crate) async fn on_backend<F: Future<Output = ()>>(backend: Backend, test: f
         let name = match backend {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
+            Backend::Mysql => "mysql",
         };
         skip(&format!("{name} not in GLINT_TEST_BACKENDS"));
     }

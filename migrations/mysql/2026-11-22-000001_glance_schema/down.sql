@@ -1,0 +1,16 @@
+DROP TABLE `alembic_version`;
+DROP TABLE `cached_images`;
+DROP TABLE `node_reference`;
+DROP TABLE `metadef_tags`;
+DROP TABLE `metadef_properties`;
+DROP TABLE `metadef_objects`;
+DROP TABLE `metadef_namespace_resource_types`;
+DROP TABLE `metadef_resource_types`;
+DROP TABLE `metadef_namespaces`;
+DROP TABLE `task_info`;
+DROP TABLE `tasks`;
+DROP TABLE `image_members`;
+DROP TABLE `image_locations`;
+DROP TABLE `image_tags`;
+DROP TABLE `image_properties`;
+DROP TABLE `images`;

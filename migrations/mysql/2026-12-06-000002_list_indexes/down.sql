@@ -1,0 +1,17 @@
+DROP INDEX `ix_images_list_vis_created` ON `images`;
+DROP INDEX `ix_images_list_vis_id` ON `images`;
+DROP INDEX `ix_images_list_vis_name` ON `images`;
+DROP INDEX `ix_images_list_vis_status` ON `images`;
+DROP INDEX `ix_images_list_vis_container_format` ON `images`;
+DROP INDEX `ix_images_list_vis_disk_format` ON `images`;
+DROP INDEX `ix_images_list_vis_size` ON `images`;
+DROP INDEX `ix_images_list_vis_updated` ON `images`;
+DROP INDEX `ix_images_list_own_created` ON `images`;
+DROP INDEX `ix_images_list_own_id` ON `images`;
+DROP INDEX `ix_images_list_own_name` ON `images`;
+DROP INDEX `ix_images_list_own_status` ON `images`;
+DROP INDEX `ix_images_list_own_container_format` ON `images`;
+DROP INDEX `ix_images_list_own_disk_format` ON `images`;
+DROP INDEX `ix_images_list_own_size` ON `images`;
+DROP INDEX `ix_images_list_own_updated` ON `images`;
+DROP INDEX `ix_image_members_member` ON `image_members`;
