@@ -152,7 +152,12 @@ fn main() -> ExitCode {
             match action {
                 DbAction::Sync => {
                     let applied = db.migrate()?;
-                    println!("applied {} migration(s)", applied.len());
+                    if applied.is_empty() {
+                        println!("the database is up to date");
+                    }
+                    for step in &applied {
+                        println!("applied {step}");
+                    }
                 }
                 DbAction::Version => println!("{}", db.version()?.unwrap_or_else(|| "none".into())),
                 DbAction::LoadMetadefs { dir } => {

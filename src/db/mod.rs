@@ -16,5 +16,6 @@ mod timestamp;
 pub use connection::{write_tx, Backend, DbConn};
 pub use error::DbError;
 pub use pool::Db;
+pub mod takeover;
 pub mod tasks;
 mod writer;

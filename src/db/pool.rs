@@ -130,10 +130,34 @@ impl Db {
             conn.batch_execute(sql)
                 .map_err(|e| format!("migration failed: {e}"))?;
         }
-        let applied = conn
-            .run_pending_migrations(source)
-            .map(|v| v.iter().map(|m| m.to_string()).collect())
-            .map_err(|e| format!("migration failed: {e}"));
+        let before = match self.backend {
+            Backend::Mysql => super::takeover::mysql_additions(&mut conn),
+            _ => Vec::new(),
+        };
+        let applied =
+            super::takeover::prepare(&mut conn, self.backend, &source).and_then(|adopted| {
+                let mut applied: Vec<String> = conn
+                    .run_pending_migrations(source)
+                    .map(|v| v.iter().map(|m| m.to_string()).collect())
+                    .map_err(|e| {
+                        if adopted && self.backend == Backend::Mysql {
+                            // MySQL's DDL is not transactional: take back what was added, so a
+                            // failed takeover leaves Glance's database as it was found.
+                            super::takeover::undo_mysql_adoption(&mut conn, &before);
+                        }
+                        format!("migration failed: {e}")
+                    })?;
+                if adopted {
+                    applied.insert(
+                        0,
+                        format!(
+                            "adopted Glance 32's schema ({})",
+                            super::takeover::GLANCE_HEAD
+                        ),
+                    );
+                }
+                Ok(applied)
+            });
         if let Some(sql) = &restore {
             // Back to the pool's setting before the connection returns to the pool.
             if let Err(e) = conn.batch_execute(sql) {
@@ -146,6 +170,13 @@ impl Db {
     /// The newest applied migration version, if any.
     pub fn version(&self) -> Result<Option<String>, String> {
         let mut conn = self.conn().map_err(|e| e.to_string())?;
+        // Asking diesel would create its migration table in a database glint has not migrated.
+        if !matches!(
+            super::takeover::inspect(&mut conn, self.backend)?,
+            super::takeover::Found::Glint(_)
+        ) {
+            return Ok(None);
+        }
         let applied = conn
             .applied_migrations()
             .map_err(|e| format!("cannot read migration state: {e}"))?;

@@ -29,6 +29,7 @@ mod raw;
 mod schema;
 mod stalls;
 mod stores;
+mod takeover;
 mod tasks;
 mod token_logs;
 mod transport;
