@@ -89,7 +89,9 @@ fn is_transient(msg: &str) -> bool {
         || m.contains("could not send data to server")
         || m.contains("the database system is")
         || m.contains("ssl syscall error")
-        || m.contains("lost connection to mysql server")
+        // MySQL client library errors 2013 and 2006 (MariaDB's and MySQL's wordings), and
+        // the server's 1927 for a connection an administrator killed.
+        || m.contains("lost connection to")
         || m.contains("server has gone away")
         || m.contains("can't connect to mysql server")
         || m.contains("can't connect to server")

@@ -159,6 +159,11 @@ impl TestApp {
         }
     }
 
+    /// The MariaDB database of this app, if it runs on MariaDB.
+    pub fn mysql_db(&self) -> Option<&str> {
+        self.mysql_db.as_deref()
+    }
+
     /// The PostgreSQL database of this app, if it runs on PostgreSQL.
     pub fn pg_db(&self) -> Option<&str> {
         self.pg_db.as_deref()

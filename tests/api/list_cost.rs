@@ -9,7 +9,7 @@ use futures_util::future::join_all;
 use serde_json::json;
 
 use crate::backend_test;
-use crate::helpers::{image_ids, json, message};
+use crate::helpers::{image_ids, json, message, Backend};
 
 /// What a request may take here, however loaded the machine: far above a real answer
 /// (milliseconds), far below "never".
@@ -300,32 +300,41 @@ backend_test!(
     config = |c| c.database_statement_timeout = 1,
     |app| async move {
         use diesel::RunQueryDsl;
-        if app.pg_db().is_none() {
+        if app.backend == Backend::Sqlite {
             // SQLite has no statement timeout; the option is accepted and ignored.
             assert_eq!(app.state.config.database_statement_timeout, 1);
             return;
         }
-        #[derive(diesel::QueryableByName)]
-        struct Setting {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            statement_timeout: String,
-        }
+        let mysql = app.backend == Backend::Mysql;
         let mut conn = app.db();
-        let shown: Vec<Setting> = diesel::sql_query("SHOW statement_timeout")
-            .load(&mut *conn)
-            .unwrap();
-        assert_eq!(shown[0].statement_timeout, "1s");
+        assert_eq!(
+            statement_limit(&mut conn, mysql),
+            if mysql { "1.000000" } else { "1s" }
+        );
         let started = Instant::now();
-        let r = diesel::sql_query("SELECT pg_sleep(30)").execute(&mut *conn);
+        let sleep = if mysql {
+            "SELECT SLEEP(30)"
+        } else {
+            "SELECT pg_sleep(30)"
+        };
+        let r = diesel::sql_query(sleep).execute(&mut *conn);
         assert!(started.elapsed() < Duration::from_secs(10));
         let e = glint::db::DbError::from(r.unwrap_err());
-        assert!(e.to_string().contains("statement timeout"), "{e}");
+        let said = if mysql {
+            "max_statement_time exceeded"
+        } else {
+            "statement timeout"
+        };
+        assert!(e.to_string().contains(said), "{e}");
         assert!(matches!(
             glint::error::Error::from(e),
             glint::error::Error::Unavailable(_)
         ));
         // The same connection answers the next statement.
-        assert_eq!(app.count("SELECT 1::bigint AS n"), 1);
+        assert_eq!(
+            app.count("SELECT COUNT(*) + 1 AS n FROM images WHERE 1 = 0"),
+            1
+        );
         drop(conn);
         // And the service keeps answering.
         let (s, _) = json(app.caller("p1", "member").get("/v2/images").await).await;
@@ -334,18 +343,30 @@ backend_test!(
 );
 
 backend_test!(statement_timeout_defaults_to_a_minute, |app| async move {
-    use diesel::RunQueryDsl;
     assert_eq!(app.state.config.database_statement_timeout, 60);
-    if app.pg_db().is_none() {
-        return;
-    }
+    let mysql = match app.backend {
+        Backend::Sqlite => return,
+        b => b == Backend::Mysql,
+    };
+    assert_eq!(
+        statement_limit(&mut app.db(), mysql),
+        if mysql { "60.000000" } else { "1min" }
+    );
+});
+
+/// The statement time limit a pooled connection carries, in the server's words.
+fn statement_limit(conn: &mut glint::db::connection::PooledConn, mysql: bool) -> String {
+    use diesel::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
     struct Setting {
         #[diesel(sql_type = diesel::sql_types::Text)]
         statement_timeout: String,
     }
-    let shown: Vec<Setting> = diesel::sql_query("SHOW statement_timeout")
-        .load(&mut *app.db())
-        .unwrap();
-    assert_eq!(shown[0].statement_timeout, "1min");
-});
+    let sql = if mysql {
+        "SELECT CAST(@@max_statement_time AS CHAR) AS statement_timeout"
+    } else {
+        "SHOW statement_timeout"
+    };
+    let shown: Vec<Setting> = diesel::sql_query(sql).load(&mut **conn).unwrap();
+    shown[0].statement_timeout.clone()
+}

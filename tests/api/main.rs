@@ -7,6 +7,7 @@ mod helpers;
 mod bad_input;
 mod checklist;
 mod config;
+mod connection_loss;
 mod data;
 mod hardening;
 mod healthcheck;

@@ -132,3 +132,8 @@ async fn kill_9_mid_upload_sqlite() {
 async fn kill_9_mid_upload_postgres() {
     on_backend(Backend::Postgres, crash_mid_upload).await;
 }
+
+#[actix_web::test]
+async fn kill_9_mid_upload_mysql() {
+    on_backend(Backend::Mysql, crash_mid_upload).await;
+}

@@ -104,3 +104,8 @@ async fn kill_9_mid_import_sqlite() {
 async fn kill_9_mid_import_postgres() {
     on_backend(Backend::Postgres, crash_mid_import).await;
 }
+
+#[actix_web::test]
+async fn kill_9_mid_import_mysql() {
+    on_backend(Backend::Mysql, crash_mid_import).await;
+}
