@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::domain::image::{Image, ImageStatus, Visibility};
 use crate::domain::member::Member;
+use crate::domain::metadefs::property::notified_fields;
 use crate::domain::metadefs::{MetadefObject, MetadefProperty, MetadefTag, Namespace};
 use crate::domain::task::Task;
 
@@ -177,34 +178,13 @@ pub fn metadef_tag_deleted(namespace: &str, tag: &MetadefTag, at: NaiveDateTime)
     deleted(metadef_tag(namespace, tag, &tag.name), at)
 }
 
-/// The schema keywords a `metadef_property.*` payload carries, in Glance's order (null when
-/// the property's schema has none).
-const PROPERTY_KEYWORDS: [&str; 16] = [
-    "type",
-    "title",
-    "description",
-    "default",
-    "minimum",
-    "maximum",
-    "enum",
-    "pattern",
-    "minLength",
-    "maxLength",
-    "confidential",
-    "items",
-    "uniqueItems",
-    "minItems",
-    "maxItems",
-    "additionalItems",
-];
-
 /// `metadef_property.create/update/delete`; `name_old` is the name before an update.
 pub fn metadef_property(namespace: &str, p: &MetadefProperty, name_old: &str) -> Value {
     let mut o = Map::new();
     o.insert("namespace".into(), json!(namespace));
     o.insert("name".into(), json!(p.name));
     o.insert("name_old".into(), json!(name_old));
-    for k in PROPERTY_KEYWORDS {
+    for k in notified_fields() {
         o.insert(k.into(), p.schema.get(k).cloned().unwrap_or(Value::Null));
     }
     o.insert("deleted".into(), Value::Bool(false));
@@ -238,7 +218,7 @@ pub fn metadef_object(namespace: &str, o: &MetadefObject, name_old: &str) -> Val
         .map(|(name, doc)| {
             let mut p = Map::new();
             p.insert("name".into(), json!(name));
-            for k in PROPERTY_KEYWORDS {
+            for k in notified_fields() {
                 p.insert(k.into(), or_none(doc.get(k)));
             }
             Value::Object(p)
@@ -368,7 +348,27 @@ mod tests {
         let v = metadef_property("ns", &p, "hw_old");
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys[..3], ["namespace", "name", "name_old"]);
-        assert_eq!(keys[3..19], PROPERTY_KEYWORDS);
+        assert_eq!(
+            keys[3..19],
+            [
+                "type",
+                "title",
+                "description",
+                "default",
+                "minimum",
+                "maximum",
+                "enum",
+                "pattern",
+                "minLength",
+                "maxLength",
+                "confidential",
+                "items",
+                "uniqueItems",
+                "minItems",
+                "maxItems",
+                "additionalItems"
+            ]
+        );
         assert_eq!(keys[19..], ["deleted", "deleted_at"]);
         assert_eq!(
             (

@@ -27,6 +27,16 @@ pub const PROPERTY_FIELDS: &[&str] = &[
     "additionalItems",
 ];
 
+/// The attributes a `metadef_property.*` or `metadef_object.*` notification lists for a
+/// property, in the same order: all but the name (sent apart), `operators` and `readonly`,
+/// which Glance's notification payloads leave out.
+pub fn notified_fields() -> impl Iterator<Item = &'static str> {
+    PROPERTY_FIELDS
+        .iter()
+        .copied()
+        .filter(|f| !matches!(*f, "name" | "operators" | "readonly"))
+}
+
 /// `ItemType`'s attributes.
 const ITEM_FIELDS: &[&str] = &["type", "enum"];
 
