@@ -12,6 +12,21 @@ use crate::error::Error;
 /// A validated caller. Extracting it authenticates the request.
 pub struct Ctx(pub RequestContext);
 
+/// Who the request was made by, once authenticated: kept in the request's extensions for the
+/// access log line (`api::middleware`), which is written after the handler has run.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: Option<String>,
+    pub project_id: Option<String>,
+}
+
+fn remember(req: &HttpRequest, ctx: &RequestContext) {
+    actix_web::HttpMessage::extensions_mut(req).insert(Caller {
+        user_id: ctx.user_id.clone(),
+        project_id: ctx.project_id.clone(),
+    });
+}
+
 fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
     req.headers()
         .get(name)
@@ -73,6 +88,7 @@ impl FromRequest for Ctx {
                 return Box::pin(async move { Err(err.into()) });
             }
             let ctx = from_headers(req);
+            remember(req, &ctx);
             return Box::pin(async move { Ok(Ctx(ctx)) });
         }
         // Keystone: identity comes only from the validated token; identity headers are ignored.
@@ -91,12 +107,17 @@ impl FromRequest for Ctx {
         let token = header(req, "x-auth-token")
             .or_else(|| header(req, "x-storage-token"))
             .map(str::to_owned);
+        let req = req.clone();
         Box::pin(async move {
             let (Some(token), Some(tokens)) = (token, state.tokens.clone()) else {
                 return Err(Error::Unauthorized.into());
             };
             match tokens.validate(&token).await {
-                Ok(identity) => Ok(Ctx(context_of(&identity))),
+                Ok(identity) => {
+                    let ctx = context_of(&identity);
+                    remember(&req, &ctx);
+                    Ok(Ctx(ctx))
+                }
                 Err(KeystoneError::Invalid) => Err(Error::Unauthorized.into()),
                 Err(KeystoneError::Unavailable(why)) => {
                     tracing::warn!(%why, "token validation failed: Keystone unavailable");

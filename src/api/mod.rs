@@ -109,6 +109,7 @@ pub async fn middleware(
         .map(str::to_owned);
     let method = req.method().clone();
     let path = req.path().to_owned();
+    let query = req.query_string().to_owned();
     let www_authenticate = req.app_data::<web::Data<AppState>>().and_then(|s| {
         let k = &s.config.keystone;
         k.www_authenticate_uri
@@ -179,7 +180,26 @@ pub async fn middleware(
         None => res,
     };
     let status = res.status().as_u16();
-    tracing::info!(request_id = %rid, %method, %path, status, elapsed_ms = started.elapsed().as_millis() as u64, "request");
+    // Who asked (once authenticated), and the query as sent: what an operator needs to find a
+    // request in the log; tokens are in headers, never here.
+    let caller = actix_web::HttpMessage::extensions(res.request())
+        .get::<context::Caller>()
+        .cloned();
+    let (user_id, project_id) = match &caller {
+        Some(c) => (c.user_id.as_deref(), c.project_id.as_deref()),
+        None => (None, None),
+    };
+    tracing::info!(
+        request_id = %rid,
+        %method,
+        %path,
+        query = %query,
+        status,
+        user_id = %user_id.unwrap_or("-"),
+        project_id = %project_id.unwrap_or("-"),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
     Ok(with_request_id(res, &rid))
 }
 

@@ -99,6 +99,8 @@ async fn tokens_never_in_debug_logs() {
     assert_eq!(status(&client, get.clone(), &list, &alice).await, 200);
     assert_eq!(status(&client, post.clone(), &list, &alice).await, 201);
     assert_eq!(status(&client, get.clone(), &list, &bob).await, 200);
+    let limited = format!("{list}?limit=3");
+    assert_eq!(status(&client, get.clone(), &limited, &bob).await, 200);
     // A reader denied a write (403 is logged with the request).
     let rita = token(&env, "rita", Some("alpha")).await;
     assert_eq!(status(&client, post.clone(), &list, &rita).await, 403);
@@ -137,6 +139,28 @@ async fn tokens_never_in_debug_logs() {
     // The log is really at debug level and saw the failures (so the test can fail).
     assert!(log.contains("DEBUG"), "no debug lines:\n{log}");
     assert!(log.lines().count() > 10, "log too short:\n{log}");
+    // The access line says who asked: the token's user and project, never the token.
+    let alice_line = log
+        .lines()
+        .find(|l| {
+            l.contains("request") && l.contains(&format!("user_id={}", var(&env, "ALICE_USER_ID")))
+        })
+        .unwrap_or_else(|| panic!("no access line with alice's user id:\n{log}"));
+    assert!(
+        alice_line.contains(&format!("project_id={}", var(&env, "ALPHA_PROJECT_ID"))),
+        "{alice_line}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("query=limit=3") && l.contains(var(&env, "BOB_USER_ID"))),
+        "no access line with bob's query:\n{log}"
+    );
+    // A request refused before authentication has no identity.
+    assert!(
+        log.lines()
+            .any(|l| l.contains("status=401") && l.contains("user_id=-")),
+        "{log}"
+    );
     // Each 503 is logged once (not once per rendering of the error).
     assert_eq!(
         log.matches("service unavailable").count(),
