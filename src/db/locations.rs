@@ -96,6 +96,20 @@ pub fn live(conn: &mut DbConn, image_id: &str) -> Result<Vec<Location>, DbError>
         .collect())
 }
 
+/// Where the image's data is: its live locations, or `None` when it has no location row at
+/// all, live or deleted (its data was stored by an older glint, under the image store by id).
+pub fn recorded(conn: &mut DbConn, image_id: &str) -> Result<Option<Vec<Location>>, DbError> {
+    let live = live(conn, image_id)?;
+    if !live.is_empty() {
+        return Ok(Some(live));
+    }
+    let any: i64 = l::table
+        .filter(l::image_id.eq(image_id))
+        .count()
+        .get_result(conn)?;
+    Ok((any > 0).then_some(live))
+}
+
 /// Every row of the image, deleted or not, in row order (what a hand-back check compares).
 pub fn all(conn: &mut DbConn, image_id: &str) -> Result<Vec<LocationRow>, DbError> {
     Ok(l::table

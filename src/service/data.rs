@@ -207,7 +207,7 @@ pub async fn download(
                     "The requested image has been deactivated. Image data download is forbidden.",
                 ));
             }
-            let locations = db::locations::live(conn, &rid)?;
+            let locations = db::locations::recorded(conn, &rid)?;
             Ok((v.image, locations))
         })
         .await?;
@@ -241,21 +241,22 @@ pub async fn download(
 }
 
 /// The image's data, from the first of its live `locations` this process can read (Glance's
-/// `ImageProxy.get_data`: each in turn, the last failure if none); an image without location
-/// rows (stored by an older glint) is read from the image store by its id. A location is
+/// `ImageProxy.get_data`: each in turn, the last failure if none; none at all is
+/// "not found"); an image without location rows (`None`: stored by an older glint) is read
+/// from the image store by its id. A location is
 /// readable when it is a file inside one of the configured store directories and, in
 /// multi-store mode, names no other store than glint's backend.
 async fn read_data(
     state: &AppState,
     id: &ImageId,
-    locations: &[db::locations::Location],
+    locations: &Option<Vec<db::locations::Location>>,
     range: Option<(u64, u64)>,
 ) -> Result<crate::store::DataStream, StoreError> {
     use futures_util::StreamExt;
-    if locations.is_empty() {
+    let Some(locations) = locations else {
         let (_, body) = state.store.get(id, range).await?;
         return Ok(body.boxed());
-    }
+    };
     let backend = state.config.backend_id();
     let mut last = StoreError::NotFound;
     for loc in locations {

@@ -252,7 +252,7 @@ pub async fn delete(state: &AppState, ctx: RequestContext, id: ImageId) -> Resul
             let at = now();
             db::images::soft_delete(c, &id, at)?;
             // Its location rows go with it, marked as Glance marks them.
-            let locations = db::locations::live(c, &id)?;
+            let locations = db::locations::recorded(c, &id)?;
             db::locations::delete_all(c, &id, at)?;
             Ok((v.image, at, locations))
         })
@@ -263,9 +263,7 @@ pub async fn delete(state: &AppState, ctx: RequestContext, id: ImageId) -> Resul
         })?;
     // The row is gone for every reader; now the bytes can go too: at each of its locations
     // (inside the configured store directories), or by id for an image without location rows.
-    let removed = if locations.is_empty() {
-        state.store.delete(&image_id).await
-    } else {
+    let removed = if let Some(locations) = locations {
         let mut r = Ok(());
         for loc in &locations {
             if let Err(e) = state.store.delete_location(&loc.url).await {
@@ -273,6 +271,8 @@ pub async fn delete(state: &AppState, ctx: RequestContext, id: ImageId) -> Resul
             }
         }
         r
+    } else {
+        state.store.delete(&image_id).await
     };
     if let Err(e) = removed {
         tracing::error!(image_id = %image_id, error = %e, "image deleted but its data could not be removed");
