@@ -582,6 +582,34 @@ mod tests {
     }
 
     #[test]
+    fn several_data_dirs_as_glance_store_reads_them() {
+        let d = Path::new("/tmp/x");
+        let raw = RawConfig::from_text(
+            "[glance_store]\nfilesystem_store_datadirs = /low\n\
+             filesystem_store_datadirs = /high:200\nfilesystem_store_datadirs = /mid: 100\n\
+             filesystem_store_datadirs = /high2:200\nfilesystem_store_datadirs = /low\n",
+        )
+        .unwrap();
+        let c = Config::from_raw(&raw, d).unwrap();
+        let dirs: Vec<PathBuf> = ["/high", "/high2", "/mid", "/low"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(c.filesystem_store_datadirs, dirs);
+        assert_eq!(c.filesystem_store_datadir, PathBuf::from("/high"));
+        assert!(Config::defaults(d).filesystem_store_datadirs.is_empty());
+        for bad in [
+            "filesystem_store_datadir = /a\nfilesystem_store_datadirs = /b",
+            "filesystem_store_datadirs = /a:x",
+            "filesystem_store_datadirs = :5",
+            "filesystem_store_datadirs = /a:1\nfilesystem_store_datadirs = /a:2",
+        ] {
+            let raw = RawConfig::from_text(&format!("[glance_store]\n{bad}\n")).unwrap();
+            assert!(Config::from_raw(&raw, d).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn one_named_file_backend() {
         let d = Path::new("/tmp/x");
         assert_eq!(Config::defaults(d).backend, None);
