@@ -168,9 +168,10 @@ fn parse_datadirs(raw: &RawConfig, backend: Option<&str>) -> Result<Vec<PathBuf>
     for v in values {
         let (path, priority) = match v.rsplit_once(':') {
             Some((p, n)) if !n.trim().is_empty() => {
-                let n = n.trim().parse::<i64>().map_err(|_| {
-                    format!("invalid priority value '{}' in {key} '{v}'", n.trim())
-                })?;
+                let n = n
+                    .trim()
+                    .parse::<i64>()
+                    .map_err(|_| format!("invalid priority value '{}' in {key} '{v}'", n.trim()))?;
                 (p.trim(), n)
             }
             Some((p, _)) => (p.trim(), 0),
@@ -446,9 +447,11 @@ impl Config {
             .or_else(|| raw.get("glance_store", "filesystem_store_datadir"));
         let datadirs = parse_datadirs(raw, backend.as_ref().map(|b| b.id.as_str()))?;
         if datadir.is_some() && !datadirs.is_empty() {
-            return Err("specify either filesystem_store_datadir or filesystem_store_datadirs, \
+            return Err(
+                "specify either filesystem_store_datadir or filesystem_store_datadirs, \
                  not both (as glance_store requires)"
-                .to_owned());
+                    .to_owned(),
+            );
         }
         Ok(Config {
             bind_host: raw.get(d, "bind_host").unwrap_or("127.0.0.1").to_owned(),

@@ -144,8 +144,17 @@ mod tests {
     fn meta_data_is_glances_json_text() {
         assert_eq!(meta_data(None), "{}");
         assert_eq!(meta_data(Some("file1")), r#"{"store": "file1"}"#);
-        assert_eq!(store_of(Some(r#"{"store": "file1"}"#)).as_deref(), Some("file1"));
-        for none in [None, Some("{}"), Some("null"), Some("not json"), Some(r#"{"store": 1}"#)] {
+        assert_eq!(
+            store_of(Some(r#"{"store": "file1"}"#)).as_deref(),
+            Some("file1")
+        );
+        for none in [
+            None,
+            Some("{}"),
+            Some("null"),
+            Some("not json"),
+            Some(r#"{"store": 1}"#),
+        ] {
             assert_eq!(store_of(none), None, "{none:?}");
         }
     }

@@ -114,7 +114,10 @@ impl FsStore {
                 .unwrap_or(false)
         });
         if !inside {
-            tracing::warn!(location = url, "image location outside every configured store directory: not used");
+            tracing::warn!(
+                location = url,
+                "image location outside every configured store directory: not used"
+            );
             return None;
         }
         Some(real)

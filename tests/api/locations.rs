@@ -128,7 +128,10 @@ backend_test!(upload_writes_the_row_glance_writes, |app| async move {
     assert_eq!(format!("{:?}", rows(&app, &id)), before);
 
     // Delete: the row is marked as Glance marks it, the file is gone.
-    assert_eq!(admin.delete(&format!("/v2/images/{id}")).await.status(), 204);
+    assert_eq!(
+        admin.delete(&format!("/v2/images/{id}")).await.status(),
+        204
+    );
     assert_deleted_rows(&app, &id, 1);
     assert!(app.store_files().is_empty());
 });
@@ -221,7 +224,10 @@ fn move_to(app: &TestApp, id: &str, dir: &Path) -> PathBuf {
     let to = dir.join(id);
     std::fs::create_dir_all(dir).unwrap();
     std::fs::rename(&from, &to).unwrap();
-    sql(app, &format!("DELETE FROM image_locations WHERE image_id = '{id}'"));
+    sql(
+        app,
+        &format!("DELETE FROM image_locations WHERE image_id = '{id}'"),
+    );
     sql(
         app,
         &format!(
@@ -305,7 +311,10 @@ backend_test!(images_without_rows_keep_working, |app| async move {
     let c = app.caller("p1", "member");
     let data = payload(2000);
     let id = uploaded(&c, &data).await;
-    sql(&app, &format!("DELETE FROM image_locations WHERE image_id = '{id}'"));
+    sql(
+        &app,
+        &format!("DELETE FROM image_locations WHERE image_id = '{id}'"),
+    );
     assert_eq!(download(&c, &id).await, (200, data));
     assert_eq!(c.delete(&format!("/v2/images/{id}")).await.status(), 204);
     assert!(rows(&app, &id).is_empty());
