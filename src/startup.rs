@@ -69,7 +69,9 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
                 config.filesystem_store_datadir.display()
             )
         })?
-        .with_format_match(config.require_image_format_match);
+        .with_format_match(config.require_image_format_match)
+        .with_other_dirs(&config.filesystem_store_datadirs)
+        .map_err(|e| format!("cannot open image store directories: {e}"))?;
     let staging = crate::service::import::open_staging(&config, algo)?;
     let tokens = match config.auth_strategy {
         AuthStrategy::Noauth => None,

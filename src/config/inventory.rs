@@ -290,7 +290,7 @@ pub const INVENTORY: &[Opt] = &[
     Opt { section: "glance_store", name: "default_swift_reference", default: "ref1", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
     Opt { section: "glance_store", name: "filesystem_store_chunk_size", default: "65536", disposition: Ignored, reason: "file store tuning", also_accept: &[] },
     Opt { section: "glance_store", name: "filesystem_store_datadir", default: "/var/lib/glance/images", disposition: Honoured, reason: "read by glint", also_accept: &[] },
-    Opt { section: "glance_store", name: "filesystem_store_datadirs", default: "", disposition: Refused, reason: "one image directory only: set filesystem_store_datadir", also_accept: &[] },
+    Opt { section: "glance_store", name: "filesystem_store_datadirs", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "glance_store", name: "filesystem_store_file_perm", default: "0", disposition: Refused, reason: "image file permissions are not changed", also_accept: &[] },
     Opt { section: "glance_store", name: "filesystem_store_metadata_file", default: "", disposition: Ignored, reason: "file store tuning", also_accept: &[] },
     Opt { section: "glance_store", name: "filesystem_store_thread_pool_size", default: "10", disposition: Ignored, reason: "file store tuning", also_accept: &[] },

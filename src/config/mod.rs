@@ -66,7 +66,13 @@ pub struct Config {
     /// glint's own `[database] statement_timeout`: seconds a PostgreSQL statement may run
     /// before the server cancels it (the request then gets a 500); 0 = no limit.
     pub database_statement_timeout: u64,
+    /// The directory new image data is written to: `filesystem_store_datadir`, or the first
+    /// directory of the highest priority in `filesystem_store_datadirs`.
     pub filesystem_store_datadir: PathBuf,
+    /// `filesystem_store_datadirs` (`<dir>[:<priority>]`, repeatable), highest priority
+    /// first; empty when `filesystem_store_datadir` is used. Image data is read from (and
+    /// deleted in) any of them.
+    pub filesystem_store_datadirs: Vec<PathBuf>,
     pub policy_file: Option<PathBuf>,
     pub enforce_new_defaults: bool,
     /// `[image_format] require_image_format_match`: refuse data that is not its disk_format.
@@ -148,6 +154,49 @@ fn parse_backend(raw: &RawConfig) -> Result<Option<Backend>, String> {
     }))
 }
 
+/// `filesystem_store_datadirs` as glance_store's filesystem driver reads it: each value
+/// `<dir>[:<priority>]` (priority an integer, 0 when absent), read from the named backend's
+/// section, else `[glance_store]`. The directories, highest priority first, file order among
+/// equals; a directory given twice with different priorities is refused.
+fn parse_datadirs(raw: &RawConfig, backend: Option<&str>) -> Result<Vec<PathBuf>, String> {
+    let key = "filesystem_store_datadirs";
+    let values = backend
+        .map(|b| raw.get_all(b, key))
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| raw.get_all("glance_store", key));
+    let mut dirs: Vec<(i64, PathBuf)> = Vec::new();
+    for v in values {
+        let (path, priority) = match v.rsplit_once(':') {
+            Some((p, n)) if !n.trim().is_empty() => {
+                let n = n
+                    .trim()
+                    .parse::<i64>()
+                    .map_err(|_| format!("invalid priority value '{}' in {key} '{v}'", n.trim()))?;
+                (p.trim(), n)
+            }
+            Some((p, _)) => (p.trim(), 0),
+            None => (v.trim(), 0),
+        };
+        if path.is_empty() {
+            return Err(format!("invalid directory specified in {key} '{v}'"));
+        }
+        let path = PathBuf::from(path);
+        match dirs.iter().find(|(_, d)| *d == path) {
+            Some((p, _)) if *p == priority => continue,
+            Some(_) => {
+                return Err(format!(
+                    "directory {} specified multiple times in {key} with different priorities",
+                    path.display()
+                ))
+            }
+            None => dirs.push((priority, path)),
+        }
+    }
+    // A stable sort: file order among equal priorities.
+    dirs.sort_by(|a, b| b.0.cmp(&a.0));
+    Ok(dirs.into_iter().map(|(_, d)| d).collect())
+}
+
 /// Options glint reads, per section. Anything else is logged as ignored.
 const KNOWN: &[(&str, &[&str])] = &[
     (
@@ -182,7 +231,11 @@ const KNOWN: &[(&str, &[&str])] = &[
     ),
     (
         "glance_store",
-        &["filesystem_store_datadir", "default_backend"],
+        &[
+            "filesystem_store_datadir",
+            "filesystem_store_datadirs",
+            "default_backend",
+        ],
     ),
     ("paste_deploy", &["flavor"]),
     ("oslo_middleware", &["enable_proxy_headers_parsing"]),
@@ -317,7 +370,11 @@ impl RawConfig {
     pub fn ignored(&self) -> Vec<String> {
         // The named backend's own section (`[<id>] filesystem_store_datadir`, ...).
         let backend = parse_backend(self).ok().flatten().map(|b| b.id);
-        let backend_keys = ["filesystem_store_datadir", "store_description"];
+        let backend_keys = [
+            "filesystem_store_datadir",
+            "filesystem_store_datadirs",
+            "store_description",
+        ];
         self.values
             .keys()
             .filter(|(s, k)| {
@@ -388,6 +445,14 @@ impl Config {
             .as_ref()
             .and_then(|b| raw.get(&b.id, "filesystem_store_datadir"))
             .or_else(|| raw.get("glance_store", "filesystem_store_datadir"));
+        let datadirs = parse_datadirs(raw, backend.as_ref().map(|b| b.id.as_str()))?;
+        if datadir.is_some() && !datadirs.is_empty() {
+            return Err(
+                "specify either filesystem_store_datadir or filesystem_store_datadirs, \
+                 not both (as glance_store requires)"
+                    .to_owned(),
+            );
+        }
         Ok(Config {
             bind_host: raw.get(d, "bind_host").unwrap_or("127.0.0.1").to_owned(),
             bind_port: raw.parse(d, "bind_port", 9292)?,
@@ -429,9 +494,12 @@ impl Config {
                 raw.parse("database", "statement_timeout", 60)?,
                 0,
             )? as u64,
-            filesystem_store_datadir: datadir
-                .map(PathBuf::from)
+            filesystem_store_datadir: datadirs
+                .first()
+                .cloned()
+                .or_else(|| datadir.map(PathBuf::from))
                 .unwrap_or_else(|| data_dir.join("images")),
+            filesystem_store_datadirs: datadirs,
             policy_file: raw.get("oslo_policy", "policy_file").map(PathBuf::from),
             enforce_new_defaults: raw.parse_bool("oslo_policy", "enforce_new_defaults", true)?,
             require_image_format_match: raw.parse_bool(
@@ -514,6 +582,34 @@ mod tests {
         let mut raw = RawConfig::default();
         raw.set("database", "connection", "postgressql://x/y");
         assert!(Config::from_raw(&raw, Path::new("/tmp")).is_err());
+    }
+
+    #[test]
+    fn several_data_dirs_as_glance_store_reads_them() {
+        let d = Path::new("/tmp/x");
+        let raw = RawConfig::from_text(
+            "[glance_store]\nfilesystem_store_datadirs = /low\n\
+             filesystem_store_datadirs = /high:200\nfilesystem_store_datadirs = /mid: 100\n\
+             filesystem_store_datadirs = /high2:200\nfilesystem_store_datadirs = /low\n",
+        )
+        .unwrap();
+        let c = Config::from_raw(&raw, d).unwrap();
+        let dirs: Vec<PathBuf> = ["/high", "/high2", "/mid", "/low"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(c.filesystem_store_datadirs, dirs);
+        assert_eq!(c.filesystem_store_datadir, PathBuf::from("/high"));
+        assert!(Config::defaults(d).filesystem_store_datadirs.is_empty());
+        for bad in [
+            "filesystem_store_datadir = /a\nfilesystem_store_datadirs = /b",
+            "filesystem_store_datadirs = /a:x",
+            "filesystem_store_datadirs = :5",
+            "filesystem_store_datadirs = /a:1\nfilesystem_store_datadirs = /a:2",
+        ] {
+            let raw = RawConfig::from_text(&format!("[glance_store]\n{bad}\n")).unwrap();
+            assert!(Config::from_raw(&raw, d).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Persistence: diesel over SQLite and PostgreSQL behind one connection type.
+//! Persistence: diesel over SQLite, PostgreSQL and MariaDB behind one connection type.
 
 mod cached;
 mod children;
@@ -6,6 +6,7 @@ pub mod connection;
 pub mod error;
 pub mod images;
 mod list;
+pub mod locations;
 pub mod members;
 pub mod metadefs;
 pub mod models;

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::error::DbError;
-use super::schema::{image_members, images};
+use super::schema::{image_locations, image_members, images};
 use super::timestamp::{OptTs, Ts};
 use crate::domain::image::Image;
 use crate::domain::member::{Member, MemberStatus};
@@ -132,4 +132,24 @@ impl MemberRow {
             created_at: self.created_at,
         })
     }
+}
+
+/// One row of Glance's `image_locations`: where an image's data is (`value`, a store URL),
+/// the store's metadata about it (`meta_data`, JSON text) and its `status` (`active`,
+/// `pending_delete`, `deleted`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = image_locations)]
+pub struct LocationRow {
+    pub id: i32,
+    pub image_id: String,
+    pub value: String,
+    pub meta_data: Option<String>,
+    pub status: String,
+    #[diesel(deserialize_as = Ts)]
+    pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = OptTs)]
+    pub updated_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = OptTs)]
+    pub deleted_at: Option<NaiveDateTime>,
+    pub deleted: bool,
 }

@@ -64,7 +64,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    image_locations (id) {
+        id -> Integer,
+        image_id -> Text,
+        value -> Text,
+        meta_data -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+        deleted -> Bool,
+    }
+}
+
 diesel::joinable!(image_properties -> images (image_id));
 diesel::joinable!(image_tags -> images (image_id));
 diesel::joinable!(image_members -> images (image_id));
-diesel::allow_tables_to_appear_in_same_query!(images, image_properties, image_tags, image_members);
+diesel::joinable!(image_locations -> images (image_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    images,
+    image_properties,
+    image_tags,
+    image_members,
+    image_locations
+);

@@ -106,6 +106,7 @@ where
         &state.store,
         &id,
         ImageStatus::Saving,
+        true,
         move |new| holds(new, &data),
         || {
             Error::Gone(Msg::Explanation(format!(
@@ -196,7 +197,7 @@ pub async fn download(
     let st = state.clone();
     let rid = id.clone();
     let receiver = (ctx.project_id.clone(), ctx.user_id.clone());
-    let image = state
+    let (image, locations) = state
         .read(move |conn| {
             let msg = format!("No image found with ID {rid}");
             let v = load_visible(conn, &st.policy, &ctx, &rid, &msg, false)?;
@@ -206,7 +207,8 @@ pub async fn download(
                     "The requested image has been deactivated. Image data download is forbidden.",
                 ));
             }
-            Ok(v.image)
+            let locations = db::locations::recorded(conn, &rid)?;
+            Ok((v.image, locations))
         })
         .await?;
     if !image.has_data()
@@ -217,11 +219,16 @@ pub async fn download(
     let total = image.size.unwrap_or(0).max(0) as u64;
     // The range is judged only once the caller may read the data (Glance's serializer does it last).
     let range = range.map(|r| parse_range(&r, total)).transpose()?;
-    let (_, body) = state.store.get(&id, range).await.map_err(|e| match e {
-        StoreError::NotFound => Error::not_found(format!("Image {id} data not found")),
-        StoreError::RangeNotSatisfiable { size } => invalid_range(size),
-        other => Error::internal(format!("image store failure: {other}")),
-    })?;
+    let body = match read_data(state, &id, &locations, range).await {
+        Ok(body) => body,
+        // Glance answers 204 when no location can be read (`glance_store.NotFound`).
+        Err(StoreError::NotFound) => {
+            tracing::warn!(image_id = %id, "no readable location for the image's data");
+            return Ok(Download::NoData);
+        }
+        Err(StoreError::RangeNotSatisfiable { size }) => return Err(invalid_range(size)),
+        Err(other) => return Err(Error::internal(format!("image store failure: {other}"))),
+    };
     let expected = range.map_or(total, |(s, e)| e - s + 1);
     let checksum = image.checksum.clone();
     let body = announce_send(state.notifier.clone(), image, expected, receiver, body);
@@ -231,6 +238,44 @@ pub async fn download(
         checksum,
         body: Box::pin(body),
     })
+}
+
+/// The image's data, from the first of its live `locations` this process can read (Glance's
+/// `ImageProxy.get_data`: each in turn, the last failure if none; none at all is
+/// "not found"); an image without location rows (`None`: stored by an older glint) is read
+/// from the image store by its id. A location is
+/// readable when it is a file inside one of the configured store directories and, in
+/// multi-store mode, names no other store than glint's backend.
+async fn read_data(
+    state: &AppState,
+    id: &ImageId,
+    locations: &Option<Vec<db::locations::Location>>,
+    range: Option<(u64, u64)>,
+) -> Result<crate::store::DataStream, StoreError> {
+    use futures_util::StreamExt;
+    let Some(locations) = locations else {
+        let (_, body) = state.store.get(id, range).await?;
+        return Ok(body.boxed());
+    };
+    let backend = state.config.backend_id();
+    let mut last = StoreError::NotFound;
+    for loc in locations {
+        if let (Some(ours), Some(theirs)) = (backend, loc.store.as_deref()) {
+            if ours != theirs {
+                tracing::warn!(image_id = %id, store = theirs, "image location in a store glint does not have");
+                continue;
+            }
+        }
+        match state.store.get_location(&loc.url, range).await {
+            Ok((_, body)) => return Ok(body.boxed()),
+            Err(e @ StoreError::RangeNotSatisfiable { .. }) => return Err(e),
+            Err(e) => {
+                tracing::warn!(image_id = %id, location = %loc.url, error = %e, "cannot read image location");
+                last = e;
+            }
+        }
+    }
+    Err(last)
 }
 
 /// `body`, followed by Glance's `image.send` once its last byte has gone out (a download cut

@@ -240,7 +240,7 @@ pub async fn update(
 pub async fn delete(state: &AppState, ctx: RequestContext, id: ImageId) -> Result<(), Error> {
     let st = state.clone();
     let image_id = id.clone();
-    state
+    let locations = state
         .write(move |c| {
             let msg = format!("Failed to find image {id} to delete");
             let v = load_for_change(c, &st, &ctx, &id, &msg, "delete_image")?;
@@ -251,12 +251,30 @@ pub async fn delete(state: &AppState, ctx: RequestContext, id: ImageId) -> Resul
             }
             let at = now();
             db::images::soft_delete(c, &id, at)?;
-            Ok((v.image, at))
+            // Its location rows go with it, marked as Glance marks them.
+            let locations = db::locations::recorded(c, &id)?;
+            db::locations::delete_all(c, &id, at)?;
+            Ok((v.image, at, locations))
         })
         .await
-        .map(|(image, at)| state.notifier.image_deleted(&image, at))?;
-    // The row is gone for every reader; now the bytes can go too.
-    if let Err(e) = state.store.delete(&image_id).await {
+        .map(|(image, at, locations)| {
+            state.notifier.image_deleted(&image, at);
+            locations
+        })?;
+    // The row is gone for every reader; now the bytes can go too: at each of its locations
+    // (inside the configured store directories), or by id for an image without location rows.
+    let removed = if let Some(locations) = locations {
+        let mut r = Ok(());
+        for loc in &locations {
+            if let Err(e) = state.store.delete_location(&loc.url).await {
+                r = Err(e);
+            }
+        }
+        r
+    } else {
+        state.store.delete(&image_id).await
+    };
+    if let Err(e) = removed {
         tracing::error!(image_id = %image_id, error = %e, "image deleted but its data could not be removed");
     }
     // Data staged for an import goes with the image (Glance deletes it from staging too).

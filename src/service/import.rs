@@ -27,7 +27,9 @@ use serde_json::{json, Value};
 use super::access::load_visible;
 use super::images::now;
 use super::tasks;
-use super::transfer::{heartbeat, holds, receive, record_received, store_error, OnAbandon};
+use super::transfer::{
+    add_location, heartbeat, holds, receive, record_received, store_error, OnAbandon,
+};
 use crate::app::AppState;
 use crate::config::Config;
 use crate::db::{self, DbConn};
@@ -110,6 +112,7 @@ where
         &state.staging,
         &id,
         ImageStatus::Uploading,
+        false,
         move |new| new.size = Some(data.size as i64),
         || Error::not_found(not_found(&id)),
     )
@@ -464,6 +467,7 @@ async fn finish(
                     merge_store_list(&mut new, IMPORTING_TO_STORES, &stores, true);
                     new.updated_at = now();
                     db::images::update(c, &old, &new)?;
+                    add_location(c, &st, &iid, new.updated_at)?;
                     let task = tasks::finish(
                         c,
                         &st,

@@ -10,7 +10,7 @@ use super::access::authorize_on_image;
 use super::images::now;
 use super::upload_slots::UploadSlot;
 use crate::app::AppState;
-use crate::db;
+use crate::db::{self, DbConn};
 use crate::domain::context::RequestContext;
 use crate::domain::id::ImageId;
 use crate::domain::image::{Image, ImageStatus};
@@ -32,18 +32,35 @@ pub(crate) fn holds(image: &mut Image, data: &StoredData) {
     image.status = ImageStatus::Active;
 }
 
+/// Records, in the transaction that activates the image, where its data now is: the image
+/// store's location row as Glance writes it (`db::locations`), so that Glance can serve it.
+pub(crate) fn add_location(
+    conn: &mut DbConn,
+    state: &AppState,
+    id: &ImageId,
+    at: chrono::NaiveDateTime,
+) -> Result<(), Error> {
+    let url = state.store.location(id);
+    db::locations::add(conn, id, &url, state.config.backend_id(), at)?;
+    Ok(())
+}
+
 /// After `receive` (upload or stage): applies `change` to the image in one write transaction if
-/// it is still in `expected`. If it is gone or has moved on (`gone` gives the error), or the
-/// write fails, the received data is removed from `store`: nothing unacknowledged stays behind.
+/// it is still in `expected`; with `located` (the data went to the image store) the image's
+/// location row is written in the same transaction. If it is gone or has moved on (`gone`
+/// gives the error), or the write fails, the received data is removed from `store`: nothing
+/// unacknowledged stays behind.
 pub(crate) async fn record_received(
     state: &AppState,
     store: &FsStore,
     id: &ImageId,
     expected: ImageStatus,
+    located: bool,
     change: impl FnOnce(&mut Image) + Send + 'static,
     gone: impl FnOnce() -> Error,
 ) -> Result<Image, Error> {
     let rid = id.to_owned();
+    let st = state.clone();
     let recorded = state
         .write(move |c| {
             let Some(old) = db::images::get_for_update(c, &rid)? else {
@@ -56,6 +73,9 @@ pub(crate) async fn record_received(
             change(&mut new);
             new.updated_at = now();
             db::images::update(c, &old, &new)?;
+            if located {
+                add_location(c, &st, &rid, new.updated_at)?;
+            }
             Ok(Some(new))
         })
         .await;

@@ -48,6 +48,9 @@ const WRITE_BUFFER: usize = 256 * 1024;
 #[derive(Debug, Clone)]
 pub struct FsStore {
     root: PathBuf,
+    /// The other directories of `filesystem_store_datadirs`: data is read and deleted there
+    /// (locations Glance wrote), never written.
+    other_dirs: Vec<PathBuf>,
     algo: HashAlgo,
     require_format_match: bool,
 }
@@ -59,6 +62,7 @@ impl FsStore {
         fs::create_dir_all(&root).map_err(StoreError::from_write)?;
         let store = FsStore {
             root,
+            other_dirs: Vec::new(),
             algo,
             require_format_match: true,
         };
@@ -79,6 +83,86 @@ impl FsStore {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Adds the other configured store directories (`filesystem_store_datadirs`), creating
+    /// them as glance_store does; the root stays the one written to.
+    pub fn with_other_dirs(mut self, dirs: &[PathBuf]) -> Result<Self, StoreError> {
+        for d in dirs {
+            if *d != self.root && !self.other_dirs.contains(d) {
+                fs::create_dir_all(d).map_err(StoreError::from_write)?;
+                self.other_dirs.push(d.clone());
+            }
+        }
+        Ok(self)
+    }
+
+    /// Every directory of this store: the root, then the others.
+    pub fn dirs(&self) -> impl Iterator<Item = &Path> {
+        std::iter::once(self.root.as_path()).chain(self.other_dirs.iter().map(PathBuf::as_path))
+    }
+
+    /// The data file a `file://` location names, if it is a file inside one of this store's
+    /// directories (symbolic links resolved: a link out of the store is outside it). `None`
+    /// for a missing file, another scheme, a relative path, or a path outside every directory.
+    fn within(&self, url: &str) -> Option<PathBuf> {
+        let path = location_path(url)?;
+        let real = fs::canonicalize(&path).ok()?;
+        let inside = self.dirs().any(|d| {
+            fs::canonicalize(d)
+                .map(|d| real.starts_with(&d) && real != d)
+                .unwrap_or(false)
+        });
+        if !inside {
+            tracing::warn!(
+                location = url,
+                "image location outside every configured store directory: not used"
+            );
+            return None;
+        }
+        Some(real)
+    }
+
+    /// The data at a location (`file:///path`, as Glance records it), or the inclusive byte
+    /// range `[start, end]` of it, as [`FsStore::get`]. A location that does not name a file
+    /// inside one of the store's directories is [`StoreError::NotFound`], as a missing file.
+    pub async fn get_location(
+        &self,
+        url: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<(u64, FileStream), StoreError> {
+        let store = self.clone();
+        let url = url.to_owned();
+        let opened = tokio::task::spawn_blocking(move || {
+            let path = store.within(&url).ok_or(StoreError::NotFound)?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            open_range(&path, range).map(|o| (name, o))
+        })
+        .await
+        .map_err(|e| StoreError::Io(io::Error::other(e)))??;
+        let (name, (total, file, len)) = opened;
+        Ok((total, FileStream::new(name, file, len)))
+    }
+
+    /// Removes the data at a location; data already gone is not an error, and a location
+    /// outside the store's directories is left alone (glint never deletes outside them).
+    pub async fn delete_location(&self, url: &str) -> Result<(), StoreError> {
+        let store = self.clone();
+        let url = url.to_owned();
+        let Some(path) = tokio::task::spawn_blocking(move || store.within(&url))
+            .await
+            .map_err(|e| StoreError::Io(io::Error::other(e)))?
+        else {
+            return Ok(());
+        };
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::Io(e)),
+        }
     }
 
     pub fn hash_algo(&self) -> HashAlgo {
@@ -381,6 +465,18 @@ impl Drop for Upload {
 
 /// Opens `path` at the start of `range` (see [`FsStore::get`]): the data length, the file,
 /// and the number of bytes to send.
+/// The path of a filesystem location as glance_store's file driver reads it: the URL after
+/// `file://` (or `filesystem://`), up to a query or fragment. Only absolute paths: a relative
+/// one would depend on the process's working directory.
+pub fn location_path(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("file://")
+        .or_else(|| url.strip_prefix("filesystem://"))?;
+    let path = rest.split(['?', '#']).next().unwrap_or_default().trim();
+    let path = Path::new(path);
+    path.is_absolute().then(|| path.to_path_buf())
+}
+
 fn open_range(path: &Path, range: Option<(u64, u64)>) -> Result<(u64, File, u64), StoreError> {
     let mut file = match File::open(path) {
         Ok(f) => f,

@@ -18,6 +18,7 @@ mod keystone;
 mod list;
 mod list_cost;
 mod list_plans;
+mod locations;
 mod members;
 mod metadefs;
 mod metrics;

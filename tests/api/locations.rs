@@ -1,0 +1,339 @@
+//! `image_locations` as Glance 32 writes and reads them, so that Glance and glint share one
+//! database and one image store: the row an upload or an import leaves (value, meta_data,
+//! status), what a delete makes of it, and downloads through rows Glance wrote, in any
+//! configured store directory and nowhere else.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::RunQueryDsl;
+use glint::db::models::LocationRow;
+use md5::Digest;
+use serde_json::{json, Value};
+
+use crate::backend_test;
+use crate::helpers::{json, Caller, TestApp};
+
+fn payload(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 13 % 251) as u8).collect()
+}
+
+fn rows(app: &TestApp, id: &str) -> Vec<LocationRow> {
+    glint::db::locations::all(&mut app.db(), id).unwrap()
+}
+
+fn sql(app: &TestApp, q: &str) {
+    diesel::sql_query(q).execute(&mut *app.db()).unwrap();
+}
+
+/// The URL Glance's filesystem driver records for `id` in `dir`.
+fn file_url(dir: &Path, id: &str) -> String {
+    format!("file://{}", dir.join(id).display())
+}
+
+async fn raw_image(c: &Caller<'_>) -> String {
+    c.create_image(json!({"disk_format": "raw", "container_format": "bare"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn uploaded(c: &Caller<'_>, data: &[u8]) -> String {
+    let id = raw_image(c).await;
+    assert_eq!(c.upload(&id, data.to_vec()).await.status(), 204);
+    id
+}
+
+async fn wait_active(c: &Caller<'_>, id: &str) -> Value {
+    for _ in 0..400 {
+        let (_, img) = json(c.get(&format!("/v2/images/{id}")).await).await;
+        if img["status"] == "active" {
+            return img;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("image {id} did not become active");
+}
+
+async fn download(c: &Caller<'_>, id: &str) -> (u16, Vec<u8>) {
+    let r = c.get(&format!("/v2/images/{id}/file")).await;
+    let s = r.status().as_u16();
+    (s, r.bytes().await.unwrap().to_vec())
+}
+
+/// The one live row of `id`: `value`, `meta_data`, `status` `active`, not deleted, created
+/// and updated when the image became active.
+fn assert_glance_row(app: &TestApp, id: &str, meta: &str) {
+    let dir = &app.state.config.filesystem_store_datadir;
+    let r = rows(app, id);
+    assert_eq!(r.len(), 1, "{r:?}");
+    let row = &r[0];
+    assert_eq!(row.value, file_url(dir, id));
+    assert_eq!(row.meta_data.as_deref(), Some(meta));
+    assert_eq!(row.status, "active");
+    assert!(!row.deleted);
+    assert_eq!(row.deleted_at, None);
+    assert_eq!(row.updated_at, Some(row.created_at));
+    let same_time = format!(
+        "SELECT COUNT(*) AS n FROM image_locations l JOIN images i ON i.id = l.image_id \
+         WHERE l.image_id = '{id}' AND l.created_at = i.updated_at AND i.status = 'active'"
+    );
+    assert_eq!(app.count(&same_time), 1);
+    // The file the row names holds the data.
+    assert!(Path::new(row.value.strip_prefix("file://").unwrap()).is_file());
+}
+
+/// Every row of `id` as Glance's delete leaves it: `deleted`, at the image's `deleted_at`.
+fn assert_deleted_rows(app: &TestApp, id: &str, n: usize) {
+    let r = rows(app, id);
+    assert_eq!(r.len(), n, "{r:?}");
+    for row in &r {
+        assert_eq!(row.status, "deleted");
+        assert!(row.deleted);
+        assert!(row.deleted_at.is_some());
+        assert_eq!(row.updated_at, row.deleted_at);
+    }
+    let at_delete = format!(
+        "SELECT COUNT(*) AS n FROM image_locations l JOIN images i ON i.id = l.image_id \
+         WHERE l.image_id = '{id}' AND l.deleted_at = i.deleted_at AND i.status = 'deleted'"
+    );
+    assert_eq!(app.count(&at_delete) as usize, n);
+}
+
+backend_test!(upload_writes_the_row_glance_writes, |app| async move {
+    let c = app.caller("p1", "member");
+    let data = payload(3000);
+    let id = uploaded(&c, &data).await;
+    assert_glance_row(&app, &id, "{}");
+    let before = format!("{:?}", rows(&app, &id));
+    let (_, img) = json(c.get(&format!("/v2/images/{id}")).await).await;
+    assert_eq!(img["checksum"], hex::encode(md5::Md5::digest(&data)));
+    assert_eq!(img["os_hash_algo"], "sha512");
+    assert_eq!(download(&c, &id).await, (200, data));
+
+    // Deactivating leaves the row as it is (Glance rewrites it with a new `updated_at`, as on
+    // every save of the image; see api-ref/differences.md).
+    let admin = app.caller("p1", "admin");
+    let r = admin
+        .request(
+            reqwest::Method::POST,
+            &format!("/v2/images/{id}/actions/deactivate"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(format!("{:?}", rows(&app, &id)), before);
+
+    // Delete: the row is marked as Glance marks it, the file is gone.
+    assert_eq!(
+        admin.delete(&format!("/v2/images/{id}")).await.status(),
+        204
+    );
+    assert_deleted_rows(&app, &id, 1);
+    assert!(app.store_files().is_empty());
+});
+
+backend_test!(
+    multi_store_rows_name_the_store,
+    config = |c| {
+        c.backend = Some(glint::config::Backend {
+            id: "file1".into(),
+            description: None,
+        });
+    },
+    |app| async move {
+        let c = app.caller("p1", "member");
+        let id = uploaded(&c, b"multi").await;
+        assert_glance_row(&app, &id, r#"{"store": "file1"}"#);
+        let (_, img) = json(c.get(&format!("/v2/images/{id}")).await).await;
+        assert_eq!(img["stores"], "file1");
+
+        // glance-direct import: the same row, in the transaction that activates the image.
+        let id = raw_image(&c).await;
+        let r = c
+            .request(reqwest::Method::PUT, &format!("/v2/images/{id}/stage"))
+            .header("Content-Type", "application/octet-stream")
+            .body(b"staged".to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        assert!(rows(&app, &id).is_empty(), "staging writes no location");
+        let r = c
+            .post(
+                &format!("/v2/images/{id}/import"),
+                &json!({"method": {"name": "glance-direct"}}),
+            )
+            .await;
+        assert_eq!(r.status(), 202);
+        let img = wait_active(&c, &id).await;
+        assert_glance_row(&app, &id, r#"{"store": "file1"}"#);
+        assert_eq!(img["os_glance_importing_to_stores"], "");
+        assert_eq!(img["os_glance_failed_import"], "");
+        assert_eq!(download(&c, &id).await, (200, b"staged".to_vec()));
+
+        // A row naming a store glint does not have is not read.
+        sql(
+            &app,
+            &format!(
+                "UPDATE image_locations SET meta_data = '{{\"store\": \"file2\"}}' WHERE image_id = '{id}'"
+            ),
+        );
+        assert_eq!(download(&c, &id).await, (204, vec![]));
+    }
+);
+
+backend_test!(
+    web_download_writes_the_row,
+    config = |c| {
+        c.import.filter.allowed_ports = vec![];
+        c.import.filter.allow_internal_addresses = true;
+    },
+    |app| async move {
+        let data = payload(5000);
+        let body = data.clone();
+        let port = crate::raw::serve(move |_path, conn| {
+            let head = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+            let _ = conn
+                .write_all(head.as_bytes())
+                .and_then(|()| conn.write_all(&body));
+        });
+        let c = app.caller("p1", "member");
+        let id = raw_image(&c).await;
+        let uri = format!("http://127.0.0.1:{port}/image");
+        let r = c
+            .post(
+                &format!("/v2/images/{id}/import"),
+                &json!({"method": {"name": "web-download", "uri": uri}}),
+            )
+            .await;
+        assert_eq!(r.status(), 202);
+        wait_active(&c, &id).await;
+        assert_glance_row(&app, &id, "{}");
+        assert_eq!(download(&c, &id).await, (200, data));
+    }
+);
+
+/// Replaces glint's row of `id` by the one Glance would have written for the data in `dir`,
+/// moving the file there.
+fn move_to(app: &TestApp, id: &str, dir: &Path) -> PathBuf {
+    let from = app.state.config.filesystem_store_datadir.join(id);
+    let to = dir.join(id);
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::rename(&from, &to).unwrap();
+    sql(
+        app,
+        &format!("DELETE FROM image_locations WHERE image_id = '{id}'"),
+    );
+    sql(
+        app,
+        &format!(
+            "INSERT INTO image_locations (image_id, value, meta_data, status, created_at, updated_at, deleted) \
+             VALUES ('{id}', '{}', '{{}}', 'active', '2026-01-02 03:04:05', '2026-01-02 03:04:05', false)",
+            file_url(dir, id)
+        ),
+    );
+    to
+}
+
+fn other_dir(app: &TestApp) -> PathBuf {
+    app.state.config.filesystem_store_datadirs[1].clone()
+}
+
+backend_test!(
+    glance_rows_in_another_configured_dir_are_served,
+    config = |c| {
+        let base = c.filesystem_store_datadir.clone();
+        c.filesystem_store_datadirs = vec![base.join("fast"), base.join("slow")];
+        c.filesystem_store_datadir = base.join("fast");
+    },
+    |app| async move {
+        let c = app.caller("p1", "member");
+        let data = payload(4000);
+        let id = uploaded(&c, &data).await;
+        assert_glance_row(&app, &id, "{}");
+        let other = other_dir(&app);
+        let file = move_to(&app, &id, &other);
+        assert_eq!(download(&c, &id).await, (200, data.clone()));
+        let r = c
+            .request(reqwest::Method::GET, &format!("/v2/images/{id}/file"))
+            .header("Range", "bytes=10-19")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 206);
+        assert_eq!(r.bytes().await.unwrap().as_ref(), &data[10..20]);
+
+        // Deleted where it is.
+        assert_eq!(c.delete(&format!("/v2/images/{id}")).await.status(), 204);
+        assert_deleted_rows(&app, &id, 1);
+        assert!(!file.exists());
+    }
+);
+
+backend_test!(rows_outside_every_store_are_not_served, |app| async move {
+    let c = app.caller("p1", "member");
+    let data = payload(1000);
+    let id = uploaded(&c, &data).await;
+    let outside = tempfile::tempdir().unwrap();
+    let file = move_to(&app, &id, outside.path());
+    // Glance's answer when no location can be read: 204, no data.
+    assert_eq!(download(&c, &id).await, (204, vec![]));
+    // Nor through a path that climbs out of the store, nor a link leading out of it.
+    let dir = app.state.config.filesystem_store_datadir.clone();
+    let up = "/..".repeat(dir.components().count());
+    let climbing = format!("file://{}{up}{}", dir.display(), file.display());
+    sql(
+        &app,
+        &format!("UPDATE image_locations SET value = '{climbing}' WHERE image_id = '{id}'"),
+    );
+    assert_eq!(download(&c, &id).await, (204, vec![]));
+    std::os::unix::fs::symlink(&file, dir.join("link")).unwrap();
+    sql(
+        &app,
+        &format!(
+            "UPDATE image_locations SET value = '{}' WHERE image_id = '{id}'",
+            file_url(&dir, "link")
+        ),
+    );
+    assert_eq!(download(&c, &id).await, (204, vec![]));
+    // The delete leaves a file outside the stores alone.
+    assert_eq!(c.delete(&format!("/v2/images/{id}")).await.status(), 204);
+    assert_deleted_rows(&app, &id, 1);
+    assert!(file.exists());
+});
+
+backend_test!(images_without_rows_keep_working, |app| async move {
+    // An image stored by an older glint: data under the store by id, no location row.
+    let c = app.caller("p1", "member");
+    let data = payload(2000);
+    let id = uploaded(&c, &data).await;
+    sql(
+        &app,
+        &format!("DELETE FROM image_locations WHERE image_id = '{id}'"),
+    );
+    assert_eq!(download(&c, &id).await, (200, data));
+    assert_eq!(c.delete(&format!("/v2/images/{id}")).await.status(), 204);
+    assert!(rows(&app, &id).is_empty());
+    assert!(app.store_files().is_empty());
+});
+
+backend_test!(deleted_or_pending_rows_are_not_read, |app| async move {
+    let c = app.caller("p1", "member");
+    let id = uploaded(&c, b"data").await;
+    sql(
+        &app,
+        &format!("UPDATE image_locations SET status = 'pending_delete' WHERE image_id = '{id}'"),
+    );
+    assert_eq!(download(&c, &id).await, (204, vec![]));
+    sql(
+        &app,
+        &format!(
+            "UPDATE image_locations SET status = 'active', deleted = true WHERE image_id = '{id}'"
+        ),
+    );
+    assert_eq!(download(&c, &id).await, (204, vec![]));
+});
