@@ -13,7 +13,8 @@
 #                  member-status, member-create-delete, download, upload (default: all)
 #   --out          Markdown results file (default bench/RESULTS.md)
 #   --no-build     use target/release/glint (and the ceiling) as they are
-#   --smoke        keep the scripts working (CI): SQLite, c=16, 1 s cells, 1 MiB transfers, debug build,
+#   --smoke        keep the scripts working (CI): SQLite (or the --db given: sqlite, postgres or mariadb),
+#                  c=16, 1 s cells, 1 MiB transfers, debug build,
 #                  glint and the ceiling only (Glance too if its venv is already installed), results
 #                  written to $GLINT_WORK/bench/smoke-RESULTS.md, not bench/RESULTS.md
 #
@@ -51,7 +52,7 @@ GLANCE_VERSION=32.0.0
 GUNICORN_VERSION=25.2.0
 PYTHON="${GLINT_PYTHON:-python3}"
 
-DB=both
+DB=""
 DURATION=""
 QUICK=0
 CONC="1,16,64"
@@ -79,6 +80,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$DB" in
+  "") DB=both; [ "$SMOKE" = 0 ] || DB=sqlite ;;
   sqlite | postgres | mariadb | both) ;;
   mysql) DB=mariadb ;;
   *) die "--db must be sqlite, postgres, mariadb or both" ;;
@@ -86,7 +88,8 @@ esac
 PROFILE=release
 SMOKE_ARGS=()
 if [ "$SMOKE" = 1 ]; then
-  DB=sqlite; DURATION=1; QUICK=1; CONC=16; PROFILE=debug
+  [ "$DB" != both ] || die "--smoke runs on one database: --db sqlite, postgres or mariadb"
+  DURATION=1; QUICK=1; CONC=16; PROFILE=debug
   OUT="$BENCH_WORK/smoke-RESULTS.md"
   SMOKE_ARGS=(--image-mib 1 --images 1000)
 fi
