@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # bench/run.sh — glint and the real OpenStack Glance side by side, same Keystone, same data, same load.
 #
-# Usage:  bash bench/run.sh [--db sqlite|postgres|both] [--duration SECONDS] [--quick]
+# Usage:  bash bench/run.sh [--db sqlite|postgres|mariadb|both] [--duration SECONDS] [--quick]
 #                           [--concurrency 1,16,64] [--workloads LIST] [--out FILE] [--no-build]
-#   --db           database kind for both servers (default both: SQLite first, then PostgreSQL)
+#   --db           database kind for both servers (default both: SQLite first, then PostgreSQL; mariadb
+#                  (alias mysql): MariaDB at 127.0.0.1:3306, user root, both servers through
+#                  mysql+pymysql:// URLs, Glance with PyMySQL)
 #   --duration     seconds of measured load per cell (default 10; 3 with --quick)
 #   --quick        short cells; download at c <= 16 and upload at c = 1 only
 #   --concurrency  comma-separated concurrency levels (default 1,16,64)
@@ -11,26 +13,30 @@
 #                  member-status, member-create-delete, download, upload (default: all)
 #   --out          Markdown results file (default bench/RESULTS.md)
 #   --no-build     use target/release/glint (and the ceiling) as they are
-#   --smoke        keep the scripts working (CI): SQLite, c=16, 1 s cells, 1 MiB transfers, debug build,
+#   --smoke        keep the scripts working (CI): SQLite (or the --db given: sqlite, postgres or mariadb),
+#                  c=16, 1 s cells, 1 MiB transfers, debug build,
 #                  glint and the ceiling only (Glance too if its venv is already installed), results
 #                  written to $GLINT_WORK/bench/smoke-RESULTS.md, not bench/RESULTS.md
 #
 # What it does: starts the project's Keystone (scripts/keystone.sh start, idempotent, never stopped here);
 # creates $GLINT_WORK/bench/glance-venv with Glance 32.0.0 + gunicorn 25.2.0 + psycopg2-binary from PyPI
-# (OpenStack 2026.1 upper-constraints, the series of Keystone 29); installs wrk from Debian if missing;
+# (OpenStack 2026.1 upper-constraints, the series of Keystone 29; PyMySQL added, with the same constraints,
+# when --db mariadb finds it missing); installs wrk from Debian if missing;
 # builds glint and the ceiling (cargo build --release --bin glint --example ceiling: bench/ceiling.rs, an
 # actix-web server answering a fixed member list with no work, measured with the same wrk settings); then bench/lib/bench.py does the rest: databases
-# (SQLite files, or PostgreSQL databases bench_glint / bench_glance at 127.0.0.1:5432, user postgres),
+# (SQLite files, or databases bench_glint / bench_glance on PostgreSQL at 127.0.0.1:5432, user postgres,
+# or on MariaDB at 127.0.0.1:3306, user root),
 # bulk seeding, glint on 127.0.0.1:$BENCH_GLINT_PORT and Glance (gunicorn) on 127.0.0.1:$BENCH_GLANCE_PORT,
 # load, and the results table (printed, and written to --out). Both servers are stopped at the end.
 #
 # Environment: GLINT_WORK (default <repo>/.work), BENCH_GLINT_PORT (9400), BENCH_GLANCE_PORT (9401),
-#              BENCH_CEILING_PORT (9402), BENCH_PG_PREFIX (bench: databases bench_glint, bench_glance),
+#              BENCH_CEILING_PORT (9402), BENCH_PG_PREFIX (bench: databases bench_glint, bench_glance, on
+#              PostgreSQL or MariaDB),
 #              BENCH_GLANCE_WORKERS (2), BENCH_GLANCE_THREADS (8), BENCH_GLINT_WORKERS (2),
 #              BENCH_IMAGES (10000), BENCH_SHARES (100), BENCH_IMAGE_MIB (256), BENCH_SHARE_LAYOUT (spread:
 #              the consumer's shares spread evenly over the creation order; oldest: they are the oldest
 #              images, the worst case for a newest-first scan).
-# Data, configs and logs: $GLINT_WORK/bench/<sqlite|postgres>/{glint,glance}/ (recreated each run).
+# Data, configs and logs: $GLINT_WORK/bench/<sqlite|postgres|mariadb>/{glint,glance}/ (recreated each run).
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,7 +52,7 @@ GLANCE_VERSION=32.0.0
 GUNICORN_VERSION=25.2.0
 PYTHON="${GLINT_PYTHON:-python3}"
 
-DB=both
+DB=""
 DURATION=""
 QUICK=0
 CONC="1,16,64"
@@ -73,11 +79,17 @@ while [ $# -gt 0 ]; do
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
-case "$DB" in sqlite|postgres|both) ;; *) die "--db must be sqlite, postgres or both" ;; esac
+case "$DB" in
+  "") DB=both; [ "$SMOKE" = 0 ] || DB=sqlite ;;
+  sqlite | postgres | mariadb | both) ;;
+  mysql) DB=mariadb ;;
+  *) die "--db must be sqlite, postgres, mariadb or both" ;;
+esac
 PROFILE=release
 SMOKE_ARGS=()
 if [ "$SMOKE" = 1 ]; then
-  DB=sqlite; DURATION=1; QUICK=1; CONC=16; PROFILE=debug
+  [ "$DB" != both ] || die "--smoke runs on one database: --db sqlite, postgres or mariadb"
+  DURATION=1; QUICK=1; CONC=16; PROFILE=debug
   OUT="$BENCH_WORK/smoke-RESULTS.md"
   SMOKE_ARGS=(--image-mib 1 --images 1000)
 fi
@@ -114,6 +126,12 @@ elif [ ! -f "$MARKER" ]; then
     "gunicorn==$GUNICORN_VERSION" psycopg2-binary >&2
   touch "$MARKER"
 fi
+# Glance reaches MariaDB through PyMySQL (oslo.db's mysql+pymysql:// driver), not in Glance's requirements.
+if [ "$DB" = mariadb ] && [ -f "$MARKER" ] && ! "$GLANCE_VENV/bin/python" -c 'import pymysql' 2>/dev/null; then
+  [ -f "$CONSTRAINTS" ] || die "missing $CONSTRAINTS"
+  log "installing PyMySQL into $GLANCE_VENV"
+  "$GLANCE_VENV/bin/pip" install -q -c "$CONSTRAINTS" PyMySQL >&2
+fi
 
 # --- glint and the ceiling (release; debug for --smoke) ---------------------------------------------
 if [ "$BUILD" = 1 ]; then
@@ -126,10 +144,15 @@ CEILING_BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/$PROFILE/examples/ceiling"
 [ -x "$GLINT_BIN" ] || die "no $GLINT_BIN (run without --no-build)"
 [ -x "$CEILING_BIN" ] || { log "no $CEILING_BIN: no ceiling cell"; CEILING_BIN=""; }
 
-# --- PostgreSQL reachable? ---------------------------------------------------------------------------
-if [ "$DB" != sqlite ]; then
+# --- PostgreSQL or MariaDB reachable? ---------------------------------------------------------------
+if [ "$DB" = postgres ] || [ "$DB" = both ]; then
   psql -h 127.0.0.1 -U postgres -d postgres -tAc 'SELECT 1' >/dev/null \
     || die "PostgreSQL is not reachable at 127.0.0.1:5432 as postgres (trust auth); use --db sqlite"
+fi
+if [ "$DB" = mariadb ]; then
+  command -v mysql >/dev/null || die "the mysql client is needed for --db mariadb"
+  mysql --protocol=TCP -h 127.0.0.1 -P 3306 -u root -e 'SELECT 1' >/dev/null \
+    || die "MariaDB is not reachable at 127.0.0.1:3306 as root (no password); use --db sqlite"
 fi
 
 WL_ARGS=()

@@ -8,18 +8,22 @@
 #           endpoints (region RegionOne) at http://127.0.0.1:$GLINT_PORT, start glint and wait until it
 #           answers. Restarts glint if the binary is newer than the running one or if it runs on another
 #           backend than GLINT_STACK_DB asks for.
-#   stop    stop glint (Keystone keeps running; stop it with scripts/keystone.sh stop); on PostgreSQL also
-#           drop the stack's database and its image directory
+#   stop    stop glint (Keystone keeps running; stop it with scripts/keystone.sh stop); on PostgreSQL and
+#           MariaDB also drop the stack's database and its image directory
 #   status  exit 0 when glint answers
-#   backend print the backend the running glint uses (sqlite, postgres or url)
+#   backend print the backend the running glint uses (sqlite, postgres, mysql or url)
 #   env     print the path of the env file ($GLINT_WORK/glint/env: GLINT_URL plus Keystone's env)
 # Environment: GLINT_WORK (default <repo>/.work), GLINT_PORT (default 9292),
 #              GLINT_STACK_DB      sqlite (default: $GLINT_WORK/glint/glint.db, kept across restarts) or
 #                                  postgres (a fresh database glint_stack_<work dir hash>_<port>, created
 #                                  on start under GLINT_TEST_PG_URL's server, images under
-#                                  $GLINT_WORK/glint/postgres; both dropped on stop),
+#                                  $GLINT_WORK/glint/postgres; both dropped on stop) or
+#                                  mysql (alias mariadb: the same on GLINT_TEST_MYSQL_URL's server, images
+#                                  under $GLINT_WORK/glint/mysql; glint connects with mysql+pymysql://),
 #              GLINT_STACK_DB_URL  any database URL instead (backend "url"; never dropped),
 #              GLINT_TEST_PG_URL   PostgreSQL admin URL (default postgresql://postgres@127.0.0.1:5432/test),
+#              GLINT_TEST_MYSQL_URL MariaDB admin URL (default mysql://root@127.0.0.1:3306/test; needs the
+#                                  mysql client),
 #              GLINT_STACK_CONF_EXTRA (extra INI lines appended to the generated config).
 set -euo pipefail
 
@@ -35,17 +39,19 @@ PIDFILE="$DIR/glint.pid"
 # The backend of the running glint, its database URL and data dir (written on start, read on stop).
 BACKEND_FILE="$DIR/backend"
 PG_ADMIN="${GLINT_TEST_PG_URL:-postgresql://postgres@127.0.0.1:5432/test}"
+MY_ADMIN="${GLINT_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
 if [ -n "${GLINT_STACK_DB_URL:-}" ]; then
   WANT_BACKEND=url
 else
   WANT_BACKEND="${GLINT_STACK_DB:-sqlite}"
   case "$WANT_BACKEND" in
-    sqlite | postgres) ;;
+    sqlite | postgres | mysql) ;;
     postgresql) WANT_BACKEND=postgres ;;
-    *) echo "GLINT_STACK_DB: unknown backend '$WANT_BACKEND' (known: sqlite, postgres)" >&2; exit 2 ;;
+    mariadb) WANT_BACKEND=mysql ;;
+    *) echo "GLINT_STACK_DB: unknown backend '$WANT_BACKEND' (known: sqlite, postgres, mysql)" >&2; exit 2 ;;
   esac
 fi
-# One database per stack: the work dir and port tell two stacks on one PostgreSQL server apart.
+# One database per stack: the work dir and port tell two stacks on one database server apart.
 PG_DB="glint_stack_$(printf '%s' "$DIR" | md5sum | cut -c1-8)_$PORT"
 export GLINT_WORK
 
@@ -58,6 +64,19 @@ running() {
 
 running_backend() { [ -f "$BACKEND_FILE" ] && sed -n 1p "$BACKEND_FILE"; }
 
+# my_admin SQL: run SQL on the MariaDB server of GLINT_TEST_MYSQL_URL with the mysql client (the URL's
+# user, password, host and port; the password goes through MYSQL_PWD, never the command line).
+my_admin() {
+  local host port user pw
+  read -r host port user pw < <(python3 -c '
+import sys, urllib.parse as u
+p = u.urlsplit(sys.argv[1])
+print(p.hostname or "127.0.0.1", p.port or 3306, u.unquote(p.username or "root"), u.unquote(p.password or "") or "-")
+' "$MY_ADMIN")
+  [ "$pw" != - ] || pw=""
+  MYSQL_PWD="$pw" mysql --protocol=TCP -h "$host" -P "$port" -u "$user" -e "$1"
+}
+
 stop() {
   if [ -f "$PIDFILE" ]; then
     local pid; pid="$(cat "$PIDFILE")"
@@ -67,13 +86,20 @@ stop() {
     fi
     rm -f "$PIDFILE"
   fi
-  # A PostgreSQL stack leaves nothing behind: its database and its images go with it.
-  if [ "$(running_backend)" = postgres ]; then
-    local db; db="$(sed -n 2p "$BACKEND_FILE")"
-    psql "$PG_ADMIN" -q -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null \
-      || log "could not drop database $db"
-    rm -rf "$DIR/postgres"
-  fi
+  # A PostgreSQL or MariaDB stack leaves nothing behind: its database and its images go with it.
+  case "$(running_backend)" in
+    postgres)
+      local db; db="$(sed -n 2p "$BACKEND_FILE")"
+      psql "$PG_ADMIN" -q -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null \
+        || log "could not drop database $db"
+      rm -rf "$DIR/postgres"
+      ;;
+    mysql)
+      local db; db="$(sed -n 2p "$BACKEND_FILE")"
+      my_admin "DROP DATABASE IF EXISTS \`$db\`" >/dev/null || log "could not drop database $db"
+      rm -rf "$DIR/mysql"
+      ;;
+  esac
   rm -f "$BACKEND_FILE"
 }
 
@@ -115,6 +141,16 @@ write_config() {
       psql "$PG_ADMIN" -q -c "CREATE DATABASE \"$PG_DB\"" >/dev/null
       db="${PG_ADMIN%/*}/$PG_DB"
       log "PostgreSQL database $PG_DB"
+      ;;
+    mysql)
+      data="$DIR/mysql"
+      rm -rf "$data"
+      mkdir -p "$data"
+      my_admin "DROP DATABASE IF EXISTS \`$PG_DB\`; CREATE DATABASE \`$PG_DB\` CHARACTER SET utf8mb4" >/dev/null
+      # As a Glance deployment writes it (oslo.db's driver name and charset; glint takes both).
+      db="mysql+pymysql://${MY_ADMIN#*://}"
+      db="${db%/*}/$PG_DB?charset=utf8mb4"
+      log "MariaDB database $PG_DB"
       ;;
   esac
   printf '%s\n%s\n%s\n' "$WANT_BACKEND" "$PG_DB" "$data" > "$BACKEND_FILE"

@@ -4,7 +4,7 @@
 # PyPI and started on loopback by scripts/keystone.sh).
 #
 #   GLINT_TEST_BACKENDS=sqlite   run without PostgreSQL and MariaDB (their test variants print SKIPPED; the
-#                                conformance runs on PostgreSQL are skipped steps, schemathesis runs on SQLite);
+#                                conformance runs on them are skipped steps, schemathesis and Tempest run on SQLite);
 #                                any comma-separated subset of sqlite,postgres,mysql (the default: all three)
 #   GLINT_TEST_KEYSTONE=skip     run without Keystone (its tests print SKIPPED; no conformance suites)
 #   GLINT_TEST_CONFORMANCE=skip  skip the client conformance suites (openstack CLI, gophercloud, Tempest, schemathesis)
@@ -214,8 +214,8 @@ fi
 
 # Conformance with real clients against a running glint + Keystone stack: the openstack CLI and
 # gophercloud (the Terraform provider's library; fast, so on each backend), schemathesis against
-# api-ref/openapi.yaml (on PostgreSQL) and Tempest (on SQLite, in a stack of its own). The heavy two run
-# once; when their backend is left out of GLINT_TEST_BACKENDS they run on the other one, and the step
+# api-ref/openapi.yaml (on PostgreSQL) and Tempest (on MariaDB, in a stack of its own). The heavy two run
+# once; when their backend is left out of GLINT_TEST_BACKENDS they run on a wanted one, and the step
 # on the missing backend is a visible skip. The summary names the backend of every run.
 # conformance_run NAME BACKEND CMD...: run CMD with GLINT_STACK_DB=BACKEND, record its result.
 conformance_failed=0
@@ -229,30 +229,32 @@ conformance_run() {
     "$(( $(date +%s) - s ))" >>"$CONFORMANCE_LOG"
   [ "$rc" = 0 ] || conformance_failed=1
 }
-# The backend a run-once suite uses: its own when wanted, else the other one (and its own is a skip).
+wanted() { local v="has_$1"; [ "${!v}" = 1 ]; }  # BACKEND (sqlite, postgres, mysql)
+# The backend a run-once suite uses: its own when wanted, else the first wanted of sqlite, postgres,
+# mysql (and its own is a skip).
 backend_for() {  # SUITE PREFERRED
-  local other=sqlite; [ "$2" = sqlite ] && other=postgres
-  if { [ "$2" = sqlite ] && [ "$has_sqlite" = 1 ]; } || { [ "$2" = postgres ] && [ "$has_postgres" = 1 ]; }; then
-    echo "$2"
+  local b
+  if wanted "$2"; then echo "$2"; return; fi
+  for b in sqlite postgres mysql; do wanted "$b" && break; done
+  wanted "$b" || b=sqlite
+  skip_step "$1 on $2" "$2 not in GLINT_TEST_BACKENDS; ran on $b" >&2
+  echo "$b"
+}
+# osc+gophercloud on BACKEND, or a skip when it is left out.
+osc_gophercloud_on() {
+  if wanted "$1"; then
+    conformance_run "osc+gophercloud" "$1" bash tests/conformance/run.sh
   else
-    skip_step "$1 on $2" "$2 not in GLINT_TEST_BACKENDS; ran on $other" >&2
-    echo "$other"
+    skip_step "osc+gophercloud on $1" "$1 not in GLINT_TEST_BACKENDS"
   fi
 }
 if [ "${GLINT_TEST_CONFORMANCE:-}" != "skip" ] && [ "${GLINT_TEST_KEYSTONE:-}" != "skip" ]; then
-  # PostgreSQL first, so that the default stack is left on SQLite (its usual backend) at the end.
-  if [ "$has_postgres" = 1 ]; then
-    conformance_run "osc+gophercloud" postgres bash tests/conformance/run.sh
-  else
-    skip_step "osc+gophercloud on postgres" "postgres not in GLINT_TEST_BACKENDS"
-  fi
+  # PostgreSQL and MariaDB first, so that the default stack is left on SQLite (its usual backend) at the end.
+  osc_gophercloud_on postgres
+  osc_gophercloud_on mysql
   conformance_run schemathesis "$(backend_for schemathesis postgres)" bash api-ref/check.sh
-  if [ "$has_sqlite" = 1 ]; then
-    conformance_run "osc+gophercloud" sqlite bash tests/conformance/run.sh
-  else
-    skip_step "osc+gophercloud on sqlite" "sqlite not in GLINT_TEST_BACKENDS"
-  fi
-  conformance_run tempest "$(backend_for tempest sqlite)" bash tempest/run.sh
+  osc_gophercloud_on sqlite
+  conformance_run tempest "$(backend_for tempest mysql)" bash tempest/run.sh
   [ "$conformance_failed" = 0 ] || exit 1
 elif [ "${GLINT_TEST_CONFORMANCE:-}" = "skip" ]; then
   skip_step "conformance suites" "GLINT_TEST_CONFORMANCE=skip"

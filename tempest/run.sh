@@ -35,8 +35,9 @@
 #   GLINT_TEMPEST_KEYSTONE_PORT  Keystone port of that stack (default 5011)
 #   GLINT_TEMPEST_PORT           glint port of that stack (default 9311)
 #   GLINT_TEMPEST_CONCURRENCY    test workers (default 2)
-#   GLINT_STACK_DB               glint's backend in that stack: sqlite (default) or postgres (a fresh
-#                                database, dropped when the stack stops; see scripts/glint-stack.sh)
+#   GLINT_STACK_DB               glint's backend in that stack: sqlite (default), postgres or mysql (a
+#                                fresh PostgreSQL or MariaDB database, dropped when the stack stops; see
+#                                scripts/glint-stack.sh). scripts/test.sh runs Tempest on mysql.
 #   GLINT_TEMPEST_HTTP_PORT      port of the local web server the web-download import test fetches its
 #                                image from (default 9313); glint's [import_filtering_opts] allows it
 #                                (allowed_ports, and allow_internal_addresses for its loopback address)

@@ -2,7 +2,7 @@
 """glint vs Glance side-by-side benchmark driver (Python standard library only).
 
 Started by bench/run.sh, which installs Glance, builds glint and starts Keystone first. This file:
-creates the databases (SQLite files or PostgreSQL databases bench_glint / bench_glance), writes both
+creates the databases (SQLite files, or databases bench_glint / bench_glance on PostgreSQL or MariaDB), writes both
 servers' configs, runs their schema migrations, seeds identical data in bulk SQL, starts glint and
 Glance (gunicorn) on loopback, drives every workload with wrk (curl for uploads), samples the servers'
 resident memory and CPU time from /proc, prints the Markdown tables and writes bench/RESULTS.md.
@@ -118,8 +118,15 @@ def pg_backend_pids(dbname):
     return [int(x) for x in out.split() if x.isdigit()]
 
 
+def mariadb_pids(_dbname):
+    # MariaDB serves every connection from threads of one process: its CPU cannot be told apart per
+    # database, so the whole server is sampled (only one of the two servers is under load at a time).
+    out = try_sh(["pidof", "mariadbd"]) or try_sh(["pidof", "mysqld"])
+    return [int(x) for x in out.split() if x.isdigit()]
+
+
 class Sampler:
-    """Samples a server's process tree (and its PostgreSQL backends) while a load runs.
+    """Samples a server's process tree (and its database's processes) while a load runs.
 
     CPU is the growth of utime+stime of each pid seen during the run (a pid's first reading is its
     baseline, or 0 if it was born during the run); RSS is the peak of the summed resident sets.
@@ -137,7 +144,9 @@ class Sampler:
         return proc_tree(self.server.pid)
 
     def _db_pids(self):
-        return pg_backend_pids(self.server.pg_dbname) if self.server.pg_dbname else []
+        if not self.server.pg_dbname:
+            return []
+        return (mariadb_pids if self.server.dbkind == "mariadb" else pg_backend_pids)(self.server.pg_dbname)
 
     def _read(self, first=False):
         pids = self._pids()
@@ -227,7 +236,8 @@ class Server:
         self.dir = workdir
         self.logfile = logfile
         self.proc = None
-        self.pg_dbname = None
+        self.pg_dbname = None  # the server database's name (PostgreSQL or MariaDB), for DB CPU sampling
+        self.dbkind = None
 
     @property
     def pid(self):
@@ -277,6 +287,8 @@ def setup_glint(a, ks, dbkind, workdir):
     os.makedirs(os.path.join(d, "images"), exist_ok=True)
     if dbkind == "sqlite":
         url = f"sqlite:///{d}/glint.db"
+    elif dbkind == "mariadb":
+        url = f"mysql+pymysql://root@127.0.0.1:3306/{a.pg_glint_db}?charset=utf8mb4"
     else:
         url = f"postgresql://postgres@127.0.0.1:5432/{a.pg_glint_db}"
     conf = os.path.join(d, "glint-api.conf")
@@ -302,8 +314,9 @@ flavor = keystone
     srv = Server("glint", a.glint_port, d, os.path.join(d, "glint.log"))
     srv.conf = conf
     srv.db_url = url
-    if dbkind == "postgres":
+    if dbkind != "sqlite":
         srv.pg_dbname = a.pg_glint_db
+    srv.dbkind = dbkind
     return srv
 
 
@@ -321,6 +334,8 @@ def setup_glance(a, ks, dbkind, workdir):
         os.makedirs(os.path.join(d, sub), exist_ok=True)
     if dbkind == "sqlite":
         url = f"sqlite:///{d}/glance.db"
+    elif dbkind == "mariadb":
+        url = f"mysql+pymysql://root@127.0.0.1:3306/{a.pg_glance_db}?charset=utf8mb4"
     else:
         url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{a.pg_glance_db}"
     paste_src = os.path.join(a.glance_venv, "etc", "glance", "glance-api-paste.ini")
@@ -361,8 +376,9 @@ config_file = {d}/glance-api-paste.ini
     srv = Server("Glance", a.glance_port, d, os.path.join(d, "glance.log"))
     srv.conf = conf
     srv.db_url = url
-    if dbkind == "postgres":
+    if dbkind != "sqlite":
         srv.pg_dbname = a.pg_glance_db
+    srv.dbkind = dbkind
     return srv
 
 
@@ -386,6 +402,14 @@ def psql(db, sql_or_file, is_file=False):
     return sh(cmd)
 
 
+def mysql(sql_or_file, db=None, is_file=False):
+    cmd = ["mysql", "--protocol=TCP", "-h", "127.0.0.1", "-P", "3306", "-u", "root"] + ([db] if db else [])
+    if is_file:
+        with open(sql_or_file) as f:
+            return sh(cmd, stdin=f)
+    return sh(cmd + ["-e", sql_or_file])
+
+
 def reset_databases(a, dbkind, workdir):
     for name in ("glint", "glance"):
         path = os.path.join(workdir, name)
@@ -395,6 +419,9 @@ def reset_databases(a, dbkind, workdir):
         for db in (a.pg_glint_db, a.pg_glance_db):
             psql("postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
             psql("postgres", f'CREATE DATABASE "{db}"')
+    elif dbkind == "mariadb":
+        for db in (a.pg_glint_db, a.pg_glance_db):
+            mysql(f"DROP DATABASE IF EXISTS `{db}`; CREATE DATABASE `{db}` CHARACTER SET utf8mb4")
 
 
 class Dataset:
@@ -468,6 +495,18 @@ def _pg_copy_value(v):
     return str(v).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 
+def _mysql_value(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, datetime.datetime):
+        v = v.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return "'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def seed(srv, dbkind, tables, tmpdir):
     t0 = time.time()
     if dbkind == "sqlite":
@@ -480,6 +519,20 @@ def seed(srv, dbkind, tables, tmpdir):
                                 [tuple(_sqlite_value(r[c]) for c in cols) for r in rows])
         con.execute("ANALYZE")
         con.close()
+    elif dbkind == "mariadb":
+        # multi-row INSERTs, 1,000 rows each, in one transaction, then ANALYZE TABLE
+        script = os.path.join(tmpdir, f"seed-{srv.pg_dbname}.sql")
+        with open(script, "w") as f:
+            f.write("SET autocommit = 0;\n")
+            for table, rows in tables.items():
+                cols = list(rows[0].keys())
+                for i in range(0, len(rows), 1000):
+                    f.write(f"INSERT INTO {table} ({', '.join(cols)}) VALUES\n")
+                    f.write(",\n".join("(" + ", ".join(_mysql_value(r[c]) for c in cols) + ")"
+                                       for r in rows[i:i + 1000]) + ";\n")
+            f.write("COMMIT;\n")
+            f.write(f"ANALYZE TABLE {', '.join(tables)};\n")
+        mysql(script, db=srv.pg_dbname, is_file=True)
     else:
         script = os.path.join(tmpdir, f"seed-{srv.pg_dbname}.sql")
         with open(script, "w") as f:
@@ -729,12 +782,12 @@ NONE = {"rps": None, "p50_ms": None, "p99_ms": None, "errors": "—", "rss_idle_
         "p99_s": None, "requests": "—", "cpu_per_gib": None}
 
 
-def api_table(cells, ceiling=None):
+def api_table(cells, ceiling=None, dbkind="postgres"):
     lines = ["| workload | c | req/s | p50 ms | p99 ms | errors | RSS idle MiB | RSS load MiB | CPU-s / 1k req |",
              "|---|---:|---|---|---|---|---|---|---|"]
     has_db = any(c["glint"].get("db_cpu_per_1k") is not None for c in cells)
     if has_db:
-        lines[0] += " PG backend CPU-s / 1k req |"
+        lines[0] += (" MariaDB server CPU-s / 1k req |" if dbkind == "mariadb" else " PG backend CPU-s / 1k req |")
         lines[1] += "---|"
     if ceiling:
         lines[0] += " glint ÷ ceiling req/s |"
@@ -810,7 +863,7 @@ def machine_info(a):
         mem = int(f.readline().split()[1]) // 1024
     gpy = os.path.join(a.glance_venv, "bin", "python")
     vers = try_sh([gpy, "-c", "import importlib.metadata as m, sqlite3; print(' '.join(f'{p}={m.version(p)}' for p in "
-                   "('glance','keystonemiddleware','gunicorn','SQLAlchemy','oslo.db','glance_store','psycopg2-binary'))"
+                   "('glance','keystonemiddleware','gunicorn','SQLAlchemy','oslo.db','glance_store','psycopg2-binary','PyMySQL'))"
                    " + ' sqlite=' + sqlite3.sqlite_version)"])
     ks_py = os.path.join(a.work_root, "venv", "bin", "python")
     ks_ver = try_sh([ks_py, "-c", "import importlib.metadata as m; print(m.version('keystone'))"])
@@ -823,6 +876,8 @@ def machine_info(a):
         "wrk": try_sh(["sh", "-c", "wrk -v 2>&1 | head -n1"]),
         "curl": try_sh(["sh", "-c", "curl --version | head -n1"]),
         "postgres": try_sh(["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", "SHOW server_version"]),
+        "mariadb": (try_sh(["mysql", "--protocol=TCP", "-h", "127.0.0.1", "-u", "root", "-NBe", "SELECT VERSION()"])
+                    if a.db == "mariadb" else None),
         "python": platform.python_version(),
     }
 
@@ -851,7 +906,9 @@ def render(a, info, results):
             f"- Glance side: {info['glance_side']}; gunicorn {a.glance_workers} workers × {a.glance_threads} "
             f"threads (gthread), paste flavor keystone, keystonemiddleware in-process token cache "
             f"(no memcached), token_cache_time 300, file store",
-            f"- Keystone {info['keystone']} (shared by both, 127.0.0.1:5000); PostgreSQL {info['postgres']}; "
+            f"- Keystone {info['keystone']} (shared by both, {info.get('keystone_url', '127.0.0.1:5000')}); PostgreSQL {info['postgres']}; "
+            + (f"MariaDB {info['mariadb']} (both servers through PyMySQL's URL form, `mysql+pymysql://`); "
+               if info.get("mariadb") else "") +
             f"{info['wrk']}; {info['curl']}; Python {info['python']}",
             f"- duration per cell {a.duration}s (after a warm-up); concurrency {' '.join(map(str, a.conc))}; "
             f"wrk threads min(c, {a.wrk_threads}); data: {a.images} images, {a.shares} accepted shares "
@@ -863,7 +920,8 @@ def render(a, info, results):
             "answers plus socket errors and timeouts. *RSS* is the summed resident memory of the server's "
             "processes (glint: one process; Glance: gunicorn master + workers), idle just before the cell and "
             "peak during it. *CPU-s / 1k req* is the servers' user+system CPU time per 1,000 completed "
-            "requests (PostgreSQL backends shown apart). Workloads:", ""]
+            "requests (the database server's CPU shown apart: PostgreSQL's backends of that database; MariaDB's "
+            "whole server process, which serves both databases from one process). Workloads:", ""]
     for name, desc in API_WORKLOADS:
         out.append(f"- **{name}**: {desc}")
     out += [f"- **download**: GET /v2/images/{{id}}/file of a {a.image_mib} MiB image (wrk, body discarded)",
@@ -884,7 +942,7 @@ def render(a, info, results):
                     "answers a fixed member list and does no other work.", "",
                     ceiling_table(r["ceiling"]), ""]
         if r["api"]:
-            out += [api_table(r["api"], r.get("ceiling")), ""]
+            out += [api_table(r["api"], r.get("ceiling"), db), ""]
         if r["transfer"]:
             out += [transfer_table(r["transfer"], results["dd"]), ""]
         if r.get("notes"):
@@ -1015,7 +1073,7 @@ def run_db(a, ks, dbkind, tokens_fn, results):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    p.add_argument("--db", choices=["sqlite", "postgres", "mariadb", "both"], default="both")
     p.add_argument("--duration", type=int, default=10, help="seconds of load per cell")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--concurrency", default="1,16,64")
@@ -1065,6 +1123,7 @@ def main():
             for _ in range(a.image_mib):
                 f.write(os.urandom(MIB))
     info = machine_info(a)
+    info["keystone_url"] = ks["KEYSTONE_URL"].split("://", 1)[-1]
     results = {"dbs": {}, "loadavg_start": os.getloadavg()[0]}
     results["dd"] = dd_figures(a.work)
     log(f"dd: {results['dd']}")

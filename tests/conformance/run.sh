@@ -4,8 +4,8 @@
 #   2. tests/gophercloud/run.sh      the Terraform provider's image request sequences, replayed with gophercloud
 # Both always run; the exit status is non-zero if either failed (or the stack did not start).
 # Usage: bash tests/conformance/run.sh [osc|gophercloud]   (default: both)
-# Environment: GLINT_WORK (default <repo>/.work), GLINT_STACK_DB (glint's backend: sqlite, the default, or
-# postgres; see scripts/glint-stack.sh); see osc.sh and ../gophercloud/run.sh for the rest.
+# Environment: GLINT_WORK (default <repo>/.work), GLINT_STACK_DB (glint's backend: sqlite, the default,
+# postgres or mysql; see scripts/glint-stack.sh); see osc.sh and ../gophercloud/run.sh for the rest.
 set -uo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
