@@ -85,6 +85,11 @@ PIDFILE="$GLINT_WORK/takeover/pids"
 cleanup() {
   local rc=$? pid
   trap - EXIT INT TERM
+  # The driver stops its servers itself when told to; the process groups below are the fallback.
+  if [ -n "${DRIVER:-}" ] && kill -0 "$DRIVER" 2>/dev/null; then
+    kill -TERM "$DRIVER" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$DRIVER" 2>/dev/null || break; sleep 0.5; done
+  fi
   while read -r pid; do
     [ -n "$pid" ] || continue
     kill -0 "$pid" 2>/dev/null || continue
@@ -97,6 +102,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+DRIVER=""
 "$PYTHON" "$REPO_ROOT/tests/takeover/takeover.py" "${BACKENDS[@]}" --phases "$PHASES" \
   --work "$GLINT_WORK/takeover" --glance-venv "$GLANCE_VENV" --glint-bin "$GLINT_BIN" \
-  --keystone-env "$KEYSTONE_ENV" --pidfile "$PIDFILE"
+  --keystone-env "$KEYSTONE_ENV" --pidfile "$PIDFILE" &
+DRIVER=$!
+wait "$DRIVER"

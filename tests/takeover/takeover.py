@@ -67,6 +67,7 @@ def note_pid(pid):
 
 RUNNING = []
 RUNNING_LOCK = threading.Lock()
+STOPPING = threading.Event()  # set on TERM: no server starts any more
 
 
 def stop_all(backend=None):
@@ -253,6 +254,8 @@ def start_glance(ctx, srv):
     note_pid(srv.proc.pid)
     with RUNNING_LOCK:
         RUNNING.append(srv)
+        if STOPPING.is_set():
+            raise RuntimeError("stopping")
     srv.wait_up(timeout=120)
 
 
@@ -280,6 +283,8 @@ def start_glint(ctx, srv):
     note_pid(srv.proc.pid)
     with RUNNING_LOCK:
         RUNNING.append(srv)
+        if STOPPING.is_set():
+            raise RuntimeError("stopping")
     srv.wait_up(timeout=60)
 
 
@@ -694,6 +699,7 @@ def mixed(ctx, report, tokens):
         return res
 
     anomalies = []
+    revived_twice = []
 
     def scenario(i, image):
         a, b = servers[i % 2], servers[(i + 1) % 2]
@@ -704,7 +710,12 @@ def mixed(ctx, report, tokens):
             # Both 409 is right when the member is still there (a removal before failed on a server error).
             live = db.query(f"SELECT COUNT(*) FROM image_members WHERE image_id = '{image}' AND member = "
                             f"'{beta}' AND deleted = {db.false()}")[0][0]
-            if st.count(200) > 1 or int(live) > 1 or any(x not in (200, 409) and x < 500 and x != 0 for x in st):
+            if st.count(200) > 1 and int(live) == 1:
+                # Both found the same removed row and made it live again (Glance's add reuses a deleted row as
+                # glint's does, and takes no lock glint's lock excludes): one membership, as if one had won.
+                with lock:
+                    revived_twice.append(image)
+            elif st.count(200) > 1 or int(live) > 1 or any(x not in (200, 409) and x < 500 and x != 0 for x in st):
                 anomalies.append(f"image {image} round {rnd}: the same member added through {a.name} and "
                                  f"{b.name} at once: they answered {st}; live rows for (image, member) "
                                  f"right after: {live}")
@@ -762,6 +773,9 @@ def mixed(ctx, report, tokens):
                 report.fail(ctx.backend, phase, text)
         for x in anomalies:
             report.fail(ctx.backend, phase, x)
+        if revived_twice:
+            report.note(ctx.backend, phase, f"{len(revived_twice)} times the same member added through both at "
+                        "once answered 200 twice with one live row after (both re-used the removed row)")
 
         # The rows.
         f = db.false()
@@ -783,11 +797,16 @@ def mixed(ctx, report, tokens):
                       "status NOT IN ('pending', 'accepted', 'rejected')")
         for r in st:
             report.fail(ctx.backend, phase, f"member row with an unknown status: {r}")
-        live_on_deleted = db.query(f"SELECT m.image_id, m.member, m.status FROM image_members m JOIN images i "
-                                   f"ON i.id = m.image_id WHERE m.deleted = {f} AND i.deleted <> {f}")
+        live_on_deleted = db.query(f"SELECT m.image_id, m.member, m.status, m.deleted_at, m.updated_at "
+                                   f"FROM image_members m JOIN images i ON i.id = m.image_id "
+                                   f"WHERE m.deleted = {f} AND i.deleted <> {f}")
+        # A member write racing the image's delete. Glance's member update writes deleted = false by row id
+        # and leaves deleted_at (so such a row has deleted_at set); glint's revive clears deleted_at and
+        # runs under the image row's lock. Reported, not failed: Glance does this beside itself too.
         if live_on_deleted:
-            report.note(ctx.backend, phase, f"{len(live_on_deleted)} live member rows of deleted images (a member "
-                        f"add raced the image delete): {live_on_deleted[:4]}")
+            by = "Glance (deleted_at left set)" if all(r[3] for r in live_on_deleted) else "glint or Glance"
+            report.note(ctx.backend, phase, f"{len(live_on_deleted)} live member rows of deleted images, made "
+                        f"live again by {by} racing the image delete: {live_on_deleted[:3]}")
         nrows = db.query(f"SELECT COUNT(*) FROM image_members WHERE image_id IN ({ids})")[0][0]
         log(f"{ctx.backend} mixed: {len(images)} images, {len(deleted)} deleted, {nrows} member rows, "
             f"{len(dup)} duplicate live pairs")
@@ -832,6 +851,11 @@ def main():
     a = ap.parse_args()
     global PIDFILE
     PIDFILE = a.pidfile
+    # A TERM (run.sh's trap) ends the run through the finally below, which stops every server.
+    def on_term(*_):
+        STOPPING.set()
+        sys.exit(143)
+    signal.signal(signal.SIGTERM, on_term)
     ks = read_env(a.keystone_env)
     tokens = Tokens(ks)
     report = Report()
@@ -855,11 +879,14 @@ def main():
     # The backends run side by side (their own ports and databases): the run takes about as long as the
     # slowest one instead of the sum.
     try:
-        threads = [threading.Thread(target=run_backend, args=(b,)) for b in dict.fromkeys(a.backends)]
+        threads = [threading.Thread(target=run_backend, args=(b,), daemon=True) for b in dict.fromkeys(a.backends)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+    except BaseException:
+        STOPPING.set()
+        raise
     finally:
         stop_all()
     print("\n== takeover summary ==")
