@@ -256,7 +256,7 @@ def start_glance(ctx, srv):
         RUNNING.append(srv)
         if STOPPING.is_set():
             raise RuntimeError("stopping")
-    srv.wait_up(timeout=120)
+    srv.wait_up(timeout=300)  # Glance takes seconds, or minutes on a loaded machine
 
 
 def glint_server(ctx, phase, db, store, extra=0):
