@@ -183,6 +183,27 @@ cargo_rc=${PIPESTATUS[0]}
 set -e
 [ "$cargo_rc" = 0 ] || exit "$cargo_rc"
 
+# Takeover, hand-back and mixed fleet with real Glance 32 (issue 14): tests/takeover/run.sh, every backend of
+# GLINT_TEST_BACKENDS in one go (a left-out one is a skipped step); needs Keystone. Its result goes into the
+# conformance log in conformance_run's format (conformance_run is defined further down); a failure ends the
+# run like a failing cargo test, after the summary.
+if [ "${GLINT_TEST_KEYSTONE:-}" != "skip" ]; then
+  takeover_backends=()
+  for b in sqlite postgres mysql; do
+    has="has_$b"
+    if [ "${!has}" = 1 ]; then takeover_backends+=("$b"); else skip_step "takeover on $b" "$b not in GLINT_TEST_BACKENDS"; fi
+  done
+  takeover_rc=0; takeover_start=$(date +%s)
+  echo; echo "=== takeover on ${takeover_backends[*]} ==="
+  bash tests/takeover/run.sh "${takeover_backends[@]}" || takeover_rc=$?
+  printf '%s\t%s\t%s\t%s\n' takeover "$(IFS=+; echo "${takeover_backends[*]}")" \
+    "$([ "$takeover_rc" = 0 ] && echo PASS || echo "FAIL (exit $takeover_rc)")" \
+    "$(( $(date +%s) - takeover_start ))" >>"$CONFORMANCE_LOG"
+  [ "$takeover_rc" = 0 ] || exit 1
+else
+  skip_step "takeover (tests/takeover)" "needs Keystone (GLINT_TEST_KEYSTONE=skip)"
+fi
+
 # Coverage-guided fuzzing of the parsers (PATCH bodies, list queries, policy rules and files,
 # glance-api.conf), bounded; longer runs by hand as fuzz/README.md says.
 if [ "${GLINT_TEST_FUZZ:-}" != "skip" ]; then
