@@ -193,7 +193,7 @@ fn parse_datadirs(raw: &RawConfig, backend: Option<&str>) -> Result<Vec<PathBuf>
         }
     }
     // A stable sort: file order among equal priorities.
-    dirs.sort_by(|a, b| b.0.cmp(&a.0));
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.0));
     Ok(dirs.into_iter().map(|(_, d)| d).collect())
 }
 
