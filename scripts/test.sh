@@ -183,16 +183,20 @@ cargo_rc=${PIPESTATUS[0]}
 set -e
 [ "$cargo_rc" = 0 ] || exit "$cargo_rc"
 
-# Takeover, hand-back and mixed fleet with real Glance 32 (issue 14): tests/takeover/run.sh on MariaDB (a
-# skipped step when mysql is left out of GLINT_TEST_BACKENDS); needs Keystone. SQLite and PostgreSQL have known
-# differences still open (README.md, "Taking over Glance's database"): run them by hand with
-# `bash tests/takeover/run.sh all`, or here with GLINT_TEST_TAKEOVER=all. Its result goes into the
+# Takeover, hand-back and mixed fleet with real Glance 32 (issue 14): tests/takeover/run.sh, run only when
+# GLINT_TEST_TAKEOVER asks (mysql, or all for SQLite, PostgreSQL and MariaDB); needs Keystone. It is not part
+# of the default run yet: its differences on SQLite and PostgreSQL are still open (README.md), and its MariaDB
+# run has not yet been repeated since glint started writing image_locations. Its result goes into the
 # conformance log in conformance_run's format (conformance_run is defined further down); a failure ends the
 # run like a failing cargo test, after the summary.
-if [ "${GLINT_TEST_KEYSTONE:-}" != "skip" ]; then
+case "${GLINT_TEST_TAKEOVER:-}" in
+  "") takeover_wanted="" ;;
+  mysql) takeover_wanted=mysql ;;
+  all) takeover_wanted="sqlite postgres mysql" ;;
+  *) echo "GLINT_TEST_TAKEOVER: unknown value '$GLINT_TEST_TAKEOVER' (known: mysql, all)" >&2; exit 2 ;;
+esac
+if [ -n "$takeover_wanted" ] && [ "${GLINT_TEST_KEYSTONE:-}" != "skip" ]; then
   takeover_backends=()
-  takeover_wanted=mysql
-  [ "${GLINT_TEST_TAKEOVER:-}" = all ] && takeover_wanted="sqlite postgres mysql"
   for b in $takeover_wanted; do
     has="has_$b"
     if [ "${!has}" = 1 ]; then takeover_backends+=("$b"); else skip_step "takeover on $b" "$b not in GLINT_TEST_BACKENDS"; fi
@@ -204,7 +208,7 @@ if [ "${GLINT_TEST_KEYSTONE:-}" != "skip" ]; then
     "$([ "$takeover_rc" = 0 ] && echo PASS || echo "FAIL (exit $takeover_rc)")" \
     "$(( $(date +%s) - takeover_start ))" >>"$CONFORMANCE_LOG"
   [ "$takeover_rc" = 0 ] || exit 1
-else
+elif [ -n "$takeover_wanted" ]; then
   skip_step "takeover (tests/takeover)" "needs Keystone (GLINT_TEST_KEYSTONE=skip)"
 fi
 
