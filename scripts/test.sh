@@ -151,13 +151,27 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# glint's MySQL driver links the MySQL client library (Debian's libmariadb-dev); a fresh machine
-# has only the server's runtime pieces.
-if ! pkg-config --exists libmariadb 2>/dev/null; then
-  echo "installing libmariadb-dev (the MySQL client library glint builds against)"
+# Every Debian package the run needs, installed before anything is built: glint's MySQL driver links
+# the MySQL client library (libmariadb-dev; a fresh machine has only the server's runtime pieces), and
+# its build script asks cargo to rebuild it, and diesel and glint after it, whenever anything under the
+# library's directory (/usr/lib/x86_64-linux-gnu) changes, so a package installed between two builds
+# (Swift for the store tests, wrk for the bench smokes, Go for gophercloud) would cost full rebuilds.
+debian_packages=(libmariadb-dev libmariadb-dev-compat pkg-config)
+[ "${GLINT_TEST_STORES:-}" = skip ] || debian_packages+=(swift swift-proxy swift-account swift-container swift-object memcached)
+[ "${GLINT_TEST_BENCH:-}" = skip ] || debian_packages+=(wrk)
+if [ "${GLINT_TEST_CONFORMANCE:-}" != skip ] && [ "${GLINT_TEST_KEYSTONE:-}" != skip ]; then
+  debian_packages+=(golang-go golang-github-gophercloud-gophercloud-dev)
+fi
+missing_packages=()
+for p in "${debian_packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing_packages+=("$p")
+done
+if [ "${#missing_packages[@]}" -gt 0 ]; then
+  echo "installing Debian packages: ${missing_packages[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q libmariadb-dev libmariadb-dev-compat pkg-config >/dev/null ||
-    { apt-get update -q >/dev/null && apt-get install -y -q libmariadb-dev libmariadb-dev-compat pkg-config >/dev/null; }
+  apt-get install -y -q --no-install-recommends "${missing_packages[@]}" >/dev/null ||
+    { apt-get update -q >/dev/null &&
+      apt-get install -y -q --no-install-recommends "${missing_packages[@]}" >/dev/null; }
 fi
 
 cargo fmt --all -- --check
