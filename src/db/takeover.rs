@@ -37,18 +37,29 @@ pub enum Found {
 }
 
 /// The last migration of each backend whose effect a Glance 32 database already has, or gets
-/// from `migrations/adopt/<backend>.sql`: it and every earlier one are recorded as applied.
+/// from [`adopt_sql`]: it and every earlier one are recorded as applied. (On SQLite and
+/// PostgreSQL, 000005 makes Glance's own cache tables, which a Glance database has.)
 fn adopted_through(backend: Backend) -> &'static str {
     match backend {
         Backend::Mysql => "2026-11-22-000001_glance_schema",
-        Backend::Sqlite | Backend::Postgres => "2026-12-05-000004_list_indexes",
+        Backend::Sqlite | Backend::Postgres => "2026-12-06-000005_glance_cache_tables",
     }
 }
 
-fn adopt_sql(backend: Backend) -> Option<&'static str> {
+/// What adoption adds to Glance's schema on SQLite and PostgreSQL, in order: what glint's
+/// migrations 1-3 make beyond Glance's tables (`migrations/adopt/<backend>.sql`), then migration
+/// 4 (the list's indexes) as it stands. MySQL's first migration is Glance's schema itself, so
+/// its later migrations run as usual.
+fn adopt_sql(backend: Backend) -> Option<[&'static str; 2]> {
     match backend {
-        Backend::Sqlite => Some(include_str!("../../migrations/adopt/sqlite.sql")),
-        Backend::Postgres => Some(include_str!("../../migrations/adopt/postgres.sql")),
+        Backend::Sqlite => Some([
+            include_str!("../../migrations/adopt/sqlite.sql"),
+            include_str!("../../migrations/sqlite/2026-12-05-000004_list_indexes/up.sql"),
+        ]),
+        Backend::Postgres => Some([
+            include_str!("../../migrations/adopt/postgres.sql"),
+            include_str!("../../migrations/postgres/2026-12-05-000004_list_indexes/up.sql"),
+        ]),
         Backend::Mysql => None,
     }
 }
@@ -223,13 +234,15 @@ fn adopt(conn: &mut DbConn, backend: Backend, source: &EmbeddedMigrations) -> Re
     );
     match adopt_sql(backend) {
         // SQLite and PostgreSQL change their schema transactionally: all or nothing.
-        Some(sql) => conn
+        Some(sqls) => conn
             .transaction(|c| -> Result<(), DbError> {
-                c.batch_execute(sql).map_err(|e| {
-                    DbError::Other(format!(
-                        "cannot add glint's indexes to Glance's schema: {e}"
-                    ))
-                })?;
+                for sql in sqls {
+                    c.batch_execute(sql).map_err(|e| {
+                        DbError::Other(format!(
+                            "cannot add glint's indexes to Glance's schema: {e}"
+                        ))
+                    })?;
+                }
                 record(c).map_err(DbError::Other)
             })
             .map_err(|e| match e {

@@ -1,0 +1,2 @@
+DROP TABLE cached_images;
+DROP TABLE node_reference;
