@@ -27,6 +27,9 @@ pub struct AppState {
     pub notifier: crate::notify::Notifier,
     /// Present when `[metrics] enabled` (the default).
     pub metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// The image schema with the configured `[image_format]` lists: what create and PATCH
+    /// validate against and `GET /v2/schemas/image(s)` publish.
+    pub image_schema: crate::domain::image_schema::ImageSchema,
 }
 
 impl AppState {

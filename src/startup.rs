@@ -97,7 +97,12 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
         true => Some(Arc::new(crate::metrics::Metrics::new()?)),
         false => None,
     };
+    let image_schema = crate::domain::image_schema::ImageSchema::with_formats(
+        &config.disk_formats,
+        &config.container_formats,
+    );
     Ok(AppState {
+        image_schema,
         notifier,
         metrics,
         uploads: Arc::new(uploads),

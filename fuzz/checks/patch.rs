@@ -71,6 +71,7 @@ pub fn check(data: &[u8]) {
         PatchLimits {
             property_quota: 3,
             tag_quota: 2,
+            ..PatchLimits::default()
         }
     } else {
         PatchLimits::default()
@@ -90,7 +91,7 @@ pub fn check(data: &[u8]) {
             return;
         }
     };
-    let ops = match patch::parse(&value, mt) {
+    let ops = match patch::parse(&value, mt, &limits.schema) {
         Ok(ops) => ops,
         Err(e) => {
             assert!(is_client_error(&e), "parse: {e:?}");

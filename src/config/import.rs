@@ -52,7 +52,7 @@ pub struct ImportConfig {
 }
 
 /// An oslo.config ListOpt: comma-separated, optionally in brackets, items optionally quoted.
-fn list(raw: &RawConfig, section: &str, key: &str) -> Option<Vec<String>> {
+pub(crate) fn list(raw: &RawConfig, section: &str, key: &str) -> Option<Vec<String>> {
     let v = raw.values.get(&(section.to_owned(), key.to_owned()))?;
     let v = v.trim();
     let v = v

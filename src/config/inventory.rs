@@ -366,8 +366,8 @@ pub const INVENTORY: &[Opt] = &[
     Opt { section: "healthcheck", name: "enable_by_file_paths", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "healthcheck", name: "ignore_proxied_requests", default: "false", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "image_conversion", name: "output_format", default: "raw", disposition: Ignored, reason: "only used by the image_conversion plugin, which is refused", also_accept: &[] },
-    Opt { section: "image_format", name: "container_formats", default: "ami,ari,aki,bare,ovf,ova,docker,compressed", disposition: Refused, reason: "the container_format list is not enforced yet", also_accept: &[] },
-    Opt { section: "image_format", name: "disk_formats", default: "ami,ari,aki,vhd,vhdx,vmdk,raw,qcow2,vdi,iso,ploop", disposition: Refused, reason: "the disk_format list is not enforced yet", also_accept: &[] },
+    Opt { section: "image_format", name: "container_formats", default: "ami,ari,aki,bare,ovf,ova,docker,compressed", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "image_format", name: "disk_formats", default: "ami,ari,aki,vhd,vhdx,vmdk,raw,qcow2,vdi,iso,ploop", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "image_format", name: "gpt_safety_checks_nonfatal", default: "mbr", disposition: Ignored, reason: "format inspection tuning", also_accept: &[] },
     Opt { section: "image_format", name: "require_image_format_match", default: "true", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "image_format", name: "vmdk_allowed_types", default: "streamOptimized,monolithicSparse", disposition: Refused, reason: "VMDK subformats are not checked", also_accept: &[] },
@@ -685,7 +685,7 @@ mod tests {
             ("paste_deploy", "flavor", "keystone+cachemanagement"),
             ("keystone_authtoken", "cafile", "/etc/ssl/ca.pem"),
             ("keystone_authtoken", "insecure", "True"),
-            ("image_format", "disk_formats", "raw,qcow2"),
+            ("image_format", "vmdk_allowed_types", "streamOptimized"),
             ("glance_store", "stores", "file,rbd"),
         ] {
             let mut raw = RawConfig::default();

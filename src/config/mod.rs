@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use crate::domain::image::{CONTAINER_FORMATS, DISK_FORMATS};
+
 pub mod database;
 pub mod healthcheck;
 pub mod import;
@@ -77,6 +79,10 @@ pub struct Config {
     pub enforce_new_defaults: bool,
     /// `[image_format] require_image_format_match`: refuse data that is not its disk_format.
     pub require_image_format_match: bool,
+    /// `[image_format] disk_formats` and `container_formats`: the values an image's
+    /// `disk_format` and `container_format` may take (the image schema's enums).
+    pub disk_formats: Vec<String>,
+    pub container_formats: Vec<String>,
     /// glint's own `[DEFAULT] upload_stale_timeout`: seconds without a heartbeat after which an
     /// upload's process is taken as dead and its image returned to `queued`.
     pub upload_stale_timeout: u64,
@@ -239,7 +245,14 @@ const KNOWN: &[(&str, &[&str])] = &[
     ),
     ("paste_deploy", &["flavor"]),
     ("oslo_middleware", &["enable_proxy_headers_parsing"]),
-    ("image_format", &["require_image_format_match"]),
+    (
+        "image_format",
+        &[
+            "require_image_format_match",
+            "disk_formats",
+            "container_formats",
+        ],
+    ),
     (
         "oslo_policy",
         &["policy_file", "enforce_new_defaults", "enforce_scope"],
@@ -507,6 +520,10 @@ impl Config {
                 "require_image_format_match",
                 true,
             )?,
+            disk_formats: import::list(raw, "image_format", "disk_formats")
+                .unwrap_or_else(|| DISK_FORMATS.iter().map(|f| (*f).to_owned()).collect()),
+            container_formats: import::list(raw, "image_format", "container_formats")
+                .unwrap_or_else(|| CONTAINER_FORMATS.iter().map(|f| (*f).to_owned()).collect()),
             upload_stale_timeout: at_least(
                 d,
                 "upload_stale_timeout",
@@ -571,6 +588,24 @@ mod tests {
         assert_eq!(c.image_size_cap, 1_099_511_627_776);
         assert_eq!(c.auth_strategy, AuthStrategy::Keystone);
         assert_eq!(c.database_connection, "sqlite:////tmp/x/glint.db");
+    }
+
+    #[test]
+    fn image_format_lists_as_oslo_reads_them() {
+        let d = Path::new("/tmp/x");
+        let c = Config::defaults(d);
+        assert_eq!(c.disk_formats, DISK_FORMATS);
+        assert_eq!(c.container_formats, CONTAINER_FORMATS);
+        let raw = RawConfig::from_text(
+            "[image_format]\ndisk_formats = raw, qcow2 ,iso\ncontainer_formats = bare\n",
+        )
+        .unwrap();
+        let c = Config::from_raw(&raw, d).unwrap();
+        assert_eq!(c.disk_formats, ["raw", "qcow2", "iso"]);
+        assert_eq!(c.container_formats, ["bare"]);
+        // An empty list leaves only null, as in Glance.
+        let raw = RawConfig::from_text("[image_format]\ndisk_formats =\n").unwrap();
+        assert!(Config::from_raw(&raw, d).unwrap().disk_formats.is_empty());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Glance's image schema (`get_base_properties` under a `PermissiveSchema`) and
 //! validation of image-shaped objects against it, with Glance's 400 text.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{json, Map, Value};
 
@@ -10,18 +10,53 @@ use crate::domain::image::{CONTAINER_FORMATS, DISK_FORMATS};
 use crate::domain::json_schema::validate_against;
 use crate::error::Result;
 
-/// Glance's image schema (`get_base_properties` under a `PermissiveSchema`), in
-/// Glance's key order: jsonschema prints these sub-schemas in its messages.
+/// Glance's image schema (`get_base_properties` under a `PermissiveSchema`) with Glance's
+/// default `[image_format]` lists, in Glance's key order: jsonschema prints these sub-schemas
+/// in its messages.
 pub fn image_schema() -> &'static Value {
-    static SCHEMA: OnceLock<Value> = OnceLock::new();
-    SCHEMA.get_or_init(build_image_schema)
+    default_schema()
 }
 
-fn build_image_schema() -> Value {
+fn default_schema() -> &'static Arc<Value> {
+    static SCHEMA: OnceLock<Arc<Value>> = OnceLock::new();
+    SCHEMA.get_or_init(|| Arc::new(build_image_schema(DISK_FORMATS, CONTAINER_FORMATS)))
+}
+
+/// The image schema a server validates with and publishes: Glance puts the configured
+/// `[image_format] disk_formats` and `container_formats` (after `null`) into the enums of
+/// `disk_format` and `container_format`, so a format left out of them is refused on create and
+/// PATCH with the schema's 400, and `GET /v2/schemas/image` lists exactly those.
+#[derive(Debug, Clone)]
+pub struct ImageSchema(Arc<Value>);
+
+impl Default for ImageSchema {
+    /// Glance's default lists.
+    fn default() -> Self {
+        ImageSchema(default_schema().clone())
+    }
+}
+
+impl ImageSchema {
+    /// The schema with these format lists, in the configured order (the order Glance prints).
+    pub fn with_formats<D: AsRef<str>, C: AsRef<str>>(disk: &[D], container: &[C]) -> Self {
+        ImageSchema(Arc::new(build_image_schema(disk, container)))
+    }
+
+    pub fn value(&self) -> &Value {
+        &self.0
+    }
+
+    /// [`validate_image_object`] against this schema.
+    pub fn validate(&self, instance: &Value) -> Result<()> {
+        validate_against("image", &self.0, instance)
+    }
+}
+
+fn build_image_schema<D: AsRef<str>, C: AsRef<str>>(disk: &[D], container: &[C]) -> Value {
     let mut containers = vec![Value::Null];
-    containers.extend(CONTAINER_FORMATS.iter().map(|f| json!(f)));
+    containers.extend(container.iter().map(|f| json!(f.as_ref())));
     let mut disks = vec![Value::Null];
-    disks.extend(DISK_FORMATS.iter().map(|f| json!(f)));
+    disks.extend(disk.iter().map(|f| json!(f.as_ref())));
     let properties: Vec<(&str, Value)> = vec![
         (
             "id",
@@ -259,7 +294,8 @@ fn build_image_schema() -> Value {
     })
 }
 
-/// Validates an image-shaped object against [`image_schema`] the way Glance's
+/// Validates an image-shaped object against [`image_schema`] (Glance's default format lists)
+/// the way Glance's
 /// `Schema.validate` does (jsonschema's `best_match`), answering 400
 /// `Provided object does not match schema 'image': <jsonschema report>`.
 /// Usable for create bodies as well as PATCH values.

@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use crate::domain::image::{is_reserved, Image, ImageStatus, Visibility, READ_ONLY};
-pub use crate::domain::image_schema::{image_schema, validate_image_object};
+pub use crate::domain::image_schema::{image_schema, validate_image_object, ImageSchema};
 pub use crate::domain::json_schema::validate_against;
 use crate::domain::pyfmt::py_str;
 use crate::domain::python::{is_space as py_space, strip as py_strip};
@@ -102,11 +102,13 @@ impl Operation {
     }
 }
 
-/// Glance's limits on one image (`image_property_quota`, `image_tag_quota`); negative = unlimited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Glance's limits on one image (`image_property_quota`, `image_tag_quota`; negative =
+/// unlimited) and the schema its values must match (the configured format lists).
+#[derive(Debug, Clone)]
 pub struct PatchLimits {
     pub property_quota: i64,
     pub tag_quota: i64,
+    pub schema: ImageSchema,
 }
 
 impl Default for PatchLimits {
@@ -114,6 +116,7 @@ impl Default for PatchLimits {
         PatchLimits {
             property_quota: 128,
             tag_quota: 128,
+            schema: ImageSchema::default(),
         }
     }
 }
@@ -125,7 +128,7 @@ impl Default for PatchLimits {
 /// error, whether it is a 400 (shape, pointer, schema) or a 403 (read-only or
 /// reserved name). Call it before loading the image: Glance rejects a bad body
 /// before it answers 404.
-pub fn parse(body: &Value, mt: PatchMediaType) -> Result<Vec<Operation>> {
+pub fn parse(body: &Value, mt: PatchMediaType, schema: &ImageSchema) -> Result<Vec<Operation>> {
     let Some(items) = body.as_array() else {
         return Err(Error::bad_request(
             "Request body must be a JSON array of operation objects.",
@@ -155,7 +158,7 @@ pub fn parse(body: &Value, mt: PatchMediaType) -> Result<Vec<Operation>> {
             })?),
         };
         let operation = Operation { op, path, value };
-        validate_change(&operation)?;
+        validate_change(&operation, schema)?;
         ops.push(operation);
     }
     Ok(ops)
@@ -283,8 +286,8 @@ fn validate_depth(op: Op, path: &[String]) -> Result<()> {
 /// on the value for add/replace.
 /// Glance's create deserializer: the whole body against the schema (400) first,
 /// then read-only and reserved names (403), then custom-property name length.
-pub fn validate_create_body(body: &Map<String, Value>) -> Result<()> {
-    validate_image_object(&Value::Object(body.clone()))?;
+pub fn validate_create_body(body: &Map<String, Value>, schema: &ImageSchema) -> Result<()> {
+    schema.validate(&Value::Object(body.clone()))?;
     for key in body.keys() {
         if key != "id" && READ_ONLY.contains(&key.as_str()) {
             return Err(Error::forbidden(format!("Attribute '{key}' is read-only.")));
@@ -301,7 +304,7 @@ pub fn validate_create_body(body: &Map<String, Value>) -> Result<()> {
     Ok(())
 }
 
-fn validate_change(change: &Operation) -> Result<()> {
+fn validate_change(change: &Operation, schema: &ImageSchema) -> Result<()> {
     let root = change.root();
     if READ_ONLY.contains(&root) {
         return Err(Error::forbidden(format!(
@@ -323,7 +326,7 @@ fn validate_change(change: &Operation) -> Result<()> {
     };
     let mut object = Map::new();
     object.insert(root.to_owned(), partial);
-    validate_image_object(&Value::Object(object))
+    schema.validate(&Value::Object(object))
 }
 
 fn is_array_property(name: &str) -> bool {
@@ -441,7 +444,7 @@ fn do_replace(
     if is_base(root) {
         set_base(img, root, value, limits, oversized)
     } else if img.properties.contains_key(root) {
-        let text = property_value(root, value)?;
+        let text = property_value(root, value, &limits.schema)?;
         img.properties.insert(root.to_owned(), text);
         Ok(())
     } else {
@@ -484,7 +487,7 @@ fn do_add(
             "Custom property should not be greater than 255 characters.",
         ));
     }
-    let text = property_value(root, value)?;
+    let text = property_value(root, value, &limits.schema)?;
     img.properties.insert(root.to_owned(), text);
     Ok(())
 }
@@ -520,26 +523,27 @@ fn does_not_exist(root: &str) -> Error {
 
 /// The schema's message for `{name: value}`; used when a value that skipped
 /// [`parse`] has the wrong type.
-fn schema_error(name: &str, value: &Value) -> Error {
+fn schema_error(name: &str, value: &Value, schema: &ImageSchema) -> Error {
     let mut object = Map::new();
     object.insert(name.to_owned(), value.clone());
-    validate_image_object(&Value::Object(object))
+    schema
+        .validate(&Value::Object(object))
         .err()
         .unwrap_or_else(|| Error::bad_request(format!("Invalid value for '{name}'")))
 }
 
-fn property_value(name: &str, value: &Value) -> Result<String> {
+fn property_value(name: &str, value: &Value, schema: &ImageSchema) -> Result<String> {
     value
         .as_str()
         .map(str::to_owned)
-        .ok_or_else(|| schema_error(name, value))
+        .ok_or_else(|| schema_error(name, value, schema))
 }
 
-fn optional_string(name: &str, value: &Value) -> Result<Option<String>> {
+fn optional_string(name: &str, value: &Value, schema: &ImageSchema) -> Result<Option<String>> {
     match value {
         Value::Null => Ok(None),
         Value::String(s) => Ok(Some(s.clone())),
-        _ => Err(schema_error(name, value)),
+        _ => Err(schema_error(name, value, schema)),
     }
 }
 
@@ -553,25 +557,33 @@ fn set_base(
 ) -> Result<()> {
     // Values reaching here passed the schema in `parse`; re-check cheaply so that
     // hand-built operations cannot store something Glance would refuse.
-    validate_partial(name, value)?;
+    validate_partial(name, value, &limits.schema)?;
     match name {
-        "name" => img.name = optional_string(name, value)?,
-        "owner" => img.owner = optional_string(name, value)?,
+        "name" => img.name = optional_string(name, value, &limits.schema)?,
+        "owner" => img.owner = optional_string(name, value, &limits.schema)?,
         "visibility" => {
             img.visibility = value
                 .as_str()
                 .and_then(|s| s.parse::<Visibility>().ok())
-                .ok_or_else(|| schema_error(name, value))?;
+                .ok_or_else(|| schema_error(name, value, &limits.schema))?;
         }
-        "protected" => img.protected = value.as_bool().ok_or_else(|| schema_error(name, value))?,
-        "os_hidden" => img.os_hidden = value.as_bool().ok_or_else(|| schema_error(name, value))?,
+        "protected" => {
+            img.protected = value
+                .as_bool()
+                .ok_or_else(|| schema_error(name, value, &limits.schema))?
+        }
+        "os_hidden" => {
+            img.os_hidden = value
+                .as_bool()
+                .ok_or_else(|| schema_error(name, value, &limits.schema))?
+        }
         "container_format" | "disk_format" => {
             if !matches!(img.status, ImageStatus::Queued | ImageStatus::Importing) {
                 return Err(Error::forbidden(format!(
                     "Attribute {name} can be only replaced for a queued image."
                 )));
             }
-            let format = optional_string(name, value)?;
+            let format = optional_string(name, value, &limits.schema)?;
             if name == "disk_format" {
                 img.disk_format = format;
             } else {
@@ -579,12 +591,12 @@ fn set_base(
             }
         }
         "min_ram" => {
-            let fits = minimum(name, value)?;
+            let fits = minimum(name, value, &limits.schema)?;
             oversized.min_ram = fits.is_none();
             img.min_ram = fits.unwrap_or(img.min_ram);
         }
         "min_disk" => {
-            let fits = minimum(name, value)?;
+            let fits = minimum(name, value, &limits.schema)?;
             oversized.min_disk = fits.is_none();
             img.min_disk = fits.unwrap_or(img.min_disk);
         }
@@ -598,16 +610,16 @@ fn set_base(
     Ok(())
 }
 
-fn validate_partial(name: &str, value: &Value) -> Result<()> {
+fn validate_partial(name: &str, value: &Value, schema: &ImageSchema) -> Result<()> {
     let mut object = Map::new();
     object.insert(name.to_owned(), value.clone());
-    validate_image_object(&Value::Object(object))
+    schema.validate(&Value::Object(object))
 }
 
 /// `min_ram`/`min_disk`: the schema admits any integer (`2.0` too); Glance's setter
 /// refuses negatives. `None` for a value above the 32-bit column, which [`Oversized`]
 /// refuses once every operation ran.
-fn minimum(name: &str, value: &Value) -> Result<Option<i32>> {
+fn minimum(name: &str, value: &Value, schema: &ImageSchema) -> Result<Option<i32>> {
     let number = match value {
         Value::Number(n) => n
             .as_i64()
@@ -622,7 +634,7 @@ fn minimum(name: &str, value: &Value) -> Result<Option<i32>> {
         _ => None,
     };
     let Some(number) = number else {
-        return Err(schema_error(name, value));
+        return Err(schema_error(name, value, schema));
     };
     if number < 0 {
         return Err(Error::bad_request(format!(
@@ -637,7 +649,7 @@ fn minimum(name: &str, value: &Value) -> Result<Option<i32>> {
 /// domain turns it into a set.
 fn tags(value: &Value, limits: &PatchLimits) -> Result<BTreeSet<String>> {
     let Some(items) = value.as_array() else {
-        return Err(schema_error("tags", value));
+        return Err(schema_error("tags", value, &limits.schema));
     };
     let attempted = quota::count(items.len());
     if !items.is_empty() && quota::exceeded(attempted, limits.tag_quota) {
@@ -652,7 +664,7 @@ fn tags(value: &Value, limits: &PatchLimits) -> Result<BTreeSet<String>> {
         .map(|tag| {
             tag.as_str()
                 .map(str::to_owned)
-                .ok_or_else(|| schema_error("tags", value))
+                .ok_or_else(|| schema_error("tags", value, &limits.schema))
         })
         .collect()
 }
@@ -686,6 +698,11 @@ mod tests {
     const V20: PatchMediaType = PatchMediaType::V2_0;
     const V21: PatchMediaType = PatchMediaType::V2_1;
     const BOTH: [PatchMediaType; 2] = [V20, V21];
+
+    /// `parse` with Glance's default format lists.
+    fn parse(body: &Value, mt: PatchMediaType) -> Result<Vec<Operation>> {
+        super::parse(body, mt, &ImageSchema::default())
+    }
 
     fn image() -> Image {
         let now = NaiveDate::from_ymd_opt(2024, 1, 2)
@@ -1577,6 +1594,7 @@ mod tests {
         let limits = |tag_quota| PatchLimits {
             property_quota: 128,
             tag_quota,
+            ..PatchLimits::default()
         };
         for mt in BOTH {
             let run = |tags: Value, quota| {
@@ -1660,11 +1678,13 @@ mod tests {
             let unlimited = PatchLimits {
                 property_quota: -1,
                 tag_quota: 128,
+                ..PatchLimits::default()
             };
             assert!(patch_with(mt, &full, std::slice::from_ref(&add), false, &unlimited).is_ok());
             let tight = PatchLimits {
                 property_quota: 0,
                 tag_quota: 128,
+                ..PatchLimits::default()
             };
             assert_eq!(
                 patch_with(
@@ -1731,6 +1751,7 @@ mod tests {
             let limits = PatchLimits {
                 property_quota: 0,
                 tag_quota: 0,
+                ..PatchLimits::default()
             };
             assert_eq!(patch_with(mt, &img, &[], false, &limits), Ok(img.clone()));
         }

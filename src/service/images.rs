@@ -26,6 +26,7 @@ fn limits(state: &AppState) -> PatchLimits {
     PatchLimits {
         property_quota: state.config.image_property_quota,
         tag_quota: state.config.image_tag_quota,
+        schema: state.image_schema.clone(),
     }
 }
 
@@ -54,7 +55,7 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
             "Provided object does not match schema 'image': the body must be a JSON object",
         ));
     };
-    patch::validate_create_body(&fields)?;
+    patch::validate_create_body(&fields, &state.image_schema)?;
     let id = match fields.remove("id") {
         None | Some(Value::Null) => ImageId::generate(),
         Some(other) => match other.as_str().and_then(ImageId::from_create_body) {

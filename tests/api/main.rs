@@ -11,6 +11,7 @@ mod connection_loss;
 mod data;
 mod hardening;
 mod healthcheck;
+mod image_formats;
 mod images;
 mod import;
 mod isolation;

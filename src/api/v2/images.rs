@@ -133,7 +133,7 @@ pub async fn update(
     let not_found = format!("No image found with ID {id}");
     access::authorize_on_image(&state, &ctx, &id, not_found, Some("modify_image")).await?;
     let body = require_json(&req, payload).await?;
-    let ops = patch::parse(&body, mt)?;
+    let ops = patch::parse(&body, mt, &state.image_schema)?;
     let image = svc::update(&state, ctx, id, mt, ops).await?;
     Ok(json::respond(
         HttpResponse::Ok(),

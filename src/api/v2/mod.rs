@@ -13,6 +13,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::context::Ctx;
 use super::json;
+use crate::app::AppState;
 use crate::error::{Error, Msg};
 
 /// A resource whose other methods answer 405 with `Allow` (after auth, as in Glance).
@@ -27,13 +28,14 @@ pub(crate) fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
 
 async fn schema(
     Ctx(_): Ctx,
+    state: web::Data<AppState>,
     req: HttpRequest,
     name: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
     super::body::forbid_body(&req)?;
     let doc = match name.as_str() {
-        "image" => schemas::image_schema(),
-        "images" => schemas::images_schema(),
+        "image" => schemas::image_schema(&state.image_schema),
+        "images" => schemas::images_schema(&state.image_schema),
         "member" => schemas::member_schema(),
         "members" => schemas::members_schema(),
         "task" => crate::domain::task::task_schema(),

@@ -13,22 +13,24 @@
 use serde_json::{json, Value};
 
 use crate::domain::id::UUID_PATTERN;
+use crate::domain::image_schema::ImageSchema;
 
 /// `GET /v2/schemas/image`: the same document the domain validates image
-/// input against (`domain::patch::image_schema`), so the two cannot drift.
-pub fn image_schema() -> Value {
-    crate::domain::patch::image_schema().clone()
+/// input against (the server's `ImageSchema`, with the configured format lists), so the two
+/// cannot drift.
+pub fn image_schema(schema: &ImageSchema) -> Value {
+    schema.value().clone()
 }
 
 /// `GET /v2/schemas/images`: the image schema (full form) as array items, plus
 /// the pagination keys.
-pub fn images_schema() -> Value {
+pub fn images_schema(schema: &ImageSchema) -> Value {
     json!({
         "name": "images",
         "properties": {
             "images": {
                 "type": "array",
-                "items": image_schema(),
+                "items": image_schema(schema),
             },
             "first": {"type": "string"},
             "next": {"type": "string"},
@@ -109,8 +111,8 @@ mod tests {
     #[test]
     fn names() {
         let cases = [
-            (image_schema(), "image"),
-            (images_schema(), "images"),
+            (image_schema(&ImageSchema::default()), "image"),
+            (images_schema(&ImageSchema::default()), "images"),
             (member_schema(), "member"),
             (members_schema(), "members"),
         ];
@@ -121,7 +123,7 @@ mod tests {
 
     #[test]
     fn image_top_level() {
-        let s = image_schema();
+        let s = image_schema(&ImageSchema::default());
         assert_eq!(
             keys(&s),
             ["name", "properties", "additionalProperties", "links"]
@@ -140,7 +142,7 @@ mod tests {
 
     #[test]
     fn image_properties_in_glance_order() {
-        let s = image_schema();
+        let s = image_schema(&ImageSchema::default());
         assert_eq!(
             keys(&s["properties"]),
             [
@@ -177,7 +179,7 @@ mod tests {
 
     #[test]
     fn image_enums() {
-        let p = &image_schema()["properties"];
+        let p = &image_schema(&ImageSchema::default())["properties"];
         assert_eq!(
             p["visibility"]["enum"],
             json!(["community", "public", "private", "shared"])
@@ -221,7 +223,7 @@ mod tests {
 
     #[test]
     fn image_property_details() {
-        let p = &image_schema()["properties"];
+        let p = &image_schema(&ImageSchema::default())["properties"];
         // (property, type, readOnly, maxLength)
         let cases: &[(&str, Value, bool, Option<u64>)] = &[
             ("id", json!("string"), false, None),
@@ -281,14 +283,17 @@ mod tests {
 
     #[test]
     fn images_collection() {
-        let s = images_schema();
+        let s = images_schema(&ImageSchema::default());
         assert_eq!(keys(&s), ["name", "properties", "links"]);
         assert_eq!(
             keys(&s["properties"]),
             ["images", "first", "next", "schema"]
         );
         assert_eq!(s["properties"]["images"]["type"], "array");
-        assert_eq!(s["properties"]["images"]["items"], image_schema());
+        assert_eq!(
+            s["properties"]["images"]["items"],
+            image_schema(&ImageSchema::default())
+        );
         assert_eq!(s["properties"]["next"], json!({"type": "string"}));
         assert_eq!(
             s["links"],
