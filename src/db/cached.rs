@@ -7,7 +7,7 @@
 //! the cache keys them by type. Re-preparing was a sizeable share of a member create and
 //! delete on SQLite (bench/RESULTS.md, "Figures behind the code").
 
-use chrono::NaiveDateTime;
+use super::timestamp::DbTime;
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::serialize::ToSql;
@@ -36,7 +36,7 @@ macro_rules! fixed_statement {
 /// stated once here, so each statement needs only `DB: Binds`.
 pub trait Binds: Backend + Sized {
     fn text<'b>(pass: &mut AstPass<'_, 'b, Self>, v: &'b str) -> QueryResult<()>;
-    fn timestamp<'b>(pass: &mut AstPass<'_, 'b, Self>, v: &'b NaiveDateTime) -> QueryResult<()>;
+    fn timestamp<'b>(pass: &mut AstPass<'_, 'b, Self>, v: &'b DbTime) -> QueryResult<()>;
     fn boolean<'b>(pass: &mut AstPass<'_, 'b, Self>, v: &'b bool) -> QueryResult<()>;
     fn integer<'b>(pass: &mut AstPass<'_, 'b, Self>, v: &'b i32) -> QueryResult<()>;
 }
@@ -45,14 +45,14 @@ impl<DB> Binds for DB
 where
     DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp> + HasSqlType<Bool> + HasSqlType<Integer>,
     str: ToSql<Text, DB>,
-    NaiveDateTime: ToSql<Timestamp, DB>,
+    DbTime: ToSql<Timestamp, DB>,
     bool: ToSql<Bool, DB>,
     i32: ToSql<Integer, DB>,
 {
     fn text<'b>(pass: &mut AstPass<'_, 'b, Self>, v: &'b str) -> QueryResult<()> {
         pass.push_bind_param::<Text, str>(v)
     }
-    fn timestamp<'b>(pass: &mut AstPass<'_, 'b, Self>, v: &'b NaiveDateTime) -> QueryResult<()> {
+    fn timestamp<'b>(pass: &mut AstPass<'_, 'b, Self>, v: &'b DbTime) -> QueryResult<()> {
         pass.push_bind_param::<Timestamp, _>(v)
     }
     fn boolean<'b>(pass: &mut AstPass<'_, 'b, Self>, v: &'b bool) -> QueryResult<()> {
@@ -60,18 +60,6 @@ where
     }
     fn integer<'b>(pass: &mut AstPass<'_, 'b, Self>, v: &'b i32) -> QueryResult<()> {
         pass.push_bind_param::<Integer, _>(v)
-    }
-}
-
-/// The first statement of a SQLite write transaction: it takes the write lock at once, so a
-/// transaction never has to upgrade a read snapshot another writer has made stale.
-pub struct TakeWriteLock;
-fixed_statement!(TakeWriteLock);
-
-impl<DB: Backend> QueryFragment<DB> for TakeWriteLock {
-    fn walk_ast<'b>(&'b self, mut pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        pass.push_sql("UPDATE images SET deleted = deleted WHERE 1 = 0");
-        Ok(())
     }
 }
 
@@ -94,7 +82,7 @@ pub struct SetMemberStatus<'a> {
     pub image_id: &'a str,
     pub member: &'a str,
     pub status: &'a str,
-    pub now: NaiveDateTime,
+    pub now: DbTime,
 }
 fixed_statement!(SetMemberStatus<'a>);
 
@@ -112,7 +100,7 @@ impl<DB: Binds> QueryFragment<DB> for SetMemberStatus<'_> {
 pub struct DeleteMember<'a> {
     pub image_id: &'a str,
     pub member: &'a str,
-    pub now: NaiveDateTime,
+    pub now: DbTime,
 }
 fixed_statement!(DeleteMember<'a>);
 
@@ -132,7 +120,7 @@ impl<DB: Binds> QueryFragment<DB> for DeleteMember<'_> {
 pub struct ReviveMember<'a> {
     pub id: i32,
     pub status: &'a str,
-    pub now: NaiveDateTime,
+    pub now: DbTime,
 }
 fixed_statement!(ReviveMember<'a>);
 

@@ -263,11 +263,33 @@ where
         let _writer = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
         conn.transaction(|c| {
             if let DbConn::Sqlite(s) = c {
-                super::cached::TakeWriteLock.execute(s)?;
+                TakeWriteLock.execute(s)?;
             }
             f(c)
         })
     } else {
         conn.transaction(f)
+    }
+}
+
+/// The first statement of a SQLite write transaction: it takes the write lock at once, so a
+/// transaction never has to upgrade a read snapshot another writer has made stale. Its SQL is
+/// fixed, so diesel keeps it prepared (keyed by the type, as the statements of `cached.rs`).
+struct TakeWriteLock;
+
+impl diesel::query_builder::QueryId for TakeWriteLock {
+    type QueryId = TakeWriteLock;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<C> RunQueryDsl<C> for TakeWriteLock {}
+
+impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for TakeWriteLock {
+    fn walk_ast<'b>(
+        &'b self,
+        mut pass: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> diesel::QueryResult<()> {
+        pass.push_sql("UPDATE images SET deleted = deleted WHERE 1 = 0");
+        Ok(())
     }
 }

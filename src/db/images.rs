@@ -1,5 +1,6 @@
 //! Image rows, their properties and tags.
 
+use super::timestamp::DbTime;
 use chrono::NaiveDateTime;
 use diesel::dsl::not;
 use diesel::prelude::*;
@@ -38,8 +39,8 @@ fn insert_properties<'a>(
                 image_properties::image_id.eq(image_id),
                 image_properties::name.eq(k),
                 image_properties::value.eq(v),
-                image_properties::created_at.eq(now),
-                image_properties::updated_at.eq(now),
+                image_properties::created_at.eq(DbTime(now)),
+                image_properties::updated_at.eq(DbTime(now)),
                 image_properties::deleted.eq(false),
             ))
             .execute(conn)?;
@@ -58,8 +59,8 @@ fn insert_tags<'a>(
             .values((
                 image_tags::image_id.eq(image_id),
                 image_tags::value.eq(t),
-                image_tags::created_at.eq(now),
-                image_tags::updated_at.eq(now),
+                image_tags::created_at.eq(DbTime(now)),
+                image_tags::updated_at.eq(DbTime(now)),
                 image_tags::deleted.eq(false),
             ))
             .execute(conn)?;
@@ -218,7 +219,7 @@ pub fn update(conn: &mut DbConn, old: &Image, new: &Image) -> Result<(), DbError
                 )
                 .set((
                     image_properties::value.eq(v),
-                    image_properties::updated_at.eq(now),
+                    image_properties::updated_at.eq(DbTime(now)),
                 ))
                 .execute(conn)?;
             }
@@ -254,7 +255,10 @@ pub fn compare_and_set_status(
             .filter(not(images::deleted))
             .filter(images::status.eq_any(from)),
     )
-    .set((images::status.eq(to.as_str()), images::updated_at.eq(now)))
+    .set((
+        images::status.eq(to.as_str()),
+        images::updated_at.eq(DbTime(now)),
+    ))
     .execute(conn)?;
     Ok(n == 1)
 }
@@ -269,8 +273,8 @@ pub fn soft_delete(conn: &mut DbConn, id: &ImageId, now: NaiveDateTime) -> Resul
     )
     .set((
         images::deleted.eq(true),
-        images::deleted_at.eq(now),
-        images::updated_at.eq(now),
+        images::deleted_at.eq(DbTime(now)),
+        images::updated_at.eq(DbTime(now)),
         images::status.eq(ImageStatus::Deleted.as_str()),
     ))
     .execute(conn)?;
@@ -280,11 +284,14 @@ pub fn soft_delete(conn: &mut DbConn, id: &ImageId, now: NaiveDateTime) -> Resul
     diesel::update(image_properties::table.filter(image_properties::image_id.eq(id)))
         .set((
             image_properties::deleted.eq(true),
-            image_properties::deleted_at.eq(now),
+            image_properties::deleted_at.eq(DbTime(now)),
         ))
         .execute(conn)?;
     diesel::update(image_tags::table.filter(image_tags::image_id.eq(id)))
-        .set((image_tags::deleted.eq(true), image_tags::deleted_at.eq(now)))
+        .set((
+            image_tags::deleted.eq(true),
+            image_tags::deleted_at.eq(DbTime(now)),
+        ))
         .execute(conn)?;
     diesel::update(
         image_members::table
@@ -293,7 +300,7 @@ pub fn soft_delete(conn: &mut DbConn, id: &ImageId, now: NaiveDateTime) -> Resul
     )
     .set((
         image_members::deleted.eq(true),
-        image_members::deleted_at.eq(now),
+        image_members::deleted_at.eq(DbTime(now)),
     ))
     .execute(conn)?;
     Ok(true)
@@ -309,14 +316,14 @@ pub fn reset_stale_saving(
     let stale = images::table
         .filter(not(images::deleted))
         .filter(images::status.eq(ImageStatus::Saving.as_str()))
-        .filter(images::updated_at.lt(stale_before));
+        .filter(images::updated_at.lt(DbTime(stale_before)));
     let ids: Vec<String> = stale.select(images::id).load(conn)?;
     if !ids.is_empty() {
         // Re-check the status and age in the UPDATE itself: an upload may finish meanwhile.
         diesel::update(stale.filter(images::id.eq_any(&ids)))
             .set((
                 images::status.eq(ImageStatus::Queued.as_str()),
-                images::updated_at.eq(now),
+                images::updated_at.eq(DbTime(now)),
             ))
             .execute(conn)?;
     }

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::NaiveDateTime;
+use super::timestamp::DbTime;
 use diesel::dsl::exists;
 use diesel::dsl::not;
 use diesel::prelude::*;
@@ -192,7 +192,7 @@ macro_rules! str_filter {
 macro_rules! cmp_filter {
     ($conds:ident, $col:expr, $f:expr) => {
         if let Some(f) = $f {
-            let at = f.at;
+            let at = DbTime(f.at);
             $conds.push(match f.op {
                 CmpOp::Gt => Box::new($col.gt(at).nullable()) as BoxedCond,
                 CmpOp::Gte => Box::new($col.ge(at).nullable()),
@@ -352,7 +352,7 @@ fn column(key: SortKey) -> (&'static str, bool) {
 enum KeyVal {
     Text(String),
     Int(i64),
-    Ts(NaiveDateTime),
+    Ts(DbTime),
 }
 
 fn key_val(key: SortKey, m: &Image) -> Option<KeyVal> {
@@ -363,8 +363,8 @@ fn key_val(key: SortKey, m: &Image) -> Option<KeyVal> {
         SortKey::DiskFormat => m.disk_format.clone().map(KeyVal::Text),
         SortKey::Size => m.size.map(KeyVal::Int),
         SortKey::Id => Some(KeyVal::Text(m.id.clone())),
-        SortKey::CreatedAt => Some(KeyVal::Ts(m.created_at)),
-        SortKey::UpdatedAt => Some(KeyVal::Ts(m.updated_at)),
+        SortKey::CreatedAt => Some(KeyVal::Ts(DbTime(m.created_at))),
+        SortKey::UpdatedAt => Some(KeyVal::Ts(DbTime(m.updated_at))),
     }
 }
 
@@ -400,12 +400,12 @@ fn key_condition(
             SortKey::Size => key_conditions!(diesel::dsl::sql::<Nullable<BigInt>>(e), m.size, dir),
             SortKey::CreatedAt => key_conditions!(
                 diesel::dsl::sql::<Nullable<Timestamp>>(e),
-                Some(m.created_at),
+                Some(DbTime(m.created_at)),
                 dir
             ),
             SortKey::UpdatedAt => key_conditions!(
                 diesel::dsl::sql::<Nullable<Timestamp>>(e),
-                Some(m.updated_at),
+                Some(DbTime(m.updated_at)),
                 dir
             ),
             _ => {
@@ -433,9 +433,13 @@ fn key_condition(
         SortKey::Size => key_conditions!(images::size, m.size, dir),
         SortKey::Id => key_conditions!(images::id.nullable(), Some(m.id.clone()), dir),
         SortKey::CreatedAt => {
-            key_conditions!(images::created_at.nullable(), Some(m.created_at), dir)
+            key_conditions!(
+                images::created_at.nullable(),
+                Some(DbTime(m.created_at)),
+                dir
+            )
         }
-        SortKey::UpdatedAt => key_conditions!(images::updated_at, Some(m.updated_at), dir),
+        SortKey::UpdatedAt => key_conditions!(images::updated_at, Some(DbTime(m.updated_at)), dir),
     }
 }
 
@@ -555,7 +559,7 @@ impl diesel::query_builder::QueryFragment<MultiBackend> for RowCmp {
             match v {
                 KeyVal::Text(s) => out.push_bind_param::<Text, String>(s)?,
                 KeyVal::Int(n) => out.push_bind_param::<BigInt, i64>(n)?,
-                KeyVal::Ts(t) => out.push_bind_param::<Timestamp, NaiveDateTime>(t)?,
+                KeyVal::Ts(t) => out.push_bind_param::<Timestamp, DbTime>(t)?,
             }
         }
         out.push_sql(")");
@@ -911,7 +915,7 @@ fn first_key_bound(key: SortKey, dir: SortDir, m: &Image) -> Option<BoxedCond> {
         };
     }
     match key {
-        SortKey::CreatedAt => bound!(images::created_at, m.created_at),
+        SortKey::CreatedAt => bound!(images::created_at, DbTime(m.created_at)),
         SortKey::Id => bound!(images::id, m.id.clone()),
         SortKey::Status => bound!(images::status, m.status.as_str().to_owned()),
         _ => None,

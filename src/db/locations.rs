@@ -15,6 +15,7 @@
 //! Deactivating an image leaves its rows as they are. Glance serves only rows that are not
 //! deleted and whose status is `active`, in row order.
 
+use super::timestamp::DbTime;
 use chrono::NaiveDateTime;
 use diesel::dsl::not;
 use diesel::prelude::*;
@@ -69,8 +70,8 @@ pub fn add(
             l::value.eq(url),
             l::meta_data.eq(meta_data(store)),
             l::status.eq(ACTIVE),
-            l::created_at.eq(now),
-            l::updated_at.eq(now),
+            l::created_at.eq(DbTime(now)),
+            l::updated_at.eq(DbTime(now)),
             l::deleted.eq(false),
         ))
         .execute(conn)?;
@@ -130,8 +131,8 @@ pub fn delete_all(conn: &mut DbConn, image_id: &str, at: NaiveDateTime) -> Resul
     .set((
         l::deleted.eq(true),
         l::status.eq(DELETED),
-        l::updated_at.eq(at),
-        l::deleted_at.eq(at),
+        l::updated_at.eq(DbTime(at)),
+        l::deleted_at.eq(DbTime(at)),
     ))
     .execute(conn)?)
 }

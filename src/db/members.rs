@@ -2,6 +2,8 @@
 //! partial unique index; quota checks run under the image's row lock.
 
 use chrono::NaiveDateTime;
+
+use super::timestamp::DbTime;
 use diesel::dsl::not;
 use diesel::prelude::*;
 
@@ -79,7 +81,7 @@ pub fn add(
         Some((id, true)) => on_backend!(conn, c => ReviveMember {
             id,
             status: MemberStatus::Pending.as_str(),
-            now,
+            now: DbTime(now),
         }
         .execute(c)),
         None => on_backend!(conn, c => diesel::insert_into(m::table)
@@ -88,8 +90,8 @@ pub fn add(
                 m::member.eq(member),
                 m::can_share.eq(false),
                 m::status.eq(MemberStatus::Pending.as_str()),
-                m::created_at.eq(now),
-                m::updated_at.eq(now),
+                m::created_at.eq(DbTime(now)),
+                m::updated_at.eq(DbTime(now)),
                 m::deleted.eq(false),
             ))
             .execute(c)),
@@ -121,7 +123,7 @@ pub fn set_status(
         image_id,
         member,
         status: status.as_str(),
-        now,
+        now: DbTime(now),
     }
     .execute(c))?;
     Ok(n > 0)
@@ -138,7 +140,7 @@ pub fn delete(
     let n = on_backend!(conn, c => DeleteMember {
         image_id,
         member,
-        now,
+        now: DbTime(now),
     }
     .execute(c))?;
     Ok(n > 0)

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::error::DbError;
 use super::schema::{image_locations, image_members, images};
-use super::timestamp::{OptTs, Ts};
+use super::timestamp::{DbTime, OptDbTime, OptTs, Ts};
 use crate::domain::image::Image;
 use crate::domain::member::{Member, MemberStatus};
 
@@ -16,11 +16,11 @@ pub struct ImageRow {
     pub name: Option<String>,
     pub size: Option<i64>,
     pub status: String,
-    #[diesel(deserialize_as = Ts)]
+    #[diesel(deserialize_as = Ts, serialize_as = DbTime)]
     pub created_at: NaiveDateTime,
-    #[diesel(deserialize_as = OptTs)]
+    #[diesel(deserialize_as = OptTs, serialize_as = OptDbTime)]
     pub updated_at: Option<NaiveDateTime>,
-    #[diesel(deserialize_as = OptTs)]
+    #[diesel(deserialize_as = OptTs, serialize_as = OptDbTime)]
     pub deleted_at: Option<NaiveDateTime>,
     pub deleted: bool,
     pub disk_format: Option<String>,

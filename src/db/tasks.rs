@@ -5,6 +5,8 @@
 //! backends the same order (NULLs first ascending) without per-backend SQL.
 
 use chrono::NaiveDateTime;
+
+use super::timestamp::{DbTime, OptDbTime};
 use diesel::prelude::*;
 use serde_json::Value;
 
@@ -50,9 +52,13 @@ struct TaskRow {
     task_type: String,
     status: String,
     owner: String,
+    #[diesel(serialize_as = OptDbTime)]
     expires_at: Option<NaiveDateTime>,
+    #[diesel(serialize_as = DbTime)]
     created_at: NaiveDateTime,
+    #[diesel(serialize_as = OptDbTime)]
     updated_at: Option<NaiveDateTime>,
+    #[diesel(serialize_as = OptDbTime)]
     deleted_at: Option<NaiveDateTime>,
     deleted: bool,
     image_id: Option<String>,
@@ -162,8 +168,8 @@ pub fn save(conn: &mut DbConn, t: &Task, from: TaskStatus) -> Result<bool, DbErr
     )
     .set((
         tasks::status.eq(t.status.as_str()),
-        tasks::expires_at.eq(t.expires_at),
-        tasks::updated_at.eq(Some(t.updated_at)),
+        tasks::expires_at.eq(OptDbTime(t.expires_at)),
+        tasks::updated_at.eq(DbTime(t.updated_at)),
     ))
     .execute(conn)?;
     if n == 0 {
@@ -181,7 +187,7 @@ pub fn save(conn: &mut DbConn, t: &Task, from: TaskStatus) -> Result<bool, DbErr
 /// Heartbeat of a running task.
 pub fn touch(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Result<(), DbError> {
     diesel::update(tasks::table.filter(tasks::id.eq(id)))
-        .set(tasks::updated_at.eq(Some(now)))
+        .set(tasks::updated_at.eq(DbTime(now)))
         .execute(conn)?;
     Ok(())
 }
@@ -198,9 +204,9 @@ pub fn soft_delete_expired(
         tasks::table
             .filter(tasks::owner.eq(owner))
             .filter(tasks::deleted.eq(false))
-            .filter(tasks::expires_at.le(now)),
+            .filter(tasks::expires_at.le(DbTime(now))),
     )
-    .set((tasks::deleted.eq(true), tasks::deleted_at.eq(Some(now))))
+    .set((tasks::deleted.eq(true), tasks::deleted_at.eq(DbTime(now))))
     .execute(conn)?)
 }
 
@@ -264,7 +270,11 @@ pub fn by_image(
     let mut q = tasks::table
         .left_join(task_info::table)
         .filter(tasks::image_id.eq(image_id))
-        .filter(tasks::expires_at.is_null().or(tasks::expires_at.ge(now)))
+        .filter(
+            tasks::expires_at
+                .is_null()
+                .or(tasks::expires_at.ge(DbTime(now))),
+        )
         .select((TaskRow::as_select(), Option::<InfoRow>::as_select()))
         .order((tasks::created_at.asc(), tasks::id.asc()))
         .into_boxed();
@@ -288,7 +298,7 @@ pub fn stale_running(
             TaskStatus::Pending.as_str(),
             TaskStatus::Processing.as_str(),
         ]))
-        .filter(tasks::updated_at.lt(stale_before))
+        .filter(tasks::updated_at.lt(DbTime(stale_before)))
         .select((TaskRow::as_select(), Option::<InfoRow>::as_select()))
         .load(conn)?;
     rows.into_iter().map(|(t, i)| to_domain(t, i)).collect()
@@ -304,7 +314,7 @@ pub fn image_ids_in_status(
     Ok(images::table
         .filter(images::deleted.eq(false))
         .filter(images::status.eq(status.as_str()))
-        .filter(images::updated_at.lt(before))
+        .filter(images::updated_at.lt(DbTime(before)))
         .select(images::id)
         .load(conn)?)
 }

@@ -1,4 +1,13 @@
-//! Reading timestamps from SQLite without chrono's format interpreter.
+//! Timestamps as SQLite keeps them: written in Glance's text form ([`DbTime`]), read without
+//! chrono's format interpreter ([`Ts`], [`OptTs`]).
+//!
+//! SQLite compares timestamps as text. SQLAlchemy (Glance) writes and binds them with exactly six
+//! fraction digits (`2026-12-06 05:00:00.000000`); diesel's own form drops a zero fraction and
+//! shortens others to three digits (`05:00:00`, `05:00:00.120`), and a shorter text is a prefix
+//! that sorts before the longer one, so the two would disagree on equal instants: Glance's list
+//! markers (created_at equal to the marker's, then id) would misplace glint's rows and the other
+//! way round. Every timestamp glint writes or binds goes through [`DbTime`], which uses Glance's
+//! form on SQLite and diesel's binary forms on PostgreSQL and MySQL.
 //!
 //! SQLite keeps timestamps as text. diesel parses each one by trying chrono format strings
 //! in turn, a measurable share of a member list (bench/RESULTS.md, "Figures behind the
@@ -10,10 +19,118 @@
 use super::connection::MultiBackend;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
 use diesel::mysql::{Mysql, MysqlValue};
 use diesel::pg::Pg;
+use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::{Nullable, Timestamp};
 use diesel::sqlite::{Sqlite, SqliteValue};
+
+/// A timestamp to write or bind: `YYYY-MM-DD HH:MM:SS.ffffff` text on SQLite (Glance's form, see
+/// the module's notes), diesel's native encoding elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression)]
+#[diesel(sql_type = Timestamp)]
+pub struct DbTime(pub NaiveDateTime);
+
+impl From<NaiveDateTime> for DbTime {
+    fn from(t: NaiveDateTime) -> Self {
+        DbTime(t)
+    }
+}
+
+/// [`DbTime`] for a nullable column (`#[diesel(serialize_as = OptDbTime)]` on row types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression)]
+#[diesel(sql_type = Nullable<Timestamp>)]
+pub struct OptDbTime(pub Option<NaiveDateTime>);
+
+impl From<Option<NaiveDateTime>> for OptDbTime {
+    fn from(t: Option<NaiveDateTime>) -> Self {
+        OptDbTime(t)
+    }
+}
+
+// The value (`Timestamp`) and the column's type (`Nullable<Timestamp>`): MultiBackend binds a
+// present value under the former; NULL never reaches the value impls.
+impl ToSql<Timestamp, Sqlite> for OptDbTime {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        match &self.0 {
+            Some(t) => {
+                out.set_value(sqlite_text(t));
+                Ok(IsNull::No)
+            }
+            None => Ok(IsNull::Yes),
+        }
+    }
+}
+
+/// PostgreSQL and MySQL: diesel's encoding of the value.
+macro_rules! opt_to_sql_native {
+    ($($backend:ty),*) => {$(
+        impl ToSql<Timestamp, $backend> for OptDbTime {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, $backend>) -> serialize::Result {
+                match &self.0 {
+                    Some(t) => <NaiveDateTime as ToSql<Timestamp, $backend>>::to_sql(t, out),
+                    None => Ok(IsNull::Yes),
+                }
+            }
+        }
+    )*};
+}
+opt_to_sql_native!(Pg, Mysql);
+
+macro_rules! opt_to_sql_nullable {
+    ($($backend:ty),*) => {$(
+        impl ToSql<Nullable<Timestamp>, $backend> for OptDbTime {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, $backend>) -> serialize::Result {
+                <Self as ToSql<Timestamp, $backend>>::to_sql(self, out)
+            }
+        }
+    )*};
+}
+opt_to_sql_nullable!(Sqlite, Pg, Mysql);
+
+impl ToSql<Nullable<Timestamp>, MultiBackend> for OptDbTime {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+        match self.0 {
+            Some(_) => {
+                out.set_value((Timestamp, self));
+                Ok(IsNull::No)
+            }
+            None => Ok(IsNull::Yes),
+        }
+    }
+}
+
+/// Glance's (SQLAlchemy's) SQLite text form of a timestamp.
+pub fn sqlite_text(t: &NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+}
+
+impl ToSql<Timestamp, Sqlite> for DbTime {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(sqlite_text(&self.0));
+        Ok(IsNull::No)
+    }
+}
+
+impl ToSql<Timestamp, Pg> for DbTime {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        <NaiveDateTime as ToSql<Timestamp, Pg>>::to_sql(&self.0, out)
+    }
+}
+
+impl ToSql<Timestamp, Mysql> for DbTime {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Mysql>) -> serialize::Result {
+        <NaiveDateTime as ToSql<Timestamp, Mysql>>::to_sql(&self.0, out)
+    }
+}
+
+impl ToSql<Timestamp, MultiBackend> for DbTime {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+        out.set_value((Timestamp, self));
+        Ok(IsNull::No)
+    }
+}
 
 /// A `Timestamp` column read as `NaiveDateTime` (`#[diesel(deserialize_as = Ts)]`).
 #[derive(FromSqlRow)]

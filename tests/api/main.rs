@@ -34,5 +34,6 @@ mod stalls;
 mod stores;
 mod takeover;
 mod tasks;
+mod timestamps;
 mod token_logs;
 mod transport;

@@ -1,5 +1,6 @@
 //! What a namespace holds: objects, properties and tags.
 
+use crate::db::timestamp::{DbTime, OptDbTime};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{Map, Value};
@@ -99,8 +100,8 @@ pub fn insert_object(
             o::description.eq(v.description),
             o::required.eq(join_required(v.required)),
             o::json_schema.eq(to_json(v.properties)),
-            o::created_at.eq(now),
-            o::updated_at.eq(updated_at),
+            o::created_at.eq(DbTime(now)),
+            o::updated_at.eq(OptDbTime(updated_at)),
         ))
         .execute(conn)?;
     Ok(())
@@ -118,7 +119,7 @@ pub fn update_object(
             o::description.eq(v.description),
             o::required.eq(join_required(v.required)),
             o::json_schema.eq(to_json(v.properties)),
-            o::updated_at.eq(Some(now)),
+            o::updated_at.eq(DbTime(now)),
         ))
         .execute(conn)?;
     Ok(())
@@ -181,8 +182,8 @@ pub fn insert_property(
             p::namespace_id.eq(namespace_id),
             p::name.eq(name),
             p::json_schema.eq(to_json(schema)),
-            p::created_at.eq(now),
-            p::updated_at.eq(updated_at),
+            p::created_at.eq(DbTime(now)),
+            p::updated_at.eq(OptDbTime(updated_at)),
         ))
         .execute(conn)?;
     Ok(())
@@ -199,7 +200,7 @@ pub fn update_property(
         .set((
             p::name.eq(name),
             p::json_schema.eq(to_json(schema)),
-            p::updated_at.eq(Some(now)),
+            p::updated_at.eq(DbTime(now)),
         ))
         .execute(conn)?;
     Ok(())
@@ -262,8 +263,8 @@ pub fn insert_tag(
         .values((
             t::namespace_id.eq(namespace_id),
             t::name.eq(name),
-            t::created_at.eq(now),
-            t::updated_at.eq(updated_at),
+            t::created_at.eq(DbTime(now)),
+            t::updated_at.eq(OptDbTime(updated_at)),
         ))
         .execute(conn)?;
     Ok(())
@@ -276,7 +277,7 @@ pub fn rename_tag(
     now: NaiveDateTime,
 ) -> Result<(), DbError> {
     diesel::update(t::table.filter(t::id.eq(id)))
-        .set((t::name.eq(name), t::updated_at.eq(Some(now))))
+        .set((t::name.eq(name), t::updated_at.eq(DbTime(now))))
         .execute(conn)?;
     Ok(())
 }

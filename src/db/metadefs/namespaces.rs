@@ -1,5 +1,6 @@
 //! `metadef_namespaces` rows.
 
+use crate::db::timestamp::{DbTime, OptDbTime};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -94,8 +95,8 @@ pub fn insert(
             ns::visibility.eq(&v.visibility),
             ns::protected.eq(v.protected),
             ns::owner.eq(&v.owner),
-            ns::created_at.eq(now),
-            ns::updated_at.eq(updated_at),
+            ns::created_at.eq(DbTime(now)),
+            ns::updated_at.eq(OptDbTime(updated_at)),
         ))
         .execute(conn)?;
     get(conn, &v.namespace)?.ok_or(DbError::NotFound)
@@ -115,7 +116,7 @@ pub fn update(
             ns::visibility.eq(&v.visibility),
             ns::protected.eq(v.protected),
             ns::owner.eq(&v.owner),
-            ns::updated_at.eq(Some(now)),
+            ns::updated_at.eq(DbTime(now)),
         ))
         .execute(conn)?;
     Ok(())

@@ -1,5 +1,6 @@
 //! `metadef_resource_types` and their associations with namespaces.
 
+use crate::db::timestamp::{DbTime, OptDbTime};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -78,8 +79,8 @@ pub fn get_or_create(
         .values((
             rt::name.eq(name),
             rt::protected.eq(protected),
-            rt::created_at.eq(now),
-            rt::updated_at.eq(Some(now)),
+            rt::created_at.eq(DbTime(now)),
+            rt::updated_at.eq(DbTime(now)),
         ))
         .execute(conn)?;
     get(conn, name)?.ok_or(DbError::NotFound)
@@ -138,8 +139,8 @@ pub fn associate(
             nrt::resource_type_id.eq(resource_type_id),
             nrt::prefix.eq(&a.prefix),
             nrt::properties_target.eq(&a.properties_target),
-            nrt::created_at.eq(now),
-            nrt::updated_at.eq(updated_at),
+            nrt::created_at.eq(DbTime(now)),
+            nrt::updated_at.eq(OptDbTime(updated_at)),
         ))
         .execute(conn)?;
     Ok(())
