@@ -47,21 +47,32 @@ fn adopted_through(backend: Backend) -> &'static str {
 }
 
 /// What adoption adds to Glance's schema on SQLite and PostgreSQL, in order: what glint's
-/// migrations 1-3 make beyond Glance's tables (`migrations/adopt/<backend>.sql`), then migration
-/// 4 (the list's indexes) as it stands. MySQL's first migration is Glance's schema itself, so
-/// its later migrations run as usual.
-fn adopt_sql(backend: Backend) -> Option<[&'static str; 2]> {
-    match backend {
-        Backend::Sqlite => Some([
+/// migrations 1-3 make beyond Glance's tables (`migrations/adopt/<backend>.sql`), then the
+/// indexes migration 4 creates (taken from that migration, so the two cannot drift; its `DROP`s
+/// are left out: on a database glint made they retire glint's older indexes, on Glance's they
+/// would drop Glance's own `created_at_image_idx`). MySQL's first migration is Glance's schema
+/// itself, so its later migrations run as usual.
+fn adopt_sql(backend: Backend) -> Option<[String; 2]> {
+    let (additions, list_indexes) = match backend {
+        Backend::Sqlite => (
             include_str!("../../migrations/adopt/sqlite.sql"),
             include_str!("../../migrations/sqlite/2026-12-05-000004_list_indexes/up.sql"),
-        ]),
-        Backend::Postgres => Some([
+        ),
+        Backend::Postgres => (
             include_str!("../../migrations/adopt/postgres.sql"),
             include_str!("../../migrations/postgres/2026-12-05-000004_list_indexes/up.sql"),
-        ]),
-        Backend::Mysql => None,
-    }
+        ),
+        Backend::Mysql => return None,
+    };
+    Some([additions.to_owned(), creates_only(list_indexes)])
+}
+
+/// The `CREATE INDEX` statements of a migration (one per line, as glint writes them).
+fn creates_only(sql: &str) -> String {
+    sql.lines()
+        .filter(|l| l.starts_with("CREATE INDEX "))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 #[derive(diesel::QueryableByName)]
@@ -236,7 +247,7 @@ fn adopt(conn: &mut DbConn, backend: Backend, source: &EmbeddedMigrations) -> Re
         // SQLite and PostgreSQL change their schema transactionally: all or nothing.
         Some(sqls) => conn
             .transaction(|c| -> Result<(), DbError> {
-                for sql in sqls {
+                for sql in &sqls {
                     c.batch_execute(sql).map_err(|e| {
                         DbError::Other(format!(
                             "cannot add glint's indexes to Glance's schema: {e}"
@@ -286,6 +297,23 @@ pub fn undo_mysql_adoption(conn: &mut DbConn, before: &[(String, String)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adoption_adds_the_list_indexes_and_drops_nothing() {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let [additions, indexes] = adopt_sql(backend).unwrap();
+            assert_eq!(
+                indexes.matches("CREATE INDEX ix_images_list_").count(),
+                16,
+                "{indexes}"
+            );
+            assert_eq!(indexes.lines().count(), 16);
+            for sql in [&additions, &indexes] {
+                assert!(!sql.to_uppercase().contains("DROP "), "{sql}");
+            }
+        }
+        assert!(adopt_sql(Backend::Mysql).is_none());
+    }
 
     #[test]
     fn releases_of_glance_revisions() {
