@@ -14,6 +14,7 @@ pub mod ini;
 pub mod inventory;
 pub mod metrics;
 pub mod notifications;
+pub mod sharing;
 /// Object-store options (S3); read on their own, not yet part of [`Config`].
 pub mod stores;
 pub mod transport;
@@ -105,6 +106,8 @@ pub struct Config {
     pub healthcheck: healthcheck::HealthcheckConfig,
     /// `/metrics` (`[metrics]`).
     pub metrics: metrics::MetricsConfig,
+    /// The sharing extensions (`[glint_sharing]`).
+    pub sharing: sharing::SharingConfig,
 }
 
 /// The one named filesystem backend of multi-store mode.
@@ -401,6 +404,7 @@ impl RawConfig {
                     .chain(notifications::KNOWN)
                     .chain(healthcheck::KNOWN)
                     .chain(metrics::KNOWN)
+                    .chain(sharing::KNOWN)
                     .any(|(ks, keys)| ks == s && keys.contains(&k.as_str()))
             })
             .map(|(s, k)| format!("[{s}] {k}"))
@@ -562,6 +566,7 @@ impl Config {
             notifications: notifications::NotificationsConfig::from_raw(raw)?,
             healthcheck: healthcheck::HealthcheckConfig::from_raw(raw)?,
             metrics: metrics::MetricsConfig::from_raw(raw)?,
+            sharing: sharing::SharingConfig::from_raw(raw)?,
         })
     }
 

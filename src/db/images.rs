@@ -281,6 +281,7 @@ pub fn soft_delete(conn: &mut DbConn, id: &ImageId, now: NaiveDateTime) -> Resul
     if n == 0 {
         return Ok(false);
     }
+    super::member_ext::remove_image(conn, id)?;
     diesel::update(image_properties::table.filter(image_properties::image_id.eq(id)))
         .set((
             image_properties::deleted.eq(true),

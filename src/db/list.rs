@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::timestamp::DbTime;
+use chrono::NaiveDateTime;
 use diesel::dsl::exists;
 use diesel::dsl::not;
 use diesel::prelude::*;
@@ -123,6 +124,21 @@ fn always(b: bool) -> BoxedCond {
     >(if b { "1 = 1" } else { "1 = 0" }))
 }
 
+/// `$q AND` the member row's share has not expired at `$at` (sharing extensions): no
+/// `glint_member_ext` row of the same (image, member) with `expires_at <= $at`.
+macro_rules! not_expired {
+    ($q:expr, $at:expr) => {
+        $q.sql(
+            " AND NOT EXISTS (SELECT 1 FROM glint_member_ext \
+             WHERE glint_member_ext.image_id = image_members.image_id \
+             AND glint_member_ext.member = image_members.member \
+             AND glint_member_ext.expires_at <= ",
+        )
+        .bind::<diesel::sql_types::Timestamp, _>(DbTime($at))
+        .sql(")")
+    };
+}
+
 /// `images.id` is among the images the project has a live member row on
 /// (with `status`, if given). PostgreSQL gets `= ANY(ARRAY(subquery))`: the
 /// subquery runs once and the result is an index condition on the primary key,
@@ -130,7 +146,12 @@ fn always(b: bool) -> BoxedCond {
 /// scans (a plain `IN (subquery)` inside an OR becomes a per-row filter, i.e. a
 /// scan of every image). SQLite answers `IN (subquery)` inside an OR from the
 /// primary key on its own.
-fn member_image_ids(project: &str, status: Option<MemberStatus>, pg: bool) -> BoxedCond {
+fn member_image_ids(
+    project: &str,
+    status: Option<MemberStatus>,
+    expired_at: Option<NaiveDateTime>,
+    pg: bool,
+) -> BoxedCond {
     use diesel::sql_types::{Nullable, Text};
     let head = if pg {
         "images.id = ANY(ARRAY(SELECT image_members.image_id FROM image_members \
@@ -143,12 +164,21 @@ fn member_image_ids(project: &str, status: Option<MemberStatus>, pg: bool) -> Bo
         .bind::<Text, _>(project.to_owned())
         .sql(" AND NOT image_members.deleted");
     let close = if pg { "))" } else { ")" };
-    match status {
-        None => Box::new(q.sql(close)),
-        Some(s) => Box::new(
+    match (status, expired_at) {
+        (None, None) => Box::new(q.sql(close)),
+        (Some(s), None) => Box::new(
             q.sql(" AND image_members.status = ")
                 .bind::<Text, _>(s.as_str().to_owned())
                 .sql(close),
+        ),
+        (None, Some(at)) => Box::new(not_expired!(q, at).sql(close)),
+        (Some(s), Some(at)) => Box::new(
+            not_expired!(
+                q.sql(" AND image_members.status = ")
+                    .bind::<Text, _>(s.as_str().to_owned()),
+                at
+            )
+            .sql(close),
         ),
     }
 }
@@ -156,18 +186,28 @@ fn member_image_ids(project: &str, status: Option<MemberStatus>, pg: bool) -> Bo
 /// MySQL's shared-with-me stream reads `image_members` joined to `images` (`MEMBER_JOIN`):
 /// the project's live member rows (with `status`, if given). MariaDB plans `images.id IN
 /// (subquery)` as a walk of the shared images, each tested against the member rows.
-fn joined_member_rows(project: &str, status: Option<MemberStatus>) -> BoxedCond {
+fn joined_member_rows(
+    project: &str,
+    status: Option<MemberStatus>,
+    expired_at: Option<NaiveDateTime>,
+) -> BoxedCond {
     use diesel::sql_types::{Nullable, Text};
     let q =
         diesel::dsl::sql::<Nullable<diesel::sql_types::Bool>>("\"image_members\".\"member\" = ")
             .bind::<Text, _>(project.to_owned())
             .sql(" AND NOT \"image_members\".\"deleted\"");
-    match status {
-        None => Box::new(q),
-        Some(s) => Box::new(
+    match (status, expired_at) {
+        (None, None) => Box::new(q),
+        (Some(s), None) => Box::new(
             q.sql(" AND \"image_members\".\"status\" = ")
                 .bind::<Text, _>(s.as_str().to_owned()),
         ),
+        (None, Some(at)) => Box::new(not_expired!(q, at)),
+        (Some(s), Some(at)) => Box::new(not_expired!(
+            q.sql(" AND \"image_members\".\"status\" = ")
+                .bind::<Text, _>(s.as_str().to_owned()),
+            at
+        )),
     }
 }
 
@@ -288,7 +328,12 @@ fn streams(ctx: &RequestContext, vis: VisibilityFilter, ms: MemberStatusFilter) 
 
 /// The stream's own condition. Visibility values are SQL literals, so each stream's plan is
 /// made for its value.
-fn stream_condition(s: Stream, project: Option<&str>, dialect: Dialect) -> BoxedCond {
+fn stream_condition(
+    s: Stream,
+    project: Option<&str>,
+    shares_expired_at: Option<NaiveDateTime>,
+    dialect: Dialect,
+) -> BoxedCond {
     let pg = dialect == Dialect::Pg;
     use diesel::sql_types::{Bool, Nullable};
     let vis = |v: Visibility| -> BoxedCond {
@@ -325,9 +370,9 @@ fn stream_condition(s: Stream, project: Option<&str>, dialect: Dialect) -> Boxed
                     .or(images::owner.is_null().nullable()),
             ),
             if dialect == Dialect::Mysql {
-                joined_member_rows(p, status)
+                joined_member_rows(p, status, shares_expired_at)
             } else {
-                member_image_ids(p, status, pg)
+                member_image_ids(p, status, shares_expired_at, pg)
             },
         ])),
     }
@@ -645,7 +690,12 @@ fn list_query(
         };
         let how = if members { Cols::Fenced } else { Cols::Table };
         for part in parts {
-            let mut conds = vec![stream_condition(s, ctx.project(), dialect)];
+            let mut conds = vec![stream_condition(
+                s,
+                ctx.project(),
+                q.shares_expired_at,
+                dialect,
+            )];
             filters(q, dialect, &mut conds);
             conds.extend(part);
             arms.push(Arm {

@@ -103,6 +103,7 @@ pub fn add(
             status: MemberStatus::Pending,
             created_at: now,
             updated_at: now,
+            ext: None,
         })),
         // A concurrent add won the race for the unique index.
         Err(DbError::Duplicate(_)) => Ok(AddOutcome::Duplicate),

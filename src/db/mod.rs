@@ -7,6 +7,7 @@ pub mod error;
 pub mod images;
 mod list;
 pub mod locations;
+pub mod member_ext;
 pub mod members;
 pub mod metadefs;
 pub mod models;

@@ -130,6 +130,7 @@ impl MemberRow {
             member_id: self.member,
             status,
             created_at: self.created_at,
+            ext: None,
         })
     }
 }

@@ -291,6 +291,8 @@ pub fn undo_mysql_adoption(conn: &mut DbConn, before: &[(String, String)]) {
             let _ = conn.batch_execute(&format!("DROP INDEX \"{index}\" ON \"{table}\""));
         }
     }
+    // glint's own tables: a database Glance made has none before adoption.
+    let _ = conn.batch_execute("DROP TABLE IF EXISTS glint_member_ext");
     let _ = conn.batch_execute("DROP TABLE IF EXISTS __diesel_schema_migrations");
 }
 

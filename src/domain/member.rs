@@ -65,6 +65,8 @@ pub struct Member {
     pub status: MemberStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The sharing extensions' data (`os_glint`), with them enabled; `None` otherwise.
+    pub ext: Option<crate::domain::member_ext::MemberExt>,
 }
 
 /// The longest member id glint stores (Glance's column is String(255)).

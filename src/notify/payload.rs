@@ -320,7 +320,20 @@ mod tests {
             status: MemberStatus::Pending,
             created_at: t("2026-01-02 03:04:05"),
             updated_at: t("2026-01-02 03:04:06"),
+            ext: None,
         };
+        // The sharing extensions' data never reaches Glance's notification payload.
+        let with_ext = Member {
+            ext: Some(crate::domain::member_ext::MemberExt {
+                expires_at: Some(t("2027-01-01 00:00:00")),
+                note: Some("n".into()),
+            }),
+            ..m.clone()
+        };
+        assert_eq!(
+            serde_json::to_string(&member(&with_ext)).unwrap(),
+            serde_json::to_string(&member(&m)).unwrap()
+        );
         assert_eq!(
             serde_json::to_string(&member(&m)).unwrap(),
             r#"{"image_id":"i1","member_id":"p2","status":"pending","created_at":"2026-01-02T03:04:05Z","updated_at":"2026-01-02T03:04:06Z","deleted":false,"deleted_at":null}"#

@@ -58,6 +58,8 @@ pub fn defaults() -> Vec<(&'static str, Check)> {
     };
     vec![
         ("context_is_admin", admin()),
+        // glint's sharing extensions (Secure RBAC: reader reads, member writes, admin all).
+        ("glint:discover", or(vec![admin(), role("reader")])),
         ("default", Check::Deny),
         (
             "get_images",

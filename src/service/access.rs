@@ -1,5 +1,6 @@
 //! Loading an image the way Glance does: invisible and missing look the same (404).
 
+use crate::app::AppState;
 use crate::db::images::Depth;
 use crate::db::{self, DbConn};
 use crate::domain::context::RequestContext;
@@ -31,31 +32,31 @@ impl Visible {
 /// `lock` takes the row lock for a following write in the same transaction.
 pub fn load_visible(
     conn: &mut DbConn,
-    policy: &Enforcer,
+    state: &AppState,
     ctx: &RequestContext,
     id: &ImageId,
     not_found: &str,
     lock: bool,
 ) -> Result<Visible, Error> {
-    load(conn, policy, ctx, id, not_found, lock, Depth::Full)
+    load(conn, state, ctx, id, not_found, lock, Depth::Full)
 }
 
 /// `load_visible` without the image's tags and properties (left empty): for the members
 /// API, whose rules and policy targets read only the image row's own columns.
 pub fn load_visible_row(
     conn: &mut DbConn,
-    policy: &Enforcer,
+    state: &AppState,
     ctx: &RequestContext,
     id: &ImageId,
     not_found: &str,
     lock: bool,
 ) -> Result<Visible, Error> {
-    load(conn, policy, ctx, id, not_found, lock, Depth::Row)
+    load(conn, state, ctx, id, not_found, lock, Depth::Row)
 }
 
 fn load(
     conn: &mut DbConn,
-    policy: &Enforcer,
+    state: &AppState,
     ctx: &RequestContext,
     id: &ImageId,
     not_found: &str,
@@ -73,7 +74,34 @@ fn load(
     else {
         return Err(Error::not_found(not_found));
     };
-    visible(policy, ctx, image, membership, not_found)
+    let membership = live_membership(conn, state, ctx, &image, membership)?;
+    visible(&state.policy, ctx, image, membership, not_found)
+}
+
+/// The caller's membership of `image` as access sees it: with the sharing extensions on, a
+/// member whose share expired (`os_glint.expires_at` passed) is treated as if its row were gone,
+/// from the instant of expiry, whatever a purge has done yet.
+pub fn live_membership(
+    conn: &mut DbConn,
+    state: &AppState,
+    ctx: &RequestContext,
+    image: &Image,
+    membership: Option<MemberStatus>,
+) -> Result<Option<MemberStatus>, Error> {
+    if !state.config.sharing.enabled || membership.is_none() {
+        return Ok(membership);
+    }
+    let Some(project) = ctx.project() else {
+        return Ok(membership);
+    };
+    if image.owner.as_deref() == Some(project) {
+        return Ok(membership);
+    }
+    let now = chrono::Utc::now().naive_utc();
+    match db::member_ext::expired(conn, &image.id, project, now)? {
+        true => Ok(None),
+        false => Ok(membership),
+    }
 }
 
 /// The visibility and `get_image` checks of `load_visible`, on an image
@@ -119,7 +147,7 @@ pub async fn authorize_on_image(
     let (st, ctx, id) = (state.clone(), ctx.clone(), id.to_owned());
     state
         .read(move |conn| {
-            let v = load_visible(conn, &st.policy, &ctx, &id, &not_found, false)?;
+            let v = load_visible(conn, &st, &ctx, &id, &not_found, false)?;
             if let Some(rule) = rule {
                 st.policy.enforce(rule, &ctx, &v.target(&ctx))?;
             }

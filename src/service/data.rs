@@ -31,7 +31,7 @@ where
     let (disk_format, saving) = state
         .write(move |c| {
             let msg = format!("No image found with ID {claim_id}");
-            let v = load_visible(c, &st.policy, &claim_ctx, &claim_id, &msg, true)?;
+            let v = load_visible(c, &st, &claim_ctx, &claim_id, &msg, true)?;
             st.policy
                 .enforce("upload_image", &claim_ctx, &v.target(&claim_ctx))?;
             let img = v.image;
@@ -200,7 +200,7 @@ pub async fn download(
     let (image, locations) = state
         .read(move |conn| {
             let msg = format!("No image found with ID {rid}");
-            let v = load_visible(conn, &st.policy, &ctx, &rid, &msg, false)?;
+            let v = load_visible(conn, &st, &ctx, &rid, &msg, false)?;
             st.policy.enforce("download_image", &ctx, &v.target(&ctx))?;
             if v.image.status == ImageStatus::Deactivated && !ctx.is_admin() {
                 return Err(Error::forbidden(

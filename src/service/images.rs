@@ -3,7 +3,7 @@
 use chrono::{NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::access::{load_visible, visible, Visible};
+use super::access::{live_membership, load_visible, visible, Visible};
 use crate::app::AppState;
 use crate::db::{self, DbError};
 use crate::domain::context::RequestContext;
@@ -125,11 +125,11 @@ fn create_ops(fields: Map<String, Value>) -> Vec<Operation> {
 }
 
 pub async fn show(state: &AppState, ctx: RequestContext, id: ImageId) -> Result<Image, Error> {
-    let policy = state.policy.clone();
+    let st = state.clone();
     state
         .read(move |conn| {
             let msg = format!("No image found with ID {id}");
-            Ok(load_visible(conn, &policy, &ctx, &id, &msg, false)?.image)
+            Ok(load_visible(conn, &st, &ctx, &id, &msg, false)?.image)
         })
         .await
 }
@@ -142,7 +142,11 @@ pub async fn list(
     state
         .policy
         .enforce("get_images", &ctx, &project_target(&ctx))?;
-    let policy = state.policy.clone();
+    let mut q = q;
+    if state.config.sharing.enabled {
+        q.shares_expired_at = Some(chrono::Utc::now().naive_utc());
+    }
+    let st = state.clone();
     state
         .read(move |conn| {
             let marker = match &q.marker {
@@ -160,7 +164,8 @@ pub async fn list(
                     else {
                         return Err(missing());
                     };
-                    match visible(&policy, &ctx, image, membership, "") {
+                    let membership = live_membership(conn, &st, &ctx, &image, membership)?;
+                    match visible(&st.policy, &ctx, image, membership, "") {
                         Ok(v) => Some(v.image),
                         Err(Error::NotFound(_)) => return Err(missing()),
                         Err(e) => return Err(e),
@@ -191,7 +196,7 @@ fn load_for_change(
     not_found: &str,
     rule: &str,
 ) -> Result<Visible, Error> {
-    let v = load_visible(conn, &state.policy, ctx, id, not_found, true)?;
+    let v = load_visible(conn, state, ctx, id, not_found, true)?;
     state.policy.enforce(rule, ctx, &v.target(ctx))?;
     Ok(v)
 }

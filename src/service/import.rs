@@ -72,7 +72,7 @@ where
     let cid = id.clone();
     let uploading = state
         .write(move |c| {
-            let v = load_visible(c, &st.policy, &ctx, &cid, &not_found(&cid), true)?;
+            let v = load_visible(c, &st, &ctx, &cid, &not_found(&cid), true)?;
             st.policy.enforce("modify_image", &ctx, &v.target(&ctx))?;
             v.image.status.transition(ImageStatus::Uploading)?;
             db::images::compare_and_set_status(
@@ -214,7 +214,7 @@ fn admission(
     method: &str,
     lock: bool,
 ) -> Result<super::access::Visible, Error> {
-    let v = load_visible(c, &st.policy, ctx, id, &not_found(id), lock)?;
+    let v = load_visible(c, st, ctx, id, &not_found(id), lock)?;
     import_domain::check_target(&v.image, method)?;
     st.policy.enforce("modify_image", ctx, &v.target(ctx))?;
     Ok(v)

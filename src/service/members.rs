@@ -9,6 +9,7 @@ use crate::domain::context::RequestContext;
 use crate::domain::id::ImageId;
 use crate::domain::image::Visibility;
 use crate::domain::member::{Member, MemberStatus};
+use crate::domain::member_ext::MemberExt;
 use crate::domain::quota;
 use crate::error::{Error, Msg};
 
@@ -37,7 +38,7 @@ fn load_shared(
     lock: bool,
     not_shared: impl FnOnce() -> Error,
 ) -> Result<Visible, Error> {
-    let v = load_visible_row(conn, &state.policy, ctx, id, &image_not_found(id), lock)?;
+    let v = load_visible_row(conn, state, ctx, id, &image_not_found(id), lock)?;
     if v.image.visibility != Visibility::Shared {
         return Err(not_shared());
     }
@@ -59,9 +60,19 @@ pub async fn list(
             })?;
             st.policy.enforce("get_members", &ctx, &v.target(&ctx))?;
             let rows = db::members::list(conn, &id)?;
+            let mut ext = match st.config.sharing.enabled {
+                true => db::member_ext::of_image(conn, id.as_str())?,
+                false => Default::default(),
+            };
             Ok(rows
                 .into_iter()
                 .filter(|m| sees_row(&ctx, &v, &m.member_id))
+                .map(|mut m| {
+                    if st.config.sharing.enabled {
+                        m.ext = Some(ext.remove(&m.member_id).unwrap_or_default());
+                    }
+                    m
+                })
                 .collect())
         })
         .await
@@ -85,16 +96,28 @@ pub async fn show(
             {
                 return Err(member_not_found(&id, &member));
             }
-            db::members::get(conn, &id, &member)?.ok_or_else(|| member_not_found(&id, &member))
+            let m = db::members::get(conn, &id, &member)?
+                .ok_or_else(|| member_not_found(&id, &member))?;
+            with_ext(conn, &st, m)
         })
         .await
 }
 
+/// `m` with its extension data, when the sharing extensions are on.
+fn with_ext(conn: &mut DbConn, state: &AppState, mut m: Member) -> Result<Member, Error> {
+    if state.config.sharing.enabled {
+        m.ext = Some(db::member_ext::get(conn, &m.image_id, &m.member_id)?.unwrap_or_default());
+    }
+    Ok(m)
+}
+
+/// `ext` is the request's `os_glint` (empty with the sharing extensions off).
 pub async fn create(
     state: &AppState,
     ctx: RequestContext,
     id: ImageId,
     member: String,
+    ext: MemberExt,
 ) -> Result<Member, Error> {
     let st = state.clone();
     state
@@ -105,7 +128,14 @@ pub async fn create(
             st.policy.enforce("add_member", &ctx, &v.target(&ctx))?;
             let quota = st.config.image_member_quota;
             match db::members::add(c, &id, &member, quota, now())? {
-                AddOutcome::Added(m) => Ok(m),
+                AddOutcome::Added(mut m) => {
+                    // A re-added member starts afresh: nothing of an earlier share is kept.
+                    db::member_ext::put(c, id.as_str(), &member, &ext)?;
+                    if st.config.sharing.enabled {
+                        m.ext = Some(ext);
+                    }
+                    Ok(m)
+                }
                 AddOutcome::QuotaExceeded { attempted } => {
                     Err(Error::PayloadTooLarge(Msg::Explanation(format!(
                         "Image member limit exceeded for image {id}: {}:",
@@ -152,11 +182,15 @@ pub async fn update(
             if !db::members::set_status(c, &id, &member, status, now)? {
                 return Err(member_not_found(&id, &member));
             }
-            Ok(Member {
-                status,
-                updated_at: now,
-                ..row
-            })
+            with_ext(
+                c,
+                &st,
+                Member {
+                    status,
+                    updated_at: now,
+                    ..row
+                },
+            )
         })
         .await
         .inspect(|m| state.notifier.member("image.member.update", m))
@@ -189,6 +223,7 @@ pub async fn delete(
             if !db::members::delete(c, &id, &member, at)? {
                 return Err(member_not_found(&id, &member));
             }
+            db::member_ext::remove(c, id.as_str(), &member)?;
             Ok((row, at))
         })
         .await

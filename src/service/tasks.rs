@@ -232,14 +232,15 @@ pub async fn for_image(
     let st = state.clone();
     state
         .read(move |conn| {
-            let v = super::access::load_visible(conn, &st.policy, &ctx, &id, "", false).map_err(
-                |e| match e {
-                    Error::NotFound(_) | Error::Forbidden(_) => {
-                        Error::NotFound(crate::error::Msg::Default)
-                    }
-                    other => other,
-                },
-            )?;
+            let v =
+                super::access::load_visible(conn, &st, &ctx, &id, "", false).map_err(
+                    |e| match e {
+                        Error::NotFound(_) | Error::Forbidden(_) => {
+                            Error::NotFound(crate::error::Msg::Default)
+                        }
+                        other => other,
+                    },
+                )?;
             if st
                 .policy
                 .enforce("get_image", &ctx, &v.target(&ctx))

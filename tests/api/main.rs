@@ -30,6 +30,7 @@ mod pool;
 mod races;
 mod raw;
 mod schema;
+mod sharing_ext;
 mod stalls;
 mod stores;
 mod takeover;

@@ -286,6 +286,7 @@ async fn mysql_schema_is_glances() {
         .partition(|l| {
             l.starts_with("index images.ix_images_list_")
                 || l.starts_with("index image_members.ix_image_members_member ")
+                || l.split(' ').nth(1).is_some_and(|t| t.starts_with("glint_"))
         });
     let glance: Vec<&str> = include_str!("../fixtures/glance32-mysql-schema.txt")
         .lines()
@@ -294,6 +295,14 @@ async fn mysql_schema_is_glances() {
     assert_eq!(ours, glance);
     // Each list index (a visibility or owner+visibility prefix, then a sort key), and the
     // member index the shared-with-me stream starts from.
+    // Tables of glint's own (`glint_*`): the sharing extensions' member data.
+    let (tables, extra): (Vec<String>, Vec<String>) = extra
+        .into_iter()
+        .partition(|l| l.split(' ').nth(1).is_some_and(|t| t.starts_with("glint_")));
+    assert!(
+        tables.contains(&"table glint_member_ext InnoDB utf8mb3_general_ci".to_owned()),
+        "{tables:#?}"
+    );
     assert_eq!(extra.len(), 17, "{extra:#?}");
     assert!(extra.contains(&"index images.ix_images_list_own_name (owner,visibility,name,created_at,id) non-unique".to_owned()), "{extra:#?}");
     // The Alembic head Glance reads to know the schema is current.

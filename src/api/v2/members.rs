@@ -10,6 +10,7 @@ use crate::api::json;
 use crate::app::AppState;
 use crate::domain::id::ImageId;
 use crate::domain::member::MAX_MEMBER_ID_LEN;
+use crate::domain::member_ext::MemberExt;
 use crate::error::Error;
 use crate::service::members as svc;
 
@@ -68,7 +69,12 @@ pub async fn create(
     svc::authorize_create(&state, &ctx, &id).await?;
     let body = require_json(&req, payload).await?;
     let member = member_from_body(&body)?;
-    let m = svc::create(&state, ctx, id, member).await?;
+    // Glance reads only `member`; `os_glint` is read only with the sharing extensions on.
+    let ext = match state.config.sharing.enabled {
+        true => MemberExt::from_create(body.get("os_glint"), chrono::Utc::now().naive_utc())?,
+        false => MemberExt::default(),
+    };
+    let m = svc::create(&state, ctx, id, member, ext).await?;
     Ok(json::respond(HttpResponse::Ok(), &views::member(&m)))
 }
 

@@ -1,5 +1,6 @@
 //! The v2 API routes.
 
+pub mod glint;
 pub mod image_data;
 pub mod images;
 pub mod import;
@@ -36,8 +37,8 @@ async fn schema(
     let doc = match name.as_str() {
         "image" => schemas::image_schema(&state.image_schema),
         "images" => schemas::images_schema(&state.image_schema),
-        "member" => schemas::member_schema(),
-        "members" => schemas::members_schema(),
+        "member" => schemas::member_schema_for(state.config.sharing.enabled),
+        "members" => schemas::members_schema_for(state.config.sharing.enabled),
         "task" => crate::domain::task::task_schema(),
         "tasks" => crate::domain::task::tasks_schema(),
         _ => return Err(Error::NotFound(Msg::Default)),
@@ -54,6 +55,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // come first, the metadefs catalogue (rarely called) after them.
     let v2 = web::scope("/v2")
         .service(resource("/schemas/{name}", "GET").route(web::get().to(schema)))
+        // The sharing extensions; other methods answer as an unknown path, as in Glance.
+        .service(
+            web::resource("/glint")
+                .route(web::get().to(glint::discovery))
+                .default_service(web::to(not_found)),
+        )
         .service(
             resource("/images", "GET, POST")
                 .route(web::get().to(images::list))

@@ -44,22 +44,61 @@ pub fn images_schema(schema: &ImageSchema) -> Value {
     })
 }
 
-/// `GET /v2/schemas/member` (minimal form: name and properties only).
+/// `GET /v2/schemas/member` (minimal form: name and properties only), Glance's.
 pub fn member_schema() -> Value {
+    member_schema_for(false)
+}
+
+/// The member schema served: Glance's, plus `os_glint` with the sharing extensions on (clients
+/// that validate members against it, python-glanceclient, then accept the key).
+pub fn member_schema_for(sharing: bool) -> Value {
+    let mut properties = member_properties();
+    if sharing {
+        properties["os_glint"] = os_glint_properties();
+    }
     json!({
         "name": "member",
-        "properties": member_properties(),
+        "properties": properties,
     })
 }
 
-/// `GET /v2/schemas/members` (minimal collection: no `first`/`next`).
+/// `os_glint` on a member (`../shared/design/sharing-extensions.md`).
+fn os_glint_properties() -> Value {
+    json!({
+        "type": "object",
+        "description": "glint's sharing extensions: expiry, note and state of this share",
+        "properties": {
+            "expires_at": {
+                "type": "string",
+                "description": "When the member's access ends (UTC)",
+            },
+            "note": {
+                "type": "string",
+                "maxLength": crate::domain::member_ext::NOTE_MAX_CHARS,
+                "description": "Why the image is shared, shown to both sides",
+            },
+            "state": {
+                "type": "string",
+                "enum": ["active", "expired"],
+                "description": "expired: the member no longer sees the image",
+            },
+        },
+    })
+}
+
+/// `GET /v2/schemas/members` (minimal collection: no `first`/`next`), Glance's.
 pub fn members_schema() -> Value {
+    members_schema_for(false)
+}
+
+/// The members schema served (see [`member_schema_for`]).
+pub fn members_schema_for(sharing: bool) -> Value {
     json!({
         "name": "members",
         "properties": {
             "members": {
                 "type": "array",
-                "items": member_schema(),
+                "items": member_schema_for(sharing),
             },
             "schema": {"type": "string"},
         },

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::domain::image::{Image, ImageStatus};
 use crate::domain::member::Member;
+use crate::domain::member_ext::MemberExt;
 
 /// Glance shows whole seconds with a literal `Z`.
 pub fn timestamp(t: &NaiveDateTime) -> String {
@@ -121,13 +122,36 @@ pub struct MemberView<'a>(pub &'a Member);
 impl Serialize for MemberView<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let m = self.0;
-        let mut out = ser.serialize_map(Some(6))?;
+        let ext = m.ext.as_ref().filter(|e| !e.is_empty());
+        let mut out = ser.serialize_map(Some(6 + usize::from(ext.is_some())))?;
         out.serialize_entry("member_id", &m.member_id)?;
         out.serialize_entry("image_id", &m.image_id)?;
         out.serialize_entry("status", m.status.as_str())?;
         out.serialize_entry("created_at", &Rendered(Timestamp(&m.created_at)))?;
         out.serialize_entry("updated_at", &Rendered(Timestamp(&m.updated_at)))?;
         out.serialize_entry("schema", "/v2/schemas/member")?;
+        if let Some(ext) = ext {
+            out.serialize_entry("os_glint", &ExtView(ext))?;
+        }
+        out.end()
+    }
+}
+
+/// `os_glint` of a member (sharing extensions): only what is set, and the share's state now.
+struct ExtView<'a>(&'a MemberExt);
+
+impl Serialize for ExtView<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let mut out = ser.serialize_map(None)?;
+        if let Some(at) = &e.expires_at {
+            out.serialize_entry("expires_at", &Rendered(Timestamp(at)))?;
+        }
+        if let Some(note) = &e.note {
+            out.serialize_entry("note", note)?;
+        }
+        let expired = e.expired(chrono::Utc::now().naive_utc());
+        out.serialize_entry("state", if expired { "expired" } else { "active" })?;
         out.end()
     }
 }
@@ -184,6 +208,7 @@ mod tests {
             status: crate::domain::member::MemberStatus::Accepted,
             created_at: t,
             updated_at: t + chrono::Duration::seconds(61),
+            ext: None,
         };
         let one = r#"{"member_id": "p2", "image_id": "img", "status": "accepted", "created_at": "2026-01-02T03:04:05Z", "updated_at": "2026-01-02T03:05:06Z", "schema": "/v2/schemas/member"}"#;
         assert_eq!(crate::api::json::to_string(&member(&m)), one);

@@ -273,6 +273,9 @@ pub struct ListQuery {
     /// `checksum`, `os_hash_value`; `visibility=` and `deleted_at=` never match).
     /// The service still checks the marker, then returns an empty page.
     pub matches_nothing: bool,
+    /// Set by the service, not parsed: with the sharing extensions on, shares that expired at
+    /// or before this instant (`os_glint.expires_at`) are left out of the shared-with-me images.
+    pub shares_expired_at: Option<chrono::NaiveDateTime>,
 }
 
 /// The `glance-api.conf` knobs that shape a list.
@@ -384,6 +387,7 @@ pub fn parse(raw_query: &str, d: &ListDefaults) -> Result<ListQuery> {
         properties: Vec::new(),
         sort,
         matches_nothing: false,
+        shares_expired_at: None,
     };
 
     // The controller replaces `tags` by the `tag` list; otherwise the DB layer

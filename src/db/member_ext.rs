@@ -1,0 +1,115 @@
+//! `glint_member_ext`: the sharing extensions' data on member rows (`domain::member_ext`), one row
+//! per (image, member) that has any. Written in the member's transaction; removed with the member.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::connection::DbConn;
+use super::error::DbError;
+use super::timestamp::{DbTime, OptDbTime, OptTs};
+use crate::domain::member_ext::MemberExt;
+
+diesel::table! {
+    glint_member_ext (image_id, member) {
+        image_id -> Text,
+        member -> Text,
+        expires_at -> Nullable<Timestamp>,
+        note -> Nullable<Text>,
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = glint_member_ext)]
+struct ExtRow {
+    member: String,
+    #[diesel(deserialize_as = OptTs)]
+    expires_at: Option<NaiveDateTime>,
+    note: Option<String>,
+}
+
+impl ExtRow {
+    fn into_domain(self) -> (String, MemberExt) {
+        let ext = MemberExt {
+            expires_at: self.expires_at,
+            note: self.note,
+        };
+        (self.member, ext)
+    }
+}
+
+/// Replace the row of (image, member) with `ext` (none when it is empty).
+pub fn put(
+    conn: &mut DbConn,
+    image_id: &str,
+    member: &str,
+    ext: &MemberExt,
+) -> Result<(), DbError> {
+    remove(conn, image_id, member)?;
+    if ext.is_empty() {
+        return Ok(());
+    }
+    diesel::insert_into(glint_member_ext::table)
+        .values((
+            glint_member_ext::image_id.eq(image_id),
+            glint_member_ext::member.eq(member),
+            glint_member_ext::expires_at.eq(OptDbTime(ext.expires_at)),
+            glint_member_ext::note.eq(ext.note.as_deref()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn remove(conn: &mut DbConn, image_id: &str, member: &str) -> Result<(), DbError> {
+    diesel::delete(
+        glint_member_ext::table
+            .filter(glint_member_ext::image_id.eq(image_id))
+            .filter(glint_member_ext::member.eq(member)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Every row of a deleted image: its members went with it.
+pub fn remove_image(conn: &mut DbConn, image_id: &str) -> Result<(), DbError> {
+    diesel::delete(glint_member_ext::table.filter(glint_member_ext::image_id.eq(image_id)))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn get(conn: &mut DbConn, image_id: &str, member: &str) -> Result<Option<MemberExt>, DbError> {
+    let row: Option<ExtRow> = glint_member_ext::table
+        .filter(glint_member_ext::image_id.eq(image_id))
+        .filter(glint_member_ext::member.eq(member))
+        .select(ExtRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|r| r.into_domain().1))
+}
+
+/// Every row of one image, by member.
+pub fn of_image(
+    conn: &mut DbConn,
+    image_id: &str,
+) -> Result<std::collections::HashMap<String, MemberExt>, DbError> {
+    let rows: Vec<ExtRow> = glint_member_ext::table
+        .filter(glint_member_ext::image_id.eq(image_id))
+        .select(ExtRow::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().map(ExtRow::into_domain).collect())
+}
+
+/// Whether `member`'s access to the image ended at or before `now`.
+pub fn expired(
+    conn: &mut DbConn,
+    image_id: &str,
+    member: &str,
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    let n: i64 = glint_member_ext::table
+        .filter(glint_member_ext::image_id.eq(image_id))
+        .filter(glint_member_ext::member.eq(member))
+        .filter(glint_member_ext::expires_at.le(DbTime(now)))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}

@@ -1,0 +1,162 @@
+//! The sharing extensions' data on a member row (`os_glint`, `../shared/design/sharing-extensions.md`):
+//! an expiry and a note. After `expires_at` the member loses access as if it had been removed; the
+//! owner still sees the row, marked `expired`.
+
+use chrono::{DateTime, NaiveDateTime, Timelike};
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+
+/// The longest note, in characters.
+pub const NOTE_MAX_CHARS: usize = 1000;
+
+/// What a member row carries beyond Glance's columns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberExt {
+    /// UTC, whole seconds: access ends at this instant.
+    pub expires_at: Option<NaiveDateTime>,
+    pub note: Option<String>,
+}
+
+impl MemberExt {
+    /// Nothing to keep or show (`os_glint` is left out).
+    pub fn is_empty(&self) -> bool {
+        self.expires_at.is_none() && self.note.is_none()
+    }
+
+    /// Whether access has ended at `now`.
+    pub fn expired(&self, now: NaiveDateTime) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+
+    /// `os_glint` of `POST /v2/images/{id}/members`: absent or null is nothing; otherwise an
+    /// object with `expires_at` (RFC 3339, in the future; sub-seconds are dropped) and `note`
+    /// (a string of at most [`NOTE_MAX_CHARS`] characters), each optional. Other keys are refused
+    /// by name, so a typo does not silently drop an expiry.
+    pub fn from_create(value: Option<&Value>, now: NaiveDateTime) -> Result<MemberExt, Error> {
+        let o = match value {
+            None | Some(Value::Null) => return Ok(MemberExt::default()),
+            Some(Value::Object(o)) => o,
+            Some(_) => return Err(Error::bad_request("os_glint must be an object")),
+        };
+        if let Some(k) = o
+            .keys()
+            .find(|k| !["expires_at", "note"].contains(&k.as_str()))
+        {
+            return Err(Error::bad_request(format!(
+                "os_glint.{k} cannot be set here (known: expires_at, note)"
+            )));
+        }
+        Ok(MemberExt {
+            expires_at: expires_at(o, now)?,
+            note: note(o)?,
+        })
+    }
+}
+
+fn expires_at(o: &Map<String, Value>, now: NaiveDateTime) -> Result<Option<NaiveDateTime>, Error> {
+    let text =
+        match o.get("expires_at") {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::String(s)) => s,
+            Some(_) => return Err(Error::bad_request(
+                "os_glint.expires_at must be a time in RFC 3339 form, e.g. 2027-01-31T12:00:00Z",
+            )),
+        };
+    let at = DateTime::parse_from_rfc3339(text)
+        .map_err(|_| {
+            Error::bad_request(format!(
+                "os_glint.expires_at '{text}' is not a time in RFC 3339 form, e.g. 2027-01-31T12:00:00Z"
+            ))
+        })?
+        .naive_utc();
+    let at = at.with_nanosecond(0).unwrap_or(at);
+    if at <= now {
+        return Err(Error::bad_request(format!(
+            "os_glint.expires_at '{text}' is not in the future"
+        )));
+    }
+    Ok(Some(at))
+}
+
+fn note(o: &Map<String, Value>) -> Result<Option<String>, Error> {
+    match o.get("note") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.chars().count() > NOTE_MAX_CHARS => Err(Error::bad_request(
+            format!("os_glint.note is longer than {NOTE_MAX_CHARS} characters"),
+        )),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Error::bad_request("os_glint.note must be a string")),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+    use serde_json::json;
+
+    fn now() -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 12, 6)
+            .unwrap()
+            .and_hms_opt(6, 0, 0)
+            .unwrap()
+    }
+
+    fn bad(v: Value) -> String {
+        match MemberExt::from_create(Some(&v), now()).unwrap_err() {
+            Error::BadRequest(m) => format!("{m:?}"),
+            e => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn absent_or_null_is_nothing() {
+        assert!(MemberExt::from_create(None, now()).unwrap().is_empty());
+        assert!(MemberExt::from_create(Some(&Value::Null), now())
+            .unwrap()
+            .is_empty());
+        assert!(MemberExt::from_create(Some(&json!({})), now())
+            .unwrap()
+            .is_empty());
+        assert!(MemberExt::from_create(Some(&json!({"note": ""})), now())
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn expiry_in_utc_whole_seconds_and_in_the_future() {
+        let e = MemberExt::from_create(
+            Some(&json!({"expires_at": "2026-12-06T08:00:01.75+02:00", "note": "ci"})),
+            now(),
+        )
+        .unwrap();
+        let at = NaiveDate::from_ymd_opt(2026, 12, 6)
+            .unwrap()
+            .and_hms_opt(6, 0, 1)
+            .unwrap();
+        assert_eq!(e.expires_at, Some(at));
+        assert_eq!(e.note.as_deref(), Some("ci"));
+        assert!(!e.expired(now()));
+        assert!(e.expired(at));
+        assert!(e.expired(at + chrono::Duration::seconds(1)));
+        assert!(bad(json!({"expires_at": "2026-12-06T06:00:00Z"})).contains("not in the future"));
+        assert!(bad(json!({"expires_at": "2026-12-06T06:00:00.9Z"})).contains("not in the future"));
+        assert!(bad(json!({"expires_at": "tomorrow"})).contains("RFC 3339"));
+        assert!(bad(json!({"expires_at": 1_800_000_000})).contains("RFC 3339"));
+    }
+
+    #[test]
+    fn notes_and_unknown_keys() {
+        let long = "é".repeat(NOTE_MAX_CHARS);
+        let e = MemberExt::from_create(Some(&json!({ "note": long })), now()).unwrap();
+        assert_eq!(e.note.unwrap().chars().count(), NOTE_MAX_CHARS);
+        assert!(bad(json!({"note": "x".repeat(NOTE_MAX_CHARS + 1)})).contains("longer than 1000"));
+        assert!(bad(json!({"note": 5})).contains("must be a string"));
+        assert!(bad(json!({"expire_at": "2027-01-01T00:00:00Z"})).contains("os_glint.expire_at"));
+        assert!(bad(json!({"state": "active"})).contains("os_glint.state"));
+        assert!(bad(json!("x")).contains("must be an object"));
+    }
+}

@@ -1,0 +1,308 @@
+//! The sharing extensions' first features (issue 17): member expiry and notes under `os_glint`,
+//! and `/v2/glint` discovery. Off (the default) every answer is Glance's; on, an expired member
+//! loses the image at the instant of expiry in show, download, list and the members API, while
+//! the owner still sees the row, marked expired.
+
+use std::time::Duration;
+
+use chrono::{SubsecRound, Utc};
+use serde_json::{json, Value};
+
+use crate::helpers::{image_ids, json, message, Backend, Caller, TestApp};
+
+async fn shared_image(owner: &Caller<'_>) -> String {
+    let id = owner
+        .create_image(json!({"name": "base", "visibility": "shared",
+                             "disk_format": "raw", "container_format": "bare"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(owner.upload(&id, vec![5; 4096]).await.status(), 204);
+    id
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+#[actix_web::test]
+async fn off_every_answer_is_glances() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let owner = app.caller("p1", "member");
+    let id = shared_image(&owner).await;
+    // Glance reads only `member`: os_glint is ignored, whatever it holds, and nothing is kept.
+    let (s, m) = json(
+        owner
+            .post(
+                &format!("/v2/images/{id}/members"),
+                &json!({"member": "p2", "os_glint": {"expires_at": "bad", "note": 5}}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(
+        keys(&m),
+        [
+            "created_at",
+            "image_id",
+            "member_id",
+            "schema",
+            "status",
+            "updated_at"
+        ]
+    );
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM glint_member_ext"), 0);
+    let (_, list) = json(owner.get(&format!("/v2/images/{id}/members")).await).await;
+    assert_eq!(list["members"][0], m);
+    // /v2/glint answers as any unknown /v2 path.
+    let glint = owner.get("/v2/glint").await;
+    let (gs, gh, gb) = (
+        glint.status(),
+        glint.headers().get("content-type").cloned(),
+        glint.text().await.unwrap(),
+    );
+    let other = owner.get("/v2/no-such-thing").await;
+    assert_eq!(gs, 404);
+    assert_eq!(
+        (gs, gh),
+        (other.status(), other.headers().get("content-type").cloned())
+    );
+    assert_eq!(gb, other.text().await.unwrap());
+    // Glance's member schemas.
+    let (_, schema) = json(owner.get("/v2/schemas/member").await).await;
+    assert!(schema["properties"].get("os_glint").is_none(), "{schema}");
+    assert_eq!(schema, glint::api::v2::schemas::member_schema());
+}
+
+crate::backend_test!(
+    expiry_ends_access_at_the_instant,
+    config = |c| c.sharing.enabled = true,
+    |app| async move {
+        let owner = app.caller("p1", "member");
+        let consumer = app.caller("p2", "member");
+        let id = shared_image(&owner).await;
+        let expires = Utc::now().trunc_subsecs(0) + chrono::Duration::seconds(3);
+        let at = expires.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let (s, m) = json(
+        owner
+            .post(
+                &format!("/v2/images/{id}/members"),
+                &json!({"member": "p2", "os_glint": {"expires_at": at, "note": "CI runners, until Friday"}}),
+            )
+            .await,
+    )
+    .await;
+        assert_eq!(s, 200, "{m}");
+        assert_eq!(m["status"], "pending");
+        assert_eq!(
+            m["os_glint"],
+            json!({"expires_at": at, "note": "CI runners, until Friday", "state": "active"})
+        );
+        let (s, v) = json(
+            consumer
+                .put(
+                    &format!("/v2/images/{id}/members/p2"),
+                    &json!({"status": "accepted"}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["os_glint"]["note"], "CI runners, until Friday");
+
+        // Before the instant: the member sees, downloads and lists the image.
+        assert_eq!(
+            consumer.get(&format!("/v2/images/{id}")).await.status(),
+            200
+        );
+        assert_eq!(
+            consumer
+                .get(&format!("/v2/images/{id}/file"))
+                .await
+                .status(),
+            200
+        );
+        let (_, l) = json(consumer.get("/v2/images").await).await;
+        assert_eq!(image_ids(&l), vec![id.clone()]);
+        let (s, v) = json(consumer.get(&format!("/v2/images/{id}/members/p2")).await).await;
+        assert_eq!(
+            (s, v["os_glint"]["state"].as_str()),
+            (200, Some("active")),
+            "{v}"
+        );
+
+        let wait = (expires - Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(300);
+        tokio::time::sleep(wait).await;
+
+        // After it: as if the member row were gone.
+        let (s, v) = json(consumer.get(&format!("/v2/images/{id}")).await).await;
+        assert_eq!(s, 404, "{v}");
+        assert_eq!(
+            consumer
+                .get(&format!("/v2/images/{id}/file"))
+                .await
+                .status(),
+            404
+        );
+        for q in [
+            "",
+            "?visibility=shared",
+            "?member_status=all&visibility=shared",
+            "?member_status=accepted",
+        ] {
+            let (s, l) = json(consumer.get(&format!("/v2/images{q}")).await).await;
+            assert_eq!((s, image_ids(&l)), (200, Vec::<String>::new()), "{q}");
+        }
+        let (s, _) = json(consumer.get(&format!("/v2/images/{id}/members/p2")).await).await;
+        assert_eq!(s, 404);
+        let (s, _) = json(
+            consumer
+                .put(
+                    &format!("/v2/images/{id}/members/p2"),
+                    &json!({"status": "rejected"}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(s, 404);
+        // A marker naming the image is as unknown to the member as the image.
+        let (s, v) = json(consumer.get(&format!("/v2/images?marker={id}")).await).await;
+        assert_eq!(s, 400, "{v}");
+
+        // The owner still sees the row, expired, and it is still in the database.
+        let (s, l) = json(owner.get(&format!("/v2/images/{id}/members")).await).await;
+        assert_eq!(s, 200);
+        assert_eq!(l["members"][0]["status"], "accepted");
+        assert_eq!(l["members"][0]["os_glint"]["state"], "expired");
+        assert_eq!(
+            app.count("SELECT COUNT(*) AS n FROM image_members WHERE NOT deleted"),
+            1
+        );
+        // Removing the member removes its extension data; adding it again starts afresh.
+        assert_eq!(
+            owner
+                .delete(&format!("/v2/images/{id}/members/p2"))
+                .await
+                .status(),
+            204
+        );
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM glint_member_ext"), 0);
+        let (s, m) = json(
+            owner
+                .post(
+                    &format!("/v2/images/{id}/members"),
+                    &json!({"member": "p2"}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert!(m.get("os_glint").is_none(), "{m}");
+        let (s, _) = json(
+            consumer
+                .put(
+                    &format!("/v2/images/{id}/members/p2"),
+                    &json!({"status": "accepted"}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert_eq!(
+            consumer.get(&format!("/v2/images/{id}")).await.status(),
+            200
+        );
+    }
+);
+
+crate::backend_test!(
+    bad_extension_data_is_refused_and_nothing_written,
+    config = |c| c.sharing.enabled = true,
+    |app| async move {
+        let owner = app.caller("p1", "member");
+        let id = shared_image(&owner).await;
+        for (ext, want) in [
+            (
+                json!({"expires_at": "2001-01-01T00:00:00Z"}),
+                "is not in the future",
+            ),
+            (json!({"expires_at": "next week"}), "RFC 3339"),
+            (
+                json!({"note": "x".repeat(1001)}),
+                "longer than 1000 characters",
+            ),
+            (json!({"expiry": "2099-01-01T00:00:00Z"}), "os_glint.expiry"),
+            (json!(["x"]), "must be an object"),
+        ] {
+            let (s, v) = json(
+                owner
+                    .post(
+                        &format!("/v2/images/{id}/members"),
+                        &json!({"member": "p2", "os_glint": ext}),
+                    )
+                    .await,
+            )
+            .await;
+            assert_eq!(s, 400, "{ext}: {v}");
+            assert!(message(&v).contains(want), "{ext}: {v}");
+        }
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM image_members"), 0);
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM glint_member_ext"), 0);
+        // Another project cannot read the note: p3 sees neither image nor member.
+        let (s, _) = json(
+            owner
+                .post(
+                    &format!("/v2/images/{id}/members"),
+                    &json!({"member": "p2", "os_glint": {"note": "for p2"}}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200);
+        let (s, _) = json(
+            app.caller("p3", "member")
+                .get(&format!("/v2/images/{id}/members/p2"))
+                .await,
+        )
+        .await;
+        assert_eq!(s, 404);
+    }
+);
+
+#[actix_web::test]
+async fn on_discovery_and_schemas_declare_the_extensions() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.sharing.enabled = true).await;
+    let c = app.caller("p1", "reader");
+    let (s, v) = json(c.get("/v2/glint").await).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v,
+        json!({"extensions": ["member-expiry", "member-note"], "limits": {"note_max_chars": 1000}})
+    );
+    let (_, member) = json(c.get("/v2/schemas/member").await).await;
+    assert_eq!(member["properties"]["os_glint"]["type"], "object");
+    assert_eq!(
+        member["properties"]["status"]["enum"],
+        json!(["pending", "accepted", "rejected"])
+    );
+    let (_, members) = json(c.get("/v2/schemas/members").await).await;
+    assert_eq!(members["properties"]["members"]["items"], member);
+
+    // The rule is the operator's to change (policy file), like Glance's own.
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, "\"glint:discover\": \"role:admin\"\n").unwrap();
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.sharing.enabled = true;
+        c.policy_file = Some(policy);
+    })
+    .await;
+    let (s, _) = json(app.caller("p1", "reader").get("/v2/glint").await).await;
+    assert_eq!(s, 403);
+    let (s, _) = json(app.caller("p1", "admin").get("/v2/glint").await).await;
+    assert_eq!(s, 200);
+}
