@@ -138,6 +138,7 @@ pub fn delete(
     now: NaiveDateTime,
 ) -> Result<bool, DbError> {
     let image_id = image_id.as_str();
+    drop_duplicate_live_rows(conn, image_id, Some(member))?;
     let n = on_backend!(conn, c => DeleteMember {
         image_id,
         member,
@@ -145,4 +146,45 @@ pub fn delete(
     }
     .execute(c))?;
     Ok(n > 0)
+}
+
+/// Two live rows for one (image, member) exist only on MySQL, and only when Glance added the
+/// member at the same moment as another server (Glance takes no lock, and MySQL has no partial
+/// unique index to refuse the second row). Soft-deleting both at once would give them the same
+/// (image_id, member, deleted_at), which Glance's unique key refuses (a 500); so the extra rows,
+/// all but the oldest, are removed first: one membership is what both servers show afterwards.
+/// `member`: that member's rows only; `None`: every member of the image. A no-op elsewhere.
+pub fn drop_duplicate_live_rows(
+    conn: &mut DbConn,
+    image_id: &str,
+    member: Option<&str>,
+) -> Result<(), DbError> {
+    if !matches!(conn, DbConn::Mysql(_)) {
+        return Ok(());
+    }
+    let mut q = m::table
+        .filter(m::image_id.eq(image_id))
+        .filter(not(m::deleted))
+        .select((m::id, m::member))
+        .order(m::id.asc())
+        .into_boxed();
+    if let Some(member) = member {
+        q = q.filter(m::member.eq(member));
+    }
+    let rows: Vec<(i32, String)> = q.load(conn)?;
+    let mut seen = std::collections::HashSet::new();
+    let extra: Vec<i32> = rows
+        .into_iter()
+        .filter(|(_, member)| !seen.insert(member.clone()))
+        .map(|(id, _)| id)
+        .collect();
+    if !extra.is_empty() {
+        tracing::warn!(
+            image_id,
+            rows = extra.len(),
+            "removing duplicate live member rows (two servers added one member at once)"
+        );
+        diesel::delete(m::table.filter(m::id.eq_any(extra))).execute(conn)?;
+    }
+    Ok(())
 }

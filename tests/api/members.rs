@@ -112,7 +112,8 @@ backend_test!(share_accept_reject_remove, |app| async move {
         app.count(&format!(
             "SELECT COUNT(*) AS n FROM image_members WHERE image_id = '{id}' AND deleted"
         )),
-        1
+        2,
+        "one deleted row per member, the duplicates gone"
     );
     // Re-adding revives the row as pending.
     let (s, m) = add(&owner, &id, "p2").await;
@@ -823,3 +824,64 @@ backend_test!(status_update_racing_delete, |app| async move {
         assert!(!listed_ids(&alt, "").await.contains(&id));
     }
 });
+
+/// Glance adding a member at the same moment as another server can leave two live rows for one
+/// (image, member) on MySQL (it takes no lock; MySQL has no partial unique index). glint then
+/// still deletes the member, and the image, without tripping Glance's unique key
+/// (image_id, member, deleted_at).
+#[actix_web::test]
+async fn duplicate_live_member_rows_are_deleted_cleanly() {
+    use crate::helpers::{Backend, TestApp};
+    use diesel::RunQueryDsl;
+    if !crate::helpers::backends().contains(&Backend::Mysql) {
+        crate::helpers::skip("mysql not in GLINT_TEST_BACKENDS");
+        return;
+    }
+    let app = TestApp::spawn(Backend::Mysql).await;
+    let owner = app.caller("p1", "member");
+    let id = owner.create_image(json!({"visibility": "shared"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let twice = |member: &str| {
+        for _ in 0..2 {
+            diesel::sql_query(format!(
+                "INSERT INTO image_members (image_id, member, can_share, status, created_at, \
+                 updated_at, deleted) VALUES ('{id}', '{member}', 0, 'pending', NOW(), NOW(), 0)"
+            ))
+            .execute(&mut *app.db())
+            .unwrap();
+        }
+    };
+    let live = |member: &str| {
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM image_members WHERE image_id = '{id}' \
+             AND member = '{member}' AND NOT deleted"
+        ))
+    };
+    twice("p2");
+    assert_eq!(live("p2"), 2);
+    assert_eq!(
+        owner
+            .delete(&format!("/v2/images/{id}/members/p2"))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(live("p2"), 0);
+    let (s, _) = json(owner.get(&format!("/v2/images/{id}/members/p2")).await).await;
+    assert_eq!(s, 404);
+    twice("p3");
+    assert_eq!(
+        owner.delete(&format!("/v2/images/{id}")).await.status(),
+        204
+    );
+    assert_eq!(live("p3"), 0);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM image_members WHERE image_id = '{id}' AND deleted"
+        )),
+        2,
+        "one deleted row per member, the duplicates gone"
+    );
+}

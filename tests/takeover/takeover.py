@@ -704,6 +704,7 @@ def mixed(ctx, report, tokens):
 
     anomalies = []
     revived_twice = []
+    duplicated = set()
 
     def scenario(i, image):
         a, b = servers[i % 2], servers[(i + 1) % 2]
@@ -719,6 +720,12 @@ def mixed(ctx, report, tokens):
                 # glint's does, and takes no lock glint's lock excludes): one membership, as if one had won.
                 with lock:
                     revived_twice.append(image)
+            elif int(live) > 1 and ctx.backend == "mysql" and all(x in (200, 409) for x in st):
+                # Glance checks for the member and inserts without a lock, and MySQL has no partial unique index
+                # to refuse a second live row: Glance beside any other writer (Glance too) can leave two.
+                # Documented (docs/TAKEOVER.md); glint must still serve and delete them (checked below).
+                with lock:
+                    duplicated.add((image, beta))
             elif st.count(200) > 1 or int(live) > 1 or any(x not in (200, 409) and x < 500 and x != 0 for x in st):
                 anomalies.append(f"image {image} round {rnd}: the same member added through {a.name} and "
                                  f"{b.name} at once: they answered {st}; live rows for (image, member) "
@@ -787,7 +794,13 @@ def mixed(ctx, report, tokens):
         dup = db.query("SELECT image_id, member, COUNT(*) FROM image_members WHERE deleted = "
                        f"{f} GROUP BY image_id, member HAVING COUNT(*) > 1")
         for r in dup:
+            if ctx.backend == "mysql" and (r[0], r[1]) in duplicated:
+                continue
             report.fail(ctx.backend, phase, f"two live member rows for one (image, member): {r}")
+        if duplicated:
+            report.note(ctx.backend, phase, f"{len(duplicated)} times two live rows for one (image, member) after "
+                        "Glance added the member at the same moment as the other server (Glance takes no lock; "
+                        f"MySQL has no partial unique index); {len(dup)} such pairs left at the end")
         bad = db.query(f"SELECT id, status, deleted FROM images WHERE id IN ({ids}) AND "
                        f"((status = 'deleted') <> (deleted <> {f}))")
         for r in bad:
@@ -830,6 +843,14 @@ def mixed(ctx, report, tokens):
                 n += 1
                 request = f"{user} GET {path}"
                 d = [x for x in d if not allowed(ctx.backend, phase, request, x[0])]
+                if d and ctx.backend == "mysql" and any(r[0] == image for r in dup):
+                    # Two rows for one member (see `duplicated`): each server lists both in its own order and
+                    # shows one of them; which one is not a difference between the two.
+                    shown = path.rsplit("/", 1)[-1]
+                    if path.endswith("/members"):
+                        d = [x for x in d if not x[0].startswith("/body/members")]
+                    elif (image, shown) in {(r[0], r[1]) for r in dup}:
+                        d = [x for x in d if not x[0].startswith("/body")]
                 if d:
                     ndiff += 1
                     report.fail(ctx.backend, phase, f"{request}: Glance and glint differ\n" + "\n".join(
