@@ -15,6 +15,7 @@ diesel::table! {
         member -> Text,
         expires_at -> Nullable<Timestamp>,
         note -> Nullable<Text>,
+        renewal_requested -> Bool,
     }
 }
 
@@ -25,6 +26,7 @@ struct ExtRow {
     #[diesel(deserialize_as = OptTs)]
     expires_at: Option<NaiveDateTime>,
     note: Option<String>,
+    renewal_requested: bool,
 }
 
 impl ExtRow {
@@ -32,6 +34,7 @@ impl ExtRow {
         let ext = MemberExt {
             expires_at: self.expires_at,
             note: self.note,
+            renewal_requested: self.renewal_requested,
         };
         (self.member, ext)
     }
@@ -54,6 +57,7 @@ pub fn put(
             glint_member_ext::member.eq(member),
             glint_member_ext::expires_at.eq(OptDbTime(ext.expires_at)),
             glint_member_ext::note.eq(ext.note.as_deref()),
+            glint_member_ext::renewal_requested.eq(ext.renewal_requested),
         ))
         .execute(conn)?;
     Ok(())

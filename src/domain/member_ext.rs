@@ -16,12 +16,21 @@ pub struct MemberExt {
     /// UTC, whole seconds: access ends at this instant.
     pub expires_at: Option<NaiveDateTime>,
     pub note: Option<String>,
+    /// The member asked the owner to extend the share; cleared when the owner sets an expiry.
+    pub renewal_requested: bool,
+}
+
+/// Who changes a share's extension data: the owner (expiry, note) or the member (renewal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Owner,
+    Member,
 }
 
 impl MemberExt {
     /// Nothing to keep or show (`os_glint` is left out).
     pub fn is_empty(&self) -> bool {
-        self.expires_at.is_none() && self.note.is_none()
+        self.expires_at.is_none() && self.note.is_none() && !self.renewal_requested
     }
 
     /// Whether access has ended at `now`.
@@ -50,7 +59,54 @@ impl MemberExt {
         Ok(MemberExt {
             expires_at: expires_at(o, now)?,
             note: note(o)?,
+            renewal_requested: false,
         })
+    }
+
+    /// `PUT /v2/glint/images/{id}/members/{member_id}` with `{"os_glint": {...}}`: the keys sent
+    /// change, the others stay. The owner sets `expires_at` (a future time, or null to remove the
+    /// expiry; either clears a renewal request) and `note` (null or "" removes it); the member sets
+    /// `renewal_requested`. A key the caller's side may not set is a 403 naming it.
+    pub fn change(&self, body: &Value, side: Side, now: NaiveDateTime) -> Result<MemberExt, Error> {
+        let Some(Value::Object(o)) = body.get("os_glint") else {
+            return Err(Error::bad_request(
+                "Expected the changes in the form: {\"os_glint\": {...}}",
+            ));
+        };
+        let allowed: &[&str] = match side {
+            Side::Owner => &["expires_at", "note"],
+            Side::Member => &["renewal_requested"],
+        };
+        for k in o.keys() {
+            if !["expires_at", "note", "renewal_requested"].contains(&k.as_str()) {
+                return Err(Error::bad_request(format!(
+                    "os_glint.{k} cannot be set here (known: expires_at, note, renewal_requested)"
+                )));
+            }
+            if !allowed.contains(&k.as_str()) {
+                let who = match side {
+                    Side::Owner => "the member",
+                    Side::Member => "the image owner",
+                };
+                return Err(Error::forbidden(format!(
+                    "os_glint.{k} is set by {who} of this share"
+                )));
+            }
+        }
+        let mut next = self.clone();
+        if o.contains_key("expires_at") {
+            next.expires_at = expires_at(o, now)?;
+            next.renewal_requested = false;
+        }
+        if o.contains_key("note") {
+            next.note = note(o)?;
+        }
+        if let Some(v) = o.get("renewal_requested") {
+            next.renewal_requested = v.as_bool().ok_or_else(|| {
+                Error::bad_request("os_glint.renewal_requested must be true or false")
+            })?;
+        }
+        Ok(next)
     }
 }
 
@@ -146,6 +202,62 @@ mod tests {
         assert!(bad(json!({"expires_at": "2026-12-06T06:00:00.9Z"})).contains("not in the future"));
         assert!(bad(json!({"expires_at": "tomorrow"})).contains("RFC 3339"));
         assert!(bad(json!({"expires_at": 1_800_000_000})).contains("RFC 3339"));
+    }
+
+    #[test]
+    fn changes_by_side() {
+        let base = MemberExt {
+            expires_at: Some(now() + chrono::Duration::days(1)),
+            note: Some("n".into()),
+            renewal_requested: true,
+        };
+        let owner = |v: Value| base.change(&json!({ "os_glint": v }), Side::Owner, now());
+        let member = |v: Value| base.change(&json!({ "os_glint": v }), Side::Member, now());
+        // A new expiry answers the renewal request; the note stays.
+        let e = owner(json!({"expires_at": "2026-12-31T00:00:00Z"})).unwrap();
+        assert_eq!(e.expires_at.unwrap().to_string(), "2026-12-31 00:00:00");
+        assert_eq!((e.note.as_deref(), e.renewal_requested), (Some("n"), false));
+        // null removes the expiry; a note-only change keeps the rest.
+        let e = owner(json!({"expires_at": null})).unwrap();
+        assert_eq!(e.expires_at, None);
+        let e = owner(json!({"note": null})).unwrap();
+        assert_eq!(
+            (e.note, e.expires_at, e.renewal_requested),
+            (None, base.expires_at, true)
+        );
+        assert_eq!(owner(json!({})).unwrap(), base);
+        let e = member(json!({"renewal_requested": false})).unwrap();
+        assert!(!e.renewal_requested);
+        // Each side only its own keys: 403 naming the key.
+        assert!(matches!(
+            owner(json!({"renewal_requested": true})),
+            Err(Error::Forbidden(_))
+        ));
+        assert!(matches!(
+            member(json!({"expires_at": null})),
+            Err(Error::Forbidden(_))
+        ));
+        assert!(matches!(
+            member(json!({"note": "mine"})),
+            Err(Error::Forbidden(_))
+        ));
+        // Bad values and shapes are 400.
+        assert!(matches!(
+            owner(json!({"expires_at": "2000-01-01T00:00:00Z"})),
+            Err(Error::BadRequest(_))
+        ));
+        assert!(matches!(
+            member(json!({"renewal_requested": "yes"})),
+            Err(Error::BadRequest(_))
+        ));
+        assert!(matches!(
+            owner(json!({"state": "active"})),
+            Err(Error::BadRequest(_))
+        ));
+        assert!(matches!(
+            base.change(&json!({}), Side::Owner, now()),
+            Err(Error::BadRequest(_))
+        ));
     }
 
     #[test]

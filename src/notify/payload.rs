@@ -327,6 +327,7 @@ mod tests {
             ext: Some(crate::domain::member_ext::MemberExt {
                 expires_at: Some(t("2027-01-01 00:00:00")),
                 note: Some("n".into()),
+                renewal_requested: true,
             }),
             ..m.clone()
         };

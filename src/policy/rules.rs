@@ -60,6 +60,11 @@ pub fn defaults() -> Vec<(&'static str, Check)> {
         ("context_is_admin", admin()),
         // glint's sharing extensions (Secure RBAC: reader reads, member writes, admin all).
         ("glint:discover", or(vec![admin(), role("reader")])),
+        ("glint:modify_member_ext", admin_or_member_owner()),
+        (
+            "glint:request_renewal",
+            or(vec![admin(), and(vec![role("member"), is_member()])]),
+        ),
         ("default", Check::Deny),
         (
             "get_images",

@@ -9,7 +9,7 @@ use crate::domain::context::RequestContext;
 use crate::domain::id::ImageId;
 use crate::domain::image::Visibility;
 use crate::domain::member::{Member, MemberStatus};
-use crate::domain::member_ext::MemberExt;
+use crate::domain::member_ext::{MemberExt, Side};
 use crate::domain::quota;
 use crate::error::{Error, Msg};
 
@@ -271,6 +271,75 @@ pub async fn authorize_update(
                 return Err(member_not_found(&id, &member));
             }
             st.policy.enforce("modify_member", &ctx, &v.target(&ctx))
+        })
+        .await
+}
+
+/// Which side of the share the caller changes its extension data as (the owner, or an admin:
+/// expiry and note; the member: a renewal request), after the checks of a member update:
+/// the image and the row visible to the caller (else 404), then the side's policy rule
+/// (`glint:modify_member_ext`, `glint:request_renewal`; else 403).
+fn ext_side(
+    conn: &mut DbConn,
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &ImageId,
+    member: &str,
+    lock: bool,
+) -> Result<(Member, Side), Error> {
+    let v = load_shared(conn, state, ctx, id, lock, || {
+        Error::not_found("Only shared images have members.")
+    })?;
+    if !state.policy.allows("get_member", ctx, &v.target(ctx)) || !sees_row(ctx, &v, member) {
+        return Err(member_not_found(id, member));
+    }
+    let Some(row) = db::members::get(conn, id, member)? else {
+        return Err(member_not_found(id, member));
+    };
+    let owns =
+        ctx.is_admin() || (ctx.project().is_some() && v.image.owner.as_deref() == ctx.project());
+    let side = if owns { Side::Owner } else { Side::Member };
+    let rule = match side {
+        Side::Owner => "glint:modify_member_ext",
+        Side::Member => "glint:request_renewal",
+    };
+    state.policy.enforce(rule, ctx, &v.target(ctx))?;
+    Ok((row, side))
+}
+
+/// Before the body of `PUT /v2/glint/images/{id}/members/{member}` is read.
+pub async fn authorize_change_ext(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &ImageId,
+    member: &str,
+) -> Result<(), Error> {
+    let (st, ctx, id, member) = (state.clone(), ctx.clone(), id.to_owned(), member.to_owned());
+    state
+        .read(move |c| ext_side(c, &st, &ctx, &id, &member, false).map(|_| ()))
+        .await
+}
+
+/// `PUT /v2/glint/images/{id}/members/{member}`: change the share's extension data
+/// (`MemberExt::change`); the member row itself, and Glance's notifications, are untouched.
+pub async fn change_ext(
+    state: &AppState,
+    ctx: RequestContext,
+    id: ImageId,
+    member: String,
+    body: serde_json::Value,
+) -> Result<Member, Error> {
+    let st = state.clone();
+    state
+        .write(move |c| {
+            let (row, side) = ext_side(c, &st, &ctx, &id, &member, true)?;
+            let current = db::member_ext::get(c, id.as_str(), &member)?.unwrap_or_default();
+            let next = current.change(&body, side, now())?;
+            db::member_ext::put(c, id.as_str(), &member, &next)?;
+            Ok(Member {
+                ext: Some(next),
+                ..row
+            })
         })
         .await
 }

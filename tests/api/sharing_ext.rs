@@ -281,7 +281,7 @@ async fn on_discovery_and_schemas_declare_the_extensions() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         v,
-        json!({"extensions": ["member-expiry", "member-note"], "limits": {"note_max_chars": 1000}})
+        json!({"extensions": ["member-expiry", "member-note", "member-renewal-request"], "limits": {"note_max_chars": 1000}})
     );
     let (_, member) = json(c.get("/v2/schemas/member").await).await;
     assert_eq!(member["properties"]["os_glint"]["type"], "object");
@@ -305,4 +305,120 @@ async fn on_discovery_and_schemas_declare_the_extensions() {
     assert_eq!(s, 403);
     let (s, _) = json(app.caller("p1", "admin").get("/v2/glint").await).await;
     assert_eq!(s, 200);
+}
+
+crate::backend_test!(
+    owner_and_member_change_their_own_keys,
+    config = |c| c.sharing.enabled = true,
+    |app| async move {
+        let owner = app.caller("p1", "member");
+        let consumer = app.caller("p2", "member");
+        let id = shared_image(&owner).await;
+        let day = (Utc::now().trunc_subsecs(0) + chrono::Duration::days(1))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let (s, _) = json(
+            owner
+                .post(
+                    &format!("/v2/images/{id}/members"),
+                    &json!({"member": "p2", "os_glint": {"expires_at": day}}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200);
+        let put = |c: &Caller<'_>, body: Value| {
+            let path = format!("/v2/glint/images/{id}/members/p2");
+            let c = c.request(reqwest::Method::PUT, &path).json(&body);
+            async move { json(c.send().await.unwrap()).await }
+        };
+        // The member asks for a renewal; both sides see it.
+        let (s, v) = put(&consumer, json!({"os_glint": {"renewal_requested": true}})).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(
+            v["os_glint"],
+            json!({"expires_at": day, "renewal_requested": true, "state": "active"})
+        );
+        assert_eq!(v["status"], "pending");
+        let (_, l) = json(owner.get(&format!("/v2/images/{id}/members")).await).await;
+        assert_eq!(l["members"][0]["os_glint"]["renewal_requested"], true);
+        // Each side only its own keys (403), and nobody else at all (404).
+        let (s, v) = put(&consumer, json!({"os_glint": {"expires_at": null}})).await;
+        assert_eq!(
+            (s, message(&v)),
+            (
+                403,
+                "os_glint.expires_at is set by the image owner of this share".to_owned()
+            )
+        );
+        let (s, _) = put(&owner, json!({"os_glint": {"renewal_requested": false}})).await;
+        assert_eq!(s, 403);
+        let (s, _) = put(
+            &app.caller("p3", "member"),
+            json!({"os_glint": {"note": "x"}}),
+        )
+        .await;
+        assert_eq!(s, 404);
+        let (s, _) = put(
+            &app.caller("p2", "reader"),
+            json!({"os_glint": {"renewal_requested": false}}),
+        )
+        .await;
+        assert_eq!(s, 403);
+        // The owner extends the share: the request is answered (cleared); a note is added.
+        let week = (Utc::now().trunc_subsecs(0) + chrono::Duration::days(7))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let (s, v) = put(
+            &owner,
+            json!({"os_glint": {"expires_at": week, "note": "renewed"}}),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(
+            v["os_glint"],
+            json!({"expires_at": week, "note": "renewed", "state": "active"})
+        );
+        let (_, v) = json(consumer.get(&format!("/v2/images/{id}/members/p2")).await).await;
+        assert_eq!(v["os_glint"]["expires_at"], week);
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM glint_member_ext WHERE note = 'renewed' AND NOT renewal_requested"), 1);
+        // Removing both leaves nothing: os_glint is left out and the row is gone.
+        let (s, v) = put(
+            &owner,
+            json!({"os_glint": {"expires_at": null, "note": null}}),
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert!(v.get("os_glint").is_none(), "{v}");
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM glint_member_ext"), 0);
+        // Bad requests change nothing.
+        let (s, _) = put(&owner, json!({"expires_at": week})).await;
+        assert_eq!(s, 400);
+        let (s, _) = put(
+            &owner,
+            json!({"os_glint": {"expires_at": "2001-01-01T00:00:00Z"}}),
+        )
+        .await;
+        assert_eq!(s, 400);
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM glint_member_ext"), 0);
+    }
+);
+
+#[actix_web::test]
+async fn off_the_change_route_is_an_unknown_path() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let owner = app.caller("p1", "member");
+    let id = shared_image(&owner).await;
+    let r = owner
+        .request(
+            reqwest::Method::PUT,
+            &format!("/v2/glint/images/{id}/members/p2"),
+        )
+        .json(&json!({"os_glint": {"note": "x"}}))
+        .send()
+        .await
+        .unwrap();
+    let other = owner.get("/v2/no-such-thing").await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.text().await.unwrap(), other.text().await.unwrap());
 }

@@ -7,5 +7,6 @@ CREATE TABLE `glint_member_ext` (
   `member` varchar(255) NOT NULL,
   `expires_at` datetime DEFAULT NULL,
   `note` text DEFAULT NULL,
+  `renewal_requested` tinyint(1) NOT NULL DEFAULT 0,
   PRIMARY KEY (`image_id`, `member`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb3 COLLATE=utf8mb3_general_ci;

@@ -6,5 +6,6 @@ CREATE TABLE glint_member_ext (
     member VARCHAR(255) NOT NULL,
     expires_at TIMESTAMP WITHOUT TIME ZONE,
     note TEXT,
+    renewal_requested BOOLEAN NOT NULL DEFAULT false,
     PRIMARY KEY (image_id, member)
 );

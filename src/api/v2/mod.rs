@@ -62,6 +62,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(web::to(not_found)),
         )
         .service(
+            web::resource("/glint/images/{id}/members/{member_id}")
+                .route(web::put().to(glint::change_member_ext))
+                .default_service(web::to(not_found)),
+        )
+        .service(
             resource("/images", "GET, POST")
                 .route(web::get().to(images::list))
                 .route(web::post().to(images::create)),

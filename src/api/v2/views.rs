@@ -150,6 +150,9 @@ impl Serialize for ExtView<'_> {
         if let Some(note) = &e.note {
             out.serialize_entry("note", note)?;
         }
+        if e.renewal_requested {
+            out.serialize_entry("renewal_requested", &true)?;
+        }
         let expired = e.expired(chrono::Utc::now().naive_utc());
         out.serialize_entry("state", if expired { "expired" } else { "active" })?;
         out.end()
