@@ -207,6 +207,9 @@ fn serve(config: Config) -> Result<(), String> {
                     {
                         tracing::warn!(error = %e, "upload recovery sweep failed");
                     }
+                    if let Err(e) = glint::service::sharing_sweep::purge_expired(&sweeper).await {
+                        tracing::warn!(error = %e, "expired-share sweep failed");
+                    }
                 }
             });
             // actix stops gracefully on SIGTERM and ctrl-c: in-flight requests finish first.

@@ -1,21 +1,100 @@
 //! glint's `[glint_sharing]`: the sharing extensions (`../shared/design/sharing-extensions.md`).
 //! Off by default; off, every answer is Glance's.
 
+use std::time::Duration;
+
 use super::RawConfig;
 
 /// Options read here, per section (see `RawConfig::ignored`).
-pub(super) const KNOWN: &[(&str, &[&str])] = &[("glint_sharing", &["enabled"])];
+pub(super) const KNOWN: &[(&str, &[&str])] = &[(
+    "glint_sharing",
+    &["enabled", "expired_retention", "pending_ttl"],
+)];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SharingConfig {
     /// `enabled` (default false): `os_glint` on members, `/v2/glint/...` routes.
     pub enabled: bool,
+    /// `expired_retention` (default 30d): how long the owner still sees an expired share
+    /// (so Terraform and scripts notice it instead of silently re-sharing) before the sweep
+    /// removes the member row, with Glance's `image.member.delete`.
+    pub expired_retention: Duration,
+    /// `pending_ttl` (default 0 = never): a pending offer older than this expires like a share
+    /// whose `expires_at` passed.
+    pub pending_ttl: Option<Duration>,
 }
 
 impl SharingConfig {
     pub(super) fn from_raw(raw: &RawConfig) -> Result<Self, String> {
+        let duration = |key: &str, default: &str| -> Result<Duration, String> {
+            let text = raw.get("glint_sharing", key).unwrap_or(default);
+            parse_duration(text).ok_or_else(|| {
+                format!(
+                    "[glint_sharing] {key}: '{text}' is not a duration (seconds, or a number \
+                     with s, m, h or d, e.g. 30d)"
+                )
+            })
+        };
+        let pending_ttl = duration("pending_ttl", "0")?;
         Ok(SharingConfig {
             enabled: raw.parse_bool("glint_sharing", "enabled", false)?,
+            expired_retention: duration("expired_retention", "30d")?,
+            pending_ttl: (!pending_ttl.is_zero()).then_some(pending_ttl),
         })
+    }
+}
+
+/// `90`, `90s`, `15m`, `12h`, `30d`; `None` for anything else (negative, fractional, overflow).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_lowercase()),
+        _ => (t, 's'),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    let per = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(per).map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration(" 15m "), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("12H"), Some(Duration::from_secs(43_200)));
+        assert_eq!(parse_duration("30d"), Some(Duration::from_secs(2_592_000)));
+        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
+        for bad in ["", "d", "-5", "1.5h", "3w", "1 d", "99999999999999999999d"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn defaults_and_refusals() {
+        let c = SharingConfig::from_raw(&RawConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!c.enabled);
+        assert_eq!(c.expired_retention, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.pending_ttl, None);
+        let mut raw = RawConfig::default();
+        raw.set("glint_sharing", "pending_ttl", "7d");
+        raw.set("glint_sharing", "expired_retention", "0");
+        let c = SharingConfig::from_raw(&raw).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.pending_ttl, Some(Duration::from_secs(7 * 86_400)));
+        assert_eq!(c.expired_retention, Duration::ZERO);
+        raw.set("glint_sharing", "pending_ttl", "a week");
+        let e = SharingConfig::from_raw(&raw).unwrap_err();
+        assert!(e.contains("[glint_sharing] pending_ttl"), "{e}");
     }
 }

@@ -211,6 +211,35 @@ fn joined_member_rows(
     }
 }
 
+/// With `pending_ttl` (sharing extensions): the project's pending offers made at or before
+/// `before` have expired and leave the shared-with-me stream. On MySQL the stream reads the
+/// member row itself (`MEMBER_JOIN`); elsewhere the images of such rows are excluded.
+fn stale_pending_offers_excluded(
+    project: &str,
+    before: NaiveDateTime,
+    dialect: Dialect,
+) -> BoxedCond {
+    use diesel::sql_types::{Bool, Nullable, Text, Timestamp};
+    if dialect == Dialect::Mysql {
+        return Box::new(
+            diesel::dsl::sql::<Nullable<Bool>>(
+                "NOT (\"image_members\".\"status\" = 'pending' AND \"image_members\".\"created_at\" <= ",
+            )
+            .bind::<Timestamp, _>(DbTime(before))
+            .sql(")"),
+        );
+    }
+    Box::new(
+        diesel::dsl::sql::<Nullable<Bool>>(
+            "images.id NOT IN (SELECT stale.image_id FROM image_members stale WHERE stale.member = ",
+        )
+        .bind::<Text, _>(project.to_owned())
+        .sql(" AND NOT stale.deleted AND stale.status = 'pending' AND stale.created_at <= ")
+        .bind::<Timestamp, _>(DbTime(before))
+        .sql(")"),
+    )
+}
+
 /// The FROM of MySQL's shared-with-me stream: the caller's member rows first (by the member
 /// index), then each image they name by primary key. One live row per (image, member) keeps the
 /// join free of repeats.
@@ -332,6 +361,7 @@ fn stream_condition(
     s: Stream,
     project: Option<&str>,
     shares_expired_at: Option<NaiveDateTime>,
+    pending_offered_before: Option<NaiveDateTime>,
     dialect: Dialect,
 ) -> BoxedCond {
     let pg = dialect == Dialect::Pg;
@@ -373,6 +403,10 @@ fn stream_condition(
                 joined_member_rows(p, status, shares_expired_at)
             } else {
                 member_image_ids(p, status, shares_expired_at, pg)
+            },
+            match pending_offered_before {
+                Some(before) => stale_pending_offers_excluded(p, before, dialect),
+                None => always(true),
             },
         ])),
     }
@@ -694,6 +728,7 @@ fn list_query(
                 s,
                 ctx.project(),
                 q.shares_expired_at,
+                q.pending_offered_before,
                 dialect,
             )];
             filters(q, dialect, &mut conds);

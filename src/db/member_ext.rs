@@ -117,3 +117,17 @@ pub fn expired(
         .get_result(conn)?;
     Ok(n > 0)
 }
+
+/// (image, member) of shares that expired at or before `cutoff`, oldest first, at most `limit`.
+pub fn expired_before(
+    conn: &mut DbConn,
+    cutoff: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<(String, String)>, DbError> {
+    Ok(glint_member_ext::table
+        .filter(glint_member_ext::expires_at.le(DbTime(cutoff)))
+        .order(glint_member_ext::expires_at.asc())
+        .select((glint_member_ext::image_id, glint_member_ext::member))
+        .limit(limit)
+        .load(conn)?)
+}

@@ -188,3 +188,20 @@ pub fn drop_duplicate_live_rows(
     }
     Ok(())
 }
+
+/// (image, member) of live pending offers made at or before `before`, oldest first, at most
+/// `limit` (the sharing extensions' `pending_ttl`).
+pub fn pending_offered_before(
+    conn: &mut DbConn,
+    before: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<(String, String)>, DbError> {
+    Ok(m::table
+        .filter(not(m::deleted))
+        .filter(m::status.eq(MemberStatus::Pending.as_str()))
+        .filter(m::created_at.le(DbTime(before)))
+        .order(m::created_at.asc())
+        .select((m::image_id, m::member))
+        .limit(limit)
+        .load(conn)?)
+}

@@ -33,6 +33,28 @@ impl MemberExt {
         self.expires_at.is_none() && self.note.is_none() && !self.renewal_requested
     }
 
+    /// With `pending_ttl`, a pending offer ends `ttl` after it was made: its effective expiry is
+    /// the earlier of that and its own `expires_at` (what the owner sees, and what access uses).
+    pub fn with_pending_ttl(
+        mut self,
+        pending: bool,
+        offered_at: NaiveDateTime,
+        ttl: Option<std::time::Duration>,
+    ) -> MemberExt {
+        let Some(ttl) = ttl.filter(|_| pending) else {
+            return self;
+        };
+        // A ttl past the calendar's end never ends the offer.
+        let Some(ends) = chrono::Duration::from_std(ttl)
+            .ok()
+            .and_then(|d| offered_at.checked_add_signed(d))
+        else {
+            return self;
+        };
+        self.expires_at = Some(self.expires_at.map_or(ends, |at| at.min(ends)));
+        self
+    }
+
     /// Whether access has ended at `now`.
     pub fn expired(&self, now: NaiveDateTime) -> bool {
         self.expires_at.is_some_and(|at| at <= now)
@@ -202,6 +224,30 @@ mod tests {
         assert!(bad(json!({"expires_at": "2026-12-06T06:00:00.9Z"})).contains("not in the future"));
         assert!(bad(json!({"expires_at": "tomorrow"})).contains("RFC 3339"));
         assert!(bad(json!({"expires_at": 1_800_000_000})).contains("RFC 3339"));
+    }
+
+    #[test]
+    fn pending_offers_end_after_the_ttl() {
+        let ttl = Some(std::time::Duration::from_secs(3600));
+        let offered = now();
+        let e = MemberExt::default().with_pending_ttl(true, offered, ttl);
+        assert_eq!(e.expires_at, Some(offered + chrono::Duration::hours(1)));
+        assert!(!e.expired(offered + chrono::Duration::minutes(59)));
+        assert!(e.expired(offered + chrono::Duration::hours(1)));
+        // An earlier expiry of its own stays; accepted shares and no ttl are left alone.
+        let soon = MemberExt {
+            expires_at: Some(offered + chrono::Duration::minutes(5)),
+            ..MemberExt::default()
+        };
+        assert_eq!(soon.clone().with_pending_ttl(true, offered, ttl), soon);
+        assert_eq!(
+            MemberExt::default().with_pending_ttl(false, offered, ttl),
+            MemberExt::default()
+        );
+        assert_eq!(
+            MemberExt::default().with_pending_ttl(true, offered, None),
+            MemberExt::default()
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::domain::context::RequestContext;
 use crate::domain::id::ImageId;
 use crate::domain::image::Image;
 use crate::domain::member::MemberStatus;
+use crate::domain::member_ext::MemberExt;
 use crate::domain::visibility::{can_see, VisibilityFacts};
 use crate::error::Error;
 use crate::policy::{image_target, Enforcer, Target};
@@ -98,10 +99,21 @@ pub fn live_membership(
         return Ok(membership);
     }
     let now = chrono::Utc::now().naive_utc();
-    match db::member_ext::expired(conn, &image.id, project, now)? {
-        true => Ok(None),
-        false => Ok(membership),
+    if db::member_ext::expired(conn, &image.id, project, now)? {
+        return Ok(None);
     }
+    // A pending offer older than `pending_ttl` has expired too.
+    if let (Some(MemberStatus::Pending), Some(ttl)) = (membership, state.config.sharing.pending_ttl)
+    {
+        let id = ImageId::from_path(&image.id);
+        if let Some(row) = db::members::get(conn, &id, project)? {
+            let ext = MemberExt::default().with_pending_ttl(true, row.created_at, Some(ttl));
+            if ext.expired(now) {
+                return Ok(None);
+            }
+        }
+    }
+    Ok(membership)
 }
 
 /// The visibility and `get_image` checks of `load_visible`, on an image

@@ -144,7 +144,14 @@ pub async fn list(
         .enforce("get_images", &ctx, &project_target(&ctx))?;
     let mut q = q;
     if state.config.sharing.enabled {
-        q.shares_expired_at = Some(chrono::Utc::now().naive_utc());
+        let now = chrono::Utc::now().naive_utc();
+        q.shares_expired_at = Some(now);
+        q.pending_offered_before = state
+            .config
+            .sharing
+            .pending_ttl
+            .and_then(|ttl| chrono::Duration::from_std(ttl).ok())
+            .and_then(|ttl| now.checked_sub_signed(ttl));
     }
     let st = state.clone();
     state

@@ -69,7 +69,8 @@ pub async fn list(
                 .filter(|m| sees_row(&ctx, &v, &m.member_id))
                 .map(|mut m| {
                     if st.config.sharing.enabled {
-                        m.ext = Some(ext.remove(&m.member_id).unwrap_or_default());
+                        let e = ext.remove(&m.member_id).unwrap_or_default();
+                        m.ext = Some(shown_ext(&st, &m, e));
                     }
                     m
                 })
@@ -106,9 +107,16 @@ pub async fn show(
 /// `m` with its extension data, when the sharing extensions are on.
 fn with_ext(conn: &mut DbConn, state: &AppState, mut m: Member) -> Result<Member, Error> {
     if state.config.sharing.enabled {
-        m.ext = Some(db::member_ext::get(conn, &m.image_id, &m.member_id)?.unwrap_or_default());
+        let e = db::member_ext::get(conn, &m.image_id, &m.member_id)?.unwrap_or_default();
+        m.ext = Some(shown_ext(state, &m, e));
     }
     Ok(m)
+}
+
+/// The extension data as shown: a pending offer's `pending_ttl` counts as its expiry.
+fn shown_ext(state: &AppState, m: &Member, e: MemberExt) -> MemberExt {
+    let pending = m.status == MemberStatus::Pending;
+    e.with_pending_ttl(pending, m.created_at, state.config.sharing.pending_ttl)
 }
 
 /// `ext` is the request's `os_glint` (empty with the sharing extensions off).
@@ -132,7 +140,7 @@ pub async fn create(
                     // A re-added member starts afresh: nothing of an earlier share is kept.
                     db::member_ext::put(c, id.as_str(), &member, &ext)?;
                     if st.config.sharing.enabled {
-                        m.ext = Some(ext);
+                        m.ext = Some(shown_ext(&st, &m, ext));
                     }
                     Ok(m)
                 }
@@ -336,10 +344,8 @@ pub async fn change_ext(
             let current = db::member_ext::get(c, id.as_str(), &member)?.unwrap_or_default();
             let next = current.change(&body, side, now())?;
             db::member_ext::put(c, id.as_str(), &member, &next)?;
-            Ok(Member {
-                ext: Some(next),
-                ..row
-            })
+            let ext = Some(shown_ext(&st, &row, next));
+            Ok(Member { ext, ..row })
         })
         .await
 }

@@ -7,6 +7,7 @@ pub mod import;
 pub mod members;
 pub mod metadefs;
 pub mod recovery;
+pub mod sharing_sweep;
 pub mod tasks;
 pub mod transfer;
 pub mod upload_slots;

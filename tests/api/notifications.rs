@@ -918,3 +918,141 @@ async fn metadef_tag_events_as_glance_sends_them() {
     drop(app);
     l.finish().await;
 }
+
+/// The sharing extensions' sweep: an expired share (its own expiry, or a pending offer past
+/// `pending_ttl`) stays visible to the owner for `expired_retention`, then the sweep removes the
+/// member row and Glance's `image.member.delete` goes out; a live share is left alone.
+#[actix_web::test]
+async fn expired_shares_are_removed_after_their_retention_with_glances_event() {
+    let Some(mut l) = Listener::start().await else {
+        return;
+    };
+    let url = format!("rabbit://guest:guest@{BROKER}/");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        l.configure(c, &url, 100);
+        c.sharing.enabled = true;
+        c.sharing.expired_retention = Duration::from_secs(2);
+        c.sharing.pending_ttl = Some(Duration::from_secs(4));
+    })
+    .await;
+    let owner = app.caller("p1", "member,reader");
+    let id = owner
+        .create_image(json!({"name": "x", "visibility": "shared"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_envelope(&l.message().await, "image.create");
+    let start = std::time::Instant::now();
+    let soon = (chrono::Utc::now() + chrono::Duration::seconds(5))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let add = |member: &'static str, ext: Value| {
+        let path = format!("/v2/images/{id}/members");
+        let owner = &owner;
+        async move {
+            let (s, v) = json(
+                owner
+                    .post(&path, &json!({"member": member, "os_glint": ext}))
+                    .await,
+            )
+            .await;
+            assert_eq!(s, 200, "{v}");
+            v
+        }
+    };
+    // p2: expires in 4-5 s (accepted); p3: a pending offer (pending_ttl 4 s); p4: accepted, no
+    // expiry: stays.
+    add("p2", json!({"expires_at": soon})).await;
+    let v = add("p3", json!(null)).await;
+    assert!(
+        v["os_glint"]["expires_at"].is_string(),
+        "the ttl shows as the offer's expiry: {v}"
+    );
+    add("p4", json!({"note": "kept"})).await;
+    for p in ["p2", "p4"] {
+        let (s, _) = json(
+            app.caller(p, "member")
+                .put(
+                    &format!("/v2/images/{id}/members/{p}"),
+                    &json!({"status": "accepted"}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200);
+    }
+    for _ in 0..5 {
+        l.message().await; // 3 creates, 2 updates
+    }
+    // Before retention has passed: nothing is removed, and the owner sees both expired.
+    let removed = glint::service::sharing_sweep::purge_expired(&app.state)
+        .await
+        .unwrap();
+    assert!(removed.is_empty(), "{removed:?}");
+    // Both expired (at most 5 s after the start), retention (2 s) not yet over.
+    tokio::time::sleep(Duration::from_millis(5300).saturating_sub(start.elapsed())).await;
+    let (_, l2) = json(owner.get(&format!("/v2/images/{id}/members")).await).await;
+    let states: Vec<(String, String)> = l2["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["member_id"].as_str().unwrap().to_owned(),
+                m["os_glint"]["state"].as_str().unwrap_or("-").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("p2".into(), "expired".into()),
+            ("p3".into(), "expired".into()),
+            ("p4".into(), "active".into())
+        ]
+    );
+    // p3 lost the pending offer: the image is gone for it.
+    assert_eq!(
+        app.caller("p3", "member")
+            .get(&format!("/v2/images/{id}"))
+            .await
+            .status(),
+        404
+    );
+    tokio::time::sleep(Duration::from_millis(7500).saturating_sub(start.elapsed())).await;
+    let mut removed: Vec<String> = glint::service::sharing_sweep::purge_expired(&app.state)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.member_id)
+        .collect();
+    removed.sort();
+    assert_eq!(removed, ["p2", "p3"]);
+    let mut events = Vec::new();
+    for _ in 0..2 {
+        let m = l.message().await;
+        assert_envelope(&m, "image.member.delete");
+        assert_eq!(m["payload"]["deleted"], true);
+        events.push(m["payload"]["member_id"].as_str().unwrap().to_owned());
+    }
+    events.sort();
+    assert_eq!(events, ["p2", "p3"]);
+    let live: Vec<String> = {
+        let (_, v) = json(owner.get(&format!("/v2/images/{id}/members")).await).await;
+        v["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["member_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(live, ["p4"]);
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM glint_member_ext"), 1);
+    // A second sweep finds nothing.
+    assert!(glint::service::sharing_sweep::purge_expired(&app.state)
+        .await
+        .unwrap()
+        .is_empty());
+    l.finish().await;
+}

@@ -85,7 +85,8 @@ crate::backend_test!(
         let owner = app.caller("p1", "member");
         let consumer = app.caller("p2", "member");
         let id = shared_image(&owner).await;
-        let expires = Utc::now().trunc_subsecs(0) + chrono::Duration::seconds(3);
+        // A few seconds: room for the requests below on a loaded machine.
+        let expires = Utc::now().trunc_subsecs(0) + chrono::Duration::seconds(6);
         let at = expires.format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let (s, m) = json(
         owner
@@ -422,3 +423,80 @@ async fn off_the_change_route_is_an_unknown_path() {
     assert_eq!(r.status(), 404);
     assert_eq!(r.text().await.unwrap(), other.text().await.unwrap());
 }
+
+crate::backend_test!(
+    pending_offers_expire_after_the_ttl,
+    config = |c| {
+        c.sharing.enabled = true;
+        c.sharing.pending_ttl = Some(Duration::from_secs(3));
+    },
+    |app| async move {
+        let owner = app.caller("p1", "member");
+        let consumer = app.caller("p2", "member");
+        let pending_id = shared_image(&owner).await;
+        let accepted_id = shared_image(&owner).await;
+        let start = std::time::Instant::now();
+        for id in [&pending_id, &accepted_id] {
+            let (s, _) = json(
+                owner
+                    .post(
+                        &format!("/v2/images/{id}/members"),
+                        &json!({"member": "p2"}),
+                    )
+                    .await,
+            )
+            .await;
+            assert_eq!(s, 200);
+        }
+        let (s, _) = json(
+            consumer
+                .put(
+                    &format!("/v2/images/{accepted_id}/members/p2"),
+                    &json!({"status": "accepted"}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200);
+        let listed = |q: &'static str| {
+            let c = &consumer;
+            async move {
+                let (s, v) = json(c.get(&format!("/v2/images?visibility=shared&{q}")).await).await;
+                assert_eq!(s, 200, "{v}");
+                let mut ids = image_ids(&v);
+                ids.sort();
+                ids
+            }
+        };
+        let mut both = vec![pending_id.clone(), accepted_id.clone()];
+        both.sort();
+        assert_eq!(listed("member_status=all").await, both);
+        assert_eq!(listed("member_status=pending").await, std::slice::from_ref(&pending_id));
+        tokio::time::sleep(Duration::from_millis(3500).saturating_sub(start.elapsed())).await;
+        // The unanswered offer has expired; the accepted share (answered) has not.
+        assert_eq!(listed("member_status=all").await, std::slice::from_ref(&accepted_id));
+        assert!(listed("member_status=pending").await.is_empty());
+        assert_eq!(
+            consumer
+                .get(&format!("/v2/images/{pending_id}"))
+                .await
+                .status(),
+            404
+        );
+        assert_eq!(
+            consumer
+                .get(&format!("/v2/images/{accepted_id}"))
+                .await
+                .status(),
+            200
+        );
+        let (_, v) = json(
+            owner
+                .get(&format!("/v2/images/{pending_id}/members/p2"))
+                .await,
+        )
+        .await;
+        assert_eq!(v["os_glint"]["state"], "expired", "{v}");
+        assert_eq!(v["status"], "pending");
+    }
+);

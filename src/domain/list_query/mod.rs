@@ -276,6 +276,9 @@ pub struct ListQuery {
     /// Set by the service, not parsed: with the sharing extensions on, shares that expired at
     /// or before this instant (`os_glint.expires_at`) are left out of the shared-with-me images.
     pub shares_expired_at: Option<chrono::NaiveDateTime>,
+    /// Set by the service, not parsed: with `pending_ttl`, pending offers made at or before this
+    /// instant have expired and are left out too.
+    pub pending_offered_before: Option<chrono::NaiveDateTime>,
 }
 
 /// The `glance-api.conf` knobs that shape a list.
@@ -388,6 +391,7 @@ pub fn parse(raw_query: &str, d: &ListDefaults) -> Result<ListQuery> {
         sort,
         matches_nothing: false,
         shares_expired_at: None,
+        pending_offered_before: None,
     };
 
     // The controller replaces `tags` by the `tag` list; otherwise the DB layer
