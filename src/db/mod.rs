@@ -5,6 +5,7 @@ mod children;
 pub mod connection;
 pub mod error;
 pub mod images;
+pub mod inbox;
 mod list;
 pub mod locations;
 pub mod member_ext;

@@ -6,6 +6,7 @@ pub mod id;
 pub mod image;
 pub mod image_schema;
 pub mod import;
+pub mod inbox_query;
 pub mod json_schema;
 pub mod limits;
 pub mod list_query;

@@ -60,6 +60,9 @@ pub fn defaults() -> Vec<(&'static str, Check)> {
         ("context_is_admin", admin()),
         // glint's sharing extensions (Secure RBAC: reader reads, member writes, admin all).
         ("glint:discover", or(vec![admin(), role("reader")])),
+        // The inbox is always the caller's own project's.
+        ("glint:get_inbox", or(vec![admin(), role("reader")])),
+        ("glint:decide_inbox", or(vec![admin(), role("member")])),
         ("glint:modify_member_ext", admin_or_member_owner()),
         (
             "glint:request_renewal",

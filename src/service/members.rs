@@ -114,7 +114,7 @@ fn with_ext(conn: &mut DbConn, state: &AppState, mut m: Member) -> Result<Member
 }
 
 /// The extension data as shown: a pending offer's `pending_ttl` counts as its expiry.
-fn shown_ext(state: &AppState, m: &Member, e: MemberExt) -> MemberExt {
+pub(crate) fn shown_ext(state: &AppState, m: &Member, e: MemberExt) -> MemberExt {
     let pending = m.status == MemberStatus::Pending;
     e.with_pending_ttl(pending, m.created_at, state.config.sharing.pending_ttl)
 }

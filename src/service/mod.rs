@@ -4,6 +4,7 @@ pub mod access;
 pub mod data;
 pub mod images;
 pub mod import;
+pub mod inbox;
 pub mod members;
 pub mod metadefs;
 pub mod recovery;

@@ -22,6 +22,26 @@ async fn shared_image(owner: &Caller<'_>) -> String {
     id
 }
 
+/// A new shared image of `c`'s project, offered to p2 with `ext` as its `os_glint`.
+async fn share_with_p2(c: &Caller<'_>, name: &str, ext: Value) -> String {
+    let id = c
+        .create_image(json!({"name": name, "visibility": "shared", "disk_format": "raw"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, v) = json(
+        c.post(
+            &format!("/v2/images/{id}/members"),
+            &json!({"member": "p2", "os_glint": ext}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    id
+}
+
 fn keys(v: &Value) -> Vec<String> {
     let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
     k.sort();
@@ -282,7 +302,7 @@ async fn on_discovery_and_schemas_declare_the_extensions() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         v,
-        json!({"extensions": ["member-expiry", "member-note", "member-renewal-request"], "limits": {"note_max_chars": 1000}})
+        json!({"extensions": ["member-expiry", "member-note", "member-renewal-request", "inbox"], "limits": {"note_max_chars": 1000}})
     );
     let (_, member) = json(c.get("/v2/schemas/member").await).await;
     assert_eq!(member["properties"]["os_glint"]["type"], "object");
@@ -292,6 +312,19 @@ async fn on_discovery_and_schemas_declare_the_extensions() {
     );
     let (_, members) = json(c.get("/v2/schemas/members").await).await;
     assert_eq!(members["properties"]["members"]["items"], member);
+
+    // Other methods: 405 naming the allowed one, as on Glance's routes.
+    let r = c
+        .request(reqwest::Method::POST, "/v2/glint")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(
+        r.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("GET")
+    );
 
     // The rule is the operator's to change (policy file), like Glance's own.
     let dir = tempfile::tempdir().unwrap();
@@ -421,6 +454,13 @@ async fn off_the_change_route_is_an_unknown_path() {
         .unwrap();
     let other = owner.get("/v2/no-such-thing").await;
     assert_eq!(r.status(), 404);
+    for (method, path) in [
+        (reqwest::Method::POST, "/v2/glint"),
+        (reqwest::Method::DELETE, "/v2/glint/inbox"),
+    ] {
+        let r = owner.request(method, path).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+    }
     assert_eq!(r.text().await.unwrap(), other.text().await.unwrap());
 }
 
@@ -471,10 +511,16 @@ crate::backend_test!(
         let mut both = vec![pending_id.clone(), accepted_id.clone()];
         both.sort();
         assert_eq!(listed("member_status=all").await, both);
-        assert_eq!(listed("member_status=pending").await, std::slice::from_ref(&pending_id));
+        assert_eq!(
+            listed("member_status=pending").await,
+            std::slice::from_ref(&pending_id)
+        );
         tokio::time::sleep(Duration::from_millis(3500).saturating_sub(start.elapsed())).await;
         // The unanswered offer has expired; the accepted share (answered) has not.
-        assert_eq!(listed("member_status=all").await, std::slice::from_ref(&accepted_id));
+        assert_eq!(
+            listed("member_status=all").await,
+            std::slice::from_ref(&accepted_id)
+        );
         assert!(listed("member_status=pending").await.is_empty());
         assert_eq!(
             consumer
@@ -498,5 +544,148 @@ crate::backend_test!(
         .await;
         assert_eq!(v["os_glint"]["state"], "expired", "{v}");
         assert_eq!(v["status"], "pending");
+    }
+);
+
+crate::backend_test!(
+    the_inbox_lists_a_projects_shares_with_counts_and_pages,
+    config = |c| c.sharing.enabled = true,
+    |app| async move {
+        let alpha = app.caller("p1", "member");
+        let gamma = app.caller("p9", "member");
+        let beta = app.caller("p2", "member");
+        let soon = (Utc::now().trunc_subsecs(0) + chrono::Duration::seconds(2))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let a1 = share_with_p2(&alpha, "a1", json!(null)).await;
+        let a2 = share_with_p2(&alpha, "a2", json!({"note": "please"})).await;
+        let a3 = share_with_p2(&alpha, "a3", json!(null)).await;
+        let gone = share_with_p2(&alpha, "gone", json!({"expires_at": soon})).await;
+        let g1 = share_with_p2(&gamma, "g1", json!(null)).await;
+        let (s, _) = json(
+            beta.put(
+                &format!("/v2/images/{a3}/members/p2"),
+                &json!({"status": "accepted"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(s, 200);
+        // beta's own image shared with itself is not an offer.
+        let own = beta
+            .create_image(json!({"name": "own", "visibility": "shared"}))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (s, _) = json(
+            beta.post(
+                &format!("/v2/images/{own}/members"),
+                &json!({"member": "p2"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(s, 200);
+        tokio::time::sleep(Duration::from_millis(2300)).await;
+
+        let inbox = |q: String| {
+            let c = &beta;
+            async move {
+                let (s, v) = json(c.get(&format!("/v2/glint/inbox{q}")).await).await;
+                assert_eq!(s, 200, "{q}: {v}");
+                v
+            }
+        };
+        let ids = |v: &Value| -> Vec<String> {
+            v["shares"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["image"]["id"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        // Shares of the same second are ordered by image id: compare as sets, and the pages
+        // against the whole list.
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        // Pending by default; the expired one is counted apart.
+        let v = inbox(String::new()).await;
+        assert_eq!(
+            sorted(ids(&v)),
+            sorted(vec![g1.clone(), a2.clone(), a1.clone()])
+        );
+        assert_eq!(
+            v["counts"],
+            json!({"pending": 3, "accepted": 1, "rejected": 0, "expired": 1})
+        );
+        assert!(v.get("next").is_none(), "{v}");
+        let first = v["shares"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["image"]["id"] == a2.as_str())
+            .unwrap();
+        assert_eq!(first["image"]["name"], "a2");
+        assert_eq!(first["image"]["owner"], "p1");
+        assert_eq!(first["member"]["member_id"], "p2");
+        assert_eq!(first["member"]["os_glint"]["note"], "please");
+        let v = inbox("?status=expired".into()).await;
+        assert_eq!(ids(&v), std::slice::from_ref(&gone));
+        assert_eq!(v["shares"][0]["member"]["os_glint"]["state"], "expired");
+        let v = inbox("?status=all".into()).await;
+        let all = ids(&v);
+        assert_eq!(
+            sorted(all.clone()),
+            sorted(vec![
+                g1.clone(),
+                gone.clone(),
+                a3.clone(),
+                a2.clone(),
+                a1.clone()
+            ])
+        );
+        let v = inbox("?owner=p9".into()).await;
+        assert_eq!(ids(&v), std::slice::from_ref(&g1));
+        assert_eq!(
+            v["counts"],
+            json!({"pending": 1, "accepted": 0, "rejected": 0, "expired": 0})
+        );
+        // Pages of one, following `next`, give the same shares.
+        let mut paged = Vec::new();
+        let mut q = "?status=all&limit=2".to_owned();
+        loop {
+            let v = inbox(q.clone()).await;
+            paged.extend(ids(&v));
+            match v["next"].as_str() {
+                Some(next) => q = next.trim_start_matches("/v2/glint/inbox").to_owned(),
+                None => break,
+            }
+            assert!(paged.len() <= 5, "{paged:?}");
+        }
+        assert_eq!(paged, all);
+        // Another project's inbox holds none of this; a marker outside the inbox is refused.
+        let (s, v) = json(
+            app.caller("p3", "member")
+                .get("/v2/glint/inbox?status=all")
+                .await,
+        )
+        .await;
+        assert_eq!(
+            (s, v["shares"].as_array().map(Vec::len)),
+            (200, Some(0)),
+            "{v}"
+        );
+        let (s, _) = json(
+            app.caller("p3", "member")
+                .get(&format!("/v2/glint/inbox?marker={a1}"))
+                .await,
+        )
+        .await;
+        assert_eq!(s, 400);
+        let (s, _) = json(beta.get("/v2/glint/inbox?status=done").await).await;
+        assert_eq!(s, 400);
     }
 );

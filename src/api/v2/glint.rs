@@ -2,7 +2,7 @@
 //! With them off it answers as Glance answers any unknown `/v2` path (404), so a client can probe.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::views;
 use crate::api::body::{forbid_body, require_json};
@@ -10,13 +10,19 @@ use crate::api::context::Ctx;
 use crate::api::json;
 use crate::app::AppState;
 use crate::domain::id::ImageId;
+use crate::domain::inbox_query::InboxQuery;
 use crate::domain::member_ext::NOTE_MAX_CHARS;
 use crate::error::{Error, Msg};
 use crate::policy::project_target;
 use crate::service::members;
 
 /// The extensions this build serves when `[glint_sharing] enabled`.
-pub const EXTENSIONS: &[&str] = &["member-expiry", "member-note", "member-renewal-request"];
+pub const EXTENSIONS: &[&str] = &[
+    "member-expiry",
+    "member-note",
+    "member-renewal-request",
+    "inbox",
+];
 
 /// `PUT /v2/glint/images/{id}/members/{member_id}` with `{"os_glint": {...}}`: the owner changes
 /// the share's expiry and note, the member asks for a renewal. Answers the member object.
@@ -35,6 +41,52 @@ pub async fn change_member_ext(
     let body = require_json(&req, payload).await?;
     let m = members::change_ext(&state, ctx, id, member, body).await?;
     Ok(json::respond(HttpResponse::Ok(), &views::member(&m)))
+}
+
+/// `GET /v2/glint/inbox`: the caller's project's shares across images (`status`, `owner`,
+/// `limit`, `marker`), newest offer first, with the count of each state.
+pub async fn inbox(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+) -> Result<HttpResponse, Error> {
+    if !state.config.sharing.enabled {
+        return Err(Error::NotFound(Msg::Default));
+    }
+    forbid_body(&req)?;
+    let q = InboxQuery::parse(
+        req.query_string(),
+        state.config.limit_param_default,
+        state.config.api_limit_max,
+    )?;
+    let page = crate::service::inbox::inbox(&state, ctx, q).await?;
+    let shares: Vec<Value> = page
+        .shares
+        .iter()
+        .map(|(img, m)| {
+            json!({
+                "image": {
+                    "id": img.id,
+                    "name": img.name,
+                    "owner": img.owner,
+                    "size": img.size,
+                    "disk_format": img.disk_format,
+                    "created_at": views::timestamp(&img.created_at),
+                },
+                "member": serde_json::to_value(views::member(m)).unwrap_or(Value::Null),
+            })
+        })
+        .collect();
+    let counts: serde_json::Map<String, Value> = page
+        .counts
+        .iter()
+        .map(|(k, n)| ((*k).to_owned(), json!(n)))
+        .collect();
+    let mut body = json!({"shares": shares, "counts": counts});
+    if let Some(next) = page.next {
+        body["next"] = json!(next);
+    }
+    Ok(json::respond(HttpResponse::Ok(), &body))
 }
 
 pub async fn discovery(

@@ -50,21 +50,36 @@ async fn not_found(Ctx(_): Ctx) -> Result<HttpResponse, Error> {
     Err(Error::NotFound(Msg::Default))
 }
 
+/// A sharing-extensions route (`/v2/glint...`): off, every method answers as an unknown path
+/// (Glance's 404); on, methods other than `allow` get 405 with `Allow`, like Glance's routes.
+fn glint_resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(
+        move |Ctx(_): Ctx, state: web::Data<AppState>, req: HttpRequest| async move {
+            if !state.config.sharing.enabled {
+                return Err(Error::NotFound(Msg::Default).into());
+            }
+            Err::<HttpResponse, actix_web::Error>(
+                super::MethodNotAllowed {
+                    method: req.method().to_string(),
+                    allow,
+                }
+                .into(),
+            )
+        },
+    ))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // actix tries resources in registration order, one regex each: the image and member routes
     // come first, the metadefs catalogue (rarely called) after them.
     let v2 = web::scope("/v2")
         .service(resource("/schemas/{name}", "GET").route(web::get().to(schema)))
         // The sharing extensions; other methods answer as an unknown path, as in Glance.
+        .service(glint_resource("/glint", "GET").route(web::get().to(glint::discovery)))
+        .service(glint_resource("/glint/inbox", "GET").route(web::get().to(glint::inbox)))
         .service(
-            web::resource("/glint")
-                .route(web::get().to(glint::discovery))
-                .default_service(web::to(not_found)),
-        )
-        .service(
-            web::resource("/glint/images/{id}/members/{member_id}")
-                .route(web::put().to(glint::change_member_ext))
-                .default_service(web::to(not_found)),
+            glint_resource("/glint/images/{id}/members/{member_id}", "PUT")
+                .route(web::put().to(glint::change_member_ext)),
         )
         .service(
             resource("/images", "GET, POST")
