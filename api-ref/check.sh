@@ -208,7 +208,7 @@ checks = { unsupported_method = { enabled = false } }
 # The sharing extensions' paths are off in this stack: every method answers 404 there, as Glance answers
 # a path it does not know (with them on, other methods get 405).
 [[operations]]
-include-path = ["/v2/glint", "/v2/glint/inbox", "/v2/glint/images/{image_id}/members/{member_id}"]
+include-path = ["/v2/glint", "/v2/glint/inbox", "/v2/glint/inbox/decisions", "/v2/glint/images/{image_id}/members/{member_id}"]
 checks = { unsupported_method = { enabled = false } }
 
 [[operations]]

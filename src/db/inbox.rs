@@ -18,6 +18,8 @@ use crate::domain::member::Member;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Filter {
     Status(crate::domain::member::MemberStatus),
+    /// Every status, not expired.
+    Live,
     Expired,
     All,
 }
@@ -83,8 +85,11 @@ fn narrowed<'a>(mut q: Query<'a>, filter: Filter, exp: Expiry) -> Query<'a> {
                     .sql("))"),
             ),
         },
-        Filter::Status(s) => {
-            q = q.filter(m::status.eq(s.as_str())).filter(
+        Filter::Live | Filter::Status(_) => {
+            if let Filter::Status(s) = filter {
+                q = q.filter(m::status.eq(s.as_str()));
+            }
+            q = q.filter(
                 sql::<Bool>("NOT ")
                     .sql(own_expiry)
                     .bind::<Timestamp, _>(DbTime(exp.now))

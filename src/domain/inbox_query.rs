@@ -92,6 +92,82 @@ impl InboxQuery {
     }
 }
 
+/// The most shares one bulk decision changes (a request's work is bounded by its size).
+pub const MAX_DECISIONS: usize = 100;
+
+/// Which shares a bulk decision names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decided {
+    /// These images (duplicates collapsed, order kept).
+    Images(Vec<String>),
+    /// Every live share from this owner project, at most [`MAX_DECISIONS`] per request.
+    Owner(String),
+}
+
+/// `POST /v2/glint/inbox/decisions`: `{"status": "accepted"|"rejected", "image_ids": [...]}` or
+/// `{"status": ..., "owner": "<project>"}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decisions {
+    pub status: MemberStatus,
+    pub which: Decided,
+}
+
+impl Decisions {
+    pub fn parse(body: &serde_json::Value) -> Result<Decisions, Error> {
+        use serde_json::Value;
+        let Value::Object(o) = body else {
+            return Err(Error::bad_request(
+                "Expected {\"status\": \"accepted\"|\"rejected\", \"image_ids\": [...]} or {\"status\": ..., \"owner\": \"<project>\"}",
+            ));
+        };
+        if let Some(k) = o
+            .keys()
+            .find(|k| !["status", "image_ids", "owner"].contains(&k.as_str()))
+        {
+            return Err(Error::bad_request(format!(
+                "Unknown key '{k}' (known: status, image_ids, owner)"
+            )));
+        }
+        let status = match o.get("status").and_then(Value::as_str) {
+            Some("accepted") => MemberStatus::Accepted,
+            Some("rejected") => MemberStatus::Rejected,
+            _ => {
+                return Err(Error::bad_request(
+                    "status must be \"accepted\" or \"rejected\"",
+                ))
+            }
+        };
+        let which = match (o.get("image_ids"), o.get("owner")) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(Error::bad_request("Give either image_ids or owner"))
+            }
+            (None, Some(Value::String(owner))) if !owner.is_empty() => {
+                Decided::Owner(owner.clone())
+            }
+            (None, Some(_)) => return Err(Error::bad_request("owner must be a project id")),
+            (Some(Value::Array(ids)), None) => {
+                let mut out: Vec<String> = Vec::new();
+                for id in ids {
+                    let Some(id) = id.as_str() else {
+                        return Err(Error::bad_request("image_ids must be strings"));
+                    };
+                    if !out.iter().any(|x| x == id) {
+                        out.push(id.to_owned());
+                    }
+                }
+                if out.is_empty() || out.len() > MAX_DECISIONS {
+                    return Err(Error::bad_request(format!(
+                        "image_ids must name 1 to {MAX_DECISIONS} images"
+                    )));
+                }
+                Decided::Images(out)
+            }
+            (Some(_), None) => return Err(Error::bad_request("image_ids must be a list")),
+        };
+        Ok(Decisions { status, which })
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -141,5 +217,34 @@ mod tests {
             q.next_link("i9"),
             "/v2/glint/inbox?status=all&owner=o&limit=2&marker=i9"
         );
+    }
+
+    #[test]
+    fn decisions() {
+        use serde_json::json;
+        let d =
+            Decisions::parse(&json!({"status": "accepted", "image_ids": ["a", "b", "a"]})).unwrap();
+        assert_eq!(d.status, MemberStatus::Accepted);
+        assert_eq!(d.which, Decided::Images(vec!["a".into(), "b".into()]));
+        let d = Decisions::parse(&json!({"status": "rejected", "owner": "p1"})).unwrap();
+        assert_eq!(d.which, Decided::Owner("p1".into()));
+        let many: Vec<String> = (0..=MAX_DECISIONS).map(|i| i.to_string()).collect();
+        for bad in [
+            json!([]),
+            json!({"status": "pending", "owner": "p1"}),
+            json!({"status": "accepted"}),
+            json!({"status": "accepted", "owner": "p1", "image_ids": ["a"]}),
+            json!({"status": "accepted", "image_ids": []}),
+            json!({"status": "accepted", "image_ids": [1]}),
+            json!({"status": "accepted", "image_ids": "a"}),
+            json!({"status": "accepted", "owner": ""}),
+            json!({"status": "accepted", "image_ids": many}),
+            json!({"status": "accepted", "owner": "p1", "x": 1}),
+        ] {
+            assert!(
+                matches!(Decisions::parse(&bad), Err(Error::BadRequest(_))),
+                "{bad}"
+            );
+        }
     }
 }

@@ -2,13 +2,14 @@
 //! (`POST /v2/glint/inbox/decisions`): the caller's project's shares across images.
 
 use super::images::now;
-use super::members::shown_ext;
+use super::members::{self, shown_ext};
 use crate::app::AppState;
 use crate::db;
 use crate::db::inbox::{After, Expiry, Filter};
 use crate::domain::context::RequestContext;
+use crate::domain::id::ImageId;
 use crate::domain::image::Image;
-use crate::domain::inbox_query::{InboxQuery, InboxStatus};
+use crate::domain::inbox_query::{Decided, Decisions, InboxQuery, InboxStatus, MAX_DECISIONS};
 use crate::domain::member::{Member, MemberStatus};
 use crate::error::Error;
 use crate::policy::project_target;
@@ -113,4 +114,107 @@ pub async fn inbox(
             })
         })
         .await
+}
+
+/// The outcome of one share in a bulk decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Updated,
+    Unchanged,
+    NotFound,
+    Forbidden,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Updated => "updated",
+            Outcome::Unchanged => "unchanged",
+            Outcome::NotFound => "not_found",
+            Outcome::Forbidden => "forbidden",
+        }
+    }
+}
+
+/// `POST /v2/glint/inbox/decisions`: each named share of the caller's project gets `status`
+/// through the ordinary member update (its rules, its notification); one already in that status
+/// is left as it is. Returns each image's outcome and whether an owner had more live shares than
+/// one request decides.
+pub async fn decide(
+    state: &AppState,
+    ctx: RequestContext,
+    d: Decisions,
+) -> Result<(Vec<(String, Outcome)>, bool), Error> {
+    state
+        .policy
+        .enforce("glint:decide_inbox", &ctx, &project_target(&ctx))?;
+    let project = project(&ctx)?;
+    let (ids, more) = match d.which {
+        Decided::Images(ids) => (ids, false),
+        Decided::Owner(owner) => {
+            let (st, project) = (state.clone(), project.clone());
+            let limit = i64::try_from(MAX_DECISIONS).unwrap_or(i64::MAX) + 1;
+            let rows = state
+                .read(move |c| {
+                    let exp = expiry(&st);
+                    Ok(db::inbox::page(
+                        c,
+                        &project,
+                        Some(&owner),
+                        Filter::Live,
+                        exp,
+                        None,
+                        limit,
+                    )?)
+                })
+                .await?;
+            let more = rows.len() > MAX_DECISIONS;
+            let ids = rows
+                .into_iter()
+                .take(MAX_DECISIONS)
+                .map(|(_, image)| image.id)
+                .collect();
+            (ids, more)
+        }
+    };
+    let mut results = Vec::with_capacity(ids.len());
+    for id in ids {
+        let image = ImageId::from_path(id.as_str());
+        let current = members::show(state, ctx.clone(), image.clone(), project.clone()).await;
+        let outcome = match current {
+            Ok(m) if m.status == d.status => Outcome::Unchanged,
+            Ok(_) => {
+                let update = members::update(
+                    state,
+                    ctx.clone(),
+                    image,
+                    project.clone(),
+                    d.status.as_str().to_owned(),
+                )
+                .await;
+                match update {
+                    Ok(_) => Outcome::Updated,
+                    Err(e) => match outcome_of(e) {
+                        Ok(o) => o,
+                        Err(e) => return Err(e),
+                    },
+                }
+            }
+            Err(e) => match outcome_of(e) {
+                Ok(o) => o,
+                Err(e) => return Err(e),
+            },
+        };
+        results.push((id, outcome));
+    }
+    Ok((results, more))
+}
+
+/// A refusal of one share is its outcome; anything else (the database down) ends the request.
+fn outcome_of(e: Error) -> Result<Outcome, Error> {
+    match e {
+        Error::NotFound(_) => Ok(Outcome::NotFound),
+        Error::Forbidden(_) => Ok(Outcome::Forbidden),
+        e => Err(e),
+    }
 }

@@ -42,6 +42,10 @@ async fn share_with_p2(c: &Caller<'_>, name: &str, ext: Value) -> String {
     id
 }
 
+async fn decide(c: &Caller<'_>, body: Value) -> (u16, Value) {
+    json(c.post("/v2/glint/inbox/decisions", &body).await).await
+}
+
 fn keys(v: &Value) -> Vec<String> {
     let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
     k.sort();
@@ -302,7 +306,7 @@ async fn on_discovery_and_schemas_declare_the_extensions() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         v,
-        json!({"extensions": ["member-expiry", "member-note", "member-renewal-request", "inbox"], "limits": {"note_max_chars": 1000}})
+        json!({"extensions": ["member-expiry", "member-note", "member-renewal-request", "inbox", "inbox-decisions"], "limits": {"note_max_chars": 1000}})
     );
     let (_, member) = json(c.get("/v2/schemas/member").await).await;
     assert_eq!(member["properties"]["os_glint"]["type"], "object");
@@ -687,5 +691,183 @@ crate::backend_test!(
         assert_eq!(s, 400);
         let (s, _) = json(beta.get("/v2/glint/inbox?status=done").await).await;
         assert_eq!(s, 400);
+    }
+);
+
+crate::backend_test!(
+    bulk_decisions_are_ordinary_member_updates,
+    config = |c| c.sharing.enabled = true,
+    |app| async move {
+        let alpha = app.caller("p1", "member");
+        let gamma = app.caller("p9", "member");
+        let beta = app.caller("p2", "member");
+        let a1 = share_with_p2(&alpha, "a1", json!(null)).await;
+        let a2 = share_with_p2(&alpha, "a2", json!(null)).await;
+        let a3 = share_with_p2(&alpha, "a3", json!(null)).await;
+        let g1 = share_with_p2(&gamma, "g1", json!(null)).await;
+        let (s, _) = json(
+            beta.put(
+                &format!("/v2/images/{g1}/members/p2"),
+                &json!({"status": "accepted"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(s, 200);
+        let status_of = |id: &str| {
+            app.count(&format!(
+            "SELECT COUNT(*) AS n FROM image_members WHERE image_id = '{id}' AND member = 'p2' \
+             AND NOT deleted AND status = 'accepted'"
+        ))
+        };
+        let (s, v) = decide(
+            &beta,
+            json!({"status": "accepted", "image_ids": [a1, a2, g1, "no-such-image"]}),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(
+            v,
+            json!({"results": [
+                {"image_id": a1, "outcome": "updated"},
+                {"image_id": a2, "outcome": "updated"},
+                {"image_id": g1, "outcome": "unchanged"},
+                {"image_id": "no-such-image", "outcome": "not_found"},
+            ]})
+        );
+        assert_eq!(
+            (
+                status_of(&a1),
+                status_of(&a2),
+                status_of(&a3),
+                status_of(&g1)
+            ),
+            (1, 1, 0, 1)
+        );
+        // Everything from one owner: accepted and pending alike, nothing of another owner's.
+        let (s, v) = decide(&beta, json!({"status": "rejected", "owner": "p1"})).await;
+        assert_eq!(s, 200, "{v}");
+        let mut outcomes: Vec<(String, String)> = v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["image_id"].as_str().unwrap().to_owned(),
+                    r["outcome"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        outcomes.sort();
+        let mut want = vec![
+            (a1.clone(), "updated".to_owned()),
+            (a2.clone(), "updated".to_owned()),
+            (a3.clone(), "updated".to_owned()),
+        ];
+        want.sort();
+        assert_eq!(outcomes, want);
+        assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM image_members WHERE member = 'p2' AND NOT deleted AND status = 'rejected'"),
+        3
+    );
+        assert_eq!(status_of(&g1), 1);
+        // Another project decides only for itself: it has no row on these images.
+        let (s, v) = decide(
+            &app.caller("p3", "member"),
+            json!({"status": "accepted", "image_ids": [a1]}),
+        )
+        .await;
+        assert_eq!(
+            (s, v["results"][0]["outcome"].as_str()),
+            (200, Some("not_found"))
+        );
+        // A reader may not decide; a bad body writes nothing.
+        let (s, _) = decide(
+            &app.caller("p2", "reader"),
+            json!({"status": "accepted", "image_ids": [a1]}),
+        )
+        .await;
+        assert_eq!(s, 403);
+        let (s, _) = decide(&beta, json!({"status": "pending", "image_ids": [a1]})).await;
+        assert_eq!(s, 400);
+        assert_eq!(status_of(&a1), 0);
+    }
+);
+
+crate::backend_test!(
+    bulk_decisions_racing_member_updates_stay_consistent,
+    config = |c| c.sharing.enabled = true,
+    |app| async move {
+        let alpha = app.caller("p1", "member");
+        let beta = app.caller("p2", "member");
+        let mut ids = Vec::new();
+        for i in 0..8 {
+            ids.push(share_with_p2(&alpha, &format!("r{i}"), json!(null)).await);
+        }
+        let bulk = async {
+            let mut outcomes = Vec::new();
+            for status in ["accepted", "rejected", "accepted"] {
+                let (s, v) = json(
+                    beta.post(
+                        "/v2/glint/inbox/decisions",
+                        &json!({"status": status, "image_ids": ids}),
+                    )
+                    .await,
+                )
+                .await;
+                assert_eq!(s, 200, "{v}");
+                outcomes.extend(
+                    v["results"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| r["outcome"].as_str().unwrap().to_owned()),
+                );
+            }
+            outcomes
+        };
+        let single = async {
+            for (i, id) in ids.iter().enumerate() {
+                let status = if i % 2 == 0 { "rejected" } else { "pending" };
+                let (s, v) = json(
+                    beta.put(
+                        &format!("/v2/images/{id}/members/p2"),
+                        &json!({"status": status}),
+                    )
+                    .await,
+                )
+                .await;
+                assert_eq!(s, 200, "{v}");
+            }
+            // The owner removes one share meanwhile.
+            assert_eq!(
+                alpha
+                    .delete(&format!("/v2/images/{}/members/p2", ids[7]))
+                    .await
+                    .status(),
+                204
+            );
+        };
+        let (outcomes, ()) = tokio::join!(bulk, single);
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| ["updated", "unchanged", "not_found"].contains(&o.as_str())),
+            "{outcomes:?}"
+        );
+        // One live row per remaining share, each in one of Glance's statuses.
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) AS n FROM image_members WHERE member = 'p2' AND NOT deleted"
+            ),
+            7
+        );
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) AS n FROM image_members WHERE member = 'p2' AND NOT deleted \
+                   AND status NOT IN ('pending', 'accepted', 'rejected')"
+            ),
+            0
+        );
     }
 );

@@ -10,7 +10,7 @@ use crate::api::context::Ctx;
 use crate::api::json;
 use crate::app::AppState;
 use crate::domain::id::ImageId;
-use crate::domain::inbox_query::InboxQuery;
+use crate::domain::inbox_query::{Decisions, InboxQuery};
 use crate::domain::member_ext::NOTE_MAX_CHARS;
 use crate::error::{Error, Msg};
 use crate::policy::project_target;
@@ -22,6 +22,7 @@ pub const EXTENSIONS: &[&str] = &[
     "member-note",
     "member-renewal-request",
     "inbox",
+    "inbox-decisions",
 ];
 
 /// `PUT /v2/glint/images/{id}/members/{member_id}` with `{"os_glint": {...}}`: the owner changes
@@ -87,6 +88,33 @@ pub async fn inbox(
         body["next"] = json!(next);
     }
     Ok(json::respond(HttpResponse::Ok(), &body))
+}
+
+/// `POST /v2/glint/inbox/decisions`: accept or reject shares of the caller's project in bulk.
+pub async fn decide(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, Error> {
+    if !state.config.sharing.enabled {
+        return Err(Error::NotFound(Msg::Default));
+    }
+    state
+        .policy
+        .enforce("glint:decide_inbox", &ctx, &project_target(&ctx))?;
+    let body = require_json(&req, payload).await?;
+    let d = Decisions::parse(&body)?;
+    let (results, more) = crate::service::inbox::decide(&state, ctx, d).await?;
+    let results: Vec<Value> = results
+        .iter()
+        .map(|(id, o)| json!({"image_id": id, "outcome": o.as_str()}))
+        .collect();
+    let mut out = json!({ "results": results });
+    if more {
+        out["more"] = json!(true);
+    }
+    Ok(json::respond(HttpResponse::Ok(), &out))
 }
 
 pub async fn discovery(

@@ -78,6 +78,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(glint_resource("/glint", "GET").route(web::get().to(glint::discovery)))
         .service(glint_resource("/glint/inbox", "GET").route(web::get().to(glint::inbox)))
         .service(
+            glint_resource("/glint/inbox/decisions", "POST").route(web::post().to(glint::decide)),
+        )
+        .service(
             glint_resource("/glint/images/{id}/members/{member_id}", "PUT")
                 .route(web::put().to(glint::change_member_ext)),
         )
