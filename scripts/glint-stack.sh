@@ -188,12 +188,15 @@ CONF
 start() {
   bash "$REPO_ROOT/scripts/keystone.sh" start >&2
   (cd "$REPO_ROOT" && cargo build --bin glint >&2)
-  if running && [ "$BIN" -ot "$PIDFILE" ] && [ "$(running_backend)" = "$WANT_BACKEND" ]; then
+  # The same binary, backend and extra config lines: nothing to do.
+  if running && [ "$BIN" -ot "$PIDFILE" ] && [ "$(running_backend)" = "$WANT_BACKEND" ] &&
+    [ "${GLINT_STACK_CONF_EXTRA:-}" = "$(cat "$DIR/conf-extra" 2>/dev/null)" ]; then
     log "glint already running at $URL ($WANT_BACKEND)"
     return 0
   fi
   stop
   write_config
+  printf '%s' "${GLINT_STACK_CONF_EXTRA:-}" > "$DIR/conf-extra"
   register_catalog
   log "starting glint at $URL on $WANT_BACKEND"
   nohup "$BIN" --config-file "$DIR/glint-api.conf" --data-dir "$(sed -n 3p "$BACKEND_FILE")" serve \

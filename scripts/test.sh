@@ -321,11 +321,14 @@ if [ "${GLINT_TEST_CONFORMANCE:-}" != "skip" ] && [ "${GLINT_TEST_KEYSTONE:-}" !
   # gophercloud (seconds) on every backend; the openstack CLI (a minute: a Python start per command) once,
   # on MariaDB, where most clouds keep Glance's database. SQLite's run comes last, so a stack that outlives
   # the run is on its default backend.
+  # The openstack CLI, gophercloud on MariaDB and Tempest run with glint's sharing extensions on (old
+  # clients must not notice them: ../shared/design/sharing-extensions.md); the rest with them off.
+  sharing_on=$'[glint_sharing]\nenabled = true'
   client_on gophercloud postgres
-  client_on osc+gophercloud "$(backend_for osc mysql)"
+  GLINT_STACK_CONF_EXTRA="$sharing_on" client_on osc+gophercloud "$(backend_for osc mysql)"
   conformance_run schemathesis "$(backend_for schemathesis postgres)" bash api-ref/check.sh
   client_on gophercloud sqlite
-  conformance_run tempest "$(backend_for tempest mysql)" bash tempest/run.sh
+  GLINT_TEMPEST_CONF_EXTRA="$sharing_on" conformance_run tempest "$(backend_for tempest mysql)" bash tempest/run.sh
   [ "$conformance_failed" = 0 ] || exit 1
 elif [ "${GLINT_TEST_CONFORMANCE:-}" = "skip" ]; then
   skip_step "conformance suites" "GLINT_TEST_CONFORMANCE=skip"

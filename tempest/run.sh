@@ -98,9 +98,11 @@ install_tempest() {
 }
 
 # --- 2. Keystone + glint ------------------------------------------------------------------------
+# GLINT_TEMPEST_CONF_EXTRA: more INI lines for glint's config (scripts/test.sh turns the sharing
+# extensions on with it: old clients must not notice them).
 stack() {  # run scripts/glint-stack.sh (and through it scripts/keystone.sh) on Tempest's stack
   GLINT_WORK="$STACK_WORK" GLINT_KEYSTONE_PORT="$KEYSTONE_PORT" GLINT_PORT="$GLINT_PORT" \
-    GLINT_SHARED="$GLINT_SHARED" GLINT_STACK_CONF_EXTRA="$(printf '[DEFAULT]\n%s\n[glance_store]\ndefault_backend = local\n[local]\nstore_description = glint local filesystem store\n[image_format]\n%s\n[import_filtering_opts]\n%s\n%s\n' "$STORE_LINE" "$FORMAT_LINE" "$PORTS_LINE" "$INTERNAL_LINE")" \
+    GLINT_SHARED="$GLINT_SHARED" GLINT_STACK_CONF_EXTRA="$(printf '[DEFAULT]\n%s\n[glance_store]\ndefault_backend = local\n[local]\nstore_description = glint local filesystem store\n[image_format]\n%s\n[import_filtering_opts]\n%s\n%s\n%s\n' "$STORE_LINE" "$FORMAT_LINE" "$PORTS_LINE" "$INTERNAL_LINE" "${GLINT_TEMPEST_CONF_EXTRA:-}")" \
     bash "$REPO_ROOT/scripts/glint-stack.sh" "$@"
 }
 

@@ -483,6 +483,10 @@ def diff(a, b, path=""):
         key = keyed(a) if keyed(a) == keyed(b) else None
         if key and all(isinstance(x, dict) for x in a + b):
             ia, ib = [x[key] for x in a], [x[key] for x in b]
+            # Glance's member list has no ORDER BY (its database's order: on PostgreSQL an updated row
+            # moves), so members compare as a set; every other list keeps its order.
+            if path.endswith("/members"):
+                ia, ib = sorted(ia), sorted(ib)
             if ia != ib:
                 out.append((f"{path}[{key}s]", ia, ib))
             by_b = {x[key]: x for x in b}
