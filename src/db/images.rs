@@ -294,7 +294,7 @@ pub fn soft_delete(conn: &mut DbConn, id: &ImageId, now: NaiveDateTime) -> Resul
             image_tags::deleted_at.eq(DbTime(now)),
         ))
         .execute(conn)?;
-    super::members::drop_duplicate_live_rows(conn, id, None)?;
+    super::members::drop_duplicate_live_rows(conn, id, None, now)?;
     diesel::update(
         image_members::table
             .filter(image_members::image_id.eq(id))

@@ -138,7 +138,7 @@ pub fn delete(
     now: NaiveDateTime,
 ) -> Result<bool, DbError> {
     let image_id = image_id.as_str();
-    drop_duplicate_live_rows(conn, image_id, Some(member))?;
+    drop_duplicate_live_rows(conn, image_id, Some(member), now)?;
     let n = on_backend!(conn, c => DeleteMember {
         image_id,
         member,
@@ -148,16 +148,23 @@ pub fn delete(
     Ok(n > 0)
 }
 
-/// Two live rows for one (image, member) exist only on MySQL, and only when Glance added the
-/// member at the same moment as another server (Glance takes no lock, and MySQL has no partial
-/// unique index to refuse the second row). Soft-deleting both at once would give them the same
-/// (image_id, member, deleted_at), which Glance's unique key refuses (a 500); so the extra rows,
-/// all but the oldest, are removed first: one membership is what both servers show afterwards.
-/// `member`: that member's rows only; `None`: every member of the image. A no-op elsewhere.
+/// Clears the way for soft-deleting the live member rows of an image (`member`: that member's
+/// only; `None`: all) at `now`, on MySQL, where Glance's unique key (image_id, member,
+/// deleted_at) has whole-second times and Glance, writing beside another server, can leave rows
+/// that would collide with the soft delete (a 500 otherwise):
+/// - two live rows for one member (Glance adds without a lock, and MySQL has no partial unique
+///   index to refuse the second): the extra rows, all but the oldest, are removed, so one
+///   membership is what both servers show afterwards;
+/// - a row of the same member already deleted in this same second (deleted, added again and
+///   deleted within one second): that history row is removed.
+///
+/// A no-op on SQLite and PostgreSQL, whose partial unique index refuses the first, and whose
+/// timestamps keep sub-seconds.
 pub fn drop_duplicate_live_rows(
     conn: &mut DbConn,
     image_id: &str,
     member: Option<&str>,
+    now: NaiveDateTime,
 ) -> Result<(), DbError> {
     if !matches!(conn, DbConn::Mysql(_)) {
         return Ok(());
@@ -174,9 +181,9 @@ pub fn drop_duplicate_live_rows(
     let rows: Vec<(i32, String)> = q.load(conn)?;
     let mut seen = std::collections::HashSet::new();
     let extra: Vec<i32> = rows
-        .into_iter()
+        .iter()
         .filter(|(_, member)| !seen.insert(member.clone()))
-        .map(|(id, _)| id)
+        .map(|(id, _)| *id)
         .collect();
     if !extra.is_empty() {
         tracing::warn!(
@@ -185,6 +192,17 @@ pub fn drop_duplicate_live_rows(
             "removing duplicate live member rows (two servers added one member at once)"
         );
         diesel::delete(m::table.filter(m::id.eq_any(extra))).execute(conn)?;
+    }
+    let live: Vec<String> = seen.into_iter().collect();
+    if !live.is_empty() {
+        diesel::delete(
+            m::table
+                .filter(m::image_id.eq(image_id))
+                .filter(m::deleted)
+                .filter(m::deleted_at.eq(DbTime(now)))
+                .filter(m::member.eq_any(live)),
+        )
+        .execute(conn)?;
     }
     Ok(())
 }

@@ -871,16 +871,27 @@ async fn duplicate_live_member_rows_are_deleted_cleanly() {
     let (s, _) = json(owner.get(&format!("/v2/images/{id}/members/p2")).await).await;
     assert_eq!(s, 404);
     twice("p3");
+    // A row of p4 deleted in this very second (Glance deleted and re-added it): the image delete
+    // soft-deletes p4's live row at the same (image_id, member, deleted_at) second.
+    for deleted in [1, 0] {
+        diesel::sql_query(format!(
+            "INSERT INTO image_members (image_id, member, can_share, status, created_at, \
+             updated_at, deleted_at, deleted) VALUES ('{id}', 'p4', 0, 'pending', NOW(), NOW(), \
+             IF({deleted}, NOW(), NULL), {deleted})"
+        ))
+        .execute(&mut *app.db())
+        .unwrap();
+    }
     assert_eq!(
         owner.delete(&format!("/v2/images/{id}")).await.status(),
         204
     );
-    assert_eq!(live("p3"), 0);
+    assert_eq!((live("p3"), live("p4")), (0, 0));
     assert_eq!(
         app.count(&format!(
             "SELECT COUNT(*) AS n FROM image_members WHERE image_id = '{id}' AND deleted"
         )),
-        2,
-        "one deleted row per member, the duplicates gone"
+        3,
+        "one deleted row per member (p2, p3, p4), the duplicates gone"
     );
 }
