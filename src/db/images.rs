@@ -295,16 +295,28 @@ pub fn soft_delete(conn: &mut DbConn, id: &ImageId, now: NaiveDateTime) -> Resul
         ))
         .execute(conn)?;
     super::members::drop_duplicate_live_rows(conn, id, None, now)?;
-    diesel::update(
-        image_members::table
-            .filter(image_members::image_id.eq(id))
-            .filter(not(image_members::deleted)),
-    )
-    .set((
-        image_members::deleted.eq(true),
-        image_members::deleted_at.eq(DbTime(now)),
-    ))
-    .execute(conn)?;
+    let members_deleted = |conn: &mut DbConn| -> Result<usize, DbError> {
+        Ok(diesel::update(
+            image_members::table
+                .filter(image_members::image_id.eq(id))
+                .filter(not(image_members::deleted)),
+        )
+        .set((
+            image_members::deleted.eq(true),
+            image_members::deleted_at.eq(DbTime(now)),
+        ))
+        .execute(conn)?)
+    };
+    match members_deleted(conn) {
+        // As in `members::delete`: a row Glance added meanwhile; clean up again, repeat once.
+        Err(DbError::Duplicate(_)) if matches!(conn, DbConn::Mysql(_)) => {
+            super::members::drop_duplicate_live_rows(conn, id, None, now)?;
+            members_deleted(conn)?;
+        }
+        r => {
+            r?;
+        }
+    }
     Ok(true)
 }
 

@@ -139,12 +139,23 @@ pub fn delete(
 ) -> Result<bool, DbError> {
     let image_id = image_id.as_str();
     drop_duplicate_live_rows(conn, image_id, Some(member), now)?;
-    let n = on_backend!(conn, c => DeleteMember {
-        image_id,
-        member,
-        now: DbTime(now),
-    }
-    .execute(c))?;
+    let soft_delete = |conn: &mut DbConn| -> Result<usize, DbError> {
+        Ok(on_backend!(conn, c => DeleteMember {
+            image_id,
+            member,
+            now: DbTime(now),
+        }
+        .execute(c))?)
+    };
+    let n = match soft_delete(conn) {
+        // Glance added a row between the clean-up and the update (it takes no lock): MySQL
+        // refused only the statement, so clean up again and repeat it once.
+        Err(DbError::Duplicate(_)) if matches!(conn, DbConn::Mysql(_)) => {
+            drop_duplicate_live_rows(conn, image_id, Some(member), now)?;
+            soft_delete(conn)?
+        }
+        r => r?,
+    };
     Ok(n > 0)
 }
 
