@@ -63,9 +63,7 @@ type Query<'a> =
 
 /// `q` narrowed to `filter` at `exp`.
 fn narrowed<'a>(mut q: Query<'a>, filter: Filter, exp: Expiry) -> Query<'a> {
-    let own_expiry =
-        "EXISTS (SELECT 1 FROM glint_member_ext x WHERE x.image_id = image_members.image_id \
-         AND x.member = image_members.member AND x.expires_at <= ";
+    let own_expiry = super::member_ext::EXPIRED_AT_OR_BEFORE;
     let stale = "(image_members.status = 'pending' AND image_members.created_at <= ";
     match filter {
         Filter::All => q,

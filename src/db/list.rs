@@ -128,14 +128,10 @@ fn always(b: bool) -> BoxedCond {
 /// `glint_member_ext` row of the same (image, member) with `expires_at <= $at`.
 macro_rules! not_expired {
     ($q:expr, $at:expr) => {
-        $q.sql(
-            " AND NOT EXISTS (SELECT 1 FROM glint_member_ext \
-             WHERE glint_member_ext.image_id = image_members.image_id \
-             AND glint_member_ext.member = image_members.member \
-             AND glint_member_ext.expires_at <= ",
-        )
-        .bind::<diesel::sql_types::Timestamp, _>(DbTime($at))
-        .sql(")")
+        $q.sql(" AND NOT ")
+            .sql(super::member_ext::EXPIRED_AT_OR_BEFORE)
+            .bind::<diesel::sql_types::Timestamp, _>(DbTime($at))
+            .sql(")")
     };
 }
 

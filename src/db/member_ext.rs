@@ -19,6 +19,12 @@ diesel::table! {
     }
 }
 
+/// SQL, completed by a bound time and `)`: the `image_members` row's share expired at or
+/// before that time. Shared by the list's shared-with-me stream and the inbox.
+pub(super) const EXPIRED_AT_OR_BEFORE: &str =
+    "EXISTS (SELECT 1 FROM glint_member_ext x WHERE x.image_id = image_members.image_id \
+     AND x.member = image_members.member AND x.expires_at <= ";
+
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = glint_member_ext)]
 struct ExtRow {
@@ -100,6 +106,26 @@ pub fn of_image(
         .select(ExtRow::as_select())
         .load(conn)?;
     Ok(rows.into_iter().map(ExtRow::into_domain).collect())
+}
+
+/// The rows of one member on these images, by image id.
+pub fn of_member(
+    conn: &mut DbConn,
+    member: &str,
+    image_ids: &[&str],
+) -> Result<std::collections::HashMap<String, MemberExt>, DbError> {
+    if image_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(String, ExtRow)> = glint_member_ext::table
+        .filter(glint_member_ext::member.eq(member))
+        .filter(glint_member_ext::image_id.eq_any(image_ids))
+        .select((glint_member_ext::image_id, ExtRow::as_select()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(image_id, r)| (image_id, r.into_domain().1))
+        .collect())
 }
 
 /// Whether `member`'s access to the image ended at or before `now`.

@@ -144,14 +144,9 @@ pub async fn list(
         .enforce("get_images", &ctx, &project_target(&ctx))?;
     let mut q = q;
     if state.config.sharing.enabled {
-        let now = chrono::Utc::now().naive_utc();
-        q.shares_expired_at = Some(now);
-        q.pending_offered_before = state
-            .config
-            .sharing
-            .pending_ttl
-            .and_then(|ttl| chrono::Duration::from_std(ttl).ok())
-            .and_then(|ttl| now.checked_sub_signed(ttl));
+        let exp = super::share_expiry::expiry(state);
+        q.shares_expired_at = Some(exp.now);
+        q.pending_offered_before = exp.pending_before;
     }
     let st = state.clone();
     state

@@ -1,11 +1,11 @@
 //! The sharing extensions' inbox (`GET /v2/glint/inbox`) and its bulk decisions
 //! (`POST /v2/glint/inbox/decisions`): the caller's project's shares across images.
 
-use super::images::now;
 use super::members::{self, shown_ext};
+use super::share_expiry::expiry;
 use crate::app::AppState;
 use crate::db;
-use crate::db::inbox::{After, Expiry, Filter};
+use crate::db::inbox::{After, Filter};
 use crate::domain::context::RequestContext;
 use crate::domain::id::ImageId;
 use crate::domain::image::Image;
@@ -26,21 +26,6 @@ fn filter(s: InboxStatus) -> Filter {
         InboxStatus::Status(s) => Filter::Status(s),
         InboxStatus::Expired => Filter::Expired,
         InboxStatus::All => Filter::All,
-    }
-}
-
-/// The instant shares end now (`pending_ttl` included).
-pub(crate) fn expiry(state: &AppState) -> Expiry {
-    let now = now();
-    let pending_before = state
-        .config
-        .sharing
-        .pending_ttl
-        .and_then(|t| chrono::Duration::from_std(t).ok())
-        .and_then(|t| now.checked_sub_signed(t));
-    Expiry {
-        now,
-        pending_before,
     }
 }
 
@@ -88,9 +73,12 @@ pub async fn inbox(
                 after.as_ref(),
                 q.limit,
             )?;
+            // One query for the page's extension data, not one per share.
+            let ids: Vec<&str> = rows.iter().map(|(m, _)| m.image_id.as_str()).collect();
+            let mut ext = db::member_ext::of_member(c, &project, &ids)?;
             let mut shares = Vec::with_capacity(rows.len());
             for (mut m, image) in rows {
-                let e = db::member_ext::get(c, &m.image_id, &m.member_id)?.unwrap_or_default();
+                let e = ext.remove(&m.image_id).unwrap_or_default();
                 m.ext = Some(shown_ext(&st, &m, e));
                 shares.push((image, m));
             }

@@ -8,6 +8,7 @@ pub mod inbox;
 pub mod members;
 pub mod metadefs;
 pub mod recovery;
+mod share_expiry;
 pub mod sharing_sweep;
 pub mod tasks;
 pub mod transfer;
