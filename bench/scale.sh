@@ -10,6 +10,7 @@
 #   --glint-bin PATH  measure this glint binary (e.g. an older build, for a before/after); implies --no-build
 #   --keep      keep the databases (default: each is dropped after its size is measured)
 #   --db sqlite the same data in SQLite files instead (Python's sqlite3 loads them; no plans captured)
+#   --workloads LIST  comma-separated subset of the workloads (default: all; see bench/lib/scale.py)
 #   --smoke     a few seconds: one 4k-image database, 1 s cells, debug build, no plans, no results file
 #
 # Each size gets a fresh PostgreSQL database <prefix>_<N> at 127.0.0.1:5432 (user postgres, trust), bulk-
@@ -58,6 +59,7 @@ while [ $# -gt 0 ]; do
     --glint-bin) GLINT_BIN_ARG="${2:?}"; BUILD=0; shift 2 ;;
     --keep) EXTRA+=(--keep); shift ;;
     --db) DB="${2:?}"; shift 2 ;;
+    --workloads) EXTRA+=(--workloads "${2:?}"); shift 2 ;;
     --smoke) SMOKE=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;

@@ -506,7 +506,13 @@ def main():
     p.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     p.add_argument("--keep", action="store_true", help="keep the databases")
     p.add_argument("--cmdline", default="")
+    p.add_argument("--workloads", default="", help="comma-separated subset of the workloads")
     a = p.parse_args()
+    known = [w for w, _ in WORKLOADS]
+    a.workloads = a.workloads.split(",") if a.workloads else known
+    unknown = sorted(set(a.workloads) - set(known))
+    if unknown:
+        p.error(f"unknown workloads {unknown}; known: {','.join(known)}")
     a.wrk_threads = 2
     a.lua = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk", "requests.lua")
     a.pg_version = bench.try_sh(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-tAc",
@@ -525,7 +531,7 @@ def main():
             files, facts = request_files(srv, d)
             log(f"N={n}: {facts}")
             cells = {}
-            for w, _ in WORKLOADS:
+            for w in a.workloads:
                 project, path, _ = files[w]
                 env = {"BENCH_REQS": path, "BENCH_HEADERS": hdr_env(project)}
                 conc = 1 if w.endswith("-c1") else a.conc

@@ -19,8 +19,10 @@ use diesel::prelude::*;
 
 use super::connection::{on_backend, DbConn, MultiBackend};
 use super::error::DbError;
+use super::fragment::{raw, Bind, Raw};
 use super::models::ImageRow;
 use super::schema::{image_properties, image_tags, images};
+use super::statement_shapes;
 use crate::domain::context::RequestContext;
 use crate::domain::image::{Image, ImageStatus, Visibility};
 use crate::domain::list_query::{
@@ -28,18 +30,18 @@ use crate::domain::list_query::{
 };
 use crate::domain::member::MemberStatus;
 use crate::domain::visibility::{MemberStatusFilter, VisibilityFilter};
+use diesel::sql_types::{Bool, Nullable};
 
 /// Attach tags and properties to rows with one query (properties UNION ALL
 /// tags), whatever the page size.
 fn hydrate(conn: &mut DbConn, rows: Vec<ImageRow>) -> Result<Vec<Image>, DbError> {
-    use diesel::sql_types::{Bool, Nullable, Text};
-    // The same query for one image (`= id`) or a page (`IN (ids)`). diesel never caches a
-    // statement with an `IN` list on SQLite, and re-preparing the union was 30% of an image
-    // show: one id, the common case, gets the cacheable form.
+    use diesel::sql_types::Text;
+    // The same query for one image (`= id`) or a page (`ids_in`). diesel never caches a
+    // statement with its own `IN` lists, and re-preparing the union was 30% of an image show.
     macro_rules! children {
-        ($op:ident, $ids:expr) => {{
+        ($props:expr, $tags:expr) => {{
             let props = image_properties::table
-                .filter(image_properties::image_id.$op($ids))
+                .filter($props)
                 .filter(not(image_properties::deleted))
                 .select((
                     image_properties::image_id,
@@ -48,7 +50,7 @@ fn hydrate(conn: &mut DbConn, rows: Vec<ImageRow>) -> Result<Vec<Image>, DbError
                     false.into_sql::<Bool>(),
                 ));
             let tags = image_tags::table
-                .filter(image_tags::image_id.$op($ids))
+                .filter($tags)
                 .filter(not(image_tags::deleted))
                 .select((
                     image_tags::image_id,
@@ -62,10 +64,18 @@ fn hydrate(conn: &mut DbConn, rows: Vec<ImageRow>) -> Result<Vec<Image>, DbError
     type Child = (String, String, Option<String>, bool);
     let children: Vec<Child> = match rows.as_slice() {
         [] => return Ok(Vec::new()),
-        [one] => on_backend!(conn, c => children!(eq, &one.id).load(c))?,
+        [one] => on_backend!(conn, c => children!(
+            image_properties::image_id.eq(&one.id),
+            image_tags::image_id.eq(&one.id)
+        )
+        .load(c))?,
         many => {
             let ids: Vec<&str> = many.iter().map(|r| r.id.as_str()).collect();
-            on_backend!(conn, c => children!(eq_any, &ids).load(c))?
+            on_backend!(conn, c => children!(
+                ids_in("image_properties", &ids),
+                ids_in("image_tags", &ids)
+            )
+            .load(c))?
         }
     };
     let mut props: HashMap<String, BTreeMap<String, String>> = HashMap::new();
@@ -88,6 +98,18 @@ fn hydrate(conn: &mut DbConn, rows: Vec<ImageRow>) -> Result<Vec<Image>, DbError
             Ok(img)
         })
         .collect()
+}
+
+/// `table.image_id IN (?, ...)` with the list padded (by repeating its last id) to a power of
+/// two, so the statements of all page sizes are a handful of texts that stay prepared.
+fn ids_in(table: &'static str, ids: &[&str]) -> Raw<Bool> {
+    let mut q = raw(format!("\"{table}\".\"image_id\" IN ("));
+    let padded = ids.len().next_power_of_two();
+    for i in 0..padded {
+        let id = ids.get(i).or(ids.last()).copied().unwrap_or_default();
+        q = if i == 0 { q } else { q.sql(", ") }.bind(Bind::Text(id.to_owned()));
+    }
+    q.sql(")")
 }
 
 /// The SQL dialect a list statement is written for. MySQL orders NULL lowest and takes the
@@ -118,21 +140,19 @@ type BoxedCond = Box<
     >,
 >;
 
+type RawCond = Raw<Nullable<Bool>>;
+
 fn always(b: bool) -> BoxedCond {
-    Box::new(diesel::dsl::sql::<
-        diesel::sql_types::Nullable<diesel::sql_types::Bool>,
-    >(if b { "1 = 1" } else { "1 = 0" }))
+    Box::new(raw::<Nullable<Bool>>(if b { "1 = 1" } else { "1 = 0" }))
 }
 
 /// `$q AND` the member row's share has not expired at `$at` (sharing extensions): no
 /// `glint_member_ext` row of the same (image, member) with `expires_at <= $at`.
-macro_rules! not_expired {
-    ($q:expr, $at:expr) => {
-        $q.sql(" AND NOT ")
-            .sql(super::member_ext::EXPIRED_AT_OR_BEFORE)
-            .bind::<diesel::sql_types::Timestamp, _>(DbTime($at))
-            .sql(")")
-    };
+fn not_expired(q: RawCond, at: NaiveDateTime) -> RawCond {
+    q.sql(" AND NOT ")
+        .sql(super::member_ext::EXPIRED_AT_OR_BEFORE)
+        .bind(Bind::Ts(DbTime(at)))
+        .sql(")")
 }
 
 /// `images.id` is among the images the project has a live member row on
@@ -148,7 +168,6 @@ fn member_image_ids(
     expired_at: Option<NaiveDateTime>,
     pg: bool,
 ) -> BoxedCond {
-    use diesel::sql_types::{Nullable, Text};
     let head = if pg {
         "images.id = ANY(ARRAY(SELECT image_members.image_id FROM image_members \
          WHERE image_members.member = "
@@ -156,27 +175,18 @@ fn member_image_ids(
         "images.id IN (SELECT image_members.image_id FROM image_members \
          WHERE image_members.member = "
     };
-    let q = diesel::dsl::sql::<Nullable<diesel::sql_types::Bool>>(head)
-        .bind::<Text, _>(project.to_owned())
+    let mut q: RawCond = raw(head)
+        .bind(Bind::Text(project.to_owned()))
         .sql(" AND NOT image_members.deleted");
-    let close = if pg { "))" } else { ")" };
-    match (status, expired_at) {
-        (None, None) => Box::new(q.sql(close)),
-        (Some(s), None) => Box::new(
-            q.sql(" AND image_members.status = ")
-                .bind::<Text, _>(s.as_str().to_owned())
-                .sql(close),
-        ),
-        (None, Some(at)) => Box::new(not_expired!(q, at).sql(close)),
-        (Some(s), Some(at)) => Box::new(
-            not_expired!(
-                q.sql(" AND image_members.status = ")
-                    .bind::<Text, _>(s.as_str().to_owned()),
-                at
-            )
-            .sql(close),
-        ),
+    if let Some(s) = status {
+        q = q
+            .sql(" AND image_members.status = ")
+            .bind(Bind::Text(s.as_str().to_owned()));
     }
+    if let Some(at) = expired_at {
+        q = not_expired(q, at);
+    }
+    Box::new(q.sql(if pg { "))" } else { ")" }))
 }
 
 /// MySQL's shared-with-me stream reads `image_members` joined to `images` (`MEMBER_JOIN`):
@@ -187,24 +197,18 @@ fn joined_member_rows(
     status: Option<MemberStatus>,
     expired_at: Option<NaiveDateTime>,
 ) -> BoxedCond {
-    use diesel::sql_types::{Nullable, Text};
-    let q =
-        diesel::dsl::sql::<Nullable<diesel::sql_types::Bool>>("\"image_members\".\"member\" = ")
-            .bind::<Text, _>(project.to_owned())
-            .sql(" AND NOT \"image_members\".\"deleted\"");
-    match (status, expired_at) {
-        (None, None) => Box::new(q),
-        (Some(s), None) => Box::new(
-            q.sql(" AND \"image_members\".\"status\" = ")
-                .bind::<Text, _>(s.as_str().to_owned()),
-        ),
-        (None, Some(at)) => Box::new(not_expired!(q, at)),
-        (Some(s), Some(at)) => Box::new(not_expired!(
-            q.sql(" AND \"image_members\".\"status\" = ")
-                .bind::<Text, _>(s.as_str().to_owned()),
-            at
-        )),
+    let mut q: RawCond = raw("\"image_members\".\"member\" = ")
+        .bind(Bind::Text(project.to_owned()))
+        .sql(" AND NOT \"image_members\".\"deleted\"");
+    if let Some(s) = status {
+        q = q
+            .sql(" AND \"image_members\".\"status\" = ")
+            .bind(Bind::Text(s.as_str().to_owned()));
     }
+    if let Some(at) = expired_at {
+        q = not_expired(q, at);
+    }
+    Box::new(q)
 }
 
 /// With `pending_ttl` (sharing extensions): the project's pending offers made at or before
@@ -215,23 +219,22 @@ fn stale_pending_offers_excluded(
     before: NaiveDateTime,
     dialect: Dialect,
 ) -> BoxedCond {
-    use diesel::sql_types::{Bool, Nullable, Text, Timestamp};
     if dialect == Dialect::Mysql {
         return Box::new(
-            diesel::dsl::sql::<Nullable<Bool>>(
+            raw::<Nullable<Bool>>(
                 "NOT (\"image_members\".\"status\" = 'pending' AND \"image_members\".\"created_at\" <= ",
             )
-            .bind::<Timestamp, _>(DbTime(before))
+            .bind(Bind::Ts(DbTime(before)))
             .sql(")"),
         );
     }
     Box::new(
-        diesel::dsl::sql::<Nullable<Bool>>(
+        raw::<Nullable<Bool>>(
             "images.id NOT IN (SELECT stale.image_id FROM image_members stale WHERE stale.member = ",
         )
-        .bind::<Text, _>(project.to_owned())
+        .bind(Bind::Text(project.to_owned()))
         .sql(" AND NOT stale.deleted AND stale.status = 'pending' AND stale.created_at <= ")
-        .bind::<Timestamp, _>(DbTime(before))
+        .bind(Bind::Ts(DbTime(before)))
         .sql(")"),
     )
 }
@@ -361,9 +364,8 @@ fn stream_condition(
     dialect: Dialect,
 ) -> BoxedCond {
     let pg = dialect == Dialect::Pg;
-    use diesel::sql_types::{Bool, Nullable};
     let vis = |v: Visibility| -> BoxedCond {
-        Box::new(diesel::dsl::sql::<Nullable<Bool>>(&format!(
+        Box::new(raw::<Nullable<Bool>>(format!(
             "\"images\".\"visibility\" = '{}'",
             v.as_str()
         )))
@@ -386,7 +388,7 @@ fn stream_condition(
             if pg {
                 vis(Visibility::Shared)
             } else {
-                Box::new(diesel::dsl::sql::<Nullable<Bool>>(
+                Box::new(raw::<Nullable<Bool>>(
                     "+\"images\".\"visibility\" = 'shared'",
                 ))
             },
@@ -423,23 +425,16 @@ fn column(key: SortKey) -> (&'static str, bool) {
 }
 
 /// A marker's value of one sort key, as a bind.
-#[derive(Debug, Clone)]
-enum KeyVal {
-    Text(String),
-    Int(i64),
-    Ts(DbTime),
-}
-
-fn key_val(key: SortKey, m: &Image) -> Option<KeyVal> {
+fn key_val(key: SortKey, m: &Image) -> Option<Bind> {
     match key {
-        SortKey::Name => m.name.clone().map(KeyVal::Text),
-        SortKey::Status => Some(KeyVal::Text(m.status.as_str().to_owned())),
-        SortKey::ContainerFormat => m.container_format.clone().map(KeyVal::Text),
-        SortKey::DiskFormat => m.disk_format.clone().map(KeyVal::Text),
-        SortKey::Size => m.size.map(KeyVal::Int),
-        SortKey::Id => Some(KeyVal::Text(m.id.clone())),
-        SortKey::CreatedAt => Some(KeyVal::Ts(DbTime(m.created_at))),
-        SortKey::UpdatedAt => Some(KeyVal::Ts(DbTime(m.updated_at))),
+        SortKey::Name => m.name.clone().map(Bind::Text),
+        SortKey::Status => Some(Bind::Text(m.status.as_str().to_owned())),
+        SortKey::ContainerFormat => m.container_format.clone().map(Bind::Text),
+        SortKey::DiskFormat => m.disk_format.clone().map(Bind::Text),
+        SortKey::Size => m.size.map(Bind::Int),
+        SortKey::Id => Some(Bind::Text(m.id.clone())),
+        SortKey::CreatedAt => Some(Bind::Ts(DbTime(m.created_at))),
+        SortKey::UpdatedAt => Some(Bind::Ts(DbTime(m.updated_at))),
     }
 }
 
@@ -467,28 +462,27 @@ fn key_condition(
     m: &Image,
     fence: Option<bool>,
 ) -> (BoxedCond, BoxedCond) {
-    use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+    use diesel::sql_types::{BigInt, Text, Timestamp};
     if let Some(pg) = fence {
         let e = fenced(key, pg);
-        let e = e.as_str();
         return match key {
-            SortKey::Size => key_conditions!(diesel::dsl::sql::<Nullable<BigInt>>(e), m.size, dir),
+            SortKey::Size => key_conditions!(raw::<Nullable<BigInt>>(e.clone()), m.size, dir),
             SortKey::CreatedAt => key_conditions!(
-                diesel::dsl::sql::<Nullable<Timestamp>>(e),
+                raw::<Nullable<Timestamp>>(e.clone()),
                 Some(DbTime(m.created_at)),
                 dir
             ),
             SortKey::UpdatedAt => key_conditions!(
-                diesel::dsl::sql::<Nullable<Timestamp>>(e),
+                raw::<Nullable<Timestamp>>(e.clone()),
                 Some(DbTime(m.updated_at)),
                 dir
             ),
             _ => {
                 let v = match key_val(key, m) {
-                    Some(KeyVal::Text(s)) => Some(s),
+                    Some(Bind::Text(s)) => Some(s),
                     _ => None,
                 };
-                key_conditions!(diesel::dsl::sql::<Nullable<Text>>(e), v, dir)
+                key_conditions!(raw::<Nullable<Text>>(e.clone()), v, dir)
             }
         };
     }
@@ -576,11 +570,8 @@ fn marker_parts(sort: &[(SortKey, SortDir)], m: &Image) -> Vec<BoxedCond> {
     if !nullable {
         return vec![after(&keys)];
     }
-    let null = |not: &str| -> BoxedCond {
-        Box::new(diesel::dsl::sql::<
-            diesel::sql_types::Nullable<diesel::sql_types::Bool>,
-        >(&format!("{col} IS {not}NULL")))
-    };
+    let null =
+        |not: &str| -> BoxedCond { Box::new(raw::<Nullable<Bool>>(format!("{col} IS {not}NULL"))) };
     match (key_val(head, m).is_some(), dir) {
         (true, SortDir::Asc) => vec![after(&keys)],
         (true, SortDir::Desc) => vec![after(&keys), null("")],
@@ -595,7 +586,7 @@ fn marker_parts(sort: &[(SortKey, SortDir)], m: &Image) -> Vec<BoxedCond> {
 /// `(c1, c2, ...) > (v1, v2, ...)` (or `<`) on NOT NULL values: one index range.
 struct RowCmp {
     cols: Vec<&'static str>,
-    vals: Vec<KeyVal>,
+    vals: Vec<Bind>,
     op: &'static str,
 }
 
@@ -621,7 +612,6 @@ impl diesel::query_builder::QueryFragment<MultiBackend> for RowCmp {
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, MultiBackend>,
     ) -> QueryResult<()> {
-        use diesel::sql_types::{BigInt, Text, Timestamp};
         out.push_sql("(");
         out.push_sql(&self.cols.join(", "));
         out.push_sql(") ");
@@ -631,11 +621,7 @@ impl diesel::query_builder::QueryFragment<MultiBackend> for RowCmp {
             if i > 0 {
                 out.push_sql(", ");
             }
-            match v {
-                KeyVal::Text(s) => out.push_bind_param::<Text, String>(s)?,
-                KeyVal::Int(n) => out.push_bind_param::<BigInt, i64>(n)?,
-                KeyVal::Ts(t) => out.push_bind_param::<Timestamp, DbTime>(t)?,
-            }
+            v.walk(&mut out)?;
         }
         out.push_sql(")");
         Ok(())
@@ -746,11 +732,54 @@ fn list_query(
     if arms.is_empty() {
         return None;
     }
+    let shape = format!(
+        "{dialect:?} {:?} {sort:?} {} {:?} {}",
+        streams(ctx, q.visibility, q.member_status),
+        q.limit,
+        marker.map(|m| sort
+            .iter()
+            .map(|(k, _)| key_val(*k, m).is_some())
+            .collect::<Vec<_>>()),
+        without_values(&format!("{q:?}")),
+    );
     Some(Streams {
         arms,
         order: order_terms(sort, pg, Cols::Outer),
         limit: q.limit,
+        cached: statement_shapes::admit(&shape),
     })
+}
+
+/// `debug` (a `{:?}` rendering) with every string literal emptied and every run of digits
+/// written `0`: what is left says which filters, operators and lists a query has, not
+/// their values, which are binds.
+fn without_values(debug: &str) -> String {
+    let mut out = String::with_capacity(debug.len());
+    let mut chars = debug.chars();
+    let mut in_str = false;
+    while let Some(c) = chars.next() {
+        match (in_str, c) {
+            (true, '\\') => {
+                chars.next();
+            }
+            (true, '"') => {
+                in_str = false;
+                out.push('"');
+            }
+            (true, _) => {}
+            (false, '"') => {
+                in_str = true;
+                out.push('"');
+            }
+            (false, d) if d.is_ascii_digit() => {
+                if !out.ends_with('0') {
+                    out.push('0');
+                }
+            }
+            (false, c) => out.push(c),
+        }
+    }
+    out
 }
 
 /// Every condition of the query but visibility and the marker; each stream repeats them.
@@ -789,12 +818,12 @@ fn filters(q: &ListQuery, dialect: Dialect, conds: &mut Vec<BoxedCond>) {
     // Never an index's job (nearly every image has the same value); SQLite, without
     // statistics, would otherwise start from `os_hidden_image_idx`.
     conds.push(Box::new(
-        diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Bool>>(if pg {
+        raw::<Nullable<Bool>>(if pg {
             "\"images\".\"os_hidden\" = "
         } else {
             "+\"images\".\"os_hidden\" = "
         })
-        .bind::<diesel::sql_types::Bool, _>(q.os_hidden),
+        .bind(Bind::Bool(q.os_hidden)),
     ));
     if let Some(p) = q.protected {
         conds.push(Box::new(images::protected.eq(p).nullable()));
@@ -905,6 +934,8 @@ struct Streams {
     arms: Vec<Arm>,
     order: String,
     limit: i64,
+    /// diesel may keep the statement prepared (`statement_shapes`).
+    cached: bool,
 }
 
 impl diesel::query_builder::QueryId for Streams {
@@ -923,6 +954,9 @@ impl diesel::query_builder::QueryFragment<MultiBackend> for Streams {
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, MultiBackend>,
     ) -> QueryResult<()> {
+        if !self.cached {
+            out.unsafe_to_cache_prepared();
+        }
         if let [one] = self.arms.as_slice() {
             return diesel::query_builder::QueryFragment::<MultiBackend>::walk_ast(one, out);
         }
@@ -1020,11 +1054,19 @@ fn int_condition(f: &IntFilter) -> BoxedCond {
         (IntColumn::VirtualSize, _) => cmp!(images::virtual_size, f.value),
         (IntColumn::MinRam, Ok(v)) => cmp!(images::min_ram, v),
         (IntColumn::MinDisk, Ok(v)) => cmp!(images::min_disk, v),
-        (IntColumn::MinRam | IntColumn::MinDisk, Err(_)) => match f.op {
-            IntOp::Gte => always(f.value < 0),
-            IntOp::Lte => always(f.value > 0),
-            IntOp::Eq => always(false),
-        },
+        // The text depends on the value here: never kept prepared (diesel's `sql` says so).
+        (IntColumn::MinRam | IntColumn::MinDisk, Err(_)) => {
+            let matches = match f.op {
+                IntOp::Gte => f.value < 0,
+                IntOp::Lte => f.value > 0,
+                IntOp::Eq => false,
+            };
+            Box::new(diesel::dsl::sql::<Nullable<Bool>>(if matches {
+                "1 = 1"
+            } else {
+                "1 = 0"
+            }))
+        }
     }
 }
 
@@ -1226,4 +1268,67 @@ fn property_conditions(props: &[(String, String)], dialect: Dialect, conds: &mut
             .single_value()
             .eq(wanted),
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::list_query::{parse, ListDefaults};
+    use diesel::query_builder::QueryFragment;
+
+    fn cacheable(raw: &str, dialect: Dialect) -> bool {
+        let ctx = RequestContext::new(Some("p1"), &["member"]);
+        let q = parse(raw, &ListDefaults::default()).unwrap();
+        let backend = match dialect {
+            Dialect::Sqlite => MultiBackend::Sqlite(diesel::sqlite::Sqlite),
+            Dialect::Pg => MultiBackend::Pg(diesel::pg::Pg),
+            Dialect::Mysql => MultiBackend::Mysql(diesel::mysql::Mysql),
+        };
+        list_query(&ctx, &q, None, dialect)
+            .unwrap()
+            .is_safe_to_cache_prepared(&backend)
+            .unwrap()
+    }
+
+    #[test]
+    fn list_statements_stay_prepared_unless_their_text_carries_values() {
+        for d in [Dialect::Sqlite, Dialect::Pg, Dialect::Mysql] {
+            for raw in [
+                "",
+                "limit=1",
+                "sort=name:asc",
+                "visibility=shared&member_status=all",
+                "status=active&owner=x&size_min=5&created_at=gt:2026-01-01T00:00:00Z",
+                "tag=a",
+            ] {
+                assert!(cacheable(raw, d), "{raw} {d:?}");
+            }
+            // diesel's own `IN` lists (an array bind on PostgreSQL), and property pairs
+            // beyond the EXISTS ones.
+            for raw in ["name=in:a,b", "tag=a&tag=b&tag=c"] {
+                assert_eq!(cacheable(raw, d), d == Dialect::Pg, "{raw} {d:?}");
+            }
+            assert!(!cacheable("a=1&b=2&c=3", d), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn shapes_keep_structure_and_drop_values() {
+        let a = without_values(
+            r#"Q { name: Some(Eq("cirros \"0.6\"")), size_min: Some(1024), tags: ["a", "b"] }"#,
+        );
+        let b = without_values(
+            r#"Q { name: Some(Eq("ubuntu")), size_min: Some(7), tags: ["x", "y"] }"#,
+        );
+        assert_eq!(a, b);
+        assert_eq!(
+            a,
+            r#"Q { name: Some(Eq("")), size_min: Some(0), tags: ["", ""] }"#
+        );
+        // The number of values and the operators stay.
+        assert_ne!(
+            a,
+            without_values(r#"Q { name: Some(In(["a"])), size_min: Some(1), tags: ["a"] }"#)
+        );
+    }
 }

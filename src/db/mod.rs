@@ -4,6 +4,7 @@ mod cached;
 mod children;
 pub mod connection;
 pub mod error;
+mod fragment;
 pub mod images;
 pub mod inbox;
 mod list;
@@ -14,6 +15,7 @@ pub mod metadefs;
 pub mod models;
 mod pool;
 pub mod schema;
+mod statement_shapes;
 mod timestamp;
 
 pub use connection::{write_tx, Backend, DbConn};

@@ -348,4 +348,26 @@ backend_test!(list_statements_walk_the_list_indexes, |app| async move {
         }
     }
     assert!(checked > 500, "{checked} streams checked");
+    if pg {
+        // The page's statement (its streams merged) stays prepared on its connection
+        // (diesel's cache, by its text), so PostgreSQL parses it once, not on every page: a
+        // statement diesel does not cache runs unnamed and is not listed in
+        // `pg_prepared_statements`.
+        let q = parse("", &ListDefaults::default()).unwrap();
+        for _ in 0..3 {
+            glint::db::images::list(&mut conn, &callers[0], &q, None).unwrap();
+        }
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let prepared: Count = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_prepared_statements \
+             WHERE statement LIKE 'SELECT * FROM (SELECT * FROM (SELECT %'",
+        )
+        .get_result(&mut *conn)
+        .unwrap();
+        assert_eq!(prepared.n, 1);
+    }
 });
