@@ -14,7 +14,7 @@ use diesel::backend::Backend;
 use diesel::expression::{is_aggregate, AppearsOnTable, Expression, SelectableExpression};
 use diesel::expression::{TypedExpressionType, ValidGrouping};
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
+use diesel::sql_types::{BigInt, Text, Timestamp};
 use diesel::QueryResult;
 
 use super::connection::MultiBackend;
@@ -25,7 +25,6 @@ use super::timestamp::DbTime;
 pub enum Bind {
     Text(String),
     Int(i64),
-    Bool(bool),
     Ts(DbTime),
 }
 
@@ -41,7 +40,6 @@ macro_rules! binds {
                 match bind {
                     Bind::Text(s) => out.push_bind_param::<Text, String>(s),
                     Bind::Int(n) => out.push_bind_param::<BigInt, i64>(n),
-                    Bind::Bool(b) => out.push_bind_param::<Bool, bool>(b),
                     Bind::Ts(t) => out.push_bind_param::<Timestamp, DbTime>(t),
                 }
             }

@@ -350,24 +350,33 @@ backend_test!(list_statements_walk_the_list_indexes, |app| async move {
     assert!(checked > 500, "{checked} streams checked");
     if pg {
         // The page's statement (its streams merged) stays prepared on its connection
-        // (diesel's cache, by its text), so PostgreSQL parses it once, not on every page: a
+        // (diesel's cache, by its text), so PostgreSQL parses it once, not on every page (a
         // statement diesel does not cache runs unnamed and is not listed in
-        // `pg_prepared_statements`.
+        // `pg_prepared_statements`); with only the caller's id as a parameter, PostgreSQL
+        // soon stops planning it for each execution and keeps a generic plan.
         let q = parse("", &ListDefaults::default()).unwrap();
-        for _ in 0..3 {
+        for _ in 0..8 {
             glint::db::images::list(&mut conn, &callers[0], &q, None).unwrap();
         }
         #[derive(diesel::QueryableByName)]
-        struct Count {
+        struct Prepared {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
+            generic_plans: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            custom_plans: i64,
         }
-        let prepared: Count = diesel::sql_query(
-            "SELECT count(*) AS n FROM pg_prepared_statements \
+        let prepared: Vec<Prepared> = diesel::sql_query(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements \
              WHERE statement LIKE 'SELECT * FROM (SELECT * FROM (SELECT %'",
         )
-        .get_result(&mut *conn)
+        .load(&mut *conn)
         .unwrap();
-        assert_eq!(prepared.n, 1);
+        assert_eq!(prepared.len(), 1);
+        assert!(
+            prepared[0].generic_plans >= 1 && prepared[0].custom_plans <= 5,
+            "generic {} custom {}",
+            prepared[0].generic_plans,
+            prepared[0].custom_plans
+        );
     }
 });
