@@ -8,7 +8,12 @@ use super::RawConfig;
 /// Options read here, per section (see `RawConfig::ignored`).
 pub(super) const KNOWN: &[(&str, &[&str])] = &[(
     "glint_sharing",
-    &["enabled", "expired_retention", "pending_ttl"],
+    &[
+        "enabled",
+        "expired_retention",
+        "pending_ttl",
+        "history_retention",
+    ],
 )];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +27,9 @@ pub struct SharingConfig {
     /// `pending_ttl` (default 0 = never): a pending offer older than this expires like a share
     /// whose `expires_at` passed.
     pub pending_ttl: Option<Duration>,
+    /// `history_retention` (default 90d; 0 = kept for ever): how long the sharing history
+    /// (`GET /v2/glint/share-events`) keeps an event before the sweep removes it.
+    pub history_retention: Option<Duration>,
 }
 
 impl SharingConfig {
@@ -36,10 +44,12 @@ impl SharingConfig {
             })
         };
         let pending_ttl = duration("pending_ttl", "0")?;
+        let history = duration("history_retention", "90d")?;
         Ok(SharingConfig {
             enabled: raw.parse_bool("glint_sharing", "enabled", false)?,
             expired_retention: duration("expired_retention", "30d")?,
             pending_ttl: (!pending_ttl.is_zero()).then_some(pending_ttl),
+            history_retention: (!history.is_zero()).then_some(history),
         })
     }
 }
@@ -87,10 +97,13 @@ mod tests {
         assert!(!c.enabled);
         assert_eq!(c.expired_retention, Duration::from_secs(30 * 86_400));
         assert_eq!(c.pending_ttl, None);
+        assert_eq!(c.history_retention, Some(Duration::from_secs(90 * 86_400)));
         let mut raw = RawConfig::default();
         raw.set("glint_sharing", "pending_ttl", "7d");
         raw.set("glint_sharing", "expired_retention", "0");
+        raw.set("glint_sharing", "history_retention", "0");
         let c = SharingConfig::from_raw(&raw).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.history_retention, None);
         assert_eq!(c.pending_ttl, Some(Duration::from_secs(7 * 86_400)));
         assert_eq!(c.expired_retention, Duration::ZERO);
         raw.set("glint_sharing", "pending_ttl", "a week");

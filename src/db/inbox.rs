@@ -39,7 +39,8 @@ pub struct After {
     pub image_id: String,
 }
 
-/// The project's live member rows on live shared images of other owners (the inbox's base).
+/// The project's live member rows on live shared images of other owners (the inbox's base),
+/// without the pending offers its trust policy hides.
 fn base<'a>(
     project: &'a str,
     owner: Option<&'a str>,
@@ -51,6 +52,7 @@ fn base<'a>(
         .filter(not(images::deleted))
         .filter(images::visibility.eq("shared"))
         .filter(images::owner.ne(project).or(images::owner.is_null()))
+        .filter(sql::<Bool>("NOT ").sql(super::member_ext::HIDDEN_OFFER))
         .into_boxed();
     if let Some(owner) = owner {
         q = q.filter(images::owner.eq(owner));

@@ -8,6 +8,7 @@ use super::connection::DbConn;
 use super::error::DbError;
 use super::timestamp::{DbTime, OptDbTime, OptTs};
 use crate::domain::member_ext::MemberExt;
+use crate::domain::share_policy::Mark;
 
 diesel::table! {
     glint_member_ext (image_id, member) {
@@ -16,8 +17,15 @@ diesel::table! {
         expires_at -> Nullable<Timestamp>,
         note -> Nullable<Text>,
         renewal_requested -> Bool,
+        policy -> Nullable<Text>,
     }
 }
+
+/// SQL: the `image_members` row is a pending offer the recipient's trust policy hides.
+pub(super) const HIDDEN_OFFER: &str =
+    "(image_members.status = 'pending' AND EXISTS (SELECT 1 FROM glint_member_ext h \
+     WHERE h.image_id = image_members.image_id AND h.member = image_members.member \
+     AND h.policy = 'hidden'))";
 
 /// SQL, completed by a bound time and `)`: the `image_members` row's share expired at or
 /// before that time. Shared by the list's shared-with-me stream and the inbox.
@@ -33,6 +41,7 @@ struct ExtRow {
     expires_at: Option<NaiveDateTime>,
     note: Option<String>,
     renewal_requested: bool,
+    policy: Option<String>,
 }
 
 impl ExtRow {
@@ -41,6 +50,8 @@ impl ExtRow {
             expires_at: self.expires_at,
             note: self.note,
             renewal_requested: self.renewal_requested,
+            // A mark this build does not know (written by a newer one) is not shown.
+            policy: self.policy.as_deref().and_then(Mark::parse),
         };
         (self.member, ext)
     }
@@ -64,6 +75,7 @@ pub fn put(
             glint_member_ext::expires_at.eq(OptDbTime(ext.expires_at)),
             glint_member_ext::note.eq(ext.note.as_deref()),
             glint_member_ext::renewal_requested.eq(ext.renewal_requested),
+            glint_member_ext::policy.eq(ext.policy.map(Mark::as_str)),
         ))
         .execute(conn)?;
     Ok(())

@@ -14,6 +14,8 @@ pub mod metadefs;
 pub mod models;
 mod pool;
 pub mod schema;
+pub mod share_events;
+pub mod share_policy;
 mod timestamp;
 
 pub use connection::{write_tx, Backend, DbConn};

@@ -18,6 +18,8 @@ pub struct MemberExt {
     pub note: Option<String>,
     /// The member asked the owner to extend the share; cleared when the owner sets an expiry.
     pub renewal_requested: bool,
+    /// What the recipient's trust policy did (or, in audit mode, would have done) to the offer.
+    pub policy: Option<crate::domain::share_policy::Mark>,
 }
 
 /// Who changes a share's extension data: the owner (expiry, note) or the member (renewal).
@@ -30,7 +32,10 @@ pub enum Side {
 impl MemberExt {
     /// Nothing to keep or show (`os_glint` is left out).
     pub fn is_empty(&self) -> bool {
-        self.expires_at.is_none() && self.note.is_none() && !self.renewal_requested
+        self.expires_at.is_none()
+            && self.note.is_none()
+            && !self.renewal_requested
+            && self.policy.is_none()
     }
 
     /// With `pending_ttl`, a pending offer ends `ttl` after it was made: its effective expiry is
@@ -82,6 +87,7 @@ impl MemberExt {
             expires_at: expires_at(o, now)?,
             note: note(o)?,
             renewal_requested: false,
+            policy: None,
         })
     }
 
@@ -256,6 +262,7 @@ mod tests {
             expires_at: Some(now() + chrono::Duration::days(1)),
             note: Some("n".into()),
             renewal_requested: true,
+            policy: None,
         };
         let owner = |v: Value| base.change(&json!({ "os_glint": v }), Side::Owner, now());
         let member = |v: Value| base.change(&json!({ "os_glint": v }), Side::Member, now());

@@ -19,6 +19,8 @@ pub mod pyjson;
 pub mod pyre;
 pub mod python;
 pub mod quota;
+pub mod share_event;
+pub mod share_policy;
 pub mod task;
 pub mod task_list_query;
 pub mod uri_filter;

@@ -31,6 +31,8 @@ mod races;
 mod raw;
 mod schema;
 mod sharing_ext;
+mod sharing_history;
+mod sharing_trust;
 mod stalls;
 mod stores;
 mod takeover;
