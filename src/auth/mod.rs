@@ -53,6 +53,9 @@ mod tests {
             project_id: None,
             ..id
         });
-        assert_eq!((unscoped.project_domain_id, unscoped.roles.len()), (None, 0));
+        assert_eq!(
+            (unscoped.project_domain_id, unscoped.roles.len()),
+            (None, 0)
+        );
     }
 }

@@ -49,6 +49,8 @@ pub enum Via {
     TrustPolicy,
     /// The expiry sweep.
     Expiry,
+    /// The image was deleted, and its members with it.
+    ImageDelete,
 }
 
 impl Via {
@@ -58,6 +60,7 @@ impl Via {
             Via::Inbox => "inbox",
             Via::TrustPolicy => "trust_policy",
             Via::Expiry => "expiry",
+            Via::ImageDelete => "image_delete",
         }
     }
 }

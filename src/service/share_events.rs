@@ -5,7 +5,9 @@ use super::images::now;
 use crate::app::AppState;
 use crate::db::{self, share_events::Event, DbConn};
 use crate::domain::context::RequestContext;
-use crate::domain::share_event::{EventQuery, NewEvent, Reader};
+use crate::domain::id::ImageId;
+use crate::domain::image::Image;
+use crate::domain::share_event::{self, Action, EventQuery, NewEvent, Reader, Via};
 use crate::error::Error;
 use crate::policy::project_target;
 
@@ -17,6 +19,44 @@ pub(crate) fn record(
 ) -> Result<(), Error> {
     if state.config.sharing.enabled {
         db::share_events::record(conn, &event())?;
+    }
+    Ok(())
+}
+
+/// The image is being deleted by `ctx` at `at`, its member rows with it: one `member.delete`
+/// event per live member (`via: image_delete`), in the delete's transaction.
+pub(crate) fn image_deleted(
+    conn: &mut DbConn,
+    state: &AppState,
+    ctx: &RequestContext,
+    image: &Image,
+    at: chrono::NaiveDateTime,
+) -> Result<(), Error> {
+    if !state.config.sharing.enabled {
+        return Ok(());
+    }
+    let id = ImageId::from_path(image.id.as_str());
+    let members = db::members::list(conn, &id)?;
+    if members.is_empty() {
+        return Ok(());
+    }
+    let mut ext = db::member_ext::of_image(conn, id.as_str())?;
+    for m in members {
+        let e = ext.remove(&m.member_id).unwrap_or_default();
+        db::share_events::record(
+            conn,
+            &NewEvent::new(
+                Some(ctx),
+                at,
+                Action::Delete,
+                Via::ImageDelete,
+                id.as_str(),
+                image.owner.as_deref(),
+                &m.member_id,
+                Some(share_event::state(m.status, &e)),
+                None,
+            ),
+        )?;
     }
     Ok(())
 }

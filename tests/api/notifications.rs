@@ -1056,3 +1056,83 @@ async fn expired_shares_are_removed_after_their_retention_with_glances_event() {
         .is_empty());
     l.finish().await;
 }
+
+/// A trust policy's acceptance is still Glance's `image.member.create`, with Glance's payload
+/// (the member as created: `accepted`; nothing of glint's), and a refused offer sends nothing.
+#[actix_web::test]
+async fn a_trusted_offer_sends_glances_member_create_as_accepted() {
+    let Some(mut l) = Listener::start().await else {
+        return;
+    };
+    let url = format!("rabbit://guest:guest@{BROKER}/");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        l.configure(c, &url, 100);
+        c.sharing.enabled = true;
+    })
+    .await;
+    let (s, _) = json(
+        app.caller("p2", "member")
+            .put(
+                "/v2/glint/projects/p2/share-policy",
+                &json!({"auto_accept": {"owners": ["p1"]}, "untrusted": "reject"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let owner = app.caller("p1", "member");
+    let id = owner
+        .create_image(json!({"name": "x", "visibility": "shared"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_envelope(&l.message().await, "image.create");
+    let (s, v) = json(
+        owner
+            .post(
+                &format!("/v2/images/{id}/members"),
+                &json!({"member": "p2"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let m = l.message().await;
+    assert_envelope(&m, "image.member.create");
+    let mut keys: Vec<&String> = m["payload"].as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "created_at",
+            "deleted",
+            "deleted_at",
+            "image_id",
+            "member_id",
+            "status",
+            "updated_at"
+        ]
+    );
+    assert_eq!(m["payload"]["status"], "accepted");
+    assert_eq!(m["payload"]["member_id"], "p2");
+    // An untrusted owner is refused: no member, no event; the next event is the next change.
+    let other = app.caller("p4", "member");
+    let j = other
+        .create_image(json!({"name": "y", "visibility": "shared"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_envelope(&l.message().await, "image.create");
+    let (s, _) = json(
+        other
+            .post(&format!("/v2/images/{j}/members"), &json!({"member": "p2"}))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 403);
+    assert_eq!(other.delete(&format!("/v2/images/{j}")).await.status(), 204);
+    assert_envelope(&l.message().await, "image.delete");
+    l.finish().await;
+}

@@ -226,18 +226,30 @@ crate::backend_test!(
             assert_eq!(st, 400, "{bad}: {v}");
         }
 
-        // The image goes; its history stays, for both sides.
+        // The image goes, and p3's share with it (recorded); its history stays, for both sides.
         assert_eq!(
             owner.delete(&format!("/v2/images/{id}")).await.status(),
             204
         );
-        assert_eq!(events(&owner, &format!("?image_id={id}")).await.len(), 6);
+        let after = events(&owner, &format!("?image_id={id}")).await;
+        assert_eq!(after.len(), 7);
+        assert_eq!(
+            summary(&after[6..]),
+            vec![s(
+                "member.delete",
+                "image_delete",
+                json!({"status": "accepted", "os_glint": {"policy": "auto_accepted"}}),
+                Value::Null
+            )]
+        );
+        assert_eq!(after[6]["member_id"], "p3");
         assert_eq!(events(&member, &format!("?image_id={id}")).await.len(), 5);
+        assert_eq!(events(&trusting, &format!("?image_id={id}")).await.len(), 2);
         assert_eq!(
             app.count(&format!(
                 "SELECT COUNT(*) AS n FROM glint_share_events WHERE image_id = '{id}'"
             )),
-            6
+            7
         );
     }
 );
