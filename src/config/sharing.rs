@@ -30,7 +30,13 @@ pub struct SharingConfig {
     /// `history_retention` (default 90d; 0 = kept for ever): how long the sharing history
     /// (`GET /v2/glint/share-events`) keeps an event before the sweep removes it.
     pub history_retention: Option<Duration>,
+    /// `expiry_reminders` (default none; e.g. `7d,1d`): before a share's `expires_at`, one
+    /// `image.member.expiry_reminder` notification per threshold, longest first.
+    pub expiry_reminders: Vec<Duration>,
 }
+
+/// The most reminder thresholds (each one is a notification per share).
+const MAX_REMINDERS: usize = 10;
 
 impl SharingConfig {
     pub(super) fn from_raw(raw: &RawConfig) -> Result<Self, String> {
@@ -50,8 +56,36 @@ impl SharingConfig {
             expired_retention: duration("expired_retention", "30d")?,
             pending_ttl: (!pending_ttl.is_zero()).then_some(pending_ttl),
             history_retention: (!history.is_zero()).then_some(history),
+            expiry_reminders: reminders(
+                raw.get("glint_sharing", "expiry_reminders").unwrap_or(""),
+            )?,
         })
     }
+}
+
+/// `7d,1d`: non-zero durations, longest first, each once, at most [`MAX_REMINDERS`].
+fn reminders(text: &str) -> Result<Vec<Duration>, String> {
+    let mut out = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        match parse_duration(item) {
+            Some(d) if !d.is_zero() => out.push(d),
+            _ => {
+                return Err(format!(
+                    "[glint_sharing] expiry_reminders: '{item}' is not a non-zero duration \
+                     (seconds, or a number with s, m, h or d; e.g. 7d,1d)"
+                ))
+            }
+        }
+    }
+    out.sort_by(|a, b| b.cmp(a));
+    out.dedup();
+    if out.len() > MAX_REMINDERS {
+        return Err(format!(
+            "[glint_sharing] expiry_reminders: {} thresholds; at most {MAX_REMINDERS}",
+            out.len()
+        ));
+    }
+    Ok(out)
 }
 
 /// `90`, `90s`, `15m`, `12h`, `30d`; `None` for anything else (negative, fractional, overflow).
@@ -106,6 +140,19 @@ mod tests {
         assert_eq!(c.history_retention, None);
         assert_eq!(c.pending_ttl, Some(Duration::from_secs(7 * 86_400)));
         assert_eq!(c.expired_retention, Duration::ZERO);
+        assert!(c.expiry_reminders.is_empty());
+        raw.set("glint_sharing", "expiry_reminders", "1d, 7d,1d");
+        let c = SharingConfig::from_raw(&raw).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.expiry_reminders,
+            [Duration::from_secs(7 * 86_400), Duration::from_secs(86_400)]
+        );
+        for bad in ["0", "7d,soon", "1,2,3,4,5,6,7,8,9,10,11"] {
+            raw.set("glint_sharing", "expiry_reminders", bad);
+            let e = SharingConfig::from_raw(&raw).unwrap_err();
+            assert!(e.contains("[glint_sharing] expiry_reminders"), "{bad}: {e}");
+        }
+        raw.set("glint_sharing", "expiry_reminders", "");
         raw.set("glint_sharing", "pending_ttl", "a week");
         let e = SharingConfig::from_raw(&raw).unwrap_err();
         assert!(e.contains("[glint_sharing] pending_ttl"), "{e}");

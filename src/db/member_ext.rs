@@ -18,6 +18,7 @@ diesel::table! {
         note -> Nullable<Text>,
         renewal_requested -> Bool,
         policy -> Nullable<Text>,
+        reminded_secs -> Nullable<BigInt>,
     }
 }
 
@@ -42,6 +43,7 @@ struct ExtRow {
     note: Option<String>,
     renewal_requested: bool,
     policy: Option<String>,
+    reminded_secs: Option<i64>,
 }
 
 impl ExtRow {
@@ -52,6 +54,7 @@ impl ExtRow {
             renewal_requested: self.renewal_requested,
             // A mark this build does not know (written by a newer one) is not shown.
             policy: self.policy.as_deref().and_then(Mark::parse),
+            reminded: self.reminded_secs.and_then(|s| u64::try_from(s).ok()),
         };
         (self.member, ext)
     }
@@ -76,6 +79,7 @@ pub fn put(
             glint_member_ext::note.eq(ext.note.as_deref()),
             glint_member_ext::renewal_requested.eq(ext.renewal_requested),
             glint_member_ext::policy.eq(ext.policy.map(Mark::as_str)),
+            glint_member_ext::reminded_secs.eq(ext.reminded.and_then(|s| i64::try_from(s).ok())),
         ))
         .execute(conn)?;
     Ok(())
@@ -168,4 +172,32 @@ pub fn expired_before(
         .select((glint_member_ext::image_id, glint_member_ext::member))
         .limit(limit)
         .load(conn)?)
+}
+
+/// A share about to expire: image, member, its expiry and the reminder already sent (seconds).
+pub type Expiring = (String, String, NaiveDateTime, Option<u64>);
+
+/// The shares expiring after `now` and at or before `until` (the reminders' horizon), soonest
+/// first, at most `limit`.
+pub fn expiring_between(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<Expiring>, DbError> {
+    let rows: Vec<(String, ExtRow)> = glint_member_ext::table
+        .filter(glint_member_ext::expires_at.gt(DbTime(now)))
+        .filter(glint_member_ext::expires_at.le(DbTime(until)))
+        .order(glint_member_ext::expires_at.asc())
+        .select((glint_member_ext::image_id, ExtRow::as_select()))
+        .limit(limit)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(image_id, r)| {
+            let (member, ext) = r.into_domain();
+            ext.expires_at
+                .map(|at| (image_id, member, at, ext.reminded))
+        })
+        .collect())
 }

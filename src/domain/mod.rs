@@ -2,6 +2,7 @@
 
 pub mod address;
 pub mod context;
+pub mod expiry_reminder;
 pub mod id;
 pub mod image;
 pub mod image_schema;

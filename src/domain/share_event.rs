@@ -320,6 +320,7 @@ mod tests {
             note: Some("ci".into()),
             renewal_requested: false,
             policy: Some(Mark::AutoAccepted),
+            reminded: None,
         };
         assert_eq!(
             state(MemberStatus::Accepted, &ext),

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod data;
+pub mod expiry_reminders;
 pub mod images;
 pub mod import;
 pub mod inbox;

@@ -17,7 +17,8 @@ use super::share_events::record;
 const BATCH: i64 = 200;
 
 /// Remove the shares whose expiry (their own, or `pending_ttl` for an offer never answered) passed
-/// more than `expired_retention` ago, and history events older than `history_retention`.
+/// more than `expired_retention` ago; send the expiry reminders due; remove history events older
+/// than `history_retention`.
 /// Returns the removed members.
 pub async fn purge_expired(state: &AppState) -> Result<Vec<Member>, Error> {
     let cfg = &state.config.sharing;
@@ -83,6 +84,13 @@ pub async fn purge_expired(state: &AppState) -> Result<Vec<Member>, Error> {
             state.notifier.member_deleted(&m, at);
             removed.push(m);
         }
+    }
+    let reminded = super::expiry_reminders::send_due(state).await?;
+    if !reminded.is_empty() {
+        tracing::info!(
+            reminded = reminded.len(),
+            "expiry reminders sent for shares about to expire"
+        );
     }
     let events = super::share_events::purge(state).await?;
     if events > 0 {

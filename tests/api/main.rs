@@ -32,6 +32,7 @@ mod raw;
 mod schema;
 mod sharing_ext;
 mod sharing_history;
+mod sharing_reminders;
 mod sharing_trust;
 mod stalls;
 mod stores;

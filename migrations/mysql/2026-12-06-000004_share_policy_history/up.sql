@@ -1,8 +1,9 @@
 -- The sharing extensions' trust policies (one per recipient project that set one) and history
 -- (append-only, one row per change of a share; kept after the member and the image are gone, so
--- no foreign keys), and the trust policy's mark on a share. Glance's charset and collation, as
--- glint_member_ext.
-ALTER TABLE `glint_member_ext` ADD COLUMN `policy` varchar(32) DEFAULT NULL;
+-- no foreign keys), and on a share the trust policy's mark and the expiry reminders sent.
+-- Glance's charset and collation, as glint_member_ext.
+ALTER TABLE `glint_member_ext` ADD COLUMN `policy` varchar(32) DEFAULT NULL,
+  ADD COLUMN `reminded_secs` bigint DEFAULT NULL;
 
 CREATE TABLE `glint_share_policy` (
   `project_id` varchar(255) NOT NULL,

@@ -1,7 +1,8 @@
 -- The sharing extensions' trust policies (one per recipient project that set one) and history
 -- (append-only, one row per change of a share; kept after the member and the image are gone, so
--- no foreign keys), and the trust policy's mark on a share.
+-- no foreign keys), and on a share the trust policy's mark and the expiry reminders sent.
 ALTER TABLE glint_member_ext ADD COLUMN policy VARCHAR(32);
+ALTER TABLE glint_member_ext ADD COLUMN reminded_secs BIGINT;
 
 CREATE TABLE glint_share_policy (
     project_id VARCHAR(255) NOT NULL PRIMARY KEY,

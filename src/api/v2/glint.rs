@@ -133,10 +133,15 @@ pub async fn discovery(
     state
         .policy
         .enforce("glint:discover", &ctx, &project_target(&ctx))?;
+    let mut extensions: Vec<&str> = EXTENSIONS.to_vec();
+    // Reminders are the operator's choice (`expiry_reminders`); listed only when configured.
+    if !state.config.sharing.expiry_reminders.is_empty() {
+        extensions.push("expiry-reminders");
+    }
     Ok(json::respond(
         HttpResponse::Ok(),
         &json!({
-            "extensions": EXTENSIONS,
+            "extensions": extensions,
             "limits": {
                 "note_max_chars": NOTE_MAX_CHARS,
                 "decisions_max_images": crate::domain::inbox_query::MAX_DECISIONS,
