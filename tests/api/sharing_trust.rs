@@ -437,3 +437,47 @@ crate::backend_test!(
         assert_eq!(nobody.get("/v2/glint/share-events").await.status(), 403);
     }
 );
+
+/// The new rules are the operator's to change: here only admins set trust policies, and members
+/// may not read the history.
+#[actix_web::test]
+async fn the_new_rules_can_be_overridden_in_the_policy_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.yaml");
+    std::fs::write(
+        &path,
+        "\"glint:set_share_policy\": \"role:admin\"\n\
+         \"glint:get_share_events\": \"role:admin\"\n",
+    )
+    .unwrap();
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.sharing.enabled = true;
+        c.policy_file = Some(path.clone());
+    })
+    .await;
+    let p2 = app.caller("p2", "member");
+    let (s, v) = set_policy(&p2, "d", "p2", json!({"untrusted": "reject"})).await;
+    assert_eq!(
+        (s, message(&v).as_str()),
+        (
+            403,
+            "You are not authorized to complete glint:set_share_policy action."
+        )
+    );
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM glint_share_policy"), 0);
+    let (s, _) = set_policy(&app.caller("adm", "admin"), "d", "p2", json!({})).await;
+    assert_eq!(s, 200);
+    // Reading the policy keeps its default rule.
+    assert_eq!(
+        p2.get("/v2/glint/projects/p2/share-policy").await.status(),
+        200
+    );
+    assert_eq!(p2.get("/v2/glint/share-events").await.status(), 403);
+    assert_eq!(
+        app.caller("adm", "admin")
+            .get("/v2/glint/share-events")
+            .await
+            .status(),
+        200
+    );
+}
