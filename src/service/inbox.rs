@@ -27,6 +27,7 @@ fn filter(s: InboxStatus) -> Filter {
         InboxStatus::Status(s) => Filter::Status(s),
         InboxStatus::Expired => Filter::Expired,
         InboxStatus::All => Filter::All,
+        InboxStatus::Hidden => Filter::Hidden,
     }
 }
 

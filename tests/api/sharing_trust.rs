@@ -136,6 +136,10 @@ crate::backend_test!(
         assert_eq!(v["counts"]["pending"], 0, "{v}");
         assert_eq!(v["counts"]["accepted"], 2, "{v}");
         assert!(!inbox_ids(&inbox(&recipient, "?status=all").await).contains(&c));
+        // The recipient can still review what its policy hid.
+        let v = inbox(&recipient, "?status=hidden").await;
+        assert_eq!(inbox_ids(&v), vec![c.clone()], "{v}");
+        assert_eq!(v["shares"][0]["member"]["os_glint"]["policy"], "hidden");
         // Still an ordinary member row: the recipient may accept it, and then it shows.
         let (s, v) = json(
             recipient
@@ -148,6 +152,10 @@ crate::backend_test!(
         .await;
         assert_eq!(s, 200, "{v}");
         assert!(inbox_ids(&inbox(&recipient, "?status=accepted").await).contains(&c));
+        assert_eq!(
+            inbox_ids(&inbox(&recipient, "?status=hidden").await),
+            Vec::<String>::new()
+        );
 
         // reject: the owner gets 403 with why, and nothing is written.
         let (s, _) = set_policy(
