@@ -5,11 +5,13 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::domain::member::MAX_MEMBER_ID_LEN;
 use crate::error::Error;
 
 /// The most owners, and the most domains, one policy lists.
 pub const MAX_TRUSTED: usize = 100;
+
+/// The longest project or domain id (Glance's member id column; Keystone's ids are shorter).
+const MAX_MEMBER_ID_LEN: usize = 255;
 
 /// What happens to an offer from an owner the policy does not trust.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,7 +1,6 @@
 //! The sharing history (`GET /v2/glint/share-events`): recording an event in the transaction of
 //! the change, reading the events a caller may read, and the retention sweep.
 
-use super::images::now;
 use crate::app::AppState;
 use crate::db::{self, share_events::Event, DbConn};
 use crate::domain::context::RequestContext;
@@ -98,7 +97,7 @@ pub async fn purge(state: &AppState) -> Result<usize, Error> {
     };
     let Some(cutoff) = chrono::Duration::from_std(keep)
         .ok()
-        .and_then(|k| now().checked_sub_signed(k))
+        .and_then(|k| chrono::Utc::now().naive_utc().checked_sub_signed(k))
     else {
         return Ok(0);
     };
