@@ -119,8 +119,8 @@ impl Mark {
 /// What becomes of one offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Offer {
-    /// Created with this status... `accepted` when trusted, else Glance's `pending`; with the mark
-    /// to keep on the share, if any.
+    /// Created `accepted` (trusted, enforced) or, as in Glance, `pending`; with the mark to keep
+    /// on the share, if any.
     Create { accepted: bool, mark: Option<Mark> },
     /// Refused: the owner gets 403.
     Refuse,
