@@ -20,7 +20,9 @@ pub struct Caller {
     pub project_id: Option<String>,
 }
 
-fn remember(req: &HttpRequest, ctx: &RequestContext) {
+/// Keeps the caller for the access log, and gives the context the request's id.
+fn remember(req: &HttpRequest, ctx: &mut RequestContext) {
+    ctx.request_id = crate::api::request_id::RequestId::of(req);
     actix_web::HttpMessage::extensions_mut(req).insert(Caller {
         user_id: ctx.user_id.clone(),
         project_id: ctx.project_id.clone(),
@@ -42,6 +44,7 @@ const NOAUTH_IDENTITY_HEADERS: &[&str] = &[
     "x-roles",
     "x-role",
     "x-user-id",
+    "x-project-domain-id",
 ];
 
 /// The first of `names` the request carries more than once.
@@ -67,6 +70,8 @@ fn from_headers(req: &HttpRequest) -> RequestContext {
         project_id: project.map(str::to_owned),
         user_id: header(req, "x-user-id").map(str::to_owned),
         roles,
+        project_domain_id: header(req, "x-project-domain-id").map(str::to_owned),
+        request_id: None,
     }
 }
 
@@ -87,8 +92,8 @@ impl FromRequest for Ctx {
                 ));
                 return Box::pin(async move { Err(err.into()) });
             }
-            let ctx = from_headers(req);
-            remember(req, &ctx);
+            let mut ctx = from_headers(req);
+            remember(req, &mut ctx);
             return Box::pin(async move { Ok(Ctx(ctx)) });
         }
         // Keystone: identity comes only from the validated token; identity headers are ignored.
@@ -114,8 +119,8 @@ impl FromRequest for Ctx {
             };
             match tokens.validate(&token).await {
                 Ok(identity) => {
-                    let ctx = context_of(&identity);
-                    remember(&req, &ctx);
+                    let mut ctx = context_of(&identity);
+                    remember(&req, &mut ctx);
                     Ok(Ctx(ctx))
                 }
                 Err(KeystoneError::Invalid) => Err(Error::Unauthorized.into()),

@@ -18,11 +18,44 @@ pub fn context_of(id: &Identity) -> RequestContext {
             project_id: Some(p.clone()),
             user_id: Some(id.user_id.clone()),
             roles: id.roles.clone(),
+            project_domain_id: id.domain_id.clone(),
+            request_id: None,
         },
         None => RequestContext {
             project_id: None,
             user_id: Some(id.user_id.clone()),
             roles: Vec::new(),
+            project_domain_id: None,
+            request_id: None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_project_token_gives_its_projects_domain() {
+        let id = Identity {
+            user_id: "u1".into(),
+            project_id: Some("p1".into()),
+            project_name: None,
+            domain_id: Some("d1".into()),
+            roles: vec!["member".into()],
+            expires_at: chrono::Utc::now(),
+        };
+        let ctx = context_of(&id);
+        assert_eq!(ctx.project_domain_id.as_deref(), Some("d1"));
+        assert_eq!(ctx.project(), Some("p1"));
+        // Not project-scoped: no project, no domain, no roles.
+        let unscoped = context_of(&Identity {
+            project_id: None,
+            ..id
+        });
+        assert_eq!(
+            (unscoped.project_domain_id, unscoped.roles.len()),
+            (None, 0)
+        );
     }
 }

@@ -8,7 +8,12 @@ use super::RawConfig;
 /// Options read here, per section (see `RawConfig::ignored`).
 pub(super) const KNOWN: &[(&str, &[&str])] = &[(
     "glint_sharing",
-    &["enabled", "expired_retention", "pending_ttl"],
+    &[
+        "enabled",
+        "expired_retention",
+        "pending_ttl",
+        "history_retention",
+    ],
 )];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +27,16 @@ pub struct SharingConfig {
     /// `pending_ttl` (default 0 = never): a pending offer older than this expires like a share
     /// whose `expires_at` passed.
     pub pending_ttl: Option<Duration>,
+    /// `history_retention` (default 90d; 0 = kept for ever): how long the sharing history
+    /// (`GET /v2/glint/share-events`) keeps an event before the sweep removes it.
+    pub history_retention: Option<Duration>,
+    /// `expiry_reminders` (default none; e.g. `7d,1d`): before a share's `expires_at`, one
+    /// `image.member.expiry_reminder` notification per threshold, longest first.
+    pub expiry_reminders: Vec<Duration>,
 }
+
+/// The most reminder thresholds (each one is a notification per share).
+const MAX_REMINDERS: usize = 10;
 
 impl SharingConfig {
     pub(super) fn from_raw(raw: &RawConfig) -> Result<Self, String> {
@@ -36,12 +50,42 @@ impl SharingConfig {
             })
         };
         let pending_ttl = duration("pending_ttl", "0")?;
+        let history = duration("history_retention", "90d")?;
         Ok(SharingConfig {
             enabled: raw.parse_bool("glint_sharing", "enabled", false)?,
             expired_retention: duration("expired_retention", "30d")?,
             pending_ttl: (!pending_ttl.is_zero()).then_some(pending_ttl),
+            history_retention: (!history.is_zero()).then_some(history),
+            expiry_reminders: reminders(
+                raw.get("glint_sharing", "expiry_reminders").unwrap_or(""),
+            )?,
         })
     }
+}
+
+/// `7d,1d`: non-zero durations, longest first, each once, at most [`MAX_REMINDERS`].
+fn reminders(text: &str) -> Result<Vec<Duration>, String> {
+    let mut out = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        match parse_duration(item) {
+            Some(d) if !d.is_zero() => out.push(d),
+            _ => {
+                return Err(format!(
+                    "[glint_sharing] expiry_reminders: '{item}' is not a non-zero duration \
+                     (seconds, or a number with s, m, h or d; e.g. 7d,1d)"
+                ))
+            }
+        }
+    }
+    out.sort_by(|a, b| b.cmp(a));
+    out.dedup();
+    if out.len() > MAX_REMINDERS {
+        return Err(format!(
+            "[glint_sharing] expiry_reminders: {} thresholds; at most {MAX_REMINDERS}",
+            out.len()
+        ));
+    }
+    Ok(out)
 }
 
 /// `90`, `90s`, `15m`, `12h`, `30d`; `None` for anything else (negative, fractional, overflow).
@@ -87,12 +131,28 @@ mod tests {
         assert!(!c.enabled);
         assert_eq!(c.expired_retention, Duration::from_secs(30 * 86_400));
         assert_eq!(c.pending_ttl, None);
+        assert_eq!(c.history_retention, Some(Duration::from_secs(90 * 86_400)));
         let mut raw = RawConfig::default();
         raw.set("glint_sharing", "pending_ttl", "7d");
         raw.set("glint_sharing", "expired_retention", "0");
+        raw.set("glint_sharing", "history_retention", "0");
         let c = SharingConfig::from_raw(&raw).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.history_retention, None);
         assert_eq!(c.pending_ttl, Some(Duration::from_secs(7 * 86_400)));
         assert_eq!(c.expired_retention, Duration::ZERO);
+        assert!(c.expiry_reminders.is_empty());
+        raw.set("glint_sharing", "expiry_reminders", "1d, 7d,1d");
+        let c = SharingConfig::from_raw(&raw).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.expiry_reminders,
+            [Duration::from_secs(7 * 86_400), Duration::from_secs(86_400)]
+        );
+        for bad in ["0", "7d,soon", "1,2,3,4,5,6,7,8,9,10,11"] {
+            raw.set("glint_sharing", "expiry_reminders", bad);
+            let e = SharingConfig::from_raw(&raw).unwrap_err();
+            assert!(e.contains("[glint_sharing] expiry_reminders"), "{bad}: {e}");
+        }
+        raw.set("glint_sharing", "expiry_reminders", "");
         raw.set("glint_sharing", "pending_ttl", "a week");
         let e = SharingConfig::from_raw(&raw).unwrap_err();
         assert!(e.contains("[glint_sharing] pending_ttl"), "{e}");

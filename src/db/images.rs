@@ -168,6 +168,16 @@ pub fn get_with_membership(
 /// transaction already holds the database lock); false if there is none. On MySQL, which has
 /// no partial unique indexes, this lock is also what keeps one live member row per (image,
 /// member) and one live tag per (image, tag): every writer of those rows takes it first.
+/// The owner of an image, deleted or not (`None` for no such image or an owner-less one).
+pub fn owner_of(conn: &mut DbConn, id: &ImageId) -> Result<Option<String>, DbError> {
+    Ok(images::table
+        .filter(images::id.eq(id.as_str()))
+        .select(images::owner)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
+}
+
 pub fn lock(conn: &mut DbConn, id: &ImageId) -> Result<bool, DbError> {
     let id = id.as_str();
     macro_rules! locked {

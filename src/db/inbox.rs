@@ -22,6 +22,8 @@ pub enum Filter {
     Live,
     Expired,
     All,
+    /// The pending offers the trust policy hides, not expired (left out of every other filter).
+    Hidden,
 }
 
 /// When shares end: their own expiry before `now`, and pending offers made before
@@ -39,11 +41,17 @@ pub struct After {
     pub image_id: String,
 }
 
-/// The project's live member rows on live shared images of other owners (the inbox's base).
+/// The project's live member rows on live shared images of other owners (the inbox's base):
+/// with `Filter::Hidden` only the pending offers its trust policy hides, else all but those.
 fn base<'a>(
     project: &'a str,
     owner: Option<&'a str>,
+    filter: Filter,
 ) -> diesel::dsl::IntoBoxed<'a, diesel::dsl::InnerJoin<m::table, images::table>, MultiBackend> {
+    let hidden = match filter {
+        Filter::Hidden => "",
+        _ => "NOT ",
+    };
     let mut q = m::table
         .inner_join(images::table)
         .filter(m::member.eq(project))
@@ -51,6 +59,7 @@ fn base<'a>(
         .filter(not(images::deleted))
         .filter(images::visibility.eq("shared"))
         .filter(images::owner.ne(project).or(images::owner.is_null()))
+        .filter(sql::<Bool>(hidden).sql(super::member_ext::HIDDEN_OFFER))
         .into_boxed();
     if let Some(owner) = owner {
         q = q.filter(images::owner.eq(owner));
@@ -83,7 +92,7 @@ fn narrowed<'a>(mut q: Query<'a>, filter: Filter, exp: Expiry) -> Query<'a> {
                     .sql("))"),
             ),
         },
-        Filter::Live | Filter::Status(_) => {
+        Filter::Live | Filter::Hidden | Filter::Status(_) => {
             if let Filter::Status(s) = filter {
                 q = q.filter(m::status.eq(s.as_str()));
             }
@@ -116,7 +125,7 @@ pub fn page(
     after: Option<&After>,
     limit: i64,
 ) -> Result<Vec<(Member, Image)>, DbError> {
-    let mut q = narrowed(base(project, owner), filter, exp);
+    let mut q = narrowed(base(project, owner, filter), filter, exp);
     if let Some(a) = after {
         let t = DbTime(a.offered_at);
         q = q.filter(
@@ -143,7 +152,7 @@ pub fn count(
     filter: Filter,
     exp: Expiry,
 ) -> Result<i64, DbError> {
-    Ok(narrowed(base(project, owner), filter, exp)
+    Ok(narrowed(base(project, owner, filter), filter, exp)
         .count()
         .get_result(conn)?)
 }

@@ -8,6 +8,7 @@ use super::connection::DbConn;
 use super::error::DbError;
 use super::timestamp::{DbTime, OptDbTime, OptTs};
 use crate::domain::member_ext::MemberExt;
+use crate::domain::share_policy::Mark;
 
 diesel::table! {
     glint_member_ext (image_id, member) {
@@ -16,8 +17,16 @@ diesel::table! {
         expires_at -> Nullable<Timestamp>,
         note -> Nullable<Text>,
         renewal_requested -> Bool,
+        policy -> Nullable<Text>,
+        reminded_secs -> Nullable<BigInt>,
     }
 }
+
+/// SQL: the `image_members` row is a pending offer the recipient's trust policy hides.
+pub(super) const HIDDEN_OFFER: &str =
+    "(image_members.status = 'pending' AND EXISTS (SELECT 1 FROM glint_member_ext h \
+     WHERE h.image_id = image_members.image_id AND h.member = image_members.member \
+     AND h.policy = 'hidden'))";
 
 /// SQL, completed by a bound time and `)`: the `image_members` row's share expired at or
 /// before that time. Shared by the list's shared-with-me stream and the inbox.
@@ -33,6 +42,8 @@ struct ExtRow {
     expires_at: Option<NaiveDateTime>,
     note: Option<String>,
     renewal_requested: bool,
+    policy: Option<String>,
+    reminded_secs: Option<i64>,
 }
 
 impl ExtRow {
@@ -41,6 +52,9 @@ impl ExtRow {
             expires_at: self.expires_at,
             note: self.note,
             renewal_requested: self.renewal_requested,
+            // A mark this build does not know (written by a newer one) is not shown.
+            policy: self.policy.as_deref().and_then(Mark::parse),
+            reminded: self.reminded_secs.and_then(|s| u64::try_from(s).ok()),
         };
         (self.member, ext)
     }
@@ -64,6 +78,8 @@ pub fn put(
             glint_member_ext::expires_at.eq(OptDbTime(ext.expires_at)),
             glint_member_ext::note.eq(ext.note.as_deref()),
             glint_member_ext::renewal_requested.eq(ext.renewal_requested),
+            glint_member_ext::policy.eq(ext.policy.map(Mark::as_str)),
+            glint_member_ext::reminded_secs.eq(ext.reminded.and_then(|s| i64::try_from(s).ok())),
         ))
         .execute(conn)?;
     Ok(())
@@ -156,4 +172,32 @@ pub fn expired_before(
         .select((glint_member_ext::image_id, glint_member_ext::member))
         .limit(limit)
         .load(conn)?)
+}
+
+/// A share about to expire: image, member, its expiry and the reminder already sent (seconds).
+pub type Expiring = (String, String, NaiveDateTime, Option<u64>);
+
+/// The shares expiring after `now` and at or before `until` (the reminders' horizon), soonest
+/// first, at most `limit`.
+pub fn expiring_between(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<Expiring>, DbError> {
+    let rows: Vec<(String, ExtRow)> = glint_member_ext::table
+        .filter(glint_member_ext::expires_at.gt(DbTime(now)))
+        .filter(glint_member_ext::expires_at.le(DbTime(until)))
+        .order(glint_member_ext::expires_at.asc())
+        .select((glint_member_ext::image_id, ExtRow::as_select()))
+        .limit(limit)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(image_id, r)| {
+            let (member, ext) = r.into_domain();
+            ext.expires_at
+                .map(|at| (image_id, member, at, ext.reminded))
+        })
+        .collect())
 }

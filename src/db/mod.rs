@@ -15,6 +15,8 @@ pub mod metadefs;
 pub mod models;
 mod pool;
 pub mod schema;
+pub mod share_events;
+pub mod share_policy;
 mod statement_shapes;
 mod timestamp;
 

@@ -8,6 +8,11 @@ pub struct RequestContext {
     pub user_id: Option<String>,
     /// Lower-cased effective roles.
     pub roles: Vec<String>,
+    /// The domain of the token's project, as Keystone reported it (the sharing extensions' trust
+    /// policies match owners by domain).
+    pub project_domain_id: Option<String>,
+    /// `x-openstack-request-id` of the request (recorded in the sharing history).
+    pub request_id: Option<String>,
 }
 
 impl RequestContext {
@@ -16,6 +21,7 @@ impl RequestContext {
             project_id: project_id.map(str::to_owned),
             user_id: None,
             roles: roles.iter().map(|r| r.to_ascii_lowercase()).collect(),
+            ..RequestContext::default()
         }
     }
 

@@ -9,6 +9,8 @@ pub enum InboxStatus {
     Status(MemberStatus),
     Expired,
     All,
+    /// The pending offers the project's trust policy hides (left out of every other view).
+    Hidden,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,9 +45,11 @@ impl InboxQuery {
                     q.status = match v.as_str() {
                         "expired" => InboxStatus::Expired,
                         "all" => InboxStatus::All,
+                        "hidden" => InboxStatus::Hidden,
                         s => InboxStatus::Status(s.parse().map_err(|()| {
                             Error::bad_request(format!(
-                                "Invalid status '{s}': pending, accepted, rejected, expired or all"
+                                "Invalid status '{s}': pending, accepted, rejected, expired, all \
+                                 or hidden"
                             ))
                         })?),
                     }
@@ -78,6 +82,7 @@ impl InboxQuery {
             InboxStatus::Status(s) => s.as_str(),
             InboxStatus::Expired => "expired",
             InboxStatus::All => "all",
+            InboxStatus::Hidden => "hidden",
         };
         let mut pairs = vec![("status", status.to_owned())];
         if let Some(o) = &self.owner {
@@ -189,6 +194,7 @@ mod tests {
             (1000, Some("p 1"), Some("abc"))
         );
         assert_eq!(p("status=all").unwrap().status, InboxStatus::All);
+        assert_eq!(p("status=hidden").unwrap().status, InboxStatus::Hidden);
         assert_eq!(
             p("status=accepted").unwrap().status,
             InboxStatus::Status(MemberStatus::Accepted)

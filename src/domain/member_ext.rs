@@ -18,6 +18,11 @@ pub struct MemberExt {
     pub note: Option<String>,
     /// The member asked the owner to extend the share; cleared when the owner sets an expiry.
     pub renewal_requested: bool,
+    /// What the recipient's trust policy did (or, in audit mode, would have done) to the offer.
+    pub policy: Option<crate::domain::share_policy::Mark>,
+    /// The shortest reminder threshold (seconds) already sent for the current `expires_at`
+    /// (`domain::expiry_reminder`); cleared when the expiry changes. Never shown.
+    pub reminded: Option<u64>,
 }
 
 /// Who changes a share's extension data: the owner (expiry, note) or the member (renewal).
@@ -30,7 +35,10 @@ pub enum Side {
 impl MemberExt {
     /// Nothing to keep or show (`os_glint` is left out).
     pub fn is_empty(&self) -> bool {
-        self.expires_at.is_none() && self.note.is_none() && !self.renewal_requested
+        self.expires_at.is_none()
+            && self.note.is_none()
+            && !self.renewal_requested
+            && self.policy.is_none()
     }
 
     /// With `pending_ttl`, a pending offer ends `ttl` after it was made: its effective expiry is
@@ -82,6 +90,8 @@ impl MemberExt {
             expires_at: expires_at(o, now)?,
             note: note(o)?,
             renewal_requested: false,
+            policy: None,
+            reminded: None,
         })
     }
 
@@ -119,6 +129,7 @@ impl MemberExt {
         if o.contains_key("expires_at") {
             next.expires_at = expires_at(o, now)?;
             next.renewal_requested = false;
+            next.reminded = None;
         }
         if o.contains_key("note") {
             next.note = note(o)?;
@@ -256,11 +267,14 @@ mod tests {
             expires_at: Some(now() + chrono::Duration::days(1)),
             note: Some("n".into()),
             renewal_requested: true,
+            policy: None,
+            reminded: Some(86_400),
         };
         let owner = |v: Value| base.change(&json!({ "os_glint": v }), Side::Owner, now());
         let member = |v: Value| base.change(&json!({ "os_glint": v }), Side::Member, now());
-        // A new expiry answers the renewal request; the note stays.
+        // A new expiry answers the renewal request and restarts the reminders; the note stays.
         let e = owner(json!({"expires_at": "2026-12-31T00:00:00Z"})).unwrap();
+        assert_eq!(e.reminded, None);
         assert_eq!(e.expires_at.unwrap().to_string(), "2026-12-31 00:00:00");
         assert_eq!((e.note.as_deref(), e.renewal_requested), (Some("n"), false));
         // null removes the expiry; a note-only change keeps the rest.

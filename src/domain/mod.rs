@@ -2,6 +2,7 @@
 
 pub mod address;
 pub mod context;
+pub mod expiry_reminder;
 pub mod id;
 pub mod image;
 pub mod image_schema;
@@ -19,6 +20,8 @@ pub mod pyjson;
 pub mod pyre;
 pub mod python;
 pub mod quota;
+pub mod share_event;
+pub mod share_policy;
 pub mod task;
 pub mod task_list_query;
 pub mod uri_filter;

@@ -328,6 +328,7 @@ mod tests {
                 expires_at: Some(t("2027-01-01 00:00:00")),
                 note: Some("n".into()),
                 renewal_requested: true,
+                ..Default::default()
             }),
             ..m.clone()
         };

@@ -68,6 +68,18 @@ pub fn defaults() -> Vec<(&'static str, Check)> {
             "glint:request_renewal",
             or(vec![admin(), and(vec![role("member"), is_member()])]),
         ),
+        // A trust policy belongs to the recipient project (`project_id` is the path's project):
+        // its readers read it, its members set it; the owners it trusts have no say.
+        (
+            "glint:get_share_policy",
+            or(vec![admin(), and(vec![role("reader"), owner()])]),
+        ),
+        (
+            "glint:set_share_policy",
+            or(vec![admin(), and(vec![role("member"), owner()])]),
+        ),
+        // Which events a caller reads is decided by its project (owner or member), not here.
+        ("glint:get_share_events", or(vec![admin(), role("reader")])),
         ("default", Check::Deny),
         (
             "get_images",

@@ -258,6 +258,8 @@ pub async fn delete(state: &AppState, ctx: RequestContext, id: ImageId) -> Resul
                 )));
             }
             let at = now();
+            // Its shares end with it: recorded in the sharing history first.
+            super::share_events::image_deleted(c, &st, &ctx, &v.image, at)?;
             db::images::soft_delete(c, &id, at)?;
             // Its location rows go with it, marked as Glance marks them.
             let locations = db::locations::recorded(c, &id)?;

@@ -11,6 +11,7 @@ use crate::domain::id::ImageId;
 use crate::domain::image::Image;
 use crate::domain::inbox_query::{Decided, Decisions, InboxQuery, InboxStatus, MAX_DECISIONS};
 use crate::domain::member::{Member, MemberStatus};
+use crate::domain::share_event::Via;
 use crate::error::Error;
 use crate::policy::project_target;
 
@@ -26,6 +27,7 @@ fn filter(s: InboxStatus) -> Filter {
         InboxStatus::Status(s) => Filter::Status(s),
         InboxStatus::Expired => Filter::Expired,
         InboxStatus::All => Filter::All,
+        InboxStatus::Hidden => Filter::Hidden,
     }
 }
 
@@ -172,12 +174,13 @@ pub async fn decide(
         let outcome = match current {
             Ok(m) if m.status == d.status => Outcome::Unchanged,
             Ok(_) => {
-                let update = members::update(
+                let update = members::update_via(
                     state,
                     ctx.clone(),
                     image,
                     project.clone(),
                     d.status.as_str().to_owned(),
+                    Via::Inbox,
                 )
                 .await;
                 match update {

@@ -11,7 +11,12 @@ use crate::domain::image::Visibility;
 use crate::domain::member::{Member, MemberStatus};
 use crate::domain::member_ext::{MemberExt, Side};
 use crate::domain::quota;
+use crate::domain::share_event::{self, Action, NewEvent, Via};
+use crate::domain::share_policy::Offer;
 use crate::error::{Error, Msg};
+
+use super::share_events::record;
+use super::share_policy::decide_offer;
 
 fn image_not_found(id: &ImageId) -> String {
     format!("Image {id} not found.")
@@ -135,10 +140,54 @@ pub async fn create(
             })?;
             st.policy.enforce("add_member", &ctx, &v.target(&ctx))?;
             let quota = st.config.image_member_quota;
+            let owner = v.image.owner.as_deref();
             match db::members::add(c, &id, &member, quota, now())? {
                 AddOutcome::Added(mut m) => {
+                    let mut ext = ext;
+                    let mut via = Via::Direct;
+                    if st.config.sharing.enabled {
+                        // The recipient's trust policy; a refusal rolls the add back.
+                        match decide_offer(c, &ctx, owner, &member)? {
+                            Offer::Refuse => {
+                                return Err(Error::forbidden(format!(
+                                    "Project {member} does not accept image shares from project \
+                                     {}: its trust policy refuses offers from owners it does \
+                                     not trust.",
+                                    owner.unwrap_or("(none)")
+                                )))
+                            }
+                            Offer::Create { accepted, mark } => {
+                                ext.policy = mark;
+                                if accepted {
+                                    db::members::set_status(
+                                        c,
+                                        &id,
+                                        &member,
+                                        MemberStatus::Accepted,
+                                        m.updated_at,
+                                    )?;
+                                    m.status = MemberStatus::Accepted;
+                                    via = Via::TrustPolicy;
+                                }
+                            }
+                        }
+                    }
                     // A re-added member starts afresh: nothing of an earlier share is kept.
                     db::member_ext::put(c, id.as_str(), &member, &ext)?;
+                    record(c, &st, || {
+                        let to = share_event::state(m.status, &ext);
+                        NewEvent::new(
+                            Some(&ctx),
+                            m.created_at,
+                            Action::Create,
+                            via,
+                            id.as_str(),
+                            owner,
+                            &member,
+                            None,
+                            Some(to),
+                        )
+                    })?;
                     if st.config.sharing.enabled {
                         m.ext = Some(shown_ext(&st, &m, ext));
                     }
@@ -167,6 +216,18 @@ pub async fn update(
     member: String,
     status: String,
 ) -> Result<Member, Error> {
+    update_via(state, ctx, id, member, status, Via::Direct).await
+}
+
+/// `update`, recorded in the sharing history as made `via` (a bulk decision: `Via::Inbox`).
+pub(crate) async fn update_via(
+    state: &AppState,
+    ctx: RequestContext,
+    id: ImageId,
+    member: String,
+    status: String,
+    via: Via,
+) -> Result<Member, Error> {
     let st = state.clone();
     state
         .write(move |c| {
@@ -190,6 +251,19 @@ pub async fn update(
             if !db::members::set_status(c, &id, &member, status, now)? {
                 return Err(member_not_found(&id, &member));
             }
+            record(c, &st, || {
+                NewEvent::new(
+                    Some(&ctx),
+                    now,
+                    Action::Update,
+                    via,
+                    id.as_str(),
+                    v.image.owner.as_deref(),
+                    &member,
+                    Some(serde_json::json!({"status": row.status.as_str()})),
+                    Some(serde_json::json!({"status": status.as_str()})),
+                )
+            })?;
             with_ext(
                 c,
                 &st,
@@ -228,10 +302,27 @@ pub async fn delete(
             };
             st.policy.enforce("delete_member", &ctx, &v.target(&ctx))?;
             let at = now();
+            let ext = match st.config.sharing.enabled {
+                true => db::member_ext::get(c, id.as_str(), &member)?.unwrap_or_default(),
+                false => MemberExt::default(),
+            };
             if !db::members::delete(c, &id, &member, at)? {
                 return Err(member_not_found(&id, &member));
             }
             db::member_ext::remove(c, id.as_str(), &member)?;
+            record(c, &st, || {
+                NewEvent::new(
+                    Some(&ctx),
+                    at,
+                    Action::Delete,
+                    Via::Direct,
+                    id.as_str(),
+                    v.image.owner.as_deref(),
+                    &member,
+                    Some(share_event::state(row.status, &ext)),
+                    None,
+                )
+            })?;
             Ok((row, at))
         })
         .await
@@ -294,7 +385,7 @@ fn ext_side(
     id: &ImageId,
     member: &str,
     lock: bool,
-) -> Result<(Member, Side), Error> {
+) -> Result<(Member, Side, Option<String>), Error> {
     let v = load_shared(conn, state, ctx, id, lock, || {
         Error::not_found("Only shared images have members.")
     })?;
@@ -312,7 +403,7 @@ fn ext_side(
         Side::Member => "glint:request_renewal",
     };
     state.policy.enforce(rule, ctx, &v.target(ctx))?;
-    Ok((row, side))
+    Ok((row, side, v.image.owner))
 }
 
 /// Before the body of `PUT /v2/glint/images/{id}/members/{member}` is read.
@@ -340,10 +431,26 @@ pub async fn change_ext(
     let st = state.clone();
     state
         .write(move |c| {
-            let (row, side) = ext_side(c, &st, &ctx, &id, &member, true)?;
+            let (row, side, owner) = ext_side(c, &st, &ctx, &id, &member, true)?;
             let current = db::member_ext::get(c, id.as_str(), &member)?.unwrap_or_default();
-            let next = current.change(&body, side, now())?;
+            let at = now();
+            let next = current.change(&body, side, at)?;
             db::member_ext::put(c, id.as_str(), &member, &next)?;
+            if next != current {
+                record(c, &st, || {
+                    NewEvent::new(
+                        Some(&ctx),
+                        at,
+                        Action::Change,
+                        Via::Direct,
+                        id.as_str(),
+                        owner.as_deref(),
+                        &member,
+                        Some(share_event::ext_state(&current)),
+                        Some(share_event::ext_state(&next)),
+                    )
+                })?;
+            }
             let ext = Some(shown_ext(&st, &row, next));
             Ok(Member { ext, ..row })
         })

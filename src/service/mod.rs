@@ -2,13 +2,16 @@
 
 pub mod access;
 pub mod data;
+pub mod expiry_reminders;
 pub mod images;
 pub mod import;
 pub mod inbox;
 pub mod members;
 pub mod metadefs;
 pub mod recovery;
+pub mod share_events;
 mod share_expiry;
+pub mod share_policy;
 pub mod sharing_sweep;
 pub mod tasks;
 pub mod transfer;

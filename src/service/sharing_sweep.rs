@@ -8,13 +8,18 @@ use crate::app::AppState;
 use crate::db;
 use crate::domain::id::ImageId;
 use crate::domain::member::Member;
+use crate::domain::share_event::{self, Action, NewEvent, Via};
 use crate::error::Error;
+
+use super::share_events::record;
 
 /// Member rows removed per sweep (each in its own short transaction); the rest wait for the next.
 const BATCH: i64 = 200;
 
 /// Remove the shares whose expiry (their own, or `pending_ttl` for an offer never answered) passed
-/// more than `expired_retention` ago. Returns the removed members.
+/// more than `expired_retention` ago; send the expiry reminders due; remove history events older
+/// than `history_retention`.
+/// Returns the removed members.
 pub async fn purge_expired(state: &AppState) -> Result<Vec<Member>, Error> {
     let cfg = &state.config.sharing;
     if !cfg.enabled {
@@ -42,6 +47,7 @@ pub async fn purge_expired(state: &AppState) -> Result<Vec<Member>, Error> {
     let mut removed = Vec::new();
     for (image_id, member) in due {
         let id = ImageId::from_path(image_id.as_str());
+        let st = state.clone();
         let gone = state
             .write(move |c| {
                 // The image's row lock first, as every writer of its member rows takes it.
@@ -54,8 +60,23 @@ pub async fn purge_expired(state: &AppState) -> Result<Vec<Member>, Error> {
                     return Ok(None);
                 };
                 let at = now();
+                let ext = db::member_ext::get(c, id.as_str(), &member)?.unwrap_or_default();
+                let owner = db::images::owner_of(c, &id)?;
                 db::members::delete(c, &id, &member, at)?;
                 db::member_ext::remove(c, id.as_str(), &member)?;
+                record(c, &st, || {
+                    NewEvent::new(
+                        None,
+                        at,
+                        Action::Purge,
+                        Via::Expiry,
+                        id.as_str(),
+                        owner.as_deref(),
+                        &member,
+                        Some(share_event::state(row.status, &ext)),
+                        None,
+                    )
+                })?;
                 Ok(Some((row, at)))
             })
             .await?;
@@ -63,6 +84,20 @@ pub async fn purge_expired(state: &AppState) -> Result<Vec<Member>, Error> {
             state.notifier.member_deleted(&m, at);
             removed.push(m);
         }
+    }
+    let reminded = super::expiry_reminders::send_due(state).await?;
+    if !reminded.is_empty() {
+        tracing::info!(
+            reminded = reminded.len(),
+            "expiry reminders sent for shares about to expire"
+        );
+    }
+    let events = super::share_events::purge(state).await?;
+    if events > 0 {
+        tracing::info!(
+            events,
+            "sharing history events removed after history_retention"
+        );
     }
     if !removed.is_empty() {
         tracing::info!(

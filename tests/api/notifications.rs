@@ -1056,3 +1056,144 @@ async fn expired_shares_are_removed_after_their_retention_with_glances_event() {
         .is_empty());
     l.finish().await;
 }
+
+/// A trust policy's acceptance is still Glance's `image.member.create`, with Glance's payload
+/// (the member as created: `accepted`; nothing of glint's), and a refused offer sends nothing.
+#[actix_web::test]
+async fn a_trusted_offer_sends_glances_member_create_as_accepted() {
+    let Some(mut l) = Listener::start().await else {
+        return;
+    };
+    let url = format!("rabbit://guest:guest@{BROKER}/");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        l.configure(c, &url, 100);
+        c.sharing.enabled = true;
+    })
+    .await;
+    let (s, _) = json(
+        app.caller("p2", "member")
+            .put(
+                "/v2/glint/projects/p2/share-policy",
+                &json!({"auto_accept": {"owners": ["p1"]}, "untrusted": "reject"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let owner = app.caller("p1", "member");
+    let id = owner
+        .create_image(json!({"name": "x", "visibility": "shared"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_envelope(&l.message().await, "image.create");
+    let (s, v) = json(
+        owner
+            .post(
+                &format!("/v2/images/{id}/members"),
+                &json!({"member": "p2"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let m = l.message().await;
+    assert_envelope(&m, "image.member.create");
+    let mut keys: Vec<&String> = m["payload"].as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "created_at",
+            "deleted",
+            "deleted_at",
+            "image_id",
+            "member_id",
+            "status",
+            "updated_at"
+        ]
+    );
+    assert_eq!(m["payload"]["status"], "accepted");
+    assert_eq!(m["payload"]["member_id"], "p2");
+    // An untrusted owner is refused: no member, no event; the next event is the next change.
+    let other = app.caller("p4", "member");
+    let j = other
+        .create_image(json!({"name": "y", "visibility": "shared"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_envelope(&l.message().await, "image.create");
+    let (s, _) = json(
+        other
+            .post(&format!("/v2/images/{j}/members"), &json!({"member": "p2"}))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 403);
+    assert_eq!(other.delete(&format!("/v2/images/{j}")).await.status(), 204);
+    assert_envelope(&l.message().await, "image.delete");
+    l.finish().await;
+}
+
+/// An expiry reminder is a notification of its own name, with Glance's member fields, the
+/// expiry and the threshold; it goes out once.
+#[actix_web::test]
+async fn expiry_reminders_are_their_own_notification() {
+    let Some(mut l) = Listener::start().await else {
+        return;
+    };
+    let url = format!("rabbit://guest:guest@{BROKER}/");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        l.configure(c, &url, 100);
+        c.sharing.enabled = true;
+        c.sharing.expiry_reminders = vec![Duration::from_secs(7 * 86_400)];
+    })
+    .await;
+    let owner = app.caller("p1", "member");
+    let id = owner
+        .create_image(json!({"name": "x", "visibility": "shared"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_envelope(&l.message().await, "image.create");
+    let at = (chrono::Utc::now() + chrono::Duration::days(2))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let (s, _) = json(
+        owner
+            .post(
+                &format!("/v2/images/{id}/members"),
+                &json!({"member": "p2", "os_glint": {"expires_at": at}}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_envelope(&l.message().await, "image.member.create");
+    glint::service::sharing_sweep::purge_expired(&app.state)
+        .await
+        .unwrap();
+    let m = l.message().await;
+    assert_envelope(&m, "image.member.expiry_reminder");
+    assert_eq!(m["payload"]["member_id"], "p2");
+    assert_eq!(m["payload"]["image_id"], id.as_str());
+    assert_eq!(m["payload"]["status"], "pending");
+    assert_eq!(m["payload"]["expires_at"], at.as_str());
+    assert_eq!(m["payload"]["remind_before_seconds"], 7 * 86_400);
+    // Once: a second sweep sends nothing; the next message is the next change.
+    glint::service::sharing_sweep::purge_expired(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(
+        owner
+            .delete(&format!("/v2/images/{id}/members/p2"))
+            .await
+            .status(),
+        204
+    );
+    assert_envelope(&l.message().await, "image.member.delete");
+    l.finish().await;
+}

@@ -306,7 +306,10 @@ async fn on_discovery_and_schemas_declare_the_extensions() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         v,
-        json!({"extensions": ["member-expiry", "member-note", "member-renewal-request", "inbox", "inbox-decisions"], "limits": {"note_max_chars": 1000}})
+        json!({"extensions": ["member-expiry", "member-note", "member-renewal-request", "inbox",
+                              "inbox-decisions", "share-policy", "share-events"],
+               "limits": {"note_max_chars": 1000, "decisions_max_images": 100,
+                          "share_policy_max_ids": 100}})
     );
     let (_, member) = json(c.get("/v2/schemas/member").await).await;
     assert_eq!(member["properties"]["os_glint"]["type"], "object");

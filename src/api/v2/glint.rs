@@ -12,6 +12,8 @@ use crate::app::AppState;
 use crate::domain::id::ImageId;
 use crate::domain::inbox_query::{Decisions, InboxQuery};
 use crate::domain::member_ext::NOTE_MAX_CHARS;
+use crate::domain::share_event::EventQuery;
+use crate::domain::share_policy::{SharePolicy, MAX_TRUSTED};
 use crate::error::{Error, Msg};
 use crate::policy::project_target;
 use crate::service::members;
@@ -23,6 +25,8 @@ pub const EXTENSIONS: &[&str] = &[
     "member-renewal-request",
     "inbox",
     "inbox-decisions",
+    "share-policy",
+    "share-events",
 ];
 
 /// `PUT /v2/glint/images/{id}/members/{member_id}` with `{"os_glint": {...}}`: the owner changes
@@ -129,11 +133,116 @@ pub async fn discovery(
     state
         .policy
         .enforce("glint:discover", &ctx, &project_target(&ctx))?;
+    let mut extensions: Vec<&str> = EXTENSIONS.to_vec();
+    // Reminders are the operator's choice (`expiry_reminders`); listed only when configured.
+    if !state.config.sharing.expiry_reminders.is_empty() {
+        extensions.push("expiry-reminders");
+    }
     Ok(json::respond(
         HttpResponse::Ok(),
         &json!({
-            "extensions": EXTENSIONS,
-            "limits": {"note_max_chars": NOTE_MAX_CHARS},
+            "extensions": extensions,
+            "limits": {
+                "note_max_chars": NOTE_MAX_CHARS,
+                "decisions_max_images": crate::domain::inbox_query::MAX_DECISIONS,
+                "share_policy_max_ids": MAX_TRUSTED,
+            },
         }),
     ))
+}
+
+/// The share-policy document: the policy, and what glint recorded about it.
+fn policy_view(project: &str, stored: Option<&crate::db::share_policy::Stored>) -> Value {
+    let default = SharePolicy::default();
+    let mut body = stored.map_or(&default, |s| &s.policy).to_json();
+    body["project_id"] = json!(project);
+    body["domain_id"] = json!(stored.and_then(|s| s.domain_id.as_deref()));
+    body["updated_at"] = json!(stored.map(|s| views::timestamp(&s.updated_at)));
+    json!({ "share_policy": body })
+}
+
+/// `GET /v2/glint/projects/{project_id}/share-policy`: the recipient project's trust policy
+/// (the default, which changes nothing, if it set none).
+pub async fn get_share_policy(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    if !state.config.sharing.enabled {
+        return Err(Error::NotFound(Msg::Default));
+    }
+    forbid_body(&req)?;
+    let project = path.into_inner();
+    let stored = crate::service::share_policy::get(&state, ctx, project.clone()).await?;
+    Ok(json::respond(
+        HttpResponse::Ok(),
+        &policy_view(&project, stored.as_ref()),
+    ))
+}
+
+/// `PUT /v2/glint/projects/{project_id}/share-policy` with the whole policy.
+pub async fn put_share_policy(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, Error> {
+    if !state.config.sharing.enabled {
+        return Err(Error::NotFound(Msg::Default));
+    }
+    let project = path.into_inner();
+    let body = require_json(&req, payload).await?;
+    let stored = crate::service::share_policy::put(&state, ctx, project.clone(), body).await?;
+    Ok(json::respond(
+        HttpResponse::Ok(),
+        &policy_view(&project, Some(&stored)),
+    ))
+}
+
+/// `GET /v2/glint/share-events`: the sharing history the caller may read, oldest first.
+pub async fn share_events(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+) -> Result<HttpResponse, Error> {
+    if !state.config.sharing.enabled {
+        return Err(Error::NotFound(Msg::Default));
+    }
+    forbid_body(&req)?;
+    let q = EventQuery::parse(
+        req.query_string(),
+        state.config.limit_param_default,
+        state.config.api_limit_max,
+    )?;
+    let (events, next) = crate::service::share_events::list(&state, ctx, q).await?;
+    let parse = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(|t| serde_json::from_str::<Value>(t).ok())
+            .unwrap_or(Value::Null)
+    };
+    let events: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.id,
+                "at": views::timestamp(&e.at),
+                "action": e.action,
+                "image_id": e.image_id,
+                "owner": e.owner,
+                "member_id": e.member,
+                "actor": {"user_id": e.actor_user, "project_id": e.actor_project},
+                "request_id": e.request_id,
+                "from": parse(&e.from_state),
+                "to": parse(&e.to_state),
+                "via": e.via,
+            })
+        })
+        .collect();
+    let mut body = json!({ "events": events });
+    if let Some(next) = next {
+        body["next"] = json!(next);
+    }
+    Ok(json::respond(HttpResponse::Ok(), &body))
 }

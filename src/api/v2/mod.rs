@@ -85,6 +85,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::put().to(glint::change_member_ext)),
         )
         .service(
+            glint_resource("/glint/projects/{project_id}/share-policy", "GET, PUT")
+                .route(web::get().to(glint::get_share_policy))
+                .route(web::put().to(glint::put_share_policy)),
+        )
+        .service(
+            glint_resource("/glint/share-events", "GET").route(web::get().to(glint::share_events)),
+        )
+        .service(
             resource("/images", "GET, POST")
                 .route(web::get().to(images::list))
                 .route(web::post().to(images::create)),

@@ -82,6 +82,15 @@ fn os_glint_properties() -> Value {
                 "enum": ["active", "expired"],
                 "description": "expired: the member no longer sees the image",
             },
+            "renewal_requested": {
+                "type": "boolean",
+                "description": "The member asked the owner to extend the share",
+            },
+            "policy": {
+                "type": "string",
+                "enum": ["auto_accepted", "hidden", "would_auto_accept", "would_hide", "would_reject"],
+                "description": "What the recipient's trust policy did to the offer (would_*: audit mode)",
+            },
         },
     })
 }

@@ -153,6 +153,9 @@ impl Serialize for ExtView<'_> {
         if e.renewal_requested {
             out.serialize_entry("renewal_requested", &true)?;
         }
+        if let Some(m) = e.policy {
+            out.serialize_entry("policy", m.as_str())?;
+        }
         let expired = e.expired(chrono::Utc::now().naive_utc());
         out.serialize_entry("state", if expired { "expired" } else { "active" })?;
         out.end()
