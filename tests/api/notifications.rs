@@ -540,6 +540,7 @@ async fn data_and_import_events_as_glance_sends_them() {
     let app = TestApp::spawn_with(Backend::Sqlite, |c| {
         l.configure(c, &url, 100);
         c.image_size_cap = 16;
+        c.worker_self_reference_url = Some("http://worker-1:9292".into());
     })
     .await;
     let owner = app.caller("p1", "member,reader");
@@ -639,6 +640,31 @@ async fn data_and_import_events_as_glance_sends_them() {
     assert_eq!(e, "image.update");
     assert_eq!(image_fields(&m["payload"]), base);
 
+    // The same with a Content-Length over the cap: refused without reading the body, after
+    // the same events as Glance, which only finds out while reading it.
+    let r = owner.upload(&id, vec![7; 64]).await;
+    assert_eq!(r.status(), 413);
+    for (event, priority, want) in [
+        ("image.update", "INFO", saving.clone()),
+        ("image.prepare", "INFO", with_import(saving.clone())),
+    ] {
+        let (e, prio, m) = l.event().await;
+        assert_eq!((e.as_str(), prio.as_str()), (event, priority));
+        assert_eq!(image_fields(&m["payload"]), want, "{event}");
+    }
+    let (e, prio, m) = l.event().await;
+    assert_eq!((e.as_str(), prio.as_str()), ("image.upload", "ERROR"));
+    assert_eq!(
+        m["payload"],
+        json!(format!(
+            "Failed to upload image data for image {id} due to internal error: \
+             The provided image is too large."
+        ))
+    );
+    let (e, _, m) = l.event().await;
+    assert_eq!(e, "image.update");
+    assert_eq!(image_fields(&m["payload"]), base);
+
     // glance-direct: stage (two updates), import (the task and the flow's events).
     let r = owner
         .request(reqwest::Method::PUT, &format!("/v2/images/{id}/stage"))
@@ -654,9 +680,17 @@ async fn data_and_import_events_as_glance_sends_them() {
     assert_eq!(e, "image.update");
     assert_eq!(image_fields(&m["payload"]), uploading);
     uploading["size"] = json!(3);
+    // The stage records where the data lives (worker_self_reference_url), as Glance does.
+    let mut staged = uploading.clone();
+    staged["properties"] = json!({"os_glance_stage_host": "http://worker-1:9292"});
     let (e, _, m) = l.event().await;
     assert_eq!(e, "image.update");
-    assert_eq!(image_fields(&m["payload"]), uploading);
+    assert_eq!(image_fields(&m["payload"]), staged);
+    // ... which the API never shows.
+    let (s, shown) = json(owner.get(&format!("/v2/images/{id}")).await).await;
+    assert_eq!(s, 200);
+    assert_eq!(shown.get("os_glance_stage_host"), None, "{shown}");
+    assert_eq!(shown["status"], "uploading");
 
     let r = owner
         .post(
@@ -665,9 +699,11 @@ async fn data_and_import_events_as_glance_sends_them() {
         )
         .await;
     assert_eq!(r.status(), 202);
+    // `expires_at` is a time even before the task ends: Glance formats its missing expiry
+    // with `isotime(None)`, the current time.
     let task = |status: &str| {
         json!({"id": "ID", "type": "api_image_import", "status": status, "result": null,
-               "owner": "p1", "message": null, "expires_at": null, "created_at": "T",
+               "owner": "p1", "message": null, "expires_at": "T", "created_at": "T",
                "updated_at": "T", "deleted": false, "deleted_at": null})
     };
     let (e, _, m) = l.event().await;
@@ -693,6 +729,8 @@ async fn data_and_import_events_as_glance_sends_them() {
         ("image.prepare", with_import(importing.clone())),
         ("image.upload", with_import(imported.clone())),
         ("image.activate", imported.clone()),
+        // Twice, as Glance's flow saves it again when it checks the image is active.
+        ("image.update", imported.clone()),
         ("image.update", imported.clone()),
     ] {
         let (e, prio, m) = l.event().await;
@@ -701,9 +739,7 @@ async fn data_and_import_events_as_glance_sends_them() {
     }
     let (e, _, m) = l.event().await;
     assert_eq!(e, "task.success");
-    let mut success = task("success");
-    success["expires_at"] = json!("T");
-    assert_eq!(task_fields(&m["payload"]), success);
+    assert_eq!(task_fields(&m["payload"]), task("success"));
     // task.run last, with the task as the request created it.
     let (e, _, m) = l.event().await;
     assert_eq!(e, "task.run");
@@ -915,6 +951,127 @@ async fn metadef_tag_events_as_glance_sends_them() {
             false => assert_eq!(p["deleted_at"], Value::Null),
         }
     }
+    drop(app);
+    l.finish().await;
+}
+
+/// A namespace created with its content announces each piece as Glance's repositories add
+/// them (resource types, objects, tags, properties); resource type associations have their own
+/// events; object payloads carry `default` as Glance's API model holds it (a string) and
+/// `required` as the request gave it (null when absent).
+#[actix_web::test]
+async fn metadef_content_and_resource_type_events_as_glance_sends_them() {
+    let Some(mut l) = Listener::start().await else {
+        return;
+    };
+    let url = format!("rabbit://guest:guest@{BROKER}/");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| l.configure(c, &url, 100)).await;
+    let admin = app.caller("p1", "admin,member,reader");
+    let (s, _) = json(
+        admin
+            .post(
+                "/v2/metadefs/namespaces",
+                &json!({"namespace": "full",
+                    "resource_type_associations": [{"name": "OS::Nova::Flavor", "prefix": "hw:"}],
+                    "objects": [{"name": "o", "properties": {"a": {"type": "integer", "title": "A", "default": 3}}}],
+                    "tags": [{"name": "x"}],
+                    "properties": {"pp": {"type": "boolean", "title": "PP", "default": true}}}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 201);
+    let ns = "/v2/metadefs/namespaces/full";
+    let (s, _) = json(
+        admin
+            .post(
+                &format!("{ns}/resource_types"),
+                &json!({"name": "OS::Glance::Image", "prefix": "hw_"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 201);
+    let r = admin
+        .delete(&format!("{ns}/resource_types/OS::Glance::Image"))
+        .await;
+    assert_eq!(r.status(), 204);
+    let (s, _) = json(
+        admin
+            .put(
+                &format!("{ns}/objects/o"),
+                &json!({"name": "o", "properties": {"a": {"type": "boolean", "title": "A", "default": false}}}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+
+    let events: Vec<Value> = {
+        let mut v = Vec::new();
+        for _ in 0..8 {
+            v.push(l.message().await);
+        }
+        v
+    };
+    let names: Vec<&str> = events
+        .iter()
+        .map(|m| m["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "metadef_namespace.create",
+            "metadef_resource_type.create",
+            "metadef_object.create",
+            "metadef_tag.create",
+            "metadef_property.create",
+            "metadef_resource_type.create",
+            "metadef_resource_type.delete",
+            "metadef_object.update"
+        ]
+    );
+    let p = |i: usize| &events[i]["payload"];
+    let rt = |v: &Value| {
+        let mut v = v.clone();
+        for k in ["created_at", "updated_at"] {
+            assert_isotime(&v[k]);
+            v[k] = json!("T");
+        }
+        if v["deleted"] == true {
+            assert_isotime(&v["deleted_at"]);
+            v["deleted_at"] = json!("T");
+        }
+        serde_json::to_string(&v).unwrap()
+    };
+    assert_eq!(
+        rt(p(1)),
+        r#"{"namespace":"full","name":"OS::Nova::Flavor","name_old":"OS::Nova::Flavor","prefix":"hw:","properties_target":null,"created_at":"T","updated_at":"T","deleted":false,"deleted_at":null}"#
+    );
+    assert_eq!(
+        rt(p(6)),
+        r#"{"namespace":"full","name":"OS::Glance::Image","name_old":"OS::Glance::Image","prefix":"hw_","properties_target":null,"created_at":"T","updated_at":"T","deleted":true,"deleted_at":"T"}"#
+    );
+    assert_eq!(
+        (
+            &p(2)["name"],
+            &p(2)["required"],
+            &p(2)["properties"][0]["default"]
+        ),
+        (&json!("o"), &Value::Null, &json!("3"))
+    );
+    assert_eq!(
+        (&p(3)["name"], &p(3)["namespace"]),
+        (&json!("x"), &json!("full"))
+    );
+    assert_eq!(
+        (&p(4)["name"], &p(4)["default"]),
+        (&json!("pp"), &json!("True"))
+    );
+    assert_eq!(
+        (&p(7)["required"], &p(7)["properties"][0]["default"]),
+        (&Value::Null, &json!("False"))
+    );
     drop(app);
     l.finish().await;
 }

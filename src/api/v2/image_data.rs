@@ -32,10 +32,11 @@ pub async fn upload(
         }
     }
     let id = path.into_inner();
-    // Who may upload, how much, and a place among the project's uploads: before any data.
-    let _slot =
-        transfer::admit_transfer(&state, &ctx, &id, "upload_image", content_length(&req)).await?;
-    data::upload(&state, ctx, id, payload, abandoned_answer(&req)).await?;
+    // Who may upload and a place among the project's uploads: before any data. A declared size
+    // over the cap is refused by the upload itself, after the events Glance sends first.
+    let _slot = transfer::admit_transfer(&state, &ctx, &id, "upload_image", None).await?;
+    let declared = content_length(&req);
+    data::upload(&state, ctx, id, declared, payload, abandoned_answer(&req)).await?;
     Ok(no_content())
 }
 
