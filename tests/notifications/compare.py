@@ -331,7 +331,9 @@ def sequence(srv, tokens, ks):
     call("alice", "PUT", f"/v2/images/{k}/stage", data, expect=(204,), ctype="application/octet-stream")
     call("alice", "POST", f"/v2/images/{k}/import", {"method": {"name": "glance-direct"}}, expect=(202,))
     deadline = time.time() + 60
-    while call("alice", "GET", f"/v2/images/{k}")["status"] != "active":
+    # Done when active and the import's lock is gone (the flow's last step).
+    while (lambda img: img["status"] != "active" or "os_glance_import_task" in img)(
+            call("alice", "GET", f"/v2/images/{k}")):
         if time.time() > deadline:
             raise RuntimeError(f"{srv.name}: the import did not finish in 60 s")
         time.sleep(0.3)
@@ -369,6 +371,14 @@ def sequence(srv, tokens, ks):
     call("admin", "DELETE", f"{n}/properties", expect=(204,))
     call("admin", "DELETE", f"{n}/tags", expect=(204,))
     call("admin", "DELETE", n, expect=(204,))
+    # A namespace created with its content in one body, then deleted with it.
+    call("admin", "POST", ns, {
+        "namespace": "cmp-full", "display_name": "Full",
+        "resource_type_associations": [{"name": "OS::Nova::Flavor", "prefix": "hw:"}],
+        "objects": [{"name": "o", "properties": {"a": {"type": "integer", "title": "A", "default": 3}}}],
+        "properties": {"pp": {"type": "boolean", "title": "PP", "default": True}},
+        "tags": [{"name": "x"}]}, expect=(201,))
+    call("admin", "DELETE", f"{ns}/cmp-full", expect=(204,))
     return images
 
 
@@ -386,6 +396,9 @@ class Names:
         self.local = {}
 
     def text(self, s):
+        for url in self.known.get("urls", ()):
+            s = s.replace(url, "<server url>")
+
         def name_id(m):
             v = m.group(0)
             if v in self.known:
@@ -405,6 +418,15 @@ class Names:
         if isinstance(v, dict):
             return OrderedDict((self.text(k), self.value(x)) for k, x in v.items())
         return v
+
+
+# Orders Glance does not define, compared without order: an image's tags are a Python set
+# (`list(image.tags)`: hash order, which changes with every process), its properties come in
+# database row order; glint sends both sorted by name.
+UNORDERED = {
+    "tags": lambda v: sorted(v) if isinstance(v, list) else v,
+    "properties": lambda v: OrderedDict(sorted(v.items())) if isinstance(v, dict) else v,
+}
 
 
 def describe(m, known):
@@ -443,7 +465,10 @@ def describe(m, known):
     if isinstance(payload, dict):
         out["payload keys"] = list(names.value(payload).keys())
         for k, v in payload.items():
-            out[f"payload.{k}"] = names.value(v)
+            v = names.value(v)
+            if msg.get("event_type", "").startswith("image.") and k in UNORDERED:
+                v = UNORDERED[k](v)
+            out[f"payload.{k}"] = v
     else:
         out["payload"] = names.value(payload)
     return out
@@ -461,29 +486,59 @@ def compare(glance, glint, known_glance, known_glint):
     """Aligns the two streams by (event type, priority) and compares each aligned pair.
     Returns (rows for the table, list of difference lines)."""
     import difflib
-    ga = [event_key(m) for m in glance]
-    gb = [event_key(m) for m in glint]
     diffs = []
     per_type = OrderedDict()
 
     def row(et):
         return per_type.setdefault(et, {"glance": 0, "glint": 0, "fields": set()})
 
-    for et, _ in ga:
+    for et, _ in map(event_key, glance):
         row(et)["glance"] += 1
-    for et, _ in gb:
+    for et, _ in map(event_key, glint):
         row(et)["glint"] += 1
+
+    def pair(i, j, ma, mb, et, prio):
+        da, db = describe(ma, known_glance), describe(mb, known_glint)
+        for field in list(OrderedDict.fromkeys(list(da) + list(db))):
+            va, vb = da.get(field, "(absent)"), db.get(field, "(absent)")
+            if va != vb:
+                row(et)["fields"].add(field)
+                diffs.append(f"#{i} {et} {prio}: {field}: Glance {json.dumps(va)[:300]} "
+                             f"glint {json.dumps(vb)[:300]}")
+
+    # Glance sends `task.run` from the thread that ran the whole import flow, once the flow's
+    # engine returns: after the task's end, at a moment that varies with the machine (seen
+    # several requests later). Where it may be: anywhere after the task's success or failure.
+    # The runs are compared in order among themselves, the rest of the stream in order.
+    def split(stream):
+        runs, rest = [], []
+        for m in stream:
+            (runs if event_key(m)[0] == "task.run" else rest).append(m)
+        return runs, rest
+
+    def ended_before(stream, m):
+        before = stream[:stream.index(m)]
+        return any(event_key(x)[0] in ("task.success", "task.failure") for x in before)
+
+    runs_a, glance_rest = split(glance)
+    runs_b, glint_rest = split(glint)
+    for k, (ma, mb) in enumerate(zip(runs_a, runs_b)):
+        pair(k, k, ma, mb, "task.run", event_key(ma)[1])
+        for name, stream, m in (("Glance", glance, ma), ("glint", glint, mb)):
+            if not ended_before(stream, m):
+                row("task.run")["fields"].add("(before the task ended)")
+                diffs.append(f"{name}: task.run #{k} came before the task ended")
+    if len(runs_a) != len(runs_b):
+        row("task.run")["fields"].add("(count)")
+        diffs.append(f"task.run: Glance sent {len(runs_a)}, glint {len(runs_b)}")
+    glance, glint = glance_rest, glint_rest
+    ga = [event_key(m) for m in glance]
+    gb = [event_key(m) for m in glint]
     sm = difflib.SequenceMatcher(a=ga, b=gb, autojunk=False)
     for op, a0, a1, b0, b1 in sm.get_opcodes():
         if op == "equal":
             for i, j in zip(range(a0, a1), range(b0, b1)):
-                da, db = describe(glance[i], known_glance), describe(glint[j], known_glint)
-                for field in list(OrderedDict.fromkeys(list(da) + list(db))):
-                    va, vb = da.get(field, "(absent)"), db.get(field, "(absent)")
-                    if va != vb:
-                        row(ga[i][0])["fields"].add(field)
-                        diffs.append(f"#{i} {ga[i][0]} {ga[i][1]}: {field}: Glance {json.dumps(va)[:300]} "
-                                     f"glint {json.dumps(vb)[:300]}")
+                pair(i, j, glance[i], glint[j], *ga[i])
         else:
             for i in range(a0, a1):
                 row(ga[i][0])["fields"].add("(missing in glint)" if op != "replace" else "(order/priority)")
@@ -539,6 +594,7 @@ def main():
             images = sequence(servers[side], tokens, ks)
             captures[side].settle()
             known[side] = dict(users, **projects, **{v: f"image {k}" for k, v in images.items()})
+            known[side]["urls"] = [servers[side].url]
             log(f"{side}: sequence and capture in {time.time() - t0:.1f} s, {captures[side].count()} messages")
         q = {side: queues(side) for side in sides}
     finally:
