@@ -263,7 +263,7 @@ else
   notify_rc=0; notify_start=$(date +%s)
   echo; echo "=== notifications vs Glance 32 ==="
   GLINT_NOTIFY_NO_BUILD=1 bash tests/notifications/compare.sh || notify_rc=$?
-  printf '%s\t%s\t%s\t%s\n' "notifications vs Glance" sqlite \
+  printf '%s\t%s\t%s\t%s\n' notifications sqlite \
     "$([ "$notify_rc" = 0 ] && echo PASS || echo "FAIL (exit $notify_rc)")" \
     "$(( $(date +%s) - notify_start ))" >>"$CONFORMANCE_LOG"
   [ "$notify_rc" = 0 ] || exit 1
