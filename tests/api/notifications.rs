@@ -750,6 +750,67 @@ async fn data_and_import_events_as_glance_sends_them() {
     l.finish().await;
 }
 
+/// A client that goes away in the middle of a chunked upload: the image back to queued, and
+/// Glance's ERROR `image.upload` with the text Glance gives under gunicorn.
+#[actix_web::test]
+async fn a_cut_off_upload_sends_glances_error() {
+    let Some(mut l) = Listener::start().await else {
+        return;
+    };
+    let url = format!("rabbit://guest:guest@{BROKER}/");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| l.configure(c, &url, 100)).await;
+    let owner = app.caller("p1", "member,reader");
+    let id = owner
+        .create_image(json!({"name": "n1", "disk_format": "raw", "container_format": "bare"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(l.event().await.0, "image.create");
+    let mut stream = crate::raw::connect(&app).await;
+    let head = crate::raw::head(
+        "PUT",
+        &format!("/v2/images/{id}/file"),
+        "p1",
+        "member,reader",
+        &[
+            ("Content-Type", "application/octet-stream"),
+            ("Transfer-Encoding", "chunked"),
+        ],
+    );
+    let mut req = head.into_bytes();
+    req.extend_from_slice(b"10\r\n0123456789abcdef\r\n");
+    tokio::io::AsyncWriteExt::write_all(&mut stream, &req)
+        .await
+        .unwrap();
+    // The upload has begun (the image is saving) before the client goes.
+    let (e, _, m) = l.event().await;
+    assert_eq!(
+        (e.as_str(), &m["payload"]["status"]),
+        ("image.update", &json!("saving"))
+    );
+    assert_eq!(l.event().await.0, "image.prepare");
+    drop(stream);
+    let (e, prio, m) = l.event().await;
+    assert_eq!((e.as_str(), prio.as_str()), ("image.upload", "ERROR"));
+    assert_eq!(
+        m["payload"],
+        json!(format!(
+            "Failed to upload image data for image {id} due to internal error: \
+             No more data after: None"
+        ))
+    );
+    let (e, _, m) = l.event().await;
+    assert_eq!(
+        (e.as_str(), &m["payload"]["status"]),
+        ("image.update", &json!("queued"))
+    );
+    let (s, img) = json(owner.get(&format!("/v2/images/{id}")).await).await;
+    assert_eq!((s, &img["status"]), (200, &json!("queued")));
+    drop(app);
+    l.finish().await;
+}
+
 /// Glance saves any non-empty PATCH, and its save sets `updated_at`: a patch that changes
 /// nothing still moves `updated_at` and sends `image.update` with it; an empty one does neither.
 #[actix_web::test]

@@ -320,6 +320,33 @@ def sequence(srv, tokens, ks):
     call("adam", "POST", f"/v2/images/{i}/actions/reactivate", expect=(204,))
     call("alice", "DELETE", f"/v2/images/{i}", expect=(204,))
 
+    # A public image (an admin's), shared and deleted with its member still there.
+    p = call("adam", "POST", "/v2/images", {"name": "cmp-public", "disk_format": "qcow2",
+                                            "container_format": "bare", "visibility": "public",
+                                            "min_disk": 1, "protected": False, "os_hidden": True},
+             expect=(201,))["id"]
+    images["cmp-public"] = p
+    call("adam", "PATCH", f"/v2/images/{p}", [{"op": "replace", "path": "/visibility", "value": "shared"}],
+         ctype=patch_type)
+    call("adam", "POST", f"/v2/images/{p}/members", {"member": beta})
+    call("adam", "DELETE", f"/v2/images/{p}", expect=(204,))
+
+    # An upload whose body is cut off: the client goes away after one chunk.
+    c = create("cmp-cut")
+    import socket
+    sock = socket.create_connection(("127.0.0.1", srv.port))
+    sock.sendall((f"PUT /v2/images/{c}/file HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  f"X-Auth-Token: {tokens['alice']}\r\nContent-Type: application/octet-stream\r\n"
+                  "Transfer-Encoding: chunked\r\n\r\n100\r\n").encode() + b"y" * 0x100 + b"\r\n")
+    time.sleep(0.5)
+    sock.close()
+    deadline = time.time() + 30
+    while call("alice", "GET", f"/v2/images/{c}")["status"] != "queued":
+        if time.time() > deadline:
+            raise RuntimeError(f"{srv.name}: the cut-off upload left the image in another state")
+        time.sleep(0.3)
+    call("alice", "DELETE", f"/v2/images/{c}", expect=(204,))
+
     # A failed upload: more than image_size_cap.
     j = create("cmp-too-big")
     call("alice", "PUT", f"/v2/images/{j}/file", b"x" * (2 * SIZE_CAP), expect=(413,),
