@@ -293,8 +293,8 @@ struct Finished {
 /// The background half of an import. Its notifications follow Glance's flow: `task.processing`,
 /// the image's `image.update` to importing, `image.prepare` before the copy, then
 /// `image.upload` and `image.activate` (or the `image.upload` error), the image's last
-/// `image.update` (twice after a success, as Glance), `task.success` (or `task.failure`), and `task.run` last, with the task as
-/// the request created it.
+/// `image.update` (twice after a success, as Glance), `task.success` (or `task.failure`), and, after a
+/// success only, `task.run` last, with the task as the request created it.
 async fn run(
     state: AppState,
     created: Task,
@@ -354,7 +354,11 @@ async fn run(
                 };
                 n.task(event, t);
             }
-            n.task("task.run", &created);
+            // Glance sends task.run once the flow returns; a flow that failed raises out of
+            // it instead, and no task.run goes out.
+            if f.activated.is_some() {
+                n.task("task.run", &created);
+            }
         }
         Err(e) => {
             tracing::error!(image_id = %image_id, task_id, error = %e, "cannot record the end of an import")

@@ -746,6 +746,56 @@ async fn data_and_import_events_as_glance_sends_them() {
     assert_eq!(task_fields(&m["payload"]), task("pending"));
     assert_eq!(m["payload"]["id"], task_id.as_str());
 
+    // A failing import (the staged bytes are not the qcow2 the image declares): the flow's
+    // events up to task.failure, and no task.run (Glance's flow raises out of it).
+    let bad = owner
+        .create_image(json!({"name": "n2", "disk_format": "qcow2", "container_format": "bare"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = owner
+        .request(reqwest::Method::PUT, &format!("/v2/images/{bad}/stage"))
+        .header("Content-Type", "application/octet-stream")
+        .body(b"abc".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = owner
+        .post(
+            &format!("/v2/images/{bad}/import"),
+            &json!({"method": {"name": "glance-direct"}}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    let mut seen = Vec::new();
+    while seen.last().map(|(e, _): &(String, String)| e.as_str()) != Some("task.failure") {
+        let (e, prio, _) = l.event().await;
+        seen.push((e, prio));
+    }
+    let seen: Vec<(&str, &str)> = seen.iter().map(|(e, p)| (e.as_str(), p.as_str())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("image.create", "INFO"),
+            ("image.update", "INFO"),
+            ("image.update", "INFO"),
+            ("task.create", "INFO"),
+            ("task.processing", "INFO"),
+            ("image.update", "INFO"),
+            ("image.prepare", "INFO"),
+            ("image.upload", "ERROR"),
+            ("image.update", "INFO"),
+            ("task.failure", "INFO"),
+        ]
+    );
+    assert_eq!(
+        owner.delete(&format!("/v2/images/{bad}")).await.status(),
+        204
+    );
+    assert_eq!(l.event().await.0, "image.delete");
+
     drop(app);
     l.finish().await;
 }
