@@ -36,6 +36,29 @@ EXCHANGE = "glance"  # Glance's default control_exchange; glint's too
 SIZE_CAP = 4096  # image_size_cap on both: the failed upload sends more
 
 
+# Differences that do not fail the run: (event type, image name, payload field, why). Each is a state
+# Glance leaves an image in that glint does not copy, with its row in api-ref/differences.md; the events
+# themselves are the same. Keep this list short.
+ALLOWED = [
+    ("image.update", "cmp-not-qcow2", "payload.checksum",
+     "differences.md: Glance keeps the checksum of an upload refused for its format"),
+    ("image.delete", "cmp-not-qcow2", "payload.checksum",
+     "differences.md: Glance keeps the checksum of an upload refused for its format"),
+    ("image.update", "cmp-import-not-qcow2", "payload.status",
+     "differences.md: Glance leaves an image whose import failed in importing"),
+    ("image.update", "cmp-import-not-qcow2", "payload.properties",
+     "differences.md: Glance leaves an image whose import failed in importing (the lock in its last save)"),
+]
+
+
+ALLOWED_SEEN = []
+
+
+def allowed(event_type, image_name, field):
+    return next((why for et, name, f, why in ALLOWED
+                 if (et, name, f) == (event_type, image_name, field)), None)
+
+
 def log(msg):
     print(f"notifications: {msg}", file=sys.stderr, flush=True)
 
@@ -531,7 +554,7 @@ def compare(glance, glint, known_glance, known_glint):
     per_type = OrderedDict()
 
     def row(et):
-        return per_type.setdefault(et, {"glance": 0, "glint": 0, "fields": set()})
+        return per_type.setdefault(et, {"glance": 0, "glint": 0, "fields": set(), "allowed": set()})
 
     for et, _ in map(event_key, glance):
         row(et)["glance"] += 1
@@ -543,9 +566,14 @@ def compare(glance, glint, known_glance, known_glint):
         for field in list(OrderedDict.fromkeys(list(da) + list(db))):
             va, vb = da.get(field, "(absent)"), db.get(field, "(absent)")
             if va != vb:
+                text = f"#{i} {et} {prio}: {field}: Glance {json.dumps(va)[:300]} glint {json.dumps(vb)[:300]}"
+                why = allowed(et, da.get("payload.name"), field)
+                if why:
+                    row(et)["allowed"].add(field)
+                    ALLOWED_SEEN.append(f"{text} ({why})")
+                    continue
                 row(et)["fields"].add(field)
-                diffs.append(f"#{i} {et} {prio}: {field}: Glance {json.dumps(va)[:300]} "
-                             f"glint {json.dumps(vb)[:300]}")
+                diffs.append(text)
 
     # Glance sends `task.run` from the thread that ran the whole import flow, once the flow's
     # engine returns: after the task's end, at a moment that varies with the machine (seen
@@ -595,6 +623,8 @@ def print_table(per_type, queues_glance, queues_glint):
     print(f"{'event type':<{w}}  {'Glance':>6}  {'glint':>6}  fields differing")
     for et, r in per_type.items():
         fields = ", ".join(sorted(r["fields"])) or "-"
+        if r["allowed"]:
+            fields += " (allowed: " + ", ".join(sorted(r["allowed"])) + ")"
         print(f"{et:<{w}}  {r['glance']:>6}  {r['glint']:>6}  {fields}")
     print(f"{'(total)':<{w}}  {sum(r['glance'] for r in per_type.values()):>6}  "
           f"{sum(r['glint'] for r in per_type.values()):>6}")
@@ -655,6 +685,8 @@ def main():
         diffs.append("the queues declared differ")
     if not captures["glance"].messages:
         diffs.append("Glance sent nothing: the comparison compared nothing")
+    for d in ALLOWED_SEEN:
+        print(f"ALLOWED {d}")
     for d in diffs:
         print(f"DIFF {d}")
     print(f"{len(diffs)} difference(s)")
