@@ -354,6 +354,16 @@ def sequence(srv, tokens, ks):
     call("adam", "POST", f"/v2/images/{p}/members", {"member": beta})
     call("adam", "DELETE", f"/v2/images/{p}", expect=(204,))
 
+    # Text Python escapes (non-ASCII, astral, quotes, backslashes), other visibilities, protection.
+    u = create("cmp-unicode", note='quote" back\\slash \u00e9 \u2603', visibility="community")
+    call("alice", "PATCH", f"/v2/images/{u}", [{"op": "replace", "path": "/name", "value": "\u00dcn\u00efcode \u2603"},
+                                                {"op": "replace", "path": "/protected", "value": True}],
+         ctype=patch_type)
+    call("alice", "DELETE", f"/v2/images/{u}", expect=(403,))
+    call("alice", "PATCH", f"/v2/images/{u}", [{"op": "replace", "path": "/protected", "value": False}],
+         ctype=patch_type)
+    call("alice", "DELETE", f"/v2/images/{u}", expect=(204,))
+
     # An upload whose body is cut off: the client goes away after one chunk.
     c = create("cmp-cut")
     import socket
