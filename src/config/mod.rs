@@ -53,6 +53,8 @@ pub struct Config {
     pub api_limit_max: i64,
     pub image_size_cap: u64,
     pub public_endpoint: Option<String>,
+    /// `[DEFAULT] worker_self_reference_url`: where this server says staged data lives.
+    pub worker_self_reference_url: Option<String>,
     pub hashing_algorithm: String,
     pub auth_strategy: AuthStrategy,
     /// `[database] connection`, parsed.
@@ -221,6 +223,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "api_limit_max",
             "image_size_cap",
             "public_endpoint",
+            "worker_self_reference_url",
             "hashing_algorithm",
             "auth_strategy",
             "upload_stale_timeout",
@@ -488,6 +491,10 @@ impl Config {
             public_endpoint: raw
                 .get(d, "public_endpoint")
                 .map(|s| s.trim_end_matches('/').to_owned()),
+            worker_self_reference_url: raw
+                .get(d, "worker_self_reference_url")
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
             hashing_algorithm,
             auth_strategy,
             database_connection,

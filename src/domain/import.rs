@@ -17,6 +17,17 @@ pub const LOCK: &str = "os_glance_import_task";
 pub const IMPORTING_TO_STORES: &str = "os_glance_importing_to_stores";
 pub const FAILED_IMPORT: &str = "os_glance_failed_import";
 pub const STAGE_HOST: &str = "os_glance_stage_host";
+/// Properties Glance keeps on an image for its workers but never shows in the API.
+pub const HIDDEN_PROPERTIES: &[&str] = &[STAGE_HOST, "os_glance_hash_op_host"];
+
+/// What a stage records as `os_glance_stage_host`: this worker's own URL, else the public
+/// endpoint, else nothing (Glance's `worker_self_reference_url or public_endpoint`).
+pub fn stage_host(worker_url: Option<&str>, public_endpoint: Option<&str>) -> Option<String> {
+    worker_url
+        .or(public_endpoint)
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned)
+}
 
 /// Glance's message when a task fails for a reason it does not explain.
 pub const INTERNAL_ERROR: &str = "Task failed due to Internal Error";
@@ -454,5 +465,19 @@ mod tests {
             run_failure(&mk("import", j!({"import_from": "http://x"}))),
             "Input does not contain 'import_from_format' field"
         );
+    }
+
+    #[test]
+    fn the_stage_host_is_the_workers_url_else_the_public_endpoint() {
+        assert_eq!(
+            stage_host(Some("http://w:9292"), Some("https://p")).as_deref(),
+            Some("http://w:9292")
+        );
+        assert_eq!(
+            stage_host(None, Some("https://p")).as_deref(),
+            Some("https://p")
+        );
+        assert_eq!(stage_host(None, None), None);
+        assert_eq!(stage_host(Some(""), None), None);
     }
 }

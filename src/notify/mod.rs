@@ -238,7 +238,11 @@ impl Notifier {
     /// `task.create`, `task.run`, `task.processing`, `task.success`, `task.failure`.
     pub fn task(&self, event_type: &str, t: &Task) {
         if self.wants(event_type) {
-            self.emit(event_type, Priority::Info, payload::task(t));
+            self.emit(
+                event_type,
+                Priority::Info,
+                payload::task(t, chrono::Utc::now().naive_utc()),
+            );
         }
     }
 

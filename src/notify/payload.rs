@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use crate::domain::image::{Image, ImageStatus, Visibility};
 use crate::domain::member::Member;
 use crate::domain::metadefs::property::notified_fields;
-use crate::domain::metadefs::{MetadefObject, MetadefProperty, MetadefTag, Namespace};
+use crate::domain::metadefs::{Association, MetadefObject, MetadefProperty, MetadefTag, Namespace};
 use crate::domain::task::Task;
 
 /// Glance's `timeutils.isotime`: whole seconds and `Z` for its naive UTC times.
@@ -78,7 +78,9 @@ pub fn member_deleted(m: &Member, at: NaiveDateTime) -> Value {
 
 /// `task.create`, `task.run`, `task.processing`, `task.success`, `task.failure`. The input is
 /// left out (it may hold credentials), and so are result and message, as in Glance.
-pub fn task(t: &Task) -> Value {
+/// A task without an expiry yet (before it ends) shows `now`: Glance formats the missing time
+/// with `timeutils.isotime(None)`, which is the current time, not null.
+pub fn task(t: &Task, now: NaiveDateTime) -> Value {
     json!({
         "id": t.id,
         "type": t.task_type,
@@ -86,7 +88,7 @@ pub fn task(t: &Task) -> Value {
         "result": null,
         "owner": t.owner,
         "message": null,
-        "expires_at": t.expires_at.map(isotime),
+        "expires_at": isotime(t.expires_at.unwrap_or(now)),
         "created_at": isotime(t.created_at),
         "updated_at": isotime(t.updated_at),
         "deleted": false,
@@ -178,6 +180,27 @@ pub fn metadef_tag_deleted(namespace: &str, tag: &MetadefTag, at: NaiveDateTime)
     deleted(metadef_tag(namespace, tag, &tag.name), at)
 }
 
+/// `metadef_resource_type.create/delete`: a resource type associated with (or dissociated
+/// from) a namespace. `name_old` is the name: an association is never renamed.
+pub fn metadef_resource_type(namespace: &str, a: &Association) -> Value {
+    json!({
+        "namespace": namespace,
+        "name": a.name,
+        "name_old": a.name,
+        "prefix": a.prefix,
+        "properties_target": a.properties_target,
+        "created_at": isotime(a.created_at),
+        "updated_at": isotime(a.updated_at.unwrap_or(a.created_at)),
+        "deleted": false,
+        "deleted_at": null,
+    })
+}
+
+/// `metadef_resource_type.delete`.
+pub fn metadef_resource_type_deleted(namespace: &str, a: &Association, at: NaiveDateTime) -> Value {
+    deleted(metadef_resource_type(namespace, a), at)
+}
+
 /// `metadef_property.create/update/delete`; `name_old` is the name before an update.
 pub fn metadef_property(namespace: &str, p: &MetadefProperty, name_old: &str) -> Value {
     let mut o = Map::new();
@@ -185,7 +208,7 @@ pub fn metadef_property(namespace: &str, p: &MetadefProperty, name_old: &str) ->
     o.insert("name".into(), json!(p.name));
     o.insert("name_old".into(), json!(name_old));
     for k in notified_fields() {
-        o.insert(k.into(), p.schema.get(k).cloned().unwrap_or(Value::Null));
+        o.insert(k.into(), notified(k, &p.schema));
     }
     o.insert("deleted".into(), Value::Bool(false));
     o.insert("deleted_at".into(), Value::Null);
@@ -209,27 +232,60 @@ fn or_none(v: Option<&Value>) -> Value {
     }
 }
 
+/// `default` as Glance holds it: its API model types it as bytes, and WSME turns a JSON string,
+/// number or boolean into Python's `str()` of it (`False` -> `"False"`, `0` -> `"0"`) and
+/// anything else into nothing.
+fn wsme_bytes(v: Option<&Value>) -> Value {
+    match v {
+        Some(Value::String(s)) => Value::String(s.clone()),
+        Some(v @ (Value::Bool(_) | Value::Number(_))) => {
+            Value::String(crate::domain::pyfmt::py_str(v))
+        }
+        _ => Value::Null,
+    }
+}
+
+/// One keyword of a property as Glance notifies it.
+fn notified(k: &str, doc: &Map<String, Value>) -> Value {
+    match k {
+        "default" => wsme_bytes(doc.get(k)),
+        _ => doc.get(k).cloned().unwrap_or(Value::Null),
+    }
+}
+
 /// `metadef_object.create/update/delete`; each of the object's properties is listed with the
-/// keywords of a property payload, a falsy value as null (Glance's `or None`).
-pub fn metadef_object(namespace: &str, o: &MetadefObject, name_old: &str) -> Value {
+/// keywords of a property payload, a falsy value as null (Glance's `or None`). `required` is
+/// Glance's object as the request left it on create and update (null when the body had none)
+/// and as stored on delete (a list): `required_sent` says which.
+pub fn metadef_object(
+    namespace: &str,
+    o: &MetadefObject,
+    name_old: &str,
+    required_sent: bool,
+) -> Value {
     let properties: Vec<Value> = o
         .properties
         .iter()
         .map(|(name, doc)| {
             let mut p = Map::new();
             p.insert("name".into(), json!(name));
+            let doc = doc.as_object().cloned().unwrap_or_default();
             for k in notified_fields() {
-                p.insert(k.into(), or_none(doc.get(k)));
+                p.insert(k.into(), or_none(Some(&notified(k, &doc))));
             }
             Value::Object(p)
         })
         .collect();
+    let required = match required_sent {
+        true => json!(o.required),
+        false => Value::Null,
+    };
     json!({
         "namespace": namespace,
         "name": o.name,
         "name_old": name_old,
         "properties": properties,
-        "required": o.required,
+        "required": required,
         "description": o.description,
         "created_at": isotime(o.created_at),
         "updated_at": isotime(o.updated_at.unwrap_or(o.created_at)),
@@ -240,7 +296,7 @@ pub fn metadef_object(namespace: &str, o: &MetadefObject, name_old: &str) -> Val
 
 /// `metadef_object.delete`.
 pub fn metadef_object_deleted(namespace: &str, o: &MetadefObject, at: NaiveDateTime) -> Value {
-    deleted(metadef_object(namespace, o, &o.name), at)
+    deleted(metadef_object(namespace, o, &o.name, true), at)
 }
 
 fn deleted(mut v: Value, at: NaiveDateTime) -> Value {
@@ -353,6 +409,32 @@ mod tests {
     }
 
     #[test]
+    fn a_task_without_expiry_shows_the_time_of_the_event() {
+        let created = t("2026-01-02 03:04:05");
+        let mut task = Task::new(
+            "t1".into(),
+            "api_image_import",
+            "p1".into(),
+            json!({"secret": "x"}),
+            None,
+            None,
+            None,
+            created,
+        );
+        let v = payload_task(&task, t("2026-01-02 03:04:09.5"));
+        assert_eq!(v["expires_at"], "2026-01-02T03:04:09Z");
+        assert_eq!(v["created_at"], "2026-01-02T03:04:05Z");
+        assert_eq!(v.get("input"), None);
+        task.expires_at = Some(t("2026-01-04 03:04:05"));
+        let v = payload_task(&task, t("2026-01-02 03:04:09"));
+        assert_eq!(v["expires_at"], "2026-01-04T03:04:05Z");
+    }
+
+    fn payload_task(t: &Task, now: NaiveDateTime) -> Value {
+        task(t, now)
+    }
+
+    #[test]
     fn metadef_property_payload_lists_every_keyword_in_glances_order() {
         let schema = json!({"type": "string", "title": "T", "enum": ["a"], "readonly": true});
         let p = MetadefProperty {
@@ -412,6 +494,47 @@ mod tests {
     }
 
     #[test]
+    fn resource_type_payload_has_glances_fields_in_glances_order() {
+        let a = Association {
+            name: "OS::Glance::Image".into(),
+            prefix: Some("hw_".into()),
+            properties_target: None,
+            created_at: t("2026-01-02 03:04:05"),
+            updated_at: None,
+        };
+        let v = metadef_resource_type("ns", &a);
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            r#"{"namespace":"ns","name":"OS::Glance::Image","name_old":"OS::Glance::Image","prefix":"hw_","properties_target":null,"created_at":"2026-01-02T03:04:05Z","updated_at":"2026-01-02T03:04:05Z","deleted":false,"deleted_at":null}"#
+        );
+        let d = metadef_resource_type_deleted("ns", &a, t("2026-01-02 03:04:09"));
+        assert_eq!(
+            (&d["deleted"], &d["deleted_at"], &d["namespace"]),
+            (&json!(true), &json!("2026-01-02T03:04:09Z"), &json!("ns"))
+        );
+    }
+
+    #[test]
+    fn defaults_are_notified_as_wsme_bytes() {
+        let d = |v: Value| {
+            let doc = json!({ "default": v });
+            notified("default", doc.as_object().unwrap())
+        };
+        assert_eq!(d(json!(false)), json!("False"));
+        assert_eq!(d(json!(true)), json!("True"));
+        assert_eq!(d(json!(0)), json!("0"));
+        assert_eq!(d(json!(1.5)), json!("1.5"));
+        assert_eq!(d(json!("x")), json!("x"));
+        assert_eq!(d(json!(["a"])), Value::Null);
+        assert_eq!(d(json!({"a": 1})), Value::Null);
+        assert_eq!(notified("default", &Map::new()), Value::Null);
+        assert_eq!(
+            notified("minimum", json!({"minimum": 0}).as_object().unwrap()),
+            json!(0)
+        );
+    }
+
+    #[test]
     fn metadef_object_payload_nulls_falsy_property_values() {
         let props = json!({"p1": {"type": "boolean", "default": false, "title": "P"},
                            "p2": {"type": "integer", "minimum": 0, "maximum": 4}});
@@ -424,7 +547,7 @@ mod tests {
             created_at: t("2026-01-02 03:04:05"),
             updated_at: None,
         };
-        let v = metadef_object("ns", &o, "old");
+        let v = metadef_object("ns", &o, "old", true);
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
@@ -446,12 +569,18 @@ mod tests {
             (&p[0]["name"], &p[0]["type"], &p[0]["title"]),
             (&json!("p1"), &json!("boolean"), &json!("P"))
         );
-        assert_eq!(p[0]["default"], Value::Null);
+        // WSME's bytes: Python's str() of the boolean, not a falsy value.
+        assert_eq!(p[0]["default"], "False");
         assert_eq!(
             (&p[1]["minimum"], &p[1]["maximum"]),
             (&Value::Null, &json!(4))
         );
         assert_eq!(v["required"], json!(["p1"]));
+        // A create or update whose body had no `required`: null, as Glance's request object.
+        assert_eq!(
+            metadef_object("ns", &o, "old", false)["required"],
+            Value::Null
+        );
         assert_eq!(v["updated_at"], "2026-01-02T03:04:05Z");
         let d = metadef_object_deleted("ns", &o, t("2026-01-02 03:04:09"));
         assert_eq!(

@@ -5,7 +5,7 @@ use futures_util::Stream;
 
 use super::access::load_visible;
 use super::images::now;
-use super::transfer::{holds, receive, record_received, OnAbandon};
+use super::transfer::{self, holds, receive, record_received, OnAbandon};
 use crate::app::AppState;
 use crate::db;
 use crate::domain::context::RequestContext;
@@ -14,10 +14,12 @@ use crate::domain::image::ImageStatus;
 use crate::error::{Error, Msg};
 use crate::store::StoreError;
 
+/// `declared_size` is the request's `Content-Length`, if any.
 pub async fn upload<S, E>(
     state: &AppState,
     ctx: RequestContext,
     id: ImageId,
+    declared_size: Option<u64>,
     body: S,
     on_abandon: Option<OnAbandon>,
 ) -> Result<(), Error>
@@ -80,6 +82,15 @@ where
         state
             .notifier
             .image_with_import("image.prepare", img, backend);
+    }
+
+    // Glance finds a body over `image_size_cap` while reading it, after the save to `saving` and
+    // `image.prepare`; glint knows it from `Content-Length` and fails at that same point, with
+    // Glance's events, but without reading the body.
+    if let Some(e) = transfer::over_cap(state, declared_size) {
+        state.notifier.upload_failed(&upload_failure_text(&id, &e));
+        transfer::requeue(state, &id, ImageStatus::Saving).await;
+        return Err(transfer::store_error(e));
     }
 
     // 2. Stream the bytes into the store (temp file, fsync, rename).

@@ -107,13 +107,23 @@ where
         .bytes_uploaded
         .fetch_add(data.size, std::sync::atomic::Ordering::Relaxed);
 
+    let stage_host = import_domain::stage_host(
+        state.config.worker_self_reference_url.as_deref(),
+        state.config.public_endpoint.as_deref(),
+    );
     let staged = record_received(
         state,
         &state.staging,
         &id,
         ImageStatus::Uploading,
         false,
-        move |new| new.size = Some(data.size as i64),
+        move |new| {
+            new.size = Some(data.size as i64);
+            // Where the staged data lives, for the other workers (Glance's `stage`).
+            if let Some(url) = stage_host {
+                new.properties.insert(STAGE_HOST.into(), url);
+            }
+        },
         || Error::not_found(not_found(&id)),
     )
     .await?;
@@ -283,8 +293,8 @@ struct Finished {
 /// The background half of an import. Its notifications follow Glance's flow: `task.processing`,
 /// the image's `image.update` to importing, `image.prepare` before the copy, then
 /// `image.upload` and `image.activate` (or the `image.upload` error), the image's last
-/// `image.update`, `task.success` (or `task.failure`), and `task.run` last, with the task as
-/// the request created it.
+/// `image.update` (twice after a success, as Glance), `task.success` (or `task.failure`), and, after a
+/// success only, `task.run` last, with the task as the request created it.
 async fn run(
     state: AppState,
     created: Task,
@@ -331,6 +341,11 @@ async fn run(
             }
             if let Some(img) = &f.saved {
                 n.image("image.update", img);
+                if f.activated.is_some() {
+                    // Glance's flow saves the image once more, unchanged, when it checks
+                    // that the import left it active (`_VerifyImageState`).
+                    n.image("image.update", img);
+                }
             }
             if let Some(t) = &f.task {
                 let event = match t.status {
@@ -339,7 +354,11 @@ async fn run(
                 };
                 n.task(event, t);
             }
-            n.task("task.run", &created);
+            // Glance sends task.run once the flow returns; a flow that failed raises out of
+            // it instead, and no task.run goes out.
+            if f.activated.is_some() {
+                n.task("task.run", &created);
+            }
         }
         Err(e) => {
             tracing::error!(image_id = %image_id, task_id, error = %e, "cannot record the end of an import")

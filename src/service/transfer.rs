@@ -144,7 +144,7 @@ where
 
 /// The image back from `status` (a transfer that failed) to `queued`, with Glance's
 /// `image.update` for that save (`_restore`, `_unstage`).
-async fn requeue(state: &AppState, id: &ImageId, status: ImageStatus) {
+pub(crate) async fn requeue(state: &AppState, id: &ImageId, status: ImageStatus) {
     let reset = set_status(state, id, status, ImageStatus::Queued).await;
     match reset {
         Ok(Some(img)) => state.notifier.image("image.update", &img),
@@ -263,11 +263,15 @@ pub async fn admit_transfer(
 
 /// A declared `Content-Length` over `image_size_cap` is refused (413) before a byte is read.
 pub fn check_declared_size(state: &AppState, declared: Option<u64>) -> Result<(), Error> {
+    over_cap(state, declared).map_or(Ok(()), |e| Err(store_error(e)))
+}
+
+/// The store's failure for a declared size over `image_size_cap`, if it is.
+pub(crate) fn over_cap(state: &AppState, declared: Option<u64>) -> Option<StoreError> {
     let cap = state.config.image_size_cap;
-    match declared {
-        Some(n) if n > cap => Err(store_error(StoreError::TooLarge { cap })),
-        _ => Ok(()),
-    }
+    declared
+        .filter(|n| *n > cap)
+        .map(|_| StoreError::TooLarge { cap })
 }
 
 /// A place for one more data transfer (upload or stage) of the caller's project.

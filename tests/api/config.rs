@@ -206,7 +206,6 @@ ignored: [DEFAULT] logging_debug_format_suffix
 ignored: [DEFAULT] logging_default_format_string
 ignored: [DEFAULT] logging_exception_prefix
 ignored: [DEFAULT] use_syslog
-ignored: [DEFAULT] worker_self_reference_url
 ignored: [keystone_authtoken] interface
 ignored: [keystone_authtoken] memcached_servers
 ignored: [oslo_concurrency] lock_path

@@ -1,7 +1,9 @@
 //! `/v2/images/{id}/file`: upload and download.
 
+use actix_web::error::PayloadError;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::TryStreamExt;
 
 use super::images::no_content;
 use crate::api::body::{content_length, forbid_body, late_answer};
@@ -32,11 +34,22 @@ pub async fn upload(
         }
     }
     let id = path.into_inner();
-    // Who may upload, how much, and a place among the project's uploads: before any data.
-    let _slot =
-        transfer::admit_transfer(&state, &ctx, &id, "upload_image", content_length(&req)).await?;
-    data::upload(&state, ctx, id, payload, abandoned_answer(&req)).await?;
+    // Who may upload and a place among the project's uploads: before any data. A declared size
+    // over the cap is refused by the upload itself, after the events Glance sends first.
+    let _slot = transfer::admit_transfer(&state, &ctx, &id, "upload_image", None).await?;
+    let declared = content_length(&req);
+    let body = payload.map_err(body_error);
+    data::upload(&state, ctx, id, declared, body, abandoned_answer(&req)).await?;
     Ok(no_content())
+}
+
+/// How a failed request body reads in Glance's `image.upload` error: a body that ends before
+/// its declared end is gunicorn's `NoMoreData` under Glance, whose text is this.
+fn body_error(e: PayloadError) -> String {
+    match e {
+        PayloadError::Incomplete(_) => "No more data after: None".to_owned(),
+        other => other.to_string(),
+    }
 }
 
 /// actix drops an upload or stage mid-body on a malformed chunked body, with no answer: the
@@ -111,5 +124,22 @@ pub async fn download(
             b.no_chunking(len);
             Ok(b.streaming(body))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_off_body_reads_as_under_glance() {
+        assert_eq!(
+            body_error(PayloadError::Incomplete(None)),
+            "No more data after: None"
+        );
+        assert_eq!(
+            body_error(PayloadError::Overflow),
+            PayloadError::Overflow.to_string()
+        );
     }
 }

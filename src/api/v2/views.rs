@@ -65,7 +65,10 @@ impl Serialize for ImageView<'_> {
         // Custom properties first, as Glance serialises extra_properties before base
         // attributes (the schema keeps their names apart from the base attributes').
         for (k, v) in &img.properties {
-            m.serialize_entry(k, v)?;
+            // Glance's bookkeeping for its workers is never shown.
+            if !crate::domain::import::HIDDEN_PROPERTIES.contains(&k.as_str()) {
+                m.serialize_entry(k, v)?;
+            }
         }
         m.serialize_entry("name", &img.name)?;
         m.serialize_entry("disk_format", &img.disk_format)?;

@@ -43,6 +43,7 @@ pub async fn create_object(
     ns: String,
     o: ObjectDoc,
 ) -> Result<MetadefObject, Error> {
+    let required_sent = o.has_required;
     in_tx(state, move |c, st| {
         let n = load_namespace(c, &ctx, &ns, Missing::LongIfMissing)?;
         enforce(&st.policy, &ctx, Some(&n), "add_metadef_object")?;
@@ -62,7 +63,7 @@ pub async fn create_object(
     .await
     .map(|(ns, obj)| {
         state.notifier.metadef("metadef_object.create", || {
-            payload::metadef_object(&ns, &obj, &obj.name)
+            payload::metadef_object(&ns, &obj, &obj.name, required_sent)
         });
         obj
     })
@@ -90,6 +91,7 @@ pub async fn update_object(
     o: ObjectDoc,
 ) -> Result<MetadefObject, Error> {
     let name_old = name.clone();
+    let required_sent = o.has_required;
     in_tx(state, move |c, st| {
         let n = load_namespace(c, &ctx, &ns, Missing::LongIfMissing)?;
         enforce(&st.policy, &ctx, Some(&n), "modify_metadef_object")?;
@@ -110,7 +112,7 @@ pub async fn update_object(
     .await
     .map(|(ns, obj)| {
         state.notifier.metadef("metadef_object.update", || {
-            payload::metadef_object(&ns, &obj, &name_old)
+            payload::metadef_object(&ns, &obj, &name_old, required_sent)
         });
         obj
     })

@@ -12,7 +12,8 @@ use crate::domain::context::RequestContext;
 use crate::domain::metadefs::document::NamespaceDoc;
 use crate::domain::metadefs::query::{page_namespaces, NamespaceQuery};
 use crate::domain::metadefs::{
-    is_visible, msg, Association, MetadefObject, MetadefTag, Namespace, NamespaceValues,
+    is_visible, msg, Association, MetadefObject, MetadefProperty, MetadefTag, Namespace,
+    NamespaceValues,
 };
 use crate::error::Error;
 use crate::notify::payload;
@@ -178,14 +179,91 @@ pub async fn create(
         let ns = ns_db::insert(c, &values, t, Some(t))
             .map_err(conflict(|| msg::duplicate_namespace(&doc.namespace)))?;
         write_content(c, &ns, &doc, false, false)?;
-        Ok(ns)
+        let content = created_content(c, &ns, &doc)?;
+        Ok((ns, content))
     })
     .await
-    .inspect(|ns| {
-        state.notifier.metadef("metadef_namespace.create", || {
-            payload::metadef_namespace(ns, &ns.namespace)
-        })
+    .map(|(ns, content)| {
+        announce_created(state, &ns, &content);
+        ns
     })
+}
+
+/// What a namespace created with content in its body holds, in the body's order.
+struct CreatedContent {
+    associations: Vec<Association>,
+    /// Each object, and whether its body had `required`.
+    objects: Vec<(MetadefObject, bool)>,
+    tags: Vec<MetadefTag>,
+    properties: Vec<MetadefProperty>,
+}
+
+fn created_content(
+    c: &mut DbConn,
+    ns: &Namespace,
+    doc: &NamespaceDoc,
+) -> Result<CreatedContent, Error> {
+    let vanished = || Error::internal("created namespace content vanished");
+    let all = rt_db::associations(c, ns.id)?;
+    let associations = doc
+        .associations
+        .iter()
+        .map(|a| {
+            all.iter()
+                .find(|x| x.name == a.name)
+                .cloned()
+                .ok_or_else(vanished)
+        })
+        .collect::<Result<_, _>>()?;
+    let mut objects = Vec::new();
+    for o in &doc.objects {
+        let obj = content_db::object(c, ns.id, &o.name)?.ok_or_else(vanished)?;
+        objects.push((obj, o.has_required));
+    }
+    let mut tags = Vec::new();
+    for name in &doc.tags {
+        tags.push(content_db::tag(c, ns.id, name)?.ok_or_else(vanished)?);
+    }
+    let mut properties = Vec::new();
+    for name in doc.properties.keys() {
+        properties.push(content_db::property(c, ns.id, name)?.ok_or_else(vanished)?);
+    }
+    Ok(CreatedContent {
+        associations,
+        objects,
+        tags,
+        properties,
+    })
+}
+
+/// Glance's namespace create adds the namespace, then each resource type association, object,
+/// tag and property through its own repository, each with its own event, in that order.
+fn announce_created(state: &AppState, ns: &Namespace, content: &CreatedContent) {
+    let n = &state.notifier;
+    let name = ns.namespace.as_str();
+    n.metadef("metadef_namespace.create", || {
+        payload::metadef_namespace(ns, name)
+    });
+    for a in &content.associations {
+        n.metadef("metadef_resource_type.create", || {
+            payload::metadef_resource_type(name, a)
+        });
+    }
+    for (o, required_sent) in &content.objects {
+        n.metadef("metadef_object.create", || {
+            payload::metadef_object(name, o, &o.name, *required_sent)
+        });
+    }
+    for t in &content.tags {
+        n.metadef("metadef_tag.create", || {
+            payload::metadef_tag(name, t, &t.name)
+        });
+    }
+    for p in &content.properties {
+        n.metadef("metadef_property.create", || {
+            payload::metadef_property(name, p, &p.name)
+        });
+    }
 }
 
 pub struct Detail {

@@ -7,6 +7,7 @@ use crate::domain::context::RequestContext;
 use crate::domain::metadefs::document::AssociationDoc;
 use crate::domain::metadefs::{msg, Association, ResourceType};
 use crate::error::Error;
+use crate::notify::payload;
 use crate::service::images::now;
 
 pub async fn list(state: &AppState, ctx: RequestContext) -> Result<Vec<ResourceType>, Error> {
@@ -58,12 +59,19 @@ pub async fn associate(
         }
         db::associate(c, n.id, rt.id, &a, t, Some(t))
             .map_err(conflict(|| msg::duplicate_association(&a.name, &ns)))?;
-        db::associations(c, n.id)?
+        let made = db::associations(c, n.id)?
             .into_iter()
             .find(|x| x.name == a.name)
-            .ok_or_else(|| Error::internal("created association vanished"))
+            .ok_or_else(|| Error::internal("created association vanished"))?;
+        Ok((n.namespace, made))
     })
     .await
+    .map(|(ns, made)| {
+        state.notifier.metadef("metadef_resource_type.create", || {
+            payload::metadef_resource_type(&ns, &made)
+        });
+        made
+    })
 }
 
 pub async fn dissociate(
@@ -88,8 +96,17 @@ pub async fn dissociate(
         if n.is_protected() {
             return Err(Error::forbidden(msg::protected_association(&name)));
         }
+        let gone = db::associations(c, n.id)?
+            .into_iter()
+            .find(|x| x.name == name)
+            .ok_or_else(not_found)?;
         db::dissociate(c, n.id, rt.id)?;
-        Ok(())
+        Ok((n.namespace, gone))
     })
     .await
+    .map(|(ns, gone)| {
+        state.notifier.metadef("metadef_resource_type.delete", || {
+            payload::metadef_resource_type_deleted(&ns, &gone, now())
+        })
+    })
 }
