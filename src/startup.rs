@@ -22,8 +22,8 @@ pub fn check(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-/// The policy: defaults with the policy file's overrides, validated.
-fn policy_enforcer(config: &Config) -> Result<Enforcer, String> {
+/// The policy: defaults with the policy file's overrides, validated (at start and on SIGHUP).
+pub fn policy_enforcer(config: &Config) -> Result<Enforcer, String> {
     let mut policy = Enforcer::default();
     if let Some(path) = &config.policy_file {
         let overrides = crate::policy::file::load_policy_file(path)?;

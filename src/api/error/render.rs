@@ -36,6 +36,10 @@ fn render_logged(
     request_content_type: Option<&str>,
     log: bool,
 ) -> HttpResponse {
+    if log && status_code_of(err).is_client_error() {
+        // The client's mistake: worth a line only when debugging.
+        tracing::debug!(status = status_code_of(err).as_u16(), error = ?err, "client error");
+    }
     let format = negotiate(accept);
     let mut headers = Vec::new();
     let body = match err {
