@@ -150,12 +150,19 @@ async fn serve_request(
         .map(str::to_owned);
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let www_authenticate = req.app_data::<web::Data<AppState>>().and_then(|s| {
+    let state = req.app_data::<web::Data<AppState>>();
+    let www_authenticate = state.and_then(|s| {
         let k = &s.config.keystone;
         k.www_authenticate_uri
             .clone()
             .or_else(|| k.auth_url.clone())
     });
+    // A 401 from a server that cannot validate any token says what to configure.
+    let unauthorized_hint = state
+        .filter(|s| {
+            s.config.auth_strategy == crate::config::AuthStrategy::Keystone && s.tokens.is_none()
+        })
+        .map(|_| crate::auth::NO_KEYSTONE_HINT);
     // OPTIONS is answered with an empty 200 everywhere, as Glance's stack does.
     if method == actix_web::http::Method::OPTIONS {
         let res = req.into_response(HttpResponse::Ok().finish());
@@ -193,6 +200,7 @@ async fn serve_request(
                     accept.as_deref(),
                     content_type.as_deref(),
                     &www_authenticate,
+                    unauthorized_hint,
                 ))
             } else if let Some(m) = e.as_error::<MethodNotAllowed>() {
                 Some(error::method_not_allowed(
@@ -229,9 +237,10 @@ fn render_error(
     accept: Option<&str>,
     content_type: Option<&str>,
     www_authenticate: &Option<String>,
+    unauthorized_hint: Option<&str>,
 ) -> HttpResponse {
     if let Error::Unauthorized = err {
-        return error::unauthorized(accept, www_authenticate.as_deref());
+        return error::unauthorized(accept, www_authenticate.as_deref(), unauthorized_hint);
     }
     let mut res = error::render_with(err, accept, content_type);
     if matches!(err, Error::UnsupportedMediaType(_)) && method == actix_web::http::Method::PATCH {

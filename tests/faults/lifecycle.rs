@@ -348,3 +348,42 @@ async fn sigterm_drains_postgres() {
 async fn sigterm_drains_mysql() {
     on_backend(Backend::Mysql, sigterm_drains).await;
 }
+
+/// `glint serve` with no configuration file (only the port moved off Glance's): one ERROR
+/// line at start says what to do next, and so does the 401.
+#[tokio::test]
+async fn first_start_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let log_path = dir.path().join("glint.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_glint"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("serve")
+        .env_remove("GLINT_LOG")
+        .env_remove("GLINT_CONFIG_FILE")
+        .env("GLINT__DEFAULT__BIND_PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let _glint = Glint { child };
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/v2/images");
+    let mut answer = None;
+    for _ in 0..400 {
+        if let Ok(r) = client.get(&url).send().await {
+            answer = Some((r.status().as_u16(), r.text().await.unwrap()));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let (status, body) = answer.expect("glint did not start");
+    assert_eq!(status, 401);
+    assert!(body.contains("[keystone_authtoken] auth_url"), "{body}");
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let advice = lines_with(&log, "no Keystone configured");
+    assert_eq!(advice.len(), 1, "{log}");
+    assert!(advice[0].contains(" ERROR "), "{log}");
+    assert!(advice[0].contains("auth_strategy = noauth"), "{log}");
+}
