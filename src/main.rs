@@ -62,7 +62,7 @@ fn load_config(
     cli: &Cli,
     enforce: bool,
     create_data_dir: bool,
-) -> Result<(Config, inventory::Report), String> {
+) -> Result<(Config, inventory::Report, RawConfig), String> {
     let mut raw = match &cli.config_file {
         Some(p) => RawConfig::from_file(p)?,
         None => RawConfig::default(),
@@ -90,7 +90,7 @@ fn load_config(
         .or_else(|_| std::path::absolute(&cli.data_dir))
         .unwrap_or_else(|_| cli.data_dir.clone());
     let config = Config::from_raw(&raw, Path::new(&data_dir))?;
-    Ok((config, report))
+    Ok((config, report, raw))
 }
 
 /// The options that stop `serve` and fail `check-config`, in one message.
@@ -132,41 +132,44 @@ fn main() -> ExitCode {
         Command::CheckConfig { .. } => (true, false),
         Command::Db { action } => (false, !matches!(action, DbAction::Version)),
     };
-    let result = load_config(&cli, enforce, writes).and_then(|(config, report)| match command {
-        Command::Serve => serve(config, &cli, log),
-        Command::CheckConfig { strict } => check_config(&config, &report, strict),
-        Command::Db { action } => {
-            let settings = glint::db::connection::PoolSettings {
-                max_size: 1,
-                ..glint::db::connection::PoolSettings::from_config(&config)
-            };
-            let db = glint::db::Db::open(&config.database_connection, &settings)?;
-            match action {
-                DbAction::Sync => {
-                    let applied = db.migrate()?;
-                    if applied.is_empty() {
-                        println!("the database is up to date");
+    let result =
+        load_config(&cli, enforce, writes).and_then(|(config, report, raw)| match command {
+            Command::Serve => serve(config, raw, &cli, log),
+            Command::CheckConfig { strict } => check_config(&config, &report, strict),
+            Command::Db { action } => {
+                let settings = glint::db::connection::PoolSettings {
+                    max_size: 1,
+                    ..glint::db::connection::PoolSettings::from_config(&config)
+                };
+                let db = glint::db::Db::open(&config.database_connection, &settings)?;
+                match action {
+                    DbAction::Sync => {
+                        let applied = db.migrate()?;
+                        if applied.is_empty() {
+                            println!("the database is up to date");
+                        }
+                        for step in &applied {
+                            println!("applied {step}");
+                        }
                     }
-                    for step in &applied {
-                        println!("applied {step}");
+                    DbAction::Version => {
+                        println!("{}", db.version()?.unwrap_or_else(|| "none".into()))
+                    }
+                    DbAction::LoadMetadefs { dir } => {
+                        let r = glint::service::metadefs::load::load_dir(&db, &dir)?;
+                        println!(
+                            "loaded {} namespace(s), skipped {} already present",
+                            r.loaded.len(),
+                            r.skipped.len()
+                        );
+                        for f in &r.failed {
+                            eprintln!("glint: not loaded: {f}");
+                        }
                     }
                 }
-                DbAction::Version => println!("{}", db.version()?.unwrap_or_else(|| "none".into())),
-                DbAction::LoadMetadefs { dir } => {
-                    let r = glint::service::metadefs::load::load_dir(&db, &dir)?;
-                    println!(
-                        "loaded {} namespace(s), skipped {} already present",
-                        r.loaded.len(),
-                        r.skipped.len()
-                    );
-                    for f in &r.failed {
-                        eprintln!("glint: not loaded: {f}");
-                    }
-                }
+                Ok(())
             }
-            Ok(())
-        }
-    });
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -177,7 +180,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(config: Config, cli: &Cli, log: glint::logging::LogLevel) -> Result<(), String> {
+fn serve(
+    config: Config,
+    raw: RawConfig,
+    cli: &Cli,
+    log: glint::logging::LogLevel,
+) -> Result<(), String> {
     let level = log.apply_debug(config.process.debug)?;
     tracing::info!(level, "log level in force");
     let workers = if config.workers == 0 {
@@ -222,18 +230,22 @@ fn serve(config: Config, cli: &Cli, log: glint::logging::LogLevel) -> Result<(),
                 options,
             )?;
             tracing::info!(host = %addr.0, port = addr.1, workers, "glint listening");
-            glint::lifecycle::run(server, state, reread, log).await
+            glint::lifecycle::run(server, state, raw, reread, log).await
         })
         .map_err(|e| format!("server error: {e}"))
 }
 
 /// The configuration as `serve` read it at start, read again (SIGHUP).
-fn reread_config(config_file: Option<&Path>, data_dir: &Path) -> Result<Config, String> {
+fn reread_config(
+    config_file: Option<&Path>,
+    data_dir: &Path,
+) -> Result<(RawConfig, Config), String> {
     let mut raw = match config_file {
         Some(p) => RawConfig::from_file(p)?,
         None => RawConfig::default(),
     };
     raw.apply_env(std::env::vars());
     let data_dir = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
-    Config::from_raw(&raw, &data_dir)
+    let config = Config::from_raw(&raw, &data_dir)?;
+    Ok((raw, config))
 }

@@ -150,6 +150,8 @@ async fn sighup_reloads(backend: Backend) {
     std::fs::write(&policy, "\"get_images\": \"!\"\n").unwrap();
     let mut conf = std::fs::read_to_string(d.config_path()).unwrap();
     conf = conf.replacen("[DEFAULT]\n", "[DEFAULT]\ndebug = True\n", 1);
+    // An option SIGHUP cannot apply: named in a WARN, not applied.
+    conf = conf.replacen("workers = 2\n", "workers = 3\n", 1);
     std::fs::write(d.config_path(), conf).unwrap();
     kill(&glint, "HUP");
     let mut statuses = Vec::new();
@@ -168,6 +170,15 @@ async fn sighup_reloads(backend: Backend) {
     );
     log_with(&d, "level=\"debug\"").await;
     log_with(&d, "policy reloaded").await;
+    let log = log_with(&d, "not applied by SIGHUP").await;
+    let pending = lines_with(&log, "not applied by SIGHUP");
+    assert!(
+        pending.len() == 1
+            && pending[0].contains(" WARN ")
+            && pending[0].contains("[DEFAULT] workers"),
+        "{log}"
+    );
+    assert!(!pending[0].contains("debug"), "{}", pending[0]);
     // 4xx answers are logged at DEBUG: seen now.
     let r = client
         .get(format!("{}/v2/images/no-such-image", d.base))
