@@ -54,7 +54,12 @@ pub async fn run(
                     continue;
                 }
             };
-            drain(&handle, why, timeout).await;
+            // A second SIGTERM or SIGINT while draining stops at once (ctrl-c twice).
+            tokio::select! {
+                _ = drain(&handle, why, timeout) => {}
+                _ = term.recv() => hurry(&handle).await,
+                _ = int.recv() => hurry(&handle).await,
+            }
             return;
         }
     });
@@ -74,6 +79,14 @@ async fn drain(handle: &ServerHandle, why: &str, timeout: std::time::Duration) {
     );
     notify(&[NotifyState::Stopping, NotifyState::Status("draining")]);
     handle.stop(true).await;
+}
+
+/// A second stop signal during a drain: exit now, with status 1. actix ignores a second stop
+/// request, so the process ends itself; uploads cut off here are returned to `queued` by the
+/// stale-upload sweep of the next process, as after a crash.
+async fn hurry(_handle: &ServerHandle) {
+    tracing::warn!("second stop signal while draining: exiting without waiting");
+    std::process::exit(1);
 }
 
 /// SIGHUP: the log level (`[DEFAULT] debug`) and the policy file. A configuration or policy

@@ -398,3 +398,41 @@ async fn first_start_says_what_to_do() {
     assert!(advice[0].contains(" ERROR "), "{log}");
     assert!(advice[0].contains("auth_strategy = noauth"), "{log}");
 }
+
+/// A second SIGTERM during a drain does not wait for the upload still in flight: exit 1 now.
+#[tokio::test]
+async fn second_sigterm_exits_at_once() {
+    let d = Deployment::new(Backend::Sqlite, "", "");
+    let client = reqwest::Client::new();
+    let mut glint = d.start(&client).await;
+    let (_, img) = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{}/v2/images", d.base),
+        Some(
+            json!({"disk_format": "raw", "container_format": "bare"})
+                .to_string()
+                .into_bytes(),
+        ),
+        "application/json",
+    )
+    .await;
+    let id = img["id"].as_str().unwrap().to_owned();
+    let mut up = tokio::net::TcpStream::connect(("127.0.0.1", d.port))
+        .await
+        .unwrap();
+    let head = format!(
+        "PUT /v2/images/{id}/file HTTP/1.1\r\nHost: x\r\nX-Project-Id: p1\r\nX-Roles: member\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: 10000000\r\n\r\n"
+    );
+    up.write_all(head.as_bytes()).await.unwrap();
+    up.write_all(&[1u8; 100_000]).await.unwrap();
+    kill(&glint, "TERM");
+    log_with(&d, "draining").await;
+    kill(&glint, "TERM");
+    let status = tokio::task::spawn_blocking(move || glint.child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert!(d.log().contains("second stop signal"), "{}", d.log());
+}
