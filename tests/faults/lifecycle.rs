@@ -68,6 +68,50 @@ async fn request_log_line(backend: Backend) {
         assert!(line.contains(field), "{field} missing from {line}");
     }
 
+    // A WARN from the store's blocking thread, during an upload, carries the upload's id: data
+    // that is not the declared disk_format, accepted because the check is off.
+    let f = Deployment::new(
+        backend,
+        "",
+        "[image_format]\nrequire_image_format_match = false\n",
+    );
+    let _glint = f.start(&client).await;
+    let (s, img) = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{}/v2/images", f.base),
+        Some(
+            json!({"disk_format": "qcow2", "container_format": "bare"})
+                .to_string()
+                .into_bytes(),
+        ),
+        "application/json",
+    )
+    .await;
+    assert_eq!(s, 201);
+    let r = client
+        .put(format!(
+            "{}/v2/images/{}/file",
+            f.base,
+            img["id"].as_str().unwrap()
+        ))
+        .header("X-Project-Id", "p1")
+        .header("X-Roles", "member")
+        .header("Content-Type", "application/octet-stream")
+        .header("X-Openstack-Request-Id", "req-store-warn-4")
+        .body(vec![7u8; 70_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let log = log_with(&f, "did not match").await;
+    let warn = lines_with(&log, "did not match");
+    assert!(
+        warn.iter()
+            .all(|l| l.contains(" WARN ") && l.contains("request_id=req-store-warn-4")),
+        "{log}"
+    );
+
     // A WARN logged while serving a request carries that request's id: a token that cannot be
     // validated because Keystone does not answer (nothing listens on its port).
     let k = Deployment::new(
@@ -427,6 +471,21 @@ async fn second_sigterm_exits_at_once() {
     );
     up.write_all(head.as_bytes()).await.unwrap();
     up.write_all(&[1u8; 100_000]).await.unwrap();
+    // The upload is being served (not still waiting in the listen queue) before the signals.
+    for _ in 0..400 {
+        let (_, v) = call(
+            &client,
+            reqwest::Method::GET,
+            format!("{}/v2/images/{id}", d.base),
+            None,
+            "",
+        )
+        .await;
+        if v["status"] == "saving" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     kill(&glint, "TERM");
     log_with(&d, "draining").await;
     kill(&glint, "TERM");
