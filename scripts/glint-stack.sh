@@ -147,7 +147,10 @@ catalog() {
 register_catalog() {
   # shellcheck disable=SC1090
   . "$KS_ENV"
+  # The CLI scripts/keystone.sh installed, else one on PATH (an existing Keystone's operator's).
   local os="$GLINT_WORK/venv/bin/openstack"
+  [ -x "$os" ] || os="$(command -v openstack)" \
+    || { log "no openstack CLI to register the catalog with (bash scripts/keystone.sh install)"; exit 1; }
   export OS_AUTH_URL="$KEYSTONE_AUTH_URL" OS_USERNAME="$KEYSTONE_ADMIN_USER" OS_PASSWORD="$KEYSTONE_ADMIN_PASSWORD" \
          OS_PROJECT_NAME="$KEYSTONE_ADMIN_PROJECT" OS_USER_DOMAIN_ID=default OS_PROJECT_DOMAIN_ID=default \
          OS_IDENTITY_API_VERSION=3
