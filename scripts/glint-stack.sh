@@ -7,7 +7,10 @@
 #           (keystone auth, the database GLINT_STACK_DB says), register the image service and its
 #           endpoints (region RegionOne) at http://127.0.0.1:$GLINT_PORT, start glint and wait until it
 #           answers. Restarts glint if the binary is newer than the running one or if it runs on another
-#           backend than GLINT_STACK_DB asks for.
+#           backend than GLINT_STACK_DB asks for. The catalog is changed only in the Keystone this script
+#           started (scripts/keystone.sh's, under $GLINT_WORK/keystone, checked by its pid); with
+#           GLINT_STACK_KEYSTONE_ENV (an existing Keystone) it is left alone unless
+#           GLINT_STACK_REPOINT_CATALOG=yes says otherwise. Refuses a port another process listens on.
 #   stop    stop glint (Keystone keeps running; stop it with scripts/keystone.sh stop); on PostgreSQL and
 #           MariaDB also drop the stack's database and its image directory
 #   status  exit 0 when glint answers
@@ -24,7 +27,17 @@
 #              GLINT_TEST_PG_URL   PostgreSQL admin URL (default postgresql://postgres@127.0.0.1:5432/test),
 #              GLINT_TEST_MYSQL_URL MariaDB admin URL (default mysql://root@127.0.0.1:3306/test; needs the
 #                                  mysql client),
-#              GLINT_STACK_CONF_EXTRA (extra INI lines appended to the generated config).
+#              GLINT_STACK_CONF_EXTRA (extra INI lines appended to the generated config),
+#              GLINT_STACK_KEYSTONE_ENV  an existing Keystone instead of starting one: a file of KEY=value
+#                                  lines as scripts/keystone.sh writes ($GLINT_WORK/keystone/env):
+#                                  KEYSTONE_URL, KEYSTONE_AUTH_URL, KEYSTONE_REGION, GLINT_SERVICE_USER,
+#                                  GLINT_SERVICE_PASSWORD, GLINT_SERVICE_PROJECT (glint's service user,
+#                                  which must be allowed to validate tokens), and, only for
+#                                  GLINT_STACK_REPOINT_CATALOG=yes, KEYSTONE_ADMIN_USER,
+#                                  KEYSTONE_ADMIN_PASSWORD, KEYSTONE_ADMIN_PROJECT,
+#              GLINT_STACK_REPOINT_CATALOG  yes: create or repoint the image service's endpoints even in a
+#                                  Keystone this script did not start (a real cloud's catalog then sends
+#                                  every client of its image service to this glint); anything else: never.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,6 +51,9 @@ BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/debug/glint"
 PIDFILE="$DIR/glint.pid"
 # The backend of the running glint, its database URL and data dir (written on start, read on stop).
 BACKEND_FILE="$DIR/backend"
+KS_OWN_ENV="$GLINT_WORK/keystone/env"
+KS_ENV="${GLINT_STACK_KEYSTONE_ENV:-$KS_OWN_ENV}"
+REPOINT="${GLINT_STACK_REPOINT_CATALOG:-no}"
 PG_ADMIN="${GLINT_TEST_PG_URL:-postgresql://postgres@127.0.0.1:5432/test}"
 MY_ADMIN="${GLINT_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
 if [ -n "${GLINT_STACK_DB_URL:-}" ]; then
@@ -103,10 +119,38 @@ stop() {
   rm -f "$BACKEND_FILE"
 }
 
+# Whether the Keystone of $KS_ENV is the one scripts/keystone.sh started for this work dir: its
+# gunicorn, by the pid file it wrote, serving the URL of its env file.
+own_keystone() {
+  [ -z "${GLINT_STACK_KEYSTONE_ENV:-}" ] || return 1
+  local pid; pid="$(cat "$GLINT_WORK/keystone/gunicorn.pid" 2>/dev/null)" || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--chdir $GLINT_WORK/keystone " || return 1
+  # shellcheck disable=SC1090
+  ( . "$KS_ENV"; [ "$KEYSTONE_URL" = "http://127.0.0.1:${GLINT_KEYSTONE_PORT:-5000}" ] )
+}
+
+# The catalog: only in our own Keystone, or when GLINT_STACK_REPOINT_CATALOG=yes says so.
+catalog() {
+  if own_keystone; then
+    log "registering glint as the image service of the Keystone this script started"
+    register_catalog
+  elif [ "$REPOINT" = yes ]; then
+    log "GLINT_STACK_REPOINT_CATALOG=yes: pointing the image service of $KEYSTONE_URL at $URL"
+    register_catalog
+  else
+    log "Keystone at $KEYSTONE_URL was not started by this script: its catalog is left as it is"
+    log "(reach glint with OS_IMAGE_ENDPOINT_OVERRIDE=$URL in the openstack CLI's environment; docs/DEPLOY.md)"
+  fi
+}
+
 register_catalog() {
-  # shellcheck disable=SC1091
-  . "$GLINT_WORK/keystone/env"
+  # shellcheck disable=SC1090
+  . "$KS_ENV"
+  # The CLI scripts/keystone.sh installed, else one on PATH (an existing Keystone's operator's).
   local os="$GLINT_WORK/venv/bin/openstack"
+  [ -x "$os" ] || os="$(command -v openstack)" \
+    || { log "no openstack CLI to register the catalog with (bash scripts/keystone.sh install)"; exit 1; }
   export OS_AUTH_URL="$KEYSTONE_AUTH_URL" OS_USERNAME="$KEYSTONE_ADMIN_USER" OS_PASSWORD="$KEYSTONE_ADMIN_PASSWORD" \
          OS_PROJECT_NAME="$KEYSTONE_ADMIN_PROJECT" OS_USER_DOMAIN_ID=default OS_PROJECT_DOMAIN_ID=default \
          OS_IDENTITY_API_VERSION=3
@@ -127,8 +171,8 @@ register_catalog() {
 }
 
 write_config() {
-  # shellcheck disable=SC1091
-  . "$GLINT_WORK/keystone/env"
+  # shellcheck disable=SC1090
+  . "$KS_ENV"
   local db data="$DIR"
   case "$WANT_BACKEND" in
     url) db="$GLINT_STACK_DB_URL" ;;
@@ -182,11 +226,16 @@ project_domain_name = Default
 ${GLINT_STACK_CONF_EXTRA:-}
 CONF
   chmod 600 "$DIR/glint-api.conf"
-  { cat "$GLINT_WORK/keystone/env"; echo "GLINT_URL=$URL"; } > "$DIR/env"
+  { cat "$KS_ENV"; echo "GLINT_URL=$URL"; } > "$DIR/env"
 }
 
 start() {
-  bash "$REPO_ROOT/scripts/keystone.sh" start >&2
+  if [ -n "${GLINT_STACK_KEYSTONE_ENV:-}" ]; then
+    [ -r "$KS_ENV" ] || { log "GLINT_STACK_KEYSTONE_ENV: cannot read $KS_ENV"; exit 2; }
+    log "using the existing Keystone of $KS_ENV (not starting one)"
+  else
+    bash "$REPO_ROOT/scripts/keystone.sh" start >&2
+  fi
   (cd "$REPO_ROOT" && cargo build --bin glint >&2)
   # The same binary, backend and extra config lines: nothing to do.
   if running && [ "$BIN" -ot "$PIDFILE" ] && [ "$(running_backend)" = "$WANT_BACKEND" ] &&
@@ -195,9 +244,15 @@ start() {
     return 0
   fi
   stop
+  # Not a port someone else serves (a Glance on 9292, another glint).
+  if curl -s -o /dev/null --max-time 2 "$URL/"; then
+    log "something else already answers at $URL: choose another GLINT_PORT"; exit 1
+  fi
   write_config
   printf '%s' "${GLINT_STACK_CONF_EXTRA:-}" > "$DIR/conf-extra"
-  register_catalog
+  # shellcheck disable=SC1090
+  . "$KS_ENV"
+  catalog
   log "starting glint at $URL on $WANT_BACKEND"
   nohup "$BIN" --config-file "$DIR/glint-api.conf" --data-dir "$(sed -n 3p "$BACKEND_FILE")" serve \
     >> "$DIR/glint.log" 2>&1 &

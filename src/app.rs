@@ -84,7 +84,10 @@ impl AppState {
             // The pool's own words for the same wait (a 503, as for a database that is down).
             .map_err(|_| Error::Unavailable("timed out waiting for connection".into()))?
             .map_err(|e| Error::internal(format!("database gate closed: {e}")))?;
+        // The caller's span (the request's, with its id) follows the work to the blocking thread.
+        let span = tracing::Span::current();
         actix_web::web::block(move || {
+            let _in_span = span.enter();
             let _permit = permit;
             let mut conn = db.conn()?;
             f(&mut conn)
@@ -102,7 +105,9 @@ impl AppState {
             return Err(Error::internal("the database writer was not started"));
         };
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let span = tracing::Span::current();
         let queued = writer.submit(Box::new(move |conn: &mut DbConn| {
+            let _in_span = span.enter();
             let _ = tx.send(f(conn));
         }));
         if !queued {

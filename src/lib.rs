@@ -10,6 +10,8 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod lifecycle;
+pub mod logging;
 pub mod metrics;
 pub mod notify;
 pub mod policy;

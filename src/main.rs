@@ -62,7 +62,7 @@ fn load_config(
     cli: &Cli,
     enforce: bool,
     create_data_dir: bool,
-) -> Result<(Config, inventory::Report), String> {
+) -> Result<(Config, inventory::Report, RawConfig), String> {
     let mut raw = match &cli.config_file {
         Some(p) => RawConfig::from_file(p)?,
         None => RawConfig::default(),
@@ -90,7 +90,7 @@ fn load_config(
         .or_else(|_| std::path::absolute(&cli.data_dir))
         .unwrap_or_else(|_| cli.data_dir.clone());
     let config = Config::from_raw(&raw, Path::new(&data_dir))?;
-    Ok((config, report))
+    Ok((config, report, raw))
 }
 
 /// The options that stop `serve` and fail `check-config`, in one message.
@@ -124,15 +124,7 @@ fn check_config(config: &Config, report: &inventory::Report, strict: bool) -> Re
 }
 
 fn main() -> ExitCode {
-    use std::io::IsTerminal;
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GLINT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    let log = glint::logging::init();
     let mut cli = Cli::parse();
     let command = cli.command.take().unwrap_or(Command::Serve);
     let (enforce, writes) = match &command {
@@ -140,41 +132,44 @@ fn main() -> ExitCode {
         Command::CheckConfig { .. } => (true, false),
         Command::Db { action } => (false, !matches!(action, DbAction::Version)),
     };
-    let result = load_config(&cli, enforce, writes).and_then(|(config, report)| match command {
-        Command::Serve => serve(config),
-        Command::CheckConfig { strict } => check_config(&config, &report, strict),
-        Command::Db { action } => {
-            let settings = glint::db::connection::PoolSettings {
-                max_size: 1,
-                ..glint::db::connection::PoolSettings::from_config(&config)
-            };
-            let db = glint::db::Db::open(&config.database_connection, &settings)?;
-            match action {
-                DbAction::Sync => {
-                    let applied = db.migrate()?;
-                    if applied.is_empty() {
-                        println!("the database is up to date");
+    let result =
+        load_config(&cli, enforce, writes).and_then(|(config, report, raw)| match command {
+            Command::Serve => serve(config, raw, &cli, log),
+            Command::CheckConfig { strict } => check_config(&config, &report, strict),
+            Command::Db { action } => {
+                let settings = glint::db::connection::PoolSettings {
+                    max_size: 1,
+                    ..glint::db::connection::PoolSettings::from_config(&config)
+                };
+                let db = glint::db::Db::open(&config.database_connection, &settings)?;
+                match action {
+                    DbAction::Sync => {
+                        let applied = db.migrate()?;
+                        if applied.is_empty() {
+                            println!("the database is up to date");
+                        }
+                        for step in &applied {
+                            println!("applied {step}");
+                        }
                     }
-                    for step in &applied {
-                        println!("applied {step}");
+                    DbAction::Version => {
+                        println!("{}", db.version()?.unwrap_or_else(|| "none".into()))
+                    }
+                    DbAction::LoadMetadefs { dir } => {
+                        let r = glint::service::metadefs::load::load_dir(&db, &dir)?;
+                        println!(
+                            "loaded {} namespace(s), skipped {} already present",
+                            r.loaded.len(),
+                            r.skipped.len()
+                        );
+                        for f in &r.failed {
+                            eprintln!("glint: not loaded: {f}");
+                        }
                     }
                 }
-                DbAction::Version => println!("{}", db.version()?.unwrap_or_else(|| "none".into())),
-                DbAction::LoadMetadefs { dir } => {
-                    let r = glint::service::metadefs::load::load_dir(&db, &dir)?;
-                    println!(
-                        "loaded {} namespace(s), skipped {} already present",
-                        r.loaded.len(),
-                        r.skipped.len()
-                    );
-                    for f in &r.failed {
-                        eprintln!("glint: not loaded: {f}");
-                    }
-                }
+                Ok(())
             }
-            Ok(())
-        }
-    });
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -185,7 +180,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(config: Config) -> Result<(), String> {
+fn serve(
+    config: Config,
+    raw: RawConfig,
+    cli: &Cli,
+    log: glint::logging::LogLevel,
+) -> Result<(), String> {
+    let level = log.apply_debug(config.process.debug)?;
+    tracing::info!(level, "log level in force");
     let workers = if config.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     } else {
@@ -193,7 +195,12 @@ fn serve(config: Config) -> Result<(), String> {
     };
     let addr = (config.bind_host.clone(), config.bind_port);
     let state = glint::startup::build_state(config)?;
-    tracing::info!(host = %addr.0, port = addr.1, workers, "glint listening");
+    // SIGHUP reads the same file and environment again (the data dir as at start).
+    let reread: glint::lifecycle::Reread = {
+        let config_file = cli.config_file.clone();
+        let data_dir = cli.data_dir.clone();
+        Box::new(move || reread_config(config_file.as_deref(), &data_dir))
+    };
     actix_web::rt::System::new()
         .block_on(async move {
             // Every process sweeps for uploads of dead processes: at start and periodically.
@@ -212,12 +219,33 @@ fn serve(config: Config) -> Result<(), String> {
                     }
                 }
             });
-            // actix stops gracefully on SIGTERM and ctrl-c: in-flight requests finish first.
+            // Signals are glint's own (`lifecycle`): drain on SIGTERM/SIGINT, reload on SIGHUP.
             let options = glint::server::ServeOptions {
                 workers,
-                handle_signals: true,
+                handle_signals: false,
             };
-            glint::server::serve(state, glint::server::Bind::Addr(addr.0, addr.1), options)?.await
+            let server = glint::server::serve(
+                state.clone(),
+                glint::server::Bind::Addr(addr.0.clone(), addr.1),
+                options,
+            )?;
+            tracing::info!(host = %addr.0, port = addr.1, workers, "glint listening");
+            glint::lifecycle::run(server, state, raw, reread, log).await
         })
         .map_err(|e| format!("server error: {e}"))
+}
+
+/// The configuration as `serve` read it at start, read again (SIGHUP).
+fn reread_config(
+    config_file: Option<&Path>,
+    data_dir: &Path,
+) -> Result<(RawConfig, Config), String> {
+    let mut raw = match config_file {
+        Some(p) => RawConfig::from_file(p)?,
+        None => RawConfig::default(),
+    };
+    raw.apply_env(std::env::vars());
+    let data_dir = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    let config = Config::from_raw(&raw, &data_dir)?;
+    Ok((raw, config))
 }

@@ -39,7 +39,8 @@ pub enum Bind {
 pub struct ServeOptions {
     /// Worker threads (at least one).
     pub workers: usize,
-    /// Stop gracefully on SIGTERM and ctrl-c (the command); tests stop through the handle.
+    /// Let actix stop on SIGTERM and ctrl-c itself; `glint serve` handles signals in
+    /// `lifecycle` instead, and tests stop through the handle.
     pub handle_signals: bool,
 }
 
@@ -47,6 +48,8 @@ pub struct ServeOptions {
 /// [`Server`] to run it; its handle stops it.
 pub fn serve(state: AppState, bind: Bind, options: ServeOptions) -> std::io::Result<Server> {
     let t = state.config.transport.clone();
+    // A graceful stop waits this long for requests in flight (`graceful_shutdown_timeout`).
+    let state_timeout = state.config.process.graceful_shutdown_timeout;
     let server = actix_web::HttpServer::new(move || {
         crate::api::app(state.clone()).wrap(from_fn(head_within_limit))
     })
@@ -54,6 +57,7 @@ pub fn serve(state: AppState, bind: Bind, options: ServeOptions) -> std::io::Res
     .client_request_timeout(REQUEST_HEADER_TIMEOUT.min(t.client_socket_timeout))
     .keep_alive(KEEP_ALIVE_IDLE.min(t.client_socket_timeout))
     .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
+    .shutdown_timeout(state_timeout.as_secs().max(1))
     .on_connect(keep_raw_connection);
     let server = if options.handle_signals {
         server

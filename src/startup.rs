@@ -22,8 +22,8 @@ pub fn check(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-/// The policy: defaults with the policy file's overrides, validated.
-fn policy_enforcer(config: &Config) -> Result<Enforcer, String> {
+/// The policy: defaults with the policy file's overrides, validated (at start and on SIGHUP).
+pub fn policy_enforcer(config: &Config) -> Result<Enforcer, String> {
     let mut policy = Enforcer::default();
     if let Some(path) = &config.policy_file {
         let overrides = crate::policy::file::load_policy_file(path)?;
@@ -41,14 +41,42 @@ fn policy_enforcer(config: &Config) -> Result<Enforcer, String> {
     Ok(policy)
 }
 
-/// Open the database (applying migrations), recover from an earlier crash, open the store.
-pub fn build_state(config: Config) -> Result<AppState, String> {
-    if config.auth_strategy == AuthStrategy::Noauth {
+/// Says once, at start, how requests will be authenticated when that is not Keystone as
+/// configured: the zero-config start (everything 401, and what to do next) and noauth.
+fn announce_auth(config: &Config) {
+    match (config.auth_strategy, &config.noauth_identity) {
+        (AuthStrategy::Keystone, _) if config.keystone.auth_url.is_none() => tracing::error!(
+            "no Keystone configured: every /v2 request will be answered 401. {}",
+            crate::auth::NO_KEYSTONE_HINT
+        ),
+        (AuthStrategy::Keystone, _) => {}
+        (AuthStrategy::Noauth, None) => tracing::warn!(
+            "auth_strategy = noauth: identity is taken from request headers (X-Project-Id, \
+             X-Roles, X-User-Id). Anyone can act as any project. Never use this outside \
+             development."
+        ),
+        (AuthStrategy::Noauth, Some(id)) => tracing::warn!(
+            project_id = %id.project_id,
+            user_id = %id.user_id.as_deref().unwrap_or("-"),
+            roles = %id.roles.join(","),
+            "auth_strategy = noauth with a development identity: a request without identity \
+             headers acts as this project with these roles, one with X-Project-Id/X-Roles as \
+             what they say. Anyone who reaches this port can do so. Never use this outside \
+             development."
+        ),
+    }
+    let loopback = matches!(config.bind_host.as_str(), "127.0.0.1" | "::1" | "localhost");
+    if config.auth_strategy == AuthStrategy::Noauth && !loopback {
         tracing::warn!(
-            "auth_strategy = noauth: identity is taken from request headers (X-Project-Id, X-Roles). \
-             Anyone can act as any project. Never use this outside development."
+            bind_host = %config.bind_host,
+            "auth_strategy = noauth on an address other hosts can reach"
         );
     }
+}
+
+/// Open the database (applying migrations), recover from an earlier crash, open the store.
+pub fn build_state(config: Config) -> Result<AppState, String> {
+    announce_auth(&config);
     let policy = policy_enforcer(&config)?;
     let db = Db::open(
         &config.database_connection,
@@ -75,14 +103,9 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
     let staging = crate::service::import::open_staging(&config, algo)?;
     let tokens = match config.auth_strategy {
         AuthStrategy::Noauth => None,
-        AuthStrategy::Keystone if config.keystone.auth_url.is_none() => {
-            // Zero-config start: run, but let nobody in until Keystone is configured.
-            tracing::error!(
-                "auth_strategy = keystone but [keystone_authtoken] auth_url is not set: \
-                 every /v2 request will be refused with 401"
-            );
-            None
-        }
+        // Zero-config start: run, but let nobody in until Keystone is configured
+        // (`announce_auth` has said what to do).
+        AuthStrategy::Keystone if config.keystone.auth_url.is_none() => None,
         AuthStrategy::Keystone => {
             let client = KeystoneClient::new(&config.keystone)?;
             let ttl = Duration::from_secs(config.keystone.token_cache_time);

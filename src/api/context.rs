@@ -5,6 +5,7 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::app::AppState;
 use crate::auth::{context_of, KeystoneError};
+use crate::config::noauth::NoauthIdentity;
 use crate::config::AuthStrategy;
 use crate::domain::context::RequestContext;
 use crate::error::Error;
@@ -55,7 +56,24 @@ fn duplicated<'a>(req: &HttpRequest, names: &[&'a str]) -> Option<&'a str> {
         .find(|n| req.headers().get_all(*n).nth(1).is_some())
 }
 
-/// noauth: identity from headers. Only when `auth_strategy = noauth` is configured.
+/// noauth: identity from headers. Only when `auth_strategy = noauth` is configured. A request
+/// with none of them gets `[glint_noauth]`'s identity when one is configured (the `openstack`
+/// CLI with `--os-auth-type none` sends none); any identity header wins over it.
+fn noauth_context(req: &HttpRequest, dev: Option<&NoauthIdentity>) -> RequestContext {
+    let any_header = NOAUTH_IDENTITY_HEADERS
+        .iter()
+        .any(|name| header(req, name).is_some());
+    match dev {
+        Some(id) if !any_header => RequestContext {
+            project_id: Some(id.project_id.clone()),
+            user_id: id.user_id.clone(),
+            roles: id.roles.clone(),
+            ..RequestContext::default()
+        },
+        _ => from_headers(req),
+    }
+}
+
 fn from_headers(req: &HttpRequest) -> RequestContext {
     let project = header(req, "x-project-id").or_else(|| header(req, "x-tenant-id"));
     let roles: Vec<String> = match header(req, "x-roles").or_else(|| header(req, "x-role")) {
@@ -92,7 +110,7 @@ impl FromRequest for Ctx {
                 ));
                 return Box::pin(async move { Err(err.into()) });
             }
-            let mut ctx = from_headers(req);
+            let mut ctx = noauth_context(req, state.config.noauth_identity.as_ref());
             remember(req, &mut ctx);
             return Box::pin(async move { Ok(Ctx(ctx)) });
         }

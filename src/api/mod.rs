@@ -94,13 +94,54 @@ fn rewrite_version_alias(req: &mut ServiceRequest) {
     }
 }
 
-/// Every response: request id header, Glance error bodies negotiated on `Accept`, an access log line.
+/// Every response: request id header, Glance error bodies negotiated on `Accept`, an access log
+/// line. Everything logged while the request is served (its WARN and ERROR lines included) is
+/// inside the `request` span, so it carries the request id.
 pub async fn middleware(
-    mut req: ServiceRequest,
+    req: ServiceRequest,
     next: actix_web::middleware::Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    use tracing::Instrument;
     let started = Instant::now();
     let rid = request_id::choose(req.headers().get(request_id::HEADER));
+    let method = req.method().clone();
+    // The path and query as the client sent them, before any rewriting.
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.path().to_owned(), |pq| pq.as_str().to_owned());
+    let span = tracing::info_span!("request", request_id = %rid);
+    let res = serve_request(req, next, rid.clone())
+        .instrument(span)
+        .await?;
+    // Who asked (once authenticated), and the query as sent: what an operator needs to find a
+    // request in the log; tokens are in headers, never here. Outside the span: the line has
+    // the id as a field of its own.
+    let caller = actix_web::HttpMessage::extensions(res.request())
+        .get::<context::Caller>()
+        .cloned();
+    let (user_id, project_id) = match &caller {
+        Some(c) => (c.user_id.as_deref(), c.project_id.as_deref()),
+        None => (None, None),
+    };
+    tracing::info!(
+        request_id = %rid,
+        user_id = %user_id.unwrap_or("-"),
+        project_id = %project_id.unwrap_or("-"),
+        %method,
+        path = %target,
+        status = res.status().as_u16(),
+        duration_ms = format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
+        "request"
+    );
+    Ok(res)
+}
+
+async fn serve_request(
+    mut req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody + 'static>,
+    rid: String,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let accept = error::accept_value(req.request());
     let content_type = req
         .headers()
@@ -109,13 +150,19 @@ pub async fn middleware(
         .map(str::to_owned);
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let query = req.query_string().to_owned();
-    let www_authenticate = req.app_data::<web::Data<AppState>>().and_then(|s| {
+    let state = req.app_data::<web::Data<AppState>>();
+    let www_authenticate = state.and_then(|s| {
         let k = &s.config.keystone;
         k.www_authenticate_uri
             .clone()
             .or_else(|| k.auth_url.clone())
     });
+    // A 401 from a server that cannot validate any token says what to configure.
+    let unauthorized_hint = state
+        .filter(|s| {
+            s.config.auth_strategy == crate::config::AuthStrategy::Keystone && s.tokens.is_none()
+        })
+        .map(|_| crate::auth::NO_KEYSTONE_HINT);
     // OPTIONS is answered with an empty 200 everywhere, as Glance's stack does.
     if method == actix_web::http::Method::OPTIONS {
         let res = req.into_response(HttpResponse::Ok().finish());
@@ -153,6 +200,7 @@ pub async fn middleware(
                     accept.as_deref(),
                     content_type.as_deref(),
                     &www_authenticate,
+                    unauthorized_hint,
                 ))
             } else if let Some(m) = e.as_error::<MethodNotAllowed>() {
                 Some(error::method_not_allowed(
@@ -179,27 +227,6 @@ pub async fn middleware(
         }
         None => res,
     };
-    let status = res.status().as_u16();
-    // Who asked (once authenticated), and the query as sent: what an operator needs to find a
-    // request in the log; tokens are in headers, never here.
-    let caller = actix_web::HttpMessage::extensions(res.request())
-        .get::<context::Caller>()
-        .cloned();
-    let (user_id, project_id) = match &caller {
-        Some(c) => (c.user_id.as_deref(), c.project_id.as_deref()),
-        None => (None, None),
-    };
-    tracing::info!(
-        request_id = %rid,
-        %method,
-        %path,
-        query = %query,
-        status,
-        user_id = %user_id.unwrap_or("-"),
-        project_id = %project_id.unwrap_or("-"),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "request"
-    );
     Ok(with_request_id(res, &rid))
 }
 
@@ -210,9 +237,10 @@ fn render_error(
     accept: Option<&str>,
     content_type: Option<&str>,
     www_authenticate: &Option<String>,
+    unauthorized_hint: Option<&str>,
 ) -> HttpResponse {
     if let Error::Unauthorized = err {
-        return error::unauthorized(accept, www_authenticate.as_deref());
+        return error::unauthorized(accept, www_authenticate.as_deref(), unauthorized_hint);
     }
     let mut res = error::render_with(err, accept, content_type);
     if matches!(err, Error::UnsupportedMediaType(_)) && method == actix_web::http::Method::PATCH {

@@ -31,6 +31,12 @@ pub fn context_of(id: &Identity) -> RequestContext {
     }
 }
 
+/// What a 401 adds while no Keystone is configured, and the first start's advice: the next step.
+pub const NO_KEYSTONE_HINT: &str = "glint has no Keystone to validate tokens: set \
+     [keystone_authtoken] auth_url, username, password and project_name (docs/DEPLOY.md), or, \
+     for development only, [DEFAULT] auth_strategy = noauth with [glint_noauth] project_id \
+     (README, Quick start).";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -157,7 +157,7 @@ pub const INVENTORY: &[Opt] = &[
     Opt { section: "DEFAULT", name: "bind_port", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "DEFAULT", name: "client_socket_timeout", default: "900", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "DEFAULT", name: "control_exchange", default: "openstack", disposition: Honoured, reason: "read by glint", also_accept: &[] },
-    Opt { section: "DEFAULT", name: "debug", default: "false", disposition: Ignored, reason: "oslo.log: glint logs to stderr; level from GLINT_LOG", also_accept: &[] },
+    Opt { section: "DEFAULT", name: "debug", default: "false", disposition: Honoured, reason: "read by glint: DEBUG level instead of INFO, reloaded on SIGHUP (GLINT_LOG overrides)", also_accept: &[] },
     Opt { section: "DEFAULT", name: "default_log_levels", default: "amqp=WARN,boto=WARN,sqlalchemy=WARN,suds=INFO,oslo.messaging=INFO,oslo_messaging=INFO,iso8601=WARN,requests.packages.urllib3.connectionpool=WARN,urllib3.connectionpool=WARN,websocket=WARN,requests.packages.urllib3.util.retry=WARN,urllib3.util.retry=WARN,keystonemiddleware=WARN,routes.middleware=WARN,stevedore=WARN,taskflow=WARN,keystoneauth=WARN,oslo.cache=INFO,oslo_policy=INFO,dogpile.core.dogpile=INFO", disposition: Ignored, reason: "oslo.log: glint logs to stderr; level from GLINT_LOG", also_accept: &[] },
     Opt { section: "DEFAULT", name: "default_publisher_id", default: "image.localhost", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "DEFAULT", name: "delayed_delete", default: "false", disposition: Refused, reason: "delayed delete (scrubber) is not implemented: data would be deleted at once", also_accept: &[] },
@@ -615,6 +615,7 @@ mod tests {
             .iter()
             .chain(super::super::import::KNOWN)
             .chain(super::super::transport::KNOWN)
+            .chain(super::super::process::KNOWN)
             .flat_map(|(s, keys)| keys.iter().map(move |k| (*s, *k)));
         for (s, k) in reads {
             // Read to be checked (`flavor`) counts: it is refused unless the default.
@@ -638,6 +639,7 @@ mod tests {
                 .iter()
                 .chain(super::super::import::KNOWN)
                 .chain(super::super::transport::KNOWN)
+                .chain(super::super::process::KNOWN)
                 .any(|(s, keys)| *s == o.section && keys.contains(&o.name));
             assert!(
                 read || elsewhere(o),
@@ -661,7 +663,7 @@ mod tests {
     #[test]
     fn classify_refuses_ignores_and_flags_unknown() {
         let raw = RawConfig::from_text(
-            "[DEFAULT]\nbind_port = 9292\ndebug = True\nuse_keystone_limits = False\n\
+            "[DEFAULT]\nbind_port = 9292\ndebug = True\nlog_file = /var/log/g.log\nuse_keystone_limits = False\n\
              property_protection_file = /etc/glance/pp.conf\nno_such_option = 1\n\
              upload_stale_timeout = 60\n\
              [paste_deploy]\nflavor = keystone\n\
@@ -677,7 +679,10 @@ mod tests {
         assert!(r.refused.iter().all(|m| !m.contains("s3cr3t")));
         assert_eq!(
             r.ignored,
-            vec!["[DEFAULT] debug", "[keystone_authtoken] memcached_servers"]
+            vec![
+                "[DEFAULT] log_file",
+                "[keystone_authtoken] memcached_servers"
+            ]
         );
         assert_eq!(r.unknown, vec!["[DEFAULT] no_such_option"]);
         for (section, name, value) in [

@@ -13,7 +13,9 @@ pub mod import;
 pub mod ini;
 pub mod inventory;
 pub mod metrics;
+pub mod noauth;
 pub mod notifications;
+pub mod process;
 pub mod sharing;
 /// Object-store options (S3); read on their own, not yet part of [`Config`].
 pub mod stores;
@@ -110,6 +112,10 @@ pub struct Config {
     pub metrics: metrics::MetricsConfig,
     /// The sharing extensions (`[glint_sharing]`).
     pub sharing: sharing::SharingConfig,
+    /// `[DEFAULT] debug` and `graceful_shutdown_timeout`.
+    pub process: process::ProcessConfig,
+    /// `[glint_noauth]`: the identity of a noauth request without identity headers.
+    pub noauth_identity: Option<noauth::NoauthIdentity>,
 }
 
 /// The one named filesystem backend of multi-store mode.
@@ -408,6 +414,8 @@ impl RawConfig {
                     .chain(healthcheck::KNOWN)
                     .chain(metrics::KNOWN)
                     .chain(sharing::KNOWN)
+                    .chain(process::KNOWN)
+                    .chain(noauth::KNOWN)
                     .any(|(ks, keys)| ks == s && keys.contains(&k.as_str()))
             })
             .map(|(s, k)| format!("[{s}] {k}"))
@@ -574,6 +582,12 @@ impl Config {
             healthcheck: healthcheck::HealthcheckConfig::from_raw(raw)?,
             metrics: metrics::MetricsConfig::from_raw(raw)?,
             sharing: sharing::SharingConfig::from_raw(raw)?,
+            process: process::ProcessConfig::from_raw(raw)?,
+            noauth_identity: noauth::from_raw(
+                raw,
+                auth_strategy == AuthStrategy::Noauth,
+                raw.get(ks, "auth_url").is_some(),
+            )?,
         })
     }
 

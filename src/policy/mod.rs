@@ -7,6 +7,7 @@ pub mod parser;
 pub mod rules;
 
 use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 
 pub use check::{Check, Target};
 
@@ -38,13 +39,13 @@ impl Shape {
 
 /// Named rules: Glance's defaults, optionally overridden by an operator's file.
 #[derive(Debug, Clone)]
-pub struct Enforcer {
+struct RuleSet {
     rules: HashMap<String, Check>,
 }
 
-impl Default for Enforcer {
+impl Default for RuleSet {
     fn default() -> Self {
-        Enforcer {
+        RuleSet {
             rules: rules::defaults()
                 .into_iter()
                 .chain(metadef_rules::defaults())
@@ -54,13 +55,70 @@ impl Default for Enforcer {
     }
 }
 
+/// The policy every service call asks: one rule set, which SIGHUP may replace while requests
+/// run (each evaluation reads the rules in force when it starts).
+#[derive(Debug, Default)]
+pub struct Enforcer {
+    current: RwLock<Arc<RuleSet>>,
+}
+
+impl Clone for Enforcer {
+    fn clone(&self) -> Self {
+        Enforcer::from_rules(self.rules())
+    }
+}
+
 impl Enforcer {
-    /// Replace or add rules (from a policy file).
-    pub fn with_overrides(mut self, overrides: impl IntoIterator<Item = (String, Check)>) -> Self {
-        self.rules.extend(overrides);
-        self
+    fn from_rules(rules: Arc<RuleSet>) -> Self {
+        Enforcer {
+            current: RwLock::new(rules),
+        }
     }
 
+    /// The rules in force. A writer that panicked left a whole `Arc` behind, so a poisoned
+    /// lock still holds a usable rule set.
+    fn rules(&self) -> Arc<RuleSet> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replace or add rules (from a policy file).
+    pub fn with_overrides(self, overrides: impl IntoIterator<Item = (String, Check)>) -> Self {
+        let mut rules = (*self.rules()).clone();
+        rules.rules.extend(overrides);
+        Enforcer::from_rules(Arc::new(rules))
+    }
+
+    /// Puts `other`'s rules in force (SIGHUP, once they have been validated). Evaluations
+    /// already running finish with the rules they started with.
+    pub fn replace_with(&self, other: &Enforcer) {
+        let rules = other.rules();
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = rules;
+    }
+
+    /// See [`RuleSet::validate`].
+    pub fn validate(&self) -> Result<(), String> {
+        self.rules().validate()
+    }
+
+    /// Evaluate a named rule; an unknown rule falls back to `default` as oslo.policy does.
+    pub fn allows(&self, rule: &str, ctx: &RequestContext, target: &Target) -> bool {
+        self.rules().allows(rule, ctx, target)
+    }
+
+    /// `allows`, as Glance's 403 when denied.
+    pub fn enforce(&self, rule: &str, ctx: &RequestContext, target: &Target) -> Result<(), Error> {
+        if self.allows(rule, ctx, target) {
+            Ok(())
+        } else {
+            Err(Error::policy(rule))
+        }
+    }
+}
+
+impl RuleSet {
     /// Refuse a rule set that evaluation cannot finish sensibly, so that glint fails
     /// at start-up instead of on every request:
     /// - a `rule:` cycle (an unknown name counts as `default`): oslo.policy recurses
@@ -70,7 +128,7 @@ impl Enforcer {
     /// - a rule that expands to more than [`MAX_EXPANDED_CHECKS`] checks: `rule:`s are
     ///   evaluated afresh where they appear, so a few rules that each name the next
     ///   several times make every request take exponential time.
-    pub fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), String> {
         let mut done = HashMap::new();
         let mut names: Vec<&str> = self.rules.keys().map(String::as_str).collect();
         names.sort_unstable();
@@ -161,21 +219,11 @@ impl Enforcer {
         })
     }
 
-    /// Evaluate a named rule; an unknown rule falls back to `default` as oslo.policy does.
-    pub fn allows(&self, rule: &str, ctx: &RequestContext, target: &Target) -> bool {
+    fn allows(&self, rule: &str, ctx: &RequestContext, target: &Target) -> bool {
         // oslo.policy: a `rule:` naming an unknown rule falls back to `default`.
         // Borrowed, not cloned: this runs on every request.
         let lookup = |name: &str| self.rules.get(name).or_else(|| self.rules.get("default"));
         lookup(rule).is_some_and(|check| check.eval(ctx, target, &lookup))
-    }
-
-    /// `allows`, as Glance's 403 when denied.
-    pub fn enforce(&self, rule: &str, ctx: &RequestContext, target: &Target) -> Result<(), Error> {
-        if self.allows(rule, ctx, target) {
-            Ok(())
-        } else {
-            Err(Error::policy(rule))
-        }
     }
 }
 

@@ -208,7 +208,10 @@ pub async fn import(
     state.notifier.task("task.create", &created);
     let st = state.clone();
     let (method, uri) = (req.method.clone(), req.uri.clone());
-    actix_web::rt::spawn(async move { run(st, created, id, method, uri).await });
+    // The import runs on after the 202; its lines keep the request id of the call that began it.
+    actix_web::rt::spawn(tracing::Instrument::in_current_span(async move {
+        run(st, created, id, method, uri).await
+    }));
     Ok(task_id)
 }
 

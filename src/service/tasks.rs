@@ -113,7 +113,8 @@ pub async fn create(
     // Glance runs the task on its pool after answering; so does glint.
     let st = state.clone();
     let (id, why, created) = (t.id.clone(), run_failure(&t), t.clone());
-    actix_web::rt::spawn(async move {
+    // Its lines keep the request id of the call that created it.
+    actix_web::rt::spawn(tracing::Instrument::in_current_span(async move {
         let s = st.clone();
         let done = st
             .write(move |c| {
@@ -134,7 +135,7 @@ pub async fn create(
             }
             Err(e) => tracing::error!(error = %e, "cannot record the end of a task"),
         }
-    });
+    }));
     Ok(t)
 }
 

@@ -26,6 +26,17 @@ use tokio::task::JoinHandle;
 use super::digest::DataDigest;
 use super::{HashAlgo, StoreError, StoredData};
 
+/// `spawn_blocking` that keeps the caller's span (the request's, with its id), so the store's
+/// WARN and ERROR lines name the request they served.
+fn in_span<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f))
+}
+
 /// Temporary upload files start with this; no valid image id does (ids may
 /// not start with a dot), so they can be told apart and swept.
 const TEMP_PREFIX: &str = ".glint-upload.";
@@ -133,7 +144,7 @@ impl FsStore {
     ) -> Result<(u64, FileStream), StoreError> {
         let store = self.clone();
         let url = url.to_owned();
-        let opened = tokio::task::spawn_blocking(move || {
+        let opened = in_span(move || {
             let path = store.within(&url).ok_or(StoreError::NotFound)?;
             let name = path
                 .file_name()
@@ -152,7 +163,7 @@ impl FsStore {
     pub async fn delete_location(&self, url: &str) -> Result<(), StoreError> {
         let store = self.clone();
         let url = url.to_owned();
-        let Some(path) = tokio::task::spawn_blocking(move || store.within(&url))
+        let Some(path) = in_span(move || store.within(&url))
             .await
             .map_err(|e| StoreError::Io(io::Error::other(e)))?
         else {
@@ -249,7 +260,7 @@ impl FsStore {
                         None => None,
                     };
                     let (plan, chunks) = (plan.clone(), batch.take());
-                    pending = Some(tokio::task::spawn_blocking(move || {
+                    pending = Some(in_span(move || {
                         let mut upload = Upload::resume(previous, &plan)?;
                         upload.write(&chunks)?;
                         Ok(upload)
@@ -263,7 +274,7 @@ impl FsStore {
             // Wait for the job in flight so that no file outlives this call.
             if let Some(job) = pending {
                 if let Ok(Ok(upload)) = job.await {
-                    let _ = tokio::task::spawn_blocking(move || drop(upload)).await;
+                    let _ = in_span(move || drop(upload)).await;
                 }
             }
             return Err(e);
@@ -273,7 +284,7 @@ impl FsStore {
             None => None,
         };
         let chunks = batch.take();
-        join(tokio::task::spawn_blocking(move || {
+        join(in_span(move || {
             let mut upload = Upload::resume(previous, &plan)?;
             upload.write(&chunks)?;
             upload.commit(&plan)
@@ -295,7 +306,7 @@ impl FsStore {
         let path = self.resolve(image_id)?;
         let id = image_id.to_owned();
         // Open, stat and seek in one trip to the blocking pool.
-        let opened = tokio::task::spawn_blocking(move || open_range(&path, range))
+        let opened = in_span(move || open_range(&path, range))
             .await
             .map_err(|e| StoreError::Io(io::Error::other(e)))??;
         let (total, file, len) = opened;
@@ -548,7 +559,7 @@ impl FileStream {
         };
         let want = self.unread.min(READ_CHUNK as u64);
         self.unread -= want;
-        self.reading = Some(tokio::task::spawn_blocking(move || {
+        self.reading = Some(in_span(move || {
             // `Vec::with_capacity` + `read_to_end`: the file reads into the spare capacity.
             let mut buf = Vec::with_capacity(want as usize);
             let read = (&mut file).take(want).read_to_end(&mut buf).map(|_| buf);

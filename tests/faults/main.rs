@@ -18,5 +18,6 @@ mod crash;
 mod db_faults;
 mod disk_full;
 mod import_crash;
+mod lifecycle;
 mod private_pg;
 mod process;

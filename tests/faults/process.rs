@@ -86,9 +86,28 @@ impl Deployment {
 
     /// Starts glint on this deployment (again, after a crash) and waits until it answers.
     pub(crate) async fn start(&self, client: &reqwest::Client) -> Glint {
-        let glint = spawn(&self.config, self.dir.path());
+        self.start_with_env(client, &[]).await
+    }
+
+    /// [`Deployment::start`] with more environment variables (`NOTIFY_SOCKET`).
+    pub(crate) async fn start_with_env(
+        &self,
+        client: &reqwest::Client,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Glint {
+        let glint = spawn(&self.config, self.dir.path(), env);
         wait_up(client, &self.base).await;
         glint
+    }
+
+    /// The configuration file glint reads (tests that reload it rewrite it).
+    pub(crate) fn config_path(&self) -> &Path {
+        &self.config
+    }
+
+    /// What glint has logged so far (stderr of every start).
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("glint.log")).unwrap_or_default()
     }
 }
 
@@ -102,7 +121,7 @@ impl Drop for Deployment {
     }
 }
 
-fn spawn(config: &Path, dir: &Path) -> Glint {
+fn spawn(config: &Path, dir: &Path, env: &[(&str, &std::ffi::OsStr)]) -> Glint {
     let log = std::fs::File::options()
         .create(true)
         .append(true)
@@ -114,6 +133,10 @@ fn spawn(config: &Path, dir: &Path) -> Glint {
         .arg("--data-dir")
         .arg(dir)
         .arg("serve")
+        // The level comes from the file (`debug`); no service manager unless a test is one.
+        .env_remove("GLINT_LOG")
+        .env_remove("NOTIFY_SOCKET")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()

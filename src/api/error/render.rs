@@ -36,6 +36,10 @@ fn render_logged(
     request_content_type: Option<&str>,
     log: bool,
 ) -> HttpResponse {
+    if log && status_code_of(err).is_client_error() {
+        // The client's mistake: worth a line only when debugging.
+        tracing::debug!(status = status_code_of(err).as_u16(), error = ?err, "client error");
+    }
     let format = negotiate(accept);
     let mut headers = Vec::new();
     let body = match err {
@@ -99,14 +103,21 @@ pub fn method_not_allowed(method: &str, allow: &str, accept: Option<&str>) -> Ht
 /// A 401 as Glance's context middleware raises it. keystonemiddleware adds
 /// `WWW-Authenticate: Keystone uri="<uri>"` to every 401 when it knows the
 /// Keystone endpoint, so the caller passes that URI if it has one.
-pub fn unauthorized(accept: Option<&str>, www_authenticate_uri: Option<&str>) -> HttpResponse {
+/// `detail`: WebOb's detail after the standard explanation (glint's hint while no Keystone is
+/// configured; Glance's 401 has none).
+pub fn unauthorized(
+    accept: Option<&str>,
+    www_authenticate_uri: Option<&str>,
+    detail: Option<&str>,
+) -> HttpResponse {
     let headers = www_authenticate_uri
         .map(|uri| (header::WWW_AUTHENTICATE, format!("Keystone uri=\"{uri}\"")))
         .into_iter()
         .collect();
+    let msg = detail.map_or(Msg::Default, |d| Msg::Detail(d.to_owned()));
     build(
         401,
-        &Fragment::generic(401, &Msg::Default),
+        &Fragment::generic(401, &msg),
         negotiate(accept),
         headers,
     )
@@ -406,13 +417,13 @@ mod tests {
             header_of(&resp, header::CONTENT_RANGE).as_deref(),
             Some("bytes */1024")
         );
-        let resp = unauthorized(Some("application/json"), Some("http://keystone:5000"));
+        let resp = unauthorized(Some("application/json"), Some("http://keystone:5000"), None);
         assert_eq!(resp.status().as_u16(), 401);
         assert_eq!(
             header_of(&resp, header::WWW_AUTHENTICATE).as_deref(),
             Some("Keystone uri=\"http://keystone:5000\"")
         );
-        let resp = unauthorized(None, None);
+        let resp = unauthorized(None, None, None);
         assert!(resp.headers().get(header::WWW_AUTHENTICATE).is_none());
         let (_, ct, body, _) = parts(resp);
         assert_eq!(ct, PLAIN);
