@@ -281,6 +281,30 @@ pub struct ListQuery {
     pub pending_offered_before: Option<chrono::NaiveDateTime>,
 }
 
+impl ListQuery {
+    /// The query selects by visibility (and member status) alone: no filter on an image's own
+    /// fields, tags or properties.
+    pub fn selects_by_visibility_only(&self) -> bool {
+        self.owner.is_none()
+            && self.name.is_none()
+            && self.id.is_none()
+            && self.status.is_none()
+            && self.container_format.is_none()
+            && self.disk_format.is_none()
+            && self.checksum.is_none()
+            && self.os_hash_value.is_none()
+            && self.os_hash_algo.is_none()
+            && self.size_min.is_none()
+            && self.size_max.is_none()
+            && self.int_filters.is_empty()
+            && self.created_at.is_none()
+            && self.updated_at.is_none()
+            && self.tags.is_empty()
+            && self.protected.is_none()
+            && self.properties.is_empty()
+    }
+}
+
 /// The `glance-api.conf` knobs that shape a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListDefaults {
@@ -769,6 +793,40 @@ fn clamp_i64(n: i128) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_query_selects_by_visibility_only_until_it_filters() {
+        let d = super::ListDefaults::default();
+        for raw in [
+            "",
+            "limit=1",
+            "visibility=shared&member_status=all",
+            "sort=name:asc",
+            "marker=x",
+            "os_hidden=true",
+        ] {
+            assert!(
+                super::parse(raw, &d).unwrap().selects_by_visibility_only(),
+                "{raw}"
+            );
+        }
+        for raw in [
+            "name=a",
+            "owner=p",
+            "tag=t",
+            "k=v",
+            "size_min=1",
+            "protected=true",
+            "status=active",
+            "created_at=gt:2026-01-01T00:00:00Z",
+            "min_ram=1",
+        ] {
+            assert!(
+                !super::parse(raw, &d).unwrap().selects_by_visibility_only(),
+                "{raw}"
+            );
+        }
+    }
+
     use super::*;
 
     fn p(q: &str) -> ListQuery {
