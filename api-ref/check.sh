@@ -208,7 +208,8 @@ checks = { unsupported_method = { enabled = false } }
 # The sharing extensions' paths are off in this stack: every method answers 404 there, as Glance answers
 # a path it does not know (with them on, other methods get 405).
 [[operations]]
-include-path = ["/v2/glint", "/v2/glint/inbox", "/v2/glint/inbox/decisions", "/v2/glint/images/{image_id}/members/{member_id}"]
+include-path = ["/v2/glint", "/v2/glint/inbox", "/v2/glint/inbox/decisions", "/v2/glint/images/{image_id}/members/{member_id}",
+                "/v2/glint/projects/{project_id}/share-policy", "/v2/glint/share-events"]
 checks = { unsupported_method = { enabled = false } }
 
 [[operations]]
@@ -244,6 +245,12 @@ parameters = { "path.image_id" = "${GLINT_ST_IMG_TAGS}" }
 include-operation-id = "deleteImageMember"
 parameters = { "path.image_id" = "${GLINT_ST_IMG_MAIN}", "path.member_id" = "schemathesis-doomed-member" }
 TOML
+# Every /v2/glint path of the spec must be in the off-stack exception above, or a new route would fail
+# the unsupported-method check for a reason that is not a bug.
+for path in $(grep -oE '^  /v2/glint[^:]*' "$SPEC"); do
+  grep -qF "\"$path\"" "$OUT/schemathesis.toml" \
+    || { echo "api-ref/check: $path is missing from the /v2/glint exception in api-ref/check.sh" >&2; exit 1; }
+done
 export GLINT_ST_HOOKS="$OUT/hooks.py"
 export GLINT_ST_ACCEPT="${GLINT_SCHEMATHESIS_ACCEPT:-application/json}"
 
