@@ -640,10 +640,14 @@ pub fn list(
         return Ok(Vec::new());
     }
     let dialect = Dialect::of(conn);
-    let Some(query) = list_query(ctx, q, marker, dialect) else {
+    let Some(mut query) = list_query(ctx, q, marker, dialect) else {
         return Ok(Vec::new());
     };
-    let rows: Vec<ImageRow> = if dialect == Dialect::Pg && q.selects_by_visibility_only() {
+    query.cached = statement_shapes::admit(&query.shape);
+    let rows: Vec<ImageRow> = if dialect == Dialect::Pg
+        && q.selects_by_visibility_only()
+        && q.limit <= GENERIC_PLAN_MAX_LIMIT
+    {
         // PostgreSQL's choice between a custom and the generic plan of a prepared statement
         // compares cost estimates, and a stream's LIMIT looks cheaper once the caller's id is
         // known, so it planned every page again (1.2-1.4 ms against 0.15 ms of execution for
@@ -659,6 +663,12 @@ pub fn list(
     };
     hydrate(conn, rows)
 }
+
+/// The largest page run with PostgreSQL's generic plan. Planning costs about a millisecond, which
+/// is most of a small page's time but nothing beside a large one's; and for a large page the plan
+/// that knows the caller can be far better (a 1,000-image page at 100k images: 1.6 s p50 under
+/// load with the generic plan, 0.37 s with PostgreSQL's choice; bench/SCALE.md).
+const GENERIC_PLAN_MAX_LIMIT: i64 = 100;
 
 /// The plan of the list statement as the backend reports it (`EXPLAIN QUERY PLAN` details
 /// on SQLite, `EXPLAIN` lines on PostgreSQL, `EXPLAIN FORMAT=JSON` on MySQL), for the
@@ -759,7 +769,8 @@ fn list_query(
         arms,
         order: order_terms(sort, pg, Cols::Outer),
         limit: q.limit,
-        cached: statement_shapes::admit(&shape),
+        cached: false,
+        shape,
     })
 }
 
@@ -948,8 +959,10 @@ struct Streams {
     arms: Vec<Arm>,
     order: String,
     limit: i64,
-    /// diesel may keep the statement prepared (`statement_shapes`).
+    /// diesel may keep the statement prepared (`statement_shapes`); only a page that runs asks.
     cached: bool,
+    /// What decides the statement's text (`without_values`).
+    shape: String,
 }
 
 impl diesel::query_builder::QueryId for Streams {
@@ -1298,10 +1311,10 @@ mod tests {
             Dialect::Pg => MultiBackend::Pg(diesel::pg::Pg),
             Dialect::Mysql => MultiBackend::Mysql(diesel::mysql::Mysql),
         };
-        list_query(&ctx, &q, None, dialect)
-            .unwrap()
-            .is_safe_to_cache_prepared(&backend)
-            .unwrap()
+        // As `list` sets it when the shape is admitted.
+        let mut streams = list_query(&ctx, &q, None, dialect).unwrap();
+        streams.cached = true;
+        streams.is_safe_to_cache_prepared(&backend).unwrap()
     }
 
     #[test]
