@@ -644,18 +644,21 @@ pub fn list(
         return Ok(Vec::new());
     };
     query.cached = statement_shapes::admit(&query.shape);
-    let rows: Vec<ImageRow> = if dialect == Dialect::Pg
-        && q.selects_by_visibility_only()
-        && q.limit <= GENERIC_PLAN_MAX_LIMIT
-    {
-        // PostgreSQL's choice between a custom and the generic plan of a prepared statement
-        // compares cost estimates, and a stream's LIMIT looks cheaper once the caller's id is
-        // known, so it planned every page again (1.2-1.4 ms against 0.15 ms of execution for
-        // a project's page at 10k images). The generic plan of these shapes is the same index
-        // walks for any caller; with filters on an image's fields the custom plan, which sees
-        // the values, stays the better choice.
+    let rows: Vec<ImageRow> = if dialect == Dialect::Pg {
+        // PostgreSQL chooses between a prepared statement's custom and generic plans by their
+        // estimated costs. For a small page selected by visibility alone the generic plan is the
+        // same index walks for any caller, and PostgreSQL's choice planned every page again
+        // (1.2-1.4 ms against 0.15 ms of execution for a project's page at 10k images). Any
+        // other page is planned for its values, as before the statement was cached: left to
+        // itself PostgreSQL switched a 1,000-image page at 100k images to a generic plan that
+        // took 1.6 s instead of 0.37 s.
+        let mode = if q.selects_by_visibility_only() && q.limit <= GENERIC_PLAN_MAX_LIMIT {
+            "SET LOCAL plan_cache_mode = force_generic_plan"
+        } else {
+            "SET LOCAL plan_cache_mode = force_custom_plan"
+        };
         conn.transaction(|c| {
-            diesel::sql_query("SET LOCAL plan_cache_mode = force_generic_plan").execute(c)?;
+            diesel::sql_query(mode).execute(c)?;
             query.load(c)
         })?
     } else {
@@ -665,9 +668,8 @@ pub fn list(
 }
 
 /// The largest page run with PostgreSQL's generic plan. Planning costs about a millisecond, which
-/// is most of a small page's time but nothing beside a large one's; and for a large page the plan
-/// that knows the caller can be far better (a 1,000-image page at 100k images: 1.6 s p50 under
-/// load with the generic plan, 0.37 s with PostgreSQL's choice; bench/SCALE.md).
+/// is most of a small page's time but nothing beside a large one's, whose plan is better made for
+/// the caller's values (bench/SCALE.md).
 const GENERIC_PLAN_MAX_LIMIT: i64 = 100;
 
 /// The plan of the list statement as the backend reports it (`EXPLAIN QUERY PLAN` details
