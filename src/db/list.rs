@@ -660,9 +660,9 @@ pub fn list(
         // estimated costs. For a small page selected by visibility alone the generic plan is the
         // same index walks for any caller, and PostgreSQL's choice planned every page again
         // (1.2-1.4 ms against 0.15 ms of execution for a project's page at 10k images). Any
-        // other page is planned for its values, as before the statement was cached: left to
-        // itself PostgreSQL switched a 1,000-image page at 100k images to a generic plan that
-        // took 1.6 s instead of 0.37 s.
+        // other page is planned for its values, as it was before the statement was cached: a
+        // filter's selectivity depends on its value, and a large page's planning time is small
+        // beside its execution.
         let mode = if q.selects_by_visibility_only() && q.limit <= GENERIC_PLAN_MAX_LIMIT {
             "SET LOCAL plan_cache_mode = force_generic_plan"
         } else {
