@@ -19,6 +19,8 @@ pub struct AppState {
     pub policy: Arc<Enforcer>,
     /// Present when `auth_strategy = keystone`.
     pub tokens: Option<Arc<TokenValidator>>,
+    /// Present when `use_keystone_limits`: reads the quotas' limits from Keystone.
+    pub limits: Option<Arc<crate::auth::limits::LimitsClient>>,
     /// Data uploads and stages in progress per project (`max_concurrent_uploads_per_project`).
     pub uploads: Arc<crate::service::upload_slots::UploadSlots>,
     /// KiB of JSON bodies being received, all requests together (`MAX_JSON_BODIES_BUFFERED_KIB`).

@@ -19,6 +19,9 @@ pub fn check(config: &Config) -> Result<(), String> {
     if config.auth_strategy == AuthStrategy::Keystone && config.keystone.auth_url.is_some() {
         KeystoneClient::new(&config.keystone)?;
     }
+    if let Some(l) = &config.keystone_limits {
+        crate::auth::limits::LimitsClient::new(l)?;
+    }
     Ok(())
 }
 
@@ -112,6 +115,10 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
             Some(Arc::new(TokenValidator::new(client, ttl)))
         }
     };
+    let limits = match &config.keystone_limits {
+        Some(l) => Some(Arc::new(crate::auth::limits::LimitsClient::new(l)?)),
+        None => None,
+    };
     let uploads = crate::service::upload_slots::UploadSlots::new(
         config.transport.max_concurrent_uploads_per_project,
     );
@@ -129,6 +136,7 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
         notifier,
         metrics,
         uploads: Arc::new(uploads),
+        limits,
         json_bodies: Arc::new(tokio::sync::Semaphore::new(
             crate::domain::limits::MAX_JSON_BODIES_BUFFERED_KIB,
         )),

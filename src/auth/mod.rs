@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod keystone;
+pub mod limits;
 
 pub use cache::TokenValidator;
 pub use keystone::{Identity, KeystoneClient, KeystoneError};

@@ -15,6 +15,7 @@ pub mod inventory;
 pub mod metrics;
 pub mod noauth;
 pub mod notifications;
+pub mod oslo_limit;
 pub mod process;
 pub mod sharing;
 /// Object-store options (S3); read on their own, not yet part of [`Config`].
@@ -116,6 +117,8 @@ pub struct Config {
     pub process: process::ProcessConfig,
     /// `[glint_noauth]`: the identity of a noauth request without identity headers.
     pub noauth_identity: Option<noauth::NoauthIdentity>,
+    /// `[DEFAULT] use_keystone_limits` with `[oslo_limit]`: Glance's quotas (None: off).
+    pub keystone_limits: oslo_limit::LimitsConfig,
 }
 
 /// The one named filesystem backend of multi-store mode.
@@ -416,6 +419,7 @@ impl RawConfig {
                     .chain(sharing::KNOWN)
                     .chain(process::KNOWN)
                     .chain(noauth::KNOWN)
+                    .chain(oslo_limit::KNOWN)
                     .any(|(ks, keys)| ks == s && keys.contains(&k.as_str()))
             })
             .map(|(s, k)| format!("[{s}] {k}"))
@@ -588,6 +592,7 @@ impl Config {
                 auth_strategy == AuthStrategy::Noauth,
                 raw.get(ks, "auth_url").is_some(),
             )?,
+            keystone_limits: oslo_limit::from_raw(raw)?,
         })
     }
 

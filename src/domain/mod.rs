@@ -24,5 +24,6 @@ pub mod share_event;
 pub mod share_policy;
 pub mod task;
 pub mod task_list_query;
+pub mod unified_limits;
 pub mod uri_filter;
 pub mod visibility;

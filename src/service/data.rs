@@ -79,6 +79,14 @@ where
     let backend = state.config.backend_id();
     if let Some(img) = &saving {
         state.notifier.image("image.update", img);
+    }
+    // Glance checks `image_count_uploading` once the image counts as uploading, and restores it
+    // to queued when that is over the limit.
+    if let Err(e) = super::quotas::enforce_uploading(state, &ctx).await {
+        transfer::requeue(state, &id, ImageStatus::Saving).await;
+        return Err(e);
+    }
+    if let Some(img) = &saving {
         state
             .notifier
             .image_with_import("image.prepare", img, backend);

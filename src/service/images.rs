@@ -97,6 +97,13 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
             crate::domain::image::add_image_denied(image.owner.as_deref(), ctx.project(), denied)
         })?;
     check_visibility_policy(state, &ctx, None, image.visibility, image.owner.as_deref())?;
+    super::quotas::enforce(
+        state,
+        &ctx,
+        crate::domain::unified_limits::IMAGE_COUNT_TOTAL,
+        1,
+    )
+    .await?;
     let stored = image.clone();
     state
         .write(move |c| {

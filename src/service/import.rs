@@ -26,6 +26,7 @@ use serde_json::{json, Value};
 
 use super::access::load_visible;
 use super::images::now;
+use super::quotas;
 use super::tasks;
 use super::transfer::{
     add_location, heartbeat, holds, receive, record_received, store_error, OnAbandon,
@@ -70,6 +71,7 @@ where
 {
     let st = state.clone();
     let cid = id.clone();
+    let quota_ctx = ctx.clone();
     let uploading = state
         .write(move |c| {
             let v = load_visible(c, &st, &ctx, &cid, &not_found(&cid), true)?;
@@ -87,6 +89,11 @@ where
         .await?;
     if let Some(img) = &uploading {
         state.notifier.image("image.update", img);
+    }
+    // As Glance: once the image counts as uploading; over the limit it is unstaged (queued).
+    if let Err(e) = super::quotas::enforce_uploading(state, &quota_ctx).await {
+        super::transfer::requeue(state, &id, ImageStatus::Uploading).await;
+        return Err(e);
     }
 
     // `_unstage` on failure: back to queued; the staging area keeps nothing.
@@ -320,19 +327,27 @@ async fn run(
             let (begun, importing) = *started;
             n.task("task.processing", &begun);
             n.image("image.update", &importing);
-            n.image_with_import("image.prepare", &importing, state.config.backend_id());
-            let work = copy_data(&state, &image_id, &method, uri.as_deref(), staged_size);
-            tokio::select! {
-                r = work => match r {
-                    Ok(d) => Outcome::Done(d),
-                    Err(m) => {
-                        n.upload_failed(&format!(
-                            "Failed to upload image data for image {image_id} due to internal error: {m}"
-                        ));
-                        Outcome::Failed(m)
+            // Glance's quota checks once the image is importing: over a limit, the import
+            // fails with the 413's text before any data moves.
+            let owner = Some(created.owner.clone()).filter(|o| !o.is_empty());
+            match quotas::enforce_import(&state, owner, &method, importing.size).await {
+                Err(e) => Outcome::Failed(quota_failure(e)),
+                Ok(()) => {
+                    n.image_with_import("image.prepare", &importing, state.config.backend_id());
+                    let work = copy_data(&state, &image_id, &method, uri.as_deref(), staged_size);
+                    tokio::select! {
+                        r = work => match r {
+                            Ok(d) => Outcome::Done(d),
+                            Err(m) => {
+                                n.upload_failed(&format!(
+                                    "Failed to upload image data for image {image_id} due to internal error: {m}"
+                                ));
+                                Outcome::Failed(m)
+                            }
+                        },
+                        () = heartbeat(&state, &image_id, ImageStatus::Importing, Some(&task_id)) => unreachable!("heartbeat never ends"),
                     }
-                },
-                () = heartbeat(&state, &image_id, ImageStatus::Importing, Some(&task_id)) => unreachable!("heartbeat never ends"),
+                }
             }
         }
     };
@@ -366,6 +381,15 @@ async fn run(
         Err(e) => {
             tracing::error!(image_id = %image_id, task_id, error = %e, "cannot record the end of an import")
         }
+    }
+}
+
+/// A task's failure message for a failed quota check: Glance's 413 text (`str(e)`), or what
+/// stopped the check.
+fn quota_failure(e: Error) -> String {
+    match e {
+        Error::PayloadTooLarge(Msg::Explanation(m)) => m,
+        other => other.to_string(),
     }
 }
 

@@ -28,6 +28,7 @@ mod notifications;
 mod patch;
 mod policy;
 mod pool;
+mod quotas;
 mod races;
 mod raw;
 mod schema;

@@ -12,6 +12,7 @@ use crate::app::AppState;
 use crate::domain::id::ImageId;
 use crate::error::{Error, Msg};
 use crate::service::data::{self, Download};
+use crate::service::quotas;
 use crate::service::transfer::{self, OnAbandon};
 
 pub async fn upload(
@@ -22,6 +23,8 @@ pub async fn upload(
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
     require_octet_stream(&req)?;
+    // Glance's first check: the declared size against `image_size_total`.
+    quotas::enforce_size_total(&state, &ctx, content_length(&req).unwrap_or(0)).await?;
     // Multi-store mode: the target store (header, else the default) must be enabled.
     if let Some(b) = &state.config.backend {
         if let Some(h) = req.headers().get("x-image-meta-store") {

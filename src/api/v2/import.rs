@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::policy::project_target;
 use crate::service::import as svc;
 use crate::service::tasks;
-use crate::service::{access, transfer};
+use crate::service::{access, quotas, transfer};
 
 /// `GET /v2/info/import`: the enabled import methods.
 pub async fn info_import(
@@ -106,6 +106,8 @@ pub async fn stage(
         ));
     }
     require_octet_stream(&req)?;
+    // Glance's first check: the declared size against `image_stage_total`.
+    quotas::enforce_stage_total(&state, &ctx, content_length(&req).unwrap_or(0)).await?;
     let id = path.into_inner();
     // Who may stage, how much, and a place among the project's uploads: before any data.
     let _slot =
@@ -135,6 +137,7 @@ pub async fn import(
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let mut r = ImportRequest::parse(body, &state.config.import.enabled_import_methods)?;
     r.header_store = header_store;
+    quotas::enforce_size_total(&state, &ctx, 0).await?;
     svc::import(&state, ctx, RequestId::of(&req), id, r).await?;
     Ok(HttpResponse::Accepted().finish())
 }

@@ -8,6 +8,7 @@ pub mod members;
 pub mod metadefs;
 pub mod schemas;
 pub mod tasks;
+pub mod usage;
 pub mod views;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -136,6 +137,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         // Interoperable image import and tasks.
         .service(resource("/info/import", "GET").route(web::get().to(import::info_import)))
         .service(resource("/info/stores", "GET").route(web::get().to(import::info_stores)))
+        // Glance routes only GET here: no 405 for other methods, and a body is not refused.
+        .service(
+            web::resource("/info/usage")
+                .route(web::get().to(usage::info_usage))
+                .default_service(web::to(not_found)),
+        )
         .service(
             resource("/info/stores/detail", "GET").route(web::get().to(import::info_stores_detail)),
         )
