@@ -223,7 +223,7 @@ fn serve_refuses_what_check_config_refuses() {
         .env(&k, &v)
         .env("GLINT__DEFAULT__BIND_HOST", "127.0.0.1")
         .env("GLINT__DEFAULT__BIND_PORT", "9752")
-        .env("GLINT__DEFAULT__USE_KEYSTONE_LIMITS", "True")
+        .env("GLINT__OSLO_LIMIT__INSECURE", "True")
         .args(["--config-file", &conf, "serve"])
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -235,13 +235,13 @@ fn serve_refuses_what_check_config_refuses() {
     }
     if child.try_wait().unwrap().is_none() {
         child.kill().unwrap();
-        panic!("serve started despite use_keystone_limits = True");
+        panic!("serve started despite [oslo_limit] insecure = True");
     }
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("[DEFAULT] use_keystone_limits is not supported"),
+        stderr.contains("[oslo_limit] insecure is not supported"),
         "{stderr}"
     );
     assert!(
