@@ -116,7 +116,14 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
         }
     };
     let limits = match &config.keystone_limits {
-        Some(l) => Some(Arc::new(crate::auth::limits::LimitsClient::new(l)?)),
+        Some(l) => {
+            tracing::info!(
+                keystone = %l.api_url,
+                cache_time_s = l.cache_time.as_secs(),
+                "quotas: Keystone unified limits (use_keystone_limits)"
+            );
+            Some(Arc::new(crate::auth::limits::LimitsClient::new(l)?))
+        }
         None => None,
     };
     let uploads = crate::service::upload_slots::UploadSlots::new(

@@ -489,3 +489,75 @@ crate::backend_test!(
         assert_eq!(s, 503);
     }
 );
+
+crate::backend_test!(
+    web_download_import_claims_an_uploading_place,
+    |app| async move {
+        use std::io::Write;
+        let backend = app.backend;
+        drop(app);
+        let Some(env) = keystone_env() else { return };
+        let limits = Limits::register(
+            &env,
+            &[
+                ("image_size_total", 100),
+                ("image_stage_total", 1),
+                ("image_count_total", 100),
+                ("image_count_uploading", 1),
+            ],
+        )
+        .await;
+        let port = crate::raw::serve(|_, conn| {
+            let _ = conn.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+        });
+        let config = limits.config(false);
+        let app = TestApp::spawn_with(backend, move |c| {
+            c.keystone_limits = Some(config);
+            c.import.filter.allowed_ports = vec![];
+            c.import.filter.allow_internal_addresses = true;
+        })
+        .await;
+        let alpha_id = var(&env, "ALPHA_PROJECT_ID");
+        let alpha = app.caller(alpha_id, "member");
+        let staged = raw_image(&alpha).await;
+        assert_eq!(stage(&alpha, &staged, MIB).await.status(), 204);
+        // The flow's checks: staging 1 <= 1 passes, then the importing image and the staged one
+        // are two uploads in progress against a limit of 1.
+        let w = raw_image(&alpha).await;
+        let import = json!({"method": {"name": "web-download",
+        "uri": format!("http://127.0.0.1:{port}/image")}});
+        let r = alpha.post(&format!("/v2/images/{w}/import"), &import).await;
+        assert_eq!(r.status(), 202);
+        let task = wait_task(&alpha, &w).await;
+        assert_eq!(task["status"], "failure", "{task}");
+        assert_eq!(
+            task["message"],
+            over(alpha_id, "image_count_uploading", 1, 2, 0)
+        );
+        assert_eq!(status_of(&alpha, &w).await, "queued");
+        assert_eq!(
+            usage(&alpha).await["usage"]["image_count_uploading"],
+            json!({"usage": 1, "limit": 1})
+        );
+        // Without the staged image in the way, the same import goes through.
+        assert_eq!(
+            alpha.delete(&format!("/v2/images/{staged}")).await.status(),
+            204
+        );
+        let r = alpha.post(&format!("/v2/images/{w}/import"), &import).await;
+        assert_eq!(r.status(), 202);
+        for _ in 0..200 {
+            if status_of(&alpha, &w).await == "active" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(status_of(&alpha, &w).await, "active");
+        assert_eq!(
+            usage(&alpha).await,
+            usage_doc([(0, 100), (0, 1), (1, 100), (0, 1)])
+        );
+        drop(app);
+        limits.remove().await;
+    }
+);
