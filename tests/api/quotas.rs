@@ -561,3 +561,33 @@ crate::backend_test!(
         limits.remove().await;
     }
 );
+
+crate::backend_test!(limits_are_reread_after_cache_time, |app| async move {
+    let backend = app.backend;
+    drop(app);
+    let Some(env) = keystone_env() else { return };
+    let mut limits = Limits::register(&env, &[("image_count_total", 1)]).await;
+    let mut config = limits.config(false);
+    config.cache_time = Duration::from_secs(5);
+    let app = TestApp::spawn_with(backend, move |c| c.keystone_limits = Some(config)).await;
+    let alpha_id = var(&env, "ALPHA_PROJECT_ID");
+    let alpha = app.caller(alpha_id, "member");
+    raw_image(&alpha).await;
+    let (s, v) = json(alpha.post("/v2/images", &json!({})).await).await;
+    assert_eq!(s, 413, "{v}");
+    // A project limit set now is not seen while the limits read are fresh...
+    limits
+        .project_limit(&env, alpha_id, "image_count_total", 2)
+        .await;
+    let (s, v) = json(alpha.post("/v2/images", &json!({})).await).await;
+    assert_eq!(s, 413, "{v}");
+    assert_eq!(message(&v), over(alpha_id, "image_count_total", 1, 1, 1));
+    // ...and is in force once they are older than cache_time.
+    tokio::time::sleep(Duration::from_millis(5100)).await;
+    raw_image(&alpha).await;
+    let (s, v) = json(alpha.post("/v2/images", &json!({})).await).await;
+    assert_eq!(s, 413, "{v}");
+    assert_eq!(message(&v), over(alpha_id, "image_count_total", 2, 2, 1));
+    drop(app);
+    limits.remove().await;
+});
