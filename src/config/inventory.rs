@@ -216,7 +216,7 @@ pub const INVENTORY: &[Opt] = &[
     Opt { section: "DEFAULT", name: "rpc_response_timeout", default: "60", disposition: Ignored, reason: "oslo.messaging RPC is not used", also_accept: &[] },
     Opt { section: "DEFAULT", name: "scrub_pool_size", default: "1", disposition: Ignored, reason: "no scrubber", also_accept: &[] },
     Opt { section: "DEFAULT", name: "scrub_time", default: "0", disposition: Ignored, reason: "no scrubber", also_accept: &[] },
-    Opt { section: "DEFAULT", name: "show_image_direct_url", default: "false", disposition: Refused, reason: "direct_url is never shown", also_accept: &[] },
+    Opt { section: "DEFAULT", name: "show_image_direct_url", default: "false", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "DEFAULT", name: "show_multiple_locations", default: "false", disposition: Refused, reason: "the locations fields are not implemented", also_accept: &[] },
     Opt { section: "DEFAULT", name: "syslog_log_facility", default: "LOG_USER", disposition: Ignored, reason: "oslo.log: glint logs to stderr; level from GLINT_LOG", also_accept: &[] },
     Opt { section: "DEFAULT", name: "tcp_keepidle", default: "600", disposition: Ignored, reason: "process model / server tuning", also_accept: &[] },

@@ -55,6 +55,9 @@ pub struct Config {
     pub limit_param_default: i64,
     pub api_limit_max: i64,
     pub image_size_cap: u64,
+    /// `[DEFAULT] show_image_direct_url`: images show `direct_url`, their first location,
+    /// to callers `get_image_location` allows.
+    pub show_image_direct_url: bool,
     pub public_endpoint: Option<String>,
     /// `[DEFAULT] worker_self_reference_url`: where this server says staged data lives.
     pub worker_self_reference_url: Option<String>,
@@ -237,6 +240,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "auth_strategy",
             "upload_stale_timeout",
             "enabled_backends",
+            "show_image_direct_url",
         ],
     ),
     (
@@ -500,6 +504,7 @@ impl Config {
             )?,
             api_limit_max: at_least(d, "api_limit_max", raw.parse(d, "api_limit_max", 1000)?, 1)?,
             image_size_cap: raw.parse(d, "image_size_cap", 1_099_511_627_776)?,
+            show_image_direct_url: raw.parse_bool(d, "show_image_direct_url", false)?,
             public_endpoint: raw
                 .get(d, "public_endpoint")
                 .map(|s| s.trim_end_matches('/').to_owned()),

@@ -97,6 +97,25 @@ pub fn live(conn: &mut DbConn, image_id: &str) -> Result<Vec<Location>, DbError>
         .collect())
 }
 
+/// The first live location (`live`'s order) of each of `image_ids` that has one.
+pub fn first_live(
+    conn: &mut DbConn,
+    image_ids: &[&str],
+) -> Result<std::collections::HashMap<String, String>, DbError> {
+    let rows: Vec<(String, String)> = l::table
+        .filter(l::image_id.eq_any(image_ids))
+        .filter(not(l::deleted))
+        .filter(l::status.eq(ACTIVE))
+        .order(l::id.asc())
+        .select((l::image_id, l::value))
+        .load(conn)?;
+    let mut first = std::collections::HashMap::new();
+    for (id, url) in rows {
+        first.entry(id).or_insert(url);
+    }
+    Ok(first)
+}
+
 /// Where the image's data is: its live locations, or `None` when it has no location row at
 /// all, live or deleted (its data was stored by an older glint, under the image store by id).
 pub fn recorded(conn: &mut DbConn, image_id: &str) -> Result<Option<Vec<Location>>, DbError> {

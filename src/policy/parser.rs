@@ -814,7 +814,8 @@ mod tests {
             format!("{admin} or role:reader and (project_id:%(project_id)s or {image_member})");
         let mut v = vec![
             ("context_is_admin", "role:admin".to_owned()),
-            ("get_images", admin_or_project_reader),
+            ("get_images", admin_or_project_reader.clone()),
+            ("get_image_location", admin_or_project_reader),
             ("get_image", get_image),
             ("download_image", download),
             ("add_image", create),

@@ -98,6 +98,11 @@ pub fn defaults() -> Vec<(&'static str, Check)> {
         ("add_member", admin_or_member_owner()),
         // ADMIN_OR_SERVICE_ROLE in Glance's discovery policies.
         ("stores_info_detail", or(vec![admin(), role("service")])),
+        // Who sees `direct_url` (`show_image_direct_url`).
+        (
+            "get_image_location",
+            or(vec![admin(), and(vec![role("reader"), owner()])]),
+        ),
         ("delete_member", admin_or_member_owner()),
         ("get_member", owner_or_member_reader()),
         ("get_members", owner_or_member_reader()),

@@ -405,3 +405,33 @@ pub async fn delete_tag(
         .await
         .map(|image| state.notifier.image("image.update", &image))
 }
+
+/// `direct_url` of each of `images` the caller may see it on (`show_image_direct_url` and the
+/// `get_image_location` rule, as Glance's image view): the first live location, by image id.
+/// Empty when the option is off (the default), without a query.
+pub async fn direct_urls(
+    state: &AppState,
+    ctx: &RequestContext,
+    images: &[Image],
+) -> Result<std::collections::HashMap<String, String>, Error> {
+    if !state.config.show_image_direct_url {
+        return Ok(Default::default());
+    }
+    let ids: Vec<String> = images
+        .iter()
+        .filter(|img| {
+            let target = crate::policy::image_target(img, ctx, false);
+            state.policy.allows("get_image_location", ctx, &target)
+        })
+        .map(|img| img.id.clone())
+        .collect();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    state
+        .read(move |c| {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            Ok(db::locations::first_live(c, &ids)?)
+        })
+        .await
+}

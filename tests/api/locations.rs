@@ -337,3 +337,70 @@ backend_test!(deleted_or_pending_rows_are_not_read, |app| async move {
     );
     assert_eq!(download(&c, &id).await, (204, vec![]));
 });
+
+backend_test!(
+    direct_url_as_show_image_direct_url_shows_it,
+    config = |c| c.show_image_direct_url = true,
+    |app| async move {
+        let owner = app.caller("p1", "member");
+        let img = owner
+            .create_image(json!({"disk_format": "raw", "container_format": "bare",
+                "visibility": "community"}))
+            .await;
+        assert!(img.get("direct_url").is_none(), "{img}");
+        let id = img["id"].as_str().unwrap().to_owned();
+        let (_, v) = json(owner.get(&format!("/v2/images/{id}")).await).await;
+        assert!(v.get("direct_url").is_none(), "no data, no location: {v}");
+        assert_eq!(owner.upload(&id, payload(100)).await.status(), 204);
+        let want = json!(rows(&app, &id)[0].value);
+        assert!(want.as_str().unwrap().starts_with("file:///"), "{want}");
+        // The owner project's readers see it on show, list and update.
+        let (_, v) = json(owner.get(&format!("/v2/images/{id}")).await).await;
+        assert_eq!(v["direct_url"], want);
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        let at = keys.iter().position(|k| *k == "direct_url").unwrap();
+        assert_eq!(
+            (keys[at - 1].as_str(), keys[at + 1].as_str()),
+            ("updated_at", "tags")
+        );
+        let (_, v) = json(owner.get("/v2/images").await).await;
+        assert_eq!(v["images"][0]["direct_url"], want);
+        let (_, v) = json(
+            owner
+                .patch(
+                    &format!("/v2/images/{id}"),
+                    &json!([{"op": "add", "path": "/name", "value": "n"}]),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(v["direct_url"], want);
+        // Another project sees the community image, but not where its data is (get_image_location).
+        let other = app.caller("p2", "member");
+        let (s, v) = json(other.get(&format!("/v2/images/{id}")).await).await;
+        assert_eq!(s, 200);
+        assert!(v.get("direct_url").is_none(), "{v}");
+        let (_, v) = json(other.get("/v2/images?visibility=community").await).await;
+        assert_eq!(v["images"][0]["id"], id.as_str());
+        assert!(v["images"][0].get("direct_url").is_none(), "{v}");
+        // An admin does.
+        let (_, v) = json(
+            app.caller("p2", "admin")
+                .get(&format!("/v2/images/{id}"))
+                .await,
+        )
+        .await;
+        assert_eq!(v["direct_url"], want);
+    }
+);
+
+backend_test!(no_direct_url_by_default, |app| async move {
+    let owner = app.caller("p1", "admin");
+    let img = owner
+        .create_image(json!({"disk_format": "raw", "container_format": "bare"}))
+        .await;
+    let id = img["id"].as_str().unwrap();
+    assert_eq!(owner.upload(id, payload(10)).await.status(), 204);
+    let (_, v) = json(owner.get(&format!("/v2/images/{id}")).await).await;
+    assert!(v.get("direct_url").is_none(), "{v}");
+});

@@ -45,6 +45,8 @@ pub async fn create(
         &views::ImageView {
             img: &image,
             backend: state.config.backend_id(),
+            // A new image has no location yet.
+            direct_url: None,
         },
     ))
 }
@@ -66,7 +68,8 @@ pub async fn list(
     };
     let q = list_query::parse(raw, &defaults)?;
     let limit = q.limit;
-    let images = svc::list(&state, ctx, q).await?;
+    let images = svc::list(&state, ctx.clone(), q).await?;
+    let urls = svc::direct_urls(&state, &ctx, &images).await?;
     let params = list_query::lenient_pairs(raw);
     // Glance emits `next` whenever the page is full, even if nothing follows.
     let next = match images.last() {
@@ -81,6 +84,7 @@ pub async fn list(
             .map(|img| views::ImageView {
                 img,
                 backend: state.config.backend_id(),
+                direct_url: urls.get(&img.id).map(String::as_str),
             })
             .collect(),
         first: list_query::first_link("/v2/images", &params),
@@ -107,12 +111,14 @@ pub async fn show(
     path: web::Path<ImageId>,
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
-    let image = svc::show(&state, ctx, path.into_inner()).await?;
+    let image = svc::show(&state, ctx.clone(), path.into_inner()).await?;
+    let urls = svc::direct_urls(&state, &ctx, std::slice::from_ref(&image)).await?;
     Ok(json::respond(
         HttpResponse::Ok(),
         &views::ImageView {
             img: &image,
             backend: state.config.backend_id(),
+            direct_url: urls.get(&image.id).map(String::as_str),
         },
     ))
 }
@@ -134,12 +140,14 @@ pub async fn update(
     access::authorize_on_image(&state, &ctx, &id, not_found, Some("modify_image")).await?;
     let body = require_json(&req, payload).await?;
     let ops = patch::parse(&body, mt, &state.image_schema)?;
-    let image = svc::update(&state, ctx, id, mt, ops).await?;
+    let image = svc::update(&state, ctx.clone(), id, mt, ops).await?;
+    let urls = svc::direct_urls(&state, &ctx, std::slice::from_ref(&image)).await?;
     Ok(json::respond(
         HttpResponse::Ok(),
         &views::ImageView {
             img: &image,
             backend: state.config.backend_id(),
+            direct_url: urls.get(&image.id).map(String::as_str),
         },
     ))
 }

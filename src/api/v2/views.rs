@@ -56,6 +56,8 @@ impl fmt::Display for Timestamp<'_> {
 pub struct ImageView<'a> {
     pub img: &'a Image,
     pub backend: Option<&'a str>,
+    /// `direct_url` (`show_image_direct_url`, for callers `get_image_location` allows).
+    pub direct_url: Option<&'a str>,
 }
 
 impl Serialize for ImageView<'_> {
@@ -88,6 +90,9 @@ impl Serialize for ImageView<'_> {
         m.serialize_entry("id", &img.id)?;
         m.serialize_entry("created_at", &Display(Timestamp(&img.created_at)))?;
         m.serialize_entry("updated_at", &Display(Timestamp(&img.updated_at)))?;
+        if let Some(url) = self.direct_url {
+            m.serialize_entry("direct_url", url)?;
+        }
         m.serialize_entry("tags", &img.tags)?;
         m.serialize_entry("self", &Display(format_args!("/v2/images/{}", img.id)))?;
         m.serialize_entry("file", &Display(format_args!("/v2/images/{}/file", img.id)))?;
@@ -114,7 +119,12 @@ impl<T: fmt::Display> Serialize for Display<T> {
 
 /// The image view as a JSON value, for callers that inspect or embed it.
 pub fn image(img: &Image, backend: Option<&str>) -> Value {
-    serde_json::to_value(ImageView { img, backend }).unwrap_or(Value::Null)
+    serde_json::to_value(ImageView {
+        img,
+        backend,
+        direct_url: None,
+    })
+    .unwrap_or(Value::Null)
 }
 
 /// A member row as Glance shows it. Serialised straight from the row: a `serde_json::Value`
@@ -245,6 +255,7 @@ mod tests {
         let out = crate::api::json::to_string(&ImageView {
             img: &img,
             backend: Some("local"),
+            direct_url: None,
         });
         assert_eq!(
             out,
