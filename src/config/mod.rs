@@ -17,7 +17,6 @@ pub mod noauth;
 pub mod notifications;
 pub mod process;
 pub mod sharing;
-/// Object-store options (S3); read on their own, not yet part of [`Config`].
 pub mod stores;
 pub mod transport;
 
@@ -97,6 +96,9 @@ pub struct Config {
     /// `[DEFAULT] enabled_backends` naming one file store: Glance's multi-store
     /// mode with that single backend. `None`: the single unnamed store.
     pub backend: Option<Backend>,
+    /// The enabled stores and the one new data goes to (`[glance_store] stores`,
+    /// `default_store` and each store's options).
+    pub stores: stores::StoresConfig,
     /// `[oslo_middleware] enable_proxy_headers_parsing`: trust `Forwarded`,
     /// `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-Prefix` for the links glint
     /// builds (set it only behind a proxy that sets or strips them). Off by default, as in
@@ -416,6 +418,7 @@ impl RawConfig {
                     .chain(sharing::KNOWN)
                     .chain(process::KNOWN)
                     .chain(noauth::KNOWN)
+                    .chain(stores::KNOWN)
                     .any(|(ks, keys)| ks == s && keys.contains(&k.as_str()))
             })
             .map(|(s, k)| format!("[{s}] {k}"))
@@ -571,6 +574,7 @@ impl Config {
                 http_request_max_retries: raw.parse(ks, "http_request_max_retries", 3)?,
             },
             import: import::ImportConfig::from_raw(raw, data_dir)?,
+            stores: stores::StoresConfig::from_raw(raw, backend.is_some())?,
             backend,
             enable_proxy_headers_parsing: raw.parse_bool(
                 "oslo_middleware",
@@ -722,12 +726,15 @@ mod tests {
     fn env_overrides_and_ignored_options() {
         let mut raw = RawConfig::default();
         raw.set("DEFAULT", "bind_port", "1");
-        raw.set("glance_store", "stores", "file,http");
+        raw.set("glance_store", "filesystem_store_chunk_size", "1");
         raw.apply_env(
             vec![("GLINT__DEFAULT__BIND_PORT".to_owned(), "9393".to_owned())].into_iter(),
         );
         let c = Config::from_raw(&raw, Path::new("/tmp")).unwrap();
         assert_eq!(c.bind_port, 9393);
-        assert_eq!(raw.ignored(), vec!["[glance_store] stores".to_owned()]);
+        assert_eq!(
+            raw.ignored(),
+            vec!["[glance_store] filesystem_store_chunk_size".to_owned()]
+        );
     }
 }

@@ -42,7 +42,7 @@ use crate::domain::import::{
 };
 use crate::domain::task::{self as task_domain, Task, TaskStatus};
 use crate::error::{Error, Msg};
-use crate::store::{FsStore, HashAlgo, StoreError};
+use crate::store::{FsStore, HashAlgo, Store, StoreError};
 
 /// Opens (creating) the staging directory; leftovers of a crash are swept by recovery.
 pub fn open_staging(config: &Config, algo: HashAlgo) -> Result<FsStore, String> {
@@ -91,9 +91,10 @@ where
 
     // `_unstage` on failure: back to queued; the staging area keeps nothing.
     let receiving = crate::metrics::InProgress::start(&crate::metrics::PROCESS.uploads_in_progress);
+    let staging = Store::File((*state.staging).clone());
     let data = receive(
         state,
-        &state.staging,
+        &staging,
         &id,
         body,
         None,
@@ -113,7 +114,7 @@ where
     );
     let staged = record_received(
         state,
-        &state.staging,
+        &staging,
         &id,
         ImageStatus::Uploading,
         false,
@@ -457,6 +458,7 @@ async fn copy_data(
     let body = data.map(|r| r.map_err(|e| e.to_string()));
     state
         .store
+        .default_store()
         .put(id, body, state.config.image_size_cap, inspect_as.as_deref())
         .await
         .map_err(describe)

@@ -15,7 +15,7 @@ use crate::domain::context::RequestContext;
 use crate::domain::id::ImageId;
 use crate::domain::image::{Image, ImageStatus};
 use crate::error::{Error, Msg};
-use crate::store::{FsStore, StoreError, StoredData};
+use crate::store::{Store, StoreError, StoredData};
 
 /// What to do once a transfer abandoned mid-body (its future dropped) has been cleaned up: e.g.
 /// answer the client on its raw connection (`api::body::late_answer`).
@@ -40,7 +40,7 @@ pub(crate) fn add_location(
     id: &ImageId,
     at: chrono::NaiveDateTime,
 ) -> Result<(), Error> {
-    let url = state.store.location(id);
+    let url = state.store.default_store().location(id);
     db::locations::add(conn, id, &url, state.config.backend_id(), at)?;
     Ok(())
 }
@@ -52,7 +52,7 @@ pub(crate) fn add_location(
 /// unacknowledged stays behind.
 pub(crate) async fn record_received(
     state: &AppState,
-    store: &FsStore,
+    store: &Store,
     id: &ImageId,
     expected: ImageStatus,
     located: bool,
@@ -104,7 +104,7 @@ pub(crate) async fn record_received(
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn receive<S, E>(
     state: &AppState,
-    store: &FsStore,
+    store: &Store,
     id: &ImageId,
     body: S,
     inspect_as: Option<&str>,

@@ -1,7 +1,7 @@
 //! Image data storage: the bytes behind `PUT`/`GET /v2/images/{id}/file`.
 //!
-//! Glance's `file` store ([`FsStore`]) and `s3` store ([`S3Store`]), behind [`Store`]. The service layer is
-//! the only caller; it owns the image status machine and maps [`StoreError`] to
+//! Glance's `file` store ([`FsStore`]) and `s3` store ([`S3Store`]), behind [`Store`]; the
+//! enabled ones of a process in [`EnabledStores`]. The service layer is the only caller; it owns the image status machine and maps [`StoreError`] to
 //! HTTP statuses (Glance's `glance/api/v2/image_data.py` decides which):
 //!
 //! | error | Glance answers |
@@ -14,6 +14,7 @@
 //! | [`StoreError::NotFound`] | 404 on download |
 
 pub(crate) mod digest;
+pub mod enabled;
 pub mod filesystem;
 pub mod inspect;
 pub mod s3;
@@ -25,6 +26,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use sha2::Digest;
 
+pub use enabled::EnabledStores;
 pub use filesystem::{FileStream, FsStore};
 pub use s3::{S3Location, S3Store};
 
