@@ -182,7 +182,7 @@ trap 'exit 130' INT TERM
 # library's directory (/usr/lib/x86_64-linux-gnu) changes, so a package installed between two builds
 # (Swift for the store tests, wrk for the bench smokes, Go for gophercloud) would cost full rebuilds.
 debian_packages=(libmariadb-dev libmariadb-dev-compat pkg-config)
-[ "${GLINT_TEST_STORES:-}" = skip ] || debian_packages+=(swift swift-proxy swift-account swift-container swift-object memcached)
+[ "${GLINT_TEST_STORES:-}" = skip ] || debian_packages+=(swift swift-proxy swift-account swift-container swift-object python3-keystonemiddleware memcached)
 [ "${GLINT_TEST_BENCH:-}" = skip ] || debian_packages+=(wrk)
 if [ "${GLINT_TEST_CONFORMANCE:-}" != skip ] && [ "${GLINT_TEST_KEYSTONE:-}" != skip ]; then
   debian_packages+=(golang-go golang-github-gophercloud-gophercloud-dev)
