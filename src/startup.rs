@@ -11,7 +11,7 @@ use crate::config::{AuthStrategy, Config};
 use crate::db::connection::PoolSettings;
 use crate::db::Db;
 use crate::policy::Enforcer;
-use crate::store::{EnabledStores, FsStore, HashAlgo, S3Store, Store};
+use crate::store::{EnabledStores, FsStore, HashAlgo, S3Store, Store, SwiftStore};
 
 /// The checks of [`build_state`] that touch nothing (`glint check-config` runs them too):
 /// the policy file and legacy policy settings, the Keystone options.
@@ -96,18 +96,26 @@ fn open_stores(config: &Config, algo: HashAlgo) -> Result<EnabledStores, String>
         ),
         None => None,
     };
-    let default = match (enabled.default, &file, &s3) {
-        (StoreKind::File, Some(f), _) => Store::File(f.clone()),
-        (StoreKind::S3, _, Some(s)) => Store::S3(s.clone()),
-        (kind, _, _) => return Err(format!("default_store {} is not enabled", kind.as_str())),
+    let swift = match &enabled.swift {
+        Some(c) => Some(
+            SwiftStore::new(c.clone(), algo)?.with_format_match(config.require_image_format_match),
+        ),
+        None => None,
+    };
+    let default = match (enabled.default, &file, &s3, &swift) {
+        (StoreKind::File, Some(f), _, _) => Store::File(f.clone()),
+        (StoreKind::S3, _, Some(s), _) => Store::S3(s.clone()),
+        (StoreKind::Swift, _, _, Some(s)) => Store::Swift(s.clone()),
+        (kind, _, _, _) => return Err(format!("default_store {} is not enabled", kind.as_str())),
     };
     tracing::info!(
         default_store = default.kind(),
         file = file.is_some(),
         s3 = s3.is_some(),
+        swift = swift.is_some(),
         "image stores enabled"
     );
-    Ok(EnabledStores::new(default, file, s3))
+    Ok(EnabledStores::new(default, file, s3, swift))
 }
 
 /// Open the database (applying migrations), recover from an earlier crash, open the store.

@@ -18,6 +18,7 @@ pub mod notifications;
 pub mod process;
 pub mod sharing;
 pub mod stores;
+pub mod swift;
 pub mod transport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -419,6 +420,7 @@ impl RawConfig {
                     .chain(process::KNOWN)
                     .chain(noauth::KNOWN)
                     .chain(stores::KNOWN)
+                    .chain(swift::KNOWN)
                     .any(|(ks, keys)| ks == s && keys.contains(&k.as_str()))
             })
             .map(|(s, k)| format!("[{s}] {k}"))

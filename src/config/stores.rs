@@ -34,6 +34,7 @@ pub(super) const KNOWN: &[(&str, &[&str])] = &[(
 pub enum StoreKind {
     File,
     S3,
+    Swift,
 }
 
 impl StoreKind {
@@ -42,6 +43,7 @@ impl StoreKind {
         match self {
             StoreKind::File => "file",
             StoreKind::S3 => "s3",
+            StoreKind::Swift => "swift",
         }
     }
 }
@@ -55,6 +57,8 @@ pub struct StoresConfig {
     pub file: bool,
     /// `s3` is enabled, with its options.
     pub s3: Option<S3Config>,
+    /// `swift` is enabled, with its options.
+    pub swift: Option<super::swift::SwiftConfig>,
     /// `default_store`: where new image data is written.
     pub default: StoreKind,
 }
@@ -65,6 +69,7 @@ impl StoresConfig {
         StoresConfig {
             file: true,
             s3: None,
+            swift: None,
             default: StoreKind::File,
         }
     }
@@ -77,7 +82,7 @@ impl StoresConfig {
         }
         let section = "glance_store";
         let listed = raw.get(section, "stores").unwrap_or("file,http");
-        let (mut file, mut s3) = (false, false);
+        let (mut file, mut s3, mut swift) = (false, false, false);
         for kind in listed
             .trim_matches(['[', ']'])
             .split(',')
@@ -87,11 +92,12 @@ impl StoresConfig {
             match kind.as_str() {
                 "file" => file = true,
                 "s3" => s3 = true,
+                "swift" => swift = true,
                 // The read-only http store: glint reads no http locations, as before.
                 "http" => {}
                 other => {
                     return Err(format!(
-                        "invalid value '{listed}' for [{section}] stores: glint does not support the '{other}' store (file, http and s3 are supported)"
+                        "invalid value '{listed}' for [{section}] stores: glint does not support the '{other}' store (file, http, s3 and swift are supported)"
                     ))
                 }
             }
@@ -104,15 +110,17 @@ impl StoresConfig {
         {
             "file" | "filesystem" => StoreKind::File,
             "s3" => StoreKind::S3,
+            "swift" | "swift+http" | "swift+https" | "swift+config" => StoreKind::Swift,
             other => {
                 return Err(format!(
-                    "invalid value '{other}' for [{section}] default_store: glint writes to the file or s3 store"
+                    "invalid value '{other}' for [{section}] default_store: glint writes to the file, s3 or swift store"
                 ))
             }
         };
         let enabled = match default {
             StoreKind::File => file,
             StoreKind::S3 => s3,
+            StoreKind::Swift => swift,
         };
         if !enabled {
             return Err(format!(
@@ -124,6 +132,11 @@ impl StoresConfig {
             file,
             s3: if s3 {
                 Some(S3Config::from_raw(raw, section)?)
+            } else {
+                None
+            },
+            swift: if swift {
+                Some(super::swift::SwiftConfig::from_raw(raw, section)?)
             } else {
                 None
             },
@@ -310,6 +323,10 @@ mod tests {
         assert_eq!((c.s3, c.default), (None, StoreKind::File));
         let cases = [
             ("stores = file,rbd\n", "'rbd' store"),
+            (
+                "stores = swift\ndefault_store = swift\n",
+                "needs an account",
+            ),
             ("stores = s3\n", "default_store = file is not one of"),
             ("default_store = s3\n", "default_store = s3 is not one of"),
             ("stores = s3\ndefault_store = swift\n", "default_store"),

@@ -5,7 +5,9 @@
 
 use futures_util::StreamExt;
 
-use super::{DataStream, FsStore, S3Location, S3Store, Store, StoreError};
+use super::{
+    DataStream, FsStore, S3Location, S3Store, Store, StoreError, SwiftLocation, SwiftStore,
+};
 
 /// Every enabled store, and which one is written to.
 #[derive(Debug, Clone)]
@@ -13,12 +15,14 @@ pub struct EnabledStores {
     default: Store,
     file: Option<FsStore>,
     s3: Option<S3Store>,
+    swift: Option<SwiftStore>,
 }
 
 /// The store kinds a location URL's scheme names (glance_store's scheme lists).
 enum Scheme {
     File,
     S3,
+    Swift,
     Other,
 }
 
@@ -26,24 +30,37 @@ fn scheme_of(url: &str) -> Scheme {
     match url.split_once("://").map(|(s, _)| s) {
         Some("file") => Scheme::File,
         Some("s3" | "s3+http" | "s3+https") => Scheme::S3,
+        Some("swift" | "swift+http" | "swift+https" | "swift+config") => Scheme::Swift,
         _ => Scheme::Other,
     }
 }
 
 impl EnabledStores {
-    /// `default` is written to; `file` and `s3` are the enabled stores (the default among
-    /// them or not: it is added where it belongs).
-    pub fn new(default: Store, file: Option<FsStore>, s3: Option<S3Store>) -> Self {
-        let (file, s3) = match &default {
-            Store::File(f) => (Some(f.clone()), s3),
-            Store::S3(s) => (file, Some(s.clone())),
-        };
-        EnabledStores { default, file, s3 }
+    /// `default` is written to; `file`, `s3` and `swift` are the enabled stores (the default
+    /// among them or not: it is added where it belongs).
+    pub fn new(
+        default: Store,
+        file: Option<FsStore>,
+        s3: Option<S3Store>,
+        swift: Option<SwiftStore>,
+    ) -> Self {
+        let (mut file, mut s3, mut swift) = (file, s3, swift);
+        match &default {
+            Store::File(f) => file = Some(f.clone()),
+            Store::S3(s) => s3 = Some(s.clone()),
+            Store::Swift(s) => swift = Some(s.clone()),
+        }
+        EnabledStores {
+            default,
+            file,
+            s3,
+            swift,
+        }
     }
 
     /// The file store alone (the default configuration).
     pub fn file_only(store: FsStore) -> Self {
-        Self::new(Store::File(store), None, None)
+        Self::new(Store::File(store), None, None, None)
     }
 
     /// Where new image data goes (`default_store`).
@@ -59,6 +76,11 @@ impl EnabledStores {
     /// The S3 store, when enabled.
     pub fn s3(&self) -> Option<&S3Store> {
         self.s3.as_ref()
+    }
+
+    /// The Swift store, when enabled.
+    pub fn swift(&self) -> Option<&SwiftStore> {
+        self.swift.as_ref()
     }
 
     /// Data stored by image id (images without location rows): in the default store.
@@ -95,6 +117,16 @@ impl EnabledStores {
                 })?;
                 s.get_location(&loc, range).await
             }
+            (Scheme::Swift, _, _) if self.swift.is_some() => {
+                let loc = SwiftLocation::parse(url).map_err(|e| {
+                    tracing::warn!(error = %e, "unreadable Swift location");
+                    StoreError::NotFound
+                })?;
+                match &self.swift {
+                    Some(s) => s.get_location(&loc, range).await,
+                    None => Err(StoreError::NotFound),
+                }
+            }
             _ => Err(StoreError::NotFound),
         }
     }
@@ -111,6 +143,16 @@ impl EnabledStores {
                     Ok(())
                 }
             },
+            (Scheme::Swift, _, _) if self.swift.is_some() => {
+                match (SwiftLocation::parse(url), &self.swift) {
+                    (Ok(loc), Some(s)) => s.delete_location(&loc).await,
+                    (Err(e), _) => {
+                        tracing::warn!(error = %e, "Swift location not deleted: malformed");
+                        Ok(())
+                    }
+                    (Ok(_), None) => Ok(()),
+                }
+            }
             _ => {
                 tracing::warn!(
                     "image location of a store that is not enabled: its data is left alone"
@@ -131,7 +173,10 @@ mod tests {
         for url in ["s3://a:b@h/b/k", "s3+https://h/b/k", "s3+http://h/b/k"] {
             assert!(matches!(scheme_of(url), Scheme::S3), "{url}");
         }
-        for url in ["swift://h/c/o", "http://h/x", "/plain/path", "S3://h/b/k"] {
+        for url in ["swift://h/c/o", "swift+config://ref1/c/o"] {
+            assert!(matches!(scheme_of(url), Scheme::Swift), "{url}");
+        }
+        for url in ["http://h/x", "/plain/path", "S3://h/b/k", "rbd://x"] {
             assert!(matches!(scheme_of(url), Scheme::Other), "{url}");
         }
     }

@@ -1,6 +1,7 @@
 //! Image data storage: the bytes behind `PUT`/`GET /v2/images/{id}/file`.
 //!
-//! Glance's `file` store ([`FsStore`]) and `s3` store ([`S3Store`]), behind [`Store`]; the
+//! Glance's `file`, `s3` and `swift` stores ([`FsStore`], [`S3Store`], [`SwiftStore`]),
+//! behind [`Store`]; the
 //! enabled ones of a process in [`EnabledStores`]. The service layer is the only caller; it owns the image status machine and maps [`StoreError`] to
 //! HTTP statuses (Glance's `glance/api/v2/image_data.py` decides which):
 //!
@@ -18,6 +19,7 @@ pub mod enabled;
 pub mod filesystem;
 pub mod inspect;
 pub mod s3;
+pub mod swift;
 
 use std::fmt;
 use std::str::FromStr;
@@ -29,6 +31,7 @@ use sha2::Digest;
 pub use enabled::EnabledStores;
 pub use filesystem::{FileStream, FsStore};
 pub use s3::{S3Location, S3Store};
+pub use swift::{SwiftLocation, SwiftStore};
 
 /// Image data as any store returns it.
 pub type DataStream = futures_util::stream::BoxStream<'static, std::io::Result<Bytes>>;
@@ -42,6 +45,8 @@ pub enum Store {
     File(FsStore),
     /// glance_store's `s3` store.
     S3(S3Store),
+    /// glance_store's `swift` store (single-tenant).
+    Swift(SwiftStore),
 }
 
 impl Store {
@@ -50,6 +55,7 @@ impl Store {
         match self {
             Store::File(_) => "file",
             Store::S3(_) => "s3",
+            Store::Swift(_) => "swift",
         }
     }
 
@@ -57,6 +63,7 @@ impl Store {
         match self {
             Store::File(s) => s.hash_algo(),
             Store::S3(s) => s.hash_algo(),
+            Store::Swift(s) => s.hash_algo(),
         }
     }
 
@@ -76,6 +83,7 @@ impl Store {
         match self {
             Store::File(s) => s.put(image_id, body, size_cap, disk_format).await,
             Store::S3(s) => s.put(image_id, body, size_cap, disk_format).await,
+            Store::Swift(s) => s.put(image_id, body, size_cap, disk_format).await,
         }
     }
 
@@ -92,6 +100,7 @@ impl Store {
                 Ok((total, stream.boxed()))
             }
             Store::S3(s) => s.get(image_id, range).await,
+            Store::Swift(s) => s.get(image_id, range).await,
         }
     }
 
@@ -100,6 +109,7 @@ impl Store {
         match self {
             Store::File(s) => s.delete(image_id).await,
             Store::S3(s) => s.delete(image_id).await,
+            Store::Swift(s) => s.delete(image_id).await,
         }
     }
 
@@ -109,6 +119,7 @@ impl Store {
         match self {
             Store::File(s) => s.location(image_id),
             Store::S3(s) => s.location(image_id),
+            Store::Swift(s) => s.location(image_id),
         }
     }
 }

@@ -12,7 +12,10 @@ use serde_json::Value;
 
 #[path = "s3_target.rs"]
 pub mod s3_target;
+#[path = "swift_target.rs"]
+pub mod swift_target;
 use s3_target::S3Target;
+use swift_target::SwiftTarget;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -82,6 +85,8 @@ pub struct TestApp {
     mysql_db: Option<String>,
     /// The S3 store the app writes to (`store_test!`'s `s3` variant).
     pub s3: Option<S3Target>,
+    /// The Swift store the app writes to (`store_test!`'s `swift` variant).
+    pub swift: Option<SwiftTarget>,
     server: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -115,6 +120,17 @@ impl TestApp {
         })
         .await;
         app.s3 = Some(target);
+        app
+    }
+
+    /// On SQLite, writing to a new container of `target` (the Swift store as default store).
+    pub async fn spawn_swift(target: SwiftTarget, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let mut app = Self::spawn_with(Backend::Sqlite, |c| {
+            tweak(c);
+            target.configure(c);
+        })
+        .await;
+        app.swift = Some(target);
         app
     }
 
@@ -160,6 +176,7 @@ impl TestApp {
             pg_db,
             mysql_db,
             s3: None,
+            swift: None,
             server: handle,
         }
     }
@@ -205,6 +222,9 @@ impl TestApp {
 
     /// The location URL of an image's data in the default store, in glance_store's form.
     pub fn location_of(&self, id: &str) -> String {
+        if let Some(swift) = &self.swift {
+            return swift.location(id);
+        }
         match &self.s3 {
             Some(s3) => s3.location(id),
             None => format!(
@@ -218,11 +238,15 @@ impl TestApp {
         }
     }
 
-    /// What the default store holds: the file names in the file store's directory, or the
-    /// S3 bucket's keys and unfinished multipart uploads (see [`S3Target::contents`]).
+    /// What the default store holds: the file names in the file store's directory, the
+    /// S3 bucket's keys and unfinished multipart uploads (see [`S3Target::contents`]), or the
+    /// Swift container's objects (see [`SwiftTarget::contents`]).
     pub fn store_files(&self) -> Vec<String> {
         if let Some(s3) = &self.s3 {
             return s3.contents();
+        }
+        if let Some(swift) = &self.swift {
+            return swift.contents();
         }
         let dir = &self.state.config.filesystem_store_datadir;
         let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -260,6 +284,9 @@ impl Drop for TestApp {
         }
         if let Some(s3) = self.s3.take() {
             s3.remove();
+        }
+        if let Some(swift) = self.swift.take() {
+            swift.remove();
         }
     }
 }
@@ -481,7 +508,8 @@ macro_rules! backend_test {
 
 /// A data test that runs once per database backend on the file store and, when
 /// `GLINT_SWIFT_ENV` names a running object-store server (scripts/swift.sh), once more on
-/// SQLite with the S3 store as default store (`s3`): `app.store_files()` then lists the bucket.
+/// SQLite with the S3 store as default store (`s3`) and once with the Swift store on Keystone v3
+/// (`swift`): `app.store_files()` then lists the bucket or the container.
 #[macro_export]
 macro_rules! store_test {
     ($name:ident, |$app:ident| $body:expr) => {
@@ -501,6 +529,22 @@ macro_rules! store_test {
                     }
                     None => $crate::helpers::skip(
                         "no object store: GLINT_SWIFT_ENV unset (scripts/swift.sh start writes it)",
+                    ),
+                }
+            }
+            #[actix_web::test]
+            async fn swift() {
+                match $crate::helpers::swift_target::SwiftTarget::from_env() {
+                    Some(target) => {
+                        run($crate::helpers::TestApp::spawn_swift(target, |$c| {
+                            $tweak;
+                        })
+                        .await)
+                        .await
+                    }
+                    None => $crate::helpers::skip(
+                        "no Swift with Keystone: GLINT_SWIFT_ENV unset or without SWIFT_KEYSTONE_* \
+                         (start scripts/keystone.sh before scripts/swift.sh)",
                     ),
                 }
             }

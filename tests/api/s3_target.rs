@@ -58,6 +58,7 @@ impl S3Target {
         c.stores = StoresConfig {
             file: true,
             s3: Some(s3),
+            swift: None,
             default: StoreKind::S3,
         };
     }
@@ -153,7 +154,7 @@ impl S3Target {
 
 /// Runs `f` to its end on a runtime of its own (the callers are synchronous helpers called
 /// from async tests, as `TestApp::store_files` is).
-fn blocking<T: Send>(f: impl std::future::Future<Output = T> + Send) -> T {
+pub fn blocking<T: Send>(f: impl std::future::Future<Output = T> + Send) -> T {
     std::thread::scope(|s| {
         s.spawn(|| {
             tokio::runtime::Builder::new_current_thread()
