@@ -101,6 +101,7 @@ where
         &id,
         body,
         disk_format.as_deref(),
+        declared_size,
         ImageStatus::Saving,
         on_abandon,
         |e| state.notifier.upload_failed(&upload_failure_text(&id, e)),

@@ -98,6 +98,7 @@ where
         &id,
         body,
         None,
+        None,
         ImageStatus::Uploading,
         on_abandon,
         |_| {},
@@ -459,7 +460,13 @@ async fn copy_data(
     state
         .store
         .default_store()
-        .put(id, body, state.config.image_size_cap, inspect_as.as_deref())
+        .put(
+            id,
+            body,
+            state.config.image_size_cap,
+            inspect_as.as_deref(),
+            Some(size),
+        )
         .await
         .map_err(describe)
 }

@@ -101,6 +101,7 @@ pub(crate) async fn record_received(
 /// Receives a transfer's data into `store`; a transfer abandoned mid-body (its future dropped)
 /// returns the image from `status` to `queued`, then runs `on_abandon`. `on_failure` sees a
 /// store failure before the image is requeued (an upload's `image.upload` error comes first).
+/// `declared_size` (the `Content-Length`) is passed on to the store (see `Store::put`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn receive<S, E>(
     state: &AppState,
@@ -108,6 +109,7 @@ pub(crate) async fn receive<S, E>(
     id: &ImageId,
     body: S,
     inspect_as: Option<&str>,
+    declared_size: Option<u64>,
     status: ImageStatus,
     on_abandon: Option<OnAbandon>,
     on_failure: impl FnOnce(&StoreError),
@@ -123,7 +125,13 @@ where
         then: on_abandon,
     };
     let body = with_stall_timeout(body, state.config.transport.upload_stall_timeout);
-    let put = store.put(id, body, state.config.image_size_cap, inspect_as);
+    let put = store.put(
+        id,
+        body,
+        state.config.image_size_cap,
+        inspect_as,
+        declared_size,
+    );
     let stored = tokio::select! {
         r = put => r,
         () = heartbeat(state, id, status, None) => unreachable!("heartbeat never ends"),

@@ -69,12 +69,15 @@ impl Store {
 
     /// Streams `body` into the image's data; see [`FsStore::put`], whose contract every
     /// store keeps (size cap, format inspection, nothing left behind on failure or drop).
+    /// `declared_size` (a `Content-Length`, or the staged size) lets Swift choose between a
+    /// plain and a large object as glance_store does.
     pub async fn put<S, E>(
         &self,
         image_id: &str,
         body: S,
         size_cap: u64,
         disk_format: Option<&str>,
+        declared_size: Option<u64>,
     ) -> Result<StoredData, StoreError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -83,7 +86,10 @@ impl Store {
         match self {
             Store::File(s) => s.put(image_id, body, size_cap, disk_format).await,
             Store::S3(s) => s.put(image_id, body, size_cap, disk_format).await,
-            Store::Swift(s) => s.put(image_id, body, size_cap, disk_format).await,
+            Store::Swift(s) => {
+                s.put(image_id, body, size_cap, disk_format, declared_size)
+                    .await
+            }
         }
     }
 

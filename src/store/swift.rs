@@ -2,13 +2,13 @@
 //! in `swift_store_container`, under the account of `default_swift_reference`, authenticated
 //! with Keystone v3 (or a v1.0 auth URL).
 //!
-//! Uploads stream: the body goes into segments `<id>-00001`, `<id>-00002`, ... of
-//! `swift_store_large_object_chunk_size`, each a streaming PUT that holds at most a few body
-//! chunks in memory; at the end a data set of one segment below `swift_store_large_object_size`
-//! is copied (server side) to the plain object `<id>` and its segment removed, anything else gets
-//! the Dynamic Large Object manifest `<id>` with `X-Object-Manifest: <container>/<id>-`, exactly
-//! the objects glance_store writes (it decides from the declared size, which glint does not
-//! have for chunked uploads). A failed, refused or dropped upload removes its segments.
+//! Uploads stream, deciding as glance_store does from the declared size: below
+//! `swift_store_large_object_size` the body goes into the plain object `<id>` in one streaming
+//! PUT; at or above it, or with no declared size (a chunked upload), into segments `<id>-00001`,
+//! `<id>-00002`, ... of `swift_store_large_object_chunk_size`, each its own streaming PUT, then
+//! the Dynamic Large Object manifest `<id>` with `X-Object-Manifest: <container>/<id>-`. Every PUT
+//! holds at most a few body chunks in memory. A failed, refused or dropped upload removes what
+//! it wrote.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -246,12 +246,14 @@ impl SwiftStore {
     }
 
     /// Streams `body` into the image's object; see the module comment and `FsStore::put`.
+    /// `declared_size` (the request's `Content-Length`) chooses a plain or a large object.
     pub async fn put<S, E>(
         &self,
         image_id: &str,
         mut body: S,
         size_cap: u64,
         disk_format: Option<&str>,
+        declared_size: Option<u64>,
     ) -> Result<StoredData, StoreError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -263,8 +265,12 @@ impl SwiftStore {
         self.ensure_container(&container).await?;
         let inspect = disk_format.map(|f| (f.to_owned(), self.require_format_match));
         let mut digest = DataDigest::new(inner.algo, inspect);
-        let mut segments = Segments::new(self.clone(), &container, image_id);
-        let chunk_size = inner.config.large_object_chunk_size;
+        let plain = declared_size.filter(|n| *n < inner.config.large_object_size);
+        let mut segments = Segments::new(self.clone(), &container, image_id, plain);
+        let chunk_size = match plain {
+            Some(_) => u64::MAX,
+            None => inner.config.large_object_chunk_size,
+        };
         let fed: Result<(), StoreError> = async {
             while let Some(item) = body.next().await {
                 let mut chunk = item.map_err(|e| StoreError::Client(e.to_string()))?;
@@ -282,6 +288,13 @@ impl SwiftStore {
                     }
                 }
             }
+            if plain.is_some_and(|n| n != digest.size()) {
+                return Err(StoreError::Client(format!(
+                    "{} bytes received, {} declared",
+                    digest.size(),
+                    plain.unwrap_or_default()
+                )));
+            }
             segments.finish_segment().await
         }
         .await;
@@ -293,10 +306,17 @@ impl SwiftStore {
                 return Err(e);
             }
         };
-        let written = if segments.count() <= 1 && data.size < inner.config.large_object_size {
-            self.promote_single(&container, image_id, &segments).await
-        } else {
-            self.put_manifest(&container, image_id).await
+        let written = match plain {
+            // An empty body started no PUT: the empty object.
+            Some(_) if segments.count() == 0 => {
+                let path = object_path(&container, image_id);
+                match self.send(Method::PUT, &path, &[], Bytes::new()).await {
+                    Ok(r) => expect_success(r, "PUT").await,
+                    Err(e) => Err(e),
+                }
+            }
+            Some(_) => Ok(()),
+            None => self.put_manifest(&container, image_id).await,
         };
         if let Err(e) = written {
             segments.remove().await;
@@ -305,32 +325,6 @@ impl SwiftStore {
         segments.keep();
         tracing::debug!(%container, object = image_id, size = data.size, "wrote image data to Swift");
         Ok(data)
-    }
-
-    /// The plain object of a small image: its one segment copied on the server, then removed
-    /// (an empty image: an empty object).
-    async fn promote_single(
-        &self,
-        container: &str,
-        image_id: &str,
-        segments: &Segments,
-    ) -> Result<(), StoreError> {
-        let path = object_path(container, image_id);
-        let Some(first) = segments.names.first() else {
-            let r = self.send(Method::PUT, &path, &[], Bytes::new()).await?;
-            return expect_success(r, "PUT").await;
-        };
-        let from = format!("/{}", object_path(container, first));
-        let r = self
-            .send(Method::PUT, &path, &[("X-Copy-From", from)], Bytes::new())
-            .await?;
-        expect_success(r, "COPY").await?;
-        let seg = object_path(container, first);
-        let r = self.send(Method::DELETE, &seg, &[], Bytes::new()).await?;
-        if !(r.status().is_success() || r.status() == StatusCode::NOT_FOUND) {
-            tracing::warn!(segment = %first, status = %r.status(), "cannot remove a copied segment");
-        }
-        Ok(())
     }
 
     /// The Dynamic Large Object manifest, as glance_store writes it.
@@ -778,6 +772,8 @@ struct Segments {
     names: Vec<String>,
     /// The segment being written: its body sender, bytes sent, and the PUT in flight.
     current: Option<Current>,
+    /// The length of a plain object: its one "segment" is the object itself.
+    plain: Option<u64>,
     kept: bool,
 }
 
@@ -791,13 +787,14 @@ struct Current {
 }
 
 impl Segments {
-    fn new(store: SwiftStore, container: &str, object: &str) -> Self {
+    fn new(store: SwiftStore, container: &str, object: &str, plain: Option<u64>) -> Self {
         Segments {
             store,
             container: container.to_owned(),
             object: object.to_owned(),
             names: Vec::new(),
             current: None,
+            plain,
             kept: false,
         }
     }
@@ -830,7 +827,10 @@ impl Segments {
     }
 
     async fn start(&mut self) -> Result<(), StoreError> {
-        let name = format!("{}-{:05}", self.object, self.names.len() + 1);
+        let name = match self.plain {
+            Some(_) => self.object.clone(),
+            None => format!("{}-{:05}", self.object, self.names.len() + 1),
+        };
         let session = self.store.session(false).await?;
         let url = format!(
             "{}/{}",
@@ -851,13 +851,16 @@ impl Segments {
                 }
             }
         });
-        let request = self
+        let mut request = self
             .store
             .inner
             .http
             .put(&url)
             .header("X-Auth-Token", &session.token)
             .body(reqwest::Body::wrap_stream(body));
+        if let Some(len) = self.plain {
+            request = request.header(reqwest::header::CONTENT_LENGTH, len);
+        }
         let put = tokio::spawn(async move {
             let r = request
                 .send()

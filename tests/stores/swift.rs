@@ -76,7 +76,7 @@ async fn large_image_is_segments_and_a_manifest_and_reads_in_ranges() {
     let bytes = data(300_000, 1);
     let id = uuid::Uuid::new_v4().to_string();
     let stored = swift
-        .put(&id, body(&bytes, 10_000), CAP, None)
+        .put(&id, body(&bytes, 10_000), CAP, None, None)
         .await
         .unwrap();
     assert_eq!(stored.size, 300_000);
@@ -117,12 +117,11 @@ async fn large_image_is_segments_and_a_manifest_and_reads_in_ranges() {
 async fn small_image_is_one_plain_object() {
     let Some(t) = target() else { return };
     let swift = store(&t);
-    // Below the large-object size and within one segment: a plain object, as glance_store
-    // writes an image smaller than swift_store_large_object_size.
+    // Declared below the large-object size: one plain object, as glance_store writes it.
     let bytes = data(60_000, 2);
     let id = uuid::Uuid::new_v4().to_string();
     let stored = swift
-        .put(&id, body(&bytes, 7_000), CAP, None)
+        .put(&id, body(&bytes, 7_000), CAP, None, Some(60_000))
         .await
         .unwrap();
     assert_eq!(t.names(), vec![id.clone()]);
@@ -136,7 +135,10 @@ async fn small_image_is_one_plain_object() {
     assert_eq!(read(&swift, &id, None).await, (60_000, bytes));
     // An empty image is an empty object.
     let empty = uuid::Uuid::new_v4().to_string();
-    let stored = swift.put(&empty, body(&[], 1), CAP, None).await.unwrap();
+    let stored = swift
+        .put(&empty, body(&[], 1), CAP, None, Some(0))
+        .await
+        .unwrap();
     assert_eq!(stored.size, 0);
     assert_eq!(read(&swift, &empty, None).await, (0, Vec::new()));
     swift.delete(&id).await.unwrap();
@@ -165,20 +167,33 @@ async fn failed_uploads_leave_no_segments() {
             })
             .collect::<Vec<_>>(),
     );
-    match swift.put(&id, broken, CAP, None).await {
+    match swift.put(&id, broken, CAP, None, None).await {
         Err(StoreError::Client(m)) => assert_eq!(m, "connection reset"),
         other => panic!("expected a client error, got {other:?}"),
     }
     // Over the size cap, past the first segment.
     let id2 = uuid::Uuid::new_v4().to_string();
-    match swift.put(&id2, body(&bytes, 10_000), 150_000, None).await {
+    match swift
+        .put(&id2, body(&bytes, 10_000), 150_000, None, None)
+        .await
+    {
         Err(StoreError::TooLarge { cap }) => assert_eq!(cap, 150_000),
         other => panic!("expected TooLarge, got {other:?}"),
     }
+    // A plain object whose body breaks: Swift keeps nothing of it.
+    let id4 = uuid::Uuid::new_v4().to_string();
+    let short = stream::iter(vec![
+        Ok(Bytes::from_static(b"abc")),
+        Err("connection reset"),
+    ]);
+    assert!(matches!(
+        swift.put(&id4, short, CAP, None, Some(90_000)).await,
+        Err(StoreError::Client(_))
+    ));
     // Data that fails its format check, found only at the end.
     let id3 = uuid::Uuid::new_v4().to_string();
     let bad = swift
-        .put(&id3, body(&bytes, 10_000), CAP, Some("qcow2"))
+        .put(&id3, body(&bytes, 10_000), CAP, Some("qcow2"), None)
         .await;
     assert!(
         matches!(bad, Err(StoreError::InvalidImageData(_))),
@@ -199,7 +214,7 @@ async fn dropped_upload_removes_its_segments() {
     let id = uuid::Uuid::new_v4().to_string();
     let upload = {
         let (swift, id) = (swift.clone(), id.clone());
-        tokio::spawn(async move { swift.put(&id, body, CAP, None).await })
+        tokio::spawn(async move { swift.put(&id, body, CAP, None, None).await })
     };
     // Two full segments and part of a third, then the client goes silent.
     for chunk in data(150_000, 4).chunks(10_000) {
@@ -255,7 +270,7 @@ async fn config_file_reference_locations_and_the_missing_container() {
     let id = uuid::Uuid::new_v4().to_string();
     let strict = SwiftStore::new(conf(false), HashAlgo::Sha512).unwrap();
     let e = strict
-        .put(&id, body(b"abc", 3), CAP, None)
+        .put(&id, body(b"abc", 3), CAP, None, Some(3))
         .await
         .unwrap_err();
     assert_eq!(
@@ -267,7 +282,10 @@ async fn config_file_reference_locations_and_the_missing_container() {
         )
     );
     let swift = SwiftStore::new(conf(true), HashAlgo::Sha512).unwrap();
-    swift.put(&id, body(b"abc", 3), CAP, None).await.unwrap();
+    swift
+        .put(&id, body(b"abc", 3), CAP, None, Some(3))
+        .await
+        .unwrap();
     let url = swift.location(&id);
     assert_eq!(url, format!("swift+config://ref1/{}/{id}", t.container));
     // Both location forms read back: the reference, and the inline credentials (the same
