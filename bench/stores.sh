@@ -4,12 +4,14 @@
 #
 # Usage:  bash bench/stores.sh [--size MIB] [--stores file,s3] [--port PORT] [--release]
 #   --size     image size in MiB (default 200)
-#   --stores   which default stores to measure (default file,s3)
+#   --stores   which default stores to measure (default file,s3,swift)
 #   --port     glint's port (default 9390)
+#   --chunked  upload with Transfer-Encoding: chunked (no declared size: Swift then writes segments)
 #   --release  use target/release/glint (cargo build --release); else target/debug/glint (cargo build)
 #
-# Needs the object-store server for s3 (bash scripts/swift.sh start; its env file is read from
-# $GLINT_WORK/swift/env). glint runs with auth_strategy = noauth on SQLite in a temporary directory,
+# Needs the object-store server for s3 and swift (bash scripts/keystone.sh start, then
+# bash scripts/swift.sh start; its env file is read from $GLINT_WORK/swift/env); swift uses Keystone v3
+# and glance_store's default object sizes (a 200 MiB upload with its length is one plain object). glint runs with auth_strategy = noauth on SQLite in a temporary directory,
 # one fresh process per store; the upload is one curl PUT of a file with Content-Length, the download
 # one GET to /dev/null. Peak RSS is the kernel's VmHWM of the glint process after the upload (its
 # idle RSS is printed beside it). Prints one Markdown table row per store.
@@ -18,13 +20,14 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 GLINT_WORK="${GLINT_WORK:-$REPO_ROOT/.work}"
-SIZE=200 STORES=file,s3 PORT=9390 PROFILE=debug
+SIZE=200 STORES=file,s3,swift PORT=9390 PROFILE=debug CHUNKED=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE="$2"; shift 2 ;;
     --stores) STORES="$2"; shift 2 ;;
     --port) PORT="$2"; shift 2 ;;
     --release) PROFILE=release; shift ;;
+    --chunked) CHUNKED=(-H "Transfer-Encoding: chunked"); shift ;;
     *) echo "bench/stores.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -39,7 +42,7 @@ head -c "$((SIZE * 1024 * 1024))" /dev/urandom >"$TMP/image"
 H=(-H "X-Project-Id: bench" -H "X-Roles: admin,member,reader")
 URL="http://127.0.0.1:$PORT"
 
-echo "| store | build | size | upload MiB/s | download MiB/s | RSS idle -> peak during upload |"
+echo "| store | build | size${CHUNKED[0]+ (chunked)} | upload MiB/s | download MiB/s | RSS idle -> peak during upload |"
 echo "|---|---|---|---|---|---|"
 for store in ${STORES//,/ }; do
   dir="$TMP/$store"; mkdir -p "$dir"
@@ -59,6 +62,16 @@ for store in ${STORES//,/ }; do
       printf 's3_store_secret_key = %s\ns3_store_bucket = %s\ns3_store_create_bucket_on_put = true\n' \
         "$S3_SECRET_KEY" "$bucket" >>"$conf"
       printf 's3_store_bucket_url_format = path\n' >>"$conf" ;;
+    swift)
+      # shellcheck disable=SC1091
+      . "$GLINT_WORK/swift/env"
+      [ -n "${SWIFT_KEYSTONE_AUTH_URL:-}" ] || { echo "bench/stores.sh: Swift runs without Keystone" >&2; exit 2; }
+      container="glint-bench-$(date +%s)"
+      printf 'stores = file,swift\ndefault_store = swift\nswift_store_auth_address = %s\n' \
+        "$SWIFT_KEYSTONE_AUTH_URL" >>"$conf"
+      printf 'swift_store_user = %s\nswift_store_key = %s\nswift_store_container = %s\n' \
+        "$SWIFT_KEYSTONE_USER" "$SWIFT_KEYSTONE_KEY" "$container" >>"$conf"
+      printf 'swift_store_create_container_on_put = true\n' >>"$conf" ;;
     *) echo "bench/stores.sh: unknown store $store" >&2; exit 2 ;;
   esac
   RUST_LOG=warn "$BIN" --config-file "$conf" --data-dir "$dir" serve >"$dir/glint.log" 2>&1 &
@@ -69,7 +82,7 @@ for store in ${STORES//,/ }; do
     -d '{"disk_format":"raw","container_format":"bare"}' "$URL/v2/images" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
   up=$(curl -fsS -o /dev/null -w '%{time_total}' "${H[@]}" -H 'Content-Type: application/octet-stream' \
-    -X PUT -T "$TMP/image" "$URL/v2/images/$id/file")
+    ${CHUNKED[@]+"${CHUNKED[@]}"} -X PUT -T "$TMP/image" "$URL/v2/images/$id/file")
   peak=$(awk '/VmHWM/ {print $2}' "/proc/$PID/status")
   down=$(curl -fsS -o /dev/null -w '%{time_total}' "${H[@]}" "$URL/v2/images/$id/file")
   curl -fsS -o /dev/null "${H[@]}" -X DELETE "$URL/v2/images/$id"
