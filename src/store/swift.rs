@@ -263,6 +263,7 @@ impl SwiftStore {
         let inner = &self.inner;
         let container = inner.config.container_for(image_id);
         self.ensure_container(&container).await?;
+        self.remove_stale_segments(&container, image_id).await?;
         let inspect = disk_format.map(|f| (f.to_owned(), self.require_format_match));
         let mut digest = DataDigest::new(inner.algo, inspect);
         let plain = declared_size.filter(|n| *n < inner.config.large_object_size);
@@ -325,6 +326,25 @@ impl SwiftStore {
         segments.keep();
         tracing::debug!(%container, object = image_id, size = data.size, "wrote image data to Swift");
         Ok(data)
+    }
+
+    /// Segments an earlier upload of the image left (its process died mid-upload): a manifest
+    /// names its segments by prefix, so stale ones would become part of the new data.
+    async fn remove_stale_segments(
+        &self,
+        container: &str,
+        image_id: &str,
+    ) -> Result<(), StoreError> {
+        let stale = self.list(container, &format!("{image_id}-"), None).await?;
+        if !stale.is_empty() {
+            tracing::warn!(
+                image_id,
+                count = stale.len(),
+                "removing segments of an earlier upload"
+            );
+            remove_segments(self, container, stale).await;
+        }
+        Ok(())
     }
 
     /// The Dynamic Large Object manifest, as glance_store writes it.

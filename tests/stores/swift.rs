@@ -102,6 +102,17 @@ async fn large_image_is_segments_and_a_manifest_and_reads_in_ranges() {
         swift.get(&id, Some((300_000, 300_001))).await,
         Err(StoreError::RangeNotSatisfiable { size: 300_000 })
     ));
+    // An upload whose process died left segments; a new, smaller upload of the image must not
+    // take them into its manifest (which names segments by prefix).
+    let short = data(100_000, 9);
+    swift
+        .put(&id, body(&short, 10_000), CAP, None, None)
+        .await
+        .unwrap();
+    assert_eq!(read(&swift, &id, None).await, (100_000, short));
+    let mut want = segment_names(&id, 2);
+    want.sort();
+    assert_eq!(t.names(), want);
     // Deleting removes the segments too; deleting again is fine.
     swift.delete(&id).await.unwrap();
     assert!(t.names().is_empty(), "{:?}", t.names());
