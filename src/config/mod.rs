@@ -94,8 +94,9 @@ pub struct Config {
     pub keystone: KeystoneConfig,
     /// Interoperable image import and tasks.
     pub import: import::ImportConfig,
-    /// `[DEFAULT] enabled_backends` naming one file store: Glance's multi-store
-    /// mode with that single backend. `None`: the single unnamed store.
+    /// `[DEFAULT] enabled_backends` naming one store (file, s3 or swift; its kind and options
+    /// are in `stores`): Glance's multi-store mode with that single backend. `None`: the
+    /// single-store mode.
     pub backend: Option<Backend>,
     /// The enabled stores and the one new data goes to (`[glance_store] stores`,
     /// `default_store` and each store's options).
@@ -121,7 +122,7 @@ pub struct Config {
     pub noauth_identity: Option<noauth::NoauthIdentity>,
 }
 
-/// The one named filesystem backend of multi-store mode.
+/// The one named backend of multi-store mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Backend {
     pub id: String,
@@ -130,8 +131,8 @@ pub struct Backend {
 }
 
 /// `[DEFAULT] enabled_backends` and `[glance_store] default_backend`: glint
-/// accepts exactly one `<id>:file` entry, the default backend.
-fn parse_backend(raw: &RawConfig) -> Result<Option<Backend>, String> {
+/// accepts exactly one `<id>:<kind>` entry (kind `file`, `s3` or `swift`), the default backend.
+fn parse_backend(raw: &RawConfig) -> Result<Option<(Backend, stores::StoreKind)>, String> {
     let Some(list) = raw.get("DEFAULT", "enabled_backends") else {
         return Ok(None);
     };
@@ -142,16 +143,22 @@ fn parse_backend(raw: &RawConfig) -> Result<Option<Backend>, String> {
         .collect();
     let [entry] = entries[..] else {
         return Err(format!(
-            "invalid value '{list}' for [DEFAULT] enabled_backends: glint supports exactly one '<id>:file' backend"
+            "invalid value '{list}' for [DEFAULT] enabled_backends: glint supports exactly one '<id>:<kind>' backend, kind file, s3 or swift"
         ));
     };
     let (id, kind) = entry
         .split_once(':')
         .map(|(i, k)| (i.trim(), k.trim()))
         .unwrap_or((entry, ""));
-    if id.is_empty() || kind != "file" || id.starts_with("os_glance_") {
+    let kind = match kind {
+        "file" => stores::StoreKind::File,
+        "s3" => stores::StoreKind::S3,
+        "swift" => stores::StoreKind::Swift,
+        _ => stores::StoreKind::Other,
+    };
+    if id.is_empty() || kind == stores::StoreKind::Other || id.starts_with("os_glance_") {
         return Err(format!(
-            "invalid value '{list}' for [DEFAULT] enabled_backends: glint supports exactly one '<id>:file' backend"
+            "invalid value '{list}' for [DEFAULT] enabled_backends: glint supports exactly one '<id>:<kind>' backend, kind file, s3 or swift"
         ));
     }
     match raw.get("glance_store", "default_backend") {
@@ -168,10 +175,11 @@ fn parse_backend(raw: &RawConfig) -> Result<Option<Backend>, String> {
             )
         }
     }
-    Ok(Some(Backend {
+    let backend = Backend {
         id: id.to_owned(),
         description: raw.get(id, "store_description").map(str::to_owned),
-    }))
+    };
+    Ok(Some((backend, kind)))
 }
 
 /// `filesystem_store_datadirs` as glance_store's filesystem driver reads it: each value
@@ -396,17 +404,24 @@ impl RawConfig {
 
     /// Options present but not read by glint, as `[section] key`.
     pub fn ignored(&self) -> Vec<String> {
-        // The named backend's own section (`[<id>] filesystem_store_datadir`, ...).
-        let backend = parse_backend(self).ok().flatten().map(|b| b.id);
+        // The named backend's own section (`[<id>] filesystem_store_datadir`, the s3 and swift
+        // options, ...).
+        let backend = parse_backend(self).ok().flatten().map(|(b, _)| b.id);
         let backend_keys = [
             "filesystem_store_datadir",
             "filesystem_store_datadirs",
             "store_description",
         ];
+        let store_keys = stores::KNOWN
+            .iter()
+            .chain(swift::KNOWN)
+            .flat_map(|(_, k)| k.iter());
+        let store_keys: Vec<&str> = store_keys.copied().collect();
         self.values
             .keys()
             .filter(|(s, k)| {
-                !(backend.as_deref() == Some(s.as_str()) && backend_keys.contains(&k.as_str()))
+                !(backend.as_deref() == Some(s.as_str())
+                    && (backend_keys.contains(&k.as_str()) || store_keys.contains(&k.as_str())))
             })
             .filter(|(s, k)| {
                 !KNOWN
@@ -473,7 +488,12 @@ impl Config {
         let database_connection = database::DatabaseUrl::parse(&database_connection)
             .map_err(|e| format!("invalid [database] connection: {e}"))?;
         let ks = "keystone_authtoken";
-        let backend = parse_backend(raw)?;
+        let parsed = parse_backend(raw)?;
+        let stores = stores::StoresConfig::from_raw(
+            raw,
+            parsed.as_ref().map(|(b, kind)| (b.id.as_str(), *kind)),
+        )?;
+        let backend = parsed.map(|(b, _)| b);
         let datadir = backend
             .as_ref()
             .and_then(|b| raw.get(&b.id, "filesystem_store_datadir"))
@@ -576,7 +596,7 @@ impl Config {
                 http_request_max_retries: raw.parse(ks, "http_request_max_retries", 3)?,
             },
             import: import::ImportConfig::from_raw(raw, data_dir)?,
-            stores: stores::StoresConfig::from_raw(raw, backend.is_some())?,
+            stores,
             backend,
             enable_proxy_headers_parsing: raw.parse_bool(
                 "oslo_middleware",
@@ -700,6 +720,18 @@ mod tests {
         );
         assert_eq!(c.filesystem_store_datadir, PathBuf::from("/b"));
         assert_eq!(c.bind_port, 1);
+        assert!(raw.ignored().is_empty(), "{:?}", raw.ignored());
+        let raw = RawConfig::from_text(
+            "[DEFAULT]\nenabled_backends = cheap:s3\n[glance_store]\ndefault_backend = cheap\n\
+             [cheap]\ns3_store_host = h\ns3_store_access_key = a\ns3_store_secret_key = s\n\
+             s3_store_bucket = b\nstore_description = Cheap\n",
+        )
+        .unwrap();
+        let c = Config::from_raw(&raw, d).unwrap();
+        assert_eq!(c.backend_id(), Some("cheap"));
+        assert_eq!(c.stores.default, stores::StoreKind::S3);
+        assert!(!c.stores.file);
+        assert_eq!(c.stores.s3.as_ref().map(|s| s.bucket.as_str()), Some("b"));
         assert!(raw.ignored().is_empty(), "{:?}", raw.ignored());
         for (backends, default) in [
             ("fast:file,cheap:file", "fast"),

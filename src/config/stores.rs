@@ -35,6 +35,8 @@ pub enum StoreKind {
     File,
     S3,
     Swift,
+    /// A kind glint does not have (parsing only).
+    Other,
 }
 
 impl StoreKind {
@@ -44,6 +46,7 @@ impl StoreKind {
             StoreKind::File => "file",
             StoreKind::S3 => "s3",
             StoreKind::Swift => "swift",
+            StoreKind::Other => "other",
         }
     }
 }
@@ -74,11 +77,24 @@ impl StoresConfig {
         }
     }
 
-    /// Reads `stores` and `default_store` (single-store mode only: with `enabled_backends`
-    /// glance_store ignores them) and the options of each enabled store.
-    pub fn from_raw(raw: &RawConfig, multi_store: bool) -> Result<Self, String> {
-        if multi_store {
-            return Ok(Self::file_only());
+    /// Reads `stores` and `default_store` and the options of each enabled store; in
+    /// multi-store mode (`backend`: the one `enabled_backends` entry, id and kind; glance_store
+    /// then ignores `stores` and `default_store`) that backend alone, with the options of its
+    /// own section.
+    pub fn from_raw(raw: &RawConfig, backend: Option<(&str, StoreKind)>) -> Result<Self, String> {
+        if let Some((id, kind)) = backend {
+            let mut c = StoresConfig {
+                file: false,
+                s3: None,
+                swift: None,
+                default: kind,
+            };
+            match kind {
+                StoreKind::File | StoreKind::Other => return Ok(Self::file_only()),
+                StoreKind::S3 => c.s3 = Some(S3Config::from_raw(raw, id)?),
+                StoreKind::Swift => c.swift = Some(super::swift::SwiftConfig::from_raw(raw, id)?),
+            }
+            return Ok(c);
         }
         let section = "glance_store";
         let listed = raw.get(section, "stores").unwrap_or("file,http");
@@ -121,6 +137,7 @@ impl StoresConfig {
             StoreKind::File => file,
             StoreKind::S3 => s3,
             StoreKind::Swift => swift,
+            StoreKind::Other => false,
         };
         if !enabled {
             return Err(format!(
@@ -310,15 +327,15 @@ mod tests {
 
     #[test]
     fn enabled_stores_and_the_default() {
-        let c = StoresConfig::from_raw(&raw(""), false).expect("defaults");
+        let c = StoresConfig::from_raw(&raw(""), None).expect("defaults");
         assert_eq!(c, StoresConfig::file_only());
         let text = format!("{BASE}stores = file, http, S3\ndefault_store = s3\n");
-        let c = StoresConfig::from_raw(&raw(&text), false).expect("s3");
+        let c = StoresConfig::from_raw(&raw(&text), None).expect("s3");
         assert!(c.file);
         assert_eq!(c.default, StoreKind::S3);
         assert_eq!(c.s3.expect("s3 options").bucket, "images");
         // s3 options are only read (and required) when s3 is enabled.
-        let c = StoresConfig::from_raw(&raw("[glance_store]\ndefault_store = filesystem\n"), false)
+        let c = StoresConfig::from_raw(&raw("[glance_store]\ndefault_store = filesystem\n"), None)
             .expect("file");
         assert_eq!((c.s3, c.default), (None, StoreKind::File));
         let cases = [
@@ -336,13 +353,16 @@ mod tests {
             ),
         ];
         for (text, want) in cases {
-            let e = StoresConfig::from_raw(&raw(&format!("[glance_store]\n{text}")), false)
+            let e = StoresConfig::from_raw(&raw(&format!("[glance_store]\n{text}")), None)
                 .expect_err(text);
             assert!(e.contains(want), "{text}: {e}");
         }
         // Multi-store mode leaves them to enabled_backends.
-        let c = StoresConfig::from_raw(&raw("[glance_store]\nstores = rbd\n"), true)
-            .expect("multi-store");
+        let c = StoresConfig::from_raw(
+            &raw("[glance_store]\nstores = rbd\n"),
+            Some(("fast", StoreKind::File)),
+        )
+        .expect("multi-store");
         assert_eq!(c, StoresConfig::file_only());
     }
 
