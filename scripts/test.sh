@@ -18,8 +18,9 @@
 #                                from PyPI; on each backend in GLINT_TEST_BACKENDS)
 #   GLINT_TEST_NOTIFICATIONS=skip  skip tests/notifications/compare.sh (glint's notifications against real Glance
 #                                32's on RabbitMQ, event for event; needs Keystone and rabbitmqctl; ~40 s)
-#   GLINT_TEST_STORES=skip       run without the object-store server (scripts/swift.sh: Swift + S3 API;
-#                                the tests/stores tests print SKIPPED)
+#   GLINT_TEST_STORES=skip       run without the object-store server (scripts/swift.sh: Swift + S3 API, Keystone
+#                                auth when Keystone runs; the tests/stores tests and the s3/swift variants of the
+#                                tests/api store tests print SKIPPED)
 #   GLINT_TEST_PG_URL            PostgreSQL admin URL (default postgresql://postgres@127.0.0.1:5432/test)
 #   GLINT_TEST_MYSQL_URL         MariaDB admin URL (default mysql://root@127.0.0.1:3306/test)
 #   GLINT_TEST_REQUIRE=all       nothing may be skipped (CI): a skipping test fails, and so does the run
