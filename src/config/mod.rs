@@ -411,6 +411,7 @@ impl RawConfig {
             "filesystem_store_datadir",
             "filesystem_store_datadirs",
             "store_description",
+            "weight",
         ];
         let store_keys = stores::KNOWN
             .iter()
@@ -707,7 +708,7 @@ mod tests {
         let raw = RawConfig::from_text(
             "[DEFAULT]\nbind_port = 1\n[glance_store]\nfilesystem_store_datadir = /a\n\
              [DEFAULT]\nenabled_backends = fast:file\n[glance_store]\ndefault_backend = fast\n\
-             [fast]\nfilesystem_store_datadir = /b\nstore_description = Fast\n",
+             [fast]\nfilesystem_store_datadir = /b\nstore_description = Fast\nweight = 7\n",
         )
         .unwrap();
         let c = Config::from_raw(&raw, d).unwrap();
@@ -719,6 +720,7 @@ mod tests {
             })
         );
         assert_eq!(c.filesystem_store_datadir, PathBuf::from("/b"));
+        assert_eq!(c.stores.weight, 7);
         assert_eq!(c.bind_port, 1);
         assert!(raw.ignored().is_empty(), "{:?}", raw.ignored());
         let raw = RawConfig::from_text(

@@ -64,6 +64,9 @@ pub struct StoresConfig {
     pub swift: Option<super::swift::SwiftConfig>,
     /// `default_store`: where new image data is written.
     pub default: StoreKind,
+    /// Multi-store mode: the backend's `[<id>] weight` (glance_store's option, default 0), shown
+    /// by `/v2/info/stores/detail`.
+    pub weight: i64,
 }
 
 impl StoresConfig {
@@ -74,6 +77,7 @@ impl StoresConfig {
             s3: None,
             swift: None,
             default: StoreKind::File,
+            weight: 0,
         }
     }
 
@@ -88,9 +92,15 @@ impl StoresConfig {
                 s3: None,
                 swift: None,
                 default: kind,
+                weight: raw.parse(id, "weight", 0)?,
             };
             match kind {
-                StoreKind::File | StoreKind::Other => return Ok(Self::file_only()),
+                StoreKind::File | StoreKind::Other => {
+                    return Ok(StoresConfig {
+                        weight: c.weight,
+                        ..Self::file_only()
+                    })
+                }
                 StoreKind::S3 => c.s3 = Some(S3Config::from_raw(raw, id)?),
                 StoreKind::Swift => c.swift = Some(super::swift::SwiftConfig::from_raw(raw, id)?),
             }
@@ -158,6 +168,7 @@ impl StoresConfig {
                 None
             },
             default,
+            weight: 0,
         })
     }
 }

@@ -98,7 +98,10 @@ async fn named_backend_round_trip(app: &TestApp, id_of_store: &str, kind: &str) 
     let (s, v) = json(admin.get("/v2/info/stores/detail").await).await;
     assert_eq!(s, 200, "{v}");
     let store = &v["stores"][0];
-    assert_eq!(store["type"], kind);
+    assert_eq!(
+        (&store["type"], &store["weight"]),
+        (&json!(kind), &json!(40))
+    );
     let props = &store["properties"];
     match kind {
         "s3" => assert_eq!(props["s3_store_large_object_chunk_size"], 10 * 1024 * 1024),
@@ -148,6 +151,7 @@ fn named(c: &mut glint::config::Config, id: &str) {
         description: Some("Object store".into()),
     });
     c.stores.file = false;
+    c.stores.weight = 40;
 }
 
 #[actix_web::test]

@@ -60,6 +60,7 @@ impl S3Target {
             s3: Some(s3),
             swift: None,
             default: StoreKind::S3,
+            weight: 0,
         };
     }
 

@@ -72,6 +72,7 @@ impl SwiftTarget {
             s3: None,
             swift: Some(self.config()),
             default: StoreKind::Swift,
+            weight: 0,
         };
     }
 

@@ -85,7 +85,7 @@ pub async fn info_stores_detail(
             "thin_provisioning": false,
         }),
     };
-    store["weight"] = 0.into();
+    store["weight"] = stores.weight.into();
     Ok(json::respond(
         HttpResponse::Ok(),
         &json!({"stores": [store]}),
