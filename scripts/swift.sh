@@ -4,7 +4,8 @@
 #
 # Usage:  bash scripts/swift.sh <command>
 #   install   apt-get install swift, swift-proxy, swift-account, swift-container, swift-object (s3api is
-#             part of python3-swift) and memcached (tempauth keeps its tokens there); skipped when present
+#             part of python3-swift), python3-keystonemiddleware and memcached (tempauth keeps its tokens
+#             there); skipped when present
 #   start     install if needed; write rings (one replica, one device) and configs under $GLINT_WORK/swift;
 #             start memcached and the account, container, object and proxy servers on 127.0.0.1; wait
 #             until a tempauth login and an account HEAD succeed; write the env file. Does nothing (but
@@ -19,12 +20,20 @@
 #   GLINT_SWIFT_PORT        proxy port (default 9710); the account, container and object servers and
 #                           memcached take the next four ports (9711-9714 by default)
 #
+# Keystone: when $GLINT_WORK/keystone/env exists (scripts/keystone.sh start wrote it; start Keystone
+# first) and that Keystone answers, the proxy also takes Keystone tokens (authtoken + keystoneauth, accounts
+# KEY_<project id>, operator roles admin and member), and `start` registers the object-store service with
+# its public endpoint http://127.0.0.1:$GLINT_SWIFT_PORT/v1/KEY_$(project_id)s in Keystone's catalog, as a
+# Swift deployment does. tempauth (accounts AUTH_<name>) and the S3 API keep working beside it.
+#
 # The device directory lives on the filesystem of $GLINT_WORK, which must support user xattrs
 # (ext4, xfs, btrfs and tmpfs do); `start` checks that and fails loudly if not.
 #
 # Files under $GLINT_WORK/swift/:
 #   env        S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY, S3_SECRET_KEY (tempauth user test:tester, key testing),
-#              SWIFT_AUTH_URL (tempauth v1.0), SWIFT_USER, SWIFT_KEY, SWIFT_STORAGE_URL
+#              SWIFT_AUTH_URL (tempauth v1.0), SWIFT_USER, SWIFT_KEY, SWIFT_STORAGE_URL; with Keystone also
+#              SWIFT_KEYSTONE_AUTH_URL (its /v3), SWIFT_KEYSTONE_USER (project:user, glance_store's form, the
+#              service user of scripts/keystone.sh), SWIFT_KEYSTONE_KEY
 #   etc/       *-server.conf, *.builder, *.ring.gz;   data/d1/ the one device;   log/, run/ (pids)
 set -euo pipefail
 
@@ -56,7 +65,7 @@ die() { echo "swift.sh: $*" >&2; exit 1; }
 installed() {
   command -v swift-proxy-server >/dev/null && command -v swift-object-server >/dev/null &&
     command -v swift-ring-builder >/dev/null && command -v memcached >/dev/null &&
-    /usr/bin/python3 -c 'import swift.common.middleware.s3api.s3api' 2>/dev/null
+    /usr/bin/python3 -c 'import swift.common.middleware.s3api.s3api, keystonemiddleware.auth_token' 2>/dev/null
 }
 
 install() {
@@ -64,7 +73,7 @@ install() {
   command -v apt-get >/dev/null || die "apt-get not found: install OpenStack Swift and memcached by hand"
   local sudo=()
   [ "$(id -u)" = 0 ] || sudo=(sudo)
-  local pkgs=(swift swift-proxy swift-account swift-container swift-object memcached)
+  local pkgs=(swift swift-proxy swift-account swift-container swift-object python3-keystonemiddleware memcached)
   echo "swift.sh: installing ${pkgs[*]} (apt-get)"
   if ! DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${pkgs[@]}"; then
     "${sudo[@]}" apt-get update
@@ -93,8 +102,44 @@ with tempfile.NamedTemporaryFile(dir=sys.argv[1]) as f:
 EOF
 }
 
+# The Keystone of scripts/keystone.sh, when it runs: sets KEYSTONE_URL and friends from its env file.
+KEYSTONE_ENV="$GLINT_WORK/keystone/env"
+keystone_up() {
+  [ -s "$KEYSTONE_ENV" ] || return 1
+  # shellcheck disable=SC1090
+  . "$KEYSTONE_ENV"
+  curl -fsS -o /dev/null --max-time 5 "$KEYSTONE_URL/v3" 2>/dev/null
+}
+
+# The object-store service and endpoint in Keystone's catalog (idempotent).
+register_endpoint() {
+  local os=("$GLINT_WORK/venv/bin/openstack" --os-auth-url "$KEYSTONE_AUTH_URL" --os-identity-api-version 3
+    --os-username "$KEYSTONE_ADMIN_USER" --os-password "$KEYSTONE_ADMIN_PASSWORD"
+    --os-project-name "$KEYSTONE_ADMIN_PROJECT" --os-user-domain-name Default --os-project-domain-name Default)
+  local url="http://127.0.0.1:$PROXY_PORT/v1/KEY_%(project_id)s"
+  "${os[@]}" service show object-store >/dev/null 2>&1 ||
+    "${os[@]}" service create --name swift object-store >/dev/null
+  local have
+  have=$("${os[@]}" endpoint list --service object-store --interface public -f value -c URL 2>/dev/null || true)
+  if [ "$have" != "$url" ]; then
+    local id
+    for id in $("${os[@]}" endpoint list --service object-store -f value -c ID); do
+      "${os[@]}" endpoint delete "$id" >/dev/null
+    done
+    "${os[@]}" endpoint create --region "$KEYSTONE_REGION" object-store public "$url" >/dev/null
+  fi
+}
+
+keystone_in_proxy() { grep -q '^\[filter:keystoneauth\]' "$ETC/proxy-server.conf" 2>/dev/null; }
+
 write_configs() {
-  local user common
+  local user common keystone=0 auth="tempauth"
+  if keystone_up; then
+    keystone=1
+    # authtoken and keystoneauth before tempauth: requests without a valid Keystone token pass on
+    # (delay_auth_decision) and tempauth, last, authorizes its own tokens and the S3 API's requests.
+    auth="authtoken keystoneauth tempauth"
+  fi
   user="$(id -un)"
   common="bind_ip = 127.0.0.1
 devices = $DATA
@@ -131,7 +176,7 @@ workers = 0
 log_name = proxy
 
 [pipeline:main]
-pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy slo dlo proxy-logging proxy-server
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api $auth copy slo dlo proxy-logging proxy-server
 
 [app:proxy-server]
 use = egg:swift#proxy
@@ -174,6 +219,28 @@ use = egg:swift#slo
 
 [filter:dlo]
 use = egg:swift#dlo
+EOF
+  [ "$keystone" = 1 ] || return 0
+  cat >>"$ETC/proxy-server.conf" <<EOF
+
+[filter:authtoken]
+paste.filter_factory = keystonemiddleware.auth_token:filter_factory
+www_authenticate_uri = $KEYSTONE_URL
+auth_url = $KEYSTONE_URL
+auth_type = password
+username = $GLINT_SERVICE_USER
+password = $GLINT_SERVICE_PASSWORD
+project_name = $GLINT_SERVICE_PROJECT
+user_domain_name = Default
+project_domain_name = Default
+delay_auth_decision = true
+cache = swift.cache
+include_service_catalog = false
+
+[filter:keystoneauth]
+use = egg:swift#keystoneauth
+reseller_prefix = KEY_
+operator_roles = admin, member
 EOF
 }
 
@@ -227,16 +294,29 @@ SWIFT_USER=$S3_USER
 SWIFT_KEY=$S3_KEY
 SWIFT_STORAGE_URL=$storage_url
 EOF
+  if keystone_in_proxy && keystone_up; then
+    cat >>"$ENV_FILE.tmp" <<EOF
+SWIFT_KEYSTONE_AUTH_URL=$KEYSTONE_AUTH_URL
+SWIFT_KEYSTONE_USER=$GLINT_SERVICE_PROJECT:$GLINT_SERVICE_USER
+SWIFT_KEYSTONE_KEY=$GLINT_SERVICE_PASSWORD
+EOF
+  fi
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 }
 
 start() {
   install
   mkdir -p "$RUN" "$LOG" "$DATA/d1"
-  if status && login; then
+  if status && login && { keystone_in_proxy || ! keystone_up; }; then
+    ! keystone_in_proxy || register_endpoint
     write_env
     echo "swift.sh: already running (proxy on 127.0.0.1:$PROXY_PORT); env in $ENV_FILE"
     return 0
+  fi
+  # A proxy started before Keystone was up is restarted with Keystone in its pipeline.
+  if alive proxy; then
+    kill "$(pid_of proxy)"
+    for _ in $(seq 1 50); do alive proxy || break; sleep 0.2; done
   fi
   check_xattrs
   write_configs
@@ -256,6 +336,7 @@ start() {
       fi
     done
     if proxy_answers && login; then
+      ! keystone_in_proxy || register_endpoint
       write_env
       echo "swift.sh: Swift proxy (S3 + Swift API) on 127.0.0.1:$PROXY_PORT; env in $ENV_FILE"
       return 0

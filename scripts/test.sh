@@ -18,8 +18,9 @@
 #                                from PyPI; on each backend in GLINT_TEST_BACKENDS)
 #   GLINT_TEST_NOTIFICATIONS=skip  skip tests/notifications/compare.sh (glint's notifications against real Glance
 #                                32's on RabbitMQ, event for event; needs Keystone and rabbitmqctl; ~40 s)
-#   GLINT_TEST_STORES=skip       run without the object-store server (scripts/swift.sh: Swift + S3 API;
-#                                the tests/stores tests print SKIPPED)
+#   GLINT_TEST_STORES=skip       run without the object-store server (scripts/swift.sh: Swift + S3 API, Keystone
+#                                auth when Keystone runs; the tests/stores tests and the s3/swift variants of the
+#                                tests/api store tests print SKIPPED)
 #   GLINT_TEST_PG_URL            PostgreSQL admin URL (default postgresql://postgres@127.0.0.1:5432/test)
 #   GLINT_TEST_MYSQL_URL         MariaDB admin URL (default mysql://root@127.0.0.1:3306/test)
 #   GLINT_TEST_REQUIRE=all       nothing may be skipped (CI): a skipping test fails, and so does the run
@@ -182,7 +183,7 @@ trap 'exit 130' INT TERM
 # library's directory (/usr/lib/x86_64-linux-gnu) changes, so a package installed between two builds
 # (Swift for the store tests, wrk for the bench smokes, Go for gophercloud) would cost full rebuilds.
 debian_packages=(libmariadb-dev libmariadb-dev-compat pkg-config)
-[ "${GLINT_TEST_STORES:-}" = skip ] || debian_packages+=(swift swift-proxy swift-account swift-container swift-object memcached)
+[ "${GLINT_TEST_STORES:-}" = skip ] || debian_packages+=(swift swift-proxy swift-account swift-container swift-object python3-keystonemiddleware memcached)
 [ "${GLINT_TEST_BENCH:-}" = skip ] || debian_packages+=(wrk)
 if [ "${GLINT_TEST_CONFORMANCE:-}" != skip ] && [ "${GLINT_TEST_KEYSTONE:-}" != skip ]; then
   debian_packages+=(golang-go golang-github-gophercloud-gophercloud-dev)

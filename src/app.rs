@@ -7,13 +7,14 @@ use crate::config::Config;
 use crate::db::{write_tx, Backend, Db, DbConn};
 use crate::error::Error;
 use crate::policy::Enforcer;
-use crate::store::FsStore;
+use crate::store::{EnabledStores, FsStore};
 
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
-    pub store: Arc<FsStore>,
+    /// The image stores: new data goes to the default one, locations are read by scheme.
+    pub store: Arc<EnabledStores>,
     /// The import staging area (`node_staging_uri`): one file per staged image.
     pub staging: Arc<FsStore>,
     pub policy: Arc<Enforcer>,

@@ -6,11 +6,12 @@ use std::time::Duration;
 use crate::auth::{KeystoneClient, TokenValidator};
 
 use crate::app::AppState;
+use crate::config::stores::StoreKind;
 use crate::config::{AuthStrategy, Config};
 use crate::db::connection::PoolSettings;
 use crate::db::Db;
 use crate::policy::Enforcer;
-use crate::store::{FsStore, HashAlgo};
+use crate::store::{EnabledStores, FsStore, HashAlgo, S3Store, Store, SwiftStore};
 
 /// The checks of [`build_state`] that touch nothing (`glint check-config` runs them too):
 /// the policy file and legacy policy settings, the Keystone options.
@@ -77,6 +78,49 @@ fn announce_auth(config: &Config) {
     }
 }
 
+/// The enabled image stores. The file store's directories are created (as glance_store does)
+/// only when it is enabled; the S3 store contacts its server at the first upload.
+fn open_stores(config: &Config, algo: HashAlgo) -> Result<EnabledStores, String> {
+    let enabled = &config.stores;
+    let file = if enabled.file {
+        let dir = &config.filesystem_store_datadir;
+        let store = FsStore::open(dir.clone(), algo)
+            .map_err(|e| format!("cannot open image store {}: {e}", dir.display()))?
+            .with_format_match(config.require_image_format_match)
+            .with_other_dirs(&config.filesystem_store_datadirs)
+            .map_err(|e| format!("cannot open image store directories: {e}"))?;
+        Some(store)
+    } else {
+        None
+    };
+    let s3 = match &enabled.s3 {
+        Some(c) => Some(
+            S3Store::new(c.clone(), algo)?.with_format_match(config.require_image_format_match),
+        ),
+        None => None,
+    };
+    let swift = match &enabled.swift {
+        Some(c) => Some(
+            SwiftStore::new(c.clone(), algo)?.with_format_match(config.require_image_format_match),
+        ),
+        None => None,
+    };
+    let default = match (enabled.default, &file, &s3, &swift) {
+        (StoreKind::File, Some(f), _, _) => Store::File(f.clone()),
+        (StoreKind::S3, _, Some(s), _) => Store::S3(s.clone()),
+        (StoreKind::Swift, _, _, Some(s)) => Store::Swift(s.clone()),
+        (kind, _, _, _) => return Err(format!("default_store {} is not enabled", kind.as_str())),
+    };
+    tracing::info!(
+        default_store = default.kind(),
+        file = file.is_some(),
+        s3 = s3.is_some(),
+        swift = swift.is_some(),
+        "image stores enabled"
+    );
+    Ok(EnabledStores::new(default, file, s3, swift))
+}
+
 /// Open the database (applying migrations), recover from an earlier crash, open the store.
 pub fn build_state(config: Config) -> Result<AppState, String> {
     announce_auth(&config);
@@ -93,16 +137,7 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
         .hashing_algorithm
         .parse()
         .map_err(|_| format!("unsupported hashing_algorithm {}", config.hashing_algorithm))?;
-    let store = FsStore::open(config.filesystem_store_datadir.clone(), algo)
-        .map_err(|e| {
-            format!(
-                "cannot open image store {}: {e}",
-                config.filesystem_store_datadir.display()
-            )
-        })?
-        .with_format_match(config.require_image_format_match)
-        .with_other_dirs(&config.filesystem_store_datadirs)
-        .map_err(|e| format!("cannot open image store directories: {e}"))?;
+    let store = open_stores(&config, algo)?;
     let staging = crate::service::import::open_staging(&config, algo)?;
     let tokens = match config.auth_strategy {
         AuthStrategy::Noauth => None,

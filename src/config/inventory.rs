@@ -286,8 +286,8 @@ pub const INVENTORY: &[Opt] = &[
     Opt { section: "database", name: "use_db_reconnect", default: "false", disposition: Ignored, reason: "SQLAlchemy pool / driver tuning", also_accept: &[] },
     Opt { section: "glance_download_properties", name: "extra_properties", default: "[hw_,trait:,os_distro,os_secure_boot,os_type]", disposition: Ignored, reason: "glance-download import is not implemented", also_accept: &[] },
     Opt { section: "glance_store", name: "default_backend", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
-    Opt { section: "glance_store", name: "default_store", default: "file", disposition: Refused, reason: "only the file store is enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "default_swift_reference", default: "ref1", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
+    Opt { section: "glance_store", name: "default_store", default: "file", disposition: Honoured, reason: "read by glint: file, s3 or swift", also_accept: &[] },
+    Opt { section: "glance_store", name: "default_swift_reference", default: "ref1", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "glance_store", name: "filesystem_store_chunk_size", default: "65536", disposition: Ignored, reason: "file store tuning", also_accept: &[] },
     Opt { section: "glance_store", name: "filesystem_store_datadir", default: "/var/lib/glance/images", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "glance_store", name: "filesystem_store_datadirs", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
@@ -306,49 +306,49 @@ pub const INVENTORY: &[Opt] = &[
     Opt { section: "glance_store", name: "rbd_store_pool", default: "images", disposition: Refused, reason: "store not supported", also_accept: &[] },
     Opt { section: "glance_store", name: "rbd_store_user", default: "", disposition: Refused, reason: "store not supported", also_accept: &[] },
     Opt { section: "glance_store", name: "rbd_thin_provisioning", default: "false", disposition: Refused, reason: "store not supported", also_accept: &[] },
-    Opt { section: "glance_store", name: "s3_store_access_key", default: "", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "s3_store_bucket", default: "", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "s3_store_bucket_url_format", default: "auto", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "s3_store_cacert", default: "", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "s3_store_create_bucket_on_put", default: "false", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "s3_store_enable_data_integrity_protection", default: "false", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "s3_store_host", default: "", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "s3_store_large_object_chunk_size", default: "10", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "s3_store_large_object_size", default: "100", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "s3_store_region_name", default: "", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "s3_store_request_checksum_calculation", default: "when_required", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "s3_store_response_checksum_validation", default: "when_required", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "s3_store_secret_key", default: "", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "s3_store_thread_pools", default: "10", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "stores", default: "file,http", disposition: Refused, reason: "only the file store is enabled", also_accept: &["file", "file,http", "http,file"] },
-    Opt { section: "glance_store", name: "swift_buffer_on_upload", default: "false", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_admin_tenants", default: "", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_application_credential_id", default: "", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_application_credential_secret", default: "", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_auth_address", default: "", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_auth_insecure", default: "false", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_auth_version", default: "3", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_cacert", default: "/etc/ssl/certs/ca-certificates.crt", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_config_file", default: "", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_container", default: "glance", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_create_container_on_put", default: "false", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_endpoint", default: "https://swift.openstack.example.org/v1/path_not_including_container_name", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_endpoint_type", default: "publicURL", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_expire_soon_interval", default: "60", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_key", default: "", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_large_object_chunk_size", default: "200", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_large_object_size", default: "5120", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_multi_tenant", default: "false", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_multiple_containers_seed", default: "0", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_project_id", default: "", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_project_name", default: "", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_region", default: "RegionTwo", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_retry_get_count", default: "0", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_service_type", default: "object-store", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_ssl_compression", default: "true", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_use_trusts", default: "true", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_store_user", default: "", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
-    Opt { section: "glance_store", name: "swift_upload_buffer_dir", default: "", disposition: Refused, reason: "store not yet enabled", also_accept: &[] },
+    Opt { section: "glance_store", name: "s3_store_access_key", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "s3_store_bucket", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "s3_store_bucket_url_format", default: "auto", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "s3_store_cacert", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "s3_store_create_bucket_on_put", default: "false", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "s3_store_enable_data_integrity_protection", default: "false", disposition: Refused, reason: "S3's optional request/response checksums are not sent or checked", also_accept: &[] },
+    Opt { section: "glance_store", name: "s3_store_host", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "s3_store_large_object_chunk_size", default: "10", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "s3_store_large_object_size", default: "100", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "s3_store_region_name", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "s3_store_request_checksum_calculation", default: "when_required", disposition: Refused, reason: "S3's optional request/response checksums are not sent or checked", also_accept: &[] },
+    Opt { section: "glance_store", name: "s3_store_response_checksum_validation", default: "when_required", disposition: Refused, reason: "S3's optional request/response checksums are not sent or checked", also_accept: &[] },
+    Opt { section: "glance_store", name: "s3_store_secret_key", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "s3_store_thread_pools", default: "10", disposition: Ignored, reason: "upload tuning: glint sends one part while it receives the next", also_accept: &[] },
+    Opt { section: "glance_store", name: "stores", default: "file,http", disposition: Honoured, reason: "read by glint: file, http (no reads), s3 and swift", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_buffer_on_upload", default: "false", disposition: Ignored, reason: "segments are streamed; nothing is buffered on disk", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_admin_tenants", default: "", disposition: Ignored, reason: "multi-tenant store only", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_application_credential_id", default: "", disposition: Refused, reason: "application credentials are not supported: use user and key", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_application_credential_secret", default: "", disposition: Refused, reason: "application credentials are not supported: use user and key", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_auth_address", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_auth_insecure", default: "false", disposition: Refused, reason: "TLS certificates are always verified (use swift_store_cacert)", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_auth_version", default: "3", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_cacert", default: "/etc/ssl/certs/ca-certificates.crt", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_config_file", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_container", default: "glance", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_create_container_on_put", default: "false", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_endpoint", default: "https://swift.openstack.example.org/v1/path_not_including_container_name", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_endpoint_type", default: "publicURL", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_expire_soon_interval", default: "60", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_key", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_large_object_chunk_size", default: "200", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_large_object_size", default: "5120", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_multi_tenant", default: "false", disposition: Refused, reason: "only the single-tenant swift store is supported", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_multiple_containers_seed", default: "0", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_project_id", default: "", disposition: Refused, reason: "application credentials are not supported: use user and key", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_project_name", default: "", disposition: Refused, reason: "application credentials are not supported: use user and key", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_region", default: "RegionTwo", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_retry_get_count", default: "0", disposition: Ignored, reason: "a download cut by Swift is not resumed", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_service_type", default: "object-store", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_ssl_compression", default: "true", disposition: Ignored, reason: "transport tuning", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_use_trusts", default: "true", disposition: Ignored, reason: "multi-tenant store only", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_store_user", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
+    Opt { section: "glance_store", name: "swift_upload_buffer_dir", default: "", disposition: Ignored, reason: "segments are streamed; nothing is buffered on disk", also_accept: &[] },
     Opt { section: "glance_store", name: "vmware_api_retry_count", default: "10", disposition: Refused, reason: "store not supported", also_accept: &[] },
     Opt { section: "glance_store", name: "vmware_ca_file", default: "/etc/ssl/certs/ca-certificates.crt", disposition: Refused, reason: "store not supported", also_accept: &[] },
     Opt { section: "glance_store", name: "vmware_datastores", default: "", disposition: Refused, reason: "store not supported", also_accept: &[] },
@@ -617,6 +617,8 @@ mod tests {
             .chain(super::super::transport::KNOWN)
             .chain(super::super::process::KNOWN)
             .chain(super::super::oslo_limit::KNOWN)
+            .chain(super::super::stores::KNOWN)
+            .chain(super::super::swift::KNOWN)
             .flat_map(|(s, keys)| keys.iter().map(move |k| (*s, *k)));
         for (s, k) in reads {
             // Read to be checked (`flavor`) counts: it is refused unless the default.
@@ -642,6 +644,8 @@ mod tests {
                 .chain(super::super::transport::KNOWN)
                 .chain(super::super::process::KNOWN)
                 .chain(super::super::oslo_limit::KNOWN)
+                .chain(super::super::stores::KNOWN)
+                .chain(super::super::swift::KNOWN)
                 .any(|(s, keys)| *s == o.section && keys.contains(&o.name));
             assert!(
                 read || elsewhere(o),
@@ -663,13 +667,28 @@ mod tests {
     }
 
     #[test]
+    fn an_s3_default_store_is_accepted_whole() {
+        let raw = RawConfig::from_text(
+            "[glance_store]\nstores = file,http,s3\ndefault_store = s3\n\
+             s3_store_host = https://s3.example.com\ns3_store_access_key = ak\n\
+             s3_store_secret_key = sk\ns3_store_bucket = images\n\
+             s3_store_create_bucket_on_put = true\ns3_store_bucket_url_format = path\n\
+             s3_store_large_object_size = 200\ns3_store_large_object_chunk_size = 20\n\
+             s3_store_cacert = /etc/ssl/ca.pem\ns3_store_region_name = r1\n",
+        )
+        .unwrap();
+        assert_eq!(classify(&raw), Report::default());
+        assert!(raw.ignored().is_empty(), "{:?}", raw.ignored());
+    }
+
+    #[test]
     fn classify_refuses_ignores_and_flags_unknown() {
         let raw = RawConfig::from_text(
             "[DEFAULT]\nbind_port = 9292\ndebug = True\nlog_file = /var/log/g.log\nuse_keystone_limits = False\n\
              property_protection_file = /etc/glance/pp.conf\nno_such_option = 1\n\
              upload_stale_timeout = 60\n\
              [paste_deploy]\nflavor = keystone\n\
-             [glance_store]\nstores = http, FILE\ns3_store_secret_key = s3cr3t\n\
+             [glance_store]\nstores = http, FILE\nvmware_server_password = s3cr3t\n\
              [keystone_authtoken]\nmemcached_servers = a:11211\ninsecure = false\n\
              user_domain_id = default\n",
         )
@@ -677,7 +696,7 @@ mod tests {
         let r = classify(&raw);
         assert_eq!(r.refused.len(), 2, "{:?}", r.refused);
         assert!(r.refused[0].starts_with("[DEFAULT] property_protection_file is not supported"));
-        assert!(r.refused[1].starts_with("[glance_store] s3_store_secret_key"));
+        assert!(r.refused[1].starts_with("[glance_store] vmware_server_password"));
         assert!(r.refused.iter().all(|m| !m.contains("s3cr3t")));
         assert_eq!(
             r.ignored,
@@ -693,7 +712,11 @@ mod tests {
             ("keystone_authtoken", "cafile", "/etc/ssl/ca.pem"),
             ("keystone_authtoken", "insecure", "True"),
             ("image_format", "vmdk_allowed_types", "streamOptimized"),
-            ("glance_store", "stores", "file,rbd"),
+            (
+                "glance_store",
+                "s3_store_enable_data_integrity_protection",
+                "true",
+            ),
         ] {
             let mut raw = RawConfig::default();
             raw.set(section, name, value);

@@ -18,8 +18,8 @@ pub mod notifications;
 pub mod oslo_limit;
 pub mod process;
 pub mod sharing;
-/// Object-store options (S3); read on their own, not yet part of [`Config`].
 pub mod stores;
+pub mod swift;
 pub mod transport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,9 +98,13 @@ pub struct Config {
     pub keystone: KeystoneConfig,
     /// Interoperable image import and tasks.
     pub import: import::ImportConfig,
-    /// `[DEFAULT] enabled_backends` naming one file store: Glance's multi-store
-    /// mode with that single backend. `None`: the single unnamed store.
+    /// `[DEFAULT] enabled_backends` naming one store (file, s3 or swift; its kind and options
+    /// are in `stores`): Glance's multi-store mode with that single backend. `None`: the
+    /// single-store mode.
     pub backend: Option<Backend>,
+    /// The enabled stores and the one new data goes to (`[glance_store] stores`,
+    /// `default_store` and each store's options).
+    pub stores: stores::StoresConfig,
     /// `[oslo_middleware] enable_proxy_headers_parsing`: trust `Forwarded`,
     /// `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-Prefix` for the links glint
     /// builds (set it only behind a proxy that sets or strips them). Off by default, as in
@@ -124,7 +128,7 @@ pub struct Config {
     pub keystone_limits: oslo_limit::LimitsConfig,
 }
 
-/// The one named filesystem backend of multi-store mode.
+/// The one named backend of multi-store mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Backend {
     pub id: String,
@@ -133,8 +137,8 @@ pub struct Backend {
 }
 
 /// `[DEFAULT] enabled_backends` and `[glance_store] default_backend`: glint
-/// accepts exactly one `<id>:file` entry, the default backend.
-fn parse_backend(raw: &RawConfig) -> Result<Option<Backend>, String> {
+/// accepts exactly one `<id>:<kind>` entry (kind `file`, `s3` or `swift`), the default backend.
+fn parse_backend(raw: &RawConfig) -> Result<Option<(Backend, stores::StoreKind)>, String> {
     let Some(list) = raw.get("DEFAULT", "enabled_backends") else {
         return Ok(None);
     };
@@ -145,16 +149,22 @@ fn parse_backend(raw: &RawConfig) -> Result<Option<Backend>, String> {
         .collect();
     let [entry] = entries[..] else {
         return Err(format!(
-            "invalid value '{list}' for [DEFAULT] enabled_backends: glint supports exactly one '<id>:file' backend"
+            "invalid value '{list}' for [DEFAULT] enabled_backends: glint supports exactly one '<id>:<kind>' backend, kind file, s3 or swift"
         ));
     };
     let (id, kind) = entry
         .split_once(':')
         .map(|(i, k)| (i.trim(), k.trim()))
         .unwrap_or((entry, ""));
-    if id.is_empty() || kind != "file" || id.starts_with("os_glance_") {
+    let kind = match kind {
+        "file" => stores::StoreKind::File,
+        "s3" => stores::StoreKind::S3,
+        "swift" => stores::StoreKind::Swift,
+        _ => stores::StoreKind::Other,
+    };
+    if id.is_empty() || kind == stores::StoreKind::Other || id.starts_with("os_glance_") {
         return Err(format!(
-            "invalid value '{list}' for [DEFAULT] enabled_backends: glint supports exactly one '<id>:file' backend"
+            "invalid value '{list}' for [DEFAULT] enabled_backends: glint supports exactly one '<id>:<kind>' backend, kind file, s3 or swift"
         ));
     }
     match raw.get("glance_store", "default_backend") {
@@ -171,10 +181,11 @@ fn parse_backend(raw: &RawConfig) -> Result<Option<Backend>, String> {
             )
         }
     }
-    Ok(Some(Backend {
+    let backend = Backend {
         id: id.to_owned(),
         description: raw.get(id, "store_description").map(str::to_owned),
-    }))
+    };
+    Ok(Some((backend, kind)))
 }
 
 /// `filesystem_store_datadirs` as glance_store's filesystem driver reads it: each value
@@ -400,17 +411,25 @@ impl RawConfig {
 
     /// Options present but not read by glint, as `[section] key`.
     pub fn ignored(&self) -> Vec<String> {
-        // The named backend's own section (`[<id>] filesystem_store_datadir`, ...).
-        let backend = parse_backend(self).ok().flatten().map(|b| b.id);
+        // The named backend's own section (`[<id>] filesystem_store_datadir`, the s3 and swift
+        // options, ...).
+        let backend = parse_backend(self).ok().flatten().map(|(b, _)| b.id);
         let backend_keys = [
             "filesystem_store_datadir",
             "filesystem_store_datadirs",
             "store_description",
+            "weight",
         ];
+        let store_keys = stores::KNOWN
+            .iter()
+            .chain(swift::KNOWN)
+            .flat_map(|(_, k)| k.iter());
+        let store_keys: Vec<&str> = store_keys.copied().collect();
         self.values
             .keys()
             .filter(|(s, k)| {
-                !(backend.as_deref() == Some(s.as_str()) && backend_keys.contains(&k.as_str()))
+                !(backend.as_deref() == Some(s.as_str())
+                    && (backend_keys.contains(&k.as_str()) || store_keys.contains(&k.as_str())))
             })
             .filter(|(s, k)| {
                 !KNOWN
@@ -424,6 +443,8 @@ impl RawConfig {
                     .chain(process::KNOWN)
                     .chain(noauth::KNOWN)
                     .chain(oslo_limit::KNOWN)
+                    .chain(stores::KNOWN)
+                    .chain(swift::KNOWN)
                     .any(|(ks, keys)| ks == s && keys.contains(&k.as_str()))
             })
             .map(|(s, k)| format!("[{s}] {k}"))
@@ -476,7 +497,12 @@ impl Config {
         let database_connection = database::DatabaseUrl::parse(&database_connection)
             .map_err(|e| format!("invalid [database] connection: {e}"))?;
         let ks = "keystone_authtoken";
-        let backend = parse_backend(raw)?;
+        let parsed = parse_backend(raw)?;
+        let stores = stores::StoresConfig::from_raw(
+            raw,
+            parsed.as_ref().map(|(b, kind)| (b.id.as_str(), *kind)),
+        )?;
+        let backend = parsed.map(|(b, _)| b);
         let datadir = backend
             .as_ref()
             .and_then(|b| raw.get(&b.id, "filesystem_store_datadir"))
@@ -580,6 +606,7 @@ impl Config {
                 http_request_max_retries: raw.parse(ks, "http_request_max_retries", 3)?,
             },
             import: import::ImportConfig::from_raw(raw, data_dir)?,
+            stores,
             backend,
             enable_proxy_headers_parsing: raw.parse_bool(
                 "oslo_middleware",
@@ -691,7 +718,7 @@ mod tests {
         let raw = RawConfig::from_text(
             "[DEFAULT]\nbind_port = 1\n[glance_store]\nfilesystem_store_datadir = /a\n\
              [DEFAULT]\nenabled_backends = fast:file\n[glance_store]\ndefault_backend = fast\n\
-             [fast]\nfilesystem_store_datadir = /b\nstore_description = Fast\n",
+             [fast]\nfilesystem_store_datadir = /b\nstore_description = Fast\nweight = 7\n",
         )
         .unwrap();
         let c = Config::from_raw(&raw, d).unwrap();
@@ -703,7 +730,20 @@ mod tests {
             })
         );
         assert_eq!(c.filesystem_store_datadir, PathBuf::from("/b"));
+        assert_eq!(c.stores.weight, 7);
         assert_eq!(c.bind_port, 1);
+        assert!(raw.ignored().is_empty(), "{:?}", raw.ignored());
+        let raw = RawConfig::from_text(
+            "[DEFAULT]\nenabled_backends = cheap:s3\n[glance_store]\ndefault_backend = cheap\n\
+             [cheap]\ns3_store_host = h\ns3_store_access_key = a\ns3_store_secret_key = s\n\
+             s3_store_bucket = b\nstore_description = Cheap\n",
+        )
+        .unwrap();
+        let c = Config::from_raw(&raw, d).unwrap();
+        assert_eq!(c.backend_id(), Some("cheap"));
+        assert_eq!(c.stores.default, stores::StoreKind::S3);
+        assert!(!c.stores.file);
+        assert_eq!(c.stores.s3.as_ref().map(|s| s.bucket.as_str()), Some("b"));
         assert!(raw.ignored().is_empty(), "{:?}", raw.ignored());
         for (backends, default) in [
             ("fast:file,cheap:file", "fast"),
@@ -732,12 +772,15 @@ mod tests {
     fn env_overrides_and_ignored_options() {
         let mut raw = RawConfig::default();
         raw.set("DEFAULT", "bind_port", "1");
-        raw.set("glance_store", "stores", "file,http");
+        raw.set("glance_store", "filesystem_store_chunk_size", "1");
         raw.apply_env(
             vec![("GLINT__DEFAULT__BIND_PORT".to_owned(), "9393".to_owned())].into_iter(),
         );
         let c = Config::from_raw(&raw, Path::new("/tmp")).unwrap();
         assert_eq!(c.bind_port, 9393);
-        assert_eq!(raw.ignored(), vec!["[glance_store] stores".to_owned()]);
+        assert_eq!(
+            raw.ignored(),
+            vec!["[glance_store] filesystem_store_chunk_size".to_owned()]
+        );
     }
 }

@@ -1,6 +1,6 @@
-//! Options of the object stores, with glance_store's names: the S3 driver's `s3_store_*`
-//! keys, read from `[glance_store]` or a named backend's own section. Not yet part of
-//! [`super::Config`]: the service still writes to the file store only.
+//! Which image stores are enabled and their options, with glance_store's names: single-store
+//! mode's `[glance_store] stores` and `default_store`, and the S3 driver's `s3_store_*` keys,
+//! read from `[glance_store]` or a named backend's own section.
 
 use std::path::PathBuf;
 
@@ -9,6 +9,169 @@ use super::RawConfig;
 /// glance_store's smallest `s3_store_large_object_chunk_size` (S3's minimum part size), MiB.
 const MIN_CHUNK_MIB: u64 = 5;
 const MIB: u64 = 1024 * 1024;
+
+/// Options glint reads in `[glance_store]` for the stores (besides the file store's).
+pub(super) const KNOWN: &[(&str, &[&str])] = &[(
+    "glance_store",
+    &[
+        "stores",
+        "default_store",
+        "s3_store_host",
+        "s3_store_region_name",
+        "s3_store_access_key",
+        "s3_store_secret_key",
+        "s3_store_bucket",
+        "s3_store_create_bucket_on_put",
+        "s3_store_bucket_url_format",
+        "s3_store_large_object_size",
+        "s3_store_large_object_chunk_size",
+        "s3_store_cacert",
+    ],
+)];
+
+/// A kind of store glint writes image data to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    File,
+    S3,
+    Swift,
+    /// A kind glint does not have (parsing only).
+    Other,
+}
+
+impl StoreKind {
+    /// glance_store's name for the kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreKind::File => "file",
+            StoreKind::S3 => "s3",
+            StoreKind::Swift => "swift",
+            StoreKind::Other => "other",
+        }
+    }
+}
+
+/// The enabled stores of single-store mode (`[glance_store] stores`, deprecated in Glance but
+/// still the common deployment): every enabled store reads the locations of its scheme, new
+/// data goes to `default_store`. Multi-store mode (`enabled_backends`) has its one file store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoresConfig {
+    /// `file` is enabled: `file://` locations are readable.
+    pub file: bool,
+    /// `s3` is enabled, with its options.
+    pub s3: Option<S3Config>,
+    /// `swift` is enabled, with its options.
+    pub swift: Option<super::swift::SwiftConfig>,
+    /// `default_store`: where new image data is written.
+    pub default: StoreKind,
+    /// Multi-store mode: the backend's `[<id>] weight` (glance_store's option, default 0), shown
+    /// by `/v2/info/stores/detail`.
+    pub weight: i64,
+}
+
+impl StoresConfig {
+    /// The file store alone, as with no store option set.
+    pub fn file_only() -> Self {
+        StoresConfig {
+            file: true,
+            s3: None,
+            swift: None,
+            default: StoreKind::File,
+            weight: 0,
+        }
+    }
+
+    /// Reads `stores` and `default_store` and the options of each enabled store; in
+    /// multi-store mode (`backend`: the one `enabled_backends` entry, id and kind; glance_store
+    /// then ignores `stores` and `default_store`) that backend alone, with the options of its
+    /// own section.
+    pub fn from_raw(raw: &RawConfig, backend: Option<(&str, StoreKind)>) -> Result<Self, String> {
+        if let Some((id, kind)) = backend {
+            let mut c = StoresConfig {
+                file: false,
+                s3: None,
+                swift: None,
+                default: kind,
+                weight: raw.parse(id, "weight", 0)?,
+            };
+            match kind {
+                StoreKind::File | StoreKind::Other => {
+                    return Ok(StoresConfig {
+                        weight: c.weight,
+                        ..Self::file_only()
+                    })
+                }
+                StoreKind::S3 => c.s3 = Some(S3Config::from_raw(raw, id)?),
+                StoreKind::Swift => c.swift = Some(super::swift::SwiftConfig::from_raw(raw, id)?),
+            }
+            return Ok(c);
+        }
+        let section = "glance_store";
+        let listed = raw.get(section, "stores").unwrap_or("file,http");
+        let (mut file, mut s3, mut swift) = (false, false, false);
+        for kind in listed
+            .trim_matches(['[', ']'])
+            .split(',')
+            .map(|k| k.trim().to_ascii_lowercase())
+            .filter(|k| !k.is_empty())
+        {
+            match kind.as_str() {
+                "file" => file = true,
+                "s3" => s3 = true,
+                "swift" => swift = true,
+                // The read-only http store: glint reads no http locations, as before.
+                "http" => {}
+                other => {
+                    return Err(format!(
+                        "invalid value '{listed}' for [{section}] stores: glint does not support the '{other}' store (file, http, s3 and swift are supported)"
+                    ))
+                }
+            }
+        }
+        let default = match raw
+            .get(section, "default_store")
+            .unwrap_or("file")
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "file" | "filesystem" => StoreKind::File,
+            "s3" => StoreKind::S3,
+            "swift" | "swift+http" | "swift+https" | "swift+config" => StoreKind::Swift,
+            other => {
+                return Err(format!(
+                    "invalid value '{other}' for [{section}] default_store: glint writes to the file, s3 or swift store"
+                ))
+            }
+        };
+        let enabled = match default {
+            StoreKind::File => file,
+            StoreKind::S3 => s3,
+            StoreKind::Swift => swift,
+            StoreKind::Other => false,
+        };
+        if !enabled {
+            return Err(format!(
+                "[{section}] default_store = {} is not one of [{section}] stores ({listed})",
+                default.as_str()
+            ));
+        }
+        Ok(StoresConfig {
+            file,
+            s3: if s3 {
+                Some(S3Config::from_raw(raw, section)?)
+            } else {
+                None
+            },
+            swift: if swift {
+                Some(super::swift::SwiftConfig::from_raw(raw, section)?)
+            } else {
+                None
+            },
+            default,
+            weight: 0,
+        })
+    }
+}
 
 /// `s3_store_bucket_url_format`: how the bucket appears in request URLs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -172,6 +335,47 @@ mod tests {
 
     const BASE: &str = "[glance_store]\ns3_store_host = 127.0.0.1:9710\ns3_store_access_key = ak\n\
                         s3_store_secret_key = sk\ns3_store_bucket = images\n";
+
+    #[test]
+    fn enabled_stores_and_the_default() {
+        let c = StoresConfig::from_raw(&raw(""), None).expect("defaults");
+        assert_eq!(c, StoresConfig::file_only());
+        let text = format!("{BASE}stores = file, http, S3\ndefault_store = s3\n");
+        let c = StoresConfig::from_raw(&raw(&text), None).expect("s3");
+        assert!(c.file);
+        assert_eq!(c.default, StoreKind::S3);
+        assert_eq!(c.s3.expect("s3 options").bucket, "images");
+        // s3 options are only read (and required) when s3 is enabled.
+        let c = StoresConfig::from_raw(&raw("[glance_store]\ndefault_store = filesystem\n"), None)
+            .expect("file");
+        assert_eq!((c.s3, c.default), (None, StoreKind::File));
+        let cases = [
+            ("stores = file,rbd\n", "'rbd' store"),
+            (
+                "stores = swift\ndefault_store = swift\n",
+                "needs an account",
+            ),
+            ("stores = s3\n", "default_store = file is not one of"),
+            ("default_store = s3\n", "default_store = s3 is not one of"),
+            ("stores = s3\ndefault_store = swift\n", "default_store"),
+            (
+                "stores = s3\ndefault_store = s3\n",
+                "s3_store_host is required",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = StoresConfig::from_raw(&raw(&format!("[glance_store]\n{text}")), None)
+                .expect_err(text);
+            assert!(e.contains(want), "{text}: {e}");
+        }
+        // Multi-store mode leaves them to enabled_backends.
+        let c = StoresConfig::from_raw(
+            &raw("[glance_store]\nstores = rbd\n"),
+            Some(("fast", StoreKind::File)),
+        )
+        .expect("multi-store");
+        assert_eq!(c, StoresConfig::file_only());
+    }
 
     #[test]
     fn defaults_match_glance_store() {

@@ -105,10 +105,11 @@ where
     let receiving = crate::metrics::InProgress::start(&crate::metrics::PROCESS.uploads_in_progress);
     let data = receive(
         state,
-        &state.store,
+        state.store.default_store(),
         &id,
         body,
         disk_format.as_deref(),
+        declared_size,
         ImageStatus::Saving,
         on_abandon,
         |e| state.notifier.upload_failed(&upload_failure_text(&id, e)),
@@ -122,7 +123,7 @@ where
     // 3. Record the result, unless the image was deleted (or reset) meanwhile.
     let active = record_received(
         state,
-        &state.store,
+        state.store.default_store(),
         &id,
         ImageStatus::Saving,
         true,
@@ -271,10 +272,9 @@ async fn read_data(
     locations: &Option<Vec<db::locations::Location>>,
     range: Option<(u64, u64)>,
 ) -> Result<crate::store::DataStream, StoreError> {
-    use futures_util::StreamExt;
     let Some(locations) = locations else {
         let (_, body) = state.store.get(id, range).await?;
-        return Ok(body.boxed());
+        return Ok(body);
     };
     let backend = state.config.backend_id();
     let mut last = StoreError::NotFound;
@@ -286,7 +286,7 @@ async fn read_data(
             }
         }
         match state.store.get_location(&loc.url, range).await {
-            Ok((_, body)) => return Ok(body.boxed()),
+            Ok((_, body)) => return Ok(body),
             Err(e @ StoreError::RangeNotSatisfiable { .. }) => return Err(e),
             Err(e) => {
                 tracing::warn!(image_id = %id, location = %loc.url, error = %e, "cannot read image location");

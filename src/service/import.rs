@@ -43,7 +43,7 @@ use crate::domain::import::{
 };
 use crate::domain::task::{self as task_domain, Task, TaskStatus};
 use crate::error::{Error, Msg};
-use crate::store::{FsStore, HashAlgo, StoreError};
+use crate::store::{FsStore, HashAlgo, Store, StoreError};
 
 /// Opens (creating) the staging directory; leftovers of a crash are swept by recovery.
 pub fn open_staging(config: &Config, algo: HashAlgo) -> Result<FsStore, String> {
@@ -98,11 +98,13 @@ where
 
     // `_unstage` on failure: back to queued; the staging area keeps nothing.
     let receiving = crate::metrics::InProgress::start(&crate::metrics::PROCESS.uploads_in_progress);
+    let staging = Store::File((*state.staging).clone());
     let data = receive(
         state,
-        &state.staging,
+        &staging,
         &id,
         body,
+        None,
         None,
         ImageStatus::Uploading,
         on_abandon,
@@ -120,7 +122,7 @@ where
     );
     let staged = record_received(
         state,
-        &state.staging,
+        &staging,
         &id,
         ImageStatus::Uploading,
         false,
@@ -481,7 +483,14 @@ async fn copy_data(
     let body = data.map(|r| r.map_err(|e| e.to_string()));
     state
         .store
-        .put(id, body, state.config.image_size_cap, inspect_as.as_deref())
+        .default_store()
+        .put(
+            id,
+            body,
+            state.config.image_size_cap,
+            inspect_as.as_deref(),
+            Some(size),
+        )
         .await
         .map_err(describe)
 }

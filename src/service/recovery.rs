@@ -36,11 +36,15 @@ pub async fn recover_stale_uploads(state: &AppState) -> Result<Vec<String>, Erro
             "uploads interrupted by a dead process: images returned to 'queued'"
         );
     }
-    let store = state.store.clone();
-    match actix_web::web::block(move || store.sweep_temp_files(stale)).await {
-        Ok(Ok(n)) if n > 0 => tracing::warn!(removed = n, "stale temporary upload files removed"),
-        Ok(Err(e)) => tracing::warn!(error = %e, "cannot sweep temporary upload files"),
-        _ => {}
+    // Only the file store writes temporary files; S3 aborts its own multipart uploads.
+    if let Some(store) = state.store.file().cloned() {
+        match actix_web::web::block(move || store.sweep_temp_files(stale)).await {
+            Ok(Ok(n)) if n > 0 => {
+                tracing::warn!(removed = n, "stale temporary upload files removed")
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot sweep temporary upload files"),
+            _ => {}
+        }
     }
     // Imports and stages (the interoperable import) recover the same way.
     if let Err(e) = recover_imports(state).await {

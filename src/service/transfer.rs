@@ -15,7 +15,7 @@ use crate::domain::context::RequestContext;
 use crate::domain::id::ImageId;
 use crate::domain::image::{Image, ImageStatus};
 use crate::error::{Error, Msg};
-use crate::store::{FsStore, StoreError, StoredData};
+use crate::store::{Store, StoreError, StoredData};
 
 /// What to do once a transfer abandoned mid-body (its future dropped) has been cleaned up: e.g.
 /// answer the client on its raw connection (`api::body::late_answer`).
@@ -40,7 +40,7 @@ pub(crate) fn add_location(
     id: &ImageId,
     at: chrono::NaiveDateTime,
 ) -> Result<(), Error> {
-    let url = state.store.location(id);
+    let url = state.store.default_store().location(id);
     db::locations::add(conn, id, &url, state.config.backend_id(), at)?;
     Ok(())
 }
@@ -52,7 +52,7 @@ pub(crate) fn add_location(
 /// unacknowledged stays behind.
 pub(crate) async fn record_received(
     state: &AppState,
-    store: &FsStore,
+    store: &Store,
     id: &ImageId,
     expected: ImageStatus,
     located: bool,
@@ -101,13 +101,15 @@ pub(crate) async fn record_received(
 /// Receives a transfer's data into `store`; a transfer abandoned mid-body (its future dropped)
 /// returns the image from `status` to `queued`, then runs `on_abandon`. `on_failure` sees a
 /// store failure before the image is requeued (an upload's `image.upload` error comes first).
+/// `declared_size` (the `Content-Length`) is passed on to the store (see `Store::put`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn receive<S, E>(
     state: &AppState,
-    store: &FsStore,
+    store: &Store,
     id: &ImageId,
     body: S,
     inspect_as: Option<&str>,
+    declared_size: Option<u64>,
     status: ImageStatus,
     on_abandon: Option<OnAbandon>,
     on_failure: impl FnOnce(&StoreError),
@@ -123,7 +125,13 @@ where
         then: on_abandon,
     };
     let body = with_stall_timeout(body, state.config.transport.upload_stall_timeout);
-    let put = store.put(id, body, state.config.image_size_cap, inspect_as);
+    let put = store.put(
+        id,
+        body,
+        state.config.image_size_cap,
+        inspect_as,
+        declared_size,
+    );
     let stored = tokio::select! {
         r = put => r,
         () = heartbeat(state, id, status, None) => unreachable!("heartbeat never ends"),

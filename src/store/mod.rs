@@ -1,7 +1,8 @@
 //! Image data storage: the bytes behind `PUT`/`GET /v2/images/{id}/file`.
 //!
-//! Glance's `file` store ([`FsStore`]) and `s3` store ([`S3Store`]), behind [`Store`]. The service layer is
-//! the only caller; it owns the image status machine and maps [`StoreError`] to
+//! Glance's `file`, `s3` and `swift` stores ([`FsStore`], [`S3Store`], [`SwiftStore`]),
+//! behind [`Store`]; the
+//! enabled ones of a process in [`EnabledStores`]. The service layer is the only caller; it owns the image status machine and maps [`StoreError`] to
 //! HTTP statuses (Glance's `glance/api/v2/image_data.py` decides which):
 //!
 //! | error | Glance answers |
@@ -14,9 +15,11 @@
 //! | [`StoreError::NotFound`] | 404 on download |
 
 pub(crate) mod digest;
+pub mod enabled;
 pub mod filesystem;
 pub mod inspect;
 pub mod s3;
+pub mod swift;
 
 use std::fmt;
 use std::str::FromStr;
@@ -25,8 +28,10 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use sha2::Digest;
 
+pub use enabled::EnabledStores;
 pub use filesystem::{FileStream, FsStore};
 pub use s3::{S3Location, S3Store};
+pub use swift::{SwiftLocation, SwiftStore};
 
 /// Image data as any store returns it.
 pub type DataStream = futures_util::stream::BoxStream<'static, std::io::Result<Bytes>>;
@@ -40,6 +45,8 @@ pub enum Store {
     File(FsStore),
     /// glance_store's `s3` store.
     S3(S3Store),
+    /// glance_store's `swift` store (single-tenant).
+    Swift(SwiftStore),
 }
 
 impl Store {
@@ -48,6 +55,7 @@ impl Store {
         match self {
             Store::File(_) => "file",
             Store::S3(_) => "s3",
+            Store::Swift(_) => "swift",
         }
     }
 
@@ -55,17 +63,21 @@ impl Store {
         match self {
             Store::File(s) => s.hash_algo(),
             Store::S3(s) => s.hash_algo(),
+            Store::Swift(s) => s.hash_algo(),
         }
     }
 
     /// Streams `body` into the image's data; see [`FsStore::put`], whose contract every
     /// store keeps (size cap, format inspection, nothing left behind on failure or drop).
+    /// `declared_size` (a `Content-Length`, or the staged size) lets Swift choose between a
+    /// plain and a large object as glance_store does.
     pub async fn put<S, E>(
         &self,
         image_id: &str,
         body: S,
         size_cap: u64,
         disk_format: Option<&str>,
+        declared_size: Option<u64>,
     ) -> Result<StoredData, StoreError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -74,6 +86,10 @@ impl Store {
         match self {
             Store::File(s) => s.put(image_id, body, size_cap, disk_format).await,
             Store::S3(s) => s.put(image_id, body, size_cap, disk_format).await,
+            Store::Swift(s) => {
+                s.put(image_id, body, size_cap, disk_format, declared_size)
+                    .await
+            }
         }
     }
 
@@ -90,6 +106,7 @@ impl Store {
                 Ok((total, stream.boxed()))
             }
             Store::S3(s) => s.get(image_id, range).await,
+            Store::Swift(s) => s.get(image_id, range).await,
         }
     }
 
@@ -98,6 +115,7 @@ impl Store {
         match self {
             Store::File(s) => s.delete(image_id).await,
             Store::S3(s) => s.delete(image_id).await,
+            Store::Swift(s) => s.delete(image_id).await,
         }
     }
 
@@ -107,6 +125,7 @@ impl Store {
         match self {
             Store::File(s) => s.location(image_id),
             Store::S3(s) => s.location(image_id),
+            Store::Swift(s) => s.location(image_id),
         }
     }
 }

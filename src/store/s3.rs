@@ -238,6 +238,23 @@ impl S3Store {
         location: &S3Location,
         range: Option<(u64, u64)>,
     ) -> Result<(u64, DataStream), StoreError> {
+        let client = self.client_for(location)?;
+        get_from(&client, &object_path(&location.key)?, range).await
+    }
+
+    /// Removes the object a location URL names (as [`S3Store::get_location`] reads it); a
+    /// missing one is fine.
+    pub async fn delete_location(&self, location: &S3Location) -> Result<(), StoreError> {
+        let client = self.client_for(location)?;
+        match client.delete(&object_path(&location.key)?).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(s3_error(e)),
+        }
+    }
+
+    /// The client for a location: this store's own when the bucket and credentials are its
+    /// own, else one with the location's (on the endpoint of `s3_store_host`).
+    fn client_for(&self, location: &S3Location) -> Result<AmazonS3, StoreError> {
         let c = &self.inner.config;
         let (access, secret) = location
             .credentials
@@ -258,7 +275,7 @@ impl S3Store {
                 )
                 .map_err(|e| StoreError::Io(io::Error::other(e)))?
             };
-        get_from(&client, &object_path(&location.key)?, range).await
+        Ok(client)
     }
 
     /// Removes the image's object; a missing one is fine.

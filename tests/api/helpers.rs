@@ -10,6 +10,13 @@ use glint::config::{AuthStrategy, Config};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 
+#[path = "s3_target.rs"]
+pub mod s3_target;
+#[path = "swift_target.rs"]
+pub mod swift_target;
+use s3_target::S3Target;
+use swift_target::SwiftTarget;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -76,6 +83,10 @@ pub struct TestApp {
     pub backend: Backend,
     pg_db: Option<String>,
     mysql_db: Option<String>,
+    /// The S3 store the app writes to (`store_test!`'s `s3` variant).
+    pub s3: Option<S3Target>,
+    /// The Swift store the app writes to (`store_test!`'s `swift` variant).
+    pub swift: Option<SwiftTarget>,
     server: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -99,6 +110,28 @@ pub fn test_config(dir: &Path, backend: Backend, pg_db: Option<&str>) -> Config 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
         Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// On SQLite, writing to a new bucket of `target` (the S3 store as default store).
+    pub async fn spawn_s3(target: S3Target, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let mut app = Self::spawn_with(Backend::Sqlite, |c| {
+            tweak(c);
+            target.configure(c);
+        })
+        .await;
+        app.s3 = Some(target);
+        app
+    }
+
+    /// On SQLite, writing to a new container of `target` (the Swift store as default store).
+    pub async fn spawn_swift(target: SwiftTarget, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let mut app = Self::spawn_with(Backend::Sqlite, |c| {
+            tweak(c);
+            target.configure(c);
+        })
+        .await;
+        app.swift = Some(target);
+        app
     }
 
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
@@ -142,6 +175,8 @@ impl TestApp {
             backend,
             pg_db,
             mysql_db,
+            s3: None,
+            swift: None,
             server: handle,
         }
     }
@@ -185,7 +220,34 @@ impl TestApp {
         rows[0].n
     }
 
+    /// The location URL of an image's data in the default store, in glance_store's form.
+    pub fn location_of(&self, id: &str) -> String {
+        if let Some(swift) = &self.swift {
+            return swift.location(id);
+        }
+        match &self.s3 {
+            Some(s3) => s3.location(id),
+            None => format!(
+                "file://{}",
+                self.state
+                    .config
+                    .filesystem_store_datadir
+                    .join(id)
+                    .display()
+            ),
+        }
+    }
+
+    /// What the default store holds: the file names in the file store's directory, the
+    /// S3 bucket's keys and unfinished multipart uploads (see [`S3Target::contents`]), or the
+    /// Swift container's objects (see [`SwiftTarget::contents`]).
     pub fn store_files(&self) -> Vec<String> {
+        if let Some(s3) = &self.s3 {
+            return s3.contents();
+        }
+        if let Some(swift) = &self.swift {
+            return swift.contents();
+        }
         let dir = &self.state.config.filesystem_store_datadir;
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .map(|rd| {
@@ -219,6 +281,12 @@ impl Drop for TestApp {
         }
         if let Some(db) = self.mysql_db.take() {
             drop_mysql_database(&db);
+        }
+        if let Some(s3) = self.s3.take() {
+            s3.remove();
+        }
+        if let Some(swift) = self.swift.take() {
+            swift.remove();
         }
     }
 }
@@ -379,6 +447,9 @@ macro_rules! backend_test {
         $crate::backend_test!($name, config = |_c| (), |$app| $body);
     };
     ($name:ident, config = |$c:ident| $tweak:expr, |$app:ident| $body:expr) => {
+        $crate::backend_test!(@variants $name, [], config = |$c| $tweak, |$app| $body);
+    };
+    (@variants $name:ident, [$($more:tt)*], config = |$c:ident| $tweak:expr, |$app:ident| $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -430,7 +501,54 @@ macro_rules! backend_test {
                     $crate::helpers::skip("mysql not in GLINT_TEST_BACKENDS");
                 }
             }
+            $($more)*
         }
+    };
+}
+
+/// A data test that runs once per database backend on the file store and, when
+/// `GLINT_SWIFT_ENV` names a running object-store server (scripts/swift.sh), once more on
+/// SQLite with the S3 store as default store (`s3`) and once with the Swift store on Keystone v3
+/// (`swift`): `app.store_files()` then lists the bucket or the container.
+#[macro_export]
+macro_rules! store_test {
+    ($name:ident, |$app:ident| $body:expr) => {
+        $crate::store_test!($name, config = |_c| (), |$app| $body);
+    };
+    ($name:ident, config = |$c:ident| $tweak:expr, |$app:ident| $body:expr) => {
+        $crate::backend_test!(@variants $name, [
+            #[actix_web::test]
+            async fn s3() {
+                match $crate::helpers::s3_target::S3Target::from_env() {
+                    Some(target) => {
+                        run($crate::helpers::TestApp::spawn_s3(target, |$c| {
+                            $tweak;
+                        })
+                        .await)
+                        .await
+                    }
+                    None => $crate::helpers::skip(
+                        "no object store: GLINT_SWIFT_ENV unset (scripts/swift.sh start writes it)",
+                    ),
+                }
+            }
+            #[actix_web::test]
+            async fn swift() {
+                match $crate::helpers::swift_target::SwiftTarget::from_env() {
+                    Some(target) => {
+                        run($crate::helpers::TestApp::spawn_swift(target, |$c| {
+                            $tweak;
+                        })
+                        .await)
+                        .await
+                    }
+                    None => $crate::helpers::skip(
+                        "no Swift with Keystone: GLINT_SWIFT_ENV unset or without SWIFT_KEYSTONE_* \
+                         (start scripts/keystone.sh before scripts/swift.sh)",
+                    ),
+                }
+            }
+        ], config = |$c| $tweak, |$app| $body);
     };
 }
 

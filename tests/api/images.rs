@@ -4,6 +4,7 @@ use serde_json::json;
 
 use crate::backend_test;
 use crate::helpers::{json, message};
+use crate::store_test;
 
 backend_test!(create_defaults_and_show, |app| async move {
     let owner = app.caller("p1", "member,reader");
@@ -173,7 +174,7 @@ backend_test!(show_hides_private_images, |app| async move {
     assert_eq!(s, 404);
 });
 
-backend_test!(delete_image_and_its_data, |app| async move {
+store_test!(delete_image_and_its_data, |app| async move {
     let c = app.caller("p1", "member");
     let img = c
         .create_image(json!({"disk_format": "raw", "container_format": "bare"}))

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use crate::backend_test;
 use crate::helpers::{json, message, Caller, TestApp};
 use crate::raw;
+use crate::store_test;
 
 fn md5_hex(b: &[u8]) -> String {
     hex::encode(md5::Md5::digest(b))
@@ -204,7 +205,7 @@ backend_test!(
     }
 );
 
-backend_test!(glance_direct_round_trip, |app| async move {
+store_test!(glance_direct_round_trip, |app| async move {
     let c = app.caller("p1", "member");
     let id = raw_image(&c).await;
     let data = payload(300_000);

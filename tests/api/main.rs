@@ -9,6 +9,7 @@ mod checklist;
 mod config;
 mod connection_loss;
 mod data;
+mod default_store;
 mod devmode;
 mod hardening;
 mod healthcheck;

@@ -358,7 +358,7 @@ async fn locations_are_glance_store_urls_and_read_back() {
     let store = Store::S3(s3.clone());
     assert_eq!(store.kind(), "s3");
     let stored = store
-        .put(&id, body(b"located bytes", 5), CAP, None)
+        .put(&id, body(b"located bytes", 5), CAP, None, None)
         .await
         .unwrap();
     assert_eq!(stored.size, 13);

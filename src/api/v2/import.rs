@@ -12,6 +12,7 @@ use crate::api::context::Ctx;
 use crate::api::json;
 use crate::api::request_id::RequestId;
 use crate::app::AppState;
+use crate::config::stores::StoreKind;
 use crate::domain::id::ImageId;
 use crate::domain::import::ImportRequest;
 use crate::error::Error;
@@ -38,7 +39,7 @@ pub async fn info_import(
 }
 
 /// `GET /v2/info/stores`: 404 with the single unnamed store (no
-/// `enabled_backends`), as Glance; else the one named file backend.
+/// `enabled_backends`), as Glance; else the one named backend.
 pub async fn info_stores(
     state: web::Data<AppState>,
     Ctx(_): Ctx,
@@ -63,14 +64,28 @@ pub async fn info_stores_detail(
     state
         .policy
         .enforce("stores_info_detail", &ctx, &project_target(&ctx))?;
-    store["type"] = "file".into();
-    store["properties"] = json!({
-        "data_dir": state.config.filesystem_store_datadir.display().to_string(),
-        // glance_store's defaults for a file store.
-        "chunk_size": 65536,
-        "thin_provisioning": false,
-    });
-    store["weight"] = 0.into();
+    // glance's discovery: each kind's properties, sizes in bytes as glance_store holds them.
+    let stores = &state.config.stores;
+    store["type"] = stores.default.as_str().into();
+    store["properties"] = match (&stores.s3, &stores.swift) {
+        (Some(s3), _) if stores.default == StoreKind::S3 => json!({
+            "s3_store_large_object_size": s3.large_object_size,
+            "s3_store_large_object_chunk_size": s3.large_object_chunk_size,
+            "s3_store_thread_pools": 10,
+        }),
+        (_, Some(swift)) if stores.default == StoreKind::Swift => json!({
+            "container": swift.container,
+            "large_object_size": swift.large_object_size,
+            "large_object_chunk_size": swift.large_object_chunk_size,
+        }),
+        _ => json!({
+            "data_dir": state.config.filesystem_store_datadir.display().to_string(),
+            // glance_store's defaults for a file store.
+            "chunk_size": 65536,
+            "thin_provisioning": false,
+        }),
+    };
+    store["weight"] = stores.weight.into();
     Ok(json::respond(
         HttpResponse::Ok(),
         &json!({"stores": [store]}),

@@ -1,0 +1,199 @@
+//! The enabled stores of one glint process, as glance_store's single-store mode has them
+//! (`[glance_store] stores` and `default_store`): new image data goes to the default store,
+//! and a location is read (and its data deleted) by the enabled store of its URL's scheme, so
+//! that images written before a change of `default_store` stay readable.
+
+use futures_util::StreamExt;
+
+use super::{
+    DataStream, FsStore, S3Location, S3Store, Store, StoreError, SwiftLocation, SwiftStore,
+};
+
+/// Every enabled store, and which one is written to.
+#[derive(Debug, Clone)]
+pub struct EnabledStores {
+    default: Store,
+    file: Option<FsStore>,
+    s3: Option<S3Store>,
+    swift: Option<SwiftStore>,
+}
+
+/// The store kinds a location URL's scheme names (glance_store's scheme lists).
+enum Scheme {
+    File,
+    S3,
+    Swift,
+    Other,
+}
+
+fn scheme_of(url: &str) -> Scheme {
+    match url.split_once("://").map(|(s, _)| s) {
+        Some("file") => Scheme::File,
+        Some("s3" | "s3+http" | "s3+https") => Scheme::S3,
+        Some("swift" | "swift+http" | "swift+https" | "swift+config") => Scheme::Swift,
+        _ => Scheme::Other,
+    }
+}
+
+impl EnabledStores {
+    /// `default` is written to; `file`, `s3` and `swift` are the enabled stores (the default
+    /// among them or not: it is added where it belongs).
+    pub fn new(
+        default: Store,
+        file: Option<FsStore>,
+        s3: Option<S3Store>,
+        swift: Option<SwiftStore>,
+    ) -> Self {
+        let (mut file, mut s3, mut swift) = (file, s3, swift);
+        match &default {
+            Store::File(f) => file = Some(f.clone()),
+            Store::S3(s) => s3 = Some(s.clone()),
+            Store::Swift(s) => swift = Some(s.clone()),
+        }
+        EnabledStores {
+            default,
+            file,
+            s3,
+            swift,
+        }
+    }
+
+    /// The file store alone (the default configuration).
+    pub fn file_only(store: FsStore) -> Self {
+        Self::new(Store::File(store), None, None, None)
+    }
+
+    /// Where new image data goes (`default_store`).
+    pub fn default_store(&self) -> &Store {
+        &self.default
+    }
+
+    /// The file store, when enabled.
+    pub fn file(&self) -> Option<&FsStore> {
+        self.file.as_ref()
+    }
+
+    /// The S3 store, when enabled.
+    pub fn s3(&self) -> Option<&S3Store> {
+        self.s3.as_ref()
+    }
+
+    /// The Swift store, when enabled.
+    pub fn swift(&self) -> Option<&SwiftStore> {
+        self.swift.as_ref()
+    }
+
+    /// Data stored by image id (images without location rows): in the default store.
+    pub async fn get(
+        &self,
+        image_id: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<(u64, DataStream), StoreError> {
+        self.default.get(image_id, range).await
+    }
+
+    /// Removes the data stored under the image id in the default store.
+    pub async fn delete(&self, image_id: &str) -> Result<(), StoreError> {
+        self.default.delete(image_id).await
+    }
+
+    /// The data at a location URL, read by the enabled store of its scheme. A location no
+    /// enabled store reads (another scheme, a disabled store, a malformed URL) is
+    /// [`StoreError::NotFound`], as glance_store's "unknown scheme" makes it unreadable.
+    pub async fn get_location(
+        &self,
+        url: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<(u64, DataStream), StoreError> {
+        match (scheme_of(url), &self.file, &self.s3) {
+            (Scheme::File, Some(f), _) => {
+                let (total, stream) = f.get_location(url, range).await?;
+                Ok((total, stream.boxed()))
+            }
+            (Scheme::S3, _, Some(s)) => {
+                let loc = S3Location::parse(url).map_err(|e| {
+                    tracing::warn!(error = %e, "unreadable S3 location");
+                    StoreError::NotFound
+                })?;
+                s.get_location(&loc, range).await
+            }
+            (Scheme::Swift, _, _) if self.swift.is_some() => {
+                let loc = SwiftLocation::parse(url).map_err(|e| {
+                    tracing::warn!(error = %e, "unreadable Swift location");
+                    StoreError::NotFound
+                })?;
+                match &self.swift {
+                    Some(s) => s.get_location(&loc, range).await,
+                    None => Err(StoreError::NotFound),
+                }
+            }
+            _ => Err(StoreError::NotFound),
+        }
+    }
+
+    /// Removes the data at a location URL through the enabled store of its scheme; data
+    /// already gone, or at a location no enabled store handles, is left as it is.
+    pub async fn delete_location(&self, url: &str) -> Result<(), StoreError> {
+        match (scheme_of(url), &self.file, &self.s3) {
+            (Scheme::File, Some(f), _) => f.delete_location(url).await,
+            (Scheme::S3, _, Some(s)) => match S3Location::parse(url) {
+                Ok(loc) => s.delete_location(&loc).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "S3 location not deleted: malformed");
+                    Ok(())
+                }
+            },
+            (Scheme::Swift, _, _) if self.swift.is_some() => {
+                match (SwiftLocation::parse(url), &self.swift) {
+                    (Ok(loc), Some(s)) => s.delete_location(&loc).await,
+                    (Err(e), _) => {
+                        tracing::warn!(error = %e, "Swift location not deleted: malformed");
+                        Ok(())
+                    }
+                    (Ok(_), None) => Ok(()),
+                }
+            }
+            _ => {
+                tracing::warn!(
+                    "image location of a store that is not enabled: its data is left alone"
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemes_pick_the_store() {
+        assert!(matches!(scheme_of("file:///var/lib/x"), Scheme::File));
+        for url in ["s3://a:b@h/b/k", "s3+https://h/b/k", "s3+http://h/b/k"] {
+            assert!(matches!(scheme_of(url), Scheme::S3), "{url}");
+        }
+        for url in ["swift://h/c/o", "swift+config://ref1/c/o"] {
+            assert!(matches!(scheme_of(url), Scheme::Swift), "{url}");
+        }
+        for url in ["http://h/x", "/plain/path", "S3://h/b/k", "rbd://x"] {
+            assert!(matches!(scheme_of(url), Scheme::Other), "{url}");
+        }
+    }
+
+    #[tokio::test]
+    async fn locations_of_disabled_stores_are_not_found_and_not_deleted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fs =
+            FsStore::open(dir.path().to_owned(), super::super::HashAlgo::Sha512).expect("open");
+        let stores = EnabledStores::file_only(fs);
+        let url = "s3://ak:sk@127.0.0.1:1/bucket/id";
+        assert!(matches!(
+            stores.get_location(url, None).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(stores.delete_location(url).await.is_ok());
+        assert!(stores.s3().is_none() && stores.file().is_some());
+        assert_eq!(stores.default_store().kind(), "file");
+    }
+}
