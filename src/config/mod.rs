@@ -20,6 +20,7 @@ pub mod sharing;
 /// Object-store options (S3); read on their own, not yet part of [`Config`].
 pub mod stores;
 pub mod transport;
+pub mod ui;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthStrategy {
@@ -112,6 +113,8 @@ pub struct Config {
     pub metrics: metrics::MetricsConfig,
     /// The sharing extensions (`[glint_sharing]`).
     pub sharing: sharing::SharingConfig,
+    /// The sharing web page (`[glint_ui]`).
+    pub ui: ui::UiConfig,
     /// `[DEFAULT] debug` and `graceful_shutdown_timeout`.
     pub process: process::ProcessConfig,
     /// `[glint_noauth]`: the identity of a noauth request without identity headers.
@@ -414,6 +417,7 @@ impl RawConfig {
                     .chain(healthcheck::KNOWN)
                     .chain(metrics::KNOWN)
                     .chain(sharing::KNOWN)
+                    .chain(ui::KNOWN)
                     .chain(process::KNOWN)
                     .chain(noauth::KNOWN)
                     .any(|(ks, keys)| ks == s && keys.contains(&k.as_str()))
@@ -582,6 +586,7 @@ impl Config {
             healthcheck: healthcheck::HealthcheckConfig::from_raw(raw)?,
             metrics: metrics::MetricsConfig::from_raw(raw)?,
             sharing: sharing::SharingConfig::from_raw(raw)?,
+            ui: ui::UiConfig::from_raw(raw)?,
             process: process::ProcessConfig::from_raw(raw)?,
             noauth_identity: noauth::from_raw(
                 raw,

@@ -42,3 +42,4 @@ mod tasks;
 mod timestamps;
 mod token_logs;
 mod transport;
+mod ui;
