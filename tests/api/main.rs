@@ -43,3 +43,4 @@ mod timestamps;
 mod token_logs;
 mod transport;
 mod ui;
+mod ui_browser;
