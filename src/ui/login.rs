@@ -21,6 +21,7 @@ fn form_page(
     form: &LoginForm,
     message: Option<&str>,
 ) -> HttpResponse {
+    let logged_out = message.is_none() && req.query_string() == "out=1";
     page::render(
         req,
         state,
@@ -29,6 +30,7 @@ fn form_page(
         None,
         minijinja::context! {
             message,
+            logged_out,
             method => if form.method.is_empty() { "password" } else { form.method.as_str() },
             username => form.username,
             user_domain => if form.user_domain.is_empty() { DEFAULT_DOMAIN } else { form.user_domain.as_str() },

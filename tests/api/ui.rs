@@ -417,6 +417,40 @@ crate::backend_test!(
     }
 );
 
+crate::backend_test!(
+    public_endpoint_is_the_pages_origin,
+    config = |c| {
+        ui_config(c);
+        c.public_endpoint = Some("https://images.example:8443/image".into());
+    },
+    |app| async move {
+        let Some(_env) = keystone_env() else { return };
+        let page = Page::new(&app);
+        let form = [
+            ("username", "bob"),
+            ("password", "pass-bob"),
+            ("project", "beta"),
+        ];
+        // The address glint listens on is not where browsers reach it.
+        let r = page.post("/glint/ui/login", &form).await;
+        assert_eq!(r.status(), 403);
+        let r = page
+            .post_from(
+                "/glint/ui/login",
+                &form,
+                Some("https://images.example:8443"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+        let (_, attrs) = session_cookie(&r);
+        assert!(
+            attrs.contains(&"secure".to_owned()),
+            "served over TLS: {attrs:?}"
+        );
+    }
+);
+
 async fn token_of(env: &HashMap<String, String>, user: &str) -> String {
     let project = match user {
         "bob" => "beta",

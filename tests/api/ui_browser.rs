@@ -284,6 +284,23 @@ crate::backend_test!(
             "no markup from data"
         );
         screenshots(&b, "inbox").await;
+        // A form whose token was tampered with is refused, and changes nothing.
+        b.execute(
+        "document.querySelectorAll('input[name=csrf]').forEach(i => i.value = '00' + i.value.slice(2))",
+        vec![],
+    )
+    .await
+    .unwrap();
+        click(
+            &b,
+            &format!("button[name=one][value=\"accepted:{golden}\"]"),
+        )
+        .await;
+        assert!(text(&b)
+            .await
+            .contains("403 This form has expired or was not sent by this page"));
+        assert_eq!(member_status(&app, &alice, &golden, beta).await, "pending");
+        b.goto(&app.url("/glint/ui/inbox")).await.unwrap();
         // Accept one, reject one.
         click(
             &b,
