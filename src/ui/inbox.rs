@@ -162,7 +162,7 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -
     let back = format!(
         "/inbox?status={}&done={done}&updated={}&unchanged={}&failed={failed}&more={}",
         f.get("back")
-            .filter(|b| ["pending", "accepted", "rejected", "expired", "all"].contains(b))
+            .filter(|b| ["pending", "accepted", "rejected", "expired", "all", "hidden"].contains(b))
             .unwrap_or("pending"),
         count(Outcome::Updated),
         count(Outcome::Unchanged),

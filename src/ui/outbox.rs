@@ -27,15 +27,21 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
         Err(e) => return page::error(&req, &state, None, e),
     };
     let project = s.ctx.project().unwrap_or_default().to_owned();
-    // The project's shared images, one page of the largest size the API allows.
-    let query = serde_urlencoded::to_string([
+    // The project's shared images, a page of `limit_param_default` at a time (each image's
+    // members are one more query), after `marker` when the page was asked for one.
+    let marker = query_value(&req, "marker");
+    let limit = state.config.limit_param_default.to_string();
+    let mut params = vec![
         ("visibility", "shared"),
         ("owner", project.as_str()),
         ("sort_key", "name"),
         ("sort_dir", "asc"),
-        ("limit", &state.config.api_limit_max.to_string()),
-    ])
-    .unwrap_or_default();
+        ("limit", limit.as_str()),
+    ];
+    if let Some(m) = marker.as_deref() {
+        params.push(("marker", m));
+    }
+    let query = serde_urlencoded::to_string(&params).unwrap_or_default();
     let defaults = ListDefaults {
         limit_param_default: state.config.limit_param_default,
         api_limit_max: state.config.api_limit_max,
@@ -66,20 +72,23 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
             can_change => allows("glint:modify_member_ext"),
         });
     }
-    let done = req
-        .query_string()
-        .split('&')
-        .find_map(|p| p.strip_prefix("done="))
-        .filter(|d| ["added", "changed", "removed"].contains(d))
-        .map(str::to_owned);
+    let done =
+        query_value(&req, "done").filter(|d| ["added", "changed", "removed"].contains(&d.as_str()));
+    let full = i64::try_from(imgs.len()).unwrap_or(i64::MAX) >= state.config.limit_param_default;
+    let next_marker = imgs.last().filter(|_| full).map(|i| i.id.clone());
     page::render(
         &req,
         &state,
         StatusCode::OK,
         "outbox.html",
         Some(&s),
-        minijinja::context! { nav => "outbox", images => shown, done },
+        minijinja::context! { nav => "outbox", images => shown, done, next_marker },
     )
+}
+
+fn query_value(req: &HttpRequest, key: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).ok()?;
+    pairs.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
 /// The image and member a form names (the image id as a path segment would give it).

@@ -768,3 +768,51 @@ crate::backend_test!(
         assert!(r.text().await.unwrap().contains("is not in the future"));
     }
 );
+
+crate::backend_test!(
+    outbox_pages_and_hidden_offers,
+    config = |c| {
+        ui_config(c);
+        c.limit_param_default = 2;
+    },
+    |app| async move {
+        let Some(env) = keystone_env() else { return };
+        let (alice, bob) = (token_of(&env, "alice").await, token_of(&env, "bob").await);
+        let beta = var(&env, "BETA_PROJECT_ID");
+        // Bob's policy hides offers from owners he does not trust.
+        let (s, _) = api(
+        &app,
+        &bob,
+        reqwest::Method::PUT,
+        &format!("/v2/glint/projects/{beta}/share-policy"),
+        Some(json!({"auto_accept": {"owners": [], "domains": [], "same_domain": false}, "untrusted": "hide", "mode": "enforce"})),
+    )
+    .await;
+        assert_eq!(s, 200);
+        for name in ["img-a", "img-b", "img-c"] {
+            offer(&app, &alice, name, beta, None).await;
+        }
+        // The outbox, a page of two images at a time.
+        let page = Page::login(&app, "alice", "alpha").await;
+        let (s, html) = page.get("/glint/ui/outbox").await;
+        assert_eq!(s, 200);
+        assert!(html.contains("img-a") && html.contains("img-b") && !html.contains("img-c"));
+        let at = html.find("/outbox?marker=").expect("a next page link") + "/outbox?marker=".len();
+        let marker = &html[at..at + 36];
+        let (s, html) = page.get(&format!("/glint/ui/outbox?marker={marker}")).await;
+        assert_eq!(s, 200);
+        assert!(html.contains("img-c") && !html.contains("img-a"));
+        assert!(!html.contains("/outbox?marker="), "the last page");
+        // Bob's inbox: nothing pending, the three offers under "hidden", still decidable.
+        let bob_page = Page::login(&app, "bob", "beta").await;
+        let (_, html) = bob_page.get("/glint/ui/inbox").await;
+        assert!(
+            html.contains("Pending <span class=\"count\">0</span>"),
+            "{html}"
+        );
+        assert!(!html.contains("img-a"));
+        let (s, html) = bob_page.get("/glint/ui/inbox?status=hidden&limit=5").await;
+        assert_eq!(s, 200);
+        assert!(html.contains("img-a") && html.contains("img-c") && html.contains("name=\"one\""));
+    }
+);
