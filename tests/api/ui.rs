@@ -390,6 +390,14 @@ crate::backend_test!(
         let (cred_token, _) = session_cookie(&r);
         let (s, t) = api(&app, &cred_token, reqwest::Method::GET, "/v2/glint", None).await;
         assert_eq!(s, 200, "{t}");
+        // Its logout revokes its token too.
+        let mut cp = Page::new(&app);
+        cp.cookie = Some(cred_token.clone());
+        let csrf = cp.csrf().await;
+        let r = cp.post("/glint/ui/logout", &[("csrf", &csrf)]).await;
+        assert_eq!(r.status(), 303);
+        let (s, _) = api(&app, &cred_token, reqwest::Method::GET, "/v2/glint", None).await;
+        assert_eq!(s, 401);
 
         // Logout: the token is revoked in Keystone and the cookie removed.
         let csrf = p.csrf().await;
