@@ -1,6 +1,7 @@
 //! The inbox: offers to the project (pending first), with counts; accept or reject one, a
 //! selection, or everything from one owner, through `service::inbox` like
-//! `POST /v2/glint/inbox/decisions`.
+//! `POST /v2/glint/inbox/decisions`; ask for a renewal through `service::members` like
+//! `PUT /v2/glint/images/{id}/members/{member}`.
 
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes};
@@ -10,9 +11,10 @@ use serde_json::json;
 use super::forms::Fields;
 use super::{page, session, view};
 use crate::app::AppState;
+use crate::domain::id::ImageId;
 use crate::domain::inbox_query::{Decisions, InboxQuery};
 use crate::error::Error;
-use crate::policy::project_target;
+use crate::policy::{image_target, project_target};
 use crate::service::inbox::{self, Outcome};
 
 /// The query keys the inbox reads (`InboxQuery`); the page's own (`done`, counts) are not passed on.
@@ -60,7 +62,12 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
                     owners.push(o.clone());
                 }
             }
-            minijinja::context! { image => view::image(img), member => view::member(m, now) }
+            let can_renew = state.policy.allows(
+                "glint:request_renewal",
+                &s.ctx,
+                &image_target(img, &s.ctx, true),
+            );
+            minijinja::context! { image => view::image(img), member => view::member(m, now), can_renew }
         })
         .collect();
     let counts: std::collections::BTreeMap<&str, i64> = page_data.counts.iter().copied().collect();
@@ -103,6 +110,7 @@ fn notice(req: &HttpRequest) -> Option<minijinja::Value> {
     let verb = match decided.as_str() {
         "accepted" => "Accepted",
         "rejected" => "Rejected",
+        "renewal" => "Renewal asked",
         _ => return None,
     };
     let n = |k: &str| -> u32 { req_param(req, k).and_then(|v| v.parse().ok()).unwrap_or(0) };
@@ -169,6 +177,26 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -
         u8::from(more),
     );
     page::see_other(&req, &back)
+}
+
+/// Ask the owner to renew a share that will expire (`os_glint.renewal_requested`), as the
+/// member does with `PUT /v2/glint/images/{id}/members/{member}`.
+pub async fn renew(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -> HttpResponse {
+    let f = match Fields::parse(&body) {
+        Ok(f) => f,
+        Err(e) => return page::error(&req, &state, None, e),
+    };
+    let s = match session::for_post(&req, &state, f.get("csrf")).await {
+        Ok(s) => s,
+        Err(r) => return page::refused(&req, &state, r),
+    };
+    let image = ImageId::from_path(f.text("renew").trim());
+    let member = s.ctx.project().unwrap_or_default().to_owned();
+    let body = json!({"os_glint": {"renewal_requested": true}});
+    match crate::service::members::change_ext(&state, s.ctx.clone(), image, member, body).await {
+        Ok(_) => page::see_other(&req, "/inbox?status=accepted&done=renewal&updated=1"),
+        Err(e) => page::error(&req, &state, Some(&s), e),
+    }
 }
 
 #[cfg(test)]

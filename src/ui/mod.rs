@@ -36,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, enabled: bool) {
             .route("/logout", web::post().to(login::logout))
             .route("/inbox", web::get().to(inbox::show))
             .route("/inbox/decide", web::post().to(inbox::decide))
+            .route("/inbox/renew", web::post().to(inbox::renew))
             .route("/outbox", web::get().to(outbox::show))
             .route("/outbox/add", web::post().to(outbox::add))
             .route("/outbox/change", web::post().to(outbox::change))

@@ -774,6 +774,52 @@ crate::backend_test!(
             .await;
         assert_eq!(r.status(), 400);
         assert!(r.text().await.unwrap().contains("is not in the future"));
+        // The member asks for a renewal of the share it accepted, from its inbox.
+        let bob_token = token_of(&env, "bob").await;
+        let (s, _) = api(
+            &app,
+            &bob_token,
+            reqwest::Method::PUT,
+            &format!("/v2/images/{image}/members/{beta}"),
+            Some(json!({"status": "accepted"})),
+        )
+        .await;
+        assert_eq!(s, 200);
+        let (_, html) = bob.get("/glint/ui/inbox?status=accepted").await;
+        assert!(html.contains("Ask for renewal"), "{html}");
+        let bob_csrf = csrf_of(&html);
+        let r = bob
+            .post(
+                "/glint/ui/inbox/renew",
+                &[("renew", &image), ("csrf", &bob_csrf)],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+        let (_, m) = api(
+            &app,
+            &alice,
+            reqwest::Method::GET,
+            &format!("/v2/images/{image}/members/{beta}"),
+            None,
+        )
+        .await;
+        assert_eq!(m["os_glint"]["renewal_requested"], true);
+        let (_, html) = bob.get("/glint/ui/inbox?status=accepted").await;
+        assert!(html.contains("renewal asked") && !html.contains("Ask for renewal"));
+        let (_, html) = page.get("/glint/ui/outbox").await;
+        assert!(html.contains("renewal asked"));
+        // The owner is no member of the share: its own request answers 404, as in the API.
+        let r = page
+            .post(
+                "/glint/ui/inbox/renew",
+                &[("renew", &image), ("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            404,
+            "alice is no member of her own image's share to beta"
+        );
     }
 );
 
