@@ -6,6 +6,7 @@
 //! With `GLINT_UI_SCREENSHOTS=<dir>` each view is saved there at desktop and phone widths
 //! (`scripts/ui-screenshots.sh` writes docs/ui/ this way).
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,8 @@ use crate::ui::{api, member_status, offer, ui_config};
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// chromedriver on a free loopback port, stopped (with its browsers) when dropped.
+/// chromedriver on a free loopback port, in a process group of its own, stopped with the
+/// browsers it started when dropped (a failing test leaves no Chromium behind).
 struct Driver {
     child: Child,
     url: String,
@@ -27,6 +29,10 @@ struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -47,6 +53,7 @@ impl Driver {
             .port();
         let child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -75,6 +82,7 @@ impl Driver {
             json!({"binary": CHROMIUM, "args": [
                 "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 "--window-size=1280,900", "--hide-scrollbars", "--force-device-scale-factor=1",
+                "--disable-crash-reporter", "--disable-breakpad",
             ]}),
         );
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
