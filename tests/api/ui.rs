@@ -451,10 +451,16 @@ crate::backend_test!(
             )
             .await;
         assert_eq!(r.status(), 303);
+        // Its path is where the proxy mounts glint.
+        assert_eq!(r.headers()[LOCATION], "/image/glint/ui/inbox");
         let (_, attrs) = session_cookie(&r);
         assert!(
             attrs.contains(&"secure".to_owned()),
             "served over TLS: {attrs:?}"
+        );
+        assert!(
+            attrs.contains(&"path=/image/glint/ui".to_owned()),
+            "{attrs:?}"
         );
     }
 );
