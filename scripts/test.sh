@@ -185,6 +185,8 @@ trap 'exit 130' INT TERM
 debian_packages=(libmariadb-dev libmariadb-dev-compat pkg-config)
 [ "${GLINT_TEST_STORES:-}" = skip ] || debian_packages+=(swift swift-proxy swift-account swift-container swift-object python3-keystonemiddleware memcached)
 [ "${GLINT_TEST_BENCH:-}" = skip ] || debian_packages+=(wrk)
+# The sharing web page's browser tests (tests/api/ui_browser.rs, with Keystone): Chromium and its WebDriver.
+[ "${GLINT_TEST_KEYSTONE:-}" = skip ] || debian_packages+=(chromium chromium-driver)
 if [ "${GLINT_TEST_CONFORMANCE:-}" != skip ] && [ "${GLINT_TEST_KEYSTONE:-}" != skip ]; then
   debian_packages+=(golang-go golang-github-gophercloud-gophercloud-dev)
 fi

@@ -1,7 +1,8 @@
 //! glint: an OpenStack Glance v2 compatible image service, built around image sharing.
 //!
 //! Layers (see docs/ARCHITECTURE.md): `api` (HTTP) -> `service` (use cases and
-//! transactions) -> `policy` + `domain` (pure rules) and `db` + `store` (I/O).
+//! transactions) -> `policy` + `domain` (pure rules) and `db` + `store` (I/O); `ui` is the
+//! sharing web page, a second front end on the same services.
 
 pub mod api;
 pub mod app;
@@ -19,3 +20,4 @@ pub mod server;
 pub mod service;
 pub mod startup;
 pub mod store;
+pub mod ui;

@@ -17,6 +17,7 @@ use crate::store::{EnabledStores, FsStore, HashAlgo, S3Store, Store, SwiftStore}
 /// the policy file and legacy policy settings, the Keystone options.
 pub fn check(config: &Config) -> Result<(), String> {
     policy_enforcer(config)?;
+    ui_requirements(config)?;
     if config.auth_strategy == AuthStrategy::Keystone && config.keystone.auth_url.is_some() {
         KeystoneClient::new(&config.keystone)?;
     }
@@ -122,8 +123,16 @@ fn open_stores(config: &Config, algo: HashAlgo) -> Result<EnabledStores, String>
 }
 
 /// Open the database (applying migrations), recover from an earlier crash, open the store.
+/// `[glint_ui]` on needs the sharing extensions and Keystone.
+fn ui_requirements(config: &Config) -> Result<(), String> {
+    let keystone =
+        config.auth_strategy == AuthStrategy::Keystone && config.keystone.auth_url.is_some();
+    crate::config::ui::check(&config.ui, config.sharing.enabled, keystone)
+}
+
 pub fn build_state(config: Config) -> Result<AppState, String> {
     announce_auth(&config);
+    ui_requirements(&config)?;
     let policy = policy_enforcer(&config)?;
     let db = Db::open(
         &config.database_connection,

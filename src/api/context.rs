@@ -22,7 +22,7 @@ pub struct Caller {
 }
 
 /// Keeps the caller for the access log, and gives the context the request's id.
-fn remember(req: &HttpRequest, ctx: &mut RequestContext) {
+pub(crate) fn remember(req: &HttpRequest, ctx: &mut RequestContext) {
     ctx.request_id = crate::api::request_id::RequestId::of(req);
     actix_web::HttpMessage::extensions_mut(req).insert(Caller {
         user_id: ctx.user_id.clone(),

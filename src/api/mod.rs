@@ -283,9 +283,11 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let ui = state.config.ui.enabled;
     actix_web::App::new()
         .app_data(web::Data::new(state))
         .wrap(actix_web::middleware::from_fn(middleware))
         .wrap(actix_web::middleware::from_fn(metrics::middleware))
+        .configure(|c| crate::ui::configure(c, ui))
         .configure(configure)
 }

@@ -76,6 +76,16 @@ impl TokenValidator {
         self.keystone_calls.load(Ordering::Relaxed)
     }
 
+    /// The Keystone client, for what is not a validation (the web page's login and logout).
+    pub fn keystone(&self) -> &KeystoneClient {
+        &self.client
+    }
+
+    /// Forget a revoked token at once, instead of honouring it until its entry expires.
+    pub async fn forget(&self, token: &str) {
+        self.cache.invalidate(&cache_key(token)).await;
+    }
+
     pub async fn validate(&self, token: &str) -> Result<Arc<Identity>, KeystoneError> {
         let key = cache_key(token);
         let m = &crate::metrics::PROCESS;

@@ -173,6 +173,46 @@ impl KeystoneClient {
         }
     }
 
+    /// A user's login (`auth` is the body of `POST /v3/auth/tokens`, built by
+    /// `domain::ui_login`): the token Keystone issues. The body holds a password or a secret,
+    /// so it is never logged; a refusal is `Invalid`, whatever Keystone said.
+    pub async fn issue(&self, auth: &serde_json::Value) -> Result<String, KeystoneError> {
+        let resp = self
+            .send_with_retries(|| {
+                self.http
+                    .post(format!("{}/auth/tokens?nocatalog", self.auth_url))
+                    .json(auth)
+            })
+            .await?;
+        if !resp.status().is_success() {
+            return Err(KeystoneError::Invalid);
+        }
+        resp.headers()
+            .get("x-subject-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| KeystoneError::Unavailable("Keystone sent no X-Subject-Token".into()))
+    }
+
+    /// Revoke a user's token (`DELETE /v3/auth/tokens`, authorised by the token itself): a
+    /// logout. A token Keystone no longer knows is already as good as revoked.
+    pub async fn revoke(&self, user_token: &str) -> Result<(), KeystoneError> {
+        let resp = self
+            .send_with_retries(|| {
+                self.http
+                    .delete(format!("{}/auth/tokens", self.auth_url))
+                    .header("X-Auth-Token", user_token)
+                    .header("X-Subject-Token", user_token)
+            })
+            .await?;
+        match resp.status().as_u16() {
+            200..=299 | 401 | 404 => Ok(()),
+            s => Err(KeystoneError::Unavailable(format!(
+                "Keystone answered {s} to a token revocation"
+            ))),
+        }
+    }
+
     /// Ask Keystone about a user token.
     pub async fn validate(&self, user_token: &str) -> Result<Identity, KeystoneError> {
         let mut renewed = false;

@@ -21,6 +21,7 @@ pub mod sharing;
 pub mod stores;
 pub mod swift;
 pub mod transport;
+pub mod ui;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthStrategy {
@@ -120,6 +121,8 @@ pub struct Config {
     pub metrics: metrics::MetricsConfig,
     /// The sharing extensions (`[glint_sharing]`).
     pub sharing: sharing::SharingConfig,
+    /// The sharing web page (`[glint_ui]`).
+    pub ui: ui::UiConfig,
     /// `[DEFAULT] debug` and `graceful_shutdown_timeout`.
     pub process: process::ProcessConfig,
     /// `[glint_noauth]`: the identity of a noauth request without identity headers.
@@ -440,6 +443,7 @@ impl RawConfig {
                     .chain(healthcheck::KNOWN)
                     .chain(metrics::KNOWN)
                     .chain(sharing::KNOWN)
+                    .chain(ui::KNOWN)
                     .chain(process::KNOWN)
                     .chain(noauth::KNOWN)
                     .chain(oslo_limit::KNOWN)
@@ -618,6 +622,7 @@ impl Config {
             healthcheck: healthcheck::HealthcheckConfig::from_raw(raw)?,
             metrics: metrics::MetricsConfig::from_raw(raw)?,
             sharing: sharing::SharingConfig::from_raw(raw)?,
+            ui: ui::UiConfig::from_raw(raw)?,
             process: process::ProcessConfig::from_raw(raw)?,
             noauth_identity: noauth::from_raw(
                 raw,

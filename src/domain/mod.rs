@@ -2,6 +2,7 @@
 
 pub mod address;
 pub mod context;
+pub mod csrf;
 pub mod expiry_reminder;
 pub mod id;
 pub mod image;
@@ -24,6 +25,8 @@ pub mod share_event;
 pub mod share_policy;
 pub mod task;
 pub mod task_list_query;
+pub mod ui_form;
+pub mod ui_login;
 pub mod unified_limits;
 pub mod uri_filter;
 pub mod visibility;

@@ -44,3 +44,5 @@ mod tasks;
 mod timestamps;
 mod token_logs;
 mod transport;
+mod ui;
+mod ui_browser;

@@ -1,0 +1,233 @@
+//! The inbox: offers to the project (pending first), with counts; accept or reject one, a
+//! selection, or everything from one owner, through `service::inbox` like
+//! `POST /v2/glint/inbox/decisions`; ask for a renewal through `service::members` like
+//! `PUT /v2/glint/images/{id}/members/{member}`.
+
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::forms::Fields;
+use super::{page, session, view};
+use crate::app::AppState;
+use crate::domain::id::ImageId;
+use crate::domain::inbox_query::{Decisions, InboxQuery};
+use crate::error::Error;
+use crate::policy::{image_target, project_target};
+use crate::service::inbox::{self, Outcome};
+
+/// The query keys the inbox reads (`InboxQuery`); the page's own (`done`, counts) are not passed on.
+const QUERY_KEYS: &[&str] = &["status", "owner", "limit", "marker"];
+
+/// The query string of the inbox's own keys, empty values left out (an empty owner filter
+/// means none).
+fn inbox_query(raw: &str) -> String {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw).unwrap_or_default();
+    let kept: Vec<(String, String)> = pairs
+        .into_iter()
+        .filter(|(k, v)| QUERY_KEYS.contains(&k.as_str()) && !v.trim().is_empty())
+        .collect();
+    serde_urlencoded::to_string(kept).unwrap_or_default()
+}
+
+pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let s = match session::current(&req, &state).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return page::see_other(&req, "/login"),
+        Err(e) => return page::error(&req, &state, None, e),
+    };
+    let q = match InboxQuery::parse(
+        &inbox_query(req.query_string()),
+        state.config.limit_param_default,
+        state.config.api_limit_max,
+    ) {
+        Ok(q) => q,
+        Err(e) => return page::error(&req, &state, Some(&s), e),
+    };
+    let status = req_param(&req, "status").unwrap_or_else(|| "pending".into());
+    let owner = q.owner.clone();
+    let page_data = match inbox::inbox(&state, s.ctx.clone(), q).await {
+        Ok(p) => p,
+        Err(e) => return page::error(&req, &state, Some(&s), e),
+    };
+    let now = chrono::Utc::now().naive_utc();
+    let mut owners: Vec<String> = Vec::new();
+    let shares: Vec<minijinja::Value> = page_data
+        .shares
+        .iter()
+        .map(|(img, m)| {
+            if let Some(o) = &img.owner {
+                if !owners.contains(o) {
+                    owners.push(o.clone());
+                }
+            }
+            let can_renew = state.policy.allows(
+                "glint:request_renewal",
+                &s.ctx,
+                &image_target(img, &s.ctx, true),
+            );
+            minijinja::context! { image => view::image(img), member => view::member(m, now), can_renew }
+        })
+        .collect();
+    let counts: std::collections::BTreeMap<&str, i64> = page_data.counts.iter().copied().collect();
+    // The next page's query, from the API's link (`/v2/glint/inbox?...`).
+    let next_query = page_data
+        .next
+        .as_deref()
+        .and_then(|n| n.split_once('?').map(|(_, q)| q.to_owned()));
+    let can_decide = state
+        .policy
+        .allows("glint:decide_inbox", &s.ctx, &project_target(&s.ctx));
+    page::render(
+        &req,
+        &state,
+        StatusCode::OK,
+        "inbox.html",
+        Some(&s),
+        minijinja::context! {
+            nav => "inbox",
+            status,
+            owner,
+            shares,
+            counts,
+            owners,
+            next_query,
+            can_decide,
+            done => notice(&req),
+        },
+    )
+}
+
+fn req_param(req: &HttpRequest, key: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).ok()?;
+    pairs.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+/// What the last decision did, from the redirect's query (numbers only: no text travels in it).
+fn notice(req: &HttpRequest) -> Option<minijinja::Value> {
+    let decided = req_param(req, "done")?;
+    let verb = match decided.as_str() {
+        "accepted" => "Accepted",
+        "rejected" => "Rejected",
+        "renewal" => "Renewal asked",
+        _ => return None,
+    };
+    let n = |k: &str| -> u32 { req_param(req, k).and_then(|v| v.parse().ok()).unwrap_or(0) };
+    Some(minijinja::context! {
+        verb,
+        updated => n("updated"),
+        unchanged => n("unchanged"),
+        failed => n("failed"),
+        more => n("more") > 0,
+    })
+}
+
+/// The decision a form names: one share (`one` = `accepted:<image id>`), the selected ones
+/// (`status` and each checked `image`), or every share from `owner` (`status`).
+fn decisions_body(f: &Fields) -> serde_json::Value {
+    if let Some((status, id)) = f.get("one").and_then(|v| v.split_once(':')) {
+        return json!({"status": status, "image_ids": [id]});
+    }
+    match f.get("owner") {
+        Some(owner) => json!({"status": f.text("status"), "owner": owner}),
+        None => json!({"status": f.text("status"), "image_ids": f.all("image")}),
+    }
+}
+
+pub async fn decide(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -> HttpResponse {
+    let f = match Fields::parse(&body) {
+        Ok(f) => f,
+        Err(e) => return page::error(&req, &state, None, e),
+    };
+    let s = match session::for_post(&req, &state, f.get("csrf")).await {
+        Ok(s) => s,
+        Err(r) => return page::refused(&req, &state, r),
+    };
+    let body = decisions_body(&f);
+    if body["image_ids"].as_array().is_some_and(Vec::is_empty) {
+        let e = Error::bad_request("Select at least one share first.");
+        return page::error(&req, &state, Some(&s), e);
+    }
+    // The rule before the form's content, as the API checks it before the body.
+    if let Err(e) = state
+        .policy
+        .enforce("glint:decide_inbox", &s.ctx, &project_target(&s.ctx))
+    {
+        return page::error(&req, &state, Some(&s), e);
+    }
+    let d = match Decisions::parse(&body) {
+        Ok(d) => d,
+        Err(e) => return page::error(&req, &state, Some(&s), e),
+    };
+    let done = d.status.as_str();
+    let (results, more) = match inbox::decide(&state, s.ctx.clone(), d).await {
+        Ok(r) => r,
+        Err(e) => return page::error(&req, &state, Some(&s), e),
+    };
+    let count = |o: Outcome| results.iter().filter(|(_, x)| *x == o).count();
+    let failed = count(Outcome::NotFound) + count(Outcome::Forbidden);
+    let back = format!(
+        "/inbox?status={}&done={done}&updated={}&unchanged={}&failed={failed}&more={}",
+        f.get("back")
+            .filter(|b| ["pending", "accepted", "rejected", "expired", "all", "hidden"].contains(b))
+            .unwrap_or("pending"),
+        count(Outcome::Updated),
+        count(Outcome::Unchanged),
+        u8::from(more),
+    );
+    page::see_other(&req, &back)
+}
+
+/// Ask the owner to renew a share that will expire (`os_glint.renewal_requested`), as the
+/// member does with `PUT /v2/glint/images/{id}/members/{member}`.
+pub async fn renew(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -> HttpResponse {
+    let f = match Fields::parse(&body) {
+        Ok(f) => f,
+        Err(e) => return page::error(&req, &state, None, e),
+    };
+    let s = match session::for_post(&req, &state, f.get("csrf")).await {
+        Ok(s) => s,
+        Err(r) => return page::refused(&req, &state, r),
+    };
+    let image = ImageId::from_path(f.text("renew").trim());
+    let member = s.ctx.project().unwrap_or_default().to_owned();
+    let body = json!({"os_glint": {"renewal_requested": true}});
+    match crate::service::members::change_ext(&state, s.ctx.clone(), image, member, body).await {
+        Ok(_) => page::see_other(&req, "/inbox?status=accepted&done=renewal&updated=1"),
+        Err(e) => page::error(&req, &state, Some(&s), e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_inbox_keys_go_on() {
+        assert_eq!(
+            inbox_query("status=all&owner=&done=accepted&updated=2"),
+            "status=all"
+        );
+        assert_eq!(inbox_query("owner=p1&marker=m"), "owner=p1&marker=m");
+        assert_eq!(inbox_query("%zz"), "");
+    }
+
+    #[test]
+    fn forms_name_one_a_selection_or_an_owner() {
+        let f =
+            |s: &str| Fields::parse(&Bytes::from(s.to_owned())).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            decisions_body(&f("one=accepted%3Aimg-1&image=img-2&status=rejected")),
+            json!({"status": "accepted", "image_ids": ["img-1"]})
+        );
+        assert_eq!(
+            decisions_body(&f("status=rejected&image=a&image=b")),
+            json!({"status": "rejected", "image_ids": ["a", "b"]})
+        );
+        assert_eq!(
+            decisions_body(&f("status=accepted&owner=p9")),
+            json!({"status": "accepted", "owner": "p9"})
+        );
+    }
+}

@@ -1,0 +1,167 @@
+//! The outbox: the project's shared images, each with its members (status, expiry, note);
+//! add and remove members, set a share's expiry and note. Through `service::images::list`,
+//! `service::members` like `POST /v2/images/{id}/members`, `DELETE .../members/{member}` and
+//! `PUT /v2/glint/images/{id}/members/{member}`. Batch share (`POST /v2/glint/shares`) is not
+//! offered here yet.
+
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::forms::Fields;
+use super::{page, session, view};
+use crate::app::AppState;
+use crate::domain::id::ImageId;
+use crate::domain::list_query::{self, ListDefaults};
+use crate::domain::member_ext::MemberExt;
+use crate::domain::ui_form::expiry;
+use crate::error::Error;
+use crate::policy::image_target;
+use crate::service::{images, members};
+
+pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let s = match session::current(&req, &state).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return page::see_other(&req, "/login"),
+        Err(e) => return page::error(&req, &state, None, e),
+    };
+    let project = s.ctx.project().unwrap_or_default().to_owned();
+    // The project's shared images, a page of `limit_param_default` at a time (each image's
+    // members are one more query), after `marker` when the page was asked for one.
+    let marker = query_value(&req, "marker");
+    let limit = state.config.limit_param_default.to_string();
+    let mut params = vec![
+        ("visibility", "shared"),
+        ("owner", project.as_str()),
+        ("sort_key", "name"),
+        ("sort_dir", "asc"),
+        ("limit", limit.as_str()),
+    ];
+    if let Some(m) = marker.as_deref() {
+        params.push(("marker", m));
+    }
+    let query = serde_urlencoded::to_string(&params).unwrap_or_default();
+    let defaults = ListDefaults {
+        limit_param_default: state.config.limit_param_default,
+        api_limit_max: state.config.api_limit_max,
+    };
+    let listed = match list_query::parse(&query, &defaults) {
+        Ok(q) => images::list(&state, s.ctx.clone(), q).await,
+        Err(e) => Err(e),
+    };
+    let imgs = match listed {
+        Ok(i) => i,
+        Err(e) => return page::error(&req, &state, Some(&s), e),
+    };
+    let now = chrono::Utc::now().naive_utc();
+    let mut shown = Vec::with_capacity(imgs.len());
+    for img in &imgs {
+        let id = ImageId::from_path(img.id.as_str());
+        let ms = match members::list(&state, s.ctx.clone(), id).await {
+            Ok(m) => m,
+            Err(e) => return page::error(&req, &state, Some(&s), e),
+        };
+        let target = image_target(img, &s.ctx, false);
+        let allows = |rule: &str| state.policy.allows(rule, &s.ctx, &target);
+        shown.push(minijinja::context! {
+            image => view::image(img),
+            members => ms.iter().map(|m| view::member(m, now)).collect::<Vec<_>>(),
+            can_add => allows("add_member"),
+            can_remove => allows("delete_member"),
+            can_change => allows("glint:modify_member_ext"),
+        });
+    }
+    let done =
+        query_value(&req, "done").filter(|d| ["added", "changed", "removed"].contains(&d.as_str()));
+    let full = i64::try_from(imgs.len()).unwrap_or(i64::MAX) >= state.config.limit_param_default;
+    let next_marker = imgs.last().filter(|_| full).map(|i| i.id.clone());
+    page::render(
+        &req,
+        &state,
+        StatusCode::OK,
+        "outbox.html",
+        Some(&s),
+        minijinja::context! { nav => "outbox", images => shown, done, next_marker },
+    )
+}
+
+fn query_value(req: &HttpRequest, key: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).ok()?;
+    pairs.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+/// The image and member a form names (the image id as a path segment would give it).
+fn target(f: &Fields) -> Result<(ImageId, String), Error> {
+    let image = f.text("image").trim();
+    let member = f.text("member").trim();
+    if image.is_empty() || member.is_empty() {
+        return Err(Error::bad_request(
+            "Give the image and the member's project id.",
+        ));
+    }
+    Ok((ImageId::from_path(image), member.to_owned()))
+}
+
+/// `os_glint` from the form's expiry and note (an empty note or expiry is none).
+fn ext_fields(f: &Fields) -> serde_json::Value {
+    let note = f.text("note").trim();
+    json!({
+        "expires_at": expiry(f.text("expires")),
+        "note": (!note.is_empty()).then_some(note),
+    })
+}
+
+/// Run a POST's action after the session and form checks; errors become the error page.
+async fn post<F, Fut>(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Bytes,
+    act: F,
+) -> HttpResponse
+where
+    F: FnOnce(AppState, crate::domain::context::RequestContext, Fields) -> Fut,
+    Fut: std::future::Future<Output = Result<&'static str, Error>>,
+{
+    let f = match Fields::parse(&body) {
+        Ok(f) => f,
+        Err(e) => return page::error(&req, &state, None, e),
+    };
+    let s = match session::for_post(&req, &state, f.get("csrf")).await {
+        Ok(s) => s,
+        Err(r) => return page::refused(&req, &state, r),
+    };
+    match act(state.get_ref().clone(), s.ctx.clone(), f).await {
+        Ok(done) => page::see_other(&req, &format!("/outbox?done={done}")),
+        Err(e) => page::error(&req, &state, Some(&s), e),
+    }
+}
+
+pub async fn add(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -> HttpResponse {
+    post(req, state, body, |st, ctx, f| async move {
+        let (image, member) = target(&f)?;
+        let ext = MemberExt::from_create(Some(&ext_fields(&f)), chrono::Utc::now().naive_utc())?;
+        members::create(&st, ctx, image, member, ext).await?;
+        Ok("added")
+    })
+    .await
+}
+
+pub async fn change(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -> HttpResponse {
+    post(req, state, body, |st, ctx, f| async move {
+        let (image, member) = target(&f)?;
+        let body = json!({ "os_glint": ext_fields(&f) });
+        members::change_ext(&st, ctx, image, member, body).await?;
+        Ok("changed")
+    })
+    .await
+}
+
+pub async fn remove(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -> HttpResponse {
+    post(req, state, body, |st, ctx, f| async move {
+        let (image, member) = target(&f)?;
+        members::delete(&st, ctx, image, member).await?;
+        Ok("removed")
+    })
+    .await
+}
