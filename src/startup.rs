@@ -9,6 +9,7 @@ use crate::app::AppState;
 use crate::config::{AuthStrategy, Config};
 use crate::db::connection::PoolSettings;
 use crate::db::Db;
+use crate::domain::property_protection::PropertyRules;
 use crate::policy::Enforcer;
 use crate::store::{FsStore, HashAlgo};
 
@@ -16,6 +17,7 @@ use crate::store::{FsStore, HashAlgo};
 /// the policy file and legacy policy settings, the Keystone options.
 pub fn check(config: &Config) -> Result<(), String> {
     policy_enforcer(config)?;
+    property_rules(config)?;
     if config.auth_strategy == AuthStrategy::Keystone && config.keystone.auth_url.is_some() {
         KeystoneClient::new(&config.keystone)?;
     }
@@ -39,6 +41,30 @@ pub fn policy_enforcer(config: &Config) -> Result<Enforcer, String> {
         );
     }
     Ok(policy)
+}
+
+/// `property_protection_file`, parsed: a file that is missing, unreadable or invalid refuses
+/// start (Glance's `InvalidPropertyProtectionConfiguration`), naming the file and the fault.
+pub fn property_rules(config: &Config) -> Result<Option<Arc<PropertyRules>>, String> {
+    let rules = &config.data_rules;
+    let Some(path) = &rules.property_protection_file else {
+        return Ok(None);
+    };
+    let fail = |e: String| {
+        format!(
+            "[DEFAULT] property_protection_file {}: invalid property protection file: {e}",
+            path.display()
+        )
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    let parsed =
+        PropertyRules::parse(&text, rules.property_protection_rule_format).map_err(fail)?;
+    tracing::info!(
+        path = %path.display(),
+        format = ?rules.property_protection_rule_format,
+        "property protections loaded"
+    );
+    Ok(Some(Arc::new(parsed)))
 }
 
 /// Says once, at start, how requests will be authenticated when that is not Keystone as
@@ -78,6 +104,7 @@ fn announce_auth(config: &Config) {
 pub fn build_state(config: Config) -> Result<AppState, String> {
     announce_auth(&config);
     let policy = policy_enforcer(&config)?;
+    let property_rules = property_rules(&config)?;
     let db = Db::open(
         &config.database_connection,
         &PoolSettings::from_config(&config),
@@ -138,5 +165,6 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
         store: Arc::new(store),
         staging: Arc::new(staging),
         policy: Arc::new(policy),
+        property_rules,
     })
 }

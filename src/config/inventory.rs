@@ -203,8 +203,8 @@ pub const INVENTORY: &[Opt] = &[
     Opt { section: "DEFAULT", name: "max_request_id_length", default: "64", disposition: Ignored, reason: "process model / server tuning", also_accept: &[] },
     Opt { section: "DEFAULT", name: "metadata_encryption_key", default: "", disposition: Refused, reason: "location metadata encryption is not implemented", also_accept: &[] },
     Opt { section: "DEFAULT", name: "node_staging_uri", default: "file:///tmp/staging/", disposition: Honoured, reason: "read by glint", also_accept: &[] },
-    Opt { section: "DEFAULT", name: "property_protection_file", default: "", disposition: Refused, reason: "property protections are not implemented yet", also_accept: &[] },
-    Opt { section: "DEFAULT", name: "property_protection_rule_format", default: "roles", disposition: Ignored, reason: "only used with property_protection_file, which is refused", also_accept: &[] },
+    Opt { section: "DEFAULT", name: "property_protection_file", default: "", disposition: Honoured, reason: "read at start; a missing or invalid file refuses start", also_accept: &[] },
+    Opt { section: "DEFAULT", name: "property_protection_rule_format", default: "roles", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "DEFAULT", name: "public_endpoint", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "DEFAULT", name: "publish_errors", default: "false", disposition: Ignored, reason: "oslo.log: glint logs to stderr; level from GLINT_LOG", also_accept: &[] },
     Opt { section: "DEFAULT", name: "pydev_worker_debug_host", default: "localhost", disposition: Ignored, reason: "debugger hooks", also_accept: &[] },
@@ -616,6 +616,7 @@ mod tests {
             .chain(super::super::import::KNOWN)
             .chain(super::super::transport::KNOWN)
             .chain(super::super::process::KNOWN)
+            .chain(super::super::data_rules::KNOWN)
             .flat_map(|(s, keys)| keys.iter().map(move |k| (*s, *k)));
         for (s, k) in reads {
             // Read to be checked (`flavor`) counts: it is refused unless the default.
@@ -640,6 +641,7 @@ mod tests {
                 .chain(super::super::import::KNOWN)
                 .chain(super::super::transport::KNOWN)
                 .chain(super::super::process::KNOWN)
+                .chain(super::super::data_rules::KNOWN)
                 .any(|(s, keys)| *s == o.section && keys.contains(&o.name));
             assert!(
                 read || elsewhere(o),
@@ -664,7 +666,7 @@ mod tests {
     fn classify_refuses_ignores_and_flags_unknown() {
         let raw = RawConfig::from_text(
             "[DEFAULT]\nbind_port = 9292\ndebug = True\nlog_file = /var/log/g.log\nuse_keystone_limits = False\n\
-             property_protection_file = /etc/glance/pp.conf\nno_such_option = 1\n\
+             delayed_delete = true\nno_such_option = 1\n\
              upload_stale_timeout = 60\n\
              [paste_deploy]\nflavor = keystone\n\
              [glance_store]\nstores = http, FILE\ns3_store_secret_key = s3cr3t\n\
@@ -674,7 +676,7 @@ mod tests {
         .unwrap();
         let r = classify(&raw);
         assert_eq!(r.refused.len(), 2, "{:?}", r.refused);
-        assert!(r.refused[0].starts_with("[DEFAULT] property_protection_file is not supported"));
+        assert!(r.refused[0].starts_with("[DEFAULT] delayed_delete is not supported"));
         assert!(r.refused[1].starts_with("[glance_store] s3_store_secret_key"));
         assert!(r.refused.iter().all(|m| !m.contains("s3cr3t")));
         assert_eq!(

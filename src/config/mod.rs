@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use crate::domain::image::{CONTAINER_FORMATS, DISK_FORMATS};
 
+pub mod data_rules;
 pub mod database;
 pub mod healthcheck;
 pub mod import;
@@ -114,6 +115,8 @@ pub struct Config {
     pub sharing: sharing::SharingConfig,
     /// `[DEFAULT] debug` and `graceful_shutdown_timeout`.
     pub process: process::ProcessConfig,
+    /// Property protections and `user_storage_quota`.
+    pub data_rules: data_rules::DataRulesConfig,
     /// `[glint_noauth]`: the identity of a noauth request without identity headers.
     pub noauth_identity: Option<noauth::NoauthIdentity>,
 }
@@ -416,6 +419,7 @@ impl RawConfig {
                     .chain(sharing::KNOWN)
                     .chain(process::KNOWN)
                     .chain(noauth::KNOWN)
+                    .chain(data_rules::KNOWN)
                     .any(|(ks, keys)| ks == s && keys.contains(&k.as_str()))
             })
             .map(|(s, k)| format!("[{s}] {k}"))
@@ -583,6 +587,7 @@ impl Config {
             metrics: metrics::MetricsConfig::from_raw(raw)?,
             sharing: sharing::SharingConfig::from_raw(raw)?,
             process: process::ProcessConfig::from_raw(raw)?,
+            data_rules: data_rules::DataRulesConfig::from_raw(raw)?,
             noauth_identity: noauth::from_raw(
                 raw,
                 auth_strategy == AuthStrategy::Noauth,

@@ -28,6 +28,7 @@ mod notifications;
 mod patch;
 mod policy;
 mod pool;
+mod property_protection;
 mod races;
 mod raw;
 mod schema;
