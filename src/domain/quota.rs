@@ -47,26 +47,53 @@ pub fn parse_storage_quota(v: &str) -> Result<Option<u64>, String> {
     Ok((bytes > 0).then_some(bytes))
 }
 
-/// What an owner may still store under `quota` when `usage` bytes are stored already (negative
-/// when the quota was lowered below the usage).
-pub fn storage_remaining(quota: u64, usage: u64) -> i128 {
-    i128::from(quota) - i128::from(usage)
+/// Glance's `StorageQuotaFull`: data of `size` bytes (`None`: not known) does not fit the
+/// `remaining` bytes. Raised while the data is read, Glance gives it no arguments and its text
+/// stays unformatted (`remaining: None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageQuotaFull {
+    pub size: Option<u64>,
+    pub remaining: Option<i128>,
 }
 
-/// Glance's `StorageQuotaFull` text for data of `size` bytes (`None`: unknown, Python's `None`),
-/// as the 413 answer of an upload shows it.
-pub fn storage_quota_full(size: Option<u64>, remaining: i128) -> String {
-    let size = size.map_or_else(|| "None".to_owned(), |s| s.to_string());
-    format!(
-        "Image exceeds the storage quota: The size of the data {size} will exceed the limit. \
-         {remaining} bytes remaining."
-    )
+impl std::fmt::Display for StorageQuotaFull {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.remaining {
+            None => f.write_str(
+                "The size of the data %(image_size)s will exceed the limit. \
+                 %(remaining)s bytes remaining.",
+            ),
+            Some(remaining) => {
+                let size = self
+                    .size
+                    .map_or_else(|| "None".to_owned(), |s| s.to_string());
+                write!(
+                    f,
+                    "The size of the data {size} will exceed the limit. {remaining} bytes remaining."
+                )
+            }
+        }
+    }
 }
 
-/// The same answer when the limit is found while the data is read: Glance raises the exception
-/// without arguments, so its text is left unformatted.
-pub const STORAGE_QUOTA_FULL_WHILE_READING: &str = "Image exceeds the storage quota: The size of \
-     the data %(image_size)s will exceed the limit. %(remaining)s bytes remaining.";
+/// Glance's `check_quota` with `usage` bytes stored by the owner already: the bytes data of
+/// `size` (`None`: not known yet) may take, or why it may not. Data of unknown size is refused
+/// only when nothing is left; the caller limits what it reads to the answer.
+pub fn check_storage(quota: u64, usage: u64, size: Option<u64>) -> Result<u64, StorageQuotaFull> {
+    let remaining = i128::from(quota) - i128::from(usage);
+    let fits = match size {
+        None => remaining > 0,
+        Some(s) => i128::from(s) <= remaining,
+    };
+    if fits {
+        Ok(u64::try_from(remaining).unwrap_or(0))
+    } else {
+        Err(StorageQuotaFull {
+            size,
+            remaining: Some(remaining),
+        })
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -99,14 +126,28 @@ mod tests {
         ] {
             assert!(parse_storage_quota(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(storage_remaining(10, 25), -15);
+        assert_eq!(check_storage(100, 40, Some(60)), Ok(60));
+        assert_eq!(check_storage(100, 40, None), Ok(60));
+        let full = check_storage(100, 40, Some(61)).unwrap_err();
         assert_eq!(
-            storage_quota_full(Some(100), 50),
-            "Image exceeds the storage quota: The size of the data 100 will exceed the limit. 50 bytes remaining."
+            full.to_string(),
+            "The size of the data 61 will exceed the limit. 60 bytes remaining."
         );
+        // Lowered below what is stored: negative, and data of unknown size is refused too.
+        let full = check_storage(10, 25, None).unwrap_err();
         assert_eq!(
-            storage_quota_full(None, 0),
-            "Image exceeds the storage quota: The size of the data None will exceed the limit. 0 bytes remaining."
+            full.to_string(),
+            "The size of the data None will exceed the limit. -15 bytes remaining."
+        );
+        assert!(check_storage(10, 10, None).is_err());
+        assert_eq!(check_storage(10, 10, Some(0)), Ok(0));
+        let reading = StorageQuotaFull {
+            size: None,
+            remaining: None,
+        };
+        assert_eq!(
+            reading.to_string(),
+            "The size of the data %(image_size)s will exceed the limit. %(remaining)s bytes remaining."
         );
     }
 

@@ -28,7 +28,7 @@ use super::access::load_visible;
 use super::images::now;
 use super::tasks;
 use super::transfer::{
-    add_location, heartbeat, holds, receive, record_received, store_error, OnAbandon,
+    self, add_location, heartbeat, holds, receive, record_received, store_error, OnAbandon,
 };
 use crate::app::AppState;
 use crate::config::Config;
@@ -98,6 +98,7 @@ where
         body,
         None,
         ImageStatus::Uploading,
+        None, // Glance applies `user_storage_quota` to the import, not to the stage.
         on_abandon,
         |_| {},
     )
@@ -321,7 +322,15 @@ async fn run(
             n.task("task.processing", &begun);
             n.image("image.update", &importing);
             n.image_with_import("image.prepare", &importing, state.config.backend_id());
-            let work = copy_data(&state, &image_id, &method, uri.as_deref(), staged_size);
+            let owner = Some(created.owner.as_str()).filter(|o| !o.is_empty());
+            let work = copy_data(
+                &state,
+                &image_id,
+                owner,
+                &method,
+                uri.as_deref(),
+                staged_size,
+            );
             tokio::select! {
                 r = work => match r {
                     Ok(d) => Outcome::Done(d),
@@ -412,6 +421,7 @@ async fn start(state: &AppState, task_id: &str, image_id: &ImageId) -> Started {
 async fn copy_data(
     state: &AppState,
     id: &ImageId,
+    owner: Option<&str>,
     method: &str,
     uri: Option<&str>,
     staged_size: Option<i64>,
@@ -454,12 +464,36 @@ async fn copy_data(
         Some("bare") => img.disk_format.clone(),
         _ => None,
     };
-    let body = data.map(|r| r.map_err(|e| e.to_string()));
-    state
-        .store
-        .put(id, body, state.config.image_size_cap, inspect_as.as_deref())
+    // Glance's legacy storage quota, as on upload (the flow passes no size: only a quota with
+    // nothing left refuses before the copy), and again once the size is known.
+    let room = transfer::storage_room(state, owner, id, None)
         .await
-        .map_err(describe)
+        .map_err(|e| e.to_string())?
+        .map_err(describe)?;
+    let body = data.map(|r| r.map_err(|e| e.to_string()));
+    let stored = state
+        .store
+        .put(
+            id,
+            body,
+            transfer::data_cap(state, room),
+            inspect_as.as_deref(),
+        )
+        .await
+        .map_err(|e| describe(transfer::over_room(state, room, e)))?;
+    if room.is_some() {
+        let after = transfer::storage_room(state, owner, id, Some(stored.size))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(describe));
+        if let Err(m) = after {
+            if let Err(d) = state.store.delete(id).await {
+                tracing::error!(image_id = %id, error = %d, "data over the storage quota could not be removed");
+            }
+            return Err(m);
+        }
+    }
+    Ok(stored)
 }
 
 /// Record the outcome: image active (or back to queued), task success (or

@@ -37,6 +37,7 @@ mod sharing_history;
 mod sharing_reminders;
 mod sharing_trust;
 mod stalls;
+mod storage_quota;
 mod stores;
 mod takeover;
 mod tasks;
