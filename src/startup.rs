@@ -125,6 +125,7 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
             )
         })?
         .with_format_match(config.require_image_format_match)
+        .with_vmdk_allowed_types(config.data_rules.vmdk_allowed_types.clone())
         .with_other_dirs(&config.filesystem_store_datadirs)
         .map_err(|e| format!("cannot open image store directories: {e}"))?;
     let staging = crate::service::import::open_staging(&config, algo)?;

@@ -1,7 +1,8 @@
 //! Glance's rules on what callers may store: property protections
 //! (`[DEFAULT] property_protection_file`, `property_protection_rule_format`) and the legacy
-//! per-owner storage quota (`[DEFAULT] user_storage_quota`). The protection file itself is read
-//! at start (`startup::property_rules`), as Glance reads it once.
+//! per-owner storage quota (`[DEFAULT] user_storage_quota`) and the VMDK create-types accepted
+//! (`[image_format] vmdk_allowed_types`). The protection file itself is read at start
+//! (`startup::property_rules`), as Glance reads it once.
 
 use std::path::PathBuf;
 
@@ -10,14 +11,17 @@ use crate::domain::property_protection::RuleFormat;
 use crate::domain::quota::parse_storage_quota;
 
 /// Options read here, per section (see `RawConfig::ignored`).
-pub(super) const KNOWN: &[(&str, &[&str])] = &[(
-    "DEFAULT",
-    &[
-        "property_protection_file",
-        "property_protection_rule_format",
-        "user_storage_quota",
-    ],
-)];
+pub(super) const KNOWN: &[(&str, &[&str])] = &[
+    (
+        "DEFAULT",
+        &[
+            "property_protection_file",
+            "property_protection_rule_format",
+            "user_storage_quota",
+        ],
+    ),
+    ("image_format", &["vmdk_allowed_types"]),
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataRulesConfig {
@@ -26,6 +30,9 @@ pub struct DataRulesConfig {
     pub property_protection_rule_format: RuleFormat,
     /// `user_storage_quota` in bytes; `None`: unlimited (Glance's 0).
     pub user_storage_quota: Option<u64>,
+    /// `vmdk_allowed_types` when set (empty: no VMDK at all); `None`: Glance's default,
+    /// `streamOptimized,monolithicSparse`, the two the format inspector accepts anyway.
+    pub vmdk_allowed_types: Option<Vec<String>>,
 }
 
 impl DataRulesConfig {
@@ -41,6 +48,7 @@ impl DataRulesConfig {
                 raw.get(d, "user_storage_quota").unwrap_or("0"),
             )
             .map_err(|e| format!("[DEFAULT] user_storage_quota: {e}"))?,
+            vmdk_allowed_types: super::import::list(raw, "image_format", "vmdk_allowed_types"),
         })
     }
 }
@@ -56,9 +64,11 @@ mod tests {
         assert_eq!(c.property_protection_file, None);
         assert_eq!(c.property_protection_rule_format, RuleFormat::Roles);
         assert_eq!(c.user_storage_quota, None);
+        assert_eq!(c.vmdk_allowed_types, None);
         let raw = RawConfig::from_text(
             "[DEFAULT]\nproperty_protection_file = /etc/glance/pp.conf\n\
-             property_protection_rule_format = policies\nuser_storage_quota = 10GB\n",
+             property_protection_rule_format = policies\nuser_storage_quota = 10GB\n\
+             [image_format]\nvmdk_allowed_types = streamOptimized\n",
         )
         .unwrap();
         let c = DataRulesConfig::from_raw(&raw).unwrap();
@@ -68,6 +78,10 @@ mod tests {
         );
         assert_eq!(c.property_protection_rule_format, RuleFormat::Policies);
         assert_eq!(c.user_storage_quota, Some(10 << 30));
+        assert_eq!(
+            c.vmdk_allowed_types,
+            Some(vec!["streamOptimized".to_owned()])
+        );
         for bad in [
             "[DEFAULT]\nproperty_protection_rule_format = Roles\n",
             "[DEFAULT]\nuser_storage_quota = 10 GB\n",

@@ -370,7 +370,7 @@ pub const INVENTORY: &[Opt] = &[
     Opt { section: "image_format", name: "disk_formats", default: "ami,ari,aki,vhd,vhdx,vmdk,raw,qcow2,vdi,iso,ploop", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "image_format", name: "gpt_safety_checks_nonfatal", default: "mbr", disposition: Ignored, reason: "format inspection tuning", also_accept: &[] },
     Opt { section: "image_format", name: "require_image_format_match", default: "true", disposition: Honoured, reason: "read by glint", also_accept: &[] },
-    Opt { section: "image_format", name: "vmdk_allowed_types", default: "streamOptimized,monolithicSparse", disposition: Refused, reason: "VMDK subformats are not checked", also_accept: &[] },
+    Opt { section: "image_format", name: "vmdk_allowed_types", default: "streamOptimized,monolithicSparse", disposition: Honoured, reason: "read by glint: uploads and imports of other VMDK create-types are refused (Glance checks it only when converting)", also_accept: &[] },
     Opt { section: "image_import_opts", name: "image_import_plugins", default: "[no_op]", disposition: Refused, reason: "import plugins are not implemented", also_accept: &["[]"] },
     Opt { section: "import_filtering_opts", name: "allowed_hosts", default: "[]", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "import_filtering_opts", name: "allowed_ports", default: "[80,443]", disposition: Honoured, reason: "read by glint", also_accept: &[] },
@@ -692,7 +692,6 @@ mod tests {
             ("paste_deploy", "flavor", "keystone+cachemanagement"),
             ("keystone_authtoken", "cafile", "/etc/ssl/ca.pem"),
             ("keystone_authtoken", "insecure", "True"),
-            ("image_format", "vmdk_allowed_types", "streamOptimized"),
             ("glance_store", "stores", "file,rbd"),
         ] {
             let mut raw = RawConfig::default();
