@@ -93,9 +93,10 @@ where
         return Err(transfer::store_error(e));
     }
 
-    // Glance's legacy storage quota (`user_storage_quota`), checked by the same `set_data`: the
-    // declared size must fit what the caller's project has left, and the body is read no
-    // further than that.
+    // Glance's legacy storage quota (`user_storage_quota`), checked by the same `set_data`: a
+    // declared size must fit what the caller's project has left (and the body is read no
+    // further); a body of unknown size is refused now only when nothing is left, else read
+    // whole (up to `image_size_cap`) and checked once its size is known, as Glance does.
     let room = match transfer::storage_room(state, ctx.project(), &id, declared_size).await {
         Ok(Ok(room)) => room,
         Ok(Err(e)) => {
@@ -118,14 +119,14 @@ where
         body,
         disk_format.as_deref(),
         ImageStatus::Saving,
-        room,
+        room.filter(|_| declared_size.is_some()),
         on_abandon,
         |e| state.notifier.upload_failed(&upload_failure_text(&id, e)),
     )
     .await?;
     drop(receiving);
-    // Once the size is known, the quota again (Glance: another upload may have taken the room
-    // meanwhile); refused data is removed before the image goes back to `queued`.
+    // Once the size is known, the quota again (an unknown size, or another upload took the
+    // room meanwhile); refused data is removed before the image goes back to `queued`.
     if room.is_some() {
         let refused = match transfer::storage_room(state, ctx.project(), &id, Some(data.size)).await
         {

@@ -464,8 +464,9 @@ async fn copy_data(
         Some("bare") => img.disk_format.clone(),
         _ => None,
     };
-    // Glance's legacy storage quota, as on upload (the flow passes no size: only a quota with
-    // nothing left refuses before the copy), and again once the size is known.
+    // Glance's legacy storage quota, as on upload of a body of unknown size (the flow passes
+    // none): refused before the copy only when nothing is left, else checked once the size is
+    // known.
     let room = transfer::storage_room(state, owner, id, None)
         .await
         .map_err(|e| e.to_string())?
@@ -473,14 +474,9 @@ async fn copy_data(
     let body = data.map(|r| r.map_err(|e| e.to_string()));
     let stored = state
         .store
-        .put(
-            id,
-            body,
-            transfer::data_cap(state, room),
-            inspect_as.as_deref(),
-        )
+        .put(id, body, state.config.image_size_cap, inspect_as.as_deref())
         .await
-        .map_err(|e| describe(transfer::over_room(state, room, e)))?;
+        .map_err(describe)?;
     if room.is_some() {
         let after = transfer::storage_room(state, owner, id, Some(stored.size))
             .await

@@ -363,7 +363,8 @@ pub(crate) fn data_cap(state: &AppState, room: Option<u64>) -> u64 {
 
 /// A store's `TooLarge` for a transfer capped by [`data_cap`]: the quota's refusal when the
 /// quota was the tighter limit (Glance's quota reader sits inside the size-cap reader, so it
-/// fires first), raised while reading, hence unformatted.
+/// fires first), raised while reading, hence unformatted. Only a body longer than its declared
+/// size could meet it: the room caps only transfers of declared size.
 pub(crate) fn over_room(state: &AppState, room: Option<u64>, e: StoreError) -> StoreError {
     match e {
         StoreError::TooLarge { .. } if room.is_some_and(|r| r <= state.config.image_size_cap) => {

@@ -1,5 +1,5 @@
 //! `[DEFAULT] user_storage_quota`: Glance's legacy per-project total of stored image data,
-//! checked on upload (declared size, while reading, once the size is known) and import, with
+//! checked on upload (a declared size at once, an unknown one once read) and import, with
 //! Glance's 413 texts; refused data leaves nothing behind in the store or the database.
 
 use futures_util::stream;
@@ -92,16 +92,16 @@ backend_test!(
             )
         );
         left_nothing(&app, &c, &d, Value::Null).await;
-        // Deleting frees the room; a chunked body longer than it is cut off while read, with
-        // Glance's unformatted text.
+        // Deleting frees the room; a chunked body longer than it is read whole (as Glance
+        // does), then refused with its size.
         assert_eq!(c.delete(&format!("/v2/images/{a}")).await.status(), 204);
         let (s, v) = chunked(&c, &d, 70).await;
         assert_eq!(
             (s, message(&v)),
             (
                 413,
-                "Image exceeds the storage quota: The size of the data %(image_size)s will exceed \
-                 the limit. %(remaining)s bytes remaining."
+                "Image exceeds the storage quota: The size of the data 70 will exceed the limit. \
+                 60 bytes remaining."
                     .to_owned()
             )
         );
