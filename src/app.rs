@@ -33,6 +33,8 @@ pub struct AppState {
     /// The image schema with the configured `[image_format]` lists: what create and PATCH
     /// validate against and `GET /v2/schemas/image(s)` publish.
     pub image_schema: crate::domain::image_schema::ImageSchema,
+    /// `property_protection_file`, read once at start as Glance reads it (not on SIGHUP).
+    pub property_rules: Option<Arc<crate::domain::property_protection::PropertyRules>>,
 }
 
 impl AppState {

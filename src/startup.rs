@@ -10,6 +10,7 @@ use crate::config::stores::StoreKind;
 use crate::config::{AuthStrategy, Config};
 use crate::db::connection::PoolSettings;
 use crate::db::Db;
+use crate::domain::property_protection::PropertyRules;
 use crate::policy::Enforcer;
 use crate::store::{EnabledStores, FsStore, HashAlgo, S3Store, Store, SwiftStore};
 
@@ -18,6 +19,7 @@ use crate::store::{EnabledStores, FsStore, HashAlgo, S3Store, Store, SwiftStore}
 pub fn check(config: &Config) -> Result<(), String> {
     policy_enforcer(config)?;
     ui_requirements(config)?;
+    property_rules(config)?;
     if config.auth_strategy == AuthStrategy::Keystone && config.keystone.auth_url.is_some() {
         KeystoneClient::new(&config.keystone)?;
     }
@@ -44,6 +46,30 @@ pub fn policy_enforcer(config: &Config) -> Result<Enforcer, String> {
         );
     }
     Ok(policy)
+}
+
+/// `property_protection_file`, parsed: a file that is missing, unreadable or invalid refuses
+/// start (Glance's `InvalidPropertyProtectionConfiguration`), naming the file and the fault.
+pub fn property_rules(config: &Config) -> Result<Option<Arc<PropertyRules>>, String> {
+    let rules = &config.data_rules;
+    let Some(path) = &rules.property_protection_file else {
+        return Ok(None);
+    };
+    let fail = |e: String| {
+        format!(
+            "[DEFAULT] property_protection_file {}: invalid property protection file: {e}",
+            path.display()
+        )
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    let parsed =
+        PropertyRules::parse(&text, rules.property_protection_rule_format).map_err(fail)?;
+    tracing::info!(
+        path = %path.display(),
+        format = ?rules.property_protection_rule_format,
+        "property protections loaded"
+    );
+    Ok(Some(Arc::new(parsed)))
 }
 
 /// Says once, at start, how requests will be authenticated when that is not Keystone as
@@ -88,6 +114,7 @@ fn open_stores(config: &Config, algo: HashAlgo) -> Result<EnabledStores, String>
         let store = FsStore::open(dir.clone(), algo)
             .map_err(|e| format!("cannot open image store {}: {e}", dir.display()))?
             .with_format_match(config.require_image_format_match)
+            .with_vmdk_allowed_types(config.data_rules.vmdk_allowed_types.clone())
             .with_other_dirs(&config.filesystem_store_datadirs)
             .map_err(|e| format!("cannot open image store directories: {e}"))?;
         Some(store)
@@ -96,13 +123,17 @@ fn open_stores(config: &Config, algo: HashAlgo) -> Result<EnabledStores, String>
     };
     let s3 = match &enabled.s3 {
         Some(c) => Some(
-            S3Store::new(c.clone(), algo)?.with_format_match(config.require_image_format_match),
+            S3Store::new(c.clone(), algo)?
+                .with_format_match(config.require_image_format_match)
+                .with_vmdk_allowed_types(config.data_rules.vmdk_allowed_types.clone()),
         ),
         None => None,
     };
     let swift = match &enabled.swift {
         Some(c) => Some(
-            SwiftStore::new(c.clone(), algo)?.with_format_match(config.require_image_format_match),
+            SwiftStore::new(c.clone(), algo)?
+                .with_format_match(config.require_image_format_match)
+                .with_vmdk_allowed_types(config.data_rules.vmdk_allowed_types.clone()),
         ),
         None => None,
     };
@@ -134,6 +165,7 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
     announce_auth(&config);
     ui_requirements(&config)?;
     let policy = policy_enforcer(&config)?;
+    let property_rules = property_rules(&config)?;
     let db = Db::open(
         &config.database_connection,
         &PoolSettings::from_config(&config),
@@ -166,6 +198,11 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
                 cache_time_s = l.cache_time.as_secs(),
                 "quotas: Keystone unified limits (use_keystone_limits)"
             );
+            if config.data_rules.user_storage_quota.is_some() {
+                tracing::warn!(
+                    "user_storage_quota is not applied: use_keystone_limits takes precedence, as in Glance"
+                );
+            }
             Some(Arc::new(crate::auth::limits::LimitsClient::new(l)?))
         }
         None => None,
@@ -197,5 +234,6 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
         store: Arc::new(store),
         staging: Arc::new(staging),
         policy: Arc::new(policy),
+        property_rules,
     })
 }

@@ -203,8 +203,8 @@ pub const INVENTORY: &[Opt] = &[
     Opt { section: "DEFAULT", name: "max_request_id_length", default: "64", disposition: Ignored, reason: "process model / server tuning", also_accept: &[] },
     Opt { section: "DEFAULT", name: "metadata_encryption_key", default: "", disposition: Refused, reason: "location metadata encryption is not implemented", also_accept: &[] },
     Opt { section: "DEFAULT", name: "node_staging_uri", default: "file:///tmp/staging/", disposition: Honoured, reason: "read by glint", also_accept: &[] },
-    Opt { section: "DEFAULT", name: "property_protection_file", default: "", disposition: Refused, reason: "property protections are not implemented yet", also_accept: &[] },
-    Opt { section: "DEFAULT", name: "property_protection_rule_format", default: "roles", disposition: Ignored, reason: "only used with property_protection_file, which is refused", also_accept: &[] },
+    Opt { section: "DEFAULT", name: "property_protection_file", default: "", disposition: Honoured, reason: "read at start; a missing or invalid file refuses start", also_accept: &[] },
+    Opt { section: "DEFAULT", name: "property_protection_rule_format", default: "roles", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "DEFAULT", name: "public_endpoint", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "DEFAULT", name: "publish_errors", default: "false", disposition: Ignored, reason: "oslo.log: glint logs to stderr; level from GLINT_LOG", also_accept: &[] },
     Opt { section: "DEFAULT", name: "pydev_worker_debug_host", default: "localhost", disposition: Ignored, reason: "debugger hooks", also_accept: &[] },
@@ -226,7 +226,7 @@ pub const INVENTORY: &[Opt] = &[
     Opt { section: "DEFAULT", name: "use_keystone_limits", default: "false", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "DEFAULT", name: "use_stderr", default: "false", disposition: Ignored, reason: "oslo.log: glint logs to stderr; level from GLINT_LOG", also_accept: &[] },
     Opt { section: "DEFAULT", name: "use_syslog", default: "false", disposition: Ignored, reason: "oslo.log: glint logs to stderr; level from GLINT_LOG", also_accept: &[] },
-    Opt { section: "DEFAULT", name: "user_storage_quota", default: "0", disposition: Refused, reason: "the per-user storage quota is not enforced yet", also_accept: &[] },
+    Opt { section: "DEFAULT", name: "user_storage_quota", default: "0", disposition: Honoured, reason: "read by glint: checked on upload and import, as Glance's legacy quota", also_accept: &[] },
     Opt { section: "DEFAULT", name: "worker_self_reference_url", default: "", disposition: Honoured, reason: "recorded on staged images as os_glance_stage_host (else public_endpoint), as Glance does", also_accept: &[] },
     Opt { section: "DEFAULT", name: "workers", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "barbican", name: "auth_endpoint", default: "http://localhost/identity/v3", disposition: Ignored, reason: "image signature verification is not implemented", also_accept: &[] },
@@ -370,7 +370,7 @@ pub const INVENTORY: &[Opt] = &[
     Opt { section: "image_format", name: "disk_formats", default: "ami,ari,aki,vhd,vhdx,vmdk,raw,qcow2,vdi,iso,ploop", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "image_format", name: "gpt_safety_checks_nonfatal", default: "mbr", disposition: Ignored, reason: "format inspection tuning", also_accept: &[] },
     Opt { section: "image_format", name: "require_image_format_match", default: "true", disposition: Honoured, reason: "read by glint", also_accept: &[] },
-    Opt { section: "image_format", name: "vmdk_allowed_types", default: "streamOptimized,monolithicSparse", disposition: Refused, reason: "VMDK subformats are not checked", also_accept: &[] },
+    Opt { section: "image_format", name: "vmdk_allowed_types", default: "streamOptimized,monolithicSparse", disposition: Honoured, reason: "read by glint: uploads and imports of other VMDK create-types are refused (Glance checks it only when converting)", also_accept: &[] },
     Opt { section: "image_import_opts", name: "image_import_plugins", default: "[no_op]", disposition: Refused, reason: "import plugins are not implemented", also_accept: &["[]"] },
     Opt { section: "import_filtering_opts", name: "allowed_hosts", default: "[]", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "import_filtering_opts", name: "allowed_ports", default: "[80,443]", disposition: Honoured, reason: "read by glint", also_accept: &[] },
@@ -619,6 +619,7 @@ mod tests {
             .chain(super::super::oslo_limit::KNOWN)
             .chain(super::super::stores::KNOWN)
             .chain(super::super::swift::KNOWN)
+            .chain(super::super::data_rules::KNOWN)
             .flat_map(|(s, keys)| keys.iter().map(move |k| (*s, *k)));
         for (s, k) in reads {
             // Read to be checked (`flavor`) counts: it is refused unless the default.
@@ -646,6 +647,7 @@ mod tests {
                 .chain(super::super::oslo_limit::KNOWN)
                 .chain(super::super::stores::KNOWN)
                 .chain(super::super::swift::KNOWN)
+                .chain(super::super::data_rules::KNOWN)
                 .any(|(s, keys)| *s == o.section && keys.contains(&o.name));
             assert!(
                 read || elsewhere(o),
@@ -685,7 +687,7 @@ mod tests {
     fn classify_refuses_ignores_and_flags_unknown() {
         let raw = RawConfig::from_text(
             "[DEFAULT]\nbind_port = 9292\ndebug = True\nlog_file = /var/log/g.log\nuse_keystone_limits = False\n\
-             property_protection_file = /etc/glance/pp.conf\nno_such_option = 1\n\
+             delayed_delete = true\nno_such_option = 1\n\
              upload_stale_timeout = 60\n\
              [paste_deploy]\nflavor = keystone\n\
              [glance_store]\nstores = http, FILE\nvmware_server_password = s3cr3t\n\
@@ -695,7 +697,7 @@ mod tests {
         .unwrap();
         let r = classify(&raw);
         assert_eq!(r.refused.len(), 2, "{:?}", r.refused);
-        assert!(r.refused[0].starts_with("[DEFAULT] property_protection_file is not supported"));
+        assert!(r.refused[0].starts_with("[DEFAULT] delayed_delete is not supported"));
         assert!(r.refused[1].starts_with("[glance_store] vmware_server_password"));
         assert!(r.refused.iter().all(|m| !m.contains("s3cr3t")));
         assert_eq!(
@@ -711,7 +713,6 @@ mod tests {
             ("paste_deploy", "flavor", "keystone+cachemanagement"),
             ("keystone_authtoken", "cafile", "/etc/ssl/ca.pem"),
             ("keystone_authtoken", "insecure", "True"),
-            ("image_format", "vmdk_allowed_types", "streamOptimized"),
             (
                 "glance_store",
                 "s3_store_enable_data_integrity_protection",

@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use crate::domain::image::{CONTAINER_FORMATS, DISK_FORMATS};
 
+pub mod data_rules;
 pub mod database;
 pub mod healthcheck;
 pub mod import;
@@ -125,6 +126,8 @@ pub struct Config {
     pub ui: ui::UiConfig,
     /// `[DEFAULT] debug` and `graceful_shutdown_timeout`.
     pub process: process::ProcessConfig,
+    /// Property protections and `user_storage_quota`.
+    pub data_rules: data_rules::DataRulesConfig,
     /// `[glint_noauth]`: the identity of a noauth request without identity headers.
     pub noauth_identity: Option<noauth::NoauthIdentity>,
     /// `[DEFAULT] use_keystone_limits` with `[oslo_limit]`: Glance's quotas (None: off).
@@ -449,6 +452,7 @@ impl RawConfig {
                     .chain(oslo_limit::KNOWN)
                     .chain(stores::KNOWN)
                     .chain(swift::KNOWN)
+                    .chain(data_rules::KNOWN)
                     .any(|(ks, keys)| ks == s && keys.contains(&k.as_str()))
             })
             .map(|(s, k)| format!("[{s}] {k}"))
@@ -624,6 +628,7 @@ impl Config {
             sharing: sharing::SharingConfig::from_raw(raw)?,
             ui: ui::UiConfig::from_raw(raw)?,
             process: process::ProcessConfig::from_raw(raw)?,
+            data_rules: data_rules::DataRulesConfig::from_raw(raw)?,
             noauth_identity: noauth::from_raw(
                 raw,
                 auth_strategy == AuthStrategy::Noauth,

@@ -156,6 +156,36 @@ pub fn delete_all(conn: &mut DbConn, image_id: &str, at: NaiveDateTime) -> Resul
     .execute(conn)?)
 }
 
+/// Glance's `user_get_storage_usage`: the bytes `owner`'s images hold, each image's size once
+/// per live location, leaving out `except` (the image being written), images without a size
+/// and those killed, deleted or pending delete.
+pub fn owner_usage(conn: &mut DbConn, owner: Option<&str>, except: &str) -> Result<u64, DbError> {
+    use super::schema::images as i;
+    let rows = l::table
+        .inner_join(i::table)
+        .filter(i::id.ne(except))
+        .filter(i::size.gt(0))
+        .filter(not(i::status.eq_any([
+            "killed",
+            "deleted",
+            "pending_delete",
+        ])))
+        .filter(not(l::deleted))
+        .filter(l::status.ne(DELETED))
+        .select(i::size)
+        .into_boxed();
+    let rows = match owner {
+        Some(o) => rows.filter(i::owner.eq(o)),
+        None => rows.filter(i::owner.is_null()),
+    };
+    let sizes: Vec<Option<i64>> = rows.load(conn)?;
+    Ok(sizes
+        .into_iter()
+        .flatten()
+        .map(|s| u64::try_from(s).unwrap_or(0))
+        .fold(0u64, u64::saturating_add))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

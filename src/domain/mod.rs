@@ -16,6 +16,7 @@ pub mod member;
 pub mod member_ext;
 pub mod metadefs;
 pub mod patch;
+pub mod property_protection;
 pub mod pyfmt;
 pub mod pyjson;
 pub mod pyre;

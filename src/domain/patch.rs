@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 use crate::domain::image::{is_reserved, Image, ImageStatus, Visibility, READ_ONLY};
 pub use crate::domain::image_schema::{image_schema, validate_image_object, ImageSchema};
 pub use crate::domain::json_schema::validate_against;
+use crate::domain::property_protection::{reserved, Access};
 use crate::domain::pyfmt::py_str;
 use crate::domain::python::{is_space as py_space, strip as py_strip};
 use crate::domain::quota;
@@ -353,6 +354,12 @@ fn is_base(name: &str) -> bool {
     BASE_ATTRIBUTES.contains(&name) || READ_ONLY.contains(&name)
 }
 
+/// A key of a create body or a PATCH path that names a custom property (Glance's
+/// `extra_properties`), not an attribute of the image.
+pub fn is_custom_property(name: &str) -> bool {
+    !is_base(name)
+}
+
 /// Glance's `ImagesController.update`: applies the changes in order to a copy of
 /// the image and runs the property quota as `ImageRepo.save` would.
 ///
@@ -366,13 +373,43 @@ pub fn apply(
     is_admin: bool,
     limits: &PatchLimits,
 ) -> Result<Image> {
+    apply_guarded(image, ops, mt, is_admin, limits, &|_, _| true)
+}
+
+/// [`apply`] under property protections: `allows(name, access)` answers for each custom
+/// property an operation creates, updates or deletes, at that operation, as Glance's
+/// `ExtraPropertiesProxy` does (a property present in `image` is updated, an absent one
+/// created); a refusal is Glance's 403. `image` holds only the properties the caller may read.
+pub fn apply_guarded(
+    image: &Image,
+    ops: &[Operation],
+    mt: PatchMediaType,
+    is_admin: bool,
+    limits: &PatchLimits,
+    allows: &dyn Fn(&str, Access) -> bool,
+) -> Result<Image> {
     let mut new = image.clone();
     let mut oversized = Oversized::default();
+    let guard = |name: &str, access: Access| {
+        if allows(name, access) {
+            Ok(())
+        } else {
+            Err(Error::forbidden(reserved(name)))
+        }
+    };
     for change in ops {
         match change.op {
-            Op::Replace => do_replace(&mut new, change, is_admin, limits, &mut oversized)?,
-            Op::Add => do_add(&mut new, change, mt, is_admin, limits, &mut oversized)?,
-            Op::Remove => do_remove(&mut new, change, is_admin)?,
+            Op::Replace => do_replace(&mut new, change, is_admin, limits, &mut oversized, &guard)?,
+            Op::Add => do_add(
+                &mut new,
+                change,
+                mt,
+                is_admin,
+                limits,
+                &mut oversized,
+                &guard,
+            )?,
+            Op::Remove => do_remove(&mut new, change, is_admin, &guard)?,
         }
     }
     let added = new
@@ -419,12 +456,16 @@ fn change_value(change: &Operation) -> Result<&Value> {
     })
 }
 
+/// Whether a custom property may be created, updated or deleted (403 otherwise).
+type Guard<'a> = dyn Fn(&str, Access) -> Result<()> + 'a;
+
 fn do_replace(
     img: &mut Image,
     change: &Operation,
     is_admin: bool,
     limits: &PatchLimits,
     oversized: &mut Oversized,
+    guard: &Guard<'_>,
 ) -> Result<()> {
     let root = change.root();
     let value = change_value(change)?;
@@ -444,6 +485,7 @@ fn do_replace(
     if is_base(root) {
         set_base(img, root, value, limits, oversized)
     } else if img.properties.contains_key(root) {
+        guard(root, Access::Update)?;
         let text = property_value(root, value, &limits.schema)?;
         img.properties.insert(root.to_owned(), text);
         Ok(())
@@ -459,6 +501,7 @@ fn do_add(
     is_admin: bool,
     limits: &PatchLimits,
     oversized: &mut Oversized,
+    guard: &Guard<'_>,
 ) -> Result<()> {
     let root = change.root();
     let value = change_value(change)?;
@@ -487,12 +530,17 @@ fn do_add(
             "Custom property should not be greater than 255 characters.",
         ));
     }
+    if img.properties.contains_key(root) {
+        guard(root, Access::Update)?;
+    } else {
+        guard(root, Access::Create)?;
+    }
     let text = property_value(root, value, &limits.schema)?;
     img.properties.insert(root.to_owned(), text);
     Ok(())
 }
 
-fn do_remove(img: &mut Image, change: &Operation, is_admin: bool) -> Result<()> {
+fn do_remove(img: &mut Image, change: &Operation, is_admin: bool, guard: &Guard<'_>) -> Result<()> {
     let root = change.root();
     if root == "locations" {
         if !is_admin {
@@ -507,9 +555,11 @@ fn do_remove(img: &mut Image, change: &Operation, is_admin: bool) -> Result<()> 
             "Property {root} may not be removed."
         ))));
     }
-    if img.properties.remove(root).is_none() {
+    if !img.properties.contains_key(root) {
         return Err(does_not_exist(root));
     }
+    guard(root, Access::Delete)?;
+    img.properties.remove(root);
     Ok(())
 }
 
@@ -1741,6 +1791,83 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn protections_are_asked_per_operation_as_glance_does() {
+        let mut img = image();
+        img.properties.insert("ro".into(), "1".into());
+        // May create and delete `free`, update `foo`, nothing else.
+        let allows = |name: &str, access: Access| {
+            matches!(
+                (name, access),
+                ("free", Access::Create | Access::Delete) | ("foo", Access::Update)
+            )
+        };
+        let run = |changes: &[Change<'_>]| {
+            let ops = parse(&body(V21, changes), V21).unwrap();
+            apply_guarded(&img, &ops, V21, false, &PatchLimits::default(), &allows)
+        };
+        let reserved = |n: &str| Error::forbidden(format!("Attribute '{n}' is reserved."));
+        // Replace asks `update`, even for the same value.
+        assert_eq!(
+            run(&[("replace", "/ro", Some(json!("1")))]).unwrap_err(),
+            reserved("ro")
+        );
+        assert_eq!(
+            run(&[("replace", "/foo", Some(json!("x")))])
+                .unwrap()
+                .properties["foo"],
+            "x"
+        );
+        // Add asks `update` for a present property, `create` for an absent one.
+        assert_eq!(
+            run(&[("add", "/ro", Some(json!("2")))]).unwrap_err(),
+            reserved("ro")
+        );
+        assert_eq!(
+            run(&[("add", "/other", Some(json!("2")))]).unwrap_err(),
+            reserved("other")
+        );
+        // Created, then updated in the same patch: `update` is asked the second time.
+        assert_eq!(
+            run(&[
+                ("add", "/free", Some(json!("a"))),
+                ("add", "/free", Some(json!("b")))
+            ])
+            .unwrap_err(),
+            reserved("free")
+        );
+        let new = run(&[
+            ("add", "/free", Some(json!("a"))),
+            ("remove", "/free", None),
+        ])
+        .unwrap();
+        assert!(!new.properties.contains_key("free"));
+        // A missing property is 409 before anything is asked; a present one asks `delete`.
+        assert_eq!(
+            run(&[("remove", "/gone", None)]).unwrap_err(),
+            conflict_detail("Property gone does not exist.")
+        );
+        assert_eq!(
+            run(&[("replace", "/gone", Some(json!("x")))]).unwrap_err(),
+            conflict_detail("Property gone does not exist.")
+        );
+        assert_eq!(
+            run(&[("remove", "/foo", None)]).unwrap_err(),
+            reserved("foo")
+        );
+        // Image attributes are not properties.
+        assert_eq!(
+            run(&[("replace", "/name", Some(json!("n")))])
+                .unwrap()
+                .name
+                .as_deref(),
+            Some("n")
+        );
+        assert!(
+            is_custom_property("foo") && !is_custom_property("name") && !is_custom_property("size")
+        );
     }
 
     #[test]

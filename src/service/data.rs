@@ -101,6 +101,23 @@ where
         return Err(transfer::store_error(e));
     }
 
+    // Glance's legacy storage quota (`user_storage_quota`), checked by the same `set_data`: a
+    // declared size must fit what the caller's project has left (and the body is read no
+    // further); a body of unknown size is refused now only when nothing is left, else read
+    // whole (up to `image_size_cap`) and checked once its size is known, as Glance does.
+    let room = match transfer::storage_room(state, ctx.project(), &id, declared_size).await {
+        Ok(Ok(room)) => room,
+        Ok(Err(e)) => {
+            state.notifier.upload_failed(&upload_failure_text(&id, &e));
+            transfer::requeue(state, &id, ImageStatus::Saving).await;
+            return Err(transfer::store_error(e));
+        }
+        Err(e) => {
+            transfer::requeue(state, &id, ImageStatus::Saving).await;
+            return Err(e);
+        }
+    };
+
     // 2. Stream the bytes into the store (temp file, fsync, rename).
     let receiving = crate::metrics::InProgress::start(&crate::metrics::PROCESS.uploads_in_progress);
     let data = receive(
@@ -111,11 +128,32 @@ where
         disk_format.as_deref(),
         declared_size,
         ImageStatus::Saving,
+        room.filter(|_| declared_size.is_some()),
         on_abandon,
         |e| state.notifier.upload_failed(&upload_failure_text(&id, e)),
     )
     .await?;
     drop(receiving);
+    // Once the size is known, the quota again (an unknown size, or another upload took the
+    // room meanwhile); refused data is removed before the image goes back to `queued`.
+    if room.is_some() {
+        let refused = match transfer::storage_room(state, ctx.project(), &id, Some(data.size)).await
+        {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => {
+                state.notifier.upload_failed(&upload_failure_text(&id, &e));
+                Some(transfer::store_error(e))
+            }
+            Err(e) => Some(e),
+        };
+        if let Some(e) = refused {
+            if let Err(d) = state.store.delete(&id).await {
+                tracing::error!(image_id = %id, error = %d, "data over the storage quota could not be removed");
+            }
+            transfer::requeue(state, &id, ImageStatus::Saving).await;
+            return Err(e);
+        }
+    }
     crate::metrics::PROCESS
         .bytes_uploaded
         .fetch_add(data.size, std::sync::atomic::Ordering::Relaxed);

@@ -4,6 +4,7 @@ use chrono::{NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::access::{live_membership, load_visible, visible, Visible};
+use super::property_protection as protection;
 use crate::app::AppState;
 use crate::db::{self, DbError};
 use crate::domain::context::RequestContext;
@@ -86,6 +87,7 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
         }
     };
     let owner = crate::domain::image::new_image_owner(requested_owner, ctx.project());
+    protection::check_create(state, &ctx, &fields)?;
     let ops = create_ops(fields);
     let now = now();
     let base = Image::new(id.into_string(), owner, now);
@@ -115,6 +117,7 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
             })
         })
         .await?;
+    let image = protection::readable(state, &ctx, image);
     state.notifier.image("image.create", &image);
     Ok(image)
 }
@@ -136,7 +139,8 @@ pub async fn show(state: &AppState, ctx: RequestContext, id: ImageId) -> Result<
     state
         .read(move |conn| {
             let msg = format!("No image found with ID {id}");
-            Ok(load_visible(conn, &st, &ctx, &id, &msg, false)?.image)
+            let image = load_visible(conn, &st, &ctx, &id, &msg, false)?.image;
+            Ok(protection::readable(&st, &ctx, image))
         })
         .await
 }
@@ -181,7 +185,8 @@ pub async fn list(
                     }
                 }
             };
-            Ok(db::images::list(conn, &ctx, &q, marker.as_ref())?)
+            let images = db::images::list(conn, &ctx, &q, marker.as_ref())?;
+            Ok(protection::readable_all(&st, &ctx, images))
         })
         .await
 }
@@ -224,14 +229,14 @@ pub async fn update(
             let msg = format!("No image found with ID {id}");
             let v = load_for_change(c, &st, &ctx, &id, &msg, "modify_image")?;
             let old = v.image;
-            let mut new = patch::apply(&old, &ops, mt, ctx.is_admin(), &limits(&st))?;
+            let mut new = protection::apply_patch(&st, &ctx, &old, &ops, mt, &limits(&st))?;
             if new == old {
                 // Glance saves any non-empty patch, and its save always sets updated_at.
                 if saved {
                     new.updated_at = now();
                     db::images::update(c, &old, &new)?;
                 }
-                return Ok(new);
+                return Ok(protection::readable(&st, &ctx, new));
             }
             check_visibility_policy(
                 &st,
@@ -242,7 +247,7 @@ pub async fn update(
             )?;
             new.updated_at = now();
             db::images::update(c, &old, &new)?;
-            Ok(new)
+            Ok(protection::readable(&st, &ctx, new))
         })
         .await
         .inspect(|image| {

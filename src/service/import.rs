@@ -29,7 +29,7 @@ use super::images::now;
 use super::quotas;
 use super::tasks;
 use super::transfer::{
-    add_location, heartbeat, holds, receive, record_received, store_error, OnAbandon,
+    self, add_location, heartbeat, holds, receive, record_received, store_error, OnAbandon,
 };
 use crate::app::AppState;
 use crate::config::Config;
@@ -107,6 +107,7 @@ where
         None,
         None,
         ImageStatus::Uploading,
+        None, // Glance applies `user_storage_quota` to the import, not to the stage.
         on_abandon,
         |_| {},
     )
@@ -332,11 +333,18 @@ async fn run(
             // Glance's quota checks once the image is importing: over a limit, the import
             // fails with the 413's text before any data moves.
             let owner = Some(created.owner.clone()).filter(|o| !o.is_empty());
-            match quotas::enforce_import(&state, owner, &method, importing.size).await {
+            match quotas::enforce_import(&state, owner.clone(), &method, importing.size).await {
                 Err(e) => Outcome::Failed(quota_failure(e)),
                 Ok(()) => {
                     n.image_with_import("image.prepare", &importing, state.config.backend_id());
-                    let work = copy_data(&state, &image_id, &method, uri.as_deref(), staged_size);
+                    let work = copy_data(
+                        &state,
+                        &image_id,
+                        owner.as_deref(),
+                        &method,
+                        uri.as_deref(),
+                        staged_size,
+                    );
                     tokio::select! {
                         r = work => match r {
                             Ok(d) => Outcome::Done(d),
@@ -438,6 +446,7 @@ async fn start(state: &AppState, task_id: &str, image_id: &ImageId) -> Started {
 async fn copy_data(
     state: &AppState,
     id: &ImageId,
+    owner: Option<&str>,
     method: &str,
     uri: Option<&str>,
     staged_size: Option<i64>,
@@ -480,8 +489,15 @@ async fn copy_data(
         Some("bare") => img.disk_format.clone(),
         _ => None,
     };
+    // Glance's legacy storage quota, as on upload of a body of unknown size (the flow passes
+    // none): refused before the copy only when nothing is left, else checked once the size is
+    // known.
+    let room = transfer::storage_room(state, owner, id, None)
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(describe)?;
     let body = data.map(|r| r.map_err(|e| e.to_string()));
-    state
+    let stored = state
         .store
         .default_store()
         .put(
@@ -492,7 +508,20 @@ async fn copy_data(
             Some(size),
         )
         .await
-        .map_err(describe)
+        .map_err(describe)?;
+    if room.is_some() {
+        let after = transfer::storage_room(state, owner, id, Some(stored.size))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(describe));
+        if let Err(m) = after {
+            if let Err(d) = state.store.delete(id).await {
+                tracing::error!(image_id = %id, error = %d, "data over the storage quota could not be removed");
+            }
+            return Err(m);
+        }
+    }
+    Ok(stored)
 }
 
 /// Record the outcome: image active (or back to queued), task success (or

@@ -8,6 +8,7 @@ pub mod import;
 pub mod inbox;
 pub mod members;
 pub mod metadefs;
+pub mod property_protection;
 pub mod quotas;
 pub mod recovery;
 pub mod share_events;

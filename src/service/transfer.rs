@@ -111,6 +111,7 @@ pub(crate) async fn receive<S, E>(
     inspect_as: Option<&str>,
     declared_size: Option<u64>,
     status: ImageStatus,
+    room: Option<u64>,
     on_abandon: Option<OnAbandon>,
     on_failure: impl FnOnce(&StoreError),
 ) -> Result<StoredData, Error>
@@ -125,13 +126,7 @@ where
         then: on_abandon,
     };
     let body = with_stall_timeout(body, state.config.transport.upload_stall_timeout);
-    let put = store.put(
-        id,
-        body,
-        state.config.image_size_cap,
-        inspect_as,
-        declared_size,
-    );
+    let put = store.put(id, body, data_cap(state, room), inspect_as, declared_size);
     let stored = tokio::select! {
         r = put => r,
         () = heartbeat(state, id, status, None) => unreachable!("heartbeat never ends"),
@@ -142,6 +137,7 @@ where
             Ok(data)
         }
         Err(e) => {
+            let e = over_room(state, room, e);
             on_failure(&e);
             requeue(state, id, status).await;
             guard.disarm();
@@ -331,11 +327,68 @@ pub fn heartbeat_period(config: &crate::config::Config) -> std::time::Duration {
     )
 }
 
+/// Glance's legacy per-owner storage quota (`user_storage_quota`; `api.common.check_quota`), the
+/// one place it is decided: for data of `size` bytes (`None`: not known yet) written to image
+/// `id` by `owner` (the caller's project), `Ok(None)` without a quota, `Ok(Some(room))` with
+/// the bytes the data may take, `Err` when it does not fit. Called before the data is read and
+/// again once its size is known. (With Keystone unified limits Glance skips it.)
+pub(crate) async fn storage_room(
+    state: &AppState,
+    owner: Option<&str>,
+    id: &ImageId,
+    size: Option<u64>,
+) -> Result<Result<Option<u64>, StoreError>, Error> {
+    // As in Glance, Keystone's limits take precedence: with them the legacy quota is a no-op.
+    let quota = match state.config.data_rules.user_storage_quota {
+        Some(q) if state.config.keystone_limits.is_none() => q,
+        _ => return Ok(Ok(None)),
+    };
+    let (owner, except) = (owner.map(str::to_owned), id.to_string());
+    let usage = state
+        .read(move |c| Ok(db::locations::owner_usage(c, owner.as_deref(), &except)?))
+        .await?;
+    Ok(
+        match crate::domain::quota::check_storage(quota, usage, size) {
+            Ok(room) => Ok(Some(room)),
+            Err(full) => {
+                tracing::warn!(image_id = %id, error = %full, "data refused: it exceeds the storage quota");
+                Err(StoreError::QuotaFull(full))
+            }
+        },
+    )
+}
+
+/// The most bytes a transfer may bring: `image_size_cap`, or less when the storage quota
+/// leaves less `room`.
+pub(crate) fn data_cap(state: &AppState, room: Option<u64>) -> u64 {
+    let cap = state.config.image_size_cap;
+    room.map_or(cap, |r| r.min(cap))
+}
+
+/// A store's `TooLarge` for a transfer capped by [`data_cap`]: the quota's refusal when the
+/// quota was the tighter limit (Glance's quota reader sits inside the size-cap reader, so it
+/// fires first), raised while reading, hence unformatted. Only a body longer than its declared
+/// size could meet it: the room caps only transfers of declared size.
+pub(crate) fn over_room(state: &AppState, room: Option<u64>, e: StoreError) -> StoreError {
+    match e {
+        StoreError::TooLarge { .. } if room.is_some_and(|r| r <= state.config.image_size_cap) => {
+            StoreError::QuotaFull(crate::domain::quota::StorageQuotaFull {
+                size: None,
+                remaining: None,
+            })
+        }
+        other => other,
+    }
+}
+
 /// Glance's answers for store failures during upload.
 pub(crate) fn store_error(e: StoreError) -> Error {
     match e {
         StoreError::TooLarge { .. } => {
             Error::too_large(format!("The incoming image is too large: {e}"))
+        }
+        StoreError::QuotaFull(full) => {
+            Error::too_large(format!("Image exceeds the storage quota: {full}"))
         }
         StoreError::StorageFull => Error::too_large(
             "Image storage media is full: There is not enough disk space on the image storage media.",

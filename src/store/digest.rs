@@ -4,7 +4,7 @@
 
 use md5::{Digest, Md5};
 
-use super::inspect::Inspector;
+use super::inspect::{FormatRules, Inspector};
 use super::{HashAlgo, Hasher, StoreError, StoredData};
 
 /// Running digests of one upload.
@@ -12,20 +12,20 @@ pub(crate) struct DataDigest {
     algo: HashAlgo,
     md5: Md5,
     hasher: Hasher,
-    /// The inspector with `(disk_format, require_image_format_match)`, when inspecting.
-    inspect: Option<(Inspector, String, bool)>,
+    /// The inspector with the `disk_format` and the `[image_format]` rules, when inspecting.
+    inspect: Option<(Inspector, String, FormatRules)>,
     size: u64,
 }
 
 impl DataDigest {
-    /// `inspect`: `(disk_format, require_image_format_match)` for `bare` containers
-    /// (see `FsStore::put`), `None` to skip inspection.
-    pub(crate) fn new(algo: HashAlgo, inspect: Option<(String, bool)>) -> Self {
+    /// `inspect`: `(disk_format, rules)` for `bare` containers (see `FsStore::put`), `None` to
+    /// skip inspection.
+    pub(crate) fn new(algo: HashAlgo, inspect: Option<(String, FormatRules)>) -> Self {
         DataDigest {
             algo,
             md5: Md5::new(),
             hasher: Hasher::new(algo),
-            inspect: inspect.map(|(format, required)| (Inspector::new(), format, required)),
+            inspect: inspect.map(|(format, rules)| (Inspector::new(), format, rules)),
             size: 0,
         }
     }
@@ -47,9 +47,9 @@ impl DataDigest {
     /// The format check (an [`StoreError::InvalidImageData`] when it fails), then the values.
     pub(crate) fn finish(self) -> Result<StoredData, StoreError> {
         let virtual_size = match self.inspect {
-            Some((i, format, required)) => i
+            Some((i, format, rules)) => i
                 .finish()
-                .check(&format, required)
+                .check_rules(&format, &rules)
                 .map_err(StoreError::InvalidImageData)?,
             None => None,
         };

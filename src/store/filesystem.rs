@@ -64,6 +64,8 @@ pub struct FsStore {
     other_dirs: Vec<PathBuf>,
     algo: HashAlgo,
     require_format_match: bool,
+    /// `[image_format] vmdk_allowed_types`, when not Glance's default.
+    vmdk_allowed_types: Option<std::sync::Arc<[String]>>,
 }
 
 impl FsStore {
@@ -76,6 +78,7 @@ impl FsStore {
             other_dirs: Vec::new(),
             algo,
             require_format_match: true,
+            vmdk_allowed_types: None,
         };
         let removed = store.sweep_temp_files(STALE_TEMP_AGE)?;
         if removed > 0 {
@@ -90,6 +93,20 @@ impl FsStore {
     pub fn with_format_match(mut self, required: bool) -> Self {
         self.require_format_match = required;
         self
+    }
+
+    /// `[image_format] vmdk_allowed_types`: VMDK create-types accepted (within the two the
+    /// inspector accepts); `None` for Glance's default, which is those two.
+    pub fn with_vmdk_allowed_types(mut self, allowed: Option<Vec<String>>) -> Self {
+        self.vmdk_allowed_types = allowed.map(Into::into);
+        self
+    }
+
+    fn format_rules(&self) -> crate::store::inspect::FormatRules {
+        crate::store::inspect::FormatRules {
+            require_match: self.require_format_match,
+            vmdk_allowed_types: self.vmdk_allowed_types.clone(),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -240,7 +257,7 @@ impl FsStore {
             )),
             final_path,
             algo: self.algo,
-            inspect: disk_format.map(|f| (f.to_owned(), self.require_format_match)),
+            inspect: disk_format.map(|f| (f.to_owned(), self.format_rules())),
         };
         // The upload (file, digests) lives in the blocking job or in its
         // JoinHandle's output: dropping this future drops it, removing the file.
@@ -387,8 +404,8 @@ struct Plan {
     temp_path: PathBuf,
     final_path: PathBuf,
     algo: HashAlgo,
-    /// `(disk_format, require_image_format_match)` when inspecting.
-    inspect: Option<(String, bool)>,
+    /// `(disk_format, [image_format] rules)` when inspecting.
+    inspect: Option<(String, crate::store::inspect::FormatRules)>,
 }
 
 /// An upload in progress: its temporary file and running digests. Dropping

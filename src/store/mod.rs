@@ -154,6 +154,9 @@ pub enum StoreError {
     /// More than `cap` bytes arrived (`image_size_cap`).
     #[error("The provided image is too large.")]
     TooLarge { cap: u64 },
+    /// The data does not fit the owner's `user_storage_quota`.
+    #[error("{0}")]
+    QuotaFull(crate::domain::quota::StorageQuotaFull),
     /// The client's body stream failed or was cut off before its end.
     #[error("{0}")]
     Client(String),

@@ -35,6 +35,8 @@ use crate::config::stores::S3Config;
 pub struct S3Store {
     inner: Arc<Inner>,
     require_format_match: bool,
+    /// `[image_format] vmdk_allowed_types`, when not Glance's default.
+    vmdk_allowed_types: Option<std::sync::Arc<[String]>>,
 }
 
 struct Inner {
@@ -98,6 +100,7 @@ impl S3Store {
                 bucket_ready: AtomicBool::new(false),
             }),
             require_format_match: true,
+            vmdk_allowed_types: None,
         })
     }
 
@@ -125,6 +128,20 @@ impl S3Store {
     pub fn with_format_match(mut self, required: bool) -> Self {
         self.require_format_match = required;
         self
+    }
+
+    /// `[image_format] vmdk_allowed_types`: VMDK create-types accepted (within the two the
+    /// inspector accepts); `None` for Glance's default, which is those two.
+    pub fn with_vmdk_allowed_types(mut self, allowed: Option<Vec<String>>) -> Self {
+        self.vmdk_allowed_types = allowed.map(Into::into);
+        self
+    }
+
+    fn format_rules(&self) -> crate::store::inspect::FormatRules {
+        crate::store::inspect::FormatRules {
+            require_match: self.require_format_match,
+            vmdk_allowed_types: self.vmdk_allowed_types.clone(),
+        }
     }
 
     pub fn config(&self) -> &S3Config {
@@ -166,7 +183,7 @@ impl S3Store {
         self.ensure_bucket().await?;
         let inner = &self.inner;
         let part_size = usize::try_from(inner.config.large_object_chunk_size).unwrap_or(usize::MAX);
-        let inspect = disk_format.map(|f| (f.to_owned(), self.require_format_match));
+        let inspect = disk_format.map(|f| (f.to_owned(), self.format_rules()));
         let mut digest = DataDigest::new(inner.algo, inspect);
         let mut part = Part::default();
         let mut upload = Multipart::default();

@@ -47,6 +47,8 @@ const QUEUED_CHUNKS: usize = 4;
 pub struct SwiftStore {
     inner: Arc<Inner>,
     require_format_match: bool,
+    /// `[image_format] vmdk_allowed_types`, when not Glance's default.
+    vmdk_allowed_types: Option<Arc<[String]>>,
 }
 
 struct Inner {
@@ -196,6 +198,7 @@ impl SwiftStore {
                 containers_ready: std::sync::Mutex::new(Default::default()),
             }),
             require_format_match: true,
+            vmdk_allowed_types: None,
         })
     }
 
@@ -203,6 +206,19 @@ impl SwiftStore {
     pub fn with_format_match(mut self, required: bool) -> Self {
         self.require_format_match = required;
         self
+    }
+
+    /// `[image_format] vmdk_allowed_types`, as for the file store.
+    pub fn with_vmdk_allowed_types(mut self, allowed: Option<Vec<String>>) -> Self {
+        self.vmdk_allowed_types = allowed.map(Into::into);
+        self
+    }
+
+    fn format_rules(&self) -> crate::store::inspect::FormatRules {
+        crate::store::inspect::FormatRules {
+            require_match: self.require_format_match,
+            vmdk_allowed_types: self.vmdk_allowed_types.clone(),
+        }
     }
 
     pub fn config(&self) -> &SwiftConfig {
@@ -264,7 +280,7 @@ impl SwiftStore {
         let container = inner.config.container_for(image_id);
         self.ensure_container(&container).await?;
         self.remove_stale_segments(&container, image_id).await?;
-        let inspect = disk_format.map(|f| (f.to_owned(), self.require_format_match));
+        let inspect = disk_format.map(|f| (f.to_owned(), self.format_rules()));
         let mut digest = DataDigest::new(inner.algo, inspect);
         let plain = declared_size.filter(|n| *n < inner.config.large_object_size);
         let mut segments = Segments::new(self.clone(), &container, image_id, plain);

@@ -135,11 +135,6 @@ configuration OK
             "[paste_deploy] flavor",
         ),
         (
-            "GLINT__DEFAULT__PROPERTY_PROTECTION_FILE",
-            "/etc/glance/pp.conf",
-            "[DEFAULT] property_protection_file",
-        ),
-        (
             "GLINT__KEYSTONE_AUTHTOKEN__CAFILE",
             "/etc/kolla/certificates/ca.pem",
             "[keystone_authtoken] cafile",
@@ -247,5 +242,62 @@ fn serve_refuses_what_check_config_refuses() {
     assert!(
         entries(dir.path()).iter().all(|e| e != "g.db"),
         "serve opened the database"
+    );
+}
+
+/// `property_protection_file` is read by `check-config` as by `serve`: a missing or invalid file
+/// fails, naming the file and what is wrong with it.
+#[test]
+fn check_config_reads_the_property_protection_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, v) = db_env(dir.path());
+    let conf = fixture("glance-api.kolla.conf");
+    let pp = dir.path().join("pp.conf");
+    let pp = pp.to_str().unwrap();
+    let check = |format: &str| {
+        glint(
+            dir.path(),
+            &["--config-file", &conf, "check-config"],
+            &[
+                (&k, &v),
+                ("GLINT__DEFAULT__PROPERTY_PROTECTION_FILE", pp),
+                ("GLINT__DEFAULT__PROPERTY_PROTECTION_RULE_FORMAT", format),
+            ],
+        )
+    };
+    let out = check("roles");
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "[DEFAULT] property_protection_file {pp}: invalid property protection file: No such file"
+        )),
+        "{stderr}"
+    );
+    std::fs::write(pp, "[.*]\ncreate = admin\nread = admin\nupdate = admin\n").unwrap();
+    let stderr = text(&check("roles").stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{pp}: invalid property protection file: section [.*] has no 'delete'"
+        )),
+        "{stderr}"
+    );
+    std::fs::write(
+        pp,
+        "[.*]\ncreate = admin,member\nread = @\nupdate = admin\ndelete = admin\n",
+    )
+    .unwrap();
+    let out = check("roles");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The same file names two policies for `create`.
+    let stderr = text(&check("policies").stderr);
+    assert!(
+        stderr.contains("multiple policies are not allowed"),
+        "{stderr}"
+    );
+    let stderr = text(&check("Roles").stderr);
+    assert!(
+        stderr.contains("invalid value 'Roles' for [DEFAULT] property_protection_rule_format"),
+        "{stderr}"
     );
 }

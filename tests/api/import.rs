@@ -103,7 +103,7 @@ async fn assert_filtered(c: &Caller<'_>, id: &str, uri: &str) {
     );
 }
 
-async fn stage(c: &Caller<'_>, id: &str, data: Vec<u8>) -> reqwest::Response {
+pub(crate) async fn stage(c: &Caller<'_>, id: &str, data: Vec<u8>) -> reqwest::Response {
     c.request(reqwest::Method::PUT, &format!("/v2/images/{id}/stage"))
         .header("Content-Type", "application/octet-stream")
         .body(data)
@@ -112,7 +112,7 @@ async fn stage(c: &Caller<'_>, id: &str, data: Vec<u8>) -> reqwest::Response {
         .unwrap()
 }
 
-async fn import(c: &Caller<'_>, id: &str, body: Value) -> reqwest::Response {
+pub(crate) async fn import(c: &Caller<'_>, id: &str, body: Value) -> reqwest::Response {
     c.post(&format!("/v2/images/{id}/import"), &body).await
 }
 
@@ -129,7 +129,7 @@ async fn wait_image(c: &Caller<'_>, id: &str, done: impl Fn(&Value) -> bool) -> 
 }
 
 /// The image's tasks once every one of them has ended.
-async fn wait_tasks(c: &Caller<'_>, id: &str) -> Vec<Value> {
+pub(crate) async fn wait_tasks(c: &Caller<'_>, id: &str) -> Vec<Value> {
     for _ in 0..400 {
         let (s, v) = json(c.get(&format!("/v2/images/{id}/tasks")).await).await;
         assert_eq!(s, 200, "{v}");

@@ -27,6 +27,7 @@
 //! VHDX table or 1 MiB of VMDK descriptor.
 
 use std::fmt;
+use std::sync::Arc;
 
 // One module per disk format, each behind the `Format` trait below.
 mod gpt_mbr;
@@ -222,6 +223,22 @@ impl Inspection {
     /// `disk_format`: `Ok(virtual_size)` (`None` for unknown or zero) or
     /// `Err(detail)` for a 415.
     pub fn check(&self, disk_format: &str, require_match: bool) -> Result<Option<u64>, String> {
+        self.check_rules(
+            disk_format,
+            &FormatRules {
+                require_match,
+                vmdk_allowed_types: None,
+            },
+        )
+    }
+
+    /// [`Inspection::check`] under every `[image_format]` rule.
+    pub fn check_rules(
+        &self,
+        disk_format: &str,
+        rules: &FormatRules,
+    ) -> Result<Option<u64>, String> {
+        let require_match = rules.require_match;
         let mut virtual_size = 0;
         let outcome = self.pick().map_err(Failure::Format).and_then(|chosen| {
             let name = chosen.name();
@@ -238,7 +255,8 @@ impl Inspection {
                     "Image disk_format {disk_format} does not match stream data {name}"
                 )));
             }
-            safety_check(chosen)
+            safety_check(chosen)?;
+            vmdk_type_check(chosen, rules.vmdk_allowed_types.as_deref())
         });
         match outcome {
             Ok(()) => {}
@@ -252,6 +270,44 @@ impl Inspection {
             }
         }
         Ok((virtual_size != 0).then_some(virtual_size))
+    }
+}
+
+/// `[image_format]` rules for inspected data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatRules {
+    /// `require_image_format_match`.
+    pub require_match: bool,
+    /// `vmdk_allowed_types`, when set to other than Glance's default: the VMDK create-types
+    /// accepted, within the two the inspector accepts anyway.
+    pub vmdk_allowed_types: Option<Arc<[String]>>,
+}
+
+impl Default for FormatRules {
+    fn default() -> Self {
+        FormatRules {
+            require_match: true,
+            vmdk_allowed_types: None,
+        }
+    }
+}
+
+/// A VMDK whose create-type the operator left out of `vmdk_allowed_types` fails like one the
+/// inspector does not support (compared case-insensitively, as the inspector reads it).
+fn vmdk_type_check(f: &dyn Format, allowed: Option<&[String]>) -> Result<(), Failure> {
+    let Some(allowed) = allowed else {
+        return Ok(());
+    };
+    if f.name() != "vmdk" {
+        return Ok(());
+    }
+    let subformat = f.subformat().unwrap_or_default();
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(subformat)) {
+        Ok(())
+    } else {
+        Err(Failure::Safety(vec![format!(
+            "VMDK create-type {subformat} is not in vmdk_allowed_types"
+        )]))
     }
 }
 
@@ -297,6 +353,10 @@ trait Format: Send + fmt::Debug {
     /// Failed safety checks, as messages.
     fn safety_failures(&self) -> Vec<String> {
         Vec::new()
+    }
+    /// The subformat the data declares (a VMDK's create-type, lower-cased).
+    fn subformat(&self) -> Option<&str> {
+        None
     }
 }
 
@@ -708,6 +768,55 @@ pub(crate) mod tests {
                 "{label}"
             );
         }
+    }
+
+    /// `vmdk_allowed_types` narrows the two create-types the inspector accepts; real files
+    /// made by qemu-img (tests/fixtures/vmdk).
+    #[test]
+    fn vmdk_allowed_types_narrow_what_is_accepted() {
+        let sparse = include_bytes!("../../../tests/fixtures/vmdk/monolithicSparse.vmdk");
+        let stream = include_bytes!("../../../tests/fixtures/vmdk/streamOptimized.vmdk");
+        let rules = |allowed: Option<&[&str]>| FormatRules {
+            require_match: true,
+            vmdk_allowed_types: allowed.map(|a| a.iter().map(|t| (*t).to_owned()).collect()),
+        };
+        let failed = Err("Image failed safety checks".to_owned());
+        for (data, allowed, want) in [
+            (&sparse[..], None, Ok(Some(1 << 20))),
+            (&stream[..], None, Ok(Some(1 << 20))),
+            (&sparse[..], Some(&["streamOptimized"][..]), failed.clone()),
+            (
+                &stream[..],
+                Some(&["streamOptimized"][..]),
+                Ok(Some(1 << 20)),
+            ),
+            // Compared case-insensitively, as the inspector reads the descriptor.
+            (
+                &stream[..],
+                Some(&["STREAMOPTIMIZED"][..]),
+                Ok(Some(1 << 20)),
+            ),
+            // Empty: no VMDK at all.
+            (&stream[..], Some(&[][..]), failed.clone()),
+            // A create-type the inspector refuses stays refused whatever the list says.
+            (&sparse[..], Some(&["monolithicFlat"][..]), failed.clone()),
+        ] {
+            assert_eq!(
+                inspect_bytes(data).check_rules("vmdk", &rules(allowed)),
+                want,
+                "{allowed:?}"
+            );
+        }
+        // Claimed raw, the detected VMDK is still checked; other formats are not concerned.
+        let only_stream = rules(Some(&["streamOptimized"]));
+        assert_eq!(
+            inspect_bytes(sparse).check_rules("raw", &only_stream),
+            failed
+        );
+        assert_eq!(
+            inspect_bytes(&[0u8; 4096]).check_rules("raw", &only_stream),
+            Ok(Some(4096))
+        );
     }
 
     #[test]

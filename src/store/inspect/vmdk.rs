@@ -216,6 +216,10 @@ fn is_python_text(b: u8) -> bool {
 }
 
 impl Format for Vmdk {
+    fn subformat(&self) -> Option<&str> {
+        self.vmdk_type.as_deref()
+    }
+
     fn name(&self) -> &'static str {
         "vmdk"
     }
