@@ -23,8 +23,60 @@ use diesel::expression::AsExpression;
 use diesel::mysql::{Mysql, MysqlValue};
 use diesel::pg::Pg;
 use diesel::serialize::{self, IsNull, Output, ToSql};
-use diesel::sql_types::{Nullable, Timestamp};
+use diesel::sql_types::{HasSqlType, Nullable, SqlType, Timestamp};
 use diesel::sqlite::{Sqlite, SqliteValue};
+
+/// The type a timestamp is bound as through [`MultiBackend`]: diesel's `Timestamp` on
+/// PostgreSQL and SQLite, but MySQL's DATETIME rather than its TIMESTAMP. A TIMESTAMP parameter
+/// ends in January 2038 (MariaDB stores a later one as NULL), and Glance's columns are DATETIME.
+#[derive(Debug, Clone, Copy, SqlType, diesel::query_builder::QueryId)]
+pub struct BindTime;
+
+impl HasSqlType<BindTime> for Mysql {
+    fn metadata(_: &mut ()) -> diesel::mysql::MysqlType {
+        diesel::mysql::MysqlType::DateTime
+    }
+}
+
+impl HasSqlType<BindTime> for Pg {
+    fn metadata(lookup: &mut Self::MetadataLookup) -> Self::TypeMetadata {
+        <Pg as HasSqlType<Timestamp>>::metadata(lookup)
+    }
+}
+
+impl HasSqlType<BindTime> for Sqlite {
+    fn metadata(lookup: &mut Self::MetadataLookup) -> Self::TypeMetadata {
+        <Sqlite as HasSqlType<Timestamp>>::metadata(lookup)
+    }
+}
+
+impl HasSqlType<BindTime> for MultiBackend {
+    fn metadata(lookup: &mut Self::MetadataLookup) -> Self::TypeMetadata {
+        MultiBackend::lookup_sql_type::<BindTime>(lookup)
+    }
+}
+
+/// [`BindTime`] for each backend: the same encodings as under `Timestamp`.
+macro_rules! bind_time_to_sql {
+    ($($t:ty),*) => {$(
+        impl ToSql<BindTime, Sqlite> for $t {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+                <Self as ToSql<Timestamp, Sqlite>>::to_sql(self, out)
+            }
+        }
+        impl ToSql<BindTime, Pg> for $t {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <Self as ToSql<Timestamp, Pg>>::to_sql(self, out)
+            }
+        }
+        impl ToSql<BindTime, Mysql> for $t {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Mysql>) -> serialize::Result {
+                <Self as ToSql<Timestamp, Mysql>>::to_sql(self, out)
+            }
+        }
+    )*};
+}
+bind_time_to_sql!(DbTime, OptDbTime);
 
 /// A timestamp to write or bind: `YYYY-MM-DD HH:MM:SS.ffffff` text on SQLite (Glance's form, see
 /// the module's notes), diesel's native encoding elsewhere.
@@ -93,7 +145,7 @@ impl ToSql<Nullable<Timestamp>, MultiBackend> for OptDbTime {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
         match self.0 {
             Some(_) => {
-                out.set_value((Timestamp, self));
+                out.set_value((BindTime, self));
                 Ok(IsNull::No)
             }
             None => Ok(IsNull::Yes),
@@ -127,7 +179,7 @@ impl ToSql<Timestamp, Mysql> for DbTime {
 
 impl ToSql<Timestamp, MultiBackend> for DbTime {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
-        out.set_value((Timestamp, self));
+        out.set_value((BindTime, self));
         Ok(IsNull::No)
     }
 }

@@ -130,6 +130,12 @@ backend_test!(filters, |app| async move {
         Vec::<String>::new()
     );
     assert_eq!(q("updated_at=gt:2000-01-01T00:00:00Z").await, ab);
+    // Past MySQL's TIMESTAMP range (January 2038): bound as DATETIME, compared as such.
+    assert_eq!(q("created_at=lt:2099-01-01T00:00:00Z").await, ab);
+    assert_eq!(
+        q("updated_at=gt:2099-01-01T00:00:00Z").await,
+        Vec::<String>::new()
+    );
     // Sorting by size, both syntaxes.
     for query in ["sort=size:desc", "sort_key=size&sort_dir=desc"] {
         let (_, v) = json(c.get(&format!("/v2/images?{query}")).await).await;

@@ -103,6 +103,43 @@ async fn off_every_answer_is_glances() {
 }
 
 crate::backend_test!(
+    expiry_after_2038_is_kept,
+    config = |c| c.sharing.enabled = true,
+    |app| async move {
+        // MySQL's TIMESTAMP ends in January 2038; an expiry must not be bound or kept as one.
+        let owner = app.caller("p1", "member");
+        let id = shared_image(&owner).await;
+        let at = "2099-01-31T23:59:59Z";
+        let (s, m) = json(
+            owner
+                .post(
+                    &format!("/v2/images/{id}/members"),
+                    &json!({"member": "p2", "os_glint": {"expires_at": at}}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200, "{m}");
+        assert_eq!(m["os_glint"]["expires_at"], at, "{m}");
+        let (s, m) = json(owner.get(&format!("/v2/images/{id}/members/p2")).await).await;
+        assert_eq!(s, 200, "{m}");
+        assert_eq!(m["os_glint"]["expires_at"], at, "{m}");
+        let (s, m) = json(
+            owner
+                .put(
+                    &format!("/v2/glint/images/{id}/members/p2"),
+                    &json!({"os_glint": {"expires_at": "2150-06-30T12:00:00Z"}}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200, "{m}");
+        let (_, m) = json(owner.get(&format!("/v2/images/{id}/members/p2")).await).await;
+        assert_eq!(m["os_glint"]["expires_at"], "2150-06-30T12:00:00Z", "{m}");
+    }
+);
+
+crate::backend_test!(
     expiry_ends_access_at_the_instant,
     config = |c| c.sharing.enabled = true,
     |app| async move {
