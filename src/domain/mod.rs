@@ -1,6 +1,7 @@
 //! Pure rules: no HTTP, no SQL, no async. Everything here is unit-tested as tables.
 
 pub mod address;
+pub mod batch_share;
 pub mod context;
 pub mod expiry_reminder;
 pub mod id;

@@ -1,6 +1,7 @@
 //! Use cases. The only layer where the database and the image store meet.
 
 pub mod access;
+pub mod batch_share;
 pub mod data;
 pub mod expiry_reminders;
 pub mod images;
@@ -8,6 +9,7 @@ pub mod import;
 pub mod inbox;
 pub mod members;
 pub mod metadefs;
+pub mod projects;
 pub mod recovery;
 pub mod share_events;
 mod share_expiry;

@@ -31,6 +31,7 @@ mod pool;
 mod races;
 mod raw;
 mod schema;
+mod sharing_batch;
 mod sharing_ext;
 mod sharing_history;
 mod sharing_reminders;

@@ -9,6 +9,7 @@ use crate::api::body::{forbid_body, require_json};
 use crate::api::context::Ctx;
 use crate::api::json;
 use crate::app::AppState;
+use crate::domain::batch_share::{self, BatchShare, Outcome, Target};
 use crate::domain::id::ImageId;
 use crate::domain::inbox_query::{Decisions, InboxQuery};
 use crate::domain::member_ext::NOTE_MAX_CHARS;
@@ -27,6 +28,7 @@ pub const EXTENSIONS: &[&str] = &[
     "inbox-decisions",
     "share-policy",
     "share-events",
+    "batch-share",
 ];
 
 /// `PUT /v2/glint/images/{id}/members/{member_id}` with `{"os_glint": {...}}`: the owner changes
@@ -146,6 +148,9 @@ pub async fn discovery(
                 "note_max_chars": NOTE_MAX_CHARS,
                 "decisions_max_images": crate::domain::inbox_query::MAX_DECISIONS,
                 "share_policy_max_ids": MAX_TRUSTED,
+                "batch_max_images": batch_share::MAX_IMAGES,
+                "batch_max_projects": batch_share::MAX_TARGETS,
+                "batch_max_pairs": batch_share::MAX_PAIRS,
             },
         }),
     ))
@@ -245,4 +250,47 @@ pub async fn share_events(
         body["next"] = json!(next);
     }
     Ok(json::respond(HttpResponse::Ok(), &body))
+}
+
+/// `POST /v2/glint/shares`: share images with projects in one call, one outcome per pair
+/// (`service::batch_share`); with `dry_run`, the outcomes it would have and no change.
+pub async fn batch_share(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, Error> {
+    if !state.config.sharing.enabled {
+        return Err(Error::NotFound(Msg::Default));
+    }
+    state
+        .policy
+        .enforce("glint:batch_share", &ctx, &project_target(&ctx))?;
+    let body = require_json(&req, payload).await?;
+    let b = BatchShare::parse(&body, chrono::Utc::now().naive_utc())?;
+    let dry_run = b.dry_run;
+    let results = crate::service::batch_share::share(&state, ctx, b).await?;
+    let mut counts = serde_json::Map::new();
+    for o in Outcome::ALL {
+        let n = results.iter().filter(|r| r.outcome == o).count();
+        counts.insert(o.as_str().to_owned(), json!(n));
+    }
+    let results: Vec<Value> = results
+        .iter()
+        .map(|r| {
+            let mut v = json!({
+                "image_id": r.image_id,
+                "member_id": r.member_id,
+                "outcome": r.outcome.as_str(),
+            });
+            if let Target::Name { name, domain } = &r.target {
+                v["project"] = json!({"name": name, "domain": domain});
+            }
+            v
+        })
+        .collect();
+    Ok(json::respond(
+        HttpResponse::Ok(),
+        &json!({"results": results, "counts": counts, "dry_run": dry_run}),
+    ))
 }

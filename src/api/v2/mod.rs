@@ -92,6 +92,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             glint_resource("/glint/share-events", "GET").route(web::get().to(glint::share_events)),
         )
+        .service(glint_resource("/glint/shares", "POST").route(web::post().to(glint::batch_share)))
         .service(
             resource("/images", "GET, POST")
                 .route(web::get().to(images::list))
