@@ -9,6 +9,7 @@ use crate::app::AppState;
 use crate::config::{AuthStrategy, Config};
 use crate::db::connection::PoolSettings;
 use crate::db::Db;
+use crate::domain::member_check::ValidateMember;
 use crate::policy::Enforcer;
 use crate::store::{FsStore, HashAlgo};
 
@@ -16,8 +17,24 @@ use crate::store::{FsStore, HashAlgo};
 /// the policy file and legacy policy settings, the Keystone options.
 pub fn check(config: &Config) -> Result<(), String> {
     policy_enforcer(config)?;
+    sharing_needs(config)?;
     if config.auth_strategy == AuthStrategy::Keystone && config.keystone.auth_url.is_some() {
         KeystoneClient::new(&config.keystone)?;
+    }
+    Ok(())
+}
+
+/// What the sharing extensions' options need of the rest: checking member ids needs Keystone.
+fn sharing_needs(config: &Config) -> Result<(), String> {
+    let s = &config.sharing;
+    let keystone =
+        config.auth_strategy == AuthStrategy::Keystone && config.keystone.auth_url.is_some();
+    if s.enabled && s.validate_member != ValidateMember::Off && !keystone {
+        return Err(format!(
+            "[glint_sharing] validate_member = {} checks member ids in Keystone: it needs \
+             auth_strategy = keystone with [keystone_authtoken] auth_url (or validate_member = off)",
+            s.validate_member.as_str()
+        ));
     }
     Ok(())
 }
@@ -78,6 +95,7 @@ fn announce_auth(config: &Config) {
 pub fn build_state(config: Config) -> Result<AppState, String> {
     announce_auth(&config);
     let policy = policy_enforcer(&config)?;
+    sharing_needs(&config)?;
     let db = Db::open(
         &config.database_connection,
         &PoolSettings::from_config(&config),

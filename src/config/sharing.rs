@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::RawConfig;
+use crate::domain::member_check::ValidateMember;
 
 /// Options read here, per section (see `RawConfig::ignored`).
 pub(super) const KNOWN: &[(&str, &[&str])] = &[(
@@ -13,6 +14,8 @@ pub(super) const KNOWN: &[(&str, &[&str])] = &[(
         "expired_retention",
         "pending_ttl",
         "history_retention",
+        "expiry_reminders",
+        "validate_member",
     ],
 )];
 
@@ -33,6 +36,10 @@ pub struct SharingConfig {
     /// `expiry_reminders` (default none; e.g. `7d,1d`): before a share's `expires_at`, one
     /// `image.member.expiry_reminder` notification per threshold, longest first.
     pub expiry_reminders: Vec<Duration>,
+    /// `validate_member` (default off): `exists` refuses a member id that is not a project in
+    /// Keystone, `enabled` also a disabled one (400 naming the id; single and batch creates).
+    /// Needs Keystone (`auth_strategy = keystone`): checked at start.
+    pub validate_member: ValidateMember,
 }
 
 /// The most reminder thresholds (each one is a notification per share).
@@ -59,6 +66,15 @@ impl SharingConfig {
             expiry_reminders: reminders(
                 raw.get("glint_sharing", "expiry_reminders").unwrap_or(""),
             )?,
+            validate_member: {
+                let text = raw.get("glint_sharing", "validate_member").unwrap_or("off");
+                ValidateMember::parse(text).ok_or_else(|| {
+                    format!(
+                        "[glint_sharing] validate_member: '{text}' is not one of off, exists, \
+                         enabled"
+                    )
+                })?
+            },
         })
     }
 }
@@ -153,6 +169,14 @@ mod tests {
             assert!(e.contains("[glint_sharing] expiry_reminders"), "{bad}: {e}");
         }
         raw.set("glint_sharing", "expiry_reminders", "");
+        assert_eq!(c.validate_member, ValidateMember::Off);
+        raw.set("glint_sharing", "validate_member", "enabled");
+        let c = SharingConfig::from_raw(&raw).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.validate_member, ValidateMember::Enabled);
+        raw.set("glint_sharing", "validate_member", "yes");
+        let e = SharingConfig::from_raw(&raw).unwrap_err();
+        assert!(e.contains("[glint_sharing] validate_member: 'yes'"), "{e}");
+        raw.set("glint_sharing", "validate_member", "off");
         raw.set("glint_sharing", "pending_ttl", "a week");
         let e = SharingConfig::from_raw(&raw).unwrap_err();
         assert!(e.contains("[glint_sharing] pending_ttl"), "{e}");

@@ -13,6 +13,7 @@ pub mod json_schema;
 pub mod limits;
 pub mod list_query;
 pub mod member;
+pub mod member_check;
 pub mod member_ext;
 pub mod metadefs;
 pub mod patch;

@@ -132,6 +132,9 @@ pub async fn create(
     member: String,
     ext: MemberExt,
 ) -> Result<Member, Error> {
+    // `[glint_sharing] validate_member`: after the checks without the body (`authorize_create`,
+    // which the route runs first), before anything is written.
+    super::projects::check_member(state, &member).await?;
     let st = state.clone();
     state
         .write(move |c| {

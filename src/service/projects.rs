@@ -1,9 +1,13 @@
-//! Projects in Keystone, for the sharing extensions: batch targets named `{"name", "domain"}`
-//! resolved to ids, with glint's own service credentials.
+//! Projects in Keystone, for the sharing extensions, asked with glint's own service credentials:
+//! batch targets named `{"name", "domain"}` resolved to ids, and member ids checked
+//! (`[glint_sharing] validate_member`).
+
+use std::collections::HashMap;
 
 use crate::app::AppState;
 use crate::auth::{KeystoneClient, KeystoneError};
 use crate::domain::batch_share::Target;
+use crate::domain::member_check::ValidateMember;
 use crate::error::Error;
 
 /// The Keystone client, when glint authenticates with Keystone (else there is none to ask).
@@ -19,13 +23,48 @@ pub(crate) fn unavailable(e: KeystoneError) -> Error {
     ))
 }
 
-/// Each target's project id, `None` for a name Keystone does not know. Names need Keystone:
-/// without it (`auth_strategy = noauth`) a named target is a 400.
+fn mode(state: &AppState) -> ValidateMember {
+    match state.config.sharing.enabled {
+        true => state.config.sharing.validate_member,
+        false => ValidateMember::Off,
+    }
+}
+
+/// What Keystone says of the project `id`: `None` (no such project) or whether it is enabled.
+async fn lookup(state: &AppState, id: &str) -> Result<Option<bool>, Error> {
+    // Startup refuses validate_member without Keystone; this is the same answer, late.
+    let Some(k) = keystone(state) else {
+        return Err(Error::Unavailable(
+            "Member ids are checked in Keystone, and no Keystone is configured".into(),
+        ));
+    };
+    let found = k.project(id).await.map_err(unavailable)?;
+    Ok(found.map(|p| p.enabled))
+}
+
+/// A single member create: with `validate_member`, 400 naming the id unless Keystone knows the
+/// project (`exists`) and has it enabled (`enabled`); 503 when Keystone cannot answer.
+pub async fn check_member(state: &AppState, member: &str) -> Result<(), Error> {
+    let mode = mode(state);
+    if mode == ValidateMember::Off {
+        return Ok(());
+    }
+    match mode.refusal(member, lookup(state, member).await?) {
+        Some(why) => Err(Error::bad_request(why)),
+        None => Ok(()),
+    }
+}
+
+/// Each target's project id, `None` for a name Keystone does not know or, with
+/// `validate_member`, a project it refuses (one lookup per distinct project). Names need
+/// Keystone: without it (`auth_strategy = noauth`) a named target is a 400.
 pub async fn resolve(state: &AppState, targets: &[Target]) -> Result<Vec<Option<String>>, Error> {
+    let mode = mode(state);
+    let mut known: HashMap<String, Option<bool>> = HashMap::new();
     let mut out = Vec::with_capacity(targets.len());
     for t in targets {
-        match t {
-            Target::Id(id) => out.push(Some(id.clone())),
+        let id = match t {
+            Target::Id(id) => id.clone(),
             Target::Name { name, domain } => {
                 let Some(k) = keystone(state) else {
                     return Err(Error::bad_request(
@@ -33,10 +72,31 @@ pub async fn resolve(state: &AppState, targets: &[Target]) -> Result<Vec<Option<
                          deployment does not use Keystone (auth_strategy), so name them by id",
                     ));
                 };
-                let found = k.project_by_name(name, domain).await.map_err(unavailable)?;
-                out.push(found.map(|p| p.id));
+                match k.project_by_name(name, domain).await.map_err(unavailable)? {
+                    Some(p) => {
+                        known.insert(p.id.clone(), Some(p.enabled));
+                        p.id
+                    }
+                    None => {
+                        out.push(None);
+                        continue;
+                    }
+                }
             }
+        };
+        if mode == ValidateMember::Off {
+            out.push(Some(id));
+            continue;
         }
+        let found = match known.get(&id) {
+            Some(f) => *f,
+            None => {
+                let f = lookup(state, &id).await?;
+                known.insert(id.clone(), f);
+                f
+            }
+        };
+        out.push(mode.refusal(&id, found).is_none().then_some(id));
     }
     Ok(out)
 }

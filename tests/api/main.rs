@@ -34,6 +34,7 @@ mod schema;
 mod sharing_batch;
 mod sharing_ext;
 mod sharing_history;
+mod sharing_member_check;
 mod sharing_reminders;
 mod sharing_trust;
 mod stalls;
