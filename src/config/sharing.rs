@@ -16,6 +16,7 @@ pub(super) const KNOWN: &[(&str, &[&str])] = &[(
         "history_retention",
         "expiry_reminders",
         "validate_member",
+        "protect_shared_images",
     ],
 )];
 
@@ -40,6 +41,10 @@ pub struct SharingConfig {
     /// Keystone, `enabled` also a disabled one (400 naming the id; single and batch creates).
     /// Needs Keystone (`auth_strategy = keystone`): checked at start.
     pub validate_member: ValidateMember,
+    /// `protect_shared_images` (default false): every image with accepted members refuses to be
+    /// deleted (409) until they are removed; without it an owner opts one image in with the
+    /// property `os_glint_protect_while_shared` (`domain::delete_protection`).
+    pub protect_shared_images: bool,
 }
 
 /// The most reminder thresholds (each one is a notification per share).
@@ -65,6 +70,11 @@ impl SharingConfig {
             history_retention: (!history.is_zero()).then_some(history),
             expiry_reminders: reminders(
                 raw.get("glint_sharing", "expiry_reminders").unwrap_or(""),
+            )?,
+            protect_shared_images: raw.parse_bool(
+                "glint_sharing",
+                "protect_shared_images",
+                false,
             )?,
             validate_member: {
                 let text = raw.get("glint_sharing", "validate_member").unwrap_or("off");
@@ -170,6 +180,10 @@ mod tests {
         }
         raw.set("glint_sharing", "expiry_reminders", "");
         assert_eq!(c.validate_member, ValidateMember::Off);
+        assert!(!c.protect_shared_images);
+        raw.set("glint_sharing", "protect_shared_images", "true");
+        assert!(SharingConfig::from_raw(&raw).is_ok_and(|c| c.protect_shared_images));
+        raw.set("glint_sharing", "protect_shared_images", "false");
         raw.set("glint_sharing", "validate_member", "enabled");
         let c = SharingConfig::from_raw(&raw).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.validate_member, ValidateMember::Enabled);

@@ -3,6 +3,7 @@
 pub mod address;
 pub mod batch_share;
 pub mod context;
+pub mod delete_protection;
 pub mod expiry_reminder;
 pub mod id;
 pub mod image;

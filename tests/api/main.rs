@@ -35,6 +35,7 @@ mod sharing_batch;
 mod sharing_ext;
 mod sharing_history;
 mod sharing_member_check;
+mod sharing_protection;
 mod sharing_reminders;
 mod sharing_trust;
 mod stalls;

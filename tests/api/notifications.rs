@@ -1529,3 +1529,53 @@ async fn batch_share_notifies_each_member_and_the_batch() {
     assert_envelope(&l.message().await, "image.member.delete");
     l.finish().await;
 }
+
+/// When an image with members is deleted, each member is told by a notification of glint's own
+/// (`image.member.image_deleted`: Glance's member fields and the instant), after `image.delete`.
+#[actix_web::test]
+async fn each_member_is_told_when_an_image_is_deleted() {
+    let Some(mut l) = Listener::start().await else {
+        return;
+    };
+    let url = format!("rabbit://guest:guest@{BROKER}/");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        l.configure(c, &url, 100);
+        c.sharing.enabled = true;
+    })
+    .await;
+    let owner = app.caller("p1", "member");
+    let id = owner
+        .create_image(json!({"name": "x", "visibility": "shared"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_envelope(&l.message().await, "image.create");
+    for member in ["p2", "p3"] {
+        let (s, _) = json(
+            owner
+                .post(
+                    &format!("/v2/images/{id}/members"),
+                    &json!({"member": member}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert_envelope(&l.message().await, "image.member.create");
+    }
+    assert_eq!(
+        owner.delete(&format!("/v2/images/{id}")).await.status(),
+        204
+    );
+    assert_envelope(&l.message().await, "image.delete");
+    for member in ["p2", "p3"] {
+        let m = l.message().await;
+        assert_envelope(&m, "image.member.image_deleted");
+        assert_eq!(m["payload"]["member_id"], member);
+        assert_eq!(m["payload"]["image_id"], id.as_str());
+        assert_eq!(m["payload"]["status"], "pending");
+        assert!(m["payload"]["image_deleted_at"].is_string(), "{m}");
+    }
+    l.finish().await;
+}
