@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use futures_util::stream::{self, StreamExt};
+
 use crate::app::AppState;
 use crate::auth::{KeystoneClient, KeystoneError};
 use crate::domain::batch_share::Target;
@@ -22,6 +24,9 @@ pub(crate) fn unavailable(e: KeystoneError) -> Error {
         "Cannot check projects in Keystone, try again later ({e})"
     ))
 }
+
+/// Member ids checked in Keystone at once in a batch (a batch names up to 1000 projects).
+const LOOKUPS_AT_ONCE: usize = 8;
 
 fn mode(state: &AppState) -> ValidateMember {
     match state.config.sharing.enabled {
@@ -61,10 +66,10 @@ pub async fn check_member(state: &AppState, member: &str) -> Result<(), Error> {
 pub async fn resolve(state: &AppState, targets: &[Target]) -> Result<Vec<Option<String>>, Error> {
     let mode = mode(state);
     let mut known: HashMap<String, Option<bool>> = HashMap::new();
-    let mut out = Vec::with_capacity(targets.len());
+    let mut ids = Vec::with_capacity(targets.len());
     for t in targets {
-        let id = match t {
-            Target::Id(id) => id.clone(),
+        ids.push(match t {
+            Target::Id(id) => Some(id.clone()),
             Target::Name { name, domain } => {
                 let Some(k) = keystone(state) else {
                     return Err(Error::bad_request(
@@ -72,31 +77,41 @@ pub async fn resolve(state: &AppState, targets: &[Target]) -> Result<Vec<Option<
                          deployment does not use Keystone (auth_strategy), so name them by id",
                     ));
                 };
-                match k.project_by_name(name, domain).await.map_err(unavailable)? {
-                    Some(p) => {
-                        known.insert(p.id.clone(), Some(p.enabled));
-                        p.id
-                    }
-                    None => {
-                        out.push(None);
-                        continue;
-                    }
-                }
+                let found = k.project_by_name(name, domain).await.map_err(unavailable)?;
+                found.map(|p| {
+                    known.insert(p.id.clone(), Some(p.enabled));
+                    p.id
+                })
             }
-        };
-        if mode == ValidateMember::Off {
-            out.push(Some(id));
-            continue;
-        }
-        let found = match known.get(&id) {
-            Some(f) => *f,
-            None => {
-                let f = lookup(state, &id).await?;
-                known.insert(id.clone(), f);
-                f
-            }
-        };
-        out.push(mode.refusal(&id, found).is_none().then_some(id));
+        });
     }
-    Ok(out)
+    if mode == ValidateMember::Off {
+        return Ok(ids);
+    }
+    // The ids not known yet, a few lookups at a time.
+    let mut todo: Vec<&str> = ids
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .filter(|id| !known.contains_key(*id))
+        .collect();
+    todo.sort_unstable();
+    todo.dedup();
+    let found: Vec<(String, Result<Option<bool>, Error>)> = stream::iter(todo)
+        .map(|id| async move { (id.to_owned(), lookup(state, id).await) })
+        .buffer_unordered(LOOKUPS_AT_ONCE)
+        .collect()
+        .await;
+    for (id, f) in found {
+        known.insert(id, f?);
+    }
+    Ok(ids
+        .into_iter()
+        .map(|id| {
+            id.filter(|id| {
+                let found = known.get(id).copied().flatten();
+                mode.refusal(id, found).is_none()
+            })
+        })
+        .collect())
 }

@@ -172,9 +172,11 @@ crate::backend_test!(
         .await;
         assert_eq!(s, 200);
         let missing = "7a6e2a5e-0000-4000-8000-000000000000";
+        // Another project's private image: as missing as a missing one (nothing leaks).
+        let hidden = shared_image(&other, "hidden", "private").await;
         let (s, v) = batch(
             &owner,
-            json!({"images": [full, private, foreign, missing],
+            json!({"images": [full, private, foreign, missing, hidden],
                    "targets": {"projects": projects}}),
         )
         .await;
@@ -194,6 +196,15 @@ crate::backend_test!(
         assert_eq!(by(&private, "not_shared_visibility"), 50);
         assert_eq!(by(&foreign, "forbidden"), 50);
         assert_eq!(by(missing, "not_found"), 50);
+        assert_eq!(by(&hidden, "not_found"), 50);
+        // The other side: a recipient cannot pass on an image shared with it.
+        let (s, v) = batch(
+            &app.caller("proj-07", "member"),
+            json!({"images": [images[3]], "targets": {"projects": ["proj-07", "elsewhere"]}}),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(count_of(&v, "forbidden"), 2, "{v}");
         assert_eq!(
             app.count(&format!(
                 "SELECT COUNT(*) AS n FROM image_members WHERE deleted = false \
@@ -203,9 +214,14 @@ crate::backend_test!(
         );
         assert_eq!(
             app.count(&format!(
-                "SELECT COUNT(*) AS n FROM image_members WHERE image_id IN ('{private}', '{foreign}')"
+                "SELECT COUNT(*) AS n FROM image_members \
+                 WHERE image_id IN ('{private}', '{foreign}', '{hidden}')"
             )),
             1
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) AS n FROM image_members WHERE member = 'elsewhere'"),
+            0
         );
     }
 );

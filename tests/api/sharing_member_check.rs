@@ -32,8 +32,8 @@ async fn admin_token(env: &HashMap<String, String>) -> String {
     r.headers()["x-subject-token"].to_str().unwrap().to_owned()
 }
 
-/// A new disabled project in Keystone (deleted by `drop_project`).
-async fn disabled_project(env: &HashMap<String, String>, admin: &str) -> String {
+/// A new disabled project in Keystone, its id and name (deleted by `drop_project`).
+async fn disabled_project(env: &HashMap<String, String>, admin: &str) -> (String, String) {
     let name = format!("glint-disabled-{}", uuid::Uuid::new_v4().simple());
     let r = reqwest::Client::new()
         .post(format!("{}/v3/projects", var(env, "KEYSTONE_URL")))
@@ -44,7 +44,7 @@ async fn disabled_project(env: &HashMap<String, String>, admin: &str) -> String 
         .unwrap();
     assert_eq!(r.status(), 201);
     let v: Value = r.json().await.unwrap();
-    v["project"]["id"].as_str().unwrap().to_owned()
+    (v["project"]["id"].as_str().unwrap().to_owned(), name)
 }
 
 async fn drop_project(env: &HashMap<String, String>, admin: &str, id: &str) {
@@ -98,7 +98,7 @@ fn rows(app: &TestApp, image: &str) -> i64 {
 async fn member_ids_are_checked_in_keystone() {
     let Some(env) = keystone_env() else { return };
     let admin = admin_token(&env).await;
-    let disabled = disabled_project(&env, &admin).await;
+    let (disabled, disabled_name) = disabled_project(&env, &admin).await;
     let alice = token(&env, "alice", Some("alpha")).await;
     let (beta, service) = (
         var(&env, "BETA_PROJECT_ID"),
@@ -169,7 +169,8 @@ async fn member_ids_are_checked_in_keystone() {
                 Method::POST,
                 "/v2/glint/shares",
                 Some(json!({"images": [img2],
-                            "targets": {"projects": [beta, "no-such-project", disabled, service]}})),
+                            "targets": {"projects": [beta, "no-such-project", disabled, service,
+                                                     {"name": disabled_name, "domain": "default"}]}})),
             )
             .await;
             assert_eq!(s, 200, "{v}");
@@ -183,9 +184,16 @@ async fn member_ids_are_checked_in_keystone() {
                 ValidateMember::Exists => "created",
                 _ => "unknown_project",
             };
+            // The disabled project by name is the same project as by id: decided once.
             assert_eq!(
                 o,
-                ["created", "unknown_project", disabled_outcome, "created"],
+                [
+                    "created",
+                    "unknown_project",
+                    disabled_outcome,
+                    "created",
+                    disabled_outcome
+                ],
                 "{mode:?}"
             );
             assert_eq!(rows(&app, &img2), expected + 1, "{mode:?}");
