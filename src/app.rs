@@ -30,6 +30,8 @@ pub struct AppState {
     /// The image schema with the configured `[image_format]` lists: what create and PATCH
     /// validate against and `GET /v2/schemas/image(s)` publish.
     pub image_schema: crate::domain::image_schema::ImageSchema,
+    /// The sharing extensions' webhook worker's queue (`service::webhooks`).
+    pub webhooks: Arc<crate::service::serial_worker::SerialWorker>,
 }
 
 impl AppState {

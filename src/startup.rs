@@ -142,7 +142,13 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
         &config.disk_formats,
         &config.container_formats,
     );
+    let webhooks = crate::service::serial_worker::SerialWorker::start(
+        config.sharing.enabled,
+        "webhooks",
+        crate::service::webhooks::QUEUE,
+    )?;
     Ok(AppState {
+        webhooks: Arc::new(webhooks),
         image_schema,
         notifier,
         metrics,

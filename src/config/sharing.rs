@@ -17,6 +17,9 @@ pub(super) const KNOWN: &[(&str, &[&str])] = &[(
         "expiry_reminders",
         "validate_member",
         "protect_shared_images",
+        "webhook_allow_private",
+        "webhook_max_attempts",
+        "webhook_retry_base",
     ],
 )];
 
@@ -45,6 +48,13 @@ pub struct SharingConfig {
     /// deleted (409) until they are removed; without it an owner opts one image in with the
     /// property `os_glint_protect_while_shared` (`domain::delete_protection`).
     pub protect_shared_images: bool,
+    /// `webhook_allow_private` (default false): webhooks may reach loopback, link-local and
+    /// private addresses (checked on the resolved address). Off, only public ones.
+    pub webhook_allow_private: bool,
+    /// `webhook_max_attempts` (default 5, 1 to 20): tries per event and webhook.
+    pub webhook_max_attempts: u32,
+    /// `webhook_retry_base` (default 10s): the wait before the second try, doubled for each next.
+    pub webhook_retry_base: Duration,
 }
 
 /// The most reminder thresholds (each one is a notification per share).
@@ -71,6 +81,24 @@ impl SharingConfig {
             expiry_reminders: reminders(
                 raw.get("glint_sharing", "expiry_reminders").unwrap_or(""),
             )?,
+            webhook_allow_private: raw.parse_bool(
+                "glint_sharing",
+                "webhook_allow_private",
+                false,
+            )?,
+            webhook_max_attempts: {
+                let text = raw
+                    .get("glint_sharing", "webhook_max_attempts")
+                    .unwrap_or("5");
+                text.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=20).contains(n))
+                    .ok_or_else(|| {
+                        format!("[glint_sharing] webhook_max_attempts: '{text}' is not 1 to 20")
+                    })?
+            },
+            webhook_retry_base: duration("webhook_retry_base", "10s")?,
             protect_shared_images: raw.parse_bool(
                 "glint_sharing",
                 "protect_shared_images",
@@ -181,6 +209,12 @@ mod tests {
         raw.set("glint_sharing", "expiry_reminders", "");
         assert_eq!(c.validate_member, ValidateMember::Off);
         assert!(!c.protect_shared_images);
+        assert!(!c.webhook_allow_private);
+        assert_eq!(c.webhook_max_attempts, 5);
+        assert_eq!(c.webhook_retry_base, Duration::from_secs(10));
+        raw.set("glint_sharing", "webhook_max_attempts", "0");
+        assert!(SharingConfig::from_raw(&raw).is_err());
+        raw.set("glint_sharing", "webhook_max_attempts", "3");
         raw.set("glint_sharing", "protect_shared_images", "true");
         assert!(SharingConfig::from_raw(&raw).is_ok_and(|c| c.protect_shared_images));
         raw.set("glint_sharing", "protect_shared_images", "false");

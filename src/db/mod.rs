@@ -25,4 +25,5 @@ pub use error::DbError;
 pub use pool::Db;
 pub mod takeover;
 pub mod tasks;
+pub mod webhooks;
 mod writer;

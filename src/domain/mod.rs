@@ -29,3 +29,4 @@ pub mod task;
 pub mod task_list_query;
 pub mod uri_filter;
 pub mod visibility;
+pub mod webhook;

@@ -70,13 +70,24 @@ pub async fn share(
         );
         let dry = req.dry_run;
         let work = move |c: &mut DbConn| decide_image(c, &st, &c2, &id, &ms, &ext, dry);
-        let (outcomes, created) = match dry {
+        let ImageOutcome {
+            outcomes,
+            created,
+            owner,
+        } = match dry {
             true => state.read(work).await?,
             false => state.write(work).await?,
         };
         created_total += created.len();
         for m in &created {
             state.notifier.member("image.member.create", m);
+            super::webhooks::publish(
+                state,
+                crate::domain::webhook::EventType::Offered,
+                m,
+                owner.as_deref(),
+                json!({}),
+            );
         }
         let by_member: HashMap<&str, Outcome> =
             members.iter().map(String::as_str).zip(outcomes).collect();
@@ -102,7 +113,14 @@ pub async fn share(
     Ok(results)
 }
 
-/// One image's pairs, in `members` order: what became of each, and the members created.
+/// One image's pairs, in `members` order: what became of each, the members created, and the
+/// image's owner.
+struct ImageOutcome {
+    outcomes: Vec<Outcome>,
+    created: Vec<Member>,
+    owner: Option<String>,
+}
+
 fn decide_image(
     c: &mut DbConn,
     st: &AppState,
@@ -111,9 +129,15 @@ fn decide_image(
     members: &[String],
     ext: &MemberExt,
     dry: bool,
-) -> Result<(Vec<Outcome>, Vec<Member>), Error> {
+) -> Result<ImageOutcome, Error> {
     let id = ImageId::from_path(image);
-    let all = |o: Outcome| Ok((vec![o; members.len()], Vec::new()));
+    let all = |o: Outcome| {
+        Ok(ImageOutcome {
+            outcomes: vec![o; members.len()],
+            created: Vec::new(),
+            owner: None,
+        })
+    };
     // The row lock (not in a dry run, which writes nothing): adds count one after another.
     let v = match load_visible_row(c, st, ctx, &id, "", !dry) {
         Ok(v) => v,
@@ -194,7 +218,11 @@ fn decide_image(
         outcomes.push(Outcome::Created);
         created.push(m);
     }
-    Ok((outcomes, created))
+    Ok(ImageOutcome {
+        outcomes,
+        created,
+        owner: owner.map(str::to_owned),
+    })
 }
 
 /// `image.member.batch_share`: who shared, and how many pairs ended how.

@@ -268,7 +268,7 @@ pub async fn delete(state: &AppState, ctx: RequestContext, id: ImageId) -> Resul
             if sharing.enabled
                 && delete_protection::protected(sharing.protect_shared_images, &v.image.properties)
             {
-                let accepted = super::share_events::accepted_members(c, &id)?;
+                let accepted = super::share_events::accepted_members(c, &id, now())?;
                 if let Some(why) = delete_protection::refusal(id.as_str(), true, accepted) {
                     return Err(Error::conflict(why));
                 }
@@ -286,6 +286,16 @@ pub async fn delete(state: &AppState, ctx: RequestContext, id: ImageId) -> Resul
         .map(|(image, at, locations, members)| {
             state.notifier.image_deleted(&image, at);
             // Each recipient is told, under a name of glint's own (Glance sends nothing per member).
+            for m in &members {
+                let at = payload::isotime(at);
+                super::webhooks::publish(
+                    state,
+                    crate::domain::webhook::EventType::ImageDeleted,
+                    m,
+                    image.owner.as_deref(),
+                    serde_json::json!({ "image_deleted_at": at }),
+                );
+            }
             if state.notifier.wants(MEMBER_IMAGE_DELETED) {
                 for m in &members {
                     let mut p = payload::member(m);

@@ -63,12 +63,16 @@ pub(crate) fn image_deleted(
     Ok(members)
 }
 
-/// How many live members of the image accepted it and still have access (not expired): what
+/// How many live members of the image accepted it and still have access at `now` (not
+/// expired): what
 /// deletion protection counts.
-pub(crate) fn accepted_members(conn: &mut DbConn, id: &ImageId) -> Result<usize, Error> {
+pub(crate) fn accepted_members(
+    conn: &mut DbConn,
+    id: &ImageId,
+    now: chrono::NaiveDateTime,
+) -> Result<usize, Error> {
     let members = db::members::list(conn, id)?;
     let ext = db::member_ext::of_image(conn, id.as_str())?;
-    let now = super::images::now();
     Ok(members
         .iter()
         .filter(|m| m.status == MemberStatus::Accepted)

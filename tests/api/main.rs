@@ -38,6 +38,7 @@ mod sharing_member_check;
 mod sharing_protection;
 mod sharing_reminders;
 mod sharing_trust;
+mod sharing_webhooks;
 mod stalls;
 mod stores;
 mod takeover;

@@ -17,7 +17,7 @@ use crate::domain::share_event::EventQuery;
 use crate::domain::share_policy::{SharePolicy, MAX_TRUSTED};
 use crate::error::{Error, Msg};
 use crate::policy::project_target;
-use crate::service::members;
+use crate::service::{members, webhooks};
 
 /// The extensions this build serves when `[glint_sharing] enabled`.
 pub const EXTENSIONS: &[&str] = &[
@@ -29,6 +29,7 @@ pub const EXTENSIONS: &[&str] = &[
     "share-policy",
     "share-events",
     "batch-share",
+    "webhooks",
 ];
 
 /// `PUT /v2/glint/images/{id}/members/{member_id}` with `{"os_glint": {...}}`: the owner changes
@@ -292,5 +293,93 @@ pub async fn batch_share(
     Ok(json::respond(
         HttpResponse::Ok(),
         &json!({"results": results, "counts": counts, "dry_run": dry_run}),
+    ))
+}
+
+/// `POST /v2/glint/webhooks`: subscribe a URL of the caller's project to share events. 201 with
+/// the webhook and its signing `secret` (shown this once).
+pub async fn create_webhook(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, Error> {
+    if !state.config.sharing.enabled {
+        return Err(Error::NotFound(Msg::Default));
+    }
+    state
+        .policy
+        .enforce("glint:manage_webhooks", &ctx, &project_target(&ctx))?;
+    let body = require_json(&req, payload).await?;
+    let h = webhooks::create(&state, ctx, body).await?;
+    Ok(json::respond(
+        HttpResponse::Created(),
+        &json!({ "webhook": webhooks::view(&h, true) }),
+    ))
+}
+
+/// `GET /v2/glint/webhooks`: the caller's project's webhooks (without secrets).
+pub async fn list_webhooks(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+) -> Result<HttpResponse, Error> {
+    if !state.config.sharing.enabled {
+        return Err(Error::NotFound(Msg::Default));
+    }
+    forbid_body(&req)?;
+    let hooks = webhooks::list(&state, ctx).await?;
+    let hooks: Vec<Value> = hooks.iter().map(|h| webhooks::view(h, false)).collect();
+    Ok(json::respond(
+        HttpResponse::Ok(),
+        &json!({ "webhooks": hooks }),
+    ))
+}
+
+/// `DELETE /v2/glint/webhooks/{id}`.
+pub async fn delete_webhook(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    if !state.config.sharing.enabled {
+        return Err(Error::NotFound(Msg::Default));
+    }
+    forbid_body(&req)?;
+    webhooks::delete(&state, ctx, path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /v2/glint/webhooks/{id}/deliveries`: the newest delivery attempts, oldest first.
+pub async fn webhook_deliveries(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    if !state.config.sharing.enabled {
+        return Err(Error::NotFound(Msg::Default));
+    }
+    forbid_body(&req)?;
+    let rows = webhooks::deliveries(&state, ctx, path.into_inner()).await?;
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "event_id": d.event_id,
+                "type": d.event_type,
+                "attempt": d.attempt,
+                "at": crate::domain::share_event::time(d.at),
+                "status_code": d.status_code,
+                "error": d.error,
+                "delivered": d.delivered,
+            })
+        })
+        .collect();
+    Ok(json::respond(
+        HttpResponse::Ok(),
+        &json!({ "deliveries": rows }),
     ))
 }
