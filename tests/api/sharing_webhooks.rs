@@ -378,3 +378,72 @@ async fn a_dead_target_does_not_slow_the_api() {
         );
     }
 }
+
+crate::backend_test!(
+    the_address_is_checked_again_at_each_delivery,
+    config = |c| {
+        c.sharing.enabled = true;
+        c.sharing.webhook_retry_base = Duration::from_millis(50);
+        c.sharing.webhook_max_attempts = 2;
+    },
+    |app| async move {
+        // A webhook whose name resolved to a public address when it was made and now points at
+        // loopback (as a rebinding name would): stored directly, since the API refuses it.
+        let (url, got) = receiver(vec![], false).await;
+        let hook = "0c8f3a52-5b55-4c53-9a3e-5e1a2a000001";
+        {
+            let mut conn = app.db();
+            glint::db::webhooks::insert(
+                &mut conn,
+                &glint::db::webhooks::Webhook {
+                    id: hook.into(),
+                    project_id: "p1".into(),
+                    url: format!("{url}/x"),
+                    secret: "s".into(),
+                    events: "share.offered".into(),
+                    created_at: chrono::Utc::now().naive_utc(),
+                },
+            )
+            .unwrap();
+        }
+        let owner = app.caller("p1", "member");
+        let id = owner
+            .create_image(json!({"name": "x", "visibility": "shared"}))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (s, _) = json(
+            owner
+                .post(
+                    &format!("/v2/images/{id}/members"),
+                    &json!({"member": "p2"}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200);
+        wait_for("two refused attempts", || {
+            app.count(&format!(
+                "SELECT COUNT(*) AS n FROM glint_webhook_deliveries WHERE webhook_id = '{hook}'"
+            )) >= 2
+        })
+        .await;
+        let (s, v) = json(
+            owner
+                .get(&format!("/v2/glint/webhooks/{hook}/deliveries"))
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        for d in v["deliveries"].as_array().unwrap() {
+            assert_eq!(d["delivered"], false, "{d}");
+            assert_eq!(d["status_code"], Value::Null, "{d}");
+            assert!(
+                d["error"].as_str().unwrap().contains("non-public address"),
+                "{d}"
+            );
+        }
+        assert!(got.lock().unwrap().is_empty(), "nothing reached the target");
+    }
+);
