@@ -79,16 +79,16 @@ pub async fn share(
             false => state.write(work).await?,
         };
         created_total += created.len();
+        let mut events = Vec::new();
         for m in &created {
             state.notifier.member("image.member.create", m);
-            super::webhooks::publish(
-                state,
-                crate::domain::webhook::EventType::Offered,
-                m,
-                owner.as_deref(),
-                json!({}),
-            );
+            if state.webhooks.is_running() {
+                let kind = crate::domain::webhook::EventType::Offered;
+                events.push(super::webhooks::event(kind, m, owner.as_deref(), json!({})));
+            }
         }
+        // One job per image, however many members it got.
+        super::webhooks::publish_all(state, events);
         let by_member: HashMap<&str, Outcome> =
             members.iter().map(String::as_str).zip(outcomes).collect();
         for (target, id) in req.targets.iter().zip(&resolved) {

@@ -286,16 +286,22 @@ pub async fn delete(state: &AppState, ctx: RequestContext, id: ImageId) -> Resul
         .map(|(image, at, locations, members)| {
             state.notifier.image_deleted(&image, at);
             // Each recipient is told, under a name of glint's own (Glance sends nothing per member).
-            for m in &members {
-                let at = payload::isotime(at);
-                super::webhooks::publish(
-                    state,
-                    crate::domain::webhook::EventType::ImageDeleted,
-                    m,
-                    image.owner.as_deref(),
-                    serde_json::json!({ "image_deleted_at": at }),
-                );
-            }
+            let events = match state.webhooks.is_running() {
+                true => members.as_slice(),
+                false => &[],
+            };
+            let events = events
+                .iter()
+                .map(|m| {
+                    super::webhooks::event(
+                        crate::domain::webhook::EventType::ImageDeleted,
+                        m,
+                        image.owner.as_deref(),
+                        serde_json::json!({ "image_deleted_at": payload::isotime(at) }),
+                    )
+                })
+                .collect();
+            super::webhooks::publish_all(state, events);
             if state.notifier.wants(MEMBER_IMAGE_DELETED) {
                 for m in &members {
                     let mut p = payload::member(m);

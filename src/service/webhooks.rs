@@ -47,41 +47,57 @@ fn now() -> NaiveDateTime {
     n.with_nanosecond(0).unwrap_or(n)
 }
 
-/// Enqueue the event of a share's change (after its commit). Never waits.
-pub fn publish(state: &AppState, kind: EventType, m: &Member, owner: Option<&str>, extra: Value) {
-    if !state.webhooks.is_running() {
-        return;
-    }
+/// The event of a share's change, for `publish_all`.
+pub fn event(kind: EventType, m: &Member, owner: Option<&str>, extra: Value) -> Event {
     let mut data = crate::notify::payload::member(m);
     data["owner"] = json!(owner);
     if let (Value::Object(d), Value::Object(x)) = (&mut data, extra) {
         d.extend(x);
     }
-    let event = Event {
+    Event {
         kind,
         id: uuid::Uuid::new_v4().to_string(),
         image_id: m.image_id.clone(),
         owner: owner.map(str::to_owned),
         member: m.member_id.clone(),
         data,
-    };
-    let st = state.clone();
-    let id = event.id.clone();
-    let queued = state.webhooks.submit(async move {
-        if let Err(e) = deliver(&st, &event).await {
-            tracing::warn!(error = %e, event = %event.id, "webhook delivery failed");
-        }
-    });
-    if !queued {
-        tracing::warn!(event = %id, "webhook queue full: an event is dropped");
     }
 }
 
-/// The event to every subscribed webhook of the owner and the member, one after another.
-async fn deliver(state: &AppState, ev: &Event) -> Result<(), Error> {
-    let mut projects: Vec<String> = ev.owner.iter().cloned().collect();
-    if !projects.contains(&ev.member) {
-        projects.push(ev.member.clone());
+/// Enqueue the event of a share's change (after its commit). Never waits.
+pub fn publish(state: &AppState, kind: EventType, m: &Member, owner: Option<&str>, extra: Value) {
+    if state.webhooks.is_running() {
+        publish_all(state, vec![event(kind, m, owner, extra)]);
+    }
+}
+
+/// Enqueue `events` (one change's, e.g. an image's members in a batch) as one job: one queue
+/// slot and one lookup of webhooks for all of them, delivered in order. Never waits.
+pub fn publish_all(state: &AppState, events: Vec<Event>) {
+    if events.is_empty() || !state.webhooks.is_running() {
+        return;
+    }
+    let st = state.clone();
+    let n = events.len();
+    let queued = state.webhooks.submit(async move {
+        if let Err(e) = deliver(&st, &events).await {
+            tracing::warn!(error = %e, "webhook delivery failed");
+        }
+    });
+    if !queued {
+        tracing::warn!(events = n, "webhook queue full: events are dropped");
+    }
+}
+
+/// Each event, in order, to every subscribed webhook of its owner and its member.
+async fn deliver(state: &AppState, events: &[Event]) -> Result<(), Error> {
+    let mut projects: Vec<String> = Vec::new();
+    for ev in events {
+        for p in ev.owner.iter().chain(std::iter::once(&ev.member)) {
+            if !projects.contains(p) {
+                projects.push(p.clone());
+            }
+        }
     }
     let hooks = state
         .read(move |c| {
@@ -89,14 +105,19 @@ async fn deliver(state: &AppState, ev: &Event) -> Result<(), Error> {
             Ok(db::webhooks::of_projects(c, &p)?)
         })
         .await?;
-    let time = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let body = cloud_event(&ev.id, ev.kind, &time, &ev.image_id, ev.data.clone());
-    let bytes = serde_json::to_vec(&body).map_err(|e| Error::Internal(e.to_string()))?;
-    for hook in hooks
-        .into_iter()
-        .filter(|h| h.events.split(',').any(|e| e == ev.kind.as_str()))
-    {
-        deliver_to(state, &hook, ev, &bytes).await?;
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    for ev in events {
+        let time = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let body = cloud_event(&ev.id, ev.kind, &time, &ev.image_id, ev.data.clone());
+        let bytes = serde_json::to_vec(&body).map_err(|e| Error::Internal(e.to_string()))?;
+        for hook in hooks.iter().filter(|h| {
+            (Some(&h.project_id) == ev.owner.as_ref() || h.project_id == ev.member)
+                && h.events.split(',').any(|e| e == ev.kind.as_str())
+        }) {
+            deliver_to(state, hook, ev, &bytes).await?;
+        }
     }
     Ok(())
 }

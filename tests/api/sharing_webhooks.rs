@@ -447,3 +447,75 @@ crate::backend_test!(
         assert!(got.lock().unwrap().is_empty(), "nothing reached the target");
     }
 );
+
+crate::backend_test!(
+    a_recipient_hears_of_batch_offers_and_deleted_images,
+    config = |c| {
+        c.sharing.enabled = true;
+        c.sharing.webhook_allow_private = true;
+    },
+    |app| async move {
+        let (url, got) = receiver(vec![], false).await;
+        let recipient = app.caller("p2", "member");
+        let (s, v) = subscribe(
+            &recipient,
+            json!({"url": format!("{url}/p2"), "events": ["share.offered", "share.image_deleted"]}),
+        )
+        .await;
+        assert_eq!(s, 201, "{v}");
+        let owner = app.caller("p1", "member");
+        let mut images = Vec::new();
+        for name in ["a", "b"] {
+            images.push(
+                owner
+                    .create_image(json!({"name": name, "visibility": "shared"}))
+                    .await["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        let (s, v) = json(
+            owner
+                .post(
+                    "/v2/glint/shares",
+                    &json!({"images": images, "targets": {"projects": ["p2", "p3"]}}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(
+            owner
+                .delete(&format!("/v2/images/{}", images[0]))
+                .await
+                .status(),
+            204
+        );
+        wait_for("3 deliveries", || got.lock().unwrap().len() >= 3).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let got = got.lock().unwrap().clone();
+        // Only p2's events (p3 has no webhook), in the order they happened.
+        let seen: Vec<(String, String, String)> = got
+            .iter()
+            .map(|(p, _, b)| {
+                (
+                    p.clone(),
+                    b["type"].as_str().unwrap().to_owned(),
+                    b["data"]["image_id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let t = |s: &str| format!("org.openstack.glint.share.{s}");
+        assert_eq!(
+            seen,
+            [
+                ("/p2".to_owned(), t("offered"), images[0].clone()),
+                ("/p2".to_owned(), t("offered"), images[1].clone()),
+                ("/p2".to_owned(), t("image_deleted"), images[0].clone()),
+            ]
+        );
+        assert!(got[2].2["data"]["image_deleted_at"].is_string());
+        assert_eq!(got[0].2["data"]["member_id"], "p2");
+    }
+);
