@@ -35,6 +35,8 @@ pub struct AppState {
     pub image_schema: crate::domain::image_schema::ImageSchema,
     /// `property_protection_file`, read once at start as Glance reads it (not on SIGHUP).
     pub property_rules: Option<Arc<crate::domain::property_protection::PropertyRules>>,
+    /// The sharing extensions' webhook worker's queue (`service::webhooks`).
+    pub webhooks: Arc<crate::service::serial_worker::SerialWorker>,
 }
 
 impl AppState {

@@ -10,6 +10,7 @@ use crate::config::stores::StoreKind;
 use crate::config::{AuthStrategy, Config};
 use crate::db::connection::PoolSettings;
 use crate::db::Db;
+use crate::domain::member_check::ValidateMember;
 use crate::domain::property_protection::PropertyRules;
 use crate::policy::Enforcer;
 use crate::store::{EnabledStores, FsStore, HashAlgo, S3Store, Store, SwiftStore};
@@ -20,11 +21,27 @@ pub fn check(config: &Config) -> Result<(), String> {
     policy_enforcer(config)?;
     ui_requirements(config)?;
     property_rules(config)?;
+    sharing_needs(config)?;
     if config.auth_strategy == AuthStrategy::Keystone && config.keystone.auth_url.is_some() {
         KeystoneClient::new(&config.keystone)?;
     }
     if let Some(l) = &config.keystone_limits {
         crate::auth::limits::LimitsClient::new(l)?;
+    }
+    Ok(())
+}
+
+/// What the sharing extensions' options need of the rest: checking member ids needs Keystone.
+fn sharing_needs(config: &Config) -> Result<(), String> {
+    let s = &config.sharing;
+    let keystone =
+        config.auth_strategy == AuthStrategy::Keystone && config.keystone.auth_url.is_some();
+    if s.enabled && s.validate_member != ValidateMember::Off && !keystone {
+        return Err(format!(
+            "[glint_sharing] validate_member = {} checks member ids in Keystone: it needs \
+             auth_strategy = keystone with [keystone_authtoken] auth_url (or validate_member = off)",
+            s.validate_member.as_str()
+        ));
     }
     Ok(())
 }
@@ -166,6 +183,7 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
     ui_requirements(&config)?;
     let policy = policy_enforcer(&config)?;
     let property_rules = property_rules(&config)?;
+    sharing_needs(&config)?;
     let db = Db::open(
         &config.database_connection,
         &PoolSettings::from_config(&config),
@@ -219,7 +237,13 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
         &config.disk_formats,
         &config.container_formats,
     );
+    let webhooks = crate::service::serial_worker::SerialWorker::start(
+        config.sharing.enabled,
+        "webhooks",
+        crate::service::webhooks::QUEUE,
+    )?;
     Ok(AppState {
+        webhooks: Arc::new(webhooks),
         image_schema,
         notifier,
         metrics,

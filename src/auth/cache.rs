@@ -71,6 +71,11 @@ impl TokenValidator {
         }
     }
 
+    /// The Keystone client, for glint's own lookups (projects of the sharing extensions).
+    pub fn client(&self) -> &KeystoneClient {
+        &self.client
+    }
+
     /// How many validations reached Keystone (for tests and metrics).
     pub fn keystone_calls(&self) -> u64 {
         self.keystone_calls.load(Ordering::Relaxed)

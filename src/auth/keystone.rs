@@ -57,6 +57,37 @@ struct TokenInfo {
     roles: Vec<Named>,
 }
 
+/// A project as Keystone describes it: what member checks and batch targets by name need.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Project {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub domain_id: Option<String>,
+    #[serde(default = "enabled_default")]
+    pub enabled: bool,
+}
+
+fn enabled_default() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+struct ProjectBody {
+    project: Project,
+}
+
+#[derive(Deserialize)]
+struct ProjectsBody {
+    projects: Vec<Project>,
+}
+
+#[derive(Deserialize)]
+struct DomainsBody {
+    domains: Vec<Named>,
+}
+
 struct ServiceToken {
     token: String,
     expires_at: DateTime<Utc>,
@@ -244,6 +275,96 @@ impl KeystoneClient {
             }
         }
     }
+}
+
+impl KeystoneClient {
+    /// `GET {v3}{path}` with glint's own token, renewed once if Keystone no longer takes it.
+    /// The answer's status and body; 5xx and connection failures are `Unavailable`.
+    async fn get_as_glint(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<(u16, reqwest::Response), KeystoneError> {
+        let mut renewed = false;
+        loop {
+            let service = self.service_token(renewed).await?;
+            let resp = self
+                .send_with_retries(|| {
+                    self.http
+                        .get(format!("{}{path}", self.auth_url))
+                        .query(query)
+                        .header("X-Auth-Token", &service)
+                })
+                .await?;
+            match resp.status().as_u16() {
+                401 if !renewed => renewed = true,
+                s => return Ok((s, resp)),
+            }
+        }
+    }
+
+    /// The project `id`, or `None` if Keystone has none by that id.
+    pub async fn project(&self, id: &str) -> Result<Option<Project>, KeystoneError> {
+        let path = format!(
+            "/projects/{}",
+            percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
+        );
+        match self.get_as_glint(&path, &[]).await? {
+            (200, resp) => Ok(Some(read::<ProjectBody>(resp).await?.project)),
+            (404, _) => Ok(None),
+            (s, _) => Err(refused(s)),
+        }
+    }
+
+    /// The project named `name` in the domain `domain` (its id, or else its name).
+    pub async fn project_by_name(
+        &self,
+        name: &str,
+        domain: &str,
+    ) -> Result<Option<Project>, KeystoneError> {
+        let found = self.projects_named(name, domain).await?;
+        if found.is_some() {
+            return Ok(found);
+        }
+        let domains = match self.get_as_glint("/domains", &[("name", domain)]).await? {
+            (200, resp) => read::<DomainsBody>(resp).await?.domains,
+            (s, _) => return Err(refused(s)),
+        };
+        match domains.into_iter().find(|d| d.id != domain) {
+            Some(d) => self.projects_named(name, &d.id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn projects_named(
+        &self,
+        name: &str,
+        domain_id: &str,
+    ) -> Result<Option<Project>, KeystoneError> {
+        let query = [("name", name), ("domain_id", domain_id)];
+        match self.get_as_glint("/projects", &query).await? {
+            (200, resp) => Ok(read::<ProjectsBody>(resp)
+                .await?
+                .projects
+                .into_iter()
+                .next()),
+            (s, _) => Err(refused(s)),
+        }
+    }
+}
+
+async fn read<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Result<T, KeystoneError> {
+    resp.json()
+        .await
+        .map_err(|e| KeystoneError::Unavailable(format!("unreadable Keystone answer: {e}")))
+}
+
+/// Keystone would not tell glint about projects: glint's service user lacks the role to read them.
+fn refused(status: u16) -> KeystoneError {
+    KeystoneError::Unavailable(format!(
+        "Keystone answered {status} to glint's project lookup (glint's service user needs a \
+         role that may read projects, e.g. admin or a system reader)"
+    ))
 }
 
 fn identity(t: TokenInfo) -> Identity {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::RawConfig;
+use crate::domain::member_check::ValidateMember;
 
 /// Options read here, per section (see `RawConfig::ignored`).
 pub(super) const KNOWN: &[(&str, &[&str])] = &[(
@@ -13,6 +14,12 @@ pub(super) const KNOWN: &[(&str, &[&str])] = &[(
         "expired_retention",
         "pending_ttl",
         "history_retention",
+        "expiry_reminders",
+        "validate_member",
+        "protect_shared_images",
+        "webhook_allow_private",
+        "webhook_max_attempts",
+        "webhook_retry_base",
     ],
 )];
 
@@ -33,6 +40,21 @@ pub struct SharingConfig {
     /// `expiry_reminders` (default none; e.g. `7d,1d`): before a share's `expires_at`, one
     /// `image.member.expiry_reminder` notification per threshold, longest first.
     pub expiry_reminders: Vec<Duration>,
+    /// `validate_member` (default off): `exists` refuses a member id that is not a project in
+    /// Keystone, `enabled` also a disabled one (400 naming the id; single and batch creates).
+    /// Needs Keystone (`auth_strategy = keystone`): checked at start.
+    pub validate_member: ValidateMember,
+    /// `protect_shared_images` (default false): every image with accepted members refuses to be
+    /// deleted (409) until they are removed; without it an owner opts one image in with the
+    /// property `os_glint_protect_while_shared` (`domain::delete_protection`).
+    pub protect_shared_images: bool,
+    /// `webhook_allow_private` (default false): webhooks may reach loopback, link-local and
+    /// private addresses (checked on the resolved address). Off, only public ones.
+    pub webhook_allow_private: bool,
+    /// `webhook_max_attempts` (default 5, 1 to 20): tries per event and webhook.
+    pub webhook_max_attempts: u32,
+    /// `webhook_retry_base` (default 10s): the wait before the second try, doubled for each next.
+    pub webhook_retry_base: Duration,
 }
 
 /// The most reminder thresholds (each one is a notification per share).
@@ -59,6 +81,38 @@ impl SharingConfig {
             expiry_reminders: reminders(
                 raw.get("glint_sharing", "expiry_reminders").unwrap_or(""),
             )?,
+            webhook_allow_private: raw.parse_bool(
+                "glint_sharing",
+                "webhook_allow_private",
+                false,
+            )?,
+            webhook_max_attempts: {
+                let text = raw
+                    .get("glint_sharing", "webhook_max_attempts")
+                    .unwrap_or("5");
+                text.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=20).contains(n))
+                    .ok_or_else(|| {
+                        format!("[glint_sharing] webhook_max_attempts: '{text}' is not 1 to 20")
+                    })?
+            },
+            webhook_retry_base: duration("webhook_retry_base", "10s")?,
+            protect_shared_images: raw.parse_bool(
+                "glint_sharing",
+                "protect_shared_images",
+                false,
+            )?,
+            validate_member: {
+                let text = raw.get("glint_sharing", "validate_member").unwrap_or("off");
+                ValidateMember::parse(text).ok_or_else(|| {
+                    format!(
+                        "[glint_sharing] validate_member: '{text}' is not one of off, exists, \
+                         enabled"
+                    )
+                })?
+            },
         })
     }
 }
@@ -153,6 +207,24 @@ mod tests {
             assert!(e.contains("[glint_sharing] expiry_reminders"), "{bad}: {e}");
         }
         raw.set("glint_sharing", "expiry_reminders", "");
+        assert_eq!(c.validate_member, ValidateMember::Off);
+        assert!(!c.protect_shared_images);
+        assert!(!c.webhook_allow_private);
+        assert_eq!(c.webhook_max_attempts, 5);
+        assert_eq!(c.webhook_retry_base, Duration::from_secs(10));
+        raw.set("glint_sharing", "webhook_max_attempts", "0");
+        assert!(SharingConfig::from_raw(&raw).is_err());
+        raw.set("glint_sharing", "webhook_max_attempts", "3");
+        raw.set("glint_sharing", "protect_shared_images", "true");
+        assert!(SharingConfig::from_raw(&raw).is_ok_and(|c| c.protect_shared_images));
+        raw.set("glint_sharing", "protect_shared_images", "false");
+        raw.set("glint_sharing", "validate_member", "enabled");
+        let c = SharingConfig::from_raw(&raw).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.validate_member, ValidateMember::Enabled);
+        raw.set("glint_sharing", "validate_member", "yes");
+        let e = SharingConfig::from_raw(&raw).unwrap_err();
+        assert!(e.contains("[glint_sharing] validate_member: 'yes'"), "{e}");
+        raw.set("glint_sharing", "validate_member", "off");
         raw.set("glint_sharing", "pending_ttl", "a week");
         let e = SharingConfig::from_raw(&raw).unwrap_err();
         assert!(e.contains("[glint_sharing] pending_ttl"), "{e}");

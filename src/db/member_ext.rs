@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::connection::DbConn;
 use super::error::DbError;
 use super::timestamp::{DbTime, OptDbTime, OptTs};
-use crate::domain::member_ext::MemberExt;
+use crate::domain::member_ext::{MemberExt, Origin};
 use crate::domain::share_policy::Mark;
 
 diesel::table! {
@@ -19,6 +19,7 @@ diesel::table! {
         renewal_requested -> Bool,
         policy -> Nullable<Text>,
         reminded_secs -> Nullable<BigInt>,
+        via -> Nullable<Text>,
     }
 }
 
@@ -44,6 +45,7 @@ struct ExtRow {
     renewal_requested: bool,
     policy: Option<String>,
     reminded_secs: Option<i64>,
+    via: Option<String>,
 }
 
 impl ExtRow {
@@ -55,6 +57,7 @@ impl ExtRow {
             // A mark this build does not know (written by a newer one) is not shown.
             policy: self.policy.as_deref().and_then(Mark::parse),
             reminded: self.reminded_secs.and_then(|s| u64::try_from(s).ok()),
+            via: Origin::parse(self.via.as_deref()),
         };
         (self.member, ext)
     }
@@ -80,6 +83,7 @@ pub fn put(
             glint_member_ext::renewal_requested.eq(ext.renewal_requested),
             glint_member_ext::policy.eq(ext.policy.map(Mark::as_str)),
             glint_member_ext::reminded_secs.eq(ext.reminded.and_then(|s| i64::try_from(s).ok())),
+            glint_member_ext::via.eq((ext.via != Origin::Direct).then(|| ext.via.as_str())),
         ))
         .execute(conn)?;
     Ok(())

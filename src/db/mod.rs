@@ -26,4 +26,5 @@ pub use pool::Db;
 pub mod takeover;
 pub mod tasks;
 pub mod usage;
+pub mod webhooks;
 mod writer;

@@ -23,6 +23,33 @@ pub struct MemberExt {
     /// The shortest reminder threshold (seconds) already sent for the current `expires_at`
     /// (`domain::expiry_reminder`); cleared when the expiry changes. Never shown.
     pub reminded: Option<u64>,
+    /// How the share was made (`os_glint.via`): shown only when not an ordinary create.
+    pub via: Origin,
+}
+
+/// How a share was made: an ordinary member create, or `POST /v2/glint/shares`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Origin {
+    #[default]
+    Direct,
+    Batch,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Direct => "direct",
+            Origin::Batch => "batch",
+        }
+    }
+
+    /// The stored value (`None`: direct); a value this build does not know reads as direct.
+    pub fn parse(stored: Option<&str>) -> Origin {
+        match stored {
+            Some("batch") => Origin::Batch,
+            _ => Origin::Direct,
+        }
+    }
 }
 
 /// Who changes a share's extension data: the owner (expiry, note) or the member (renewal).
@@ -39,6 +66,7 @@ impl MemberExt {
             && self.note.is_none()
             && !self.renewal_requested
             && self.policy.is_none()
+            && self.via == Origin::Direct
     }
 
     /// With `pending_ttl`, a pending offer ends `ttl` after it was made: its effective expiry is
@@ -92,6 +120,7 @@ impl MemberExt {
             renewal_requested: false,
             policy: None,
             reminded: None,
+            via: Origin::Direct,
         })
     }
 
@@ -269,6 +298,7 @@ mod tests {
             renewal_requested: true,
             policy: None,
             reminded: Some(86_400),
+            via: Origin::Direct,
         };
         let owner = |v: Value| base.change(&json!({ "os_glint": v }), Side::Owner, now());
         let member = |v: Value| base.change(&json!({ "os_glint": v }), Side::Member, now());
@@ -330,5 +360,23 @@ mod tests {
         assert!(bad(json!({"expire_at": "2027-01-01T00:00:00Z"})).contains("os_glint.expire_at"));
         assert!(bad(json!({"state": "active"})).contains("os_glint.state"));
         assert!(bad(json!("x")).contains("must be an object"));
+    }
+
+    #[test]
+    fn origin_is_kept_and_shown_only_when_not_direct() {
+        assert!(MemberExt::default().is_empty());
+        let batch = MemberExt {
+            via: Origin::Batch,
+            ..MemberExt::default()
+        };
+        assert!(!batch.is_empty());
+        assert_eq!(Origin::parse(Some(Origin::Batch.as_str())), Origin::Batch);
+        assert_eq!(Origin::parse(None), Origin::Direct);
+        assert_eq!(Origin::parse(Some("grant")), Origin::Direct);
+        // A change of expiry or note keeps how the share was made.
+        let e = batch
+            .change(&json!({"os_glint": {"note": "n"}}), Side::Owner, now())
+            .unwrap();
+        assert_eq!(e.via, Origin::Batch);
     }
 }

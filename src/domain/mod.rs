@@ -1,8 +1,10 @@
 //! Pure rules: no HTTP, no SQL, no async. Everything here is unit-tested as tables.
 
 pub mod address;
+pub mod batch_share;
 pub mod context;
 pub mod csrf;
+pub mod delete_protection;
 pub mod expiry_reminder;
 pub mod id;
 pub mod image;
@@ -13,6 +15,7 @@ pub mod json_schema;
 pub mod limits;
 pub mod list_query;
 pub mod member;
+pub mod member_check;
 pub mod member_ext;
 pub mod metadefs;
 pub mod patch;
@@ -31,3 +34,4 @@ pub mod ui_login;
 pub mod unified_limits;
 pub mod uri_filter;
 pub mod visibility;
+pub mod webhook;

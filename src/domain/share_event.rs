@@ -51,6 +51,8 @@ pub enum Via {
     Expiry,
     /// The image was deleted, and its members with it.
     ImageDelete,
+    /// `POST /v2/glint/shares`.
+    Batch,
 }
 
 impl Via {
@@ -61,6 +63,7 @@ impl Via {
             Via::TrustPolicy => "trust_policy",
             Via::Expiry => "expiry",
             Via::ImageDelete => "image_delete",
+            Via::Batch => "batch",
         }
     }
 }
@@ -94,6 +97,9 @@ fn ext_json(ext: &MemberExt) -> Map<String, Value> {
     }
     if let Some(m) = ext.policy {
         o.insert("policy".into(), json!(m.as_str()));
+    }
+    if ext.via != crate::domain::member_ext::Origin::Direct {
+        o.insert("via".into(), json!(ext.via.as_str()));
     }
     o
 }
@@ -321,6 +327,7 @@ mod tests {
             renewal_requested: false,
             policy: Some(Mark::AutoAccepted),
             reminded: None,
+            via: crate::domain::member_ext::Origin::Direct,
         };
         assert_eq!(
             state(MemberStatus::Accepted, &ext),

@@ -80,6 +80,11 @@ pub fn defaults() -> Vec<(&'static str, Check)> {
         ),
         // Which events a caller reads is decided by its project (owner or member), not here.
         ("glint:get_share_events", or(vec![admin(), role("reader")])),
+        // Batch share: each pair is still decided by `add_member` on its image.
+        ("glint:batch_share", or(vec![admin(), role("member")])),
+        // Webhooks are the caller's project's own (decided by the service, not by the target).
+        ("glint:get_webhooks", or(vec![admin(), role("reader")])),
+        ("glint:manage_webhooks", or(vec![admin(), role("member")])),
         ("default", Check::Deny),
         (
             "get_images",

@@ -71,19 +71,28 @@ pub async fn send_due(state: &AppState) -> Result<Vec<(Member, u64)>, Error> {
                 };
                 ext.reminded = Some(t);
                 db::member_ext::put(c, id.as_str(), &member, &ext)?;
+                let owner = db::images::owner_of(c, &id)?;
                 Ok(Some((
                     Member {
                         ext: Some(ext),
                         ..row
                     },
                     t,
+                    owner,
                 )))
             })
             .await?;
-        if let Some((m, t)) = decided {
+        if let Some((m, t, owner)) = decided {
+            let expires_at = m.ext.as_ref().and_then(|e| e.expires_at);
+            crate::service::webhooks::publish(
+                state,
+                crate::domain::webhook::EventType::Expiring,
+                &m,
+                owner.as_deref(),
+                json!({"expires_at": expires_at.map(payload::isotime), "remind_before_seconds": t}),
+            );
             if state.notifier.wants(EVENT) {
                 let mut p = payload::member(&m);
-                let expires_at = m.ext.as_ref().and_then(|e| e.expires_at);
                 p["expires_at"] = json!(expires_at.map(payload::isotime));
                 p["remind_before_seconds"] = json!(t);
                 state.notifier.emit(EVENT, Priority::Info, p);

@@ -8,12 +8,14 @@ use super::property_protection as protection;
 use crate::app::AppState;
 use crate::db::{self, DbError};
 use crate::domain::context::RequestContext;
+use crate::domain::delete_protection;
 use crate::domain::id::{ImageId, UUID_PATTERN};
 use crate::domain::image::{Image, ImageStatus, Visibility};
 use crate::domain::list_query::ListQuery;
 use crate::domain::patch::{self, Op, Operation, PatchLimits, PatchMediaType};
 use crate::domain::quota;
 use crate::error::{Error, Msg};
+use crate::notify::{payload, Priority};
 use crate::policy::{new_image_target, project_target};
 
 /// Whole-second UTC now: Glance shows seconds only, and storing what is shown
@@ -257,6 +259,9 @@ pub async fn update(
         })
 }
 
+/// Sent to each member of an image when the image is deleted (sharing extensions).
+pub const MEMBER_IMAGE_DELETED: &str = "image.member.image_deleted";
+
 pub async fn delete(state: &AppState, ctx: RequestContext, id: ImageId) -> Result<(), Error> {
     let st = state.clone();
     let image_id = id.clone();
@@ -269,18 +274,53 @@ pub async fn delete(state: &AppState, ctx: RequestContext, id: ImageId) -> Resul
                     "Image {id} is protected and cannot be deleted."
                 )));
             }
+            // Deletion protection while shared (sharing extensions, opt-in): after Glance's own
+            // `protected`, so that refusal keeps winning.
+            let sharing = &st.config.sharing;
+            if sharing.enabled
+                && delete_protection::protected(sharing.protect_shared_images, &v.image.properties)
+            {
+                let accepted = super::share_events::accepted_members(c, &id, now())?;
+                if let Some(why) = delete_protection::refusal(id.as_str(), true, accepted) {
+                    return Err(Error::conflict(why));
+                }
+            }
             let at = now();
             // Its shares end with it: recorded in the sharing history first.
-            super::share_events::image_deleted(c, &st, &ctx, &v.image, at)?;
+            let members = super::share_events::image_deleted(c, &st, &ctx, &v.image, at)?;
             db::images::soft_delete(c, &id, at)?;
             // Its location rows go with it, marked as Glance marks them.
             let locations = db::locations::recorded(c, &id)?;
             db::locations::delete_all(c, &id, at)?;
-            Ok((v.image, at, locations))
+            Ok((v.image, at, locations, members))
         })
         .await
-        .map(|(image, at, locations)| {
+        .map(|(image, at, locations, members)| {
             state.notifier.image_deleted(&image, at);
+            // Each recipient is told, under a name of glint's own (Glance sends nothing per member).
+            let events = match state.webhooks.is_running() {
+                true => members.as_slice(),
+                false => &[],
+            };
+            let events = events
+                .iter()
+                .map(|m| {
+                    super::webhooks::event(
+                        crate::domain::webhook::EventType::ImageDeleted,
+                        m,
+                        image.owner.as_deref(),
+                        serde_json::json!({ "image_deleted_at": payload::isotime(at) }),
+                    )
+                })
+                .collect();
+            super::webhooks::publish_all(state, events);
+            if state.notifier.wants(MEMBER_IMAGE_DELETED) {
+                for m in &members {
+                    let mut p = payload::member(m);
+                    p["image_deleted_at"] = serde_json::json!(payload::isotime(at));
+                    state.notifier.emit(MEMBER_IMAGE_DELETED, Priority::Info, p);
+                }
+            }
             locations
         })?;
     // The row is gone for every reader; now the bytes can go too: at each of its locations

@@ -17,6 +17,9 @@ use crate::error::{Error, Msg};
 
 use super::share_events::record;
 use super::share_policy::decide_offer;
+use super::webhooks::publish;
+use crate::domain::webhook::EventType;
+use serde_json::json;
 
 fn image_not_found(id: &ImageId) -> String {
     format!("Image {id} not found.")
@@ -132,6 +135,9 @@ pub async fn create(
     member: String,
     ext: MemberExt,
 ) -> Result<Member, Error> {
+    // `[glint_sharing] validate_member`: after the checks without the body (`authorize_create`,
+    // which the route runs first), before anything is written.
+    super::projects::check_member(state, &member).await?;
     let st = state.clone();
     state
         .write(move |c| {
@@ -191,7 +197,7 @@ pub async fn create(
                     if st.config.sharing.enabled {
                         m.ext = Some(shown_ext(&st, &m, ext));
                     }
-                    Ok(m)
+                    Ok((m, v.image.owner))
                 }
                 AddOutcome::QuotaExceeded { attempted } => {
                     Err(Error::PayloadTooLarge(Msg::Explanation(format!(
@@ -205,7 +211,11 @@ pub async fn create(
             }
         })
         .await
-        .inspect(|m| state.notifier.member("image.member.create", m))
+        .map(|(m, owner)| {
+            state.notifier.member("image.member.create", &m);
+            publish(state, EventType::Offered, &m, owner.as_deref(), json!({}));
+            m
+        })
 }
 
 /// `status` is the raw requested value: authorisation is decided before it is validated.
@@ -264,7 +274,7 @@ pub(crate) async fn update_via(
                     Some(serde_json::json!({"status": status.as_str()})),
                 )
             })?;
-            with_ext(
+            let m = with_ext(
                 c,
                 &st,
                 Member {
@@ -272,10 +282,22 @@ pub(crate) async fn update_via(
                     updated_at: now,
                     ..row
                 },
-            )
+            )?;
+            Ok((m, v.image.owner))
         })
         .await
-        .inspect(|m| state.notifier.member("image.member.update", m))
+        .map(|(m, owner)| {
+            state.notifier.member("image.member.update", &m);
+            let kind = match m.status {
+                MemberStatus::Accepted => Some(EventType::Accepted),
+                MemberStatus::Rejected => Some(EventType::Rejected),
+                MemberStatus::Pending => None,
+            };
+            if let Some(kind) = kind {
+                publish(state, kind, &m, owner.as_deref(), json!({}));
+            }
+            m
+        })
 }
 
 pub async fn delete(
@@ -323,10 +345,13 @@ pub async fn delete(
                     None,
                 )
             })?;
-            Ok((row, at))
+            Ok((row, at, v.image.owner))
         })
         .await
-        .map(|(m, at)| state.notifier.member_deleted(&m, at))
+        .map(|(m, at, owner)| {
+            state.notifier.member_deleted(&m, at);
+            publish(state, EventType::Revoked, &m, owner.as_deref(), json!({}));
+        })
 }
 
 /// Before the body of `POST /v2/images/{id}/members` is read: what `create` checks without it.

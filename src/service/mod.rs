@@ -1,6 +1,7 @@
 //! Use cases. The only layer where the database and the image store meet.
 
 pub mod access;
+pub mod batch_share;
 pub mod data;
 pub mod expiry_reminders;
 pub mod images;
@@ -8,9 +9,11 @@ pub mod import;
 pub mod inbox;
 pub mod members;
 pub mod metadefs;
+pub mod projects;
 pub mod property_protection;
 pub mod quotas;
 pub mod recovery;
+pub mod serial_worker;
 pub mod share_events;
 mod share_expiry;
 pub mod share_policy;
@@ -19,3 +22,4 @@ pub mod tasks;
 pub mod transfer;
 pub mod upload_slots;
 pub mod web_download;
+pub mod webhooks;

@@ -6,6 +6,7 @@ use crate::db::{self, share_events::Event, DbConn};
 use crate::domain::context::RequestContext;
 use crate::domain::id::ImageId;
 use crate::domain::image::Image;
+use crate::domain::member::{Member, MemberStatus};
 use crate::domain::share_event::{self, Action, EventQuery, NewEvent, Reader, Via};
 use crate::error::Error;
 use crate::policy::project_target;
@@ -23,24 +24,26 @@ pub(crate) fn record(
 }
 
 /// The image is being deleted by `ctx` at `at`, its member rows with it: one `member.delete`
-/// event per live member (`via: image_delete`), in the delete's transaction.
+/// event per live member (`via: image_delete`), in the delete's transaction. Returns those
+/// members (none with the extensions off), each told after the commit
+/// (`image.member.image_deleted`).
 pub(crate) fn image_deleted(
     conn: &mut DbConn,
     state: &AppState,
     ctx: &RequestContext,
     image: &Image,
     at: chrono::NaiveDateTime,
-) -> Result<(), Error> {
+) -> Result<Vec<Member>, Error> {
     if !state.config.sharing.enabled {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let id = ImageId::from_path(image.id.as_str());
     let members = db::members::list(conn, &id)?;
     if members.is_empty() {
-        return Ok(());
+        return Ok(members);
     }
     let mut ext = db::member_ext::of_image(conn, id.as_str())?;
-    for m in members {
+    for m in &members {
         let e = ext.remove(&m.member_id).unwrap_or_default();
         db::share_events::record(
             conn,
@@ -57,7 +60,24 @@ pub(crate) fn image_deleted(
             ),
         )?;
     }
-    Ok(())
+    Ok(members)
+}
+
+/// How many live members of the image accepted it and still have access at `now` (not
+/// expired): what
+/// deletion protection counts.
+pub(crate) fn accepted_members(
+    conn: &mut DbConn,
+    id: &ImageId,
+    now: chrono::NaiveDateTime,
+) -> Result<usize, Error> {
+    let members = db::members::list(conn, id)?;
+    let ext = db::member_ext::of_image(conn, id.as_str())?;
+    Ok(members
+        .iter()
+        .filter(|m| m.status == MemberStatus::Accepted)
+        .filter(|m| !ext.get(&m.member_id).is_some_and(|e| e.expired(now)))
+        .count())
 }
 
 /// One page of the events the caller may read, and the next page's link.

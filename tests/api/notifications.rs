@@ -1474,3 +1474,108 @@ async fn expiry_reminders_are_their_own_notification() {
     assert_envelope(&l.message().await, "image.member.delete");
     l.finish().await;
 }
+
+/// A batch share sends Glance's `image.member.create` for each member it creates, then one
+/// `image.member.batch_share` of its own summing the call up; a dry run sends nothing.
+#[actix_web::test]
+async fn batch_share_notifies_each_member_and_the_batch() {
+    let Some(mut l) = Listener::start().await else {
+        return;
+    };
+    let url = format!("rabbit://guest:guest@{BROKER}/");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        l.configure(c, &url, 100);
+        c.sharing.enabled = true;
+    })
+    .await;
+    let owner = app.caller("p1", "member");
+    let id = owner
+        .create_image(json!({"name": "x", "visibility": "shared"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_envelope(&l.message().await, "image.create");
+    let body =
+        |dry: bool| json!({"images": [id], "targets": {"projects": ["p2", "p3"]}, "dry_run": dry});
+    let (s, _) = json(owner.post("/v2/glint/shares", &body(true)).await).await;
+    assert_eq!(s, 200);
+    let (s, _) = json(owner.post("/v2/glint/shares", &body(false)).await).await;
+    assert_eq!(s, 200);
+    for member in ["p2", "p3"] {
+        let m = l.message().await;
+        assert_envelope(&m, "image.member.create");
+        assert_eq!(m["payload"]["member_id"], member);
+        assert_eq!(m["payload"]["status"], "pending");
+    }
+    let m = l.message().await;
+    assert_envelope(&m, "image.member.batch_share");
+    assert_eq!(m["payload"]["project_id"], "p1");
+    assert_eq!(m["payload"]["outcomes"], json!({"created": 2}));
+    assert_eq!(
+        m["payload"]["created"],
+        json!([{"image_id": id, "member_id": "p2"}, {"image_id": id, "member_id": "p3"}])
+    );
+    // Repeated: nothing created, so no notification; the next one is the next change.
+    let (s, _) = json(owner.post("/v2/glint/shares", &body(false)).await).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        owner
+            .delete(&format!("/v2/images/{id}/members/p2"))
+            .await
+            .status(),
+        204
+    );
+    assert_envelope(&l.message().await, "image.member.delete");
+    l.finish().await;
+}
+
+/// When an image with members is deleted, each member is told by a notification of glint's own
+/// (`image.member.image_deleted`: Glance's member fields and the instant), after `image.delete`.
+#[actix_web::test]
+async fn each_member_is_told_when_an_image_is_deleted() {
+    let Some(mut l) = Listener::start().await else {
+        return;
+    };
+    let url = format!("rabbit://guest:guest@{BROKER}/");
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        l.configure(c, &url, 100);
+        c.sharing.enabled = true;
+    })
+    .await;
+    let owner = app.caller("p1", "member");
+    let id = owner
+        .create_image(json!({"name": "x", "visibility": "shared"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_envelope(&l.message().await, "image.create");
+    for member in ["p2", "p3"] {
+        let (s, _) = json(
+            owner
+                .post(
+                    &format!("/v2/images/{id}/members"),
+                    &json!({"member": member}),
+                )
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert_envelope(&l.message().await, "image.member.create");
+    }
+    assert_eq!(
+        owner.delete(&format!("/v2/images/{id}")).await.status(),
+        204
+    );
+    assert_envelope(&l.message().await, "image.delete");
+    for member in ["p2", "p3"] {
+        let m = l.message().await;
+        assert_envelope(&m, "image.member.image_deleted");
+        assert_eq!(m["payload"]["member_id"], member);
+        assert_eq!(m["payload"]["image_id"], id.as_str());
+        assert_eq!(m["payload"]["status"], "pending");
+        assert!(m["payload"]["image_deleted_at"].is_string(), "{m}");
+    }
+    l.finish().await;
+}

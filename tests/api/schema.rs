@@ -184,13 +184,15 @@ async fn both_backends_have_the_same_schema() {
     let (mut a, b) = (typed_columns(&sqlite), typed_columns(&pg));
     // Glance's cache tables (migration glance_cache_tables) have BIGINT keys, INTEGER on SQLite
     // (Glance's `BigInteger().with_variant(Integer, 'sqlite')`: SQLite's rowid alias), and so
-    // has the sharing history (its key only grows: BIGSERIAL on PostgreSQL).
+    // have the sharing history and the webhook delivery log (keys that only grow: BIGSERIAL on
+    // PostgreSQL).
     for c in a.iter_mut() {
         let key = matches!(
             (c.table_name.as_str(), c.column_name.as_str()),
             ("node_reference", "node_reference_id")
                 | ("cached_images", "id" | "node_reference_id")
                 | ("glint_share_events", "id")
+                | ("glint_webhook_deliveries", "id")
         );
         if key {
             assert_eq!(c.column_type, "INTEGER", "{c:?}");

@@ -344,9 +344,11 @@ async fn on_discovery_and_schemas_declare_the_extensions() {
     assert_eq!(
         v,
         json!({"extensions": ["member-expiry", "member-note", "member-renewal-request", "inbox",
-                              "inbox-decisions", "share-policy", "share-events"],
+                              "inbox-decisions", "share-policy", "share-events", "batch-share",
+                              "webhooks"],
                "limits": {"note_max_chars": 1000, "decisions_max_images": 100,
-                          "share_policy_max_ids": 100}})
+                          "share_policy_max_ids": 100, "batch_max_images": 100,
+                          "batch_max_projects": 1000, "batch_max_pairs": 2000}})
     );
     let (_, member) = json(c.get("/v2/schemas/member").await).await;
     assert_eq!(member["properties"]["os_glint"]["type"], "object");

@@ -443,6 +443,40 @@ crate::backend_test!(
         let (_, v) = json(stranger.get("/v2/glint/share-events?member_id=p2").await).await;
         assert_eq!(v["events"], json!([]));
         assert_eq!(nobody.get("/v2/glint/share-events").await.status(), 403);
+
+        // Batch share: the owner and an admin share; the recipient (who sees the image) may not
+        // pass it on; a stranger does not even learn it exists; readers and no role: 403.
+        let to = |p: &str| json!({"images": [id], "targets": {"projects": [p]}});
+        for (c, target, want) in [
+            (&recipient, "p4", "forbidden"),
+            (&stranger, "p4", "not_found"),
+            (&owner, "p4", "created"),
+            (&admin, "p5", "created"),
+            (&owner, "p2", "exists"),
+        ] {
+            let (s, v) = json(c.post("/v2/glint/shares", &to(target)).await).await;
+            assert_eq!(s, 200, "{v}");
+            assert_eq!(
+                v["results"][0]["outcome"], want,
+                "{} {}: {v}",
+                c.project, c.roles
+            );
+        }
+        for c in [&recipient_reader, &stranger_reader, &nobody] {
+            let (s, _) = json(c.post("/v2/glint/shares", &to("p6")).await).await;
+            assert_eq!(s, 403, "{} {}", c.project, c.roles);
+        }
+        let mut members: Vec<String> = {
+            let (_, v) = json(owner.get(&format!("/v2/images/{id}/members")).await).await;
+            v["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["member_id"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        members.sort();
+        assert_eq!(members, ["p2", "p4", "p5"]);
     }
 );
 
@@ -455,7 +489,8 @@ async fn the_new_rules_can_be_overridden_in_the_policy_file() {
     std::fs::write(
         &path,
         "\"glint:set_share_policy\": \"role:admin\"\n\
-         \"glint:get_share_events\": \"role:admin\"\n",
+         \"glint:get_share_events\": \"role:admin\"\n\
+         \"glint:batch_share\": \"role:admin\"\n",
     )
     .unwrap();
     let app = TestApp::spawn_with(Backend::Sqlite, |c| {
@@ -481,6 +516,21 @@ async fn the_new_rules_can_be_overridden_in_the_policy_file() {
         200
     );
     assert_eq!(p2.get("/v2/glint/share-events").await.status(), 403);
+    let (s, v) = json(
+        p2.post(
+            "/v2/glint/shares",
+            &json!({"images": ["x"], "targets": {"projects": ["p3"]}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (s, message(&v).as_str()),
+        (
+            403,
+            "You are not authorized to complete glint:batch_share action."
+        )
+    );
     assert_eq!(
         app.caller("adm", "admin")
             .get("/v2/glint/share-events")

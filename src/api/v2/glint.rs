@@ -9,6 +9,7 @@ use crate::api::body::{forbid_body, require_json};
 use crate::api::context::Ctx;
 use crate::api::json;
 use crate::app::AppState;
+use crate::domain::batch_share::{self, BatchShare, Outcome, Target};
 use crate::domain::id::ImageId;
 use crate::domain::inbox_query::{Decisions, InboxQuery};
 use crate::domain::member_ext::NOTE_MAX_CHARS;
@@ -16,7 +17,7 @@ use crate::domain::share_event::EventQuery;
 use crate::domain::share_policy::{SharePolicy, MAX_TRUSTED};
 use crate::error::{Error, Msg};
 use crate::policy::project_target;
-use crate::service::members;
+use crate::service::{members, webhooks};
 
 /// The extensions this build serves when `[glint_sharing] enabled`.
 pub const EXTENSIONS: &[&str] = &[
@@ -27,6 +28,8 @@ pub const EXTENSIONS: &[&str] = &[
     "inbox-decisions",
     "share-policy",
     "share-events",
+    "batch-share",
+    "webhooks",
 ];
 
 /// `PUT /v2/glint/images/{id}/members/{member_id}` with `{"os_glint": {...}}`: the owner changes
@@ -146,6 +149,9 @@ pub async fn discovery(
                 "note_max_chars": NOTE_MAX_CHARS,
                 "decisions_max_images": crate::domain::inbox_query::MAX_DECISIONS,
                 "share_policy_max_ids": MAX_TRUSTED,
+                "batch_max_images": batch_share::MAX_IMAGES,
+                "batch_max_projects": batch_share::MAX_TARGETS,
+                "batch_max_pairs": batch_share::MAX_PAIRS,
             },
         }),
     ))
@@ -245,4 +251,135 @@ pub async fn share_events(
         body["next"] = json!(next);
     }
     Ok(json::respond(HttpResponse::Ok(), &body))
+}
+
+/// `POST /v2/glint/shares`: share images with projects in one call, one outcome per pair
+/// (`service::batch_share`); with `dry_run`, the outcomes it would have and no change.
+pub async fn batch_share(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, Error> {
+    if !state.config.sharing.enabled {
+        return Err(Error::NotFound(Msg::Default));
+    }
+    state
+        .policy
+        .enforce("glint:batch_share", &ctx, &project_target(&ctx))?;
+    let body = require_json(&req, payload).await?;
+    let b = BatchShare::parse(&body, chrono::Utc::now().naive_utc())?;
+    let dry_run = b.dry_run;
+    let results = crate::service::batch_share::share(&state, ctx, b).await?;
+    let mut counts = serde_json::Map::new();
+    for o in Outcome::ALL {
+        let n = results.iter().filter(|r| r.outcome == o).count();
+        counts.insert(o.as_str().to_owned(), json!(n));
+    }
+    let results: Vec<Value> = results
+        .iter()
+        .map(|r| {
+            let mut v = json!({
+                "image_id": r.image_id,
+                "member_id": r.member_id,
+                "outcome": r.outcome.as_str(),
+            });
+            if let Target::Name { name, domain } = &r.target {
+                v["project"] = json!({"name": name, "domain": domain});
+            }
+            v
+        })
+        .collect();
+    Ok(json::respond(
+        HttpResponse::Ok(),
+        &json!({"results": results, "counts": counts, "dry_run": dry_run}),
+    ))
+}
+
+/// `POST /v2/glint/webhooks`: subscribe a URL of the caller's project to share events. 201 with
+/// the webhook and its signing `secret` (shown this once).
+pub async fn create_webhook(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, Error> {
+    if !state.config.sharing.enabled {
+        return Err(Error::NotFound(Msg::Default));
+    }
+    state
+        .policy
+        .enforce("glint:manage_webhooks", &ctx, &project_target(&ctx))?;
+    let body = require_json(&req, payload).await?;
+    let h = webhooks::create(&state, ctx, body).await?;
+    Ok(json::respond(
+        HttpResponse::Created(),
+        &json!({ "webhook": webhooks::view(&h, true) }),
+    ))
+}
+
+/// `GET /v2/glint/webhooks`: the caller's project's webhooks (without secrets).
+pub async fn list_webhooks(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+) -> Result<HttpResponse, Error> {
+    if !state.config.sharing.enabled {
+        return Err(Error::NotFound(Msg::Default));
+    }
+    forbid_body(&req)?;
+    let hooks = webhooks::list(&state, ctx).await?;
+    let hooks: Vec<Value> = hooks.iter().map(|h| webhooks::view(h, false)).collect();
+    Ok(json::respond(
+        HttpResponse::Ok(),
+        &json!({ "webhooks": hooks }),
+    ))
+}
+
+/// `DELETE /v2/glint/webhooks/{id}`.
+pub async fn delete_webhook(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    if !state.config.sharing.enabled {
+        return Err(Error::NotFound(Msg::Default));
+    }
+    forbid_body(&req)?;
+    webhooks::delete(&state, ctx, path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /v2/glint/webhooks/{id}/deliveries`: the newest delivery attempts, oldest first.
+pub async fn webhook_deliveries(
+    state: web::Data<AppState>,
+    Ctx(ctx): Ctx,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Error> {
+    if !state.config.sharing.enabled {
+        return Err(Error::NotFound(Msg::Default));
+    }
+    forbid_body(&req)?;
+    let rows = webhooks::deliveries(&state, ctx, path.into_inner()).await?;
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "event_id": d.event_id,
+                "type": d.event_type,
+                "attempt": d.attempt,
+                "at": crate::domain::share_event::time(d.at),
+                "status_code": d.status_code,
+                "error": d.error,
+                "delivered": d.delivered,
+            })
+        })
+        .collect();
+    Ok(json::respond(
+        HttpResponse::Ok(),
+        &json!({ "deliveries": rows }),
+    ))
 }

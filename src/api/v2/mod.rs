@@ -93,6 +93,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             glint_resource("/glint/share-events", "GET").route(web::get().to(glint::share_events)),
         )
+        .service(glint_resource("/glint/shares", "POST").route(web::post().to(glint::batch_share)))
+        .service(
+            glint_resource("/glint/webhooks", "GET, POST")
+                .route(web::get().to(glint::list_webhooks))
+                .route(web::post().to(glint::create_webhook)),
+        )
+        .service(
+            glint_resource("/glint/webhooks/{id}", "DELETE")
+                .route(web::delete().to(glint::delete_webhook)),
+        )
+        .service(
+            glint_resource("/glint/webhooks/{id}/deliveries", "GET")
+                .route(web::get().to(glint::webhook_deliveries)),
+        )
         .service(
             resource("/images", "GET, POST")
                 .route(web::get().to(images::list))

@@ -91,6 +91,11 @@ fn os_glint_properties() -> Value {
                 "enum": ["auto_accepted", "hidden", "would_auto_accept", "would_hide", "would_reject"],
                 "description": "What the recipient's trust policy did to the offer (would_*: audit mode)",
             },
+            "via": {
+                "type": "string",
+                "enum": ["batch"],
+                "description": "How the share was made, when not by an ordinary member create (batch: POST /v2/glint/shares)",
+            },
         },
     })
 }

@@ -169,6 +169,9 @@ impl Serialize for ExtView<'_> {
         if let Some(m) = e.policy {
             out.serialize_entry("policy", m.as_str())?;
         }
+        if e.via != crate::domain::member_ext::Origin::Direct {
+            out.serialize_entry("via", e.via.as_str())?;
+        }
         let expired = e.expired(chrono::Utc::now().naive_utc());
         out.serialize_entry("state", if expired { "expired" } else { "active" })?;
         out.end()

@@ -1,0 +1,2 @@
+DROP TABLE `glint_webhook_deliveries`;
+DROP TABLE `glint_webhooks`;

@@ -1,0 +1,1 @@
+ALTER TABLE glint_member_ext DROP COLUMN via;

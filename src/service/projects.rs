@@ -1,0 +1,117 @@
+//! Projects in Keystone, for the sharing extensions, asked with glint's own service credentials:
+//! batch targets named `{"name", "domain"}` resolved to ids, and member ids checked
+//! (`[glint_sharing] validate_member`).
+
+use std::collections::HashMap;
+
+use futures_util::stream::{self, StreamExt};
+
+use crate::app::AppState;
+use crate::auth::{KeystoneClient, KeystoneError};
+use crate::domain::batch_share::Target;
+use crate::domain::member_check::ValidateMember;
+use crate::error::Error;
+
+/// The Keystone client, when glint authenticates with Keystone (else there is none to ask).
+fn keystone(state: &AppState) -> Option<&KeystoneClient> {
+    state.tokens.as_deref().map(|t| t.client())
+}
+
+/// Keystone could not answer: the request fails as a whole (503), nothing is written.
+pub(crate) fn unavailable(e: KeystoneError) -> Error {
+    tracing::warn!(error = %e, "project lookup in Keystone failed");
+    Error::Unavailable(format!(
+        "Cannot check projects in Keystone, try again later ({e})"
+    ))
+}
+
+/// Member ids checked in Keystone at once in a batch (a batch names up to 1000 projects).
+const LOOKUPS_AT_ONCE: usize = 8;
+
+fn mode(state: &AppState) -> ValidateMember {
+    match state.config.sharing.enabled {
+        true => state.config.sharing.validate_member,
+        false => ValidateMember::Off,
+    }
+}
+
+/// What Keystone says of the project `id`: `None` (no such project) or whether it is enabled.
+async fn lookup(state: &AppState, id: &str) -> Result<Option<bool>, Error> {
+    // Startup refuses validate_member without Keystone; this is the same answer, late.
+    let Some(k) = keystone(state) else {
+        return Err(Error::Unavailable(
+            "Member ids are checked in Keystone, and no Keystone is configured".into(),
+        ));
+    };
+    let found = k.project(id).await.map_err(unavailable)?;
+    Ok(found.map(|p| p.enabled))
+}
+
+/// A single member create: with `validate_member`, 400 naming the id unless Keystone knows the
+/// project (`exists`) and has it enabled (`enabled`); 503 when Keystone cannot answer.
+pub async fn check_member(state: &AppState, member: &str) -> Result<(), Error> {
+    let mode = mode(state);
+    if mode == ValidateMember::Off {
+        return Ok(());
+    }
+    match mode.refusal(member, lookup(state, member).await?) {
+        Some(why) => Err(Error::bad_request(why)),
+        None => Ok(()),
+    }
+}
+
+/// Each target's project id, `None` for a name Keystone does not know or, with
+/// `validate_member`, a project it refuses (one lookup per distinct project). Names need
+/// Keystone: without it (`auth_strategy = noauth`) a named target is a 400.
+pub async fn resolve(state: &AppState, targets: &[Target]) -> Result<Vec<Option<String>>, Error> {
+    let mode = mode(state);
+    let mut known: HashMap<String, Option<bool>> = HashMap::new();
+    let mut ids = Vec::with_capacity(targets.len());
+    for t in targets {
+        ids.push(match t {
+            Target::Id(id) => Some(id.clone()),
+            Target::Name { name, domain } => {
+                let Some(k) = keystone(state) else {
+                    return Err(Error::bad_request(
+                        "Projects named by {\"name\", \"domain\"} are resolved in Keystone; this \
+                         deployment does not use Keystone (auth_strategy), so name them by id",
+                    ));
+                };
+                let found = k.project_by_name(name, domain).await.map_err(unavailable)?;
+                found.map(|p| {
+                    known.insert(p.id.clone(), Some(p.enabled));
+                    p.id
+                })
+            }
+        });
+    }
+    if mode == ValidateMember::Off {
+        return Ok(ids);
+    }
+    // The ids not known yet, a few lookups at a time.
+    let mut todo: Vec<&str> = ids
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .filter(|id| !known.contains_key(*id))
+        .collect();
+    todo.sort_unstable();
+    todo.dedup();
+    let found: Vec<(String, Result<Option<bool>, Error>)> = stream::iter(todo)
+        .map(|id| async move { (id.to_owned(), lookup(state, id).await) })
+        .buffer_unordered(LOOKUPS_AT_ONCE)
+        .collect()
+        .await;
+    for (id, f) in found {
+        known.insert(id, f?);
+    }
+    Ok(ids
+        .into_iter()
+        .map(|id| {
+            id.filter(|id| {
+                let found = known.get(id).copied().flatten();
+                mode.refusal(id, found).is_none()
+            })
+        })
+        .collect())
+}
