@@ -80,6 +80,15 @@ fn announce_auth(config: &Config) {
 /// Open the database (applying migrations), recover from an earlier crash, open the store.
 pub fn build_state(config: Config) -> Result<AppState, String> {
     announce_auth(&config);
+    if config.show_multiple_locations {
+        // What oslo.config logs for an option Glance deprecated for removal.
+        tracing::warn!(
+            "Option \"show_multiple_locations\" from group \"DEFAULT\" is deprecated for \
+             removal (Use of this option, deprecated since Newton, is a security risk and will \
+             be removed once we figure out a way to satisfy those use cases that currently \
+             require it.).  Its value may be silently ignored in the future."
+        );
+    }
     let policy = policy_enforcer(&config)?;
     let db = Db::open(
         &config.database_connection,

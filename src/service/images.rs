@@ -4,13 +4,14 @@ use chrono::{NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::access::{live_membership, load_visible, visible, Visible};
+use super::image_locations;
 use crate::app::AppState;
 use crate::db::{self, DbError};
 use crate::domain::context::RequestContext;
 use crate::domain::id::{ImageId, UUID_PATTERN};
 use crate::domain::image::{Image, ImageStatus, Visibility};
 use crate::domain::list_query::ListQuery;
-use crate::domain::patch::{self, Op, Operation, PatchLimits, PatchMediaType};
+use crate::domain::patch::{self, LocationEdit, Op, Operation, PatchLimits, PatchMediaType};
 use crate::domain::quota;
 use crate::error::{Error, Msg};
 use crate::policy::{new_image_target, project_target};
@@ -219,19 +220,27 @@ pub async fn update(
 ) -> Result<Image, Error> {
     let st = state.clone();
     let saved = !ops.is_empty(); // Glance saves (and notifies) for any non-empty patch
-    state
+    let (image, data_to_delete) = state
         .write(move |c| {
             let msg = format!("No image found with ID {id}");
             let v = load_for_change(c, &st, &ctx, &id, &msg, "modify_image")?;
             let old = v.image;
-            let mut new = patch::apply(&old, &ops, mt, ctx.is_admin(), &limits(&st))?;
+            let mut locs = if ops.iter().any(|o| o.root() == "locations") {
+                image_locations::edit_for(c, &st, &ctx, &old)?
+            } else {
+                LocationEdit::hidden(ctx.is_admin())
+            };
+            let mut new =
+                patch::apply_with(&old, &ops, mt, ctx.is_admin(), &limits(&st), &mut locs)?;
+            let at = now();
+            let data_to_delete = image_locations::save_edit(c, &id, &locs, at)?;
             if new == old {
                 // Glance saves any non-empty patch, and its save always sets updated_at.
                 if saved {
-                    new.updated_at = now();
+                    new.updated_at = at;
                     db::images::update(c, &old, &new)?;
                 }
-                return Ok(new);
+                return Ok((new, data_to_delete));
             }
             check_visibility_policy(
                 &st,
@@ -240,16 +249,16 @@ pub async fn update(
                 new.visibility,
                 old.owner.as_deref(),
             )?;
-            new.updated_at = now();
+            new.updated_at = at;
             db::images::update(c, &old, &new)?;
-            Ok(new)
+            Ok((new, data_to_delete))
         })
-        .await
-        .inspect(|image| {
-            if saved {
-                state.notifier.image("image.update", image)
-            }
-        })
+        .await?;
+    if saved {
+        state.notifier.image("image.update", &image);
+    }
+    image_locations::delete_data(state, &image.id, &data_to_delete).await;
+    Ok(image)
 }
 
 pub async fn delete(state: &AppState, ctx: RequestContext, id: ImageId) -> Result<(), Error> {
@@ -404,34 +413,4 @@ pub async fn delete_tag(
         })
         .await
         .map(|image| state.notifier.image("image.update", &image))
-}
-
-/// `direct_url` of each of `images` the caller may see it on (`show_image_direct_url` and the
-/// `get_image_location` rule, as Glance's image view): the first live location, by image id.
-/// Empty when the option is off (the default), without a query.
-pub async fn direct_urls(
-    state: &AppState,
-    ctx: &RequestContext,
-    images: &[Image],
-) -> Result<std::collections::HashMap<String, String>, Error> {
-    if !state.config.show_image_direct_url {
-        return Ok(Default::default());
-    }
-    let ids: Vec<String> = images
-        .iter()
-        .filter(|img| {
-            let target = crate::policy::image_target(img, ctx, false);
-            state.policy.allows("get_image_location", ctx, &target)
-        })
-        .map(|img| img.id.clone())
-        .collect();
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    state
-        .read(move |c| {
-            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-            Ok(db::locations::first_live(c, &ids)?)
-        })
-        .await
 }

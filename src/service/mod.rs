@@ -3,6 +3,7 @@
 pub mod access;
 pub mod data;
 pub mod expiry_reminders;
+pub mod image_locations;
 pub mod images;
 pub mod import;
 pub mod inbox;
