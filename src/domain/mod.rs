@@ -11,6 +11,7 @@ pub mod inbox_query;
 pub mod json_schema;
 pub mod limits;
 pub mod list_query;
+pub mod location_add;
 pub mod location_patch;
 pub mod member;
 pub mod member_ext;

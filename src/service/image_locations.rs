@@ -23,7 +23,7 @@ pub struct ShownLocation {
 }
 
 impl ShownLocation {
-    fn from_row(url: String, meta_data: Option<&str>) -> Self {
+    pub fn from_row(url: String, meta_data: Option<&str>) -> Self {
         let metadata = meta_data
             .and_then(|t| serde_json::from_str::<Value>(t).ok())
             .filter(Value::is_object)

@@ -7,6 +7,7 @@ pub mod image_locations;
 pub mod images;
 pub mod import;
 pub mod inbox;
+pub mod location_import;
 pub mod members;
 pub mod metadefs;
 pub mod quotas;
