@@ -87,6 +87,7 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
         }
     };
     let owner = crate::domain::image::new_image_owner(requested_owner, ctx.project());
+    let locations = fields.remove("locations");
     let ops = create_ops(fields);
     let now = now();
     let base = Image::new(id.into_string(), owner, now);
@@ -105,6 +106,9 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
         1,
     )
     .await?;
+    if let Some(locations) = &locations {
+        crate::domain::location_patch::on_create(locations, state.config.image_location_quota)?;
+    }
     let stored = image.clone();
     state
         .write(move |c| {

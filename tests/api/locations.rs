@@ -915,3 +915,24 @@ backend_test!(locations_api_respects_the_import_lock, |app| async move {
     .await;
     assert_eq!((s, message(&v).as_str()), (409, "Image has active task"));
 });
+
+backend_test!(locations_on_create, |app| async move {
+    let c = app.caller("p1", "member");
+    let (s, v) = json(
+        c.post("/v2/images", &json!({"name": "a", "locations": []}))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    assert!(v.get("locations").is_none(), "{v}");
+    let (s, v) = json(
+        c.post(
+            "/v2/images",
+            &json!({"name": "b", "locations": [{"url": "http://h/x", "metadata": {}}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((s, message(&v).as_str()), (400, "Invalid location"));
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM images"), 1);
+});
