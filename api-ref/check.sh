@@ -219,7 +219,8 @@ include-path = ["/v2/glint", "/v2/glint/inbox", "/v2/glint/inbox/decisions", "/v
 checks = { unsupported_method = { enabled = false } }
 
 [[operations]]
-include-operation-id = ["showImage", "downloadImageData", "listImageMembers", "createImageMember", "showImageMember"]
+include-operation-id = ["showImage", "downloadImageData", "listImageMembers", "createImageMember", "showImageMember",
+                        "listImageLocations", "addImageLocation"]
 parameters = { "path.image_id" = "${GLINT_ST_IMG_MAIN}", "path.member_id" = "${BETA_PROJECT_ID}" }
 
 [[operations]]

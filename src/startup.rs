@@ -181,6 +181,15 @@ fn ui_requirements(config: &Config) -> Result<(), String> {
 pub fn build_state(config: Config) -> Result<AppState, String> {
     announce_auth(&config);
     ui_requirements(&config)?;
+    if config.show_multiple_locations {
+        // What oslo.config logs for an option Glance deprecated for removal.
+        tracing::warn!(
+            "Option \"show_multiple_locations\" from group \"DEFAULT\" is deprecated for \
+             removal (Use of this option, deprecated since Newton, is a security risk and will \
+             be removed once we figure out a way to satisfy those use cases that currently \
+             require it.).  Its value may be silently ignored in the future."
+        );
+    }
     let policy = policy_enforcer(&config)?;
     let property_rules = property_rules(&config)?;
     sharing_needs(&config)?;

@@ -53,6 +53,8 @@ pub struct Config {
     pub workers: usize,
     pub image_member_quota: i64,
     pub image_property_quota: i64,
+    /// `[DEFAULT] image_location_quota` (negative: unlimited).
+    pub image_location_quota: i64,
     pub image_tag_quota: i64,
     pub limit_param_default: i64,
     pub api_limit_max: i64,
@@ -60,6 +62,9 @@ pub struct Config {
     /// `[DEFAULT] show_image_direct_url`: images show `direct_url`, their first location,
     /// to callers `get_image_location` allows.
     pub show_image_direct_url: bool,
+    /// `[DEFAULT] show_multiple_locations` (deprecated in Glance, a security risk): images show
+    /// `locations`, and JSON-patch may add, replace and remove them.
+    pub show_multiple_locations: bool,
     pub public_endpoint: Option<String>,
     /// `[DEFAULT] worker_self_reference_url`: where this server says staged data lives.
     pub worker_self_reference_url: Option<String>,
@@ -247,6 +252,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "workers",
             "image_member_quota",
             "image_property_quota",
+            "image_location_quota",
             "image_tag_quota",
             "limit_param_default",
             "api_limit_max",
@@ -258,6 +264,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "upload_stale_timeout",
             "enabled_backends",
             "show_image_direct_url",
+            "show_multiple_locations",
         ],
     ),
     (
@@ -529,6 +536,7 @@ impl Config {
             workers: raw.parse(d, "workers", 0)?,
             image_member_quota: raw.parse(d, "image_member_quota", 128)?,
             image_property_quota: raw.parse(d, "image_property_quota", 128)?,
+            image_location_quota: raw.parse(d, "image_location_quota", 10)?,
             image_tag_quota: raw.parse(d, "image_tag_quota", 128)?,
             limit_param_default: at_least(
                 d,
@@ -539,6 +547,7 @@ impl Config {
             api_limit_max: at_least(d, "api_limit_max", raw.parse(d, "api_limit_max", 1000)?, 1)?,
             image_size_cap: raw.parse(d, "image_size_cap", 1_099_511_627_776)?,
             show_image_direct_url: raw.parse_bool(d, "show_image_direct_url", false)?,
+            show_multiple_locations: raw.parse_bool(d, "show_multiple_locations", false)?,
             public_endpoint: raw
                 .get(d, "public_endpoint")
                 .map(|s| s.trim_end_matches('/').to_owned()),

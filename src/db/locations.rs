@@ -64,11 +64,22 @@ pub fn add(
     store: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<(), DbError> {
+    add_with_meta(conn, image_id, url, &meta_data(store), now)
+}
+
+/// Records a live location with the given `meta_data` text (a JSON-patch `replace`).
+pub fn add_with_meta(
+    conn: &mut DbConn,
+    image_id: &str,
+    url: &str,
+    meta_data: &str,
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
     diesel::insert_into(l::table)
         .values((
             l::image_id.eq(image_id),
             l::value.eq(url),
-            l::meta_data.eq(meta_data(store)),
+            l::meta_data.eq(meta_data),
             l::status.eq(ACTIVE),
             l::created_at.eq(DbTime(now)),
             l::updated_at.eq(DbTime(now)),
@@ -81,14 +92,7 @@ pub fn add(
 /// The locations Glance would read the image's data from: not deleted, `active`, in row
 /// order (Glance's default `location_strategy`, `location_order`).
 pub fn live(conn: &mut DbConn, image_id: &str) -> Result<Vec<Location>, DbError> {
-    let rows: Vec<LocationRow> = l::table
-        .filter(l::image_id.eq(image_id))
-        .filter(not(l::deleted))
-        .filter(l::status.eq(ACTIVE))
-        .order(l::id.asc())
-        .select(LocationRow::as_select())
-        .load(conn)?;
-    Ok(rows
+    Ok(live_rows(conn, image_id)?
         .into_iter()
         .map(|r| Location {
             store: store_of(r.meta_data.as_deref()),
@@ -97,23 +101,26 @@ pub fn live(conn: &mut DbConn, image_id: &str) -> Result<Vec<Location>, DbError>
         .collect())
 }
 
-/// The first live location (`live`'s order) of each of `image_ids` that has one.
-pub fn first_live(
+/// A live location's URL and `meta_data` text.
+pub type UrlAndMeta = (String, Option<String>);
+
+/// The live locations (`live`'s order) of each of `image_ids` that has one, by image id.
+pub fn live_by_image(
     conn: &mut DbConn,
     image_ids: &[&str],
-) -> Result<std::collections::HashMap<String, String>, DbError> {
-    let rows: Vec<(String, String)> = l::table
+) -> Result<std::collections::HashMap<String, Vec<UrlAndMeta>>, DbError> {
+    let rows: Vec<(String, String, Option<String>)> = l::table
         .filter(l::image_id.eq_any(image_ids))
         .filter(not(l::deleted))
         .filter(l::status.eq(ACTIVE))
         .order(l::id.asc())
-        .select((l::image_id, l::value))
+        .select((l::image_id, l::value, l::meta_data))
         .load(conn)?;
-    let mut first = std::collections::HashMap::new();
-    for (id, url) in rows {
-        first.entry(id).or_insert(url);
+    let mut by_image: std::collections::HashMap<_, Vec<_>> = Default::default();
+    for (id, url, meta) in rows {
+        by_image.entry(id).or_default().push((url, meta));
     }
-    Ok(first)
+    Ok(by_image)
 }
 
 /// Where the image's data is: its live locations, or `None` when it has no location row at
@@ -137,6 +144,39 @@ pub fn all(conn: &mut DbConn, image_id: &str) -> Result<Vec<LocationRow>, DbErro
         .order(l::id.asc())
         .select(LocationRow::as_select())
         .load(conn)?)
+}
+
+/// The image's live rows (`live`'s rows, with their ids).
+pub fn live_rows(conn: &mut DbConn, image_id: &str) -> Result<Vec<LocationRow>, DbError> {
+    Ok(l::table
+        .filter(l::image_id.eq(image_id))
+        .filter(not(l::deleted))
+        .filter(l::status.eq(ACTIVE))
+        .order(l::id.asc())
+        .select(LocationRow::as_select())
+        .load(conn)?)
+}
+
+/// One row of the image marked `deleted` at `at`, as Glance's `_image_location_delete`.
+pub fn delete_one(
+    conn: &mut DbConn,
+    image_id: &str,
+    row_id: i32,
+    at: NaiveDateTime,
+) -> Result<usize, DbError> {
+    Ok(diesel::update(
+        l::table
+            .filter(l::image_id.eq(image_id))
+            .filter(l::id.eq(row_id))
+            .filter(not(l::deleted)),
+    )
+    .set((
+        l::deleted.eq(true),
+        l::status.eq(DELETED),
+        l::updated_at.eq(DbTime(at)),
+        l::deleted_at.eq(DbTime(at)),
+    ))
+    .execute(conn)?)
 }
 
 /// The image's live rows marked as Glance marks them when it deletes the image's data:

@@ -251,6 +251,25 @@ fn collect_failures<'a>(
                     }
                 }
             }
+            "dependentRequired" => {
+                if let (Some(object), Some(deps)) = (instance.as_object(), arg.as_object()) {
+                    for (name, needs) in deps {
+                        if !object.contains_key(name) {
+                            continue;
+                        }
+                        let needs = needs.as_array().map(Vec::as_slice).unwrap_or_default();
+                        for need in needs.iter().filter_map(Value::as_str) {
+                            if !object.contains_key(need) {
+                                fail(format!(
+                                    "{} is a dependency of {}",
+                                    py_str_repr(need),
+                                    py_str_repr(name)
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
             "properties" => {
                 if let (Some(object), Some(props)) = (instance.as_object(), arg.as_object()) {
                     for (name, sub) in props {

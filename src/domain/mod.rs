@@ -14,6 +14,8 @@ pub mod inbox_query;
 pub mod json_schema;
 pub mod limits;
 pub mod list_query;
+pub mod location_add;
+pub mod location_patch;
 pub mod member;
 pub mod member_check;
 pub mod member_ext;

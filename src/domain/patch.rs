@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 use crate::domain::image::{is_reserved, Image, ImageStatus, Visibility, READ_ONLY};
 pub use crate::domain::image_schema::{image_schema, validate_image_object, ImageSchema};
 pub use crate::domain::json_schema::validate_against;
+pub use crate::domain::location_patch::{LocationEdit, PatchLocation};
 use crate::domain::property_protection::{reserved, Access};
 use crate::domain::pyfmt::py_str;
 use crate::domain::python::{is_space as py_space, strip as py_strip};
@@ -363,9 +364,8 @@ pub fn is_custom_property(name: &str) -> bool {
 /// Glance's `ImagesController.update`: applies the changes in order to a copy of
 /// the image and runs the property quota as `ImageRepo.save` would.
 ///
-/// `is_admin` is the caller's `context.is_admin` (owner changes, location removal).
-/// Locations are never shown by glint (`show_multiple_locations = False`), so every
-/// location change ends in Glance's 403 for that setting.
+/// `is_admin` is the caller's `context.is_admin` (owner changes). Location changes are
+/// refused as Glance refuses them with `show_multiple_locations = False`; see [`apply_with`].
 pub fn apply(
     image: &Image,
     ops: &[Operation],
@@ -373,20 +373,31 @@ pub fn apply(
     is_admin: bool,
     limits: &PatchLimits,
 ) -> Result<Image> {
-    apply_guarded(image, ops, mt, is_admin, limits, &|_, _| true)
+    apply_with(
+        image,
+        ops,
+        mt,
+        is_admin,
+        limits,
+        &|_, _| true,
+        &mut LocationEdit::hidden(is_admin),
+    )
 }
 
-/// [`apply`] under property protections: `allows(name, access)` answers for each custom
-/// property an operation creates, updates or deletes, at that operation, as Glance's
-/// `ExtraPropertiesProxy` does (a property present in `image` is updated, an absent one
-/// created); a refusal is Glance's 403. `image` holds only the properties the caller may read.
-pub fn apply_guarded(
+/// [`apply`] under property protections, with the image's locations.
+///
+/// `allows(name, access)` answers for each custom property an operation creates, updates or
+/// deletes, at that operation, as Glance's `ExtraPropertiesProxy` does (a property present in
+/// `image` is updated, an absent one created); a refusal is Glance's 403. `image` holds only the
+/// properties the caller may read. `/locations` operations change `locs`.
+pub fn apply_with(
     image: &Image,
     ops: &[Operation],
     mt: PatchMediaType,
     is_admin: bool,
     limits: &PatchLimits,
     allows: &dyn Fn(&str, Access) -> bool,
+    locs: &mut LocationEdit,
 ) -> Result<Image> {
     let mut new = image.clone();
     let mut oversized = Oversized::default();
@@ -398,6 +409,21 @@ pub fn apply_guarded(
         }
     };
     for change in ops {
+        if change.root() == "locations" {
+            let pos = change.path.get(1).map(String::as_str);
+            match (change.op, pos) {
+                (Op::Replace, _) => locs.replace(&mut new, change_value(change)?)?,
+                (Op::Add, Some(pos)) => locs.add(&new, pos, change_value(change)?)?,
+                (Op::Remove, Some(pos)) => locs.remove(&new, pos)?,
+                // `parse` allows only `/locations/<pos>` for add and remove.
+                _ => {
+                    return Err(Error::bad_request(
+                        "Invalid JSON pointer for this resource: '/locations'",
+                    ))
+                }
+            }
+            continue;
+        }
         match change.op {
             Op::Replace => do_replace(&mut new, change, is_admin, limits, &mut oversized, &guard)?,
             Op::Add => do_add(
@@ -409,7 +435,7 @@ pub fn apply_guarded(
                 &mut oversized,
                 &guard,
             )?,
-            Op::Remove => do_remove(&mut new, change, is_admin, &guard)?,
+            Op::Remove => do_remove(&mut new, change, &guard)?,
         }
     }
     let added = new
@@ -469,16 +495,6 @@ fn do_replace(
 ) -> Result<()> {
     let root = change.root();
     let value = change_value(change)?;
-    if root == "locations" {
-        if value.as_array().is_some_and(Vec::is_empty) {
-            return Err(Error::Forbidden(Msg::Detail(
-                "Cannot set locations to empty list.".into(),
-            )));
-        }
-        return Err(Error::forbidden(
-            "It's not allowed to update locations if locations are invisible.",
-        ));
-    }
     if root == "owner" && !is_admin {
         return Err(owner_not_admin());
     }
@@ -505,11 +521,6 @@ fn do_add(
 ) -> Result<()> {
     let root = change.root();
     let value = change_value(change)?;
-    if root == "locations" {
-        return Err(Error::forbidden(
-            "It's not allowed to add locations if locations are invisible.",
-        ));
-    }
     let base = is_base(root);
     if mt == PatchMediaType::V2_0 && (base || img.properties.contains_key(root)) {
         return Err(Error::Conflict(Msg::Detail(format!(
@@ -540,16 +551,8 @@ fn do_add(
     Ok(())
 }
 
-fn do_remove(img: &mut Image, change: &Operation, is_admin: bool, guard: &Guard<'_>) -> Result<()> {
+fn do_remove(img: &mut Image, change: &Operation, guard: &Guard<'_>) -> Result<()> {
     let root = change.root();
-    if root == "locations" {
-        if !is_admin {
-            return Err(Error::policy("delete_image_location"));
-        }
-        return Err(Error::forbidden(
-            "It's not allowed to remove locations if locations are invisible.",
-        ));
-    }
     if is_base(root) {
         return Err(Error::Forbidden(Msg::Detail(format!(
             "Property {root} may not be removed."
@@ -1806,7 +1809,9 @@ mod tests {
         };
         let run = |changes: &[Change<'_>]| {
             let ops = parse(&body(V21, changes), V21).unwrap();
-            apply_guarded(&img, &ops, V21, false, &PatchLimits::default(), &allows)
+            let mut locs = LocationEdit::hidden(false);
+            let limits = PatchLimits::default();
+            apply_with(&img, &ops, V21, false, &limits, &allows, &mut locs)
         };
         let reserved = |n: &str| Error::forbidden(format!("Attribute '{n}' is reserved."));
         // Replace asks `update`, even for the same value.

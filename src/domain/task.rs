@@ -70,6 +70,9 @@ pub const TASK_TYPES: &[&str] = &["import", "api_image_import", "location_import
 /// The type of the tasks `POST /v2/images/{id}/import` creates.
 pub const API_IMAGE_IMPORT: &str = "api_image_import";
 
+/// The type of the tasks `POST /v2/images/{id}/locations` creates.
+pub const LOCATION_IMPORT: &str = "location_import";
+
 /// One task with its info (input, result, message).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {

@@ -816,6 +816,13 @@ mod tests {
             ("context_is_admin", "role:admin".to_owned()),
             ("get_images", admin_or_project_reader.clone()),
             ("get_image_location", admin_or_project_reader),
+            ("delete_image_location", admin.to_owned()),
+            ("service_api", "role:service or role:admin".to_owned()),
+            (
+                "add_image_location",
+                format!("rule:service_api or ({project_member} and project_id:%(owner)s)"),
+            ),
+            ("fetch_image_location", "rule:service_api".to_owned()),
             ("get_image", get_image),
             ("download_image", download),
             ("add_image", create),
@@ -838,6 +845,7 @@ mod tests {
             "communitize_image",
             "add_member",
             "delete_member",
+            "set_image_location",
         ] {
             v.push((name, admin_or_project_member.clone()));
         }
@@ -859,6 +867,7 @@ mod tests {
             RequestContext::new(Some("p1"), &[]),
             RequestContext::new(Some("p1"), &["_member_", "heat_stack_owner"]),
             RequestContext::new(None, &["member"]),
+            RequestContext::new(Some("p2"), &["service"]),
             user,
         ]
     }

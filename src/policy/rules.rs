@@ -103,11 +103,26 @@ pub fn defaults() -> Vec<(&'static str, Check)> {
         ("add_member", admin_or_member_owner()),
         // ADMIN_OR_SERVICE_ROLE in Glance's discovery policies.
         ("stores_info_detail", or(vec![admin(), role("service")])),
-        // Who sees `direct_url` (`show_image_direct_url`).
+        // Who sees `direct_url` (`show_image_direct_url`) and `locations`
+        // (`show_multiple_locations`).
         (
             "get_image_location",
             or(vec![admin(), and(vec![role("reader"), owner()])]),
         ),
+        // JSON-patch of `/locations` (`show_multiple_locations`).
+        ("set_image_location", admin_or_member_owner()),
+        ("delete_image_location", admin()),
+        // Glance's service-to-service rule; its 2026.1 default still admits admins.
+        ("service_api", or(vec![role("service"), admin()])),
+        // The v2.17 locations API.
+        (
+            "add_image_location",
+            or(vec![
+                Check::Rule("service_api".into()),
+                and(vec![role("member"), owner()]),
+            ]),
+        ),
+        ("fetch_image_location", Check::Rule("service_api".into())),
         ("delete_member", admin_or_member_owner()),
         ("get_member", owner_or_member_reader()),
         ("get_members", owner_or_member_reader()),

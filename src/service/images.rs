@@ -4,6 +4,7 @@ use chrono::{NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::access::{live_membership, load_visible, visible, Visible};
+use super::image_locations;
 use super::property_protection as protection;
 use crate::app::AppState;
 use crate::db::{self, DbError};
@@ -12,7 +13,7 @@ use crate::domain::delete_protection;
 use crate::domain::id::{ImageId, UUID_PATTERN};
 use crate::domain::image::{Image, ImageStatus, Visibility};
 use crate::domain::list_query::ListQuery;
-use crate::domain::patch::{self, Op, Operation, PatchLimits, PatchMediaType};
+use crate::domain::patch::{self, LocationEdit, Op, Operation, PatchLimits, PatchMediaType};
 use crate::domain::quota;
 use crate::error::{Error, Msg};
 use crate::notify::{payload, Priority};
@@ -89,6 +90,7 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
         }
     };
     let owner = crate::domain::image::new_image_owner(requested_owner, ctx.project());
+    let locations = fields.remove("locations");
     protection::check_create(state, &ctx, &fields)?;
     let ops = create_ops(fields);
     let now = now();
@@ -108,6 +110,9 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
         1,
     )
     .await?;
+    if let Some(locations) = &locations {
+        crate::domain::location_patch::on_create(locations, state.config.image_location_quota)?;
+    }
     let stored = image.clone();
     state
         .write(move |c| {
@@ -226,19 +231,27 @@ pub async fn update(
 ) -> Result<Image, Error> {
     let st = state.clone();
     let saved = !ops.is_empty(); // Glance saves (and notifies) for any non-empty patch
-    state
+    let (image, data_to_delete) = state
         .write(move |c| {
             let msg = format!("No image found with ID {id}");
             let v = load_for_change(c, &st, &ctx, &id, &msg, "modify_image")?;
             let old = v.image;
-            let mut new = protection::apply_patch(&st, &ctx, &old, &ops, mt, &limits(&st))?;
+            let mut locs = if ops.iter().any(|o| o.root() == "locations") {
+                image_locations::edit_for(c, &st, &ctx, &old)?
+            } else {
+                LocationEdit::hidden(ctx.is_admin())
+            };
+            let mut new =
+                protection::apply_patch(&st, &ctx, &old, &ops, mt, &limits(&st), &mut locs)?;
+            let at = now();
+            let data_to_delete = image_locations::save_edit(c, &id, &locs, at)?;
             if new == old {
                 // Glance saves any non-empty patch, and its save always sets updated_at.
                 if saved {
-                    new.updated_at = now();
+                    new.updated_at = at;
                     db::images::update(c, &old, &new)?;
                 }
-                return Ok(protection::readable(&st, &ctx, new));
+                return Ok((protection::readable(&st, &ctx, new), data_to_delete));
             }
             check_visibility_policy(
                 &st,
@@ -247,16 +260,16 @@ pub async fn update(
                 new.visibility,
                 old.owner.as_deref(),
             )?;
-            new.updated_at = now();
+            new.updated_at = at;
             db::images::update(c, &old, &new)?;
-            Ok(protection::readable(&st, &ctx, new))
+            Ok((protection::readable(&st, &ctx, new), data_to_delete))
         })
-        .await
-        .inspect(|image| {
-            if saved {
-                state.notifier.image("image.update", image)
-            }
-        })
+        .await?;
+    if saved {
+        state.notifier.image("image.update", &image);
+    }
+    image_locations::delete_data(state, &image.id, &data_to_delete).await;
+    Ok(image)
 }
 
 /// Sent to each member of an image when the image is deleted (sharing extensions).
@@ -449,34 +462,4 @@ pub async fn delete_tag(
         })
         .await
         .map(|image| state.notifier.image("image.update", &image))
-}
-
-/// `direct_url` of each of `images` the caller may see it on (`show_image_direct_url` and the
-/// `get_image_location` rule, as Glance's image view): the first live location, by image id.
-/// Empty when the option is off (the default), without a query.
-pub async fn direct_urls(
-    state: &AppState,
-    ctx: &RequestContext,
-    images: &[Image],
-) -> Result<std::collections::HashMap<String, String>, Error> {
-    if !state.config.show_image_direct_url {
-        return Ok(Default::default());
-    }
-    let ids: Vec<String> = images
-        .iter()
-        .filter(|img| {
-            let target = crate::policy::image_target(img, ctx, false);
-            state.policy.allows("get_image_location", ctx, &target)
-        })
-        .map(|img| img.id.clone())
-        .collect();
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    state
-        .read(move |c| {
-            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-            Ok(db::locations::first_live(c, &ids)?)
-        })
-        .await
 }

@@ -246,7 +246,7 @@ fn admission(
 /// `_enforce_import_lock`: a lock whose task is gone or has outlived its
 /// expiry is taken over (the old task fails as "Expired lock preempted");
 /// a live one is a 409. Returns the failed task, for its `task.failure`.
-fn enforce_import_lock(
+pub(super) fn enforce_import_lock(
     c: &mut DbConn,
     state: &AppState,
     img: &mut Image,

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use crate::app::AppState;
 use crate::domain::context::RequestContext;
 use crate::domain::image::Image;
-use crate::domain::patch::{self, Operation, PatchLimits, PatchMediaType};
+use crate::domain::patch::{self, LocationEdit, Operation, PatchLimits, PatchMediaType};
 use crate::domain::property_protection::{reserved, Access, PropertyRules};
 use crate::error::Error;
 use crate::policy::{Enforcer, Target};
@@ -93,9 +93,10 @@ pub fn apply_patch(
     ops: &[Operation],
     mt: PatchMediaType,
     limits: &PatchLimits,
+    locs: &mut LocationEdit,
 ) -> Result<Image, Error> {
     let Some(g) = guard(state, ctx) else {
-        return patch::apply(old, ops, mt, ctx.is_admin(), limits);
+        return patch::apply_with(old, ops, mt, ctx.is_admin(), limits, &|_, _| true, locs);
     };
     let (visible, hidden): (BTreeMap<_, _>, BTreeMap<_, _>) = old
         .properties
@@ -106,9 +107,8 @@ pub fn apply_patch(
         properties: visible,
         ..old.clone()
     };
-    let mut new = patch::apply_guarded(&view, ops, mt, ctx.is_admin(), limits, &|name, access| {
-        g.allows(name, access)
-    })?;
+    let allows = |name: &str, access: Access| g.allows(name, access);
+    let mut new = patch::apply_with(&view, ops, mt, ctx.is_admin(), limits, &allows, locs)?;
     for (k, v) in hidden {
         // One an operation named was created anew by it (add), or is gone with its operation.
         if !ops.iter().any(|op| op.root() == k) {

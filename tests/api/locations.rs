@@ -13,7 +13,7 @@ use md5::Digest;
 use serde_json::{json, Value};
 
 use crate::backend_test;
-use crate::helpers::{json, Caller, TestApp};
+use crate::helpers::{json, message, Caller, TestApp};
 
 fn payload(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 13 % 251) as u8).collect()
@@ -403,4 +403,536 @@ backend_test!(no_direct_url_by_default, |app| async move {
     assert_eq!(owner.upload(id, payload(10)).await.status(), 204);
     let (_, v) = json(owner.get(&format!("/v2/images/{id}")).await).await;
     assert!(v.get("direct_url").is_none(), "{v}");
+});
+
+/// The operations of a JSON-patch, sent by `c` (v2.1 media type): status and body.
+async fn patch(c: &Caller<'_>, id: &str, ops: Value) -> (u16, Value) {
+    json(c.patch(&format!("/v2/images/{id}"), &ops).await).await
+}
+
+/// A second live row for `id`, at a copy of its data in the store directory, as Glance
+/// leaves one after a `add /locations` or a copy to another store.
+fn second_location(app: &TestApp, id: &str, data: &[u8]) -> String {
+    let dir = &app.state.config.filesystem_store_datadir;
+    let path = dir.join(format!("{id}.copy"));
+    std::fs::write(&path, data).unwrap();
+    let url = format!("file://{}", path.display());
+    let now = chrono::Utc::now().naive_utc();
+    glint::db::locations::add(&mut app.db(), id, &url, None, now).unwrap();
+    url
+}
+
+backend_test!(
+    multiple_locations_shown_as_glance_shows_them,
+    config = |c| c.show_multiple_locations = true,
+    |app| async move {
+        let owner = app.caller("p1", "member");
+        let img = owner
+            .create_image(json!({"disk_format": "raw", "container_format": "bare",
+                "visibility": "community"}))
+            .await;
+        // Allowed to see locations, but there are none yet.
+        assert_eq!(img["locations"], json!([]), "{img}");
+        assert!(img.get("direct_url").is_none(), "{img}");
+        let keys: Vec<&String> = img.as_object().unwrap().keys().collect();
+        let at = keys.iter().position(|k| *k == "locations").unwrap();
+        assert_eq!(
+            (keys[at - 1].as_str(), keys[at + 1].as_str()),
+            ("updated_at", "tags")
+        );
+        let id = img["id"].as_str().unwrap().to_owned();
+        let data = payload(100);
+        assert_eq!(owner.upload(&id, data.clone()).await.status(), 204);
+        let first = file_url(&app.state.config.filesystem_store_datadir, &id);
+        let second = second_location(&app, &id, &data);
+        let want = json!([{"url": first, "metadata": {}}, {"url": second, "metadata": {}}]);
+        let (_, v) = json(owner.get(&format!("/v2/images/{id}")).await).await;
+        assert_eq!(v["locations"], want);
+        let (_, v) = json(owner.get("/v2/images").await).await;
+        assert_eq!(v["images"][0]["locations"], want);
+        // Another project sees the image and an empty list (get_image_location); an admin sees all.
+        let other = app.caller("p2", "member");
+        let (s, v) = json(other.get(&format!("/v2/images/{id}")).await).await;
+        assert_eq!((s, &v["locations"]), (200, &json!([])));
+        let admin = app.caller("p2", "admin");
+        let (_, v) = json(admin.get(&format!("/v2/images/{id}")).await).await;
+        assert_eq!(v["locations"], want);
+        // A deactivated image's locations are shown to admins only, as Glance's db layer does.
+        let r = admin
+            .request(
+                reqwest::Method::POST,
+                &format!("/v2/images/{id}/actions/deactivate"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        let (_, v) = json(owner.get(&format!("/v2/images/{id}")).await).await;
+        assert_eq!(v["locations"], json!([]));
+        let (_, v) = json(admin.get(&format!("/v2/images/{id}")).await).await;
+        assert_eq!(v["locations"], want);
+    }
+);
+
+backend_test!(locations_hidden_by_default, |app| async move {
+    let owner = app.caller("p1", "member");
+    let data = payload(10);
+    let id = uploaded(&owner, &data).await;
+    second_location(&app, &id, &data);
+    let (_, v) = json(owner.get(&format!("/v2/images/{id}")).await).await;
+    assert!(v.get("locations").is_none(), "{v}");
+    let admin = app.caller("p1", "admin");
+    for (ops, who, want) in [
+        (
+            json!([{"op": "remove", "path": "/locations/0"}]),
+            &owner,
+            "You are not authorized to complete delete_image_location action.",
+        ),
+        (
+            json!([{"op": "remove", "path": "/locations/0"}]),
+            &admin,
+            "It's not allowed to remove locations if locations are invisible.",
+        ),
+        (
+            json!([{"op": "add", "path": "/locations/-", "value": {"url": "http://h/x", "metadata": {}}}]),
+            &owner,
+            "It's not allowed to add locations if locations are invisible.",
+        ),
+        (
+            json!([{"op": "replace", "path": "/locations", "value": []}]),
+            &owner,
+            "Cannot set locations to empty list.",
+        ),
+    ] {
+        let (s, v) = patch(who, &id, ops.clone()).await;
+        assert_eq!((s, message(&v).as_str()), (403, want), "{ops}");
+    }
+    assert_eq!(rows(&app, &id).iter().filter(|r| !r.deleted).count(), 2);
+});
+
+backend_test!(
+    patch_locations_as_glance,
+    config = |c| c.show_multiple_locations = true,
+    |app| async move {
+        let owner = app.caller("p1", "member");
+        let admin = app.caller("p1", "admin");
+        let data = payload(500);
+        let id = uploaded(&owner, &data).await;
+        let dir = app.state.config.filesystem_store_datadir.clone();
+        let first = file_url(&dir, &id);
+        let second = second_location(&app, &id, &data);
+        let path = |u: &str| PathBuf::from(u.strip_prefix("file://").unwrap());
+
+        // Refusals, each leaving the rows as they were.
+        let add = |url: &str, at: &str| {
+            json!([{"op": "add", "path": format!("/locations/{at}"),
+                "value": {"url": url, "metadata": {}}}])
+        };
+        for (who, ops, want) in [
+            (
+                &owner,
+                json!([{"op": "remove", "path": "/locations/0"}]),
+                (
+                    403,
+                    "You are not authorized to complete delete_image_location action.",
+                ),
+            ),
+            (
+                &admin,
+                add("http://example.com/image", "-"),
+                (400, "Invalid location"),
+            ),
+            (
+                &admin,
+                add(&format!("file://{}/other", dir.display()), "0"),
+                (400, "Invalid location"),
+            ),
+            (
+                &admin,
+                add("http://example.com/image", "x"),
+                (400, "Invalid position for adding a location."),
+            ),
+            (
+                &admin,
+                json!([{"op": "remove", "path": "/locations/2"}]),
+                (400, "Invalid position for removing a location."),
+            ),
+            (
+                &admin,
+                json!([{"op": "replace", "path": "/locations", "value": []}]),
+                (403, "Cannot set locations to empty list."),
+            ),
+            (
+                &admin,
+                json!([{"op": "replace", "path": "/locations",
+                "value": [{"url": "http://example.com/image", "metadata": {}}]}]),
+                (400, "Original locations is not empty: [{'id': "),
+            ),
+            (
+                &owner,
+                json!([{"op": "add", "path": "/locations/-", "value": {"url": "http://h/x",
+                "metadata": {}, "validation_data": {"os_hash_algo": "sha512", "os_hash_value": "ab"}}}]),
+                (409, "os_hash_value is already set with a different value"),
+            ),
+        ] {
+            let (s, v) = patch(who, &id, ops.clone()).await;
+            let m = message(&v);
+            assert_eq!(s, want.0, "{ops}: {v}");
+            assert!(m.starts_with(want.1), "{ops}: {m}");
+        }
+        let live = |app: &TestApp| {
+            rows(app, &id)
+                .into_iter()
+                .filter(|r| !r.deleted)
+                .map(|r| (r.value, r.meta_data.unwrap_or_default()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            live(&app),
+            vec![(first.clone(), "{}".into()), (second.clone(), "{}".into())]
+        );
+
+        // Replacing with the same URLs changes their metadata: new rows, the old ones deleted,
+        // the data kept.
+        let (s, v) = patch(
+            &owner,
+            &id,
+            json!([{"op": "replace", "path": "/locations", "value": [
+                {"url": second, "metadata": {"k": "v"}}, {"url": first, "metadata": {}}]}]),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(
+            v["locations"],
+            json!([{"url": second, "metadata": {"k": "v"}}, {"url": first, "metadata": {}}])
+        );
+        assert_eq!(
+            live(&app),
+            vec![
+                (second.clone(), r#"{"k": "v"}"#.into()),
+                (first.clone(), "{}".into())
+            ]
+        );
+        assert_eq!(
+            rows(&app, &id)
+                .iter()
+                .filter(|r| r.deleted && r.status == "deleted")
+                .count(),
+            2
+        );
+        assert!(path(&first).is_file() && path(&second).is_file());
+
+        // Removing one deletes its row and its data; the image is still served from the other.
+        let (s, v) = patch(
+            &admin,
+            &id,
+            json!([{"op": "remove", "path": "/locations/0"}]),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["locations"], json!([{"url": first, "metadata": {}}]));
+        assert_eq!(live(&app), vec![(first.clone(), "{}".into())]);
+        assert!(!path(&second).exists());
+        assert_eq!(download(&owner, &id).await, (200, data));
+        let (s, v) = patch(
+            &admin,
+            &id,
+            json!([{"op": "remove", "path": "/locations/-"}]),
+        )
+        .await;
+        assert_eq!(
+            (s, message(&v).as_str()),
+            (403, "Cannot remove last location in the image.")
+        );
+
+        // Status rules: a queued image has nothing to remove, a deactivated one takes nothing.
+        let queued = raw_image(&owner).await;
+        let (s, v) = patch(
+            &admin,
+            &queued,
+            json!([{"op": "remove", "path": "/locations/0"}]),
+        )
+        .await;
+        assert_eq!(
+            (s, message(&v).as_str()),
+            (
+                409,
+                "It's not allowed to remove locations if image status is queued."
+            )
+        );
+        let (s, v) = patch(
+            &owner,
+            &queued,
+            json!([{"op": "add", "path": "/locations/-", "value": {
+            "url": "http://h/x", "metadata": {},
+            "validation_data": {"os_hash_algo": "sha256", "os_hash_value": "ab"}}}]),
+        )
+        .await;
+        assert_eq!(
+            (s, message(&v).as_str()),
+            (409, "os_hash_algo must be sha512, not sha256")
+        );
+        let r = admin
+            .request(
+                reqwest::Method::POST,
+                &format!("/v2/images/{id}/actions/deactivate"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        let (s, v) = patch(&admin, &id, add("http://h/x", "-")).await;
+        assert_eq!(
+            (s, message(&v).as_str()),
+            (
+                409,
+                "It's not allowed to add locations if image status is deactivated."
+            )
+        );
+    }
+);
+
+backend_test!(
+    image_location_quota_on_patch,
+    config = |c| {
+        c.show_multiple_locations = true;
+        c.image_location_quota = 1;
+    },
+    |app| async move {
+        let owner = app.caller("p1", "member");
+        let id = uploaded(&owner, b"data").await;
+        let (s, v) = patch(
+            &owner,
+            &id,
+            json!([{"op": "add", "path": "/locations/-", "value": {"url": "http://h/x", "metadata": {}}}]),
+        )
+        .await;
+        assert_eq!(s, 413, "{v}");
+        assert!(
+            v.to_string().contains("The limit has been exceeded on the number of allowed image locations. Attempted: 2, Maximum: 1"),
+            "{v}"
+        );
+    }
+);
+
+backend_test!(
+    location_rules_from_the_policy_file,
+    config = |c| {
+        c.show_multiple_locations = true;
+        let dir = std::env::temp_dir().join(format!("glint-policy-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("policy.yaml");
+        std::fs::write(
+            &path,
+            "\"set_image_location\": \"role:admin\"\n\"get_image_location\": \"role:admin\"\n",
+        )
+        .unwrap();
+        c.policy_file = Some(path);
+    },
+    |app| async move {
+        let owner = app.caller("p1", "member");
+        let id = uploaded(&owner, b"data").await;
+        let (_, v) = json(owner.get(&format!("/v2/images/{id}")).await).await;
+        assert_eq!(v["locations"], json!([]));
+        let (s, v) = patch(
+            &owner,
+            &id,
+            json!([{"op": "add", "path": "/locations/-", "value": {"url": "http://h/x", "metadata": {}}}]),
+        )
+        .await;
+        assert_eq!(
+            (s, message(&v).as_str()),
+            (
+                403,
+                "You are not authorized to complete set_image_location action."
+            )
+        );
+        let (_, v) = json(
+            app.caller("p1", "admin")
+                .get(&format!("/v2/images/{id}"))
+                .await,
+        )
+        .await;
+        assert_eq!(v["locations"].as_array().map(Vec::len), Some(1));
+    }
+);
+
+/// `POST /v2/images/{id}/locations` by `c`: status and body.
+async fn post_location(c: &Caller<'_>, id: &str, body: Value) -> (u16, Value) {
+    json(c.post(&format!("/v2/images/{id}/locations"), &body).await).await
+}
+
+backend_test!(locations_api_as_glance, |app| async move {
+    let owner = app.caller("p1", "member");
+    let service = app.caller("p1", "member,service");
+    let id = raw_image(&owner).await;
+    let url = json!({"url": "http://example.com/image.raw"});
+
+    // The body is checked before the image is looked up.
+    let missing = uuid::Uuid::new_v4().to_string();
+    let (s, v) = post_location(&service, &missing, json!({})).await;
+    assert_eq!(s, 400);
+    assert!(
+        message(&v).starts_with(
+            "Provided object does not match schema 'location': 'url' is a required property"
+        ),
+        "{v}"
+    );
+    let (s, _) = post_location(&service, &missing, url.clone()).await;
+    assert_eq!(s, 404);
+    // Another project does not see the private image.
+    let (s, _) = post_location(&app.caller("p2", "member,service"), &id, url.clone()).await;
+    assert_eq!(s, 404);
+    // The rule, then the http store that a caller without the service role needs.
+    let (s, v) = post_location(&app.caller("p1", "reader"), &id, url.clone()).await;
+    assert_eq!(
+        (s, message(&v).as_str()),
+        (
+            403,
+            "You are not authorized to complete add_image_location action."
+        )
+    );
+    let (s, v) = post_location(&owner, &id, url.clone()).await;
+    assert_eq!(
+        (s, message(&v).as_str()),
+        (
+            403,
+            "http store must be enabled to use location API by normal user."
+        )
+    );
+    let (s, v) = post_location(
+        &service,
+        &id,
+        json!({"url": "http://h/x", "validation_data": {"os_hash_algo": "sha256", "os_hash_value": "abcd"}}),
+    )
+    .await;
+    assert_eq!(
+        (s, message(&v).as_str()),
+        (
+            400,
+            "os_hash_value: (abcd) is not the correct size for (sha256) (should be (32) bytes)"
+        )
+    );
+    let tasks = |app: &TestApp| {
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM tasks t JOIN task_info i ON i.task_id = t.id \
+             WHERE t.image_id = '{id}' AND t.type = 'location_import' AND t.status = 'failure' \
+             AND i.message = 'Task failed due to Internal Error'"
+        ))
+    };
+    assert_eq!(tasks(&app), 0);
+
+    // Accepted; the task fails as Glance's does for a URL no store of it can read, and the
+    // image stays queued, unlocked, without a location.
+    let r = service
+        .post(&format!("/v2/images/{id}/locations"), &url)
+        .await;
+    assert_eq!(r.status(), 202);
+    assert_eq!(r.text().await.unwrap(), "");
+    assert_eq!(tasks(&app), 1);
+    let (_, img) = json(owner.get(&format!("/v2/images/{id}")).await).await;
+    assert_eq!(img["status"], "queued");
+    assert!(img.get("os_glance_import_task").is_none(), "{img}");
+    assert!(rows(&app, &id).is_empty());
+
+    // Only a queued image takes one.
+    let active = uploaded(&owner, b"data").await;
+    let (s, v) = post_location(&service, &active, url.clone()).await;
+    assert_eq!(
+        (s, message(&v).as_str()),
+        (
+            409,
+            "It's not allowed to add locations if image status is active."
+        )
+    );
+
+    // GET: the service role (or an admin), as views show them.
+    let (s, v) = json(owner.get(&format!("/v2/images/{active}/locations")).await).await;
+    assert_eq!(
+        (s, message(&v).as_str()),
+        (
+            403,
+            "You are not authorized to complete fetch_image_location action."
+        )
+    );
+    let want = json!([{"url": file_url(&app.state.config.filesystem_store_datadir, &active), "metadata": {}}]);
+    let (s, v) = json(service.get(&format!("/v2/images/{active}/locations")).await).await;
+    assert_eq!((s, v), (200, want.clone()));
+    let (s, v) = json(
+        app.caller("p2", "admin")
+            .get(&format!("/v2/images/{active}/locations"))
+            .await,
+    )
+    .await;
+    assert_eq!((s, v), (200, want));
+    let (s, v) = json(service.get(&format!("/v2/images/{id}/locations")).await).await;
+    assert_eq!((s, v), (200, json!([])));
+    let (s, _) = json(
+        app.caller("p2", "reader,service")
+            .get(&format!("/v2/images/{active}/locations"))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 404);
+    let r = service
+        .request(reqwest::Method::PUT, &format!("/v2/images/{id}/locations"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "POST");
+});
+
+backend_test!(locations_api_respects_the_import_lock, |app| async move {
+    let owner = app.caller("p1", "member");
+    let id = raw_image(&owner).await;
+    // A live import task holds the image.
+    let task = uuid::Uuid::new_v4().to_string();
+    let now = chrono::Utc::now().naive_utc();
+    let t = glint::domain::task::Task::new(
+        task.clone(),
+        "api_image_import",
+        "p1".into(),
+        json!({}),
+        Some(id.clone()),
+        None,
+        None,
+        now,
+    );
+    glint::db::tasks::insert(&mut app.db(), &t).unwrap();
+    sql(
+        &app,
+        &format!(
+            "INSERT INTO image_properties (image_id, name, value, created_at, deleted) \
+             VALUES ('{id}', 'os_glance_import_task', '{task}', '2026-01-01 00:00:00', false)"
+        ),
+    );
+    let (s, v) = post_location(
+        &app.caller("p1", "member,service"),
+        &id,
+        json!({"url": "http://h/x"}),
+    )
+    .await;
+    assert_eq!((s, message(&v).as_str()), (409, "Image has active task"));
+});
+
+backend_test!(locations_on_create, |app| async move {
+    let c = app.caller("p1", "member");
+    let (s, v) = json(
+        c.post("/v2/images", &json!({"name": "a", "locations": []}))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    assert!(v.get("locations").is_none(), "{v}");
+    let (s, v) = json(
+        c.post(
+            "/v2/images",
+            &json!({"name": "b", "locations": [{"url": "http://h/x", "metadata": {}}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((s, message(&v).as_str()), (400, "Invalid location"));
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM images"), 1);
 });

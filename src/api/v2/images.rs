@@ -13,6 +13,7 @@ use crate::domain::list_query::{self, ListDefaults};
 use crate::domain::patch::{self, PatchMediaType};
 use crate::error::{Error, Msg};
 use crate::service::access;
+use crate::service::image_locations;
 use crate::service::images as svc;
 
 /// The absolute base URL for `Location` headers (see [`crate::api::external_url`]).
@@ -40,14 +41,11 @@ pub async fn create(
     if let Some(id) = state.config.backend_id() {
         b.insert_header(("OpenStack-image-store-ids", id.to_owned()));
     }
+    // A new image has no location yet: no query, but `locations: []` as Glance shows.
+    let shown = image_locations::Shown::without_locations(&state);
     Ok(json::respond(
         b,
-        &views::ImageView {
-            img: &image,
-            backend: state.config.backend_id(),
-            // A new image has no location yet.
-            direct_url: None,
-        },
+        &views::ImageView::with(&image, state.config.backend_id(), &shown),
     ))
 }
 
@@ -69,7 +67,7 @@ pub async fn list(
     let q = list_query::parse(raw, &defaults)?;
     let limit = q.limit;
     let images = svc::list(&state, ctx.clone(), q).await?;
-    let urls = svc::direct_urls(&state, &ctx, &images).await?;
+    let shown = image_locations::shown(&state, &ctx, &images).await?;
     let params = list_query::lenient_pairs(raw);
     // Glance emits `next` whenever the page is full, even if nothing follows.
     let next = match images.last() {
@@ -81,11 +79,7 @@ pub async fn list(
     let body = ImageList {
         images: images
             .iter()
-            .map(|img| views::ImageView {
-                img,
-                backend: state.config.backend_id(),
-                direct_url: urls.get(&img.id).map(String::as_str),
-            })
+            .map(|img| views::ImageView::with(img, state.config.backend_id(), &shown))
             .collect(),
         first: list_query::first_link("/v2/images", &params),
         schema: "/v2/schemas/images",
@@ -112,14 +106,10 @@ pub async fn show(
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
     let image = svc::show(&state, ctx.clone(), path.into_inner()).await?;
-    let urls = svc::direct_urls(&state, &ctx, std::slice::from_ref(&image)).await?;
+    let shown = image_locations::shown(&state, &ctx, std::slice::from_ref(&image)).await?;
     Ok(json::respond(
         HttpResponse::Ok(),
-        &views::ImageView {
-            img: &image,
-            backend: state.config.backend_id(),
-            direct_url: urls.get(&image.id).map(String::as_str),
-        },
+        &views::ImageView::with(&image, state.config.backend_id(), &shown),
     ))
 }
 
@@ -141,14 +131,10 @@ pub async fn update(
     let body = require_json(&req, payload).await?;
     let ops = patch::parse(&body, mt, &state.image_schema)?;
     let image = svc::update(&state, ctx.clone(), id, mt, ops).await?;
-    let urls = svc::direct_urls(&state, &ctx, std::slice::from_ref(&image)).await?;
+    let shown = image_locations::shown(&state, &ctx, std::slice::from_ref(&image)).await?;
     Ok(json::respond(
         HttpResponse::Ok(),
-        &views::ImageView {
-            img: &image,
-            backend: state.config.backend_id(),
-            direct_url: urls.get(&image.id).map(String::as_str),
-        },
+        &views::ImageView::with(&image, state.config.backend_id(), &shown),
     ))
 }
 

@@ -4,6 +4,7 @@ pub mod glint;
 pub mod image_data;
 pub mod images;
 pub mod import;
+pub mod locations;
 pub mod members;
 pub mod metadefs;
 pub mod schemas;
@@ -123,6 +124,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/images/{id}/file", "GET, PUT")
                 .route(web::get().to(image_data::download))
                 .route(web::put().to(image_data::upload)),
+        )
+        .service(
+            // Glance's router answers other methods with `Allow: POST` only.
+            resource("/images/{id}/locations", "POST")
+                .route(web::get().to(locations::list))
+                .route(web::post().to(locations::add)),
         )
         .service(
             resource("/images/{id}/tags/{tag}", "PUT, DELETE")

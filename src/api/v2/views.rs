@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::domain::image::{Image, ImageStatus};
 use crate::domain::member::Member;
 use crate::domain::member_ext::MemberExt;
+use crate::service::image_locations::{Shown, ShownLocation};
 
 /// Glance shows whole seconds with a literal `Z`.
 pub fn timestamp(t: &NaiveDateTime) -> String {
@@ -58,6 +59,20 @@ pub struct ImageView<'a> {
     pub backend: Option<&'a str>,
     /// `direct_url` (`show_image_direct_url`, for callers `get_image_location` allows).
     pub direct_url: Option<&'a str>,
+    /// `locations` (`show_multiple_locations`).
+    pub locations: Option<&'a [ShownLocation]>,
+}
+
+impl<'a> ImageView<'a> {
+    /// The view of `img` with the locations `shown` holds for it.
+    pub fn with(img: &'a Image, backend: Option<&'a str>, shown: &'a Shown) -> Self {
+        ImageView {
+            img,
+            backend,
+            direct_url: shown.direct_url(&img.id),
+            locations: shown.locations(&img.id),
+        }
+    }
 }
 
 impl Serialize for ImageView<'_> {
@@ -90,6 +105,9 @@ impl Serialize for ImageView<'_> {
         m.serialize_entry("id", &img.id)?;
         m.serialize_entry("created_at", &Display(Timestamp(&img.created_at)))?;
         m.serialize_entry("updated_at", &Display(Timestamp(&img.updated_at)))?;
+        if let Some(locations) = self.locations {
+            m.serialize_entry("locations", locations)?;
+        }
         if let Some(url) = self.direct_url {
             m.serialize_entry("direct_url", url)?;
         }
@@ -123,6 +141,7 @@ pub fn image(img: &Image, backend: Option<&str>) -> Value {
         img,
         backend,
         direct_url: None,
+        locations: None,
     })
     .unwrap_or(Value::Null)
 }
@@ -259,6 +278,7 @@ mod tests {
             img: &img,
             backend: Some("local"),
             direct_url: None,
+            locations: None,
         });
         assert_eq!(
             out,
