@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, enabled: bool) {
             .route("/inbox/renew", web::post().to(inbox::renew))
             .route("/outbox", web::get().to(outbox::show))
             .route("/outbox/add", web::post().to(outbox::add))
+            .route("/outbox/batch", web::post().to(outbox::batch))
             .route("/outbox/change", web::post().to(outbox::change))
             .route("/outbox/remove", web::post().to(outbox::remove))
             .route("/policy", web::get().to(share_policy::show))

@@ -1,8 +1,8 @@
 //! The outbox: the project's shared images, each with its members (status, expiry, note);
 //! add and remove members, set a share's expiry and note. Through `service::images::list`,
 //! `service::members` like `POST /v2/images/{id}/members`, `DELETE .../members/{member}` and
-//! `PUT /v2/glint/images/{id}/members/{member}`. Batch share (`POST /v2/glint/shares`) is not
-//! offered here yet.
+//! `PUT /v2/glint/images/{id}/members/{member}`; batch share of a selection of the page's images
+//! with several projects as `POST /v2/glint/shares` (`service::batch_share`), outcomes per pair.
 
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes};
@@ -12,13 +12,14 @@ use serde_json::json;
 use super::forms::Fields;
 use super::{page, session, view};
 use crate::app::AppState;
+use crate::domain::batch_share::{BatchShare, Outcome, Target};
 use crate::domain::id::ImageId;
 use crate::domain::list_query::{self, ListDefaults};
 use crate::domain::member_ext::MemberExt;
 use crate::domain::ui_form::expiry;
 use crate::error::Error;
-use crate::policy::image_target;
-use crate::service::{images, members};
+use crate::policy::{image_target, project_target};
+use crate::service::{batch_share, images, members};
 
 pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let s = match session::current(&req, &state).await {
@@ -76,13 +77,16 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
         query_value(&req, "done").filter(|d| ["added", "changed", "removed"].contains(&d.as_str()));
     let full = i64::try_from(imgs.len()).unwrap_or(i64::MAX) >= state.config.limit_param_default;
     let next_marker = imgs.last().filter(|_| full).map(|i| i.id.clone());
+    let can_batch = state
+        .policy
+        .allows("glint:batch_share", &s.ctx, &project_target(&s.ctx));
     page::render(
         &req,
         &state,
         StatusCode::OK,
         "outbox.html",
         Some(&s),
-        minijinja::context! { nav => "outbox", images => shown, done, next_marker },
+        minijinja::context! { nav => "outbox", images => shown, done, next_marker, can_batch },
     )
 }
 
@@ -164,4 +168,80 @@ pub async fn remove(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -
         Ok("removed")
     })
     .await
+}
+
+/// The batch form as `POST /v2/glint/shares`'s body: the ticked images, the project ids
+/// (separated by commas, spaces or lines), the expiry and note, and the dry run box.
+fn batch_body(f: &Fields) -> serde_json::Value {
+    let projects: Vec<&str> = f
+        .text("projects")
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .collect();
+    json!({
+        "images": f.all("images"),
+        "targets": {"projects": projects},
+        "os_glint": ext_fields(f),
+        "dry_run": f.get("dry_run").is_some(),
+    })
+}
+
+/// Share the ticked images with several projects in one call; the page lists each pair's outcome.
+pub async fn batch(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -> HttpResponse {
+    let f = match Fields::parse(&body) {
+        Ok(f) => f,
+        Err(e) => return page::error(&req, &state, None, e),
+    };
+    let s = match session::for_post(&req, &state, f.get("csrf")).await {
+        Ok(s) => s,
+        Err(r) => return page::refused(&req, &state, r),
+    };
+    let shared = async {
+        state
+            .policy
+            .enforce("glint:batch_share", &s.ctx, &project_target(&s.ctx))?;
+        let b = BatchShare::parse(&batch_body(&f), chrono::Utc::now().naive_utc())?;
+        let dry_run = b.dry_run;
+        batch_share::share(&state, s.ctx.clone(), b)
+            .await
+            .map(|r| (r, dry_run))
+    };
+    let (results, dry_run) = match shared.await {
+        Ok(r) => r,
+        Err(e) => return page::error(&req, &state, Some(&s), e),
+    };
+    let counts: Vec<_> = Outcome::ALL
+        .iter()
+        .map(|o| {
+            (
+                o.as_str(),
+                results.iter().filter(|r| r.outcome == *o).count(),
+            )
+        })
+        .filter(|(_, n)| *n > 0)
+        .map(|(outcome, n)| minijinja::context! { outcome, n })
+        .collect();
+    let pairs: Vec<_> = results
+        .iter()
+        .map(|r| {
+            let project = match &r.target {
+                Target::Id(id) => id.clone(),
+                Target::Name { name, domain } => format!("{name} ({domain})"),
+            };
+            minijinja::context! {
+                image_id => r.image_id,
+                member_id => r.member_id,
+                project,
+                outcome => r.outcome.as_str(),
+            }
+        })
+        .collect();
+    page::render(
+        &req,
+        &state,
+        StatusCode::OK,
+        "batch.html",
+        Some(&s),
+        minijinja::context! { nav => "outbox", pairs, counts, dry_run },
+    )
 }

@@ -11,6 +11,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("login.html", include_str!("templates/login.html")),
     ("inbox.html", include_str!("templates/inbox.html")),
     ("outbox.html", include_str!("templates/outbox.html")),
+    ("batch.html", include_str!("templates/batch.html")),
     ("policy.html", include_str!("templates/policy.html")),
     ("history.html", include_str!("templates/history.html")),
 ];

@@ -689,7 +689,25 @@ crate::backend_test!(
         assert_eq!(s, 200);
         assert!(html.contains("alpha-image"));
         assert!(
-            !html.contains("/glint/ui/outbox/add") && !html.contains("/glint/ui/outbox/remove")
+            // The base path is HTML-escaped in the page (`&#x2f;glint&#x2f;ui`).
+            !html.contains("ui/outbox/add\"")
+                && !html.contains("ui/outbox/remove\"")
+                && !html.contains("ui/outbox/batch\"")
+        );
+        let r = rita
+            .post(
+                "/glint/ui/outbox/batch",
+                &[
+                    ("images", &own),
+                    ("projects", var(&env, "SERVICE_PROJECT_ID")),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 403);
+        assert_eq!(
+            member_status(&app, &alice, &own, var(&env, "SERVICE_PROJECT_ID")).await,
+            "http 404"
         );
         let r = rita
             .post(
@@ -874,5 +892,107 @@ crate::backend_test!(
         let (s, html) = bob_page.get("/glint/ui/inbox?status=hidden&limit=5").await;
         assert_eq!(s, 200);
         assert!(html.contains("img-a") && html.contains("img-c") && html.contains("name=\"one\""));
+    }
+);
+
+crate::backend_test!(
+    batch_share_from_the_outbox,
+    config = |c| ui_config(c),
+    |app| async move {
+        let Some(env) = keystone_env() else { return };
+        let alice = token_of(&env, "alice").await;
+        let beta = var(&env, "BETA_PROJECT_ID");
+        let mut ids = Vec::new();
+        for name in ["batch-a", "batch-b"] {
+            let (s, img) = api(
+                &app,
+                &alice,
+                reqwest::Method::POST,
+                "/v2/images",
+                Some(json!({"name": name, "visibility": "shared"})),
+            )
+            .await;
+            assert_eq!(s, 201, "{img}");
+            ids.push(img["id"].as_str().unwrap().to_owned());
+        }
+        let page = Page::login(&app, "alice", "alpha").await;
+        let (s, html) = page.get("/glint/ui/outbox").await;
+        assert_eq!(s, 200);
+        assert!(html.contains("ui/outbox/batch\""), "{html}");
+        let csrf = csrf_of(&html);
+        let form = |dry: bool| {
+            let mut f = vec![
+                ("csrf", csrf.clone()),
+                ("images", ids[0].clone()),
+                ("images", ids[1].clone()),
+                ("projects", format!("{beta},\n{beta}")),
+                ("note", "<b>golden</b>".to_owned()),
+            ];
+            if dry {
+                f.push(("dry_run", "1".to_owned()));
+            }
+            f
+        };
+        let send = |f: Vec<(&'static str, String)>| {
+            let page = &page;
+            async move {
+                let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let r = page.post("/glint/ui/outbox/batch", &pairs).await;
+                let status = r.status().as_u16();
+                (status, r.text().await.unwrap())
+            }
+        };
+        // A dry run reports and changes nothing.
+        let (s, html) = send(form(true)).await;
+        assert_eq!(s, 200, "{html}");
+        assert!(
+            html.contains("Nothing was changed") && html.contains("created: 2"),
+            "{html}"
+        );
+        for id in &ids {
+            assert_eq!(member_status(&app, &alice, id, beta).await, "http 404");
+        }
+        // The real call creates both members, with the form's note, as pending offers.
+        let (s, html) = send(form(false)).await;
+        assert_eq!(s, 200, "{html}");
+        assert!(
+            !html.contains("Nothing was changed") && html.contains("created: 2"),
+            "{html}"
+        );
+        for id in &ids {
+            assert_eq!(member_status(&app, &alice, id, beta).await, "pending");
+            let (_, m) = api(
+                &app,
+                &alice,
+                reqwest::Method::GET,
+                &format!("/v2/images/{id}/members/{beta}"),
+                None,
+            )
+            .await;
+            assert_eq!(m["os_glint"]["note"], "<b>golden</b>", "{m}");
+            assert_eq!(m["os_glint"]["via"], "batch", "{m}");
+        }
+        // Again: every pair already exists.
+        let (s, html) = send(form(false)).await;
+        assert_eq!(s, 200);
+        assert!(
+            html.contains("exists: 2") && !html.contains("created:"),
+            "{html}"
+        );
+        // Without the form token, nothing happens.
+        let r = page
+            .post(
+                "/glint/ui/outbox/batch",
+                &[
+                    ("images", ids[0].as_str()),
+                    ("projects", var(&env, "SERVICE_PROJECT_ID")),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 403);
+        assert_eq!(
+            member_status(&app, &alice, &ids[0], var(&env, "SERVICE_PROJECT_ID")).await,
+            "http 404"
+        );
     }
 );
