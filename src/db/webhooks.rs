@@ -119,6 +119,29 @@ pub fn record(conn: &mut DbConn, r: &Delivery) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Remove delivery attempts made before `cutoff`, among the `limit` oldest rows (by id, which
+/// grows with time): each sweep's work is bounded by the primary key, not the log's size.
+pub fn purge_before(
+    conn: &mut DbConn,
+    cutoff: NaiveDateTime,
+    limit: i64,
+) -> Result<usize, DbError> {
+    let oldest: Vec<i64> = d::table
+        .order(d::id.asc())
+        .select(d::id)
+        .limit(limit)
+        .load(conn)?;
+    let Some(last) = oldest.last() else {
+        return Ok(0);
+    };
+    Ok(diesel::delete(
+        d::table
+            .filter(d::id.le(last))
+            .filter(d::at.lt(DbTime(cutoff))),
+    )
+    .execute(conn)?)
+}
+
 /// The newest `limit` attempts of one webhook, oldest first.
 pub fn deliveries(
     conn: &mut DbConn,

@@ -18,7 +18,7 @@ const BATCH: i64 = 200;
 
 /// Remove the shares whose expiry (their own, or `pending_ttl` for an offer never answered) passed
 /// more than `expired_retention` ago; send the expiry reminders due; remove history events older
-/// than `history_retention`.
+/// than `history_retention`, and webhook delivery attempts as old.
 /// Returns the removed members.
 pub async fn purge_expired(state: &AppState) -> Result<Vec<Member>, Error> {
     let cfg = &state.config.sharing;
@@ -97,6 +97,13 @@ pub async fn purge_expired(state: &AppState) -> Result<Vec<Member>, Error> {
         tracing::info!(
             events,
             "sharing history events removed after history_retention"
+        );
+    }
+    let deliveries = super::webhooks::purge_log(state).await?;
+    if deliveries > 0 {
+        tracing::info!(
+            deliveries,
+            "webhook delivery log rows removed after history_retention"
         );
     }
     if !removed.is_empty() {

@@ -326,3 +326,24 @@ pub async fn deliveries(
         .read(move |c| Ok(db::webhooks::deliveries(c, &hook.id, DELIVERIES_SHOWN)?))
         .await
 }
+
+/// Delivery-log rows removed per sweep.
+const PURGE_BATCH: i64 = 1000;
+
+/// Remove delivery attempts older than `[glint_sharing] history_retention` (the log is part of
+/// the sharing history); returns how many went.
+pub async fn purge_log(state: &AppState) -> Result<usize, Error> {
+    let cfg = &state.config.sharing;
+    let Some(keep) = cfg.history_retention.filter(|_| cfg.enabled) else {
+        return Ok(0);
+    };
+    let Some(cutoff) = chrono::Duration::from_std(keep)
+        .ok()
+        .and_then(|k| chrono::Utc::now().naive_utc().checked_sub_signed(k))
+    else {
+        return Ok(0);
+    };
+    state
+        .write(move |c| Ok(db::webhooks::purge_before(c, cutoff, PURGE_BATCH)?))
+        .await
+}

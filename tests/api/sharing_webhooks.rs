@@ -519,3 +519,73 @@ crate::backend_test!(
         assert_eq!(got[0].2["data"]["member_id"], "p2");
     }
 );
+
+crate::backend_test!(
+    the_sweep_trims_the_delivery_log_after_history_retention,
+    config = |c| {
+        c.sharing.enabled = true;
+        c.sharing.history_retention = Some(Duration::from_secs(3600));
+    },
+    |app| async move {
+        let hook = "0c8f3a52-5b55-4c53-9a3e-5e1a2a000002";
+        let now = chrono::Utc::now().naive_utc();
+        {
+            let mut conn = app.db();
+            glint::db::webhooks::insert(
+                &mut conn,
+                &glint::db::webhooks::Webhook {
+                    id: hook.into(),
+                    project_id: "p1".into(),
+                    url: "https://hooks.example.com/x".into(),
+                    secret: "s".into(),
+                    events: "share.offered".into(),
+                    created_at: now,
+                },
+            )
+            .unwrap();
+            // Three attempts from two hours ago, two from now.
+            for (i, age) in [7200, 7200, 7200, 0, 0].into_iter().enumerate() {
+                glint::db::webhooks::record(
+                    &mut conn,
+                    &glint::db::webhooks::Delivery {
+                        id: 0,
+                        webhook_id: hook.into(),
+                        event_id: format!("e{i}"),
+                        event_type: "share.offered".into(),
+                        attempt: 1,
+                        at: now - chrono::Duration::seconds(age),
+                        status_code: Some(204),
+                        error: None,
+                        delivered: true,
+                    },
+                )
+                .unwrap();
+            }
+        }
+        let count = || {
+            app.count(&format!(
+                "SELECT COUNT(*) AS n FROM glint_webhook_deliveries WHERE webhook_id = '{hook}'"
+            ))
+        };
+        assert_eq!(count(), 5);
+        glint::service::sharing_sweep::purge_expired(&app.state)
+            .await
+            .unwrap();
+        assert_eq!(count(), 2, "the attempts older than history_retention went");
+        let owner = app.caller("p1", "member");
+        let (s, v) = json(
+            owner
+                .get(&format!("/v2/glint/webhooks/{hook}/deliveries"))
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        let ids: Vec<&str> = v["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["event_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["e3", "e4"]);
+    }
+);
