@@ -13,6 +13,7 @@ use crate::db::Db;
 use crate::domain::member_check::ValidateMember;
 use crate::domain::property_protection::PropertyRules;
 use crate::policy::Enforcer;
+use crate::store::inspect::FormatRules;
 use crate::store::{EnabledStores, FsStore, HashAlgo, S3Store, Store, SwiftStore};
 
 /// The checks of [`build_state`] that touch nothing (`glint check-config` runs them too):
@@ -126,12 +127,15 @@ fn announce_auth(config: &Config) {
 /// only when it is enabled; the S3 store contacts its server at the first upload.
 fn open_stores(config: &Config, algo: HashAlgo) -> Result<EnabledStores, String> {
     let enabled = &config.stores;
+    let rules = FormatRules {
+        require_match: config.require_image_format_match,
+        vmdk_allowed_types: config.data_rules.vmdk_allowed_types.clone().map(Into::into),
+    };
     let file = if enabled.file {
         let dir = &config.filesystem_store_datadir;
         let store = FsStore::open(dir.clone(), algo)
             .map_err(|e| format!("cannot open image store {}: {e}", dir.display()))?
-            .with_format_match(config.require_image_format_match)
-            .with_vmdk_allowed_types(config.data_rules.vmdk_allowed_types.clone())
+            .with_format_rules(rules.clone())
             .with_other_dirs(&config.filesystem_store_datadirs)
             .map_err(|e| format!("cannot open image store directories: {e}"))?;
         Some(store)
@@ -139,19 +143,11 @@ fn open_stores(config: &Config, algo: HashAlgo) -> Result<EnabledStores, String>
         None
     };
     let s3 = match &enabled.s3 {
-        Some(c) => Some(
-            S3Store::new(c.clone(), algo)?
-                .with_format_match(config.require_image_format_match)
-                .with_vmdk_allowed_types(config.data_rules.vmdk_allowed_types.clone()),
-        ),
+        Some(c) => Some(S3Store::new(c.clone(), algo)?.with_format_rules(rules.clone())),
         None => None,
     };
     let swift = match &enabled.swift {
-        Some(c) => Some(
-            SwiftStore::new(c.clone(), algo)?
-                .with_format_match(config.require_image_format_match)
-                .with_vmdk_allowed_types(config.data_rules.vmdk_allowed_types.clone()),
-        ),
+        Some(c) => Some(SwiftStore::new(c.clone(), algo)?.with_format_rules(rules.clone())),
         None => None,
     };
     let default = match (enabled.default, &file, &s3, &swift) {

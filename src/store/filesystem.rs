@@ -24,6 +24,7 @@ use futures_util::{Stream, StreamExt};
 use tokio::task::JoinHandle;
 
 use super::digest::DataDigest;
+use super::inspect::FormatRules;
 use super::{HashAlgo, StoreError, StoredData};
 
 /// `spawn_blocking` that keeps the caller's span (the request's, with its id), so the store's
@@ -63,9 +64,7 @@ pub struct FsStore {
     /// (locations Glance wrote), never written.
     other_dirs: Vec<PathBuf>,
     algo: HashAlgo,
-    require_format_match: bool,
-    /// `[image_format] vmdk_allowed_types`, when not Glance's default.
-    vmdk_allowed_types: Option<std::sync::Arc<[String]>>,
+    rules: FormatRules,
 }
 
 impl FsStore {
@@ -77,8 +76,7 @@ impl FsStore {
             root,
             other_dirs: Vec::new(),
             algo,
-            require_format_match: true,
-            vmdk_allowed_types: None,
+            rules: FormatRules::default(),
         };
         let removed = store.sweep_temp_files(STALE_TEMP_AGE)?;
         if removed > 0 {
@@ -91,22 +89,15 @@ impl FsStore {
     /// uploads whose content is another inspectable format than `disk_format`.
     /// Failed safety checks are refused either way.
     pub fn with_format_match(mut self, required: bool) -> Self {
-        self.require_format_match = required;
+        self.rules.require_match = required;
         self
     }
 
-    /// `[image_format] vmdk_allowed_types`: VMDK create-types accepted (within the two the
-    /// inspector accepts); `None` for Glance's default, which is those two.
-    pub fn with_vmdk_allowed_types(mut self, allowed: Option<Vec<String>>) -> Self {
-        self.vmdk_allowed_types = allowed.map(Into::into);
+    /// `[image_format]` rules for inspected data (`require_image_format_match`,
+    /// `vmdk_allowed_types`), the same for every store kind.
+    pub fn with_format_rules(mut self, rules: FormatRules) -> Self {
+        self.rules = rules;
         self
-    }
-
-    fn format_rules(&self) -> crate::store::inspect::FormatRules {
-        crate::store::inspect::FormatRules {
-            require_match: self.require_format_match,
-            vmdk_allowed_types: self.vmdk_allowed_types.clone(),
-        }
     }
 
     pub fn root(&self) -> &Path {
@@ -257,7 +248,7 @@ impl FsStore {
             )),
             final_path,
             algo: self.algo,
-            inspect: disk_format.map(|f| (f.to_owned(), self.format_rules())),
+            inspect: disk_format.map(|f| (f.to_owned(), self.rules.clone())),
         };
         // The upload (file, digests) lives in the blocking job or in its
         // JoinHandle's output: dropping this future drops it, removing the file.

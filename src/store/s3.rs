@@ -27,6 +27,7 @@ use object_store::{
 use tokio::task::JoinHandle;
 
 use super::digest::DataDigest;
+use super::inspect::FormatRules;
 use super::{DataStream, HashAlgo, StoreError, StoredData};
 use crate::config::stores::S3Config;
 
@@ -34,9 +35,7 @@ use crate::config::stores::S3Config;
 #[derive(Clone)]
 pub struct S3Store {
     inner: Arc<Inner>,
-    require_format_match: bool,
-    /// `[image_format] vmdk_allowed_types`, when not Glance's default.
-    vmdk_allowed_types: Option<std::sync::Arc<[String]>>,
+    rules: FormatRules,
 }
 
 struct Inner {
@@ -99,8 +98,7 @@ impl S3Store {
                 algo,
                 bucket_ready: AtomicBool::new(false),
             }),
-            require_format_match: true,
-            vmdk_allowed_types: None,
+            rules: FormatRules::default(),
         })
     }
 
@@ -124,24 +122,11 @@ impl S3Store {
             .map_err(|e| format!("invalid s3 store configuration: {e}"))
     }
 
-    /// `[image_format] require_image_format_match`, as for the file store.
-    pub fn with_format_match(mut self, required: bool) -> Self {
-        self.require_format_match = required;
+    /// `[image_format]` rules for inspected data (`require_image_format_match`,
+    /// `vmdk_allowed_types`), the same for every store kind.
+    pub fn with_format_rules(mut self, rules: FormatRules) -> Self {
+        self.rules = rules;
         self
-    }
-
-    /// `[image_format] vmdk_allowed_types`: VMDK create-types accepted (within the two the
-    /// inspector accepts); `None` for Glance's default, which is those two.
-    pub fn with_vmdk_allowed_types(mut self, allowed: Option<Vec<String>>) -> Self {
-        self.vmdk_allowed_types = allowed.map(Into::into);
-        self
-    }
-
-    fn format_rules(&self) -> crate::store::inspect::FormatRules {
-        crate::store::inspect::FormatRules {
-            require_match: self.require_format_match,
-            vmdk_allowed_types: self.vmdk_allowed_types.clone(),
-        }
     }
 
     pub fn config(&self) -> &S3Config {
@@ -183,7 +168,7 @@ impl S3Store {
         self.ensure_bucket().await?;
         let inner = &self.inner;
         let part_size = usize::try_from(inner.config.large_object_chunk_size).unwrap_or(usize::MAX);
-        let inspect = disk_format.map(|f| (f.to_owned(), self.format_rules()));
+        let inspect = disk_format.map(|f| (f.to_owned(), self.rules.clone()));
         let mut digest = DataDigest::new(inner.algo, inspect);
         let mut part = Part::default();
         let mut upload = Multipart::default();

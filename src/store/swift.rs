@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinHandle;
 
 use super::digest::DataDigest;
+use super::inspect::FormatRules;
 use super::{DataStream, HashAlgo, StoreError, StoredData};
 use crate::config::swift::{Domain, SwiftAccount, SwiftConfig};
 
@@ -46,9 +47,7 @@ const QUEUED_CHUNKS: usize = 4;
 #[derive(Clone)]
 pub struct SwiftStore {
     inner: Arc<Inner>,
-    require_format_match: bool,
-    /// `[image_format] vmdk_allowed_types`, when not Glance's default.
-    vmdk_allowed_types: Option<Arc<[String]>>,
+    rules: FormatRules,
 }
 
 struct Inner {
@@ -197,28 +196,15 @@ impl SwiftStore {
                 session: Mutex::new(None),
                 containers_ready: std::sync::Mutex::new(Default::default()),
             }),
-            require_format_match: true,
-            vmdk_allowed_types: None,
+            rules: FormatRules::default(),
         })
     }
 
-    /// `[image_format] require_image_format_match`, as for the file store.
-    pub fn with_format_match(mut self, required: bool) -> Self {
-        self.require_format_match = required;
+    /// `[image_format]` rules for inspected data (`require_image_format_match`,
+    /// `vmdk_allowed_types`), the same for every store kind.
+    pub fn with_format_rules(mut self, rules: FormatRules) -> Self {
+        self.rules = rules;
         self
-    }
-
-    /// `[image_format] vmdk_allowed_types`, as for the file store.
-    pub fn with_vmdk_allowed_types(mut self, allowed: Option<Vec<String>>) -> Self {
-        self.vmdk_allowed_types = allowed.map(Into::into);
-        self
-    }
-
-    fn format_rules(&self) -> crate::store::inspect::FormatRules {
-        crate::store::inspect::FormatRules {
-            require_match: self.require_format_match,
-            vmdk_allowed_types: self.vmdk_allowed_types.clone(),
-        }
     }
 
     pub fn config(&self) -> &SwiftConfig {
@@ -280,7 +266,7 @@ impl SwiftStore {
         let container = inner.config.container_for(image_id);
         self.ensure_container(&container).await?;
         self.remove_stale_segments(&container, image_id).await?;
-        let inspect = disk_format.map(|f| (f.to_owned(), self.format_rules()));
+        let inspect = disk_format.map(|f| (f.to_owned(), self.rules.clone()));
         let mut digest = DataDigest::new(inner.algo, inspect);
         let plain = declared_size.filter(|n| *n < inner.config.large_object_size);
         let mut segments = Segments::new(self.clone(), &container, image_id, plain);
