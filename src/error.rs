@@ -29,6 +29,9 @@ pub enum Error {
     Unavailable(String),
     /// 500: a bug or an unexpected infrastructure failure. The text is logged, never sent.
     Internal(String),
+    /// The answer of another worker a request was proxied to (its status, any 4xx or 5xx), or
+    /// 502/504 when that worker could not be reached: Glance's `proxy_response_error`.
+    Proxied(u16, Msg),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -76,6 +79,7 @@ impl fmt::Display for Error {
             Error::RangeNotSatisfiable(n, m) => write!(f, "416: length {n} {}", text(m)),
             Error::Unavailable(s) => write!(f, "503: {s}"),
             Error::Internal(s) => write!(f, "500: {s}"),
+            Error::Proxied(code, m) => write!(f, "{code} (proxied): {}", text(m)),
         }
     }
 }

@@ -150,3 +150,25 @@ impl FromRequest for Ctx {
         })
     }
 }
+
+/// What `service::stage_proxy` needs to replay this request on another worker: its method and
+/// path, and the headers that carry the caller's identity there (the token; noauth's identity
+/// headers, which a worker on Keystone ignores).
+pub(crate) fn replay(req: &HttpRequest) -> crate::service::stage_proxy::Replay {
+    let credentials = std::iter::once("x-auth-token")
+        .chain(NOAUTH_IDENTITY_HEADERS.iter().copied())
+        .filter_map(|name| header(req, name).map(|v| (name.to_owned(), v.to_owned())))
+        .collect();
+    crate::service::stage_proxy::Replay {
+        method: reqwest::Method::from_bytes(req.method().as_str().as_bytes())
+            .unwrap_or(reqwest::Method::GET),
+        path: req
+            .uri()
+            .path_and_query()
+            .map_or_else(|| req.path().to_owned(), |p| p.as_str().to_owned()),
+        credentials,
+        replayed: req
+            .headers()
+            .contains_key(crate::service::stage_proxy::REPLAYED_HEADER),
+    }
+}

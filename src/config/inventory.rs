@@ -227,7 +227,7 @@ pub const INVENTORY: &[Opt] = &[
     Opt { section: "DEFAULT", name: "use_stderr", default: "false", disposition: Ignored, reason: "oslo.log: glint logs to stderr; level from GLINT_LOG", also_accept: &[] },
     Opt { section: "DEFAULT", name: "use_syslog", default: "false", disposition: Ignored, reason: "oslo.log: glint logs to stderr; level from GLINT_LOG", also_accept: &[] },
     Opt { section: "DEFAULT", name: "user_storage_quota", default: "0", disposition: Honoured, reason: "read by glint: checked on upload and import, as Glance's legacy quota", also_accept: &[] },
-    Opt { section: "DEFAULT", name: "worker_self_reference_url", default: "", disposition: Honoured, reason: "recorded on staged images as os_glance_stage_host (else public_endpoint), as Glance does", also_accept: &[] },
+    Opt { section: "DEFAULT", name: "worker_self_reference_url", default: "", disposition: Honoured, reason: "recorded on staged images as os_glance_stage_host (else public_endpoint); imports and deletes of an image staged on another worker are replayed there, as Glance does", also_accept: &[] },
     Opt { section: "DEFAULT", name: "workers", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "barbican", name: "auth_endpoint", default: "http://localhost/identity/v3", disposition: Ignored, reason: "image signature verification is not implemented", also_accept: &[] },
     Opt { section: "barbican", name: "barbican_api_version", default: "", disposition: Ignored, reason: "image signature verification is not implemented", also_accept: &[] },

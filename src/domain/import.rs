@@ -17,8 +17,24 @@ pub const LOCK: &str = "os_glance_import_task";
 pub const IMPORTING_TO_STORES: &str = "os_glance_importing_to_stores";
 pub const FAILED_IMPORT: &str = "os_glance_failed_import";
 pub const STAGE_HOST: &str = "os_glance_stage_host";
+pub const HASH_OP_HOST: &str = "os_glance_hash_op_host";
 /// Properties Glance keeps on an image for its workers but never shows in the API.
-pub const HIDDEN_PROPERTIES: &[&str] = &[STAGE_HOST, "os_glance_hash_op_host"];
+pub const HIDDEN_PROPERTIES: &[&str] = &[STAGE_HOST, HASH_OP_HOST];
+/// The properties naming the worker that holds an image's local state (its staged data, a hash
+/// being computed): requests that need that state are replayed there (Glance's `PROXYABLE_HOSTS`).
+const PROXYABLE_HOSTS: &[&str] = &[STAGE_HOST, HASH_OP_HOST];
+
+/// The worker a request about `img` must be replayed on, when it is another one: the first
+/// proxyable host recorded on the image that is not `self_url` (this worker's own URL,
+/// `worker_self_reference_url` or else `public_endpoint`). With no URL of its own, every
+/// recorded host is another worker's, as in Glance.
+pub fn proxy_host<'a>(img: &'a Image, self_url: Option<&str>) -> Option<&'a str> {
+    PROXYABLE_HOSTS
+        .iter()
+        .filter_map(|k| img.properties.get(*k))
+        .map(String::as_str)
+        .find(|host| !host.is_empty() && Some(*host) != self_url)
+}
 
 /// What a stage records as `os_glance_stage_host`: this worker's own URL, else the public
 /// endpoint, else nothing (Glance's `worker_self_reference_url or public_endpoint`).
@@ -464,6 +480,34 @@ mod tests {
         assert_eq!(
             run_failure(&mk("import", j!({"import_from": "http://x"}))),
             "Input does not contain 'import_from_format' field"
+        );
+    }
+
+    #[test]
+    fn a_request_is_replayed_on_the_worker_holding_the_image_state() {
+        let mut img = Image::new(
+            "i".into(),
+            Some("p".into()),
+            chrono::NaiveDateTime::default(),
+        );
+        assert_eq!(proxy_host(&img, Some("http://a:9292")), None);
+        img.properties
+            .insert(STAGE_HOST.into(), "http://a:9292".into());
+        // Its own stage: handled here.
+        assert_eq!(proxy_host(&img, Some("http://a:9292")), None);
+        assert_eq!(
+            proxy_host(&img, Some("http://b:9292")),
+            Some("http://a:9292")
+        );
+        // No URL of its own: every recorded host is another worker's.
+        assert_eq!(proxy_host(&img, None), Some("http://a:9292"));
+        img.properties.insert(STAGE_HOST.into(), String::new());
+        assert_eq!(proxy_host(&img, None), None);
+        img.properties
+            .insert(HASH_OP_HOST.into(), "http://c:9292".into());
+        assert_eq!(
+            proxy_host(&img, Some("http://b:9292")),
+            Some("http://c:9292")
         );
     }
 

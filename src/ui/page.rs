@@ -99,6 +99,10 @@ fn status_and_text(err: &Error) -> (StatusCode, String) {
             StatusCode::SERVICE_UNAVAILABLE,
             "A service glint depends on is not answering; try again shortly.".into(),
         ),
+        Error::Proxied(code, m) => (
+            StatusCode::from_u16(*code).unwrap_or(StatusCode::BAD_GATEWAY),
+            text(m, "Another glint worker could not complete this."),
+        ),
         Error::Internal(why) => {
             tracing::error!(%why, "web page request failed");
             (

@@ -121,7 +121,7 @@ impl Drop for Deployment {
     }
 }
 
-fn spawn(config: &Path, dir: &Path, env: &[(&str, &std::ffi::OsStr)]) -> Glint {
+pub(crate) fn spawn(config: &Path, dir: &Path, env: &[(&str, &std::ffi::OsStr)]) -> Glint {
     let log = std::fs::File::options()
         .create(true)
         .append(true)
@@ -144,7 +144,7 @@ fn spawn(config: &Path, dir: &Path, env: &[(&str, &std::ffi::OsStr)]) -> Glint {
     Glint { child }
 }
 
-async fn wait_up(client: &reqwest::Client, base: &str) {
+pub(crate) async fn wait_up(client: &reqwest::Client, base: &str) {
     for _ in 0..200 {
         if client
             .get(format!("{base}/healthcheck"))

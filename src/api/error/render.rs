@@ -76,6 +76,7 @@ fn render_logged(
             }
             Fragment::generic(500, &Msg::Default)
         }
+        Error::Proxied(code, m) => Fragment::generic(*code, m),
     };
     build(status_code_of(err).as_u16(), &body, format, headers)
 }
@@ -148,6 +149,9 @@ fn status_code_of(err: &Error) -> StatusCode {
         Error::RangeNotSatisfiable(..) => StatusCode::RANGE_NOT_SATISFIABLE,
         Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Proxied(code, _) => {
+            StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        }
     }
 }
 
@@ -212,6 +216,26 @@ mod tests {
             assert_eq!(ct, PLAIN);
             assert_eq!(body, "404 Not Found\n\nImage abc not found.\n\n   ");
         }
+    }
+
+    #[test]
+    fn proxied_answers_as_glances_proxy_response_error() {
+        // Glance: `HTTPGatewayTimeout('Stage host is unavailable')` when the stage host is down,
+        // and a class of the remote's code and reason, without explanation, otherwise.
+        let err = Error::Proxied(504, Msg::Detail("Stage host is unavailable".into()));
+        let (status, _, body, reason) = parts(render(&err, Some("application/json")));
+        assert_eq!((status, reason), (504, Some("Gateway Timeout")));
+        assert_eq!(
+            body,
+            r#"{"message": "The gateway has timed out.<br /><br />\nStage host is unavailable\n\n", "code": "504 Gateway Timeout", "title": "Gateway Timeout"}"#
+        );
+        let err = Error::Proxied(409, Msg::Explanation(String::new()));
+        let (status, _, body, _) = parts(render(&err, Some("application/json")));
+        assert_eq!(status, 409);
+        assert_eq!(
+            body,
+            r#"{"message": "<br /><br />\n\n\n", "code": "409 Conflict", "title": "Conflict"}"#
+        );
     }
 
     #[test]

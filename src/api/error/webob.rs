@@ -75,7 +75,9 @@ fn default_explanation(code: u16) -> &'static str {
         413 => "The body of your request was too large for this server.",
         416 => "The Range requested is not available.",
         500 => "The server has either erred or is incapable of performing the requested operation.",
+        502 => "Bad gateway.",
         503 => "The server is currently unavailable. Please try again at a later time.",
+        504 => "The gateway has timed out.",
         _ => "",
     }
 }

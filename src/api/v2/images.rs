@@ -145,7 +145,13 @@ pub async fn delete(
     path: web::Path<ImageId>,
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
-    svc::delete(&state, ctx, path.into_inner()).await?;
+    let id = path.into_inner();
+    // Staged on another worker: deleted there, with its staged data.
+    let replay = crate::api::context::replay(&req);
+    if crate::service::stage_proxy::delete_elsewhere(&state, &ctx, &id, &replay).await? {
+        return Ok(no_content());
+    }
+    svc::delete(&state, ctx, id).await?;
     Ok(no_content())
 }
 

@@ -19,7 +19,7 @@ use crate::error::Error;
 use crate::policy::project_target;
 use crate::service::import as svc;
 use crate::service::tasks;
-use crate::service::{access, quotas, transfer};
+use crate::service::{access, quotas, stage_proxy, transfer};
 
 /// `GET /v2/info/import`: the enabled import methods.
 pub async fn info_import(
@@ -153,6 +153,11 @@ pub async fn import(
     let mut r = ImportRequest::parse(body, &state.config.import.enabled_import_methods)?;
     r.header_store = header_store;
     quotas::enforce_size_total(&state, &ctx, 0).await?;
+    // Staged on another worker: that worker imports it.
+    let replay = crate::api::context::replay(&req);
+    if stage_proxy::import_elsewhere(&state, &ctx, &id, &r.method, &r.body, &replay).await? {
+        return Ok(HttpResponse::Accepted().finish());
+    }
     svc::import(&state, ctx, RequestId::of(&req), id, r).await?;
     Ok(HttpResponse::Accepted().finish())
 }
