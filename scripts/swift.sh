@@ -24,7 +24,9 @@
 # first) and that Keystone answers, the proxy also takes Keystone tokens (authtoken + keystoneauth, accounts
 # KEY_<project id>, operator roles admin and member), and `start` registers the object-store service with
 # its public endpoint http://127.0.0.1:$GLINT_SWIFT_PORT/v1/KEY_$(project_id)s in Keystone's catalog, as a
-# Swift deployment does. tempauth (accounts AUTH_<name>) and the S3 API keep working beside it.
+# Swift deployment does. tempauth (accounts AUTH_<name>) and the S3 API keep working beside it. The S3
+# API then also takes an EC2 credential of glint's service user (s3token; created once), whose access key
+# has no `:`, so glance_store's S3 driver can use this server too.
 #
 # The device directory lives on the filesystem of $GLINT_WORK, which must support user xattrs
 # (ext4, xfs, btrfs and tmpfs do); `start` checks that and fails loudly if not.
@@ -33,7 +35,8 @@
 #   env        S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY, S3_SECRET_KEY (tempauth user test:tester, key testing),
 #              SWIFT_AUTH_URL (tempauth v1.0), SWIFT_USER, SWIFT_KEY, SWIFT_STORAGE_URL; with Keystone also
 #              SWIFT_KEYSTONE_AUTH_URL (its /v3), SWIFT_KEYSTONE_USER (project:user, glance_store's form, the
-#              service user of scripts/keystone.sh), SWIFT_KEYSTONE_KEY
+#              service user of scripts/keystone.sh), SWIFT_KEYSTONE_KEY, S3_KEYSTONE_ACCESS_KEY and
+#              S3_KEYSTONE_SECRET_KEY (that EC2 credential)
 #   etc/       *-server.conf, *.builder, *.ring.gz;   data/d1/ the one device;   log/, run/ (pids)
 set -euo pipefail
 
@@ -130,7 +133,24 @@ register_endpoint() {
   fi
 }
 
-keystone_in_proxy() { grep -q '^\[filter:keystoneauth\]' "$ETC/proxy-server.conf" 2>/dev/null; }
+keystone_in_proxy() { grep -q '^\[filter:s3token\]' "$ETC/proxy-server.conf" 2>/dev/null; }
+
+# An EC2 credential of glint's service user (created once): S3 access keys without `:`, which
+# glance_store's S3 location parser needs (tempauth's are `account:user`).
+EC2_ACCESS=""; EC2_SECRET=""
+ec2_credential() {
+  local os=("$GLINT_WORK/venv/bin/openstack" --os-auth-url "$KEYSTONE_AUTH_URL" --os-identity-api-version 3
+    --os-username "$GLINT_SERVICE_USER" --os-password "$GLINT_SERVICE_PASSWORD"
+    --os-project-name "$GLINT_SERVICE_PROJECT" --os-user-domain-name Default --os-project-domain-name Default)
+  local line
+  line=$("${os[@]}" ec2 credentials list -f value -c Access -c Secret -c "Project ID" 2>/dev/null |
+    awk -v p="$SERVICE_PROJECT_ID" '$3 == p { print $1, $2; exit }')
+  if [ -z "$line" ]; then
+    line=$("${os[@]}" ec2 credentials create -f value -c access -c secret | tr '\n' ' ')
+  fi
+  read -r EC2_ACCESS EC2_SECRET <<<"$line"
+  [ -n "$EC2_ACCESS" ] && [ -n "$EC2_SECRET" ]
+}
 
 write_configs() {
   local user common keystone=0 auth="tempauth"
@@ -138,7 +158,9 @@ write_configs() {
     keystone=1
     # authtoken and keystoneauth before tempauth: requests without a valid Keystone token pass on
     # (delay_auth_decision) and tempauth, last, authorizes its own tokens and the S3 API's requests.
-    auth="authtoken keystoneauth tempauth"
+    # s3token after authtoken (which would otherwise mark its identity invalid) checks S3 requests
+    # signed with a Keystone EC2 credential; others (tempauth's `test:tester`) pass on to tempauth.
+    auth="authtoken s3token keystoneauth tempauth"
   fi
   user="$(id -un)"
   common="bind_ip = 127.0.0.1
@@ -237,6 +259,20 @@ delay_auth_decision = true
 cache = swift.cache
 include_service_catalog = false
 
+[filter:s3token]
+use = egg:swift#s3token
+auth_uri = $KEYSTONE_URL/v3
+reseller_prefix = KEY_
+delay_auth_decision = true
+# Keystone 29 answers /v3/s3tokens only to a service.
+auth_type = password
+auth_url = $KEYSTONE_URL
+username = $GLINT_SERVICE_USER
+password = $GLINT_SERVICE_PASSWORD
+project_name = $GLINT_SERVICE_PROJECT
+user_domain_name = Default
+project_domain_name = Default
+
 [filter:keystoneauth]
 use = egg:swift#keystoneauth
 reseller_prefix = KEY_
@@ -299,6 +335,11 @@ EOF
 SWIFT_KEYSTONE_AUTH_URL=$KEYSTONE_AUTH_URL
 SWIFT_KEYSTONE_USER=$GLINT_SERVICE_PROJECT:$GLINT_SERVICE_USER
 SWIFT_KEYSTONE_KEY=$GLINT_SERVICE_PASSWORD
+EOF
+    ec2_credential || die "cannot create an EC2 credential for $GLINT_SERVICE_USER"
+    cat >>"$ENV_FILE.tmp" <<EOF
+S3_KEYSTONE_ACCESS_KEY=$EC2_ACCESS
+S3_KEYSTONE_SECRET_KEY=$EC2_SECRET
 EOF
   fi
   mv "$ENV_FILE.tmp" "$ENV_FILE"
