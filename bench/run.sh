@@ -48,8 +48,6 @@ BENCH_WORK="$GLINT_WORK/bench"
 GLINT_SHARED="${GLINT_SHARED:-$REPO_ROOT/../shared}"
 CONSTRAINTS="$GLINT_SHARED/openstack/upper-constraints-2026.1.txt"
 GLANCE_VENV="$BENCH_WORK/glance-venv"
-GLANCE_VERSION=32.0.0
-GUNICORN_VERSION=25.2.0
 PYTHON="${GLINT_PYTHON:-python3}"
 
 DB=""
@@ -111,26 +109,16 @@ for t in curl psql dd; do command -v "$t" >/dev/null || die "$t is needed"; done
 bash "$REPO_ROOT/scripts/keystone.sh" start >&2
 [ -f "$GLINT_WORK/keystone/env" ] || die "no $GLINT_WORK/keystone/env after keystone.sh start"
 
-# --- Glance in its own virtualenv --------------------------------------------------------------------
+# --- Glance in its own virtualenv (bench/lib/glance_venv.sh) -----------------------------------------
+# shellcheck source=lib/glance_venv.sh
+. "$REPO_ROOT/bench/lib/glance_venv.sh"
 MARKER="$GLANCE_VENV/.bench-glance-$GLANCE_VERSION"
 GLANCE_ARGS=()
 if [ "$SMOKE" = 1 ] && [ ! -f "$MARKER" ]; then
   log "smoke: Glance's venv is not installed; glint and the ceiling only"
   GLANCE_ARGS=(--no-glance)
-elif [ ! -f "$MARKER" ]; then
-  [ -f "$CONSTRAINTS" ] || die "missing $CONSTRAINTS"
-  log "installing Glance $GLANCE_VERSION into $GLANCE_VENV"
-  "$PYTHON" -m venv "$GLANCE_VENV"
-  "$GLANCE_VENV/bin/pip" install -q --upgrade pip >&2 || true
-  "$GLANCE_VENV/bin/pip" install -q -c "$CONSTRAINTS" "glance==$GLANCE_VERSION" \
-    "gunicorn==$GUNICORN_VERSION" psycopg2-binary >&2
-  touch "$MARKER"
-fi
-# Glance reaches MariaDB through PyMySQL (oslo.db's mysql+pymysql:// driver), not in Glance's requirements.
-if [ "$DB" = mariadb ] && [ -f "$MARKER" ] && ! "$GLANCE_VENV/bin/python" -c 'import pymysql' 2>/dev/null; then
-  [ -f "$CONSTRAINTS" ] || die "missing $CONSTRAINTS"
-  log "installing PyMySQL into $GLANCE_VENV"
-  "$GLANCE_VENV/bin/pip" install -q -c "$CONSTRAINTS" PyMySQL >&2
+else
+  ensure_glance_venv "$GLANCE_VENV" "$CONSTRAINTS"
 fi
 
 # --- glint and the ceiling (release; debug for --smoke) ---------------------------------------------

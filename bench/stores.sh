@@ -8,6 +8,10 @@
 #   --port     glint's port (default 9390)
 #   --chunked  upload with Transfer-Encoding: chunked (no declared size: Swift then writes segments)
 #   --release  use target/release/glint (cargo build --release); else target/debug/glint (cargo build)
+#   --vs-glance the same upload and download through real Glance 32 and through glint, one after the other
+#              on each store, behind the real Keystone, with glint ÷ Glance per store
+#              (bench/lib/stores_vs_glance.py; installs Glance with python-swiftclient and boto3 into
+#              $GLINT_WORK/bench/glance-venv when missing). --chunked does not apply.
 #
 # Needs the object-store server for s3 and swift (bash scripts/keystone.sh start, then
 # bash scripts/swift.sh start; its env file is read from $GLINT_WORK/swift/env); swift uses Keystone v3
@@ -20,7 +24,7 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 GLINT_WORK="${GLINT_WORK:-$REPO_ROOT/.work}"
-SIZE=200 STORES=file,s3,swift PORT=9390 PROFILE=debug CHUNKED=()
+SIZE=200 STORES=file,s3,swift PORT=9390 PROFILE=debug CHUNKED=() VS_GLANCE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE="$2"; shift 2 ;;
@@ -28,11 +32,22 @@ while [ $# -gt 0 ]; do
     --port) PORT="$2"; shift 2 ;;
     --release) PROFILE=release; shift ;;
     --chunked) CHUNKED=(-H "Transfer-Encoding: chunked"); shift ;;
+    --vs-glance) VS_GLANCE=1; shift ;;
     *) echo "bench/stores.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 if [ "$PROFILE" = release ]; then cargo build -q --release --bin glint; else cargo build -q --bin glint; fi
 BIN="target/$PROFILE/glint"
+
+if [ "$VS_GLANCE" = 1 ]; then
+  # shellcheck source=lib/glance_venv.sh
+  . "$REPO_ROOT/bench/lib/glance_venv.sh"
+  ensure_glance_venv "$GLINT_WORK/bench/glance-venv" "${GLINT_SHARED:-$REPO_ROOT/../shared}/openstack/upper-constraints-2026.1.txt" \
+    python-swiftclient boto3
+  exec python3 "$REPO_ROOT/bench/lib/stores_vs_glance.py" --size "$SIZE" --stores "$STORES" \
+    --glance-venv "$GLINT_WORK/bench/glance-venv" --glint-bin "$BIN" \
+    --keystone-env "$GLINT_WORK/keystone/env" --swift-env "$GLINT_WORK/swift/env"
+fi
 
 TMP="$(mktemp -d)"
 PID=""

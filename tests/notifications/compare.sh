@@ -31,8 +31,6 @@ GLINT_WORK="$(cd "$GLINT_WORK" && pwd)"
 GLINT_SHARED="${GLINT_SHARED:-$REPO_ROOT/../shared}"
 CONSTRAINTS="$GLINT_SHARED/openstack/upper-constraints-2026.1.txt"
 GLANCE_VENV="$GLINT_WORK/bench/glance-venv"
-GLANCE_VERSION=32.0.0
-GUNICORN_VERSION=25.2.0
 PYTHON="${GLINT_PYTHON:-python3}"
 KEYSTONE_ENV="${GLINT_KEYSTONE_ENV:-$GLINT_WORK/keystone/env}"
 WORK="$GLINT_WORK/notifications"
@@ -53,17 +51,10 @@ done
 command -v rabbitmqctl >/dev/null || die "rabbitmqctl not found (RabbitMQ's CLI makes the virtual hosts)"
 rabbitmqctl -q list_vhosts >/dev/null || die "rabbitmqctl cannot reach RabbitMQ"
 
-# --- Glance in its own virtualenv, as bench/run.sh installs it (the same marker file) ----------------
-MARKER="$GLANCE_VENV/.bench-glance-$GLANCE_VERSION"
-if [ ! -f "$MARKER" ]; then
-  [ -f "$CONSTRAINTS" ] || die "missing $CONSTRAINTS"
-  log "installing Glance $GLANCE_VERSION into $GLANCE_VENV"
-  "$PYTHON" -m venv "$GLANCE_VENV"
-  "$GLANCE_VENV/bin/pip" install -q --upgrade pip >&2 || true
-  "$GLANCE_VENV/bin/pip" install -q -c "$CONSTRAINTS" "glance==$GLANCE_VERSION" \
-    "gunicorn==$GUNICORN_VERSION" psycopg2-binary PyMySQL >&2
-  touch "$MARKER"
-fi
+# --- Glance in its own virtualenv, as bench/run.sh installs it (bench/lib/glance_venv.sh) ---------------
+# shellcheck source=../../bench/lib/glance_venv.sh
+. "$REPO_ROOT/bench/lib/glance_venv.sh"
+ensure_glance_venv "$GLANCE_VENV" "$CONSTRAINTS"
 
 # --- glint ---------------------------------------------------------------------------------------------
 if [ "${GLINT_NOTIFY_NO_BUILD:-0}" != 1 ]; then

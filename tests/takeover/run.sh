@@ -4,6 +4,9 @@
 #
 # Usage:  bash tests/takeover/run.sh <backend>... [--phases forward,reverse,mixed]
 #   backend: sqlite, postgres, mysql (or all). Several run one after the other in one go.
+#   phases: forward, reverse, mixed (the default), and stores (Glance and glint on one database and the
+#   Swift server of scripts/swift.sh, started after Keystone; its env file $GLINT_SWIFT_ENV, default
+#   $GLINT_WORK/swift/env), which adds python-swiftclient and boto3 to Glance's venv.
 #
 # Needs: Keystone (scripts/keystone.sh start; its env file $GLINT_KEYSTONE_ENV, default
 # $GLINT_WORK/keystone/env), PostgreSQL at 127.0.0.1:5432 as postgres (psql), MariaDB at 127.0.0.1:3306 as
@@ -22,10 +25,9 @@ GLINT_WORK="$(cd "$GLINT_WORK" && pwd)"
 GLINT_SHARED="${GLINT_SHARED:-$REPO_ROOT/../shared}"
 CONSTRAINTS="$GLINT_SHARED/openstack/upper-constraints-2026.1.txt"
 GLANCE_VENV="$GLINT_WORK/bench/glance-venv"
-GLANCE_VERSION=32.0.0
-GUNICORN_VERSION=25.2.0
 PYTHON="${GLINT_PYTHON:-python3}"
 KEYSTONE_ENV="${GLINT_KEYSTONE_ENV:-$GLINT_WORK/keystone/env}"
+SWIFT_ENV="${GLINT_SWIFT_ENV:-$GLINT_WORK/swift/env}"
 
 log() { echo "takeover: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -55,22 +57,13 @@ for b in "${BACKENDS[@]}"; do
   esac
 done
 
-# --- Glance in its own virtualenv, as bench/run.sh installs it (the same marker file) ----------------
-MARKER="$GLANCE_VENV/.bench-glance-$GLANCE_VERSION"
-if [ ! -f "$MARKER" ]; then
-  [ -f "$CONSTRAINTS" ] || die "missing $CONSTRAINTS"
-  log "installing Glance $GLANCE_VERSION into $GLANCE_VENV"
-  "$PYTHON" -m venv "$GLANCE_VENV"
-  "$GLANCE_VENV/bin/pip" install -q --upgrade pip >&2 || true
-  "$GLANCE_VENV/bin/pip" install -q -c "$CONSTRAINTS" "glance==$GLANCE_VERSION" \
-    "gunicorn==$GUNICORN_VERSION" psycopg2-binary PyMySQL >&2
-  touch "$MARKER"
-fi
-# A venv bench/run.sh made before it installed PyMySQL: add it (Glance's MariaDB driver).
-if ! "$GLANCE_VENV/bin/python" -c 'import pymysql' 2>/dev/null; then
-  log "adding PyMySQL to $GLANCE_VENV"
-  "$GLANCE_VENV/bin/pip" install -q -c "$CONSTRAINTS" PyMySQL >&2
-fi
+# --- Glance in its own virtualenv, as bench/run.sh installs it (bench/lib/glance_venv.sh) ---------------
+# shellcheck source=../../bench/lib/glance_venv.sh
+. "$REPO_ROOT/bench/lib/glance_venv.sh"
+# The stores phase: glance_store's swift and s3 drivers need python-swiftclient and boto3.
+extra=()
+[[ ",$PHASES," != *,stores,* ]] || extra=(python-swiftclient boto3)
+ensure_glance_venv "$GLANCE_VENV" "$CONSTRAINTS" ${extra[@]+"${extra[@]}"}
 
 # --- glint ---------------------------------------------------------------------------------------------
 if [ "${GLINT_TAKEOVER_NO_BUILD:-0}" != 1 ]; then
@@ -105,6 +98,6 @@ trap 'exit 130' INT TERM
 DRIVER=""
 "$PYTHON" "$REPO_ROOT/tests/takeover/takeover.py" "${BACKENDS[@]}" --phases "$PHASES" \
   --work "$GLINT_WORK/takeover" --glance-venv "$GLANCE_VENV" --glint-bin "$GLINT_BIN" \
-  --keystone-env "$KEYSTONE_ENV" --pidfile "$PIDFILE" &
+  --keystone-env "$KEYSTONE_ENV" --pidfile "$PIDFILE" --swift-env "$SWIFT_ENV" &
 DRIVER=$!
 wait "$DRIVER"

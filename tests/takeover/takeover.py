@@ -15,6 +15,11 @@ mixed     Glance and glint on one database and store at once; threads add member
           remove members and delete images on both, interleaved; then SQL checks of the rows and both APIs
           must answer the same for every image.
 
+stores    Glance and glint on one database, with glance_store's swift store and then its s3 store on the
+          Swift server of scripts/swift.sh (Keystone v3 for Swift, an EC2 credential for S3): each reads
+          the data the other wrote, byte for byte, and deletes it from the object store (not run by
+          default: `--phases ...,stores` with `--swift-env`).
+
 A difference fails the run unless ALLOWED (below) lists it, with the line of api-ref/differences.md that
 documents it. Known gaps of glint that are not documented differences are reported as failures, by design.
 Work files: $GLINT_WORK/takeover/<backend>/<phase>/ (configs, logs, the shared store directory).
@@ -172,6 +177,13 @@ def run(cmd, **kw):
 
 # ----------------------------------------------------------------------------- servers
 
+def store_section(store):
+    """`store`: the file store's directory, or a whole `[glance_store]` section (an object store)."""
+    if store.startswith("[glance_store]"):
+        return store
+    return f"[glance_store]\nstores = file\ndefault_store = file\nfilesystem_store_datadir = {store}\n"
+
+
 def write_conf(path, port, db, store, d, ks, glance_extra=True):
     """One glance-api.conf for both servers; only the port (and Glance's own file paths) differ."""
     extra = ""
@@ -187,10 +199,7 @@ public_endpoint = http://127.0.0.1:{port}
 [database]
 connection = {db.url}
 
-[glance_store]
-stores = file
-default_store = file
-filesystem_store_datadir = {store}
+{store_section(store)}
 
 [paste_deploy]
 flavor = keystone
@@ -868,6 +877,92 @@ def mixed(ctx, report, tokens):
 
 # ----------------------------------------------------------------------------- main
 
+def object_store_sections(env, backend, datadir):
+    """The swift and s3 `[glance_store]` sections both servers use, one container/bucket per backend."""
+    name = f"glint-takeover-{backend}-{os.getpid()}"
+    common = f"[glance_store]\nfilesystem_store_datadir = {datadir}\n"
+    return {
+        "swift": common + (
+            "stores = file,swift\ndefault_store = swift\nswift_store_auth_version = 3\n"
+            f"swift_store_auth_address = {env['SWIFT_KEYSTONE_AUTH_URL']}\n"
+            f"swift_store_user = {env['SWIFT_KEYSTONE_USER']}\nswift_store_key = {env['SWIFT_KEYSTONE_KEY']}\n"
+            f"swift_store_container = {name}\nswift_store_create_container_on_put = true\n"),
+        "s3": common + (
+            "stores = file,s3\ndefault_store = s3\n"
+            f"s3_store_host = {env['S3_ENDPOINT']}\n"
+            f"s3_store_access_key = {env['S3_KEYSTONE_ACCESS_KEY']}\n"
+            f"s3_store_secret_key = {env['S3_KEYSTONE_SECRET_KEY']}\n"
+            f"s3_store_bucket = {name}\ns3_store_create_bucket_on_put = true\n"
+            "s3_store_bucket_url_format = path\n"),
+    }
+
+
+def stores(ctx, report, tokens):
+    """Glance and glint on one database and one object store: each reads and deletes what the other wrote."""
+    if not ctx.a.swift_env or not os.path.exists(ctx.a.swift_env):
+        report.fail(ctx.backend, "stores", "no --swift-env: start scripts/swift.sh (after Keystone)")
+        return
+    env = read_env(ctx.a.swift_env)
+    if "S3_KEYSTONE_ACCESS_KEY" not in env:
+        report.fail(ctx.backend, "stores", "the Swift server takes no Keystone credentials (start Keystone first)")
+        return
+    base = os.path.join(ctx.work, "stores")
+    shutil.rmtree(base, ignore_errors=True)
+    os.makedirs(base)
+    db = Database(ctx.backend, "stores", base)
+    db.create()
+    synced = False
+    for kind, section in object_store_sections(env, ctx.backend, os.path.join(base, "files")).items():
+        phase = f"stores-{kind}"
+        glance = glance_server(ctx, phase, db, section)
+        glint = glint_server(ctx, phase, db, section)
+        if not synced:
+            glance_db_sync(ctx, glance)
+            glint_db_sync(ctx, glint)
+            synced = True
+        start_glance(ctx, glance)
+        start_glint(ctx, glint)
+        checks = failures = 0
+        for writer, reader in ((glint, glance), (glance, glint)):
+            data = os.urandom(300_000)
+            _, img = jcall(writer, tokens, "alice", "POST", "/v2/images",
+                           {"name": f"{kind} by {writer.name}", "disk_format": "raw", "container_format": "bare"},
+                           expect=201)
+            iid = img["id"]
+            call(writer, tokens, "alice", "PUT", f"/v2/images/{iid}/file", data,
+                 ctype="application/octet-stream", expect=204)
+            # The location is the writer's, in glance_store's form, readable by the other.
+            loc = db.query(f"SELECT value FROM image_locations WHERE image_id = '{iid}' AND deleted = {db.false()}")
+            # glance_store writes s3:// for an http endpoint too (s3+https:// for https).
+            scheme = {"swift": "swift+http://", "s3": "s3://"}[kind]
+            checks += 1
+            if len(loc) != 1 or not loc[0][0].startswith(scheme):
+                failures += 1
+                report.fail(ctx.backend, phase, f"{writer.name}'s location is not {scheme}...: {short(loc)}")
+            status, raw, headers = call(reader, tokens, "alice", "GET", f"/v2/images/{iid}/file")
+            checks += 1
+            if status != 200 or raw != data:
+                failures += 1
+                report.fail(ctx.backend, phase, f"{reader.name} reading {writer.name}'s {kind} object: HTTP {status}, "
+                            f"{len(raw)} bytes (wanted {len(data)}): {raw[:200]!r}")
+            checks += 1
+            md5 = hashlib.md5(data).hexdigest()
+            if (headers.get("Content-MD5") or headers.get("content-md5")) != md5:
+                failures += 1
+                report.fail(ctx.backend, phase, f"{reader.name}: Content-MD5 of {writer.name}'s image is "
+                            f"{headers.get('Content-MD5')!r}, not {md5}")
+            # The reader deletes it: the object goes from the store too (the writer can no longer read it).
+            call(reader, tokens, "alice", "DELETE", f"/v2/images/{iid}", expect=204)
+            checks += 1
+            gone = db.query(f"SELECT status FROM image_locations WHERE image_id = '{iid}'")
+            if [r[0] for r in gone] != ["deleted"]:
+                failures += 1
+                report.fail(ctx.backend, phase, f"{reader.name} deleting {writer.name}'s image left locations "
+                            f"{short(gone)}")
+        report.counts[(ctx.backend, phase)] = (checks, failures)
+        stop_all(ctx.backend)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("backends", nargs="+", choices=["sqlite", "postgres", "mysql"])
@@ -877,6 +972,7 @@ def main():
     ap.add_argument("--glint-bin", required=True)
     ap.add_argument("--keystone-env", required=True)
     ap.add_argument("--pidfile")
+    ap.add_argument("--swift-env", help="the env file of scripts/swift.sh (for the stores phase)")
     a = ap.parse_args()
     global PIDFILE
     PIDFILE = a.pidfile
@@ -888,7 +984,7 @@ def main():
     ks = read_env(a.keystone_env)
     tokens = Tokens(ks)
     report = Report()
-    phases = {"forward": forward, "reverse": reverse, "mixed": mixed}
+    phases = {"forward": forward, "reverse": reverse, "mixed": mixed, "stores": stores}
     t0 = time.time()
 
     def run_backend(backend):
