@@ -68,20 +68,12 @@ rm -rf "$WORK"
 mkdir -p "$WORK"
 PIDFILE="$WORK/pids"
 : >"$PIDFILE"
+# shellcheck source=../../bench/lib/stop_started.sh
+. "$REPO_ROOT/bench/lib/stop_started.sh"
 cleanup() {
-  local rc=$? pid
+  local rc=$?
   trap - EXIT INT TERM
-  if [ -n "${DRIVER:-}" ] && kill -0 "$DRIVER" 2>/dev/null; then
-    kill -TERM "$DRIVER" 2>/dev/null || true
-    for _ in $(seq 1 40); do kill -0 "$DRIVER" 2>/dev/null || break; sleep 0.5; done
-  fi
-  while read -r pid; do
-    [ -n "$pid" ] || continue
-    kill -0 "$pid" 2>/dev/null || continue
-    kill -TERM -- "-$pid" 2>/dev/null || true
-    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-  done <"$PIDFILE"
+  stop_started "${DRIVER:-}" "$PIDFILE"
   for side in glance glint; do rabbitmqctl -q delete_vhost "glint-notify-compare-$side" >/dev/null 2>&1 || true; done
   exit "$rc"
 }

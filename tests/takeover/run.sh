@@ -75,21 +75,12 @@ GLINT_BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/debug/glint"
 # --- run; whatever the driver started is stopped on exit ----------------------------------------------
 PIDFILE="$GLINT_WORK/takeover/pids"
 : >"$PIDFILE"
+# shellcheck source=../../bench/lib/stop_started.sh
+. "$REPO_ROOT/bench/lib/stop_started.sh"
 cleanup() {
-  local rc=$? pid
+  local rc=$?
   trap - EXIT INT TERM
-  # The driver stops its servers itself when told to; the process groups below are the fallback.
-  if [ -n "${DRIVER:-}" ] && kill -0 "$DRIVER" 2>/dev/null; then
-    kill -TERM "$DRIVER" 2>/dev/null || true
-    for _ in $(seq 1 40); do kill -0 "$DRIVER" 2>/dev/null || break; sleep 0.5; done
-  fi
-  while read -r pid; do
-    [ -n "$pid" ] || continue
-    kill -0 "$pid" 2>/dev/null || continue
-    kill -TERM -- "-$pid" 2>/dev/null || true
-    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-  done <"$PIDFILE"
+  stop_started "${DRIVER:-}" "$PIDFILE"
   exit "$rc"
 }
 trap cleanup EXIT
