@@ -20,6 +20,7 @@ pub mod share_events;
 mod share_expiry;
 pub mod share_policy;
 pub mod sharing_sweep;
+pub mod store_delete;
 pub mod tasks;
 pub mod transfer;
 pub mod upload_slots;
