@@ -408,3 +408,70 @@ backend_test!(
         assert_eq!(r.bytes().await.unwrap().as_ref(), DATA);
     }
 );
+
+/// A file store and an S3 store together (the object-store server of scripts/swift.sh, on
+/// SQLite): an import to both lands in the directory and in the bucket, and deleting the S3
+/// copy empties the bucket.
+#[actix_web::test]
+async fn a_file_and_an_s3_store_together() {
+    use crate::helpers::s3_target::S3Target;
+    let Some(target) = S3Target::from_env() else {
+        crate::helpers::skip(
+            "no object store: GLINT_SWIFT_ENV unset (scripts/swift.sh start writes it)",
+        );
+        return;
+    };
+    let mut app = TestApp::spawn_with(crate::helpers::Backend::Sqlite, |c| {
+        several(c, false);
+        target.configure(c);
+        let s3 = c.stores.s3.clone().expect("s3 options");
+        c.stores = glint::config::stores::StoresConfig::file_only();
+        c.stores.weight = 10;
+        c.backends[0] = NamedBackend {
+            id: "cheap".into(),
+            kind: StoreKind::S3,
+            description: None,
+            weight: 0,
+            options: BackendOptions::S3(s3),
+        };
+    })
+    .await;
+    app.s3 = Some(target);
+    let c = app.caller("p1", "member");
+    let id = new_image(&c).await;
+    assert_eq!(
+        put(&c, &format!("/v2/images/{id}/stage"), None).await.0,
+        204
+    );
+    let body = json!({"method": {"name": "glance-direct"}, "all_stores": true});
+    let (s, v) = json(c.post(&format!("/v2/images/{id}/import"), &body).await).await;
+    assert_eq!(s, 202, "{v}");
+    let img = settled(&c, &id).await;
+    assert_eq!(
+        (&img["status"], &img["stores"]),
+        (&json!("active"), &json!("fast,cheap")),
+        "{img}"
+    );
+    assert_eq!(app.store_files(), vec![id.clone()], "the bucket");
+    assert_eq!(files(&dir_of(&app, "fast")), vec![id.clone()]);
+    let rows = live_rows(&app, &id);
+    assert_eq!(rows[0], ("cheap".to_owned(), app.location_of(&id)));
+    // With the file copy gone, the download comes from S3.
+    std::fs::remove_file(dir_of(&app, "fast").join(&id)).unwrap();
+    let r = c.get(&format!("/v2/images/{id}/file")).await;
+    assert_eq!(r.bytes().await.unwrap().as_ref(), DATA);
+    std::fs::write(dir_of(&app, "fast").join(&id), DATA).unwrap();
+    let admin = app.caller("adm", "admin,member,reader");
+    assert_eq!(
+        admin
+            .delete(&format!("/v2/stores/cheap/{id}"))
+            .await
+            .status(),
+        204
+    );
+    assert!(app.store_files().is_empty(), "{:?}", app.store_files());
+    let (_, img) = json(c.get(&format!("/v2/images/{id}")).await).await;
+    assert_eq!(img["stores"], "fast");
+    assert_eq!(c.delete(&format!("/v2/images/{id}")).await.status(), 204);
+    assert!(files(&dir_of(&app, "fast")).is_empty());
+}
