@@ -475,3 +475,45 @@ async fn a_file_and_an_s3_store_together() {
     assert_eq!(c.delete(&format!("/v2/images/{id}")).await.status(), 204);
     assert!(files(&dir_of(&app, "fast")).is_empty());
 }
+
+backend_test!(
+    web_download_to_chosen_stores,
+    config = |c| {
+        several(c, false);
+        c.import.filter.allowed_ports = vec![];
+        // The source is on loopback: the operator names it.
+        c.import.filter.allowed_hosts = vec!["127.0.0.1".into()];
+    },
+    |app| async move {
+        use std::io::Write;
+        let port = crate::raw::serve(|_, conn| {
+            let head = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", DATA.len());
+            let _ = conn
+                .write_all(head.as_bytes())
+                .and_then(|()| conn.write_all(DATA));
+        });
+        let c = app.caller("p1", "member");
+        let id = new_image(&c).await;
+        let r = c
+            .request(Method::POST, &format!("/v2/images/{id}/import"))
+            .header("X-Image-Meta-Store", "slow")
+            .json(&json!({"method": {"name": "web-download",
+                                     "uri": format!("http://127.0.0.1:{port}/image")}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+        let img = settled(&c, &id).await;
+        assert_eq!(
+            (&img["status"], &img["stores"]),
+            (&json!("active"), &json!("slow")),
+            "{img}"
+        );
+        assert_eq!(std::fs::read(dir_of(&app, "slow").join(&id)).unwrap(), DATA);
+        assert!(files(&dir_of(&app, "fast")).is_empty());
+        let (_, t) = json(c.get(&format!("/v2/images/{id}/tasks")).await).await;
+        assert_eq!(t["tasks"][0]["input"]["backend"], json!(["slow"]));
+        // The staging area keeps nothing once the import is over.
+        assert!(files(&app.state.config.import.staging_dir).is_empty());
+    }
+);
