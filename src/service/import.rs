@@ -1,6 +1,6 @@
 //! Interoperable image import (`glance/api/v2/images.py` import,
-//! `image_data.py` stage, `glance/async_/flows/api_image_import.py`), as a
-//! single-store Glance does it:
+//! `image_data.py` stage, `glance/async_/flows/api_image_import.py`), as
+//! Glance does it:
 //!
 //! * `stage`: queued -> uploading, the data goes to the staging area
 //!   (`node_staging_uri`, a second [`FsStore`]), the image's `size` is set.
@@ -11,9 +11,12 @@
 //!   (checksums, hash, virtual size), image `active`, task `success`, lock
 //!   dropped, staging file removed. Any failure: image back to `queued`, task
 //!   `failure` with the reason, lock dropped, staging file removed.
-//! * Glance's per-store bookkeeping (`os_glance_importing_to_stores`,
-//!   `os_glance_failed_import`) names stores; with one unnamed store it is
-//!   set to the empty string when an import starts and stays so.
+//! * Multi-store mode: the data goes to each target store in turn (`stores`,
+//!   `all_stores`, `X-Image-Meta-Store`), with Glance's per-store bookkeeping
+//!   (`os_glance_importing_to_stores`, `os_glance_failed_import`) and
+//!   `all_stores_must_succeed`; `copy-image` copies an active image's data to
+//!   more stores through the staging area. With one unnamed store the lists
+//!   are set to the empty string when an import starts and stay so.
 //! * A running import refreshes the image's and the task's `updated_at`; the
 //!   periodic recovery sweep of every process (`service::recovery`) ends
 //!   imports whose heartbeat stopped (their process died) the same way as a failure.
