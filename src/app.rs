@@ -40,6 +40,14 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The store new data goes to: the named backend `store` in multi-store mode (`None`, or
+    /// a name no backend has: the default one).
+    pub fn target_store(&self, store: Option<&str>) -> &crate::store::Store {
+        store
+            .and_then(|id| self.store.named(id))
+            .unwrap_or_else(|| self.store.default_store())
+    }
+
     /// Run read-only database work on a pooled connection, on the blocking pool (never on an
     /// async worker thread). No transaction is opened: each statement sees committed data.
     ///

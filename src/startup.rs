@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::auth::{KeystoneClient, TokenValidator};
 
 use crate::app::AppState;
+use crate::config::backends::BackendOptions;
 use crate::config::stores::StoreKind;
 use crate::config::{AuthStrategy, Config};
 use crate::db::connection::PoolSettings;
@@ -14,7 +15,7 @@ use crate::domain::member_check::ValidateMember;
 use crate::domain::property_protection::PropertyRules;
 use crate::policy::Enforcer;
 use crate::store::inspect::FormatRules;
-use crate::store::{EnabledStores, FsStore, HashAlgo, S3Store, Store, SwiftStore};
+use crate::store::{EnabledStores, FsStore, HashAlgo, NamedStore, S3Store, Store, SwiftStore};
 
 /// The checks of [`build_state`] that touch nothing (`glint check-config` runs them too):
 /// the policy file and legacy policy settings, the Keystone options.
@@ -163,7 +164,47 @@ fn open_stores(config: &Config, algo: HashAlgo) -> Result<EnabledStores, String>
         swift = swift.is_some(),
         "image stores enabled"
     );
-    Ok(EnabledStores::new(default, file, s3, swift))
+    let named = named_stores(config, &default, algo, &rules)?;
+    Ok(EnabledStores::new(default, file, s3, swift).with_named(named))
+}
+
+/// Multi-store mode's backends: the default one is the store opened above, the others are
+/// opened here (a file backend's directory is created, as glance_store does).
+fn named_stores(
+    config: &Config,
+    default: &Store,
+    algo: HashAlgo,
+    rules: &FormatRules,
+) -> Result<Vec<NamedStore>, String> {
+    let mut named = Vec::new();
+    for b in &config.named_backends() {
+        let store = if Some(b.id.as_str()) == config.backend_id() {
+            default.clone()
+        } else {
+            match &b.options {
+                BackendOptions::File { datadir, datadirs } => Store::File(
+                    FsStore::open(datadir.clone(), algo)
+                        .map_err(|e| format!("cannot open image store {}: {e}", datadir.display()))?
+                        .with_format_rules(rules.clone())
+                        .with_other_dirs(datadirs)
+                        .map_err(|e| format!("cannot open image store directories: {e}"))?,
+                ),
+                BackendOptions::S3(c) => {
+                    Store::S3(S3Store::new(c.clone(), algo)?.with_format_rules(rules.clone()))
+                }
+                BackendOptions::Swift(c) => {
+                    Store::Swift(SwiftStore::new(c.clone(), algo)?.with_format_rules(rules.clone()))
+                }
+            }
+        };
+        tracing::info!(store = %b.id, kind = store.kind(), weight = b.weight, "named store enabled");
+        named.push(NamedStore {
+            id: b.id.clone(),
+            store,
+            weight: b.weight,
+        });
+    }
+    Ok(named)
 }
 
 /// Open the database (applying migrations), recover from an earlier crash, open the store.

@@ -71,9 +71,18 @@ PORTS_LINE="allowed_ports = 80,443,$HTTP_PORT"
 # ...which is on loopback, an internal address glint refuses to fetch from unless the operator
 # allows it (a difference from Glance); the rest of Glance's filter stays as it is.
 INTERNAL_LINE='allow_internal_addresses = true'
-# One named file backend (Glance's multi-store mode), so that Tempest finds a store in
-# /v2/info/stores and runs the tests that import to named stores.
-STORE_LINE='enabled_backends = local:file'
+# Multi-store mode (Glance's enabled_backends) with two file stores, so that Tempest finds stores in
+# /v2/info/stores and runs its multi-store, copy-image and store-weight tests. `local2` comes first
+# (imports to all stores write it first) but weighs less than `local` (the default): `stores` and
+# downloads follow the weights, and the weight order is also the alphabetical one Tempest's
+# waiter compares against.
+STORE_LINE='enabled_backends = local2:file,local:file'
+MULTISTORE_CONF='[local]
+store_description = glint local filesystem store
+weight = 100
+[local2]
+store_description = glint second filesystem store
+weight = 50'
 
 log() { echo "tempest/run.sh: $*" >&2; }
 
@@ -102,7 +111,7 @@ install_tempest() {
 # extensions on with it: old clients must not notice them).
 stack() {  # run scripts/glint-stack.sh (and through it scripts/keystone.sh) on Tempest's stack
   GLINT_WORK="$STACK_WORK" GLINT_KEYSTONE_PORT="$KEYSTONE_PORT" GLINT_PORT="$GLINT_PORT" \
-    GLINT_SHARED="$GLINT_SHARED" GLINT_STACK_CONF_EXTRA="$(printf '[DEFAULT]\n%s\n[glance_store]\ndefault_backend = local\n[local]\nstore_description = glint local filesystem store\n[image_format]\n%s\n[import_filtering_opts]\n%s\n%s\n%s\n' "$STORE_LINE" "$FORMAT_LINE" "$PORTS_LINE" "$INTERNAL_LINE" "${GLINT_TEMPEST_CONF_EXTRA:-}")" \
+    GLINT_SHARED="$GLINT_SHARED" GLINT_STACK_CONF_EXTRA="$(printf '[DEFAULT]\n%s\n[glance_store]\ndefault_backend = local\n%s\n[image_format]\n%s\n[import_filtering_opts]\n%s\n%s\n%s\n' "$STORE_LINE" "$MULTISTORE_CONF" "$FORMAT_LINE" "$PORTS_LINE" "$INTERNAL_LINE" "${GLINT_TEMPEST_CONF_EXTRA:-}")" \
     bash "$REPO_ROOT/scripts/glint-stack.sh" "$@"
 }
 

@@ -31,11 +31,25 @@ pub fn is_v2_alias(segment: &str) -> bool {
             .is_some_and(|n| n <= 17 && !segment[3..].starts_with('0') || segment == "v2.0")
 }
 
+/// What multi-store mode (`enabled_backends`) lists in place of v2.9, in Glance's order.
+const MULTI_STORE: &[(&str, &str)] = &[
+    ("v2.13", "SUPPORTED"),
+    ("v2.12", "SUPPORTED"),
+    ("v2.11", "SUPPORTED"),
+    ("v2.10", "SUPPORTED"),
+    ("v2.9", "SUPPORTED"),
+    ("v2.8", "SUPPORTED"),
+];
+
 fn document(state: &AppState, req: &HttpRequest) -> serde_json::Value {
     let base = super::external_url::application_url(state, req);
     let href = format!("{base}/v2/");
+    let mut versions: Vec<(&str, &str)> = VERSIONS.to_vec();
+    if state.config.backend.is_some() {
+        versions.splice(1..2, MULTI_STORE.iter().copied());
+    }
     json!({
-        "versions": VERSIONS.iter().map(|(id, status)| json!({
+        "versions": versions.iter().map(|(id, status)| json!({
             "id": id,
             "status": status,
             "links": [{"rel": "self", "href": href}],

@@ -10,7 +10,20 @@ use super::RawConfig;
 use crate::domain::uri_filter::ImportFilter;
 
 /// The methods glint implements (a subset of Glance's choices).
-pub const SUPPORTED_METHODS: &[&str] = &["glance-direct", "web-download"];
+pub const SUPPORTED_METHODS: &[&str] = &["glance-direct", "web-download", "copy-image"];
+
+/// The default `enabled_import_methods`: Glance's, in multi-store mode; without named stores
+/// `copy-image` has nowhere to copy to and is left out.
+fn default_methods(raw: &RawConfig) -> Vec<String> {
+    let n = match raw.get("DEFAULT", "enabled_backends") {
+        Some(_) => 3,
+        None => 2,
+    };
+    SUPPORTED_METHODS[..n]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+}
 
 /// Options read here, per section (see `RawConfig::ignored`).
 pub(super) const KNOWN: &[(&str, &[&str])] = &[
@@ -85,8 +98,8 @@ fn ports(raw: &RawConfig, key: &str, default: &[u16]) -> Result<Vec<u16>, String
 impl ImportConfig {
     pub fn from_raw(raw: &RawConfig, data_dir: &Path) -> Result<ImportConfig, String> {
         let d = "DEFAULT";
-        let methods = list(raw, d, "enabled_import_methods")
-            .unwrap_or_else(|| SUPPORTED_METHODS.iter().map(|s| (*s).to_owned()).collect());
+        let methods =
+            list(raw, d, "enabled_import_methods").unwrap_or_else(|| default_methods(raw));
         for m in &methods {
             if !SUPPORTED_METHODS.contains(&m.as_str()) {
                 return Err(format!(
@@ -157,6 +170,13 @@ mod tests {
         assert_eq!(c.staging_dir, PathBuf::from("/d/staging"));
         assert_eq!(c.filter, ImportFilter::default());
         assert_eq!(c.task_time_to_live, 48);
+        let mut raw = RawConfig::default();
+        raw.set("DEFAULT", "enabled_backends", "a:file");
+        let c = ImportConfig::from_raw(&raw, Path::new("/d")).unwrap();
+        assert_eq!(
+            c.enabled_import_methods,
+            ["glance-direct", "web-download", "copy-image"]
+        );
     }
 
     #[test]
@@ -192,7 +212,7 @@ mod tests {
     #[test]
     fn refusals() {
         for (s, k, v) in [
-            ("DEFAULT", "enabled_import_methods", "copy-image"),
+            ("DEFAULT", "enabled_import_methods", "glance-download"),
             ("DEFAULT", "node_staging_uri", "/tmp/staging"),
             ("import_filtering_opts", "allowed_ports", "0"),
             ("import_filtering_opts", "disallowed_ports", "http"),

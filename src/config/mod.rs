@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use crate::domain::image::{CONTAINER_FORMATS, DISK_FORMATS};
 
+pub mod backends;
 pub mod data_rules;
 pub mod database;
 pub mod healthcheck;
@@ -105,10 +106,12 @@ pub struct Config {
     pub keystone: KeystoneConfig,
     /// Interoperable image import and tasks.
     pub import: import::ImportConfig,
-    /// `[DEFAULT] enabled_backends` naming one store (file, s3 or swift; its kind and options
-    /// are in `stores`): Glance's multi-store mode with that single backend. `None`: the
-    /// single-store mode.
+    /// Multi-store mode (`[DEFAULT] enabled_backends`): the default backend (its kind and
+    /// options are in `stores`). `None`: the single-store mode.
     pub backend: Option<Backend>,
+    /// Multi-store mode: every enabled backend, in `enabled_backends` order (the default
+    /// among them); empty in single-store mode.
+    pub backends: Vec<backends::NamedBackend>,
     /// The enabled stores and the one new data goes to (`[glance_store] stores`,
     /// `default_store` and each store's options).
     pub stores: stores::StoresConfig,
@@ -139,7 +142,7 @@ pub struct Config {
     pub keystone_limits: oslo_limit::LimitsConfig,
 }
 
-/// The one named backend of multi-store mode.
+/// The default backend of multi-store mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Backend {
     pub id: String,
@@ -147,54 +150,19 @@ pub struct Backend {
     pub description: Option<String>,
 }
 
-/// `[DEFAULT] enabled_backends` and `[glance_store] default_backend`: glint
-/// accepts exactly one `<id>:<kind>` entry (kind `file`, `s3` or `swift`), the default backend.
+/// `[DEFAULT] enabled_backends` and `[glance_store] default_backend`: the default backend
+/// (its id and kind), in multi-store mode.
 fn parse_backend(raw: &RawConfig) -> Result<Option<(Backend, stores::StoreKind)>, String> {
-    let Some(list) = raw.get("DEFAULT", "enabled_backends") else {
+    let Some((entries, default)) = backends::entries(raw)? else {
         return Ok(None);
     };
-    let entries: Vec<&str> = list
-        .split(',')
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-        .collect();
-    let [entry] = entries[..] else {
-        return Err(format!(
-            "invalid value '{list}' for [DEFAULT] enabled_backends: glint supports exactly one '<id>:<kind>' backend, kind file, s3 or swift"
-        ));
-    };
-    let (id, kind) = entry
-        .split_once(':')
-        .map(|(i, k)| (i.trim(), k.trim()))
-        .unwrap_or((entry, ""));
-    let kind = match kind {
-        "file" => stores::StoreKind::File,
-        "s3" => stores::StoreKind::S3,
-        "swift" => stores::StoreKind::Swift,
-        _ => stores::StoreKind::Other,
-    };
-    if id.is_empty() || kind == stores::StoreKind::Other || id.starts_with("os_glance_") {
-        return Err(format!(
-            "invalid value '{list}' for [DEFAULT] enabled_backends: glint supports exactly one '<id>:<kind>' backend, kind file, s3 or swift"
-        ));
-    }
-    match raw.get("glance_store", "default_backend") {
-        Some(d) if d == id => {}
-        Some(d) => {
-            return Err(format!(
-                "invalid value '{d}' for [glance_store] default_backend: not in [DEFAULT] enabled_backends ({id})"
-            ))
-        }
-        None => {
-            return Err(
-                "[glance_store] default_backend must be set when [DEFAULT] enabled_backends is"
-                    .to_owned(),
-            )
-        }
-    }
+    let kind = entries
+        .iter()
+        .find(|(i, _)| *i == default)
+        .map_or(stores::StoreKind::Other, |(_, k)| *k);
     let backend = Backend {
-        id: id.to_owned(),
-        description: raw.get(id, "store_description").map(str::to_owned),
+        description: raw.get(&default, "store_description").map(str::to_owned),
+        id: default,
     };
     Ok(Some((backend, kind)))
 }
@@ -426,7 +394,11 @@ impl RawConfig {
     pub fn ignored(&self) -> Vec<String> {
         // The named backend's own section (`[<id>] filesystem_store_datadir`, the s3 and swift
         // options, ...).
-        let backend = parse_backend(self).ok().flatten().map(|(b, _)| b.id);
+        let named: Vec<String> = backends::entries(self)
+            .ok()
+            .flatten()
+            .map(|(e, _)| e.into_iter().map(|(id, _)| id).collect())
+            .unwrap_or_default();
         let backend_keys = [
             "filesystem_store_datadir",
             "filesystem_store_datadirs",
@@ -441,7 +413,7 @@ impl RawConfig {
         self.values
             .keys()
             .filter(|(s, k)| {
-                !(backend.as_deref() == Some(s.as_str())
+                !(named.contains(s)
                     && (backend_keys.contains(&k.as_str()) || store_keys.contains(&k.as_str())))
             })
             .filter(|(s, k)| {
@@ -476,6 +448,32 @@ fn at_least(section: &str, key: &str, v: i64, min: i64) -> Result<i64, String> {
 }
 
 impl Config {
+    /// Multi-store mode's backends: `backends`, or, for a configuration built by hand with only
+    /// the default `backend` set, that backend alone (its kind and options from `stores`).
+    pub fn named_backends(&self) -> Vec<backends::NamedBackend> {
+        let Some(b) = &self.backend else {
+            return Vec::new();
+        };
+        if !self.backends.is_empty() {
+            return self.backends.clone();
+        }
+        let options = match (self.stores.default, &self.stores.s3, &self.stores.swift) {
+            (stores::StoreKind::S3, Some(c), _) => backends::BackendOptions::S3(c.clone()),
+            (stores::StoreKind::Swift, _, Some(c)) => backends::BackendOptions::Swift(c.clone()),
+            _ => backends::BackendOptions::File {
+                datadir: self.filesystem_store_datadir.clone(),
+                datadirs: self.filesystem_store_datadirs.clone(),
+            },
+        };
+        vec![backends::NamedBackend {
+            id: b.id.clone(),
+            kind: self.stores.default,
+            description: b.description.clone(),
+            weight: self.stores.weight,
+            options,
+        }]
+    }
+
     /// The named backend's id in multi-store mode.
     pub fn backend_id(&self) -> Option<&str> {
         self.backend.as_ref().map(|b| b.id.as_str())
@@ -530,6 +528,21 @@ impl Config {
                     .to_owned(),
             );
         }
+        let filesystem_store_datadir = datadirs
+            .first()
+            .cloned()
+            .or_else(|| datadir.map(PathBuf::from))
+            .unwrap_or_else(|| data_dir.join("images"));
+        let named = match (backends::entries(raw)?, &backend) {
+            (Some((entries, default)), Some(_)) => backends::from_raw(
+                raw,
+                &entries,
+                &default,
+                (&filesystem_store_datadir, &datadirs),
+                data_dir,
+            )?,
+            _ => Vec::new(),
+        };
         Ok(Config {
             bind_host: raw.get(d, "bind_host").unwrap_or("127.0.0.1").to_owned(),
             bind_port: raw.parse(d, "bind_port", 9292)?,
@@ -578,11 +591,7 @@ impl Config {
                 raw.parse("database", "statement_timeout", 60)?,
                 0,
             )? as u64,
-            filesystem_store_datadir: datadirs
-                .first()
-                .cloned()
-                .or_else(|| datadir.map(PathBuf::from))
-                .unwrap_or_else(|| data_dir.join("images")),
+            filesystem_store_datadir,
             filesystem_store_datadirs: datadirs,
             policy_file: raw.get("oslo_policy", "policy_file").map(PathBuf::from),
             enforce_new_defaults: raw.parse_bool("oslo_policy", "enforce_new_defaults", true)?,
@@ -625,6 +634,7 @@ impl Config {
             import: import::ImportConfig::from_raw(raw, data_dir)?,
             stores,
             backend,
+            backends: named,
             enable_proxy_headers_parsing: raw.parse_bool(
                 "oslo_middleware",
                 "enable_proxy_headers_parsing",
@@ -751,6 +761,11 @@ mod tests {
         assert_eq!(c.filesystem_store_datadir, PathBuf::from("/b"));
         assert_eq!(c.stores.weight, 7);
         assert_eq!(c.bind_port, 1);
+        assert_eq!(c.backends.len(), 1);
+        assert_eq!(
+            (c.backends[0].id.as_str(), c.backends[0].weight),
+            ("fast", 7)
+        );
         assert!(raw.ignored().is_empty(), "{:?}", raw.ignored());
         let raw = RawConfig::from_text(
             "[DEFAULT]\nenabled_backends = cheap:s3\n[glance_store]\ndefault_backend = cheap\n\
@@ -765,7 +780,7 @@ mod tests {
         assert_eq!(c.stores.s3.as_ref().map(|s| s.bucket.as_str()), Some("b"));
         assert!(raw.ignored().is_empty(), "{:?}", raw.ignored());
         for (backends, default) in [
-            ("fast:file,cheap:file", "fast"),
+            ("fast:file,fast:file", "fast"),
             ("fast:rbd", "fast"),
             ("fast", "fast"),
             ("os_glance_staging_store:file", "os_glance_staging_store"),

@@ -147,12 +147,16 @@ pub fn merge_store_list(img: &mut Image, key: &str, stores: &[&str], subtract: b
     );
 }
 
-/// The stores an import targets (`get_stores_from_request`): none with the
-/// single unnamed store; else `stores`, `all_stores` or the
-/// `X-Image-Meta-Store` header (default: the default backend), each of
-/// which must be the enabled backend (409 otherwise, as Glance).
-pub fn import_stores(backend: Option<&str>, r: &ImportRequest) -> Result<Vec<String>, Error> {
-    let Some(b) = backend else {
+/// The stores an import targets (`get_stores_from_request`): none with the single unnamed
+/// store (`default` is `None`); else `all_stores` (every writable backend, `enabled`, in
+/// order), `stores`, or the `X-Image-Meta-Store` header (by default the default backend),
+/// each of which must be enabled (409 otherwise, as Glance).
+pub fn import_stores(
+    enabled: &[&str],
+    default: Option<&str>,
+    r: &ImportRequest,
+) -> Result<Vec<String>, Error> {
+    let Some(default) = default else {
         return Ok(Vec::new());
     };
     let all = r.body.get("all_stores") == Some(&Value::Bool(true));
@@ -163,7 +167,10 @@ pub fn import_stores(backend: Option<&str>, r: &ImportRequest) -> Result<Vec<Str
                 "All_stores parameter can't be used with x-image-meta-store header or stores parameter",
             ));
         }
-        vec![Value::String(b.to_owned())]
+        enabled
+            .iter()
+            .map(|s| Value::String((*s).to_owned()))
+            .collect()
     } else if let Some(listed) = listed {
         if r.header_store.is_some() {
             return Err(Error::bad_request(
@@ -176,17 +183,66 @@ pub fn import_stores(backend: Option<&str>, r: &ImportRequest) -> Result<Vec<Str
         }
     } else {
         vec![Value::String(
-            r.header_store.clone().unwrap_or_else(|| b.to_owned()),
+            r.header_store.clone().unwrap_or_else(|| default.to_owned()),
         )]
     };
     stores
         .into_iter()
         .map(|v| match v {
-            Value::String(s) if s == b => Ok(s),
+            Value::String(s) if enabled.contains(&s.as_str()) => Ok(s),
             Value::String(s) => Err(unknown_store(&s)),
             other => Err(unknown_store(&other.to_string())),
         })
         .collect()
+}
+
+/// `copy-image`'s targets, given the stores the image is already in (`existing`, location
+/// order): with `all_stores` those are left out (all of them: nothing to do, an empty list);
+/// else naming one of them is a 400, as Glance.
+pub fn copy_targets(
+    mut stores: Vec<String>,
+    existing: &[String],
+    all_stores: bool,
+) -> Result<Vec<String>, Error> {
+    if all_stores {
+        stores.retain(|s| !existing.contains(s));
+        return Ok(stores);
+    }
+    match existing.iter().find(|e| stores.contains(e)) {
+        Some(e) => Err(Error::bad_request(format!(
+            "Image is already present at store '{e}'"
+        ))),
+        None => Ok(stores),
+    }
+}
+
+/// Glance's `_verify_uploaded_data`: data written to one more store must be the data the
+/// image already has (its size, `os_hash_value` and `checksum`, those that are set).
+pub fn verify_same_data(
+    img: &Image,
+    size: u64,
+    hash_value: &str,
+    checksum: &str,
+) -> Result<(), String> {
+    let differs = [
+        ("size", img.size.is_some_and(|s| s != size as i64)),
+        (
+            "os_hash_value",
+            img.os_hash_value
+                .as_deref()
+                .is_some_and(|h| h != hash_value),
+        ),
+        (
+            "checksum",
+            img.checksum.as_deref().is_some_and(|c| c != checksum),
+        ),
+    ];
+    match differs.iter().find(|(_, d)| *d) {
+        Some((attr, _)) => Err(format!(
+            "{attr} of uploaded data is different from current value set on the image."
+        )),
+        None => Ok(()),
+    }
 }
 
 /// glance_store's `UnknownScheme` for a store id that is not enabled.
@@ -197,9 +253,15 @@ pub fn unknown_store(id: &str) -> Error {
 /// The import's checks on the image itself, in Glance's order: its status allows the method
 /// and its formats are set (409 otherwise).
 pub fn check_target(img: &Image, method: &str) -> Result<(), Error> {
-    if img.status == ImageStatus::Active {
+    let copy = method == "copy-image";
+    if img.status == ImageStatus::Active && !copy {
         return Err(Error::conflict(
             "Image with status active cannot be target for import",
+        ));
+    }
+    if img.status != ImageStatus::Active && copy {
+        return Err(Error::conflict(
+            "Only images with status active can be targeted for copying",
         ));
     }
     if img.status != ImageStatus::Queued && method == "web-download" {
@@ -333,8 +395,8 @@ mod tests {
                 "Import request requires a 'name' field.",
             ),
             (
-                json!({"method": {"name": "copy-image"}}),
-                "Unknown import method name 'copy-image'.",
+                json!({"method": {"name": "glance-download"}}),
+                "Unknown import method name 'glance-download'.",
             ),
             (
                 json!({"method": {"name": "glance-direct"}, "all_stores_must_succeed": "no"}),
@@ -394,6 +456,12 @@ mod tests {
                 "Image needs to be in 'queued' state to use 'web-download' method"
             ))
         );
+        assert_eq!(
+            check_target(&img, "copy-image"),
+            Err(Error::conflict(
+                "Only images with status active can be targeted for copying"
+            ))
+        );
         img.status = ImageStatus::Active;
         assert_eq!(
             check_target(&img, "glance-direct"),
@@ -401,6 +469,15 @@ mod tests {
                 "Image with status active cannot be target for import"
             ))
         );
+        assert_eq!(check_target(&img, "copy-image"), Ok(()));
+        img.size = Some(3);
+        img.checksum = Some("c".into());
+        assert_eq!(verify_same_data(&img, 3, "h", "c"), Ok(()));
+        assert_eq!(
+            verify_same_data(&img, 4, "h", "c").unwrap_err(),
+            "size of uploaded data is different from current value set on the image."
+        );
+        assert!(verify_same_data(&img, 3, "h", "d").is_err());
     }
 
     #[test]
@@ -412,22 +489,58 @@ mod tests {
             header_store: header.map(str::to_owned),
             body,
         };
+        let on = ["fast", "slow"];
         assert_eq!(
-            import_stores(None, &r(json!({"stores": ["x"]}), None)),
+            import_stores(&[], None, &r(json!({"stores": ["x"]}), None)),
             Ok(vec![])
         );
         assert_eq!(
-            import_stores(Some("fast"), &r(json!({}), None)),
+            import_stores(&on, Some("fast"), &r(json!({}), None)),
             Ok(vec!["fast".to_owned()])
         );
         assert_eq!(
-            import_stores(Some("fast"), &r(json!({"stores": ["slow"]}), None)),
-            Err(unknown_store("slow"))
+            import_stores(&on, Some("fast"), &r(json!({}), Some("slow"))),
+            Ok(vec!["slow".to_owned()])
+        );
+        assert_eq!(
+            import_stores(&on, Some("fast"), &r(json!({"all_stores": true}), None)),
+            Ok(vec!["fast".to_owned(), "slow".to_owned()])
+        );
+        assert_eq!(
+            import_stores(
+                &on,
+                Some("fast"),
+                &r(json!({"stores": ["slow", "x"]}), None)
+            ),
+            Err(unknown_store("x"))
         );
         assert!(matches!(
-            import_stores(Some("fast"), &r(json!({"all_stores": true}), Some("fast"))),
+            import_stores(
+                &on,
+                Some("fast"),
+                &r(json!({"all_stores": true}), Some("fast"))
+            ),
             Err(Error::BadRequest(_))
         ));
+        assert!(matches!(
+            import_stores(
+                &on,
+                Some("fast"),
+                &r(json!({"stores": ["fast"]}), Some("fast"))
+            ),
+            Err(Error::BadRequest(_))
+        ));
+        let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            copy_targets(s(&["a", "b"]), &s(&["a"]), true),
+            Ok(s(&["b"]))
+        );
+        assert_eq!(copy_targets(s(&["a"]), &s(&["a"]), true), Ok(vec![]));
+        assert_eq!(
+            copy_targets(s(&["b", "a"]), &s(&["a"]), false),
+            Err(Error::bad_request("Image is already present at store 'a'"))
+        );
+        assert_eq!(copy_targets(s(&["b"]), &s(&["a"]), false), Ok(s(&["b"])));
     }
 
     #[test]

@@ -112,6 +112,8 @@ pub fn defaults() -> Vec<(&'static str, Check)> {
         // JSON-patch of `/locations` (`show_multiple_locations`).
         ("set_image_location", admin_or_member_owner()),
         ("delete_image_location", admin()),
+        // copy-image import (multi-store): project admins, as Glance.
+        ("copy_image", admin()),
         // Glance's service-to-service rule; its 2026.1 default still admits admins.
         ("service_api", or(vec![role("service"), admin()])),
         // The v2.17 locations API.

@@ -14,11 +14,14 @@ use crate::domain::image::ImageStatus;
 use crate::error::{Error, Msg};
 use crate::store::StoreError;
 
-/// `declared_size` is the request's `Content-Length`, if any.
+/// `declared_size` is the request's `Content-Length`, if any; `store` the named backend the
+/// data goes to (multi-store mode's `X-Image-Meta-Store`, checked by the caller), else the
+/// default one.
 pub async fn upload<S, E>(
     state: &AppState,
     ctx: RequestContext,
     id: ImageId,
+    store: Option<String>,
     declared_size: Option<u64>,
     body: S,
     on_abandon: Option<OnAbandon>,
@@ -76,7 +79,9 @@ where
         })
         .await?;
     // Glance: the save to `saving`, then `set_data` announces itself.
-    let backend = state.config.backend_id();
+    let store = store.or_else(|| state.config.backend_id().map(str::to_owned));
+    let backend = store.as_deref();
+    let target = state.target_store(backend);
     if let Some(img) = &saving {
         state.notifier.image("image.update", img);
     }
@@ -122,7 +127,7 @@ where
     let receiving = crate::metrics::InProgress::start(&crate::metrics::PROCESS.uploads_in_progress);
     let data = receive(
         state,
-        state.store.default_store(),
+        target,
         &id,
         body,
         disk_format.as_deref(),
@@ -147,7 +152,7 @@ where
             Err(e) => Some(e),
         };
         if let Some(e) = refused {
-            if let Err(d) = state.store.delete(&id).await {
+            if let Err(d) = target.delete(&id).await {
                 tracing::error!(image_id = %id, error = %d, "data over the storage quota could not be removed");
             }
             transfer::requeue(state, &id, ImageStatus::Saving).await;
@@ -161,10 +166,10 @@ where
     // 3. Record the result, unless the image was deleted (or reset) meanwhile.
     let active = record_received(
         state,
-        state.store.default_store(),
+        target,
         &id,
         ImageStatus::Saving,
-        true,
+        Some(store.clone()),
         move |new| holds(new, &data),
         || {
             Error::Gone(Msg::Explanation(format!(
@@ -299,11 +304,11 @@ pub async fn download(
 }
 
 /// The image's data, from the first of its live `locations` this process can read (Glance's
-/// `ImageProxy.get_data`: each in turn, the last failure if none; none at all is
-/// "not found"); an image without location rows (`None`: stored by an older glint) is read
-/// from the image store by its id. A location is
-/// readable when it is a file inside one of the configured store directories and, in
-/// multi-store mode, names no other store than glint's backend.
+/// `ImageProxy.get_data`: each in turn, heaviest store first in multi-store mode, the last
+/// failure if none; none at all is "not found"); an image without location rows (`None`:
+/// stored by an older glint) is read from the image store by its id. A location naming a
+/// backend is read by that backend; in multi-store mode one naming a store this process does
+/// not have is skipped.
 async fn read_data(
     state: &AppState,
     id: &ImageId,
@@ -314,16 +319,17 @@ async fn read_data(
         let (_, body) = state.store.get(id, range).await?;
         return Ok(body);
     };
-    let backend = state.config.backend_id();
+    let mut ordered: Vec<&db::locations::Location> = locations.iter().collect();
+    state.store.by_weight(&mut ordered, |l| l.store.as_deref());
+    let multi = state.config.backend.is_some();
     let mut last = StoreError::NotFound;
-    for loc in locations {
-        if let (Some(ours), Some(theirs)) = (backend, loc.store.as_deref()) {
-            if ours != theirs {
-                tracing::warn!(image_id = %id, store = theirs, "image location in a store glint does not have");
-                continue;
-            }
+    for loc in ordered {
+        let theirs = loc.store.as_deref();
+        if let Some(theirs) = theirs.filter(|t| multi && state.store.named(t).is_none()) {
+            tracing::warn!(image_id = %id, store = theirs, "image location in a store glint does not have");
+            continue;
         }
-        match state.store.get_location(&loc.url, range).await {
+        match state.store.get_at(theirs, &loc.url, range).await {
             Ok((_, body)) => return Ok(body),
             Err(e @ StoreError::RangeNotSatisfiable { .. }) => return Err(e),
             Err(e) => {

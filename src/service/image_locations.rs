@@ -30,6 +30,11 @@ impl ShownLocation {
             .unwrap_or_else(|| Value::Object(Map::new()));
         ShownLocation { url, metadata }
     }
+
+    /// The store its metadata names (multi-store mode), if any.
+    pub fn store(&self) -> Option<&str> {
+        self.metadata.get("store").and_then(Value::as_str)
+    }
 }
 
 /// What image views show of their images' locations, for one caller.
@@ -37,7 +42,11 @@ impl ShownLocation {
 pub struct Shown {
     direct_url: bool,
     multiple: bool,
+    /// Multi-store mode: images show `stores`.
+    multi_store: bool,
     by_image: HashMap<String, Vec<ShownLocation>>,
+    /// `stores` per image: the stores its locations name, in read order, comma-separated.
+    stores: HashMap<String, String>,
 }
 
 impl Shown {
@@ -46,8 +55,16 @@ impl Shown {
         Shown {
             direct_url: state.config.show_image_direct_url,
             multiple: state.config.show_multiple_locations,
+            multi_store: state.config.backend.is_some(),
             by_image: HashMap::new(),
+            stores: HashMap::new(),
         }
+    }
+
+    /// `stores` (multi-store mode): the stores holding the image's data, heaviest first, as
+    /// Glance lists them from the image's locations; none for an image without any.
+    pub fn stores(&self, image_id: &str) -> Option<&str> {
+        self.stores.get(image_id).map(String::as_str)
     }
 
     /// `direct_url`: the first location, when `show_image_direct_url` is on and the caller may
@@ -87,7 +104,7 @@ pub async fn shown(
     images: &[Image],
 ) -> Result<Shown, Error> {
     let mut shown = Shown::without_locations(state);
-    if !shown.direct_url && !shown.multiple {
+    if !shown.direct_url && !shown.multiple && !shown.multi_store {
         return Ok(shown);
     }
     let ids: Vec<String> = images
@@ -104,16 +121,27 @@ pub async fn shown(
             Ok(db::locations::live_by_image(c, &ids)?)
         })
         .await?;
+    // Glance sorts an image's locations by store weight when it loads them
+    // (`sort_image_locations`): `direct_url`, `locations` and `stores` follow that order.
     shown.by_image = rows
         .into_iter()
         .map(|(id, locs)| {
-            let locs = locs
+            let mut locs: Vec<ShownLocation> = locs
                 .into_iter()
                 .map(|(url, meta)| ShownLocation::from_row(url, meta.as_deref()))
                 .collect();
+            state.store.by_weight(&mut locs, ShownLocation::store);
             (id, locs)
         })
         .collect();
+    if shown.multi_store {
+        for (id, locs) in &shown.by_image {
+            let names: Vec<&str> = locs.iter().filter_map(ShownLocation::store).collect();
+            if !names.is_empty() {
+                shown.stores.insert(id.clone(), names.join(","));
+            }
+        }
+    }
     Ok(shown)
 }
 

@@ -341,7 +341,7 @@ pub async fn delete(state: &AppState, ctx: RequestContext, id: ImageId) -> Resul
     let removed = if let Some(locations) = locations {
         let mut r = Ok(());
         for loc in &locations {
-            if let Err(e) = state.store.delete_location(&loc.url).await {
+            if let Err(e) = state.store.delete_at(loc.store.as_deref(), &loc.url).await {
                 r = Err(e);
             }
         }

@@ -21,6 +21,7 @@ mod share_expiry;
 pub mod share_policy;
 pub mod sharing_sweep;
 pub mod stage_proxy;
+pub mod store_delete;
 pub mod tasks;
 pub mod transfer;
 pub mod upload_slots;

@@ -32,22 +32,25 @@ pub(crate) fn holds(image: &mut Image, data: &StoredData) {
     image.status = ImageStatus::Active;
 }
 
-/// Records, in the transaction that activates the image, where its data now is: the image
-/// store's location row as Glance writes it (`db::locations`), so that Glance can serve it.
+/// Records, in the transaction that activates the image, where its data now is: the location
+/// row of `store` (a named backend in multi-store mode, `None` for the single store) as Glance
+/// writes it (`db::locations`), so that Glance can serve it.
 pub(crate) fn add_location(
     conn: &mut DbConn,
     state: &AppState,
     id: &ImageId,
+    store: Option<&str>,
     at: chrono::NaiveDateTime,
 ) -> Result<(), Error> {
-    let url = state.store.default_store().location(id);
-    db::locations::add(conn, id, &url, state.config.backend_id(), at)?;
+    let target = state.target_store(store);
+    db::locations::add(conn, id, &target.location(id), store, at)?;
     Ok(())
 }
 
 /// After `receive` (upload or stage): applies `change` to the image in one write transaction if
-/// it is still in `expected`; with `located` (the data went to the image store) the image's
-/// location row is written in the same transaction. If it is gone or has moved on (`gone`
+/// it is still in `expected`; with `located` (the data went to the image store: `Some(store id)`,
+/// the id `None` for the single store) the image's location row is written in the same
+/// transaction. If it is gone or has moved on (`gone`
 /// gives the error), or the write fails, the received data is removed from `store`: nothing
 /// unacknowledged stays behind.
 pub(crate) async fn record_received(
@@ -55,7 +58,7 @@ pub(crate) async fn record_received(
     store: &Store,
     id: &ImageId,
     expected: ImageStatus,
-    located: bool,
+    located: Option<Option<String>>,
     change: impl FnOnce(&mut Image) + Send + 'static,
     gone: impl FnOnce() -> Error,
 ) -> Result<Image, Error> {
@@ -73,8 +76,8 @@ pub(crate) async fn record_received(
             change(&mut new);
             new.updated_at = now();
             db::images::update(c, &old, &new)?;
-            if located {
-                add_location(c, &st, &rid, new.updated_at)?;
+            if let Some(target) = located {
+                add_location(c, &st, &rid, target.as_deref(), new.updated_at)?;
             }
             Ok(Some(new))
         })

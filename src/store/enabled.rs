@@ -16,6 +16,8 @@ pub struct EnabledStores {
     file: Option<FsStore>,
     s3: Option<S3Store>,
     swift: Option<SwiftStore>,
+    /// Multi-store mode's backends (`store::named`).
+    pub(super) named: Vec<super::named::NamedStore>,
 }
 
 /// The store kinds a location URL's scheme names (glance_store's scheme lists).
@@ -55,6 +57,7 @@ impl EnabledStores {
             file,
             s3,
             swift,
+            named: Vec::new(),
         }
     }
 

@@ -18,6 +18,7 @@ pub(crate) mod digest;
 pub mod enabled;
 pub mod filesystem;
 pub mod inspect;
+pub mod named;
 pub mod s3;
 pub mod swift;
 
@@ -30,6 +31,7 @@ use sha2::Digest;
 
 pub use enabled::EnabledStores;
 pub use filesystem::{FileStream, FsStore};
+pub use named::NamedStore;
 pub use s3::{S3Location, S3Store};
 pub use swift::{SwiftLocation, SwiftStore};
 

@@ -25,6 +25,7 @@ mod locations;
 mod members;
 mod metadefs;
 mod metrics;
+mod multistore;
 mod notifications;
 mod patch;
 mod policy;

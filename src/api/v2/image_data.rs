@@ -26,14 +26,16 @@ pub async fn upload(
     // Glance's first check: the declared size against `image_size_total`.
     quotas::enforce_size_total(&state, &ctx, content_length(&req).unwrap_or(0)).await?;
     // Multi-store mode: the target store (header, else the default) must be enabled.
-    if let Some(b) = &state.config.backend {
+    let mut store = None;
+    if state.config.backend.is_some() {
         if let Some(h) = req.headers().get("x-image-meta-store") {
-            let named = String::from_utf8_lossy(h.as_bytes());
-            if named != b.id {
+            let named = String::from_utf8_lossy(h.as_bytes()).into_owned();
+            if state.store.named(&named).is_none() {
                 return Err(Error::bad_request(format!(
                     "Unknown scheme '{named}' found in URI"
                 )));
             }
+            store = Some(named);
         }
     }
     let id = path.into_inner();
@@ -42,7 +44,16 @@ pub async fn upload(
     let _slot = transfer::admit_transfer(&state, &ctx, &id, "upload_image", None).await?;
     let declared = content_length(&req);
     let body = payload.map_err(body_error);
-    data::upload(&state, ctx, id, declared, body, abandoned_answer(&req)).await?;
+    data::upload(
+        &state,
+        ctx,
+        id,
+        store,
+        declared,
+        body,
+        abandoned_answer(&req),
+    )
+    .await?;
     Ok(no_content())
 }
 

@@ -38,15 +38,18 @@ pub async fn create(
     if !methods.is_empty() {
         b.insert_header(("OpenStack-image-import-methods", methods));
     }
-    if let Some(id) = state.config.backend_id() {
-        b.insert_header(("OpenStack-image-store-ids", id.to_owned()));
+    if state.config.backend.is_some() {
+        let ids: Vec<&str> = state
+            .store
+            .backends()
+            .iter()
+            .map(|n| n.id.as_str())
+            .collect();
+        b.insert_header(("OpenStack-image-store-ids", ids.join(",")));
     }
     // A new image has no location yet: no query, but `locations: []` as Glance shows.
     let shown = image_locations::Shown::without_locations(&state);
-    Ok(json::respond(
-        b,
-        &views::ImageView::with(&image, state.config.backend_id(), &shown),
-    ))
+    Ok(json::respond(b, &views::ImageView::with(&image, &shown)))
 }
 
 pub async fn list(
@@ -79,7 +82,7 @@ pub async fn list(
     let body = ImageList {
         images: images
             .iter()
-            .map(|img| views::ImageView::with(img, state.config.backend_id(), &shown))
+            .map(|img| views::ImageView::with(img, &shown))
             .collect(),
         first: list_query::first_link("/v2/images", &params),
         schema: "/v2/schemas/images",
@@ -109,7 +112,7 @@ pub async fn show(
     let shown = image_locations::shown(&state, &ctx, std::slice::from_ref(&image)).await?;
     Ok(json::respond(
         HttpResponse::Ok(),
-        &views::ImageView::with(&image, state.config.backend_id(), &shown),
+        &views::ImageView::with(&image, &shown),
     ))
 }
 
@@ -134,7 +137,7 @@ pub async fn update(
     let shown = image_locations::shown(&state, &ctx, std::slice::from_ref(&image)).await?;
     Ok(json::respond(
         HttpResponse::Ok(),
-        &views::ImageView::with(&image, state.config.backend_id(), &shown),
+        &views::ImageView::with(&image, &shown),
     ))
 }
 

@@ -12,7 +12,7 @@ use crate::api::context::Ctx;
 use crate::api::json;
 use crate::api::request_id::RequestId;
 use crate::app::AppState;
-use crate::config::stores::StoreKind;
+use crate::config::backends::BackendOptions;
 use crate::domain::id::ImageId;
 use crate::domain::import::ImportRequest;
 use crate::error::Error;
@@ -38,73 +38,88 @@ pub async fn info_import(
     Ok(json::respond(HttpResponse::Ok(), &doc))
 }
 
-/// `GET /v2/info/stores`: 404 with the single unnamed store (no
-/// `enabled_backends`), as Glance; else the one named backend.
+/// `GET /v2/info/stores`: 404 with the single unnamed store (no `enabled_backends`), as
+/// Glance; else every backend, in `enabled_backends` order.
 pub async fn info_stores(
     state: web::Data<AppState>,
     Ctx(_): Ctx,
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
-    let stores = vec![store_entry(&state)?];
+    let stores = store_entries(&state)?;
     Ok(json::respond(
         HttpResponse::Ok(),
         &json!({"stores": stores}),
     ))
 }
 
-/// `GET /v2/info/stores/detail`: admins also see type, properties and weight.
+/// `GET /v2/info/stores/detail`: admins also see each store's type, properties and weight.
 pub async fn info_stores_detail(
     state: web::Data<AppState>,
     Ctx(ctx): Ctx,
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
-    let mut store = store_entry(&state)?;
+    let mut stores = store_entries(&state)?;
     state
         .policy
         .enforce("stores_info_detail", &ctx, &project_target(&ctx))?;
-    // glance's discovery: each kind's properties, sizes in bytes as glance_store holds them.
-    let stores = &state.config.stores;
-    store["type"] = stores.default.as_str().into();
-    store["properties"] = match (&stores.s3, &stores.swift) {
-        (Some(s3), _) if stores.default == StoreKind::S3 => json!({
+    for (entry, b) in stores.iter_mut().zip(&state.config.named_backends()) {
+        entry["type"] = b.kind.as_str().into();
+        entry["properties"] = properties(&b.options);
+        entry["weight"] = b.weight.into();
+    }
+    Ok(json::respond(
+        HttpResponse::Ok(),
+        &json!({"stores": stores}),
+    ))
+}
+
+/// glance's discovery: each kind's properties, sizes in bytes as glance_store holds them.
+fn properties(options: &BackendOptions) -> serde_json::Value {
+    match options {
+        BackendOptions::S3(s3) => json!({
             "s3_store_large_object_size": s3.large_object_size,
             "s3_store_large_object_chunk_size": s3.large_object_chunk_size,
             "s3_store_thread_pools": 10,
         }),
-        (_, Some(swift)) if stores.default == StoreKind::Swift => json!({
+        BackendOptions::Swift(swift) => json!({
             "container": swift.container,
             "large_object_size": swift.large_object_size,
             "large_object_chunk_size": swift.large_object_chunk_size,
         }),
-        _ => json!({
-            "data_dir": state.config.filesystem_store_datadir.display().to_string(),
+        BackendOptions::File { datadir, .. } => json!({
+            "data_dir": datadir.display().to_string(),
             // glance_store's defaults for a file store.
             "chunk_size": 65536,
             "thin_provisioning": false,
         }),
-    };
-    store["weight"] = stores.weight.into();
-    Ok(json::respond(
-        HttpResponse::Ok(),
-        &json!({"stores": [store]}),
-    ))
+    }
 }
 
-/// The backend as `/v2/info/stores` lists it (`default` is the string "true").
-fn store_entry(state: &AppState) -> Result<serde_json::Value, Error> {
-    let Some(b) = &state.config.backend else {
+/// The backends as `/v2/info/stores` lists them (the default one's `default` is the string
+/// "true").
+fn store_entries(state: &AppState) -> Result<Vec<serde_json::Value>, Error> {
+    if state.config.backend.is_none() {
         return Err(Error::not_found(
             "Multi backend is not supported at this site.",
         ));
-    };
-    let mut store = json!({"id": b.id});
-    if let Some(d) = &b.description {
-        store["description"] = d.clone().into();
     }
-    store["default"] = "true".into();
-    Ok(store)
+    Ok(state
+        .config
+        .named_backends()
+        .iter()
+        .map(|b| {
+            let mut store = json!({"id": b.id});
+            if let Some(d) = &b.description {
+                store["description"] = d.clone().into();
+            }
+            if state.config.backend_id() == Some(b.id.as_str()) {
+                store["default"] = "true".into();
+            }
+            store
+        })
+        .collect())
 }
 
 /// `PUT /v2/images/{id}/stage`: 204.

@@ -8,6 +8,7 @@ pub mod locations;
 pub mod members;
 pub mod metadefs;
 pub mod schemas;
+pub mod stores;
 pub mod tasks;
 pub mod usage;
 pub mod views;
@@ -166,6 +167,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(
             resource("/info/stores/detail", "GET").route(web::get().to(import::info_stores_detail)),
+        )
+        .service(
+            resource("/stores/{store_id}/{id}", "DELETE")
+                .route(web::delete().to(stores::delete_from_store)),
         )
         .service(resource("/images/{id}/stage", "PUT").route(web::put().to(import::stage)))
         .service(resource("/images/{id}/import", "POST").route(web::post().to(import::import)))

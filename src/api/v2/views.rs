@@ -7,7 +7,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::domain::image::{Image, ImageStatus};
+use crate::domain::image::Image;
 use crate::domain::member::Member;
 use crate::domain::member_ext::MemberExt;
 use crate::service::image_locations::{Shown, ShownLocation};
@@ -52,11 +52,11 @@ impl fmt::Display for Timestamp<'_> {
 /// `serde_json::Value` first (allocating, hashing and dropping every key) was a fifth of a
 /// 1,000-image list.
 ///
-/// `backend`: the named store of multi-store mode; an image whose data is in
-/// it lists it as `stores`, after the other keys (Glance adds it last).
+/// `stores`: multi-store mode's stores holding the image's data, comma-separated in read
+/// order, shown after the other keys (Glance adds it last).
 pub struct ImageView<'a> {
     pub img: &'a Image,
-    pub backend: Option<&'a str>,
+    pub stores: Option<&'a str>,
     /// `direct_url` (`show_image_direct_url`, for callers `get_image_location` allows).
     pub direct_url: Option<&'a str>,
     /// `locations` (`show_multiple_locations`).
@@ -64,11 +64,11 @@ pub struct ImageView<'a> {
 }
 
 impl<'a> ImageView<'a> {
-    /// The view of `img` with the locations `shown` holds for it.
-    pub fn with(img: &'a Image, backend: Option<&'a str>, shown: &'a Shown) -> Self {
+    /// The view of `img` with the locations (and stores) `shown` holds for it.
+    pub fn with(img: &'a Image, shown: &'a Shown) -> Self {
         ImageView {
             img,
-            backend,
+            stores: shown.stores(&img.id),
             direct_url: shown.direct_url(&img.id),
             locations: shown.locations(&img.id),
         }
@@ -115,12 +115,8 @@ impl Serialize for ImageView<'_> {
         m.serialize_entry("self", &Display(format_args!("/v2/images/{}", img.id)))?;
         m.serialize_entry("file", &Display(format_args!("/v2/images/{}/file", img.id)))?;
         m.serialize_entry("schema", "/v2/schemas/image")?;
-        if let Some(id) = self.backend {
-            if img.has_data()
-                && matches!(img.status, ImageStatus::Active | ImageStatus::Deactivated)
-            {
-                m.serialize_entry("stores", id)?;
-            }
+        if let Some(stores) = self.stores {
+            m.serialize_entry("stores", stores)?;
         }
         m.end()
     }
@@ -136,10 +132,10 @@ impl<T: fmt::Display> Serialize for Display<T> {
 }
 
 /// The image view as a JSON value, for callers that inspect or embed it.
-pub fn image(img: &Image, backend: Option<&str>) -> Value {
+pub fn image(img: &Image, stores: Option<&str>) -> Value {
     serde_json::to_value(ImageView {
         img,
-        backend,
+        stores,
         direct_url: None,
         locations: None,
     })
@@ -276,7 +272,7 @@ mod tests {
         img.tags.insert("t1".into());
         let out = crate::api::json::to_string(&ImageView {
             img: &img,
-            backend: Some("local"),
+            stores: None,
             direct_url: None,
             locations: None,
         });
