@@ -106,6 +106,14 @@ pub async fn inbox(
         .await
 }
 
+/// A bulk decision's answer: the status given, each image's outcome, and whether an owner had
+/// more live shares than one request decides.
+pub struct DecisionResults {
+    pub status: MemberStatus,
+    pub results: Vec<(String, Outcome)>,
+    pub more: bool,
+}
+
 /// The outcome of one share in a bulk decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -128,16 +136,17 @@ impl Outcome {
 
 /// `POST /v2/glint/inbox/decisions`: each named share of the caller's project gets `status`
 /// through the ordinary member update (its rules, its notification); one already in that status
-/// is left as it is. Returns each image's outcome and whether an owner had more live shares than
-/// one request decides.
+/// is left as it is. The rule is checked before `body` is read for meaning (`Decisions::parse`);
+/// both the API and the web page come through here.
 pub async fn decide(
     state: &AppState,
     ctx: RequestContext,
-    d: Decisions,
-) -> Result<(Vec<(String, Outcome)>, bool), Error> {
+    body: &serde_json::Value,
+) -> Result<DecisionResults, Error> {
     state
         .policy
         .enforce("glint:decide_inbox", &ctx, &project_target(&ctx))?;
+    let d = Decisions::parse(body)?;
     let project = project(&ctx)?;
     let (ids, more) = match d.which {
         Decided::Images(ids) => (ids, false),
@@ -198,7 +207,19 @@ pub async fn decide(
         };
         results.push((id, outcome));
     }
-    Ok((results, more))
+    Ok(DecisionResults {
+        status: d.status,
+        results,
+        more,
+    })
+}
+
+/// Whether the caller may decide its inbox's shares (`glint:decide_inbox`): the web page shows
+/// the buttons.
+pub fn may_decide(state: &AppState, ctx: &RequestContext) -> bool {
+    state
+        .policy
+        .allows("glint:decide_inbox", ctx, &project_target(ctx))
 }
 
 /// A refusal of one share is its outcome; anything else (the database down) ends the request.
