@@ -1,11 +1,14 @@
 //! The sharing extensions' inbox (`GET /v2/glint/inbox`) and its bulk decisions
 //! (`POST /v2/glint/inbox/decisions`): the caller's project's shares across images.
 
+use std::collections::HashMap;
+
 use super::members::{self, shown_ext};
 use super::share_expiry::expiry;
 use crate::app::AppState;
 use crate::db;
 use crate::db::inbox::{After, Filter};
+use crate::db::project_names::ProjectName;
 use crate::domain::context::RequestContext;
 use crate::domain::id::ImageId;
 use crate::domain::image::Image;
@@ -18,6 +21,8 @@ use crate::policy::project_target;
 /// One page of the inbox, the counts of every state, and the next page's link.
 pub struct InboxPage {
     pub shares: Vec<(Image, Member)>,
+    /// The names glint knows of the page's owner projects (`service::project_names`).
+    pub owner_names: HashMap<String, ProjectName>,
     pub counts: Vec<(&'static str, i64)>,
     pub next: Option<String>,
 }
@@ -84,6 +89,11 @@ pub async fn inbox(
                 m.ext = Some(shown_ext(&st, &m, e));
                 shares.push((image, m));
             }
+            let owners: Vec<&str> = shares
+                .iter()
+                .filter_map(|(i, _)| i.owner.as_deref())
+                .collect();
+            let owner_names = super::project_names::names(c, &owners)?;
             let mut counts = Vec::new();
             for (name, f) in [
                 ("pending", Filter::Status(MemberStatus::Pending)),
@@ -99,6 +109,7 @@ pub async fn inbox(
                 .flatten();
             Ok(InboxPage {
                 shares,
+                owner_names,
                 counts,
                 next,
             })

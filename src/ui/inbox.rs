@@ -67,7 +67,14 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
                 &s.ctx,
                 &image_target(img, &s.ctx, true),
             );
-            minijinja::context! { image => view::image(img), member => view::member(m, now), can_renew }
+            let owner_name = img
+                .owner
+                .as_ref()
+                .and_then(|o| page_data.owner_names.get(o))
+                .map(|p| p.name.clone());
+            minijinja::context! {
+                image => view::image(img), member => view::member(m, now), can_renew, owner_name
+            }
         })
         .collect();
     let counts: std::collections::BTreeMap<&str, i64> = page_data.counts.iter().copied().collect();

@@ -24,8 +24,10 @@ pub const EXTENSIONS: &[&str] = &[
     "member-expiry",
     "member-note",
     "member-renewal-request",
+    "member-last-download",
     "inbox",
     "inbox-decisions",
+    "inbox-owner-names",
     "share-policy",
     "share-events",
     "batch-share",
@@ -66,15 +68,23 @@ pub async fn inbox(
         .shares
         .iter()
         .map(|(img, m)| {
+            let mut image = json!({
+                "id": img.id,
+                "name": img.name,
+                "owner": img.owner,
+                "size": img.size,
+                "disk_format": img.disk_format,
+                "created_at": views::timestamp(&img.created_at),
+            });
+            // The owner's name when glint has seen it (a token of that project, a lookup).
+            if let Some(p) = img.owner.as_ref().and_then(|o| page.owner_names.get(o)) {
+                image["owner_name"] = json!(p.name);
+                if let Some(d) = &p.domain_id {
+                    image["owner_domain_id"] = json!(d);
+                }
+            }
             json!({
-                "image": {
-                    "id": img.id,
-                    "name": img.name,
-                    "owner": img.owner,
-                    "size": img.size,
-                    "disk_format": img.disk_format,
-                    "created_at": views::timestamp(&img.created_at),
-                },
+                "image": image,
                 "member": serde_json::to_value(views::member(m)).unwrap_or(Value::Null),
             })
         })
@@ -211,7 +221,7 @@ pub async fn share_events(
                 "id": e.id,
                 "at": views::timestamp(&e.at),
                 "action": e.action,
-                "image_id": e.image_id,
+                "image_id": e.image(),
                 "owner": e.owner,
                 "member_id": e.member,
                 "actor": {"user_id": e.actor_user, "project_id": e.actor_project},
