@@ -37,6 +37,9 @@ pub struct AppState {
     pub property_rules: Option<Arc<crate::domain::property_protection::PropertyRules>>,
     /// The sharing extensions' webhook worker's queue (`service::webhooks`).
     pub webhooks: Arc<crate::service::serial_worker::SerialWorker>,
+    /// What keeps the sharing extensions' bookkeeping (project names, last downloads) from
+    /// writing on every request.
+    pub throttles: Arc<crate::service::throttle::Throttles>,
 }
 
 impl AppState {

@@ -305,5 +305,6 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
         staging: Arc::new(staging),
         policy: Arc::new(policy),
         property_rules,
+        throttles: Arc::default(),
     })
 }

@@ -137,6 +137,7 @@ impl FromRequest for Ctx {
             };
             match tokens.validate(&token).await {
                 Ok(identity) => {
+                    crate::service::project_names::seen_token(&state, &identity);
                     let mut ctx = context_of(&identity);
                     remember(&req, &mut ctx);
                     Ok(Ctx(ctx))

@@ -20,6 +20,7 @@ diesel::table! {
         policy -> Nullable<Text>,
         reminded_secs -> Nullable<BigInt>,
         via -> Nullable<Text>,
+        last_download_at -> Nullable<Timestamp>,
     }
 }
 
@@ -46,6 +47,8 @@ struct ExtRow {
     policy: Option<String>,
     reminded_secs: Option<i64>,
     via: Option<String>,
+    #[diesel(deserialize_as = OptTs)]
+    last_download_at: Option<NaiveDateTime>,
 }
 
 impl ExtRow {
@@ -58,6 +61,7 @@ impl ExtRow {
             policy: self.policy.as_deref().and_then(Mark::parse),
             reminded: self.reminded_secs.and_then(|s| u64::try_from(s).ok()),
             via: Origin::parse(self.via.as_deref()),
+            last_download_at: self.last_download_at,
         };
         (self.member, ext)
     }
@@ -84,9 +88,48 @@ pub fn put(
             glint_member_ext::policy.eq(ext.policy.map(Mark::as_str)),
             glint_member_ext::reminded_secs.eq(ext.reminded.and_then(|s| i64::try_from(s).ok())),
             glint_member_ext::via.eq((ext.via != Origin::Direct).then(|| ext.via.as_str())),
+            glint_member_ext::last_download_at.eq(OptDbTime(ext.last_download_at)),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// The member downloaded the image at `at`: recorded unless a download at or after `since` is
+/// already (another process wrote it). The share's row is made if it had none.
+pub fn downloaded(
+    conn: &mut DbConn,
+    image_id: &str,
+    member: &str,
+    at: NaiveDateTime,
+    since: NaiveDateTime,
+) -> Result<(), DbError> {
+    let row = glint_member_ext::table
+        .filter(glint_member_ext::image_id.eq(image_id))
+        .filter(glint_member_ext::member.eq(member));
+    let changed = diesel::update(
+        row.filter(
+            glint_member_ext::last_download_at
+                .is_null()
+                .or(glint_member_ext::last_download_at.lt(DbTime(since))),
+        ),
+    )
+    .set(glint_member_ext::last_download_at.eq(DbTime(at)))
+    .execute(conn)?;
+    if changed > 0 || row.count().get_result::<i64>(conn)? > 0 {
+        return Ok(());
+    }
+    let inserted = diesel::insert_into(glint_member_ext::table)
+        .values((
+            glint_member_ext::image_id.eq(image_id),
+            glint_member_ext::member.eq(member),
+            glint_member_ext::renewal_requested.eq(false),
+            glint_member_ext::last_download_at.eq(DbTime(at)),
+        ))
+        .execute(conn);
+    match inserted.map_err(DbError::from) {
+        Ok(_) | Err(DbError::Duplicate(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 pub fn remove(conn: &mut DbConn, image_id: &str, member: &str) -> Result<(), DbError> {

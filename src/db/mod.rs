@@ -14,6 +14,7 @@ pub mod members;
 pub mod metadefs;
 pub mod models;
 mod pool;
+pub mod project_names;
 pub mod schema;
 pub mod share_events;
 pub mod share_policy;

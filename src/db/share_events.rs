@@ -48,6 +48,13 @@ pub struct Event {
     pub to_state: Option<String>,
 }
 
+impl Event {
+    /// The image the event is about; none for a trust-policy change.
+    pub fn image(&self) -> Option<&str> {
+        Some(self.image_id.as_str()).filter(|i| *i != crate::domain::share_event::NO_IMAGE)
+    }
+}
+
 pub fn record(conn: &mut DbConn, ev: &NewEvent) -> Result<(), DbError> {
     let text = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string());
     diesel::insert_into(e::table)

@@ -82,11 +82,28 @@ pub fn insert(conn: &mut DbConn, h: &Webhook) -> Result<(), DbError> {
 
 /// The webhooks of `projects`, oldest first.
 pub fn of_projects(conn: &mut DbConn, projects: &[&str]) -> Result<Vec<Webhook>, DbError> {
-    Ok(w::table
-        .filter(w::project_id.eq_any(projects))
-        .order((w::created_at.asc(), w::id.asc()))
-        .select(Webhook::as_select())
-        .load(conn)?)
+    let order = (w::created_at.asc(), w::id.asc());
+    // One change's event names one or two projects (owner, member): for them, statements of a
+    // fixed shape, which the connection prepares once. `IN` with a list is prepared anew each
+    // time (it is not cacheable), and this lookup runs after every share change.
+    Ok(match projects {
+        [] => Vec::new(),
+        [p] => w::table
+            .filter(w::project_id.eq(*p))
+            .order(order)
+            .select(Webhook::as_select())
+            .load(conn)?,
+        [a, b] => w::table
+            .filter(w::project_id.eq(*a).or(w::project_id.eq(*b)))
+            .order(order)
+            .select(Webhook::as_select())
+            .load(conn)?,
+        more => w::table
+            .filter(w::project_id.eq_any(more))
+            .order(order)
+            .select(Webhook::as_select())
+            .load(conn)?,
+    })
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<Webhook>, DbError> {

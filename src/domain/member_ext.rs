@@ -25,6 +25,9 @@ pub struct MemberExt {
     pub reminded: Option<u64>,
     /// How the share was made (`os_glint.via`): shown only when not an ordinary create.
     pub via: Origin,
+    /// When the member last started a download of the image (at most a minute late:
+    /// `service::share_downloads`); none if it never did.
+    pub last_download_at: Option<NaiveDateTime>,
 }
 
 /// How a share was made: an ordinary member create, or `POST /v2/glint/shares`.
@@ -67,6 +70,7 @@ impl MemberExt {
             && !self.renewal_requested
             && self.policy.is_none()
             && self.via == Origin::Direct
+            && self.last_download_at.is_none()
     }
 
     /// With `pending_ttl`, a pending offer ends `ttl` after it was made: its effective expiry is
@@ -121,6 +125,7 @@ impl MemberExt {
             policy: None,
             reminded: None,
             via: Origin::Direct,
+            last_download_at: None,
         })
     }
 
@@ -299,6 +304,7 @@ mod tests {
             policy: None,
             reminded: Some(86_400),
             via: Origin::Direct,
+            last_download_at: None,
         };
         let owner = |v: Value| base.change(&json!({ "os_glint": v }), Side::Owner, now());
         let member = |v: Value| base.change(&json!({ "os_glint": v }), Side::Member, now());

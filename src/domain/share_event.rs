@@ -24,6 +24,9 @@ pub enum Action {
     Delete,
     /// Removed by the sweep after its expiry and `expired_retention`.
     Purge,
+    /// A recipient project's trust policy changed (`PUT /v2/glint/projects/{id}/share-policy`):
+    /// no image; `member_id` is the project, `from`/`to` the policy before and after.
+    PolicyUpdate,
 }
 
 impl Action {
@@ -34,6 +37,7 @@ impl Action {
             Action::Change => "member.change",
             Action::Delete => "member.delete",
             Action::Purge => "member.purge",
+            Action::PolicyUpdate => "share_policy.update",
         }
     }
 }
@@ -156,6 +160,33 @@ impl NewEvent {
         }
     }
 }
+
+impl NewEvent {
+    /// `ctx` changed `project`'s trust policy from `from` (none: never set) to `to`. The owner
+    /// is left empty, so the owners the policy names never read it; the project and admins do.
+    pub fn policy_update(
+        ctx: &RequestContext,
+        at: NaiveDateTime,
+        project: &str,
+        from: Option<Value>,
+        to: Value,
+    ) -> NewEvent {
+        NewEvent::new(
+            Some(ctx),
+            at,
+            Action::PolicyUpdate,
+            Via::Direct,
+            NO_IMAGE,
+            None,
+            project,
+            from,
+            Some(to),
+        )
+    }
+}
+
+/// The image id recorded for an event about no image (the column is required).
+pub const NO_IMAGE: &str = "";
 
 /// `GET /v2/glint/share-events` query string.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -328,6 +359,7 @@ mod tests {
             policy: Some(Mark::AutoAccepted),
             reminded: None,
             via: crate::domain::member_ext::Origin::Direct,
+            last_download_at: None,
         };
         assert_eq!(
             state(MemberStatus::Accepted, &ext),

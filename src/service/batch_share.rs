@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::access::load_visible_row;
 use super::images::now;
@@ -41,14 +41,37 @@ pub struct PairResult {
     pub outcome: Outcome,
 }
 
-pub async fn share(
+/// A batch's answer: one result per pair, and whether it was a dry run.
+pub struct Shared {
+    pub results: Vec<PairResult>,
+    pub dry_run: bool,
+}
+
+/// Whether the caller may share in batches (`glint:batch_share`): the web page shows the form.
+pub fn allowed(state: &AppState, ctx: &RequestContext) -> bool {
+    state
+        .policy
+        .allows("glint:batch_share", ctx, &project_target(ctx))
+}
+
+/// Share `body`'s images with its targets (`BatchShare::parse`). The rule is checked before the
+/// body is read for meaning, so a caller who may not share learns nothing from its mistakes;
+/// both the API and the web page come through here.
+pub async fn share(state: &AppState, ctx: RequestContext, body: &Value) -> Result<Shared, Error> {
+    state
+        .policy
+        .enforce("glint:batch_share", &ctx, &project_target(&ctx))?;
+    let req = BatchShare::parse(body, chrono::Utc::now().naive_utc())?;
+    let dry_run = req.dry_run;
+    let results = share_parsed(state, ctx, req).await?;
+    Ok(Shared { results, dry_run })
+}
+
+async fn share_parsed(
     state: &AppState,
     ctx: RequestContext,
     req: BatchShare,
 ) -> Result<Vec<PairResult>, Error> {
-    state
-        .policy
-        .enforce("glint:batch_share", &ctx, &project_target(&ctx))?;
     let resolved = super::projects::resolve(state, &req.targets).await?;
     // A project named twice (by id and by name) is decided once.
     let mut members: Vec<String> = Vec::new();

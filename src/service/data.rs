@@ -260,7 +260,7 @@ pub async fn download(
     let st = state.clone();
     let rid = id.clone();
     let receiver = (ctx.project_id.clone(), ctx.user_id.clone());
-    let (image, locations) = state
+    let (image, locations, as_member) = state
         .read(move |conn| {
             let msg = format!("No image found with ID {rid}");
             let v = load_visible(conn, &st, &ctx, &rid, &msg, false)?;
@@ -271,7 +271,8 @@ pub async fn download(
                 ));
             }
             let locations = db::locations::recorded(conn, &rid)?;
-            Ok((v.image, locations))
+            let as_member = v.caller_is_member(&ctx);
+            Ok((v.image, locations, as_member))
         })
         .await?;
     if !image.has_data()
@@ -292,6 +293,9 @@ pub async fn download(
         Err(StoreError::RangeNotSatisfiable { size }) => return Err(invalid_range(size)),
         Err(other) => return Err(Error::internal(format!("image store failure: {other}"))),
     };
+    if let (true, Some(member)) = (as_member, &receiver.0) {
+        super::share_downloads::downloaded(state, &image.id, member);
+    }
     let expected = range.map_or(total, |(s, e)| e - s + 1);
     let checksum = image.checksum.clone();
     let body = announce_send(state.notifier.clone(), image, expected, receiver, body);

@@ -1,11 +1,14 @@
 //! The sharing extensions' inbox (`GET /v2/glint/inbox`) and its bulk decisions
 //! (`POST /v2/glint/inbox/decisions`): the caller's project's shares across images.
 
+use std::collections::HashMap;
+
 use super::members::{self, shown_ext};
 use super::share_expiry::expiry;
 use crate::app::AppState;
 use crate::db;
 use crate::db::inbox::{After, Filter};
+use crate::db::project_names::ProjectName;
 use crate::domain::context::RequestContext;
 use crate::domain::id::ImageId;
 use crate::domain::image::Image;
@@ -18,6 +21,8 @@ use crate::policy::project_target;
 /// One page of the inbox, the counts of every state, and the next page's link.
 pub struct InboxPage {
     pub shares: Vec<(Image, Member)>,
+    /// The names glint knows of the page's owner projects (`service::project_names`).
+    pub owner_names: HashMap<String, ProjectName>,
     pub counts: Vec<(&'static str, i64)>,
     pub next: Option<String>,
 }
@@ -84,6 +89,11 @@ pub async fn inbox(
                 m.ext = Some(shown_ext(&st, &m, e));
                 shares.push((image, m));
             }
+            let owners: Vec<&str> = shares
+                .iter()
+                .filter_map(|(i, _)| i.owner.as_deref())
+                .collect();
+            let owner_names = super::project_names::names(c, &owners)?;
             let mut counts = Vec::new();
             for (name, f) in [
                 ("pending", Filter::Status(MemberStatus::Pending)),
@@ -99,11 +109,20 @@ pub async fn inbox(
                 .flatten();
             Ok(InboxPage {
                 shares,
+                owner_names,
                 counts,
                 next,
             })
         })
         .await
+}
+
+/// A bulk decision's answer: the status given, each image's outcome, and whether an owner had
+/// more live shares than one request decides.
+pub struct DecisionResults {
+    pub status: MemberStatus,
+    pub results: Vec<(String, Outcome)>,
+    pub more: bool,
 }
 
 /// The outcome of one share in a bulk decision.
@@ -128,16 +147,17 @@ impl Outcome {
 
 /// `POST /v2/glint/inbox/decisions`: each named share of the caller's project gets `status`
 /// through the ordinary member update (its rules, its notification); one already in that status
-/// is left as it is. Returns each image's outcome and whether an owner had more live shares than
-/// one request decides.
+/// is left as it is. The rule is checked before `body` is read for meaning (`Decisions::parse`);
+/// both the API and the web page come through here.
 pub async fn decide(
     state: &AppState,
     ctx: RequestContext,
-    d: Decisions,
-) -> Result<(Vec<(String, Outcome)>, bool), Error> {
+    body: &serde_json::Value,
+) -> Result<DecisionResults, Error> {
     state
         .policy
         .enforce("glint:decide_inbox", &ctx, &project_target(&ctx))?;
+    let d = Decisions::parse(body)?;
     let project = project(&ctx)?;
     let (ids, more) = match d.which {
         Decided::Images(ids) => (ids, false),
@@ -198,7 +218,19 @@ pub async fn decide(
         };
         results.push((id, outcome));
     }
-    Ok((results, more))
+    Ok(DecisionResults {
+        status: d.status,
+        results,
+        more,
+    })
+}
+
+/// Whether the caller may decide its inbox's shares (`glint:decide_inbox`): the web page shows
+/// the buttons.
+pub fn may_decide(state: &AppState, ctx: &RequestContext) -> bool {
+    state
+        .policy
+        .allows("glint:decide_inbox", ctx, &project_target(ctx))
 }
 
 /// A refusal of one share is its outcome; anything else (the database down) ends the request.

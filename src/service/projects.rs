@@ -79,6 +79,8 @@ pub async fn resolve(state: &AppState, targets: &[Target]) -> Result<Vec<Option<
                 };
                 let found = k.project_by_name(name, domain).await.map_err(unavailable)?;
                 found.map(|p| {
+                    let shown = p.name.as_deref().unwrap_or(name);
+                    super::project_names::seen(state, &p.id, shown, p.domain_id.as_deref());
                     known.insert(p.id.clone(), Some(p.enabled));
                     p.id
                 })

@@ -2,10 +2,12 @@
 //! and their one effect: what becomes of an offer when it is made (`members::create`).
 
 use super::images::now;
+use super::share_events::record;
 use crate::app::AppState;
 use crate::db::{self, share_policy::Stored, DbConn};
 use crate::domain::context::RequestContext;
 use crate::domain::member::MAX_MEMBER_ID_LEN;
+use crate::domain::share_event::NewEvent;
 use crate::domain::share_policy::{Offer, Offerer, SharePolicy};
 use crate::error::Error;
 use crate::policy::new_image_target;
@@ -54,12 +56,14 @@ pub async fn put(
         .policy
         .enforce("glint:set_share_policy", &ctx, &target(&project))?;
     let policy = SharePolicy::parse(&body)?;
+    let st = state.clone();
     state
         .write(move |c| {
             let own = ctx.project() == Some(project.as_str());
+            let before = db::share_policy::get(c, &project)?;
             let domain_id = match own {
                 true => ctx.project_domain_id.clone(),
-                false => db::share_policy::get(c, &project)?.and_then(|s| s.domain_id),
+                false => before.as_ref().and_then(|s| s.domain_id.clone()),
             };
             let stored = Stored {
                 policy,
@@ -68,6 +72,15 @@ pub async fn put(
                 updated_by: ctx.user_id.clone(),
             };
             db::share_policy::put(c, &project, &stored)?;
+            // A change is history (the same policy again is not).
+            if before.as_ref().map(|b| &b.policy) != Some(&stored.policy) {
+                let from = before.map(|b| b.policy.to_json());
+                let to = stored.policy.to_json();
+                let at = stored.updated_at;
+                record(c, &st, || {
+                    NewEvent::policy_update(&ctx, at, &project, from, to)
+                })?;
+            }
             Ok(stored)
         })
         .await

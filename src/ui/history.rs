@@ -52,7 +52,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
                 at => timestamp(&e.at),
                 action => e.action,
                 via => e.via,
-                image_id => e.image_id,
+                image_id => e.image(),
                 owner => e.owner,
                 member_id => e.member,
                 actor_user => e.actor_user,

@@ -12,9 +12,9 @@ use super::forms::Fields;
 use super::{page, session, view};
 use crate::app::AppState;
 use crate::domain::id::ImageId;
-use crate::domain::inbox_query::{Decisions, InboxQuery};
+use crate::domain::inbox_query::InboxQuery;
 use crate::error::Error;
-use crate::policy::{image_target, project_target};
+use crate::policy::image_target;
 use crate::service::inbox::{self, Outcome};
 
 /// The query keys the inbox reads (`InboxQuery`); the page's own (`done`, counts) are not passed on.
@@ -67,7 +67,14 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
                 &s.ctx,
                 &image_target(img, &s.ctx, true),
             );
-            minijinja::context! { image => view::image(img), member => view::member(m, now), can_renew }
+            let owner_name = img
+                .owner
+                .as_ref()
+                .and_then(|o| page_data.owner_names.get(o))
+                .map(|p| p.name.clone());
+            minijinja::context! {
+                image => view::image(img), member => view::member(m, now), can_renew, owner_name
+            }
         })
         .collect();
     let counts: std::collections::BTreeMap<&str, i64> = page_data.counts.iter().copied().collect();
@@ -76,9 +83,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
         .next
         .as_deref()
         .and_then(|n| n.split_once('?').map(|(_, q)| q.to_owned()));
-    let can_decide = state
-        .policy
-        .allows("glint:decide_inbox", &s.ctx, &project_target(&s.ctx));
+    let can_decide = inbox::may_decide(&state, &s.ctx);
     page::render(
         &req,
         &state,
@@ -149,22 +154,11 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -
         let e = Error::bad_request("Select at least one share first.");
         return page::error(&req, &state, Some(&s), e);
     }
-    // The rule before the form's content, as the API checks it before the body.
-    if let Err(e) = state
-        .policy
-        .enforce("glint:decide_inbox", &s.ctx, &project_target(&s.ctx))
-    {
-        return page::error(&req, &state, Some(&s), e);
-    }
-    let d = match Decisions::parse(&body) {
-        Ok(d) => d,
-        Err(e) => return page::error(&req, &state, Some(&s), e),
-    };
-    let done = d.status.as_str();
-    let (results, more) = match inbox::decide(&state, s.ctx.clone(), d).await {
+    let decided = match inbox::decide(&state, s.ctx.clone(), &body).await {
         Ok(r) => r,
         Err(e) => return page::error(&req, &state, Some(&s), e),
     };
+    let (done, results, more) = (decided.status.as_str(), decided.results, decided.more);
     let count = |o: Outcome| results.iter().filter(|(_, x)| *x == o).count();
     let failed = count(Outcome::NotFound) + count(Outcome::Forbidden);
     let back = format!(

@@ -12,13 +12,13 @@ use serde_json::json;
 use super::forms::Fields;
 use super::{page, session, view};
 use crate::app::AppState;
-use crate::domain::batch_share::{BatchShare, Outcome, Target};
+use crate::domain::batch_share::{Outcome, Target};
 use crate::domain::id::ImageId;
 use crate::domain::list_query::{self, ListDefaults};
 use crate::domain::member_ext::MemberExt;
 use crate::domain::ui_form::expiry;
 use crate::error::Error;
-use crate::policy::{image_target, project_target};
+use crate::policy::image_target;
 use crate::service::{batch_share, images, members};
 
 pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -77,9 +77,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
         query_value(&req, "done").filter(|d| ["added", "changed", "removed"].contains(&d.as_str()));
     let full = i64::try_from(imgs.len()).unwrap_or(i64::MAX) >= state.config.limit_param_default;
     let next_marker = imgs.last().filter(|_| full).map(|i| i.id.clone());
-    let can_batch = state
-        .policy
-        .allows("glint:batch_share", &s.ctx, &project_target(&s.ctx));
+    let can_batch = batch_share::allowed(&state, &s.ctx);
     page::render(
         &req,
         &state,
@@ -196,18 +194,9 @@ pub async fn batch(req: HttpRequest, state: web::Data<AppState>, body: Bytes) ->
         Ok(s) => s,
         Err(r) => return page::refused(&req, &state, r),
     };
-    let shared = async {
-        state
-            .policy
-            .enforce("glint:batch_share", &s.ctx, &project_target(&s.ctx))?;
-        let b = BatchShare::parse(&batch_body(&f), chrono::Utc::now().naive_utc())?;
-        let dry_run = b.dry_run;
-        batch_share::share(&state, s.ctx.clone(), b)
-            .await
-            .map(|r| (r, dry_run))
-    };
-    let (results, dry_run) = match shared.await {
-        Ok(r) => r,
+    let (results, dry_run) = match batch_share::share(&state, s.ctx.clone(), &batch_body(&f)).await
+    {
+        Ok(r) => (r.results, r.dry_run),
         Err(e) => return page::error(&req, &state, Some(&s), e),
     };
     let counts: Vec<_> = Outcome::ALL

@@ -40,6 +40,7 @@ mod sharing_ext;
 mod sharing_history;
 mod sharing_member_check;
 mod sharing_protection;
+mod sharing_recipient;
 mod sharing_reminders;
 mod sharing_trust;
 mod sharing_webhooks;

@@ -343,8 +343,9 @@ async fn on_discovery_and_schemas_declare_the_extensions() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         v,
-        json!({"extensions": ["member-expiry", "member-note", "member-renewal-request", "inbox",
-                              "inbox-decisions", "share-policy", "share-events", "batch-share",
+        json!({"extensions": ["member-expiry", "member-note", "member-renewal-request",
+                              "member-last-download", "inbox", "inbox-decisions",
+                              "inbox-owner-names", "share-policy", "share-events", "batch-share",
                               "webhooks"],
                "limits": {"note_max_chars": 1000, "decisions_max_images": 100,
                           "share_policy_max_ids": 100, "batch_max_images": 100,

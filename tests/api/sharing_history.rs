@@ -202,9 +202,12 @@ crate::backend_test!(
             chrono::DateTime::parse_from_rfc3339(e["at"].as_str().unwrap()).unwrap();
         }
 
-        // Each side reads its own: p2 the five naming it, p3 the one naming it.
+        // Each side reads its own: p2 the five naming it, p3 the one naming it and the change of
+        // its own trust policy.
         assert_eq!(events(&member, "").await.len(), 5);
-        assert_eq!(events(&trusting, "").await.len(), 1);
+        let p3 = events(&trusting, "").await;
+        assert_eq!(p3.len(), 2);
+        assert_eq!(p3[0]["action"], "share_policy.update");
         assert_eq!(events(&owner, "?member_id=p3").await.len(), 1);
 
         // Keyset paging, bounded by the limit.

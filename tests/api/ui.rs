@@ -892,6 +892,28 @@ crate::backend_test!(
         let (s, html) = bob_page.get("/glint/ui/inbox?status=hidden&limit=5").await;
         assert_eq!(s, 200);
         assert!(html.contains("img-a") && html.contains("img-c") && html.contains("name=\"one\""));
+        // The offers name their owner, learnt from alice's token (recorded off the request path).
+        let owner = format!(
+            "<span class=\"name\">alpha</span><br><code>{}</code>",
+            var(&env, "ALPHA_PROJECT_ID")
+        );
+        let mut named = false;
+        for _ in 0..50 {
+            let (_, html) = bob_page.get("/glint/ui/inbox?status=hidden&limit=5").await;
+            if html.contains(&owner) {
+                named = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(named, "the owner's name in bob's inbox");
+        // Bob's history has the change of his trust policy, about no image.
+        let (s, html) = bob_page.get("/glint/ui/history").await;
+        assert_eq!(s, 200);
+        assert!(html.contains("share_policy.update"), "{html}");
+        // Alice, the owner it concerns, does not read it.
+        let (_, html) = page.get("/glint/ui/history").await;
+        assert!(!html.contains("share_policy.update"), "{html}");
     }
 );
 

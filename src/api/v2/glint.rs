@@ -4,18 +4,18 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
+use super::glint_ctx::GlintCtx;
 use super::views;
 use crate::api::body::{forbid_body, require_json};
-use crate::api::context::Ctx;
 use crate::api::json;
 use crate::app::AppState;
-use crate::domain::batch_share::{self, BatchShare, Outcome, Target};
+use crate::domain::batch_share::{self, Outcome, Target};
 use crate::domain::id::ImageId;
-use crate::domain::inbox_query::{Decisions, InboxQuery};
+use crate::domain::inbox_query::InboxQuery;
 use crate::domain::member_ext::NOTE_MAX_CHARS;
 use crate::domain::share_event::EventQuery;
 use crate::domain::share_policy::{SharePolicy, MAX_TRUSTED};
-use crate::error::{Error, Msg};
+use crate::error::Error;
 use crate::policy::project_target;
 use crate::service::{members, webhooks};
 
@@ -24,8 +24,10 @@ pub const EXTENSIONS: &[&str] = &[
     "member-expiry",
     "member-note",
     "member-renewal-request",
+    "member-last-download",
     "inbox",
     "inbox-decisions",
+    "inbox-owner-names",
     "share-policy",
     "share-events",
     "batch-share",
@@ -36,14 +38,11 @@ pub const EXTENSIONS: &[&str] = &[
 /// the share's expiry and note, the member asks for a renewal. Answers the member object.
 pub async fn change_member_ext(
     state: web::Data<AppState>,
-    Ctx(ctx): Ctx,
+    GlintCtx(ctx): GlintCtx,
     req: HttpRequest,
     path: web::Path<(ImageId, String)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
-    if !state.config.sharing.enabled {
-        return Err(Error::NotFound(Msg::Default));
-    }
     let (id, member) = path.into_inner();
     members::authorize_change_ext(&state, &ctx, &id, &member).await?;
     let body = require_json(&req, payload).await?;
@@ -55,12 +54,9 @@ pub async fn change_member_ext(
 /// `limit`, `marker`), newest offer first, with the count of each state.
 pub async fn inbox(
     state: web::Data<AppState>,
-    Ctx(ctx): Ctx,
+    GlintCtx(ctx): GlintCtx,
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
-    if !state.config.sharing.enabled {
-        return Err(Error::NotFound(Msg::Default));
-    }
     forbid_body(&req)?;
     let q = InboxQuery::parse(
         req.query_string(),
@@ -72,15 +68,23 @@ pub async fn inbox(
         .shares
         .iter()
         .map(|(img, m)| {
+            let mut image = json!({
+                "id": img.id,
+                "name": img.name,
+                "owner": img.owner,
+                "size": img.size,
+                "disk_format": img.disk_format,
+                "created_at": views::timestamp(&img.created_at),
+            });
+            // The owner's name when glint has seen it (a token of that project, a lookup).
+            if let Some(p) = img.owner.as_ref().and_then(|o| page.owner_names.get(o)) {
+                image["owner_name"] = json!(p.name);
+                if let Some(d) = &p.domain_id {
+                    image["owner_domain_id"] = json!(d);
+                }
+            }
             json!({
-                "image": {
-                    "id": img.id,
-                    "name": img.name,
-                    "owner": img.owner,
-                    "size": img.size,
-                    "disk_format": img.disk_format,
-                    "created_at": views::timestamp(&img.created_at),
-                },
+                "image": image,
                 "member": serde_json::to_value(views::member(m)).unwrap_or(Value::Null),
             })
         })
@@ -100,19 +104,13 @@ pub async fn inbox(
 /// `POST /v2/glint/inbox/decisions`: accept or reject shares of the caller's project in bulk.
 pub async fn decide(
     state: web::Data<AppState>,
-    Ctx(ctx): Ctx,
+    GlintCtx(ctx): GlintCtx,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
-    if !state.config.sharing.enabled {
-        return Err(Error::NotFound(Msg::Default));
-    }
-    state
-        .policy
-        .enforce("glint:decide_inbox", &ctx, &project_target(&ctx))?;
     let body = require_json(&req, payload).await?;
-    let d = Decisions::parse(&body)?;
-    let (results, more) = crate::service::inbox::decide(&state, ctx, d).await?;
+    let decided = crate::service::inbox::decide(&state, ctx, &body).await?;
+    let (results, more) = (decided.results, decided.more);
     let results: Vec<Value> = results
         .iter()
         .map(|(id, o)| json!({"image_id": id, "outcome": o.as_str()}))
@@ -126,12 +124,9 @@ pub async fn decide(
 
 pub async fn discovery(
     state: web::Data<AppState>,
-    Ctx(ctx): Ctx,
+    GlintCtx(ctx): GlintCtx,
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
-    if !state.config.sharing.enabled {
-        return Err(Error::NotFound(Msg::Default));
-    }
     forbid_body(&req)?;
     state
         .policy
@@ -171,13 +166,10 @@ fn policy_view(project: &str, stored: Option<&crate::db::share_policy::Stored>) 
 /// (the default, which changes nothing, if it set none).
 pub async fn get_share_policy(
     state: web::Data<AppState>,
-    Ctx(ctx): Ctx,
+    GlintCtx(ctx): GlintCtx,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    if !state.config.sharing.enabled {
-        return Err(Error::NotFound(Msg::Default));
-    }
     forbid_body(&req)?;
     let project = path.into_inner();
     let stored = crate::service::share_policy::get(&state, ctx, project.clone()).await?;
@@ -190,14 +182,11 @@ pub async fn get_share_policy(
 /// `PUT /v2/glint/projects/{project_id}/share-policy` with the whole policy.
 pub async fn put_share_policy(
     state: web::Data<AppState>,
-    Ctx(ctx): Ctx,
+    GlintCtx(ctx): GlintCtx,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
-    if !state.config.sharing.enabled {
-        return Err(Error::NotFound(Msg::Default));
-    }
     let project = path.into_inner();
     let body = require_json(&req, payload).await?;
     let stored = crate::service::share_policy::put(&state, ctx, project.clone(), body).await?;
@@ -210,12 +199,9 @@ pub async fn put_share_policy(
 /// `GET /v2/glint/share-events`: the sharing history the caller may read, oldest first.
 pub async fn share_events(
     state: web::Data<AppState>,
-    Ctx(ctx): Ctx,
+    GlintCtx(ctx): GlintCtx,
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
-    if !state.config.sharing.enabled {
-        return Err(Error::NotFound(Msg::Default));
-    }
     forbid_body(&req)?;
     let q = EventQuery::parse(
         req.query_string(),
@@ -235,7 +221,7 @@ pub async fn share_events(
                 "id": e.id,
                 "at": views::timestamp(&e.at),
                 "action": e.action,
-                "image_id": e.image_id,
+                "image_id": e.image(),
                 "owner": e.owner,
                 "member_id": e.member,
                 "actor": {"user_id": e.actor_user, "project_id": e.actor_project},
@@ -257,20 +243,13 @@ pub async fn share_events(
 /// (`service::batch_share`); with `dry_run`, the outcomes it would have and no change.
 pub async fn batch_share(
     state: web::Data<AppState>,
-    Ctx(ctx): Ctx,
+    GlintCtx(ctx): GlintCtx,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
-    if !state.config.sharing.enabled {
-        return Err(Error::NotFound(Msg::Default));
-    }
-    state
-        .policy
-        .enforce("glint:batch_share", &ctx, &project_target(&ctx))?;
     let body = require_json(&req, payload).await?;
-    let b = BatchShare::parse(&body, chrono::Utc::now().naive_utc())?;
-    let dry_run = b.dry_run;
-    let results = crate::service::batch_share::share(&state, ctx, b).await?;
+    let shared = crate::service::batch_share::share(&state, ctx, &body).await?;
+    let (results, dry_run) = (shared.results, shared.dry_run);
     let mut counts = serde_json::Map::new();
     for o in Outcome::ALL {
         let n = results.iter().filter(|r| r.outcome == o).count();
@@ -300,16 +279,10 @@ pub async fn batch_share(
 /// the webhook and its signing `secret` (shown this once).
 pub async fn create_webhook(
     state: web::Data<AppState>,
-    Ctx(ctx): Ctx,
+    GlintCtx(ctx): GlintCtx,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
-    if !state.config.sharing.enabled {
-        return Err(Error::NotFound(Msg::Default));
-    }
-    state
-        .policy
-        .enforce("glint:manage_webhooks", &ctx, &project_target(&ctx))?;
     let body = require_json(&req, payload).await?;
     let h = webhooks::create(&state, ctx, body).await?;
     Ok(json::respond(
@@ -321,12 +294,9 @@ pub async fn create_webhook(
 /// `GET /v2/glint/webhooks`: the caller's project's webhooks (without secrets).
 pub async fn list_webhooks(
     state: web::Data<AppState>,
-    Ctx(ctx): Ctx,
+    GlintCtx(ctx): GlintCtx,
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
-    if !state.config.sharing.enabled {
-        return Err(Error::NotFound(Msg::Default));
-    }
     forbid_body(&req)?;
     let hooks = webhooks::list(&state, ctx).await?;
     let hooks: Vec<Value> = hooks.iter().map(|h| webhooks::view(h, false)).collect();
@@ -339,13 +309,10 @@ pub async fn list_webhooks(
 /// `DELETE /v2/glint/webhooks/{id}`.
 pub async fn delete_webhook(
     state: web::Data<AppState>,
-    Ctx(ctx): Ctx,
+    GlintCtx(ctx): GlintCtx,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    if !state.config.sharing.enabled {
-        return Err(Error::NotFound(Msg::Default));
-    }
     forbid_body(&req)?;
     webhooks::delete(&state, ctx, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -354,13 +321,10 @@ pub async fn delete_webhook(
 /// `GET /v2/glint/webhooks/{id}/deliveries`: the newest delivery attempts, oldest first.
 pub async fn webhook_deliveries(
     state: web::Data<AppState>,
-    Ctx(ctx): Ctx,
+    GlintCtx(ctx): GlintCtx,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    if !state.config.sharing.enabled {
-        return Err(Error::NotFound(Msg::Default));
-    }
     forbid_body(&req)?;
     let rows = webhooks::deliveries(&state, ctx, path.into_inner()).await?;
     let rows: Vec<Value> = rows

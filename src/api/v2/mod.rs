@@ -1,6 +1,7 @@
 //! The v2 API routes.
 
 pub mod glint;
+pub mod glint_ctx;
 pub mod image_data;
 pub mod images;
 pub mod import;
@@ -57,10 +58,7 @@ async fn not_found(Ctx(_): Ctx) -> Result<HttpResponse, Error> {
 /// (Glance's 404); on, methods other than `allow` get 405 with `Allow`, like Glance's routes.
 fn glint_resource(path: &str, allow: &'static str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(
-        move |Ctx(_): Ctx, state: web::Data<AppState>, req: HttpRequest| async move {
-            if !state.config.sharing.enabled {
-                return Err(Error::NotFound(Msg::Default).into());
-            }
+        move |glint_ctx::GlintCtx(_): glint_ctx::GlintCtx, req: HttpRequest| async move {
             Err::<HttpResponse, actix_web::Error>(
                 super::MethodNotAllowed {
                     method: req.method().to_string(),

@@ -96,6 +96,10 @@ fn os_glint_properties() -> Value {
                 "enum": ["batch"],
                 "description": "How the share was made, when not by an ordinary member create (batch: POST /v2/glint/shares)",
             },
+            "last_download_at": {
+                "type": "string",
+                "description": "When the member last downloaded the image (UTC, up to a minute late); absent if never",
+            },
         },
     })
 }
