@@ -156,14 +156,20 @@ fn open_stores(config: &Config, algo: HashAlgo) -> Result<EnabledStores, String>
         (StoreKind::Swift, _, _, Some(s)) => Store::Swift(s.clone()),
         (kind, _, _, _) => return Err(format!("default_store {} is not enabled", kind.as_str())),
     };
+    let http = enabled
+        .http
+        .as_ref()
+        .map(|c| crate::store::HttpStore::new(c.clone()))
+        .transpose()?;
     tracing::info!(
         default_store = default.kind(),
         file = file.is_some(),
         s3 = s3.is_some(),
         swift = swift.is_some(),
+        http = http.is_some(),
         "image stores enabled"
     );
-    Ok(EnabledStores::new(default, file, s3, swift))
+    Ok(EnabledStores::new(default, file, s3, swift).with_http(http))
 }
 
 /// Open the database (applying migrations), recover from an earlier crash, open the store.

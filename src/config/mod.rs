@@ -10,6 +10,7 @@ use crate::domain::image::{CONTAINER_FORMATS, DISK_FORMATS};
 pub mod data_rules;
 pub mod database;
 pub mod healthcheck;
+pub mod http_store;
 pub mod import;
 pub mod ini;
 pub mod inventory;
@@ -65,6 +66,11 @@ pub struct Config {
     /// `[DEFAULT] show_multiple_locations` (deprecated in Glance, a security risk): images show
     /// `locations`, and JSON-patch may add, replace and remove them.
     pub show_multiple_locations: bool,
+    /// `[DEFAULT] do_secure_hash` (default true): the `location_import` task reads a new
+    /// location's data to compute `checksum` and `os_hash_value`.
+    pub do_secure_hash: bool,
+    /// `[DEFAULT] http_retries` (default 3): attempts at reading a location's data for that.
+    pub http_retries: u32,
     pub public_endpoint: Option<String>,
     /// `[DEFAULT] worker_self_reference_url`: where this server says staged data lives.
     pub worker_self_reference_url: Option<String>,
@@ -148,38 +154,57 @@ pub struct Backend {
 }
 
 /// `[DEFAULT] enabled_backends` and `[glance_store] default_backend`: glint
-/// accepts exactly one `<id>:<kind>` entry (kind `file`, `s3` or `swift`), the default backend.
-fn parse_backend(raw: &RawConfig) -> Result<Option<(Backend, stores::StoreKind)>, String> {
+/// accepts one `<id>:<kind>` entry (kind `file`, `s3` or `swift`), the default backend, and
+/// at most one read-only `<id>:http` entry (whose id is returned last).
+#[allow(clippy::type_complexity)]
+fn parse_backend(
+    raw: &RawConfig,
+) -> Result<Option<(Backend, stores::StoreKind, Option<String>)>, String> {
     let Some(list) = raw.get("DEFAULT", "enabled_backends") else {
         return Ok(None);
     };
-    let entries: Vec<&str> = list
-        .split(',')
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-        .collect();
-    let [entry] = entries[..] else {
-        return Err(format!(
-            "invalid value '{list}' for [DEFAULT] enabled_backends: glint supports exactly one '<id>:<kind>' backend, kind file, s3 or swift"
-        ));
+    let invalid = || {
+        format!(
+            "invalid value '{list}' for [DEFAULT] enabled_backends: glint supports exactly one '<id>:<kind>' backend, kind file, s3 or swift, and at most one '<id>:http'"
+        )
     };
-    let (id, kind) = entry
-        .split_once(':')
-        .map(|(i, k)| (i.trim(), k.trim()))
-        .unwrap_or((entry, ""));
-    let kind = match kind {
-        "file" => stores::StoreKind::File,
-        "s3" => stores::StoreKind::S3,
-        "swift" => stores::StoreKind::Swift,
-        _ => stores::StoreKind::Other,
+    let mut data = Vec::new();
+    let mut http = Vec::new();
+    for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (id, kind) = entry
+            .split_once(':')
+            .map(|(i, k)| (i.trim(), k.trim()))
+            .unwrap_or((entry, ""));
+        if id.is_empty() || id.starts_with("os_glance_") {
+            return Err(invalid());
+        }
+        let kind = match kind {
+            "file" => stores::StoreKind::File,
+            "s3" => stores::StoreKind::S3,
+            "swift" => stores::StoreKind::Swift,
+            "http" => {
+                http.push(id);
+                continue;
+            }
+            _ => return Err(invalid()),
+        };
+        data.push((id, kind));
+    }
+    let ([(id, kind)], [] | [_]) = (&data[..], &http[..]) else {
+        return Err(invalid());
     };
-    if id.is_empty() || kind == stores::StoreKind::Other || id.starts_with("os_glance_") {
-        return Err(format!(
-            "invalid value '{list}' for [DEFAULT] enabled_backends: glint supports exactly one '<id>:<kind>' backend, kind file, s3 or swift"
-        ));
+    let (id, kind) = (*id, *kind);
+    let http = http.first().map(|h| (*h).to_owned());
+    if http.as_deref() == Some(id) {
+        return Err(invalid());
     }
     match raw.get("glance_store", "default_backend") {
         Some(d) if d == id => {}
+        Some(d) if http.as_deref() == Some(d) => {
+            return Err(format!(
+                "invalid value '{d}' for [glance_store] default_backend: the http store is read-only"
+            ))
+        }
         Some(d) => {
             return Err(format!(
                 "invalid value '{d}' for [glance_store] default_backend: not in [DEFAULT] enabled_backends ({id})"
@@ -196,7 +221,7 @@ fn parse_backend(raw: &RawConfig) -> Result<Option<(Backend, stores::StoreKind)>
         id: id.to_owned(),
         description: raw.get(id, "store_description").map(str::to_owned),
     };
-    Ok(Some((backend, kind)))
+    Ok(Some((backend, kind, http)))
 }
 
 /// `filesystem_store_datadirs` as glance_store's filesystem driver reads it: each value
@@ -265,6 +290,8 @@ const KNOWN: &[(&str, &[&str])] = &[
             "enabled_backends",
             "show_image_direct_url",
             "show_multiple_locations",
+            "do_secure_hash",
+            "http_retries",
         ],
     ),
     (
@@ -426,7 +453,9 @@ impl RawConfig {
     pub fn ignored(&self) -> Vec<String> {
         // The named backend's own section (`[<id>] filesystem_store_datadir`, the s3 and swift
         // options, ...).
-        let backend = parse_backend(self).ok().flatten().map(|(b, _)| b.id);
+        let parsed = parse_backend(self).ok().flatten();
+        let backend = parsed.as_ref().map(|(b, _, _)| b.id.clone());
+        let http_backend = parsed.and_then(|(_, _, h)| h);
         let backend_keys = [
             "filesystem_store_datadir",
             "filesystem_store_datadirs",
@@ -445,6 +474,11 @@ impl RawConfig {
                     && (backend_keys.contains(&k.as_str()) || store_keys.contains(&k.as_str())))
             })
             .filter(|(s, k)| {
+                !(http_backend.as_deref() == Some(s.as_str())
+                    && (http_store::BACKEND_KEYS.contains(&k.as_str())
+                        || matches!(k.as_str(), "store_description" | "weight")))
+            })
+            .filter(|(s, k)| {
                 !KNOWN
                     .iter()
                     .chain(import::KNOWN)
@@ -459,6 +493,7 @@ impl RawConfig {
                     .chain(oslo_limit::KNOWN)
                     .chain(stores::KNOWN)
                     .chain(swift::KNOWN)
+                    .chain(http_store::KNOWN)
                     .chain(data_rules::KNOWN)
                     .any(|(ks, keys)| ks == s && keys.contains(&k.as_str()))
             })
@@ -515,9 +550,10 @@ impl Config {
         let parsed = parse_backend(raw)?;
         let stores = stores::StoresConfig::from_raw(
             raw,
-            parsed.as_ref().map(|(b, kind)| (b.id.as_str(), *kind)),
+            parsed.as_ref().map(|(b, kind, _)| (b.id.as_str(), *kind)),
+            parsed.as_ref().and_then(|(_, _, h)| h.as_deref()),
         )?;
-        let backend = parsed.map(|(b, _)| b);
+        let backend = parsed.map(|(b, _, _)| b);
         let datadir = backend
             .as_ref()
             .and_then(|b| raw.get(&b.id, "filesystem_store_datadir"))
@@ -548,6 +584,8 @@ impl Config {
             image_size_cap: raw.parse(d, "image_size_cap", 1_099_511_627_776)?,
             show_image_direct_url: raw.parse_bool(d, "show_image_direct_url", false)?,
             show_multiple_locations: raw.parse_bool(d, "show_multiple_locations", false)?,
+            do_secure_hash: raw.parse_bool(d, "do_secure_hash", true)?,
+            http_retries: raw.parse(d, "http_retries", 3)?,
             public_endpoint: raw
                 .get(d, "public_endpoint")
                 .map(|s| s.trim_end_matches('/').to_owned()),

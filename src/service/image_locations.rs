@@ -38,6 +38,10 @@ pub struct Shown {
     direct_url: bool,
     multiple: bool,
     by_image: HashMap<String, Vec<ShownLocation>>,
+    /// Multi-store mode with an http backend: `stores` from each image's locations, as
+    /// Glance's serializer builds it (the named backend alone cannot tell an http location
+    /// from its own data).
+    stores: Option<HashMap<String, String>>,
 }
 
 impl Shown {
@@ -47,7 +51,19 @@ impl Shown {
             direct_url: state.config.show_image_direct_url,
             multiple: state.config.show_multiple_locations,
             by_image: HashMap::new(),
+            stores: state
+                .config
+                .stores
+                .http_backend
+                .as_ref()
+                .map(|_| HashMap::new()),
         }
+    }
+
+    /// `stores` when read from locations (`None`: the named backend decides).
+    pub fn stores(&self, image_id: &str) -> Option<Option<&str>> {
+        let stores = self.stores.as_ref()?;
+        Some(stores.get(image_id).map(String::as_str))
     }
 
     /// `direct_url`: the first location, when `show_image_direct_url` is on and the caller may
@@ -87,6 +103,26 @@ pub async fn shown(
     images: &[Image],
 ) -> Result<Shown, Error> {
     let mut shown = Shown::without_locations(state);
+    if shown.stores.is_some() && !images.is_empty() {
+        let ids: Vec<String> = images.iter().map(|img| img.id.clone()).collect();
+        let rows = state
+            .read(move |c| {
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                Ok(db::locations::live_by_image(c, &ids)?)
+            })
+            .await?;
+        shown.stores = Some(
+            rows.into_iter()
+                .filter_map(|(id, locs)| {
+                    let names: Vec<String> = locs
+                        .iter()
+                        .filter_map(|(_, meta)| db::locations::store_of(meta.as_deref()))
+                        .collect();
+                    (!names.is_empty()).then(|| (id, names.join(",")))
+                })
+                .collect(),
+        );
+    }
     if !shown.direct_url && !shown.multiple {
         return Ok(shown);
     }
@@ -117,6 +153,64 @@ pub async fn shown(
     Ok(shown)
 }
 
+/// At most this many distinct new URLs of one patch are sized (one `HEAD` each, in turn);
+/// any further one is refused as a URL no store can use.
+const MAX_SIZED: usize = 16;
+
+/// The new `http(s)` URLs of a patch's `/locations` operations, sized by the http store
+/// before the patch is applied under the row lock (no I/O happens there). Nothing is fetched
+/// unless the caller could change the image's locations: `show_multiple_locations` on, the
+/// image visible, `set_image_location` allowed. A URL the store cannot size is left out:
+/// the patch then refuses it (`Invalid location`), as Glance does.
+pub async fn size_new_urls(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &crate::domain::id::ImageId,
+    ops: &[crate::domain::patch::Operation],
+) -> Result<HashMap<String, u64>, Error> {
+    use crate::domain::patch::Op;
+    let mut sizes = HashMap::new();
+    let Some(http) = state.store.http() else {
+        return Ok(sizes);
+    };
+    let mut urls: Vec<String> = Vec::new();
+    for o in ops.iter().filter(|o| o.root() == "locations") {
+        let values: Vec<&Value> = match (o.op, &o.value) {
+            (Op::Add, Some(v)) => vec![v],
+            (Op::Replace, Some(Value::Array(items))) => items.iter().collect(),
+            _ => vec![],
+        };
+        for url in values.iter().filter_map(|v| v.get("url")?.as_str()) {
+            if crate::store::http::is_http(url) && !urls.iter().any(|u| u == url) {
+                urls.push(url.to_owned());
+            }
+        }
+    }
+    if urls.is_empty() || !state.config.show_multiple_locations {
+        return Ok(sizes);
+    }
+    let (st, c2, id2) = (state.clone(), ctx.clone(), id.clone());
+    let may = state
+        .read(move |c| {
+            let msg = format!("No image found with ID {id2}");
+            let v = super::access::load_visible(c, &st, &c2, &id2, &msg, false)?;
+            Ok(st.policy.allows("set_image_location", &c2, &v.target(&c2)))
+        })
+        .await?;
+    if !may {
+        return Ok(sizes);
+    }
+    for url in urls.into_iter().take(MAX_SIZED) {
+        match http.size(&url).await {
+            Ok(size) => {
+                sizes.insert(url, size);
+            }
+            Err(e) => tracing::info!(url = %url, error = %e, "location URL refused"),
+        }
+    }
+    Ok(sizes)
+}
+
 /// Where a JSON-patch of the image starts from when it has `/locations` operations: the
 /// rules that allow the caller to change locations and, with `show_multiple_locations`, the
 /// image's live locations.
@@ -125,6 +219,7 @@ pub fn edit_for(
     state: &AppState,
     ctx: &RequestContext,
     img: &Image,
+    sizes: HashMap<String, u64>,
 ) -> Result<LocationEdit, Error> {
     let target = crate::policy::image_target(img, ctx, false);
     let mut edit = LocationEdit {
@@ -133,6 +228,8 @@ pub fn edit_for(
         may_delete: state.policy.allows("delete_image_location", ctx, &target),
         quota: state.config.image_location_quota,
         hashing_algorithm: state.config.hashing_algorithm.clone(),
+        sizes,
+        http_store_id: state.config.stores.http_backend.clone(),
         ..LocationEdit::default()
     };
     if edit.shown {

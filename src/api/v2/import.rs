@@ -39,14 +39,16 @@ pub async fn info_import(
 }
 
 /// `GET /v2/info/stores`: 404 with the single unnamed store (no
-/// `enabled_backends`), as Glance; else the one named backend.
+/// `enabled_backends`), as Glance; else the one named backend, and the http backend marked
+/// `read-only`.
 pub async fn info_stores(
     state: web::Data<AppState>,
     Ctx(_): Ctx,
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
-    let stores = vec![store_entry(&state)?];
+    let mut stores = vec![store_entry(&state)?];
+    stores.extend(http_entry(&state));
     Ok(json::respond(
         HttpResponse::Ok(),
         &json!({"stores": stores}),
@@ -86,10 +88,26 @@ pub async fn info_stores_detail(
         }),
     };
     store["weight"] = stores.weight.into();
-    Ok(json::respond(
-        HttpResponse::Ok(),
-        &json!({"stores": [store]}),
-    ))
+    let mut all = vec![store];
+    if let Some(mut http) = http_entry(&state) {
+        // Glance: "There are no useful properties to be exposed."
+        http["type"] = "http".into();
+        http["properties"] = json!({});
+        http["weight"] = stores.http_weight.into();
+        all.push(http);
+    }
+    Ok(json::respond(HttpResponse::Ok(), &json!({"stores": all})))
+}
+
+/// The http backend of `enabled_backends` as `/v2/info/stores` lists it.
+fn http_entry(state: &AppState) -> Option<serde_json::Value> {
+    let id = state.config.stores.http_backend.as_deref()?;
+    let mut store = json!({"id": id});
+    if let Some(d) = &state.config.stores.http_description {
+        store["description"] = d.clone().into();
+    }
+    store["read-only"] = "true".into();
+    Some(store)
 }
 
 /// The backend as `/v2/info/stores` lists it (`default` is the string "true").

@@ -61,6 +61,9 @@ pub struct ImageView<'a> {
     pub direct_url: Option<&'a str>,
     /// `locations` (`show_multiple_locations`).
     pub locations: Option<&'a [ShownLocation]>,
+    /// `stores` read from the image's locations (`Some(None)`: none to show), when the
+    /// named backend alone does not decide it.
+    pub stores: Option<Option<&'a str>>,
 }
 
 impl<'a> ImageView<'a> {
@@ -71,6 +74,7 @@ impl<'a> ImageView<'a> {
             backend,
             direct_url: shown.direct_url(&img.id),
             locations: shown.locations(&img.id),
+            stores: shown.stores(&img.id),
         }
     }
 }
@@ -115,7 +119,11 @@ impl Serialize for ImageView<'_> {
         m.serialize_entry("self", &Display(format_args!("/v2/images/{}", img.id)))?;
         m.serialize_entry("file", &Display(format_args!("/v2/images/{}/file", img.id)))?;
         m.serialize_entry("schema", "/v2/schemas/image")?;
-        if let Some(id) = self.backend {
+        if let Some(stores) = self.stores {
+            if let Some(s) = stores {
+                m.serialize_entry("stores", s)?;
+            }
+        } else if let Some(id) = self.backend {
             if img.has_data()
                 && matches!(img.status, ImageStatus::Active | ImageStatus::Deactivated)
             {
@@ -142,6 +150,7 @@ pub fn image(img: &Image, backend: Option<&str>) -> Value {
         backend,
         direct_url: None,
         locations: None,
+        stores: None,
     })
     .unwrap_or(Value::Null)
 }
@@ -279,6 +288,7 @@ mod tests {
             backend: Some("local"),
             direct_url: None,
             locations: None,
+            stores: None,
         });
         assert_eq!(
             out,
