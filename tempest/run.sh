@@ -72,8 +72,14 @@ PORTS_LINE="allowed_ports = 80,443,$HTTP_PORT"
 # allows it (a difference from Glance); the rest of Glance's filter stays as it is.
 INTERNAL_LINE='allow_internal_addresses = true'
 # One named file backend (Glance's multi-store mode), so that Tempest finds a store in
-# /v2/info/stores and runs the tests that import to named stores.
-STORE_LINE='enabled_backends = local:file'
+# /v2/info/stores and runs the tests that import to named stores, and the read-only http store
+# (`web`, as devstack names it) for the location tests; with show_multiple_locations on, as
+# Tempest's manage_locations needs.
+STORE_LINE='enabled_backends = local:file, web:http
+show_multiple_locations = true'
+# The location tests' URLs are on loopback too: the local image server, and the random port of
+# HashCalculationRemoteDeletionTest's server.
+HTTP_STORE_LINE='allow_internal_addresses = true'
 
 log() { echo "tempest/run.sh: $*" >&2; }
 
@@ -102,7 +108,7 @@ install_tempest() {
 # extensions on with it: old clients must not notice them).
 stack() {  # run scripts/glint-stack.sh (and through it scripts/keystone.sh) on Tempest's stack
   GLINT_WORK="$STACK_WORK" GLINT_KEYSTONE_PORT="$KEYSTONE_PORT" GLINT_PORT="$GLINT_PORT" \
-    GLINT_SHARED="$GLINT_SHARED" GLINT_STACK_CONF_EXTRA="$(printf '[DEFAULT]\n%s\n[glance_store]\ndefault_backend = local\n[local]\nstore_description = glint local filesystem store\n[image_format]\n%s\n[import_filtering_opts]\n%s\n%s\n%s\n' "$STORE_LINE" "$FORMAT_LINE" "$PORTS_LINE" "$INTERNAL_LINE" "${GLINT_TEMPEST_CONF_EXTRA:-}")" \
+    GLINT_SHARED="$GLINT_SHARED" GLINT_STACK_CONF_EXTRA="$(printf '[DEFAULT]\n%s\n[glance_store]\ndefault_backend = local\n[local]\nstore_description = glint local filesystem store\n[glint_http_store]\n%s\n[image_format]\n%s\n[import_filtering_opts]\n%s\n%s\n%s\n' "$STORE_LINE" "$HTTP_STORE_LINE" "$FORMAT_LINE" "$PORTS_LINE" "$INTERNAL_LINE" "${GLINT_TEMPEST_CONF_EXTRA:-}")" \
     bash "$REPO_ROOT/scripts/glint-stack.sh" "$@"
 }
 
