@@ -823,6 +823,33 @@ mod tests {
         assert!(Config::from_raw(&raw, d)
             .unwrap_err()
             .contains("[glance_store] default_backend"));
+
+        // One read-only http backend may stand beside it, with its own section.
+        let raw = RawConfig::from_text(
+            "[DEFAULT]\nenabled_backends = local:file, web:http\n[glance_store]\n\
+             default_backend = local\n[web]\nhttps_insecure = false\nstore_description = W\n\
+             weight = 5\n",
+        )
+        .unwrap();
+        let c = Config::from_raw(&raw, d).unwrap();
+        assert_eq!(c.backend_id(), Some("local"));
+        assert_eq!(c.stores.http_backend.as_deref(), Some("web"));
+        assert_eq!(c.stores.http_description.as_deref(), Some("W"));
+        assert_eq!(c.stores.http_weight, 5);
+        assert!(!c.stores.http.as_ref().unwrap().insecure);
+        assert!(raw.ignored().is_empty(), "{:?}", raw.ignored());
+        for backends in ["web:http", "a:file,b:http,c:http", "web:file,web:http"] {
+            let mut raw = RawConfig::default();
+            raw.set("DEFAULT", "enabled_backends", backends);
+            raw.set("glance_store", "default_backend", "web");
+            let e = Config::from_raw(&raw, d).unwrap_err();
+            assert!(e.contains("[DEFAULT] enabled_backends"), "{backends}: {e}");
+        }
+        let mut raw = RawConfig::default();
+        raw.set("DEFAULT", "enabled_backends", "local:file,web:http");
+        raw.set("glance_store", "default_backend", "web");
+        let e = Config::from_raw(&raw, d).unwrap_err();
+        assert!(e.contains("the http store is read-only"), "{e}");
     }
 
     #[test]
