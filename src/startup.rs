@@ -157,15 +157,23 @@ fn open_stores(config: &Config, algo: HashAlgo) -> Result<EnabledStores, String>
         (StoreKind::Swift, _, _, Some(s)) => Store::Swift(s.clone()),
         (kind, _, _, _) => return Err(format!("default_store {} is not enabled", kind.as_str())),
     };
+    let http = enabled
+        .http
+        .as_ref()
+        .map(|c| crate::store::HttpStore::new(c.clone()))
+        .transpose()?;
     tracing::info!(
         default_store = default.kind(),
         file = file.is_some(),
         s3 = s3.is_some(),
         swift = swift.is_some(),
+        http = http.is_some(),
         "image stores enabled"
     );
     let named = named_stores(config, &default, algo, &rules)?;
-    Ok(EnabledStores::new(default, file, s3, swift).with_named(named))
+    Ok(EnabledStores::new(default, file, s3, swift)
+        .with_named(named)
+        .with_http(http))
 }
 
 /// Multi-store mode's backends: the default one is the store opened above, the others are

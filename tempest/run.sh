@@ -75,14 +75,19 @@ INTERNAL_LINE='allow_internal_addresses = true'
 # /v2/info/stores and runs its multi-store, copy-image and store-weight tests. `local2` comes first
 # (imports to all stores write it first) but weighs less than `local` (the default): `stores` and
 # downloads follow the weights, and the weight order is also the alphabetical one Tempest's
-# waiter compares against.
-STORE_LINE='enabled_backends = local2:file,local:file'
+# waiter compares against. Beside them the read-only http store (`web`, as devstack names it)
+# for the location tests, with show_multiple_locations on, as Tempest's manage_locations needs.
+STORE_LINE='enabled_backends = local2:file,local:file,web:http
+show_multiple_locations = true'
 MULTISTORE_CONF='[local]
 store_description = glint local filesystem store
 weight = 100
 [local2]
 store_description = glint second filesystem store
 weight = 50'
+# The location tests' URLs are on loopback too: the local image server, and the random port of
+# HashCalculationRemoteDeletionTest's server.
+HTTP_STORE_LINE='allow_internal_addresses = true'
 
 log() { echo "tempest/run.sh: $*" >&2; }
 
@@ -111,7 +116,7 @@ install_tempest() {
 # extensions on with it: old clients must not notice them).
 stack() {  # run scripts/glint-stack.sh (and through it scripts/keystone.sh) on Tempest's stack
   GLINT_WORK="$STACK_WORK" GLINT_KEYSTONE_PORT="$KEYSTONE_PORT" GLINT_PORT="$GLINT_PORT" \
-    GLINT_SHARED="$GLINT_SHARED" GLINT_STACK_CONF_EXTRA="$(printf '[DEFAULT]\n%s\n[glance_store]\ndefault_backend = local\n%s\n[image_format]\n%s\n[import_filtering_opts]\n%s\n%s\n%s\n' "$STORE_LINE" "$MULTISTORE_CONF" "$FORMAT_LINE" "$PORTS_LINE" "$INTERNAL_LINE" "${GLINT_TEMPEST_CONF_EXTRA:-}")" \
+    GLINT_SHARED="$GLINT_SHARED" GLINT_STACK_CONF_EXTRA="$(printf '[DEFAULT]\n%s\n[glance_store]\ndefault_backend = local\n%s\n[glint_http_store]\n%s\n[image_format]\n%s\n[import_filtering_opts]\n%s\n%s\n%s\n' "$STORE_LINE" "$MULTISTORE_CONF" "$HTTP_STORE_LINE" "$FORMAT_LINE" "$PORTS_LINE" "$INTERNAL_LINE" "${GLINT_TEMPEST_CONF_EXTRA:-}")" \
     bash "$REPO_ROOT/scripts/glint-stack.sh" "$@"
 }
 

@@ -37,7 +37,7 @@ pub enum BackendOptions {
 /// The message for an `enabled_backends` glint cannot take.
 fn invalid(list: &str, why: &str) -> String {
     format!(
-        "invalid value '{list}' for [DEFAULT] enabled_backends: {why} (expected '<id>:<kind>,...', kind file, s3 or swift)"
+        "invalid value '{list}' for [DEFAULT] enabled_backends: {why} (expected '<id>:<kind>,...', kind file, s3 or swift, and at most one http)"
     )
 }
 
@@ -58,6 +58,8 @@ pub fn entries(raw: &RawConfig) -> Result<Option<Entries>, String> {
             .map(|(i, k)| (i.trim(), k.trim()))
             .unwrap_or((entry, ""));
         let kind = match kind {
+            // The read-only http store is not a place for data (`http_entry`).
+            "http" => continue,
             "file" => StoreKind::File,
             "s3" => StoreKind::S3,
             "swift" => StoreKind::Swift,
@@ -88,6 +90,11 @@ pub fn entries(raw: &RawConfig) -> Result<Option<Entries>, String> {
         .join(", ");
     let default = match raw.get("glance_store", "default_backend") {
         Some(d) if out.iter().any(|(i, _)| i == d) => d.to_owned(),
+        Some(d) if http_entry(raw)?.as_deref() == Some(d) => {
+            return Err(format!(
+                "invalid value '{d}' for [glance_store] default_backend: the http store is read-only"
+            ))
+        }
         Some(d) => {
             return Err(format!(
                 "invalid value '{d}' for [glance_store] default_backend: not in [DEFAULT] enabled_backends ({ids})"
@@ -101,6 +108,26 @@ pub fn entries(raw: &RawConfig) -> Result<Option<Entries>, String> {
         }
     };
     Ok(Some((out, default)))
+}
+
+/// The id of the `<id>:http` entry of `enabled_backends` (glance_store's read-only http store,
+/// at most one), which reads http(s) locations beside the data backends.
+pub fn http_entry(raw: &RawConfig) -> Result<Option<String>, String> {
+    let Some(list) = raw.get("DEFAULT", "enabled_backends") else {
+        return Ok(None);
+    };
+    let ids: Vec<&str> = list
+        .split(',')
+        .filter_map(|e| e.split_once(':'))
+        .filter(|(_, kind)| kind.trim() == "http")
+        .map(|(id, _)| id.trim())
+        .collect();
+    match ids[..] {
+        [] => Ok(None),
+        [id] if !id.is_empty() && !id.starts_with("os_glance_") => Ok(Some(id.to_owned())),
+        [id] => Err(invalid(list, &format!("'{id}' is not a usable store id"))),
+        _ => Err(invalid(list, "glint takes at most one http store")),
+    }
 }
 
 /// Every backend with its options. The default backend's file directories are the ones

@@ -163,14 +163,14 @@ pub const INVENTORY: &[Opt] = &[
     Opt { section: "DEFAULT", name: "delayed_delete", default: "false", disposition: Refused, reason: "delayed delete (scrubber) is not implemented: data would be deleted at once", also_accept: &[] },
     Opt { section: "DEFAULT", name: "digest_algorithm", default: "sha256", disposition: Ignored, reason: "deprecated; unused by the v2 API", also_accept: &[] },
     Opt { section: "DEFAULT", name: "disabled_notifications", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
-    Opt { section: "DEFAULT", name: "do_secure_hash", default: "true", disposition: Ignored, reason: "glint always computes os_hash_value", also_accept: &[] },
+    Opt { section: "DEFAULT", name: "do_secure_hash", default: "true", disposition: Honoured, reason: "read by glint: the location_import task hashes a new location's data (uploads and imports are always hashed)", also_accept: &[] },
     Opt { section: "DEFAULT", name: "enabled_backends", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "DEFAULT", name: "enabled_import_methods", default: "[glance-direct,web-download,copy-image]", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "DEFAULT", name: "executor_thread_pool_size", default: "64", disposition: Ignored, reason: "oslo.messaging RPC is not used", also_accept: &[] },
     Opt { section: "DEFAULT", name: "fatal_deprecations", default: "false", disposition: Ignored, reason: "oslo.log: glint logs to stderr; level from GLINT_LOG", also_accept: &[] },
     Opt { section: "DEFAULT", name: "hashing_algorithm", default: "sha512", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "DEFAULT", name: "http_keepalive", default: "true", disposition: Ignored, reason: "process model / server tuning", also_accept: &[] },
-    Opt { section: "DEFAULT", name: "http_retries", default: "3", disposition: Ignored, reason: "glance-download import is not implemented", also_accept: &[] },
+    Opt { section: "DEFAULT", name: "http_retries", default: "3", disposition: Honoured, reason: "read by glint: attempts at hashing a new http location's data", also_accept: &[] },
     Opt { section: "DEFAULT", name: "image_cache_dir", default: "", disposition: Ignored, reason: "no image cache", also_accept: &[] },
     Opt { section: "DEFAULT", name: "image_cache_driver", default: "centralized_db", disposition: Ignored, reason: "no image cache", also_accept: &[] },
     Opt { section: "DEFAULT", name: "image_cache_max_size", default: "10737418240", disposition: Ignored, reason: "no image cache", also_accept: &[] },
@@ -297,9 +297,9 @@ pub const INVENTORY: &[Opt] = &[
     Opt { section: "glance_store", name: "filesystem_store_threadpool_threshold", default: "75", disposition: Ignored, reason: "file store tuning", also_accept: &[] },
     Opt { section: "glance_store", name: "filesystem_store_timeout", default: "0", disposition: Ignored, reason: "file store tuning", also_accept: &[] },
     Opt { section: "glance_store", name: "filesystem_thin_provisioning", default: "false", disposition: Ignored, reason: "file store tuning", also_accept: &[] },
-    Opt { section: "glance_store", name: "http_proxy_information", default: "", disposition: Ignored, reason: "the http store is read-only and not used", also_accept: &[] },
-    Opt { section: "glance_store", name: "https_ca_certificates_file", default: "", disposition: Ignored, reason: "the http store is read-only and not used", also_accept: &[] },
-    Opt { section: "glance_store", name: "https_insecure", default: "true", disposition: Ignored, reason: "the http store is read-only and not used", also_accept: &[] },
+    Opt { section: "glance_store", name: "http_proxy_information", default: "", disposition: Honoured, reason: "read by glint: the http store's proxies", also_accept: &[] },
+    Opt { section: "glance_store", name: "https_ca_certificates_file", default: "", disposition: Honoured, reason: "read by glint: CAs the http store checks servers with", also_accept: &[] },
+    Opt { section: "glance_store", name: "https_insecure", default: "true", disposition: Honoured, reason: "read by glint: the http store checks certificates only when false", also_accept: &[] },
     Opt { section: "glance_store", name: "rados_connect_timeout", default: "-1", disposition: Refused, reason: "store not supported", also_accept: &[] },
     Opt { section: "glance_store", name: "rbd_store_ceph_conf", default: "", disposition: Refused, reason: "store not supported", also_accept: &[] },
     Opt { section: "glance_store", name: "rbd_store_chunk_size", default: "8", disposition: Refused, reason: "store not supported", also_accept: &[] },
@@ -320,7 +320,7 @@ pub const INVENTORY: &[Opt] = &[
     Opt { section: "glance_store", name: "s3_store_response_checksum_validation", default: "when_required", disposition: Refused, reason: "S3's optional request/response checksums are not sent or checked", also_accept: &[] },
     Opt { section: "glance_store", name: "s3_store_secret_key", default: "", disposition: Honoured, reason: "read by glint", also_accept: &[] },
     Opt { section: "glance_store", name: "s3_store_thread_pools", default: "10", disposition: Ignored, reason: "upload tuning: glint sends one part while it receives the next", also_accept: &[] },
-    Opt { section: "glance_store", name: "stores", default: "file,http", disposition: Honoured, reason: "read by glint: file, http (no reads), s3 and swift", also_accept: &[] },
+    Opt { section: "glance_store", name: "stores", default: "file,http", disposition: Honoured, reason: "read by glint: file, http (read-only), s3 and swift", also_accept: &[] },
     Opt { section: "glance_store", name: "swift_buffer_on_upload", default: "false", disposition: Ignored, reason: "segments are streamed; nothing is buffered on disk", also_accept: &[] },
     Opt { section: "glance_store", name: "swift_store_admin_tenants", default: "", disposition: Ignored, reason: "multi-tenant store only", also_accept: &[] },
     Opt { section: "glance_store", name: "swift_store_application_credential_id", default: "", disposition: Refused, reason: "application credentials are not supported: use user and key", also_accept: &[] },
@@ -619,6 +619,7 @@ mod tests {
             .chain(super::super::oslo_limit::KNOWN)
             .chain(super::super::stores::KNOWN)
             .chain(super::super::swift::KNOWN)
+            .chain(super::super::http_store::KNOWN)
             .chain(super::super::data_rules::KNOWN)
             .flat_map(|(s, keys)| keys.iter().map(move |k| (*s, *k)));
         for (s, k) in reads {
@@ -647,6 +648,7 @@ mod tests {
                 .chain(super::super::oslo_limit::KNOWN)
                 .chain(super::super::stores::KNOWN)
                 .chain(super::super::swift::KNOWN)
+                .chain(super::super::http_store::KNOWN)
                 .chain(super::super::data_rules::KNOWN)
                 .any(|(s, keys)| *s == o.section && keys.contains(&o.name));
             assert!(

@@ -11,6 +11,7 @@ pub mod backends;
 pub mod data_rules;
 pub mod database;
 pub mod healthcheck;
+pub mod http_store;
 pub mod import;
 pub mod ini;
 pub mod inventory;
@@ -66,6 +67,11 @@ pub struct Config {
     /// `[DEFAULT] show_multiple_locations` (deprecated in Glance, a security risk): images show
     /// `locations`, and JSON-patch may add, replace and remove them.
     pub show_multiple_locations: bool,
+    /// `[DEFAULT] do_secure_hash` (default true): the `location_import` task reads a new
+    /// location's data to compute `checksum` and `os_hash_value`.
+    pub do_secure_hash: bool,
+    /// `[DEFAULT] http_retries` (default 3): attempts at reading a location's data for that.
+    pub http_retries: u32,
     pub public_endpoint: Option<String>,
     /// `[DEFAULT] worker_self_reference_url`: where this server says staged data lives.
     pub worker_self_reference_url: Option<String>,
@@ -151,8 +157,11 @@ pub struct Backend {
 }
 
 /// `[DEFAULT] enabled_backends` and `[glance_store] default_backend`: the default backend
-/// (its id and kind), in multi-store mode.
-fn parse_backend(raw: &RawConfig) -> Result<Option<(Backend, stores::StoreKind)>, String> {
+/// (its id and kind), in multi-store mode, and the id of the read-only `<id>:http` entry.
+#[allow(clippy::type_complexity)]
+fn parse_backend(
+    raw: &RawConfig,
+) -> Result<Option<(Backend, stores::StoreKind, Option<String>)>, String> {
     let Some((entries, default)) = backends::entries(raw)? else {
         return Ok(None);
     };
@@ -160,11 +169,12 @@ fn parse_backend(raw: &RawConfig) -> Result<Option<(Backend, stores::StoreKind)>
         .iter()
         .find(|(i, _)| *i == default)
         .map_or(stores::StoreKind::Other, |(_, k)| *k);
+    let http = backends::http_entry(raw)?;
     let backend = Backend {
         description: raw.get(&default, "store_description").map(str::to_owned),
         id: default,
     };
-    Ok(Some((backend, kind)))
+    Ok(Some((backend, kind, http)))
 }
 
 /// `filesystem_store_datadirs` as glance_store's filesystem driver reads it: each value
@@ -233,6 +243,8 @@ const KNOWN: &[(&str, &[&str])] = &[
             "enabled_backends",
             "show_image_direct_url",
             "show_multiple_locations",
+            "do_secure_hash",
+            "http_retries",
         ],
     ),
     (
@@ -399,6 +411,7 @@ impl RawConfig {
             .flatten()
             .map(|(e, _)| e.into_iter().map(|(id, _)| id).collect())
             .unwrap_or_default();
+        let http_backend = backends::http_entry(self).ok().flatten();
         let backend_keys = [
             "filesystem_store_datadir",
             "filesystem_store_datadirs",
@@ -417,6 +430,11 @@ impl RawConfig {
                     && (backend_keys.contains(&k.as_str()) || store_keys.contains(&k.as_str())))
             })
             .filter(|(s, k)| {
+                !(http_backend.as_deref() == Some(s.as_str())
+                    && (http_store::BACKEND_KEYS.contains(&k.as_str())
+                        || matches!(k.as_str(), "store_description" | "weight")))
+            })
+            .filter(|(s, k)| {
                 !KNOWN
                     .iter()
                     .chain(import::KNOWN)
@@ -431,6 +449,7 @@ impl RawConfig {
                     .chain(oslo_limit::KNOWN)
                     .chain(stores::KNOWN)
                     .chain(swift::KNOWN)
+                    .chain(http_store::KNOWN)
                     .chain(data_rules::KNOWN)
                     .any(|(ks, keys)| ks == s && keys.contains(&k.as_str()))
             })
@@ -513,9 +532,10 @@ impl Config {
         let parsed = parse_backend(raw)?;
         let stores = stores::StoresConfig::from_raw(
             raw,
-            parsed.as_ref().map(|(b, kind)| (b.id.as_str(), *kind)),
+            parsed.as_ref().map(|(b, kind, _)| (b.id.as_str(), *kind)),
+            parsed.as_ref().and_then(|(_, _, h)| h.as_deref()),
         )?;
-        let backend = parsed.map(|(b, _)| b);
+        let backend = parsed.map(|(b, _, _)| b);
         let datadir = backend
             .as_ref()
             .and_then(|b| raw.get(&b.id, "filesystem_store_datadir"))
@@ -561,6 +581,8 @@ impl Config {
             image_size_cap: raw.parse(d, "image_size_cap", 1_099_511_627_776)?,
             show_image_direct_url: raw.parse_bool(d, "show_image_direct_url", false)?,
             show_multiple_locations: raw.parse_bool(d, "show_multiple_locations", false)?,
+            do_secure_hash: raw.parse_bool(d, "do_secure_hash", true)?,
+            http_retries: raw.parse(d, "http_retries", 3)?,
             public_endpoint: raw
                 .get(d, "public_endpoint")
                 .map(|s| s.trim_end_matches('/').to_owned()),
@@ -800,6 +822,33 @@ mod tests {
         assert!(Config::from_raw(&raw, d)
             .unwrap_err()
             .contains("[glance_store] default_backend"));
+
+        // One read-only http backend may stand beside it, with its own section.
+        let raw = RawConfig::from_text(
+            "[DEFAULT]\nenabled_backends = local:file, web:http\n[glance_store]\n\
+             default_backend = local\n[web]\nhttps_insecure = false\nstore_description = W\n\
+             weight = 5\n",
+        )
+        .unwrap();
+        let c = Config::from_raw(&raw, d).unwrap();
+        assert_eq!(c.backend_id(), Some("local"));
+        assert_eq!(c.stores.http_backend.as_deref(), Some("web"));
+        assert_eq!(c.stores.http_description.as_deref(), Some("W"));
+        assert_eq!(c.stores.http_weight, 5);
+        assert!(!c.stores.http.as_ref().unwrap().insecure);
+        assert!(raw.ignored().is_empty(), "{:?}", raw.ignored());
+        for backends in ["web:http", "a:file,b:http,c:http", "web:file,web:http"] {
+            let mut raw = RawConfig::default();
+            raw.set("DEFAULT", "enabled_backends", backends);
+            raw.set("glance_store", "default_backend", "web");
+            let e = Config::from_raw(&raw, d).unwrap_err();
+            assert!(e.contains("[DEFAULT] enabled_backends"), "{backends}: {e}");
+        }
+        let mut raw = RawConfig::default();
+        raw.set("DEFAULT", "enabled_backends", "local:file,web:http");
+        raw.set("glance_store", "default_backend", "web");
+        let e = Config::from_raw(&raw, d).unwrap_err();
+        assert!(e.contains("the http store is read-only"), "{e}");
     }
 
     #[test]

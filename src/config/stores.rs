@@ -62,6 +62,13 @@ pub struct StoresConfig {
     pub s3: Option<S3Config>,
     /// `swift` is enabled, with its options.
     pub swift: Option<super::swift::SwiftConfig>,
+    /// `http` is enabled (read-only: `http://` and `https://` locations), with its options.
+    pub http: Option<super::http_store::HttpConfig>,
+    /// Multi-store mode: the id of the `<id>:http` entry of `enabled_backends`, with its
+    /// `store_description` and `weight`.
+    pub http_backend: Option<String>,
+    pub http_description: Option<String>,
+    pub http_weight: i64,
     /// `default_store`: where new image data is written.
     pub default: StoreKind,
     /// Multi-store mode: the backend's `[<id>] weight` (glance_store's option, default 0), shown
@@ -76,6 +83,10 @@ impl StoresConfig {
             file: true,
             s3: None,
             swift: None,
+            http: None,
+            http_backend: None,
+            http_description: None,
+            http_weight: 0,
             default: StoreKind::File,
             weight: 0,
         }
@@ -84,13 +95,29 @@ impl StoresConfig {
     /// Reads `stores` and `default_store` and the options of each enabled store; in
     /// multi-store mode (`backend`: the one `enabled_backends` entry, id and kind; glance_store
     /// then ignores `stores` and `default_store`) that backend alone, with the options of its
-    /// own section.
-    pub fn from_raw(raw: &RawConfig, backend: Option<(&str, StoreKind)>) -> Result<Self, String> {
+    /// own section; `http_backend` is the id of an `<id>:http` entry there.
+    pub fn from_raw(
+        raw: &RawConfig,
+        backend: Option<(&str, StoreKind)>,
+        http_backend: Option<&str>,
+    ) -> Result<Self, String> {
         if let Some((id, kind)) = backend {
+            let http = http_backend
+                .map(|h| super::http_store::HttpConfig::from_raw(raw, h))
+                .transpose()?;
             let mut c = StoresConfig {
                 file: false,
                 s3: None,
                 swift: None,
+                http,
+                http_backend: http_backend.map(str::to_owned),
+                http_description: http_backend
+                    .and_then(|h| raw.get(h, "store_description"))
+                    .map(str::to_owned),
+                http_weight: match http_backend {
+                    Some(h) => raw.parse(h, "weight", 0)?,
+                    None => 0,
+                },
                 default: kind,
                 weight: raw.parse(id, "weight", 0)?,
             };
@@ -98,6 +125,10 @@ impl StoresConfig {
                 StoreKind::File | StoreKind::Other => {
                     return Ok(StoresConfig {
                         weight: c.weight,
+                        http: c.http,
+                        http_backend: c.http_backend,
+                        http_description: c.http_description,
+                        http_weight: c.http_weight,
                         ..Self::file_only()
                     })
                 }
@@ -108,7 +139,7 @@ impl StoresConfig {
         }
         let section = "glance_store";
         let listed = raw.get(section, "stores").unwrap_or("file,http");
-        let (mut file, mut s3, mut swift) = (false, false, false);
+        let (mut file, mut s3, mut swift, mut http) = (false, false, false, false);
         for kind in listed
             .trim_matches(['[', ']'])
             .split(',')
@@ -119,8 +150,7 @@ impl StoresConfig {
                 "file" => file = true,
                 "s3" => s3 = true,
                 "swift" => swift = true,
-                // The read-only http store: glint reads no http locations, as before.
-                "http" => {}
+                "http" => http = true,
                 other => {
                     return Err(format!(
                         "invalid value '{listed}' for [{section}] stores: glint does not support the '{other}' store (file, http, s3 and swift are supported)"
@@ -167,6 +197,14 @@ impl StoresConfig {
             } else {
                 None
             },
+            http: if http {
+                Some(super::http_store::HttpConfig::from_raw(raw, section)?)
+            } else {
+                None
+            },
+            http_backend: None,
+            http_description: None,
+            http_weight: 0,
             default,
             weight: 0,
         })
@@ -338,16 +376,24 @@ mod tests {
 
     #[test]
     fn enabled_stores_and_the_default() {
-        let c = StoresConfig::from_raw(&raw(""), None).expect("defaults");
+        let c = StoresConfig::from_raw(&raw(""), None, None).expect("defaults");
+        // glance_store's default `stores = file,http`.
+        assert!(c.file && c.http.is_some() && c.http_backend.is_none());
+        let c = StoresConfig::from_raw(&raw("[glance_store]\nstores = file\n"), None, None)
+            .expect("file");
         assert_eq!(c, StoresConfig::file_only());
         let text = format!("{BASE}stores = file, http, S3\ndefault_store = s3\n");
-        let c = StoresConfig::from_raw(&raw(&text), None).expect("s3");
+        let c = StoresConfig::from_raw(&raw(&text), None, None).expect("s3");
         assert!(c.file);
         assert_eq!(c.default, StoreKind::S3);
         assert_eq!(c.s3.expect("s3 options").bucket, "images");
         // s3 options are only read (and required) when s3 is enabled.
-        let c = StoresConfig::from_raw(&raw("[glance_store]\ndefault_store = filesystem\n"), None)
-            .expect("file");
+        let c = StoresConfig::from_raw(
+            &raw("[glance_store]\ndefault_store = filesystem\n"),
+            None,
+            None,
+        )
+        .expect("file");
         assert_eq!((c.s3, c.default), (None, StoreKind::File));
         let cases = [
             ("stores = file,rbd\n", "'rbd' store"),
@@ -364,7 +410,7 @@ mod tests {
             ),
         ];
         for (text, want) in cases {
-            let e = StoresConfig::from_raw(&raw(&format!("[glance_store]\n{text}")), None)
+            let e = StoresConfig::from_raw(&raw(&format!("[glance_store]\n{text}")), None, None)
                 .expect_err(text);
             assert!(e.contains(want), "{text}: {e}");
         }
@@ -372,9 +418,18 @@ mod tests {
         let c = StoresConfig::from_raw(
             &raw("[glance_store]\nstores = rbd\n"),
             Some(("fast", StoreKind::File)),
+            None,
         )
         .expect("multi-store");
         assert_eq!(c, StoresConfig::file_only());
+        let c = StoresConfig::from_raw(
+            &raw("[web]\nhttps_insecure = false\n"),
+            Some(("fast", StoreKind::File)),
+            Some("web"),
+        )
+        .expect("multi-store with http");
+        assert_eq!(c.http_backend.as_deref(), Some("web"));
+        assert!(!c.http.expect("http options").insecure);
     }
 
     #[test]

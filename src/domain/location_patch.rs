@@ -2,11 +2,12 @@
 //! `_do_*_locations`, the location and quota proxies), free of HTTP and SQL.
 //!
 //! Glance accepts a new location only when its URL belongs to a non-local store it can size
-//! (`validate_external_location`: never `file://`, which is restricted; http, swift, rbd, ...).
-//! glint's only stores are the filesystem (restricted) and S3 (which it does not size from a
-//! URL), so every new URL is refused as Glance refuses a URL it cannot use: `Invalid location`.
-//! What works is what needs no new URL: removing a location, replacing the list by the same
-//! URLs with other metadata, and every check Glance makes before it looks at the URL.
+//! (`validate_external_location`: never `file://`, which is restricted; http, swift, rbd, ...)
+//! and the size is more than 0. glint sizes `http(s)` URLs with its read-only http store, before
+//! the patch is applied (the service does the I/O; [`LocationEdit::sizes`] holds what it found);
+//! any other new URL is refused as Glance refuses a URL it cannot use: `Invalid location`.
+
+use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
@@ -44,6 +45,11 @@ pub struct LocationEdit {
     /// Rows the patch removed; `data_too` when their data is to be deleted (a `remove`; a
     /// `replace` keeps the data its new rows point at).
     pub removed: Vec<(PatchLocation, bool)>,
+    /// New URLs a store could size, with their size (more than 0): the only new URLs accepted.
+    pub sizes: HashMap<String, u64>,
+    /// Multi-store mode: the http store's backend id, written as a new http location's
+    /// `store` metadata (Glance's `get_updated_store_location`).
+    pub http_store_id: Option<String>,
 }
 
 impl LocationEdit {
@@ -103,7 +109,32 @@ impl LocationEdit {
                     self.python_repr()
                 )));
             }
-            return Err(invalid_location());
+            // New URLs: each must be usable, and none twice with the same metadata.
+            let mut new = new;
+            for (i, loc) in new.iter().enumerate() {
+                self.usable(&loc.url)?;
+                if new[..i]
+                    .iter()
+                    .any(|o| o.url == loc.url && o.metadata == loc.metadata)
+                {
+                    return Err(duplicate(&loc.url));
+                }
+            }
+            for loc in &mut new {
+                self.tag_store(loc);
+            }
+            if img.size.is_none_or(|s| s == 0) {
+                img.size = new
+                    .iter()
+                    .find_map(|l| self.sizes.get(&l.url))
+                    .and_then(|s| i64::try_from(*s).ok());
+            }
+            self.locations = new;
+            if img.status == ImageStatus::Queued {
+                set_validation_data(img, val_data);
+                img.status = ImageStatus::Active;
+            }
+            return Ok(());
         }
         // The same URLs: only the metadata (and order) changes. Glance deletes the old rows and
         // writes new ones.
@@ -117,7 +148,7 @@ impl LocationEdit {
     }
 
     /// `add /locations/<pos>`.
-    pub fn add(&mut self, img: &Image, pos: &str, value: &Value) -> Result<()> {
+    pub fn add(&mut self, img: &mut Image, pos: &str, value: &Value) -> Result<()> {
         if !self.may_set {
             return Err(Error::policy("set_image_location"));
         }
@@ -132,15 +163,62 @@ impl LocationEdit {
                 img.status
             )));
         }
-        validation_data(img, std::slice::from_ref(value), &self.hashing_algorithm)?;
-        if position(pos, self.locations.len(), true).is_none() {
+        let val_data = validation_data(img, std::slice::from_ref(value), &self.hashing_algorithm)?;
+        let Some(at) = position(pos, self.locations.len(), true) else {
             return Err(Error::bad_request(
                 "Invalid position for adding a location.",
             ));
-        }
+        };
         self.check_quota(quota::count(self.locations.len()).saturating_add(1))?;
-        // Glance would now size the URL in its store; glint has no store that can (module doc).
-        Err(invalid_location())
+        let url = value["url"].as_str().unwrap_or_default().to_owned();
+        let size = self.usable(&url)?;
+        let mut loc = PatchLocation {
+            id: None,
+            url,
+            metadata: value
+                .get("metadata")
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Map::new())),
+        };
+        self.tag_store(&mut loc);
+        if self
+            .locations
+            .iter()
+            .any(|o| o.url == loc.url && o.metadata == loc.metadata)
+        {
+            return Err(duplicate(&loc.url));
+        }
+        // Python's list.insert: a position past the end appends.
+        let at = at.min(self.locations.len());
+        self.locations.insert(at, loc);
+        if img.size.is_none_or(|s| s == 0) {
+            img.size = i64::try_from(size).ok();
+        }
+        if img.status == ImageStatus::Queued {
+            set_validation_data(img, val_data);
+            img.status = ImageStatus::Active;
+        }
+        Ok(())
+    }
+
+    /// Glance's `_check_location_uri`: a URL a store sized as more than 0 bytes.
+    fn usable(&self, url: &str) -> Result<u64> {
+        self.sizes
+            .get(url)
+            .copied()
+            .filter(|s| *s > 0)
+            .ok_or_else(invalid_location)
+    }
+
+    /// Multi-store mode: a new http location names the http backend.
+    fn tag_store(&self, loc: &mut PatchLocation) {
+        let (Some(id), Value::Object(m)) = (&self.http_store_id, &mut loc.metadata) else {
+            return;
+        };
+        let http = loc.url.starts_with("http://") || loc.url.starts_with("https://");
+        if http && !m.contains_key("store") {
+            m.insert("store".into(), Value::String(id.clone()));
+        }
     }
 
     /// `remove /locations/<pos>`.
@@ -225,6 +303,11 @@ pub fn on_create(value: &Value, quota: i64) -> Result<()> {
 /// Glance's `BadStoreUri` for a URL it cannot use (`_check_location_uri`).
 fn invalid_location() -> Error {
     Error::bad_request("Invalid location")
+}
+
+/// Glance's `DuplicateLocation`.
+fn duplicate(url: &str) -> Error {
+    Error::bad_request(format!("The location {url} already exists"))
 }
 
 /// Glance's `_get_locations_op_pos`: `-` is the end (add) or the last (remove), digits an
@@ -408,6 +491,7 @@ mod tests {
             hashing_algorithm: SHA512.into(),
             locations,
             removed: vec![],
+            ..LocationEdit::default()
         }
     }
 
@@ -457,7 +541,7 @@ mod tests {
         let mut e = LocationEdit::hidden(true);
         let url = json!({"url": "http://a/b", "metadata": {}});
         assert_eq!(
-            msg(e.add(&img, "-", &url).unwrap_err()),
+            msg(e.add(&mut img.clone(), "-", &url).unwrap_err()),
             (
                 403,
                 "It's not allowed to add locations if locations are invisible.".into()
@@ -499,7 +583,7 @@ mod tests {
         let mut img = image(ImageStatus::Active);
         let v = json!({"url": "http://a/b", "metadata": {}});
         assert_eq!(
-            msg(e.add(&img, "x", &v).unwrap_err()).1,
+            msg(e.add(&mut img.clone(), "x", &v).unwrap_err()).1,
             "You are not authorized to complete set_image_location action."
         );
         assert_eq!(
@@ -526,7 +610,7 @@ mod tests {
             ImageStatus::Importing,
         ] {
             assert_eq!(
-                msg(e.add(&image(status), "-", &v).unwrap_err()),
+                msg(e.add(&mut image(status), "-", &v).unwrap_err()),
                 (
                     409,
                     format!("It's not allowed to add locations if image status is {status}.")
@@ -535,17 +619,17 @@ mod tests {
         }
         let img = image(ImageStatus::Active);
         assert_eq!(
-            msg(e.add(&img, "x", &v).unwrap_err()),
+            msg(e.add(&mut img.clone(), "x", &v).unwrap_err()),
             (400, "Invalid position for adding a location.".into())
         );
         e.quota = 1;
         assert_eq!(
-            msg(e.add(&img, "-", &v).unwrap_err()),
+            msg(e.add(&mut img.clone(), "-", &v).unwrap_err()),
             (413, "The limit has been exceeded on the number of allowed image locations. Attempted: 2, Maximum: 1".into())
         );
         e.quota = -1;
         assert_eq!(
-            msg(e.add(&img, "5", &v).unwrap_err()),
+            msg(e.add(&mut img.clone(), "5", &v).unwrap_err()),
             (400, "Invalid location".into())
         );
         assert_eq!(e.locations, vec![loc(1, "file:///a")]);

@@ -413,7 +413,7 @@ pub fn apply_with(
             let pos = change.path.get(1).map(String::as_str);
             match (change.op, pos) {
                 (Op::Replace, _) => locs.replace(&mut new, change_value(change)?)?,
-                (Op::Add, Some(pos)) => locs.add(&new, pos, change_value(change)?)?,
+                (Op::Add, Some(pos)) => locs.add(&mut new, pos, change_value(change)?)?,
                 (Op::Remove, Some(pos)) => locs.remove(&new, pos)?,
                 // `parse` allows only `/locations/<pos>` for add and remove.
                 _ => {

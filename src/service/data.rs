@@ -275,7 +275,10 @@ pub async fn download(
             Ok((v.image, locations, as_member))
         })
         .await?;
-    if !image.has_data()
+    // An http location added without hashes (`do_secure_hash` off, or still computing) has
+    // data all the same: Glance reads any image with locations.
+    let located = locations.as_ref().is_some_and(|l| !l.is_empty());
+    if !(image.has_data() || located)
         || image.status != ImageStatus::Active && image.status != ImageStatus::Deactivated
     {
         return Ok(Download::NoData);
@@ -291,6 +294,13 @@ pub async fn download(
             return Ok(Download::NoData);
         }
         Err(StoreError::RangeNotSatisfiable { size }) => return Err(invalid_range(size)),
+        // The http store's server is down (glance_store's `RemoteServiceUnavailable`).
+        Err(StoreError::Unavailable(m)) => {
+            tracing::warn!(image_id = %id, error = %m, "image data unavailable");
+            return Err(Error::Unavailable(
+                "Remote server where the image is present is unavailable.".into(),
+            ));
+        }
         Err(other) => return Err(Error::internal(format!("image store failure: {other}"))),
     };
     if let (true, Some(member)) = (as_member, &receiver.0) {
@@ -329,7 +339,8 @@ async fn read_data(
     let mut last = StoreError::NotFound;
     for loc in ordered {
         let theirs = loc.store.as_deref();
-        if let Some(theirs) = theirs.filter(|t| multi && state.store.named(t).is_none()) {
+        let http = state.config.stores.http_backend.as_deref();
+        if let Some(theirs) = theirs.filter(|t| multi && state.store.named(t).is_none() && http != Some(*t)) {
             tracing::warn!(image_id = %id, store = theirs, "image location in a store glint does not have");
             continue;
         }

@@ -145,6 +145,64 @@ pub async fn shown(
     Ok(shown)
 }
 
+/// At most this many distinct new URLs of one patch are sized (one `HEAD` each, in turn);
+/// any further one is refused as a URL no store can use.
+const MAX_SIZED: usize = 16;
+
+/// The new `http(s)` URLs of a patch's `/locations` operations, sized by the http store
+/// before the patch is applied under the row lock (no I/O happens there). Nothing is fetched
+/// unless the caller could change the image's locations: `show_multiple_locations` on, the
+/// image visible, `set_image_location` allowed. A URL the store cannot size is left out:
+/// the patch then refuses it (`Invalid location`), as Glance does.
+pub async fn size_new_urls(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &crate::domain::id::ImageId,
+    ops: &[crate::domain::patch::Operation],
+) -> Result<HashMap<String, u64>, Error> {
+    use crate::domain::patch::Op;
+    let mut sizes = HashMap::new();
+    let Some(http) = state.store.http() else {
+        return Ok(sizes);
+    };
+    let mut urls: Vec<String> = Vec::new();
+    for o in ops.iter().filter(|o| o.root() == "locations") {
+        let values: Vec<&Value> = match (o.op, &o.value) {
+            (Op::Add, Some(v)) => vec![v],
+            (Op::Replace, Some(Value::Array(items))) => items.iter().collect(),
+            _ => vec![],
+        };
+        for url in values.iter().filter_map(|v| v.get("url")?.as_str()) {
+            if crate::store::http::is_http(url) && !urls.iter().any(|u| u == url) {
+                urls.push(url.to_owned());
+            }
+        }
+    }
+    if urls.is_empty() || !state.config.show_multiple_locations {
+        return Ok(sizes);
+    }
+    let (st, c2, id2) = (state.clone(), ctx.clone(), id.clone());
+    let may = state
+        .read(move |c| {
+            let msg = format!("No image found with ID {id2}");
+            let v = super::access::load_visible(c, &st, &c2, &id2, &msg, false)?;
+            Ok(st.policy.allows("set_image_location", &c2, &v.target(&c2)))
+        })
+        .await?;
+    if !may {
+        return Ok(sizes);
+    }
+    for url in urls.into_iter().take(MAX_SIZED) {
+        match http.size(&url).await {
+            Ok(size) => {
+                sizes.insert(url, size);
+            }
+            Err(e) => tracing::info!(url = %url, error = %e, "location URL refused"),
+        }
+    }
+    Ok(sizes)
+}
+
 /// Where a JSON-patch of the image starts from when it has `/locations` operations: the
 /// rules that allow the caller to change locations and, with `show_multiple_locations`, the
 /// image's live locations.
@@ -153,6 +211,7 @@ pub fn edit_for(
     state: &AppState,
     ctx: &RequestContext,
     img: &Image,
+    sizes: HashMap<String, u64>,
 ) -> Result<LocationEdit, Error> {
     let target = crate::policy::image_target(img, ctx, false);
     let mut edit = LocationEdit {
@@ -161,6 +220,8 @@ pub fn edit_for(
         may_delete: state.policy.allows("delete_image_location", ctx, &target),
         quota: state.config.image_location_quota,
         hashing_algorithm: state.config.hashing_algorithm.clone(),
+        sizes,
+        http_store_id: state.config.stores.http_backend.clone(),
         ..LocationEdit::default()
     };
     if edit.shown {

@@ -229,6 +229,7 @@ pub async fn update(
     mt: PatchMediaType,
     ops: Vec<Operation>,
 ) -> Result<Image, Error> {
+    let sizes = image_locations::size_new_urls(state, &ctx, &id, &ops).await?;
     let st = state.clone();
     let saved = !ops.is_empty(); // Glance saves (and notifies) for any non-empty patch
     let (image, data_to_delete) = state
@@ -237,7 +238,7 @@ pub async fn update(
             let v = load_for_change(c, &st, &ctx, &id, &msg, "modify_image")?;
             let old = v.image;
             let mut locs = if ops.iter().any(|o| o.root() == "locations") {
-                image_locations::edit_for(c, &st, &ctx, &old)?
+                image_locations::edit_for(c, &st, &ctx, &old, sizes)?
             } else {
                 LocationEdit::hidden(ctx.is_admin())
             };

@@ -1,12 +1,14 @@
 //! The enabled stores of one glint process, as glance_store's single-store mode has them
 //! (`[glance_store] stores` and `default_store`): new image data goes to the default store,
 //! and a location is read (and its data deleted) by the enabled store of its URL's scheme, so
-//! that images written before a change of `default_store` stay readable.
+//! that images written before a change of `default_store` stay readable. The read-only http
+//! store, when enabled, reads `http://` and `https://` locations and never deletes them.
 
 use futures_util::StreamExt;
 
 use super::{
-    DataStream, FsStore, S3Location, S3Store, Store, StoreError, SwiftLocation, SwiftStore,
+    DataStream, FsStore, HttpStore, S3Location, S3Store, Store, StoreError, SwiftLocation,
+    SwiftStore,
 };
 
 /// Every enabled store, and which one is written to.
@@ -18,6 +20,7 @@ pub struct EnabledStores {
     swift: Option<SwiftStore>,
     /// Multi-store mode's backends (`store::named`).
     pub(super) named: Vec<super::named::NamedStore>,
+    http: Option<HttpStore>,
 }
 
 /// The store kinds a location URL's scheme names (glance_store's scheme lists).
@@ -25,6 +28,7 @@ enum Scheme {
     File,
     S3,
     Swift,
+    Http,
     Other,
 }
 
@@ -33,6 +37,7 @@ fn scheme_of(url: &str) -> Scheme {
         Some("file") => Scheme::File,
         Some("s3" | "s3+http" | "s3+https") => Scheme::S3,
         Some("swift" | "swift+http" | "swift+https" | "swift+config") => Scheme::Swift,
+        Some("http" | "https") => Scheme::Http,
         _ => Scheme::Other,
     }
 }
@@ -58,7 +63,19 @@ impl EnabledStores {
             s3,
             swift,
             named: Vec::new(),
+            http: None,
         }
+    }
+
+    /// With the read-only http store enabled.
+    pub fn with_http(mut self, http: Option<HttpStore>) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// The http store, when enabled.
+    pub fn http(&self) -> Option<&HttpStore> {
+        self.http.as_ref()
     }
 
     /// The file store alone (the default configuration).
@@ -130,6 +147,10 @@ impl EnabledStores {
                     None => Err(StoreError::NotFound),
                 }
             }
+            (Scheme::Http, _, _) => match &self.http {
+                Some(h) => h.get(url, range).await,
+                None => Err(StoreError::NotFound),
+            },
             _ => Err(StoreError::NotFound),
         }
     }
@@ -156,6 +177,8 @@ impl EnabledStores {
                     (Ok(_), None) => Ok(()),
                 }
             }
+            // glance_store's http store is read-only: Glance drops the location, the data stays.
+            (Scheme::Http, _, _) => Ok(()),
             _ => {
                 tracing::warn!(
                     "image location of a store that is not enabled: its data is left alone"
@@ -179,7 +202,10 @@ mod tests {
         for url in ["swift://h/c/o", "swift+config://ref1/c/o"] {
             assert!(matches!(scheme_of(url), Scheme::Swift), "{url}");
         }
-        for url in ["http://h/x", "/plain/path", "S3://h/b/k", "rbd://x"] {
+        for url in ["http://h/x", "https://h/x"] {
+            assert!(matches!(scheme_of(url), Scheme::Http), "{url}");
+        }
+        for url in ["/plain/path", "S3://h/b/k", "rbd://x", "HTTP://h/x"] {
             assert!(matches!(scheme_of(url), Scheme::Other), "{url}");
         }
     }
@@ -197,6 +223,13 @@ mod tests {
         ));
         assert!(stores.delete_location(url).await.is_ok());
         assert!(stores.s3().is_none() && stores.file().is_some());
+        // No http store: an http location is unreadable, and never deleted.
+        let url = "http://127.0.0.1:1/x";
+        assert!(matches!(
+            stores.get_location(url, None).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(stores.delete_location(url).await.is_ok());
         assert_eq!(stores.default_store().kind(), "file");
     }
 }

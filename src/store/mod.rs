@@ -1,7 +1,7 @@
 //! Image data storage: the bytes behind `PUT`/`GET /v2/images/{id}/file`.
 //!
 //! Glance's `file`, `s3` and `swift` stores ([`FsStore`], [`S3Store`], [`SwiftStore`]),
-//! behind [`Store`]; the
+//! behind [`Store`], and the read-only `http` store ([`HttpStore`]); the
 //! enabled ones of a process in [`EnabledStores`]. The service layer is the only caller; it owns the image status machine and maps [`StoreError`] to
 //! HTTP statuses (Glance's `glance/api/v2/image_data.py` decides which):
 //!
@@ -13,10 +13,12 @@
 //! | [`StoreError::WriteDenied`] | 503 `Insufficient permissions on image storage media: ...` |
 //! | [`StoreError::RangeNotSatisfiable`] | 416 |
 //! | [`StoreError::NotFound`] | 404 on download |
+//! | [`StoreError::Unavailable`] | 503 on download (the http store's remote server) |
 
 pub(crate) mod digest;
 pub mod enabled;
 pub mod filesystem;
+pub mod http;
 pub mod inspect;
 pub mod named;
 pub mod s3;
@@ -32,6 +34,7 @@ use sha2::Digest;
 pub use enabled::EnabledStores;
 pub use filesystem::{FileStream, FsStore};
 pub use named::NamedStore;
+pub use http::HttpStore;
 pub use s3::{S3Location, S3Store};
 pub use swift::{SwiftLocation, SwiftStore};
 
@@ -180,6 +183,9 @@ pub enum StoreError {
     /// `Content-Range: bytes */<size>`.
     #[error("Requested range not satisfiable")]
     RangeNotSatisfiable { size: u64 },
+    /// The server holding the data cannot be reached (the http store).
+    #[error("{0}")]
+    Unavailable(String),
     /// Any other I/O failure.
     #[error("image store I/O error: {0}")]
     Io(#[source] std::io::Error),

@@ -762,126 +762,137 @@ async fn post_location(c: &Caller<'_>, id: &str, body: Value) -> (u16, Value) {
     json(c.post(&format!("/v2/images/{id}/locations"), &body).await).await
 }
 
-backend_test!(locations_api_as_glance, |app| async move {
-    let owner = app.caller("p1", "member");
-    let service = app.caller("p1", "member,service");
-    let id = raw_image(&owner).await;
-    let url = json!({"url": "http://example.com/image.raw"});
+backend_test!(
+    locations_api_as_glance,
+    // `[glance_store] stores = file`: no http store (tests/api/http_store.rs has it).
+    config = |c| c.stores.http = None,
+    |app| async move {
+        let owner = app.caller("p1", "member");
+        let service = app.caller("p1", "member,service");
+        let id = raw_image(&owner).await;
+        let url = json!({"url": "http://example.com/image.raw"});
 
-    // The body is checked before the image is looked up.
-    let missing = uuid::Uuid::new_v4().to_string();
-    let (s, v) = post_location(&service, &missing, json!({})).await;
-    assert_eq!(s, 400);
-    assert!(
-        message(&v).starts_with(
-            "Provided object does not match schema 'location': 'url' is a required property"
-        ),
-        "{v}"
-    );
-    let (s, _) = post_location(&service, &missing, url.clone()).await;
-    assert_eq!(s, 404);
-    // Another project does not see the private image.
-    let (s, _) = post_location(&app.caller("p2", "member,service"), &id, url.clone()).await;
-    assert_eq!(s, 404);
-    // The rule, then the http store that a caller without the service role needs.
-    let (s, v) = post_location(&app.caller("p1", "reader"), &id, url.clone()).await;
-    assert_eq!(
-        (s, message(&v).as_str()),
-        (
-            403,
-            "You are not authorized to complete add_image_location action."
-        )
-    );
-    let (s, v) = post_location(&owner, &id, url.clone()).await;
-    assert_eq!(
-        (s, message(&v).as_str()),
-        (
-            403,
-            "http store must be enabled to use location API by normal user."
-        )
-    );
-    let (s, v) = post_location(
+        // The body is checked before the image is looked up.
+        let missing = uuid::Uuid::new_v4().to_string();
+        let (s, v) = post_location(&service, &missing, json!({})).await;
+        assert_eq!(s, 400);
+        assert!(
+            message(&v).starts_with(
+                "Provided object does not match schema 'location': 'url' is a required property"
+            ),
+            "{v}"
+        );
+        let (s, _) = post_location(&service, &missing, url.clone()).await;
+        assert_eq!(s, 404);
+        // Another project does not see the private image.
+        let (s, _) = post_location(&app.caller("p2", "member,service"), &id, url.clone()).await;
+        assert_eq!(s, 404);
+        // The rule, then the http store that a caller without the service role needs.
+        let (s, v) = post_location(&app.caller("p1", "reader"), &id, url.clone()).await;
+        assert_eq!(
+            (s, message(&v).as_str()),
+            (
+                403,
+                "You are not authorized to complete add_image_location action."
+            )
+        );
+        let (s, v) = post_location(&owner, &id, url.clone()).await;
+        assert_eq!(
+            (s, message(&v).as_str()),
+            (
+                403,
+                "http store must be enabled to use location API by normal user."
+            )
+        );
+        let (s, v) = post_location(
         &service,
         &id,
         json!({"url": "http://h/x", "validation_data": {"os_hash_algo": "sha256", "os_hash_value": "abcd"}}),
     )
     .await;
-    assert_eq!(
-        (s, message(&v).as_str()),
-        (
-            400,
-            "os_hash_value: (abcd) is not the correct size for (sha256) (should be (32) bytes)"
-        )
-    );
-    let tasks = |app: &TestApp| {
-        app.count(&format!(
-            "SELECT COUNT(*) AS n FROM tasks t JOIN task_info i ON i.task_id = t.id \
+        assert_eq!(
+            (s, message(&v).as_str()),
+            (
+                400,
+                "os_hash_value: (abcd) is not the correct size for (sha256) (should be (32) bytes)"
+            )
+        );
+        let tasks = |app: &TestApp| {
+            app.count(&format!(
+                "SELECT COUNT(*) AS n FROM tasks t JOIN task_info i ON i.task_id = t.id \
              WHERE t.image_id = '{id}' AND t.type = 'location_import' AND t.status = 'failure' \
              AND i.message = 'Task failed due to Internal Error'"
-        ))
-    };
-    assert_eq!(tasks(&app), 0);
+            ))
+        };
+        assert_eq!(tasks(&app), 0);
 
-    // Accepted; the task fails as Glance's does for a URL no store of it can read, and the
-    // image stays queued, unlocked, without a location.
-    let r = service
-        .post(&format!("/v2/images/{id}/locations"), &url)
+        // Accepted; the task fails as Glance's does for a URL no store of it can read, and the
+        // image stays queued, unlocked, without a location.
+        let r = service
+            .post(&format!("/v2/images/{id}/locations"), &url)
+            .await;
+        assert_eq!(r.status(), 202);
+        assert_eq!(r.text().await.unwrap(), "");
+        for _ in 0..200 {
+            if tasks(&app) == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert_eq!(tasks(&app), 1);
+        let (_, img) = json(owner.get(&format!("/v2/images/{id}")).await).await;
+        assert_eq!(img["status"], "queued");
+        assert!(img.get("os_glance_import_task").is_none(), "{img}");
+        assert!(rows(&app, &id).is_empty());
+
+        // Only a queued image takes one.
+        let active = uploaded(&owner, b"data").await;
+        let (s, v) = post_location(&service, &active, url.clone()).await;
+        assert_eq!(
+            (s, message(&v).as_str()),
+            (
+                409,
+                "It's not allowed to add locations if image status is active."
+            )
+        );
+
+        // GET: the service role (or an admin), as views show them.
+        let (s, v) = json(owner.get(&format!("/v2/images/{active}/locations")).await).await;
+        assert_eq!(
+            (s, message(&v).as_str()),
+            (
+                403,
+                "You are not authorized to complete fetch_image_location action."
+            )
+        );
+        let want = json!([{"url": file_url(&app.state.config.filesystem_store_datadir, &active), "metadata": {}}]);
+        let (s, v) = json(service.get(&format!("/v2/images/{active}/locations")).await).await;
+        assert_eq!((s, v), (200, want.clone()));
+        let (s, v) = json(
+            app.caller("p2", "admin")
+                .get(&format!("/v2/images/{active}/locations"))
+                .await,
+        )
         .await;
-    assert_eq!(r.status(), 202);
-    assert_eq!(r.text().await.unwrap(), "");
-    assert_eq!(tasks(&app), 1);
-    let (_, img) = json(owner.get(&format!("/v2/images/{id}")).await).await;
-    assert_eq!(img["status"], "queued");
-    assert!(img.get("os_glance_import_task").is_none(), "{img}");
-    assert!(rows(&app, &id).is_empty());
-
-    // Only a queued image takes one.
-    let active = uploaded(&owner, b"data").await;
-    let (s, v) = post_location(&service, &active, url.clone()).await;
-    assert_eq!(
-        (s, message(&v).as_str()),
-        (
-            409,
-            "It's not allowed to add locations if image status is active."
+        assert_eq!((s, v), (200, want));
+        let (s, v) = json(service.get(&format!("/v2/images/{id}/locations")).await).await;
+        assert_eq!((s, v), (200, json!([])));
+        let (s, _) = json(
+            app.caller("p2", "reader,service")
+                .get(&format!("/v2/images/{active}/locations"))
+                .await,
         )
-    );
-
-    // GET: the service role (or an admin), as views show them.
-    let (s, v) = json(owner.get(&format!("/v2/images/{active}/locations")).await).await;
-    assert_eq!(
-        (s, message(&v).as_str()),
-        (
-            403,
-            "You are not authorized to complete fetch_image_location action."
-        )
-    );
-    let want = json!([{"url": file_url(&app.state.config.filesystem_store_datadir, &active), "metadata": {}}]);
-    let (s, v) = json(service.get(&format!("/v2/images/{active}/locations")).await).await;
-    assert_eq!((s, v), (200, want.clone()));
-    let (s, v) = json(
-        app.caller("p2", "admin")
-            .get(&format!("/v2/images/{active}/locations"))
-            .await,
-    )
-    .await;
-    assert_eq!((s, v), (200, want));
-    let (s, v) = json(service.get(&format!("/v2/images/{id}/locations")).await).await;
-    assert_eq!((s, v), (200, json!([])));
-    let (s, _) = json(
-        app.caller("p2", "reader,service")
-            .get(&format!("/v2/images/{active}/locations"))
-            .await,
-    )
-    .await;
-    assert_eq!(s, 404);
-    let r = service
-        .request(reqwest::Method::PUT, &format!("/v2/images/{id}/locations"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 405);
-    assert_eq!(r.headers()["allow"], "POST");
-});
+        .await;
+        assert_eq!(s, 404);
+        let r = service
+            .request(reqwest::Method::PUT, &format!("/v2/images/{id}/locations"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405);
+        assert_eq!(r.headers()["allow"], "POST");
+    }
+);
 
 backend_test!(locations_api_respects_the_import_lock, |app| async move {
     let owner = app.caller("p1", "member");

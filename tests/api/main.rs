@@ -13,6 +13,7 @@ mod default_store;
 mod devmode;
 mod hardening;
 mod healthcheck;
+mod http_store;
 mod image_formats;
 mod images;
 mod import;

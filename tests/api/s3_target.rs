@@ -61,6 +61,7 @@ impl S3Target {
             swift: None,
             default: StoreKind::S3,
             weight: 0,
+            ..StoresConfig::file_only()
         };
     }
 

@@ -73,6 +73,7 @@ impl SwiftTarget {
             swift: Some(self.config()),
             default: StoreKind::Swift,
             weight: 0,
+            ..StoresConfig::file_only()
         };
     }
 

@@ -39,14 +39,16 @@ pub async fn info_import(
 }
 
 /// `GET /v2/info/stores`: 404 with the single unnamed store (no `enabled_backends`), as
-/// Glance; else every backend, in `enabled_backends` order.
+/// Glance; else every backend, in `enabled_backends` order, and the http backend (last) marked
+/// `read-only`.
 pub async fn info_stores(
     state: web::Data<AppState>,
     Ctx(_): Ctx,
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
     forbid_body(&req)?;
-    let stores = store_entries(&state)?;
+    let mut stores = store_entries(&state)?;
+    stores.extend(http_entry(&state));
     Ok(json::respond(
         HttpResponse::Ok(),
         &json!({"stores": stores}),
@@ -68,6 +70,13 @@ pub async fn info_stores_detail(
         entry["type"] = b.kind.as_str().into();
         entry["properties"] = properties(&b.options);
         entry["weight"] = b.weight.into();
+    }
+    if let Some(mut http) = http_entry(&state) {
+        // Glance: "There are no useful properties to be exposed."
+        http["type"] = "http".into();
+        http["properties"] = json!({});
+        http["weight"] = state.config.stores.http_weight.into();
+        stores.push(http);
     }
     Ok(json::respond(
         HttpResponse::Ok(),
@@ -95,6 +104,17 @@ fn properties(options: &BackendOptions) -> serde_json::Value {
             "thin_provisioning": false,
         }),
     }
+}
+
+/// The http backend of `enabled_backends` as `/v2/info/stores` lists it.
+fn http_entry(state: &AppState) -> Option<serde_json::Value> {
+    let id = state.config.stores.http_backend.as_deref()?;
+    let mut store = json!({"id": id});
+    if let Some(d) = &state.config.stores.http_description {
+        store["description"] = d.clone().into();
+    }
+    store["read-only"] = "true".into();
+    Some(store)
 }
 
 /// The backends as `/v2/info/stores` lists them (the default one's `default` is the string
