@@ -340,7 +340,9 @@ async fn read_data(
     for loc in ordered {
         let theirs = loc.store.as_deref();
         let http = state.config.stores.http_backend.as_deref();
-        if let Some(theirs) = theirs.filter(|t| multi && state.store.named(t).is_none() && http != Some(*t)) {
+        if let Some(theirs) =
+            theirs.filter(|t| multi && state.store.named(t).is_none() && http != Some(*t))
+        {
             tracing::warn!(image_id = %id, store = theirs, "image location in a store glint does not have");
             continue;
         }

@@ -33,8 +33,8 @@ use sha2::Digest;
 
 pub use enabled::EnabledStores;
 pub use filesystem::{FileStream, FsStore};
-pub use named::NamedStore;
 pub use http::HttpStore;
+pub use named::NamedStore;
 pub use s3::{S3Location, S3Store};
 pub use swift::{SwiftLocation, SwiftStore};
 
