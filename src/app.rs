@@ -37,6 +37,8 @@ pub struct AppState {
     pub property_rules: Option<Arc<crate::domain::property_protection::PropertyRules>>,
     /// The sharing extensions' webhook worker's queue (`service::webhooks`).
     pub webhooks: Arc<crate::service::serial_worker::SerialWorker>,
+    /// Projects this process checked for grants recently (`service::grants::project_seen`).
+    pub grants: Arc<crate::service::grants::Seen>,
 }
 
 impl AppState {

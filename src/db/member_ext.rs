@@ -20,6 +20,7 @@ diesel::table! {
         policy -> Nullable<Text>,
         reminded_secs -> Nullable<BigInt>,
         via -> Nullable<Text>,
+        grant_id -> Nullable<Text>,
     }
 }
 
@@ -46,6 +47,7 @@ struct ExtRow {
     policy: Option<String>,
     reminded_secs: Option<i64>,
     via: Option<String>,
+    grant_id: Option<String>,
 }
 
 impl ExtRow {
@@ -58,6 +60,7 @@ impl ExtRow {
             policy: self.policy.as_deref().and_then(Mark::parse),
             reminded: self.reminded_secs.and_then(|s| u64::try_from(s).ok()),
             via: Origin::parse(self.via.as_deref()),
+            grant_id: self.grant_id,
         };
         (self.member, ext)
     }
@@ -84,6 +87,7 @@ pub fn put(
             glint_member_ext::policy.eq(ext.policy.map(Mark::as_str)),
             glint_member_ext::reminded_secs.eq(ext.reminded.and_then(|s| i64::try_from(s).ok())),
             glint_member_ext::via.eq((ext.via != Origin::Direct).then(|| ext.via.as_str())),
+            glint_member_ext::grant_id.eq(ext.grant_id.as_deref()),
         ))
         .execute(conn)?;
     Ok(())

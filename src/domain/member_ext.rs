@@ -25,14 +25,18 @@ pub struct MemberExt {
     pub reminded: Option<u64>,
     /// How the share was made (`os_glint.via`): shown only when not an ordinary create.
     pub via: Origin,
+    /// The grant the row was materialised from (`os_glint.grant_id`, with `via: grant`).
+    pub grant_id: Option<String>,
 }
 
-/// How a share was made: an ordinary member create, or `POST /v2/glint/shares`.
+/// How a share was made: an ordinary member create, `POST /v2/glint/shares`, or a grant
+/// (`POST /v2/glint/grants`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Origin {
     #[default]
     Direct,
     Batch,
+    Grant,
 }
 
 impl Origin {
@@ -40,6 +44,7 @@ impl Origin {
         match self {
             Origin::Direct => "direct",
             Origin::Batch => "batch",
+            Origin::Grant => "grant",
         }
     }
 
@@ -47,6 +52,7 @@ impl Origin {
     pub fn parse(stored: Option<&str>) -> Origin {
         match stored {
             Some("batch") => Origin::Batch,
+            Some("grant") => Origin::Grant,
             _ => Origin::Direct,
         }
     }
@@ -121,6 +127,7 @@ impl MemberExt {
             policy: None,
             reminded: None,
             via: Origin::Direct,
+            grant_id: None,
         })
     }
 
@@ -299,6 +306,7 @@ mod tests {
             policy: None,
             reminded: Some(86_400),
             via: Origin::Direct,
+            grant_id: None,
         };
         let owner = |v: Value| base.change(&json!({ "os_glint": v }), Side::Owner, now());
         let member = |v: Value| base.change(&json!({ "os_glint": v }), Side::Member, now());
@@ -372,7 +380,8 @@ mod tests {
         assert!(!batch.is_empty());
         assert_eq!(Origin::parse(Some(Origin::Batch.as_str())), Origin::Batch);
         assert_eq!(Origin::parse(None), Origin::Direct);
-        assert_eq!(Origin::parse(Some("grant")), Origin::Direct);
+        assert_eq!(Origin::parse(Some("grant")), Origin::Grant);
+        assert_eq!(Origin::parse(Some("galaxy")), Origin::Direct);
         // A change of expiry or note keeps how the share was made.
         let e = batch
             .change(&json!({"os_glint": {"note": "n"}}), Side::Owner, now())

@@ -53,6 +53,8 @@ pub enum Via {
     ImageDelete,
     /// `POST /v2/glint/shares`.
     Batch,
+    /// A grant (`/v2/glint/grants`): materialised, decided by the domain admin, or revoked.
+    Grant,
 }
 
 impl Via {
@@ -64,6 +66,7 @@ impl Via {
             Via::Expiry => "expiry",
             Via::ImageDelete => "image_delete",
             Via::Batch => "batch",
+            Via::Grant => "grant",
         }
     }
 }
@@ -100,6 +103,9 @@ fn ext_json(ext: &MemberExt) -> Map<String, Value> {
     }
     if ext.via != crate::domain::member_ext::Origin::Direct {
         o.insert("via".into(), json!(ext.via.as_str()));
+    }
+    if let Some(g) = &ext.grant_id {
+        o.insert("grant_id".into(), json!(g));
     }
     o
 }
@@ -328,6 +334,7 @@ mod tests {
             policy: Some(Mark::AutoAccepted),
             reminded: None,
             via: crate::domain::member_ext::Origin::Direct,
+            grant_id: None,
         };
         assert_eq!(
             state(MemberStatus::Accepted, &ext),

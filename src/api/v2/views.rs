@@ -191,6 +191,9 @@ impl Serialize for ExtView<'_> {
         if e.via != crate::domain::member_ext::Origin::Direct {
             out.serialize_entry("via", e.via.as_str())?;
         }
+        if let Some(g) = &e.grant_id {
+            out.serialize_entry("grant_id", g)?;
+        }
         let expired = e.expired(chrono::Utc::now().naive_utc());
         out.serialize_entry("state", if expired { "expired" } else { "active" })?;
         out.end()
