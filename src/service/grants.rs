@@ -514,9 +514,21 @@ pub async fn delete(state: &AppState, ctx: RequestContext, id: String) -> Result
         }
         let removed = removed.unwrap_or_default();
         removed_total += removed.len();
-        for m in &removed {
-            state.notifier.member("image.member.delete", m);
+        let mut events = Vec::new();
+        for (m, at) in &removed {
+            // Glance's payload of a member delete: the row as it was, and when it went.
+            state.notifier.member_deleted(m, *at);
+            if state.webhooks.is_running() {
+                let kind = crate::domain::webhook::EventType::Revoked;
+                events.push(super::webhooks::event(
+                    kind,
+                    m,
+                    Some(&grant.owner),
+                    json!({}),
+                ));
+            }
         }
+        super::webhooks::publish_all(state, events);
     }
     let gid = grant.id.clone();
     state
@@ -539,7 +551,7 @@ fn remove_rows(
     ctx: &RequestContext,
     g: &Grant,
     rows: &[(String, String)],
-) -> Result<Option<Vec<Member>>, Error> {
+) -> Result<Option<Vec<(Member, chrono::NaiveDateTime)>>, Error> {
     if rows.is_empty() {
         return Ok(None);
     }
@@ -571,7 +583,7 @@ fn remove_rows(
                 None,
             )
         })?;
-        removed.push(m);
+        removed.push((m, at));
     }
     Ok(Some(removed))
 }
@@ -657,9 +669,19 @@ pub async fn decide(
             Ok((changed, view(c, g)?))
         })
         .await?;
+    let mut events = Vec::new();
     for m in &changed {
         state.notifier.member("image.member.update", m);
+        if state.webhooks.is_running() {
+            let kind = match m.status {
+                MemberStatus::Rejected => crate::domain::webhook::EventType::Rejected,
+                _ => crate::domain::webhook::EventType::Accepted,
+            };
+            let owner = Some(view.grant.owner.as_str());
+            events.push(super::webhooks::event(kind, m, owner, json!({})));
+        }
     }
+    super::webhooks::publish_all(state, events);
     notify_grant(
         state,
         EVENT_DECISION,

@@ -15,7 +15,7 @@ use crate::helpers::{json, message, TestApp};
 use crate::keystone::{keystone_config, keystone_env, token, var};
 
 /// Keystone's admin API, for making the domains, projects and users a test needs.
-struct Ks {
+pub(crate) struct Ks {
     url: String,
     admin: String,
     http: reqwest::Client,
@@ -31,7 +31,7 @@ fn unique(prefix: &str) -> String {
 }
 
 impl Ks {
-    async fn new(env: &HashMap<String, String>) -> Ks {
+    pub(crate) async fn new(env: &HashMap<String, String>) -> Ks {
         let url = var(env, "KEYSTONE_URL").to_owned();
         let body = json!({"auth": {
             "identity": {"methods": ["password"], "password": {"user": {
@@ -83,7 +83,7 @@ impl Ks {
         r.json().await.unwrap()
     }
 
-    async fn domain(&mut self) -> String {
+    pub(crate) async fn domain(&mut self) -> String {
         let v = self
             .post(
                 "/domains",
@@ -96,7 +96,7 @@ impl Ks {
     }
 
     /// A project in `domain`, under `parent` (else top level).
-    async fn project(&mut self, domain: &str, parent: Option<&str>) -> String {
+    pub(crate) async fn project(&mut self, domain: &str, parent: Option<&str>) -> String {
         let mut p = json!({"name": unique("glint-grant-p"), "domain_id": domain});
         if let Some(parent) = parent {
             p["parent_id"] = json!(parent);
@@ -108,7 +108,7 @@ impl Ks {
     }
 
     /// A token of a new user with the member role on `project` only.
-    async fn member_token(&mut self, project: &str) -> String {
+    pub(crate) async fn member_token(&mut self, project: &str) -> String {
         let name = unique("glint-grant-u");
         let v = self
             .post(
@@ -144,7 +144,7 @@ impl Ks {
         r.headers()["x-subject-token"].to_str().unwrap().to_owned()
     }
 
-    async fn cleanup(self) {
+    pub(crate) async fn cleanup(self) {
         let del = |path: String| {
             self.http
                 .delete(format!("{}/v3{path}", self.url))
