@@ -646,3 +646,62 @@ crate::backend_test!(
         assert_eq!((s, v), (200, json!({"grants": []})));
     }
 );
+
+/// A grant to a domain of many projects (`GLINT_GRANT_PROJECTS`, default 20) and two images:
+/// one row per (image, project), each project sees both, revoking removes them all. Prints the
+/// time of the create and the revoke (the figures in README).
+#[actix_web::test]
+async fn grant_to_a_domain_of_many_projects() {
+    let Some(env) = keystone_env() else { return };
+    let n: usize = std::env::var("GLINT_GRANT_PROJECTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let mut ks = Ks::new(&env).await;
+    let d = ks.domain().await;
+    let mut projects = Vec::new();
+    for _ in 0..n {
+        projects.push(ks.project(&d, None).await);
+    }
+    let last_tok = ks.member_token(&projects[n - 1]).await;
+    for backend in crate::helpers::backends() {
+        let app = spawn(&env, backend, 128).await;
+        let alice = token(&env, "alice", Some("alpha")).await;
+        let images = [
+            shared_image(&app, &alice, json!({})).await,
+            shared_image(&app, &alice, json!({})).await,
+        ];
+        let started = Instant::now();
+        let (s, g) = call(
+            &app,
+            &alice,
+            Method::POST,
+            "/v2/glint/grants",
+            Some(json!({"images": images, "target": {"domain": d}})),
+        )
+        .await;
+        let create = started.elapsed();
+        assert_eq!(s, 201, "{g}");
+        assert_eq!(g["grant"]["members_created"], json!(2 * n));
+        let seen = listed(&app, &last_tok, "?member_status=pending").await;
+        assert!(images.iter().all(|i| seen.contains(i)), "{seen:?}");
+        let gid = g["grant"]["id"].as_str().unwrap();
+        let started = Instant::now();
+        let (s, _) = call(
+            &app,
+            &alice,
+            Method::DELETE,
+            &format!("/v2/glint/grants/{gid}"),
+            None,
+        )
+        .await;
+        let revoke = started.elapsed();
+        assert_eq!(s, 204);
+        assert_eq!(live_rows(&app, &images[0]) + live_rows(&app, &images[1]), 0);
+        eprintln!(
+            "{backend:?}: grant of 2 images to a domain of {n} projects: create {create:?}, \
+             revoke {revoke:?}"
+        );
+    }
+    ks.cleanup().await;
+}
