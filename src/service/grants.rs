@@ -723,14 +723,23 @@ async fn reach_project(state: &AppState, project: &str, domain: Option<&str>) ->
             targets.extend(ancestors);
         }
     }
+    // Keystone ids are unique across domains and projects: a grant naming one of them (the
+    // project's domain, the project, an ancestor) reaches the project. Read first: most
+    // projects have no grant, and their first request then writes nothing.
+    let grants = state
+        .read(move |c| {
+            let refs: Vec<&str> = targets.iter().map(String::as_str).collect();
+            Ok(db::grants::targeting(c, &refs)?)
+        })
+        .await?;
+    if grants.is_empty() {
+        return Ok(());
+    }
     let p = project.to_owned();
     let todo = state
         .write(move |c| {
-            let refs: Vec<&str> = targets.iter().map(String::as_str).collect();
             let mut todo = Vec::new();
-            // Keystone ids are unique across domains and projects: a grant naming one of them
-            // (the project's domain, the project, an ancestor) reaches the project.
-            for g in db::grants::targeting(c, &refs)? {
+            for g in grants {
                 if !db::grants::add_projects(c, &g.id, std::slice::from_ref(&p))?.is_empty() {
                     let images = db::grants::images(c, &g.id)?;
                     todo.push((g, images));

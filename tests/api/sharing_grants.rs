@@ -397,6 +397,13 @@ async fn subtree_grant_reaches_later_projects_and_revokes_everywhere() {
         );
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM glint_grants"), 0);
         assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) AS n FROM glint_share_events WHERE image_id = '{image}' \
+                 AND via = 'grant' AND action = 'member.create'"
+            )),
+            3
+        );
+        assert_eq!(
             get(&app, &alice, &format!("/v2/glint/grants/{gid}"))
                 .await
                 .0,
@@ -704,4 +711,76 @@ async fn grant_to_a_domain_of_many_projects() {
         );
     }
     ks.cleanup().await;
+}
+
+/// A recipient's trust policy applies to grant rows as to any offer: a project that trusts the
+/// owner gets the grant `accepted` on arrival; one that rejects untrusted offers gets no row.
+#[actix_web::test]
+async fn trust_policies_decide_grant_rows_on_arrival() {
+    let Some(env) = keystone_env() else { return };
+    for backend in crate::helpers::backends() {
+        let mut ks = Ks::new(&env).await;
+        let d = ks.domain().await;
+        let trusting = ks.project(&d, None).await;
+        let refusing = ks.project(&d, None).await;
+        let plain = ks.project(&d, None).await;
+        let trusting_tok = ks.member_token(&trusting).await;
+        let refusing_tok = ks.member_token(&refusing).await;
+        let app = spawn(&env, backend, 128).await;
+        let alpha = var(&env, "ALPHA_PROJECT_ID");
+        for (p, tok, policy) in [
+            (
+                &trusting,
+                &trusting_tok,
+                json!({"auto_accept": {"owners": [alpha]}}),
+            ),
+            (&refusing, &refusing_tok, json!({"untrusted": "reject"})),
+        ] {
+            let (s, v) = call(
+                &app,
+                tok,
+                Method::PUT,
+                &format!("/v2/glint/projects/{p}/share-policy"),
+                Some(policy),
+            )
+            .await;
+            assert_eq!(s, 200, "{v}");
+        }
+        let alice = token(&env, "alice", Some("alpha")).await;
+        let image = shared_image(&app, &alice, json!({})).await;
+        let (s, g) = call(
+            &app,
+            &alice,
+            Method::POST,
+            "/v2/glint/grants",
+            Some(json!({"images": [image], "target": {"domain": d}})),
+        )
+        .await;
+        assert_eq!(s, 201, "{g}");
+        assert_eq!(g["grant"]["members_created"], 2, "{g}");
+        let status = |p: &str| {
+            app.count(&format!(
+                "SELECT COUNT(*) AS n FROM image_members WHERE deleted = false \
+                 AND image_id = '{image}' AND member = '{p}' AND status = 'accepted'"
+            ))
+        };
+        assert_eq!(status(&trusting), 1);
+        assert_eq!(status(&plain), 0);
+        assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) AS n FROM image_members WHERE image_id = '{image}' \
+                 AND member = '{refusing}'"
+            )),
+            0
+        );
+        assert!(listed(&app, &trusting_tok, "").await.contains(&image));
+        assert_eq!(
+            get(&app, &refusing_tok, &format!("/v2/images/{image}"))
+                .await
+                .0,
+            404
+        );
+        drop(app);
+        ks.cleanup().await;
+    }
 }
