@@ -869,3 +869,19 @@ fn notify_grant(state: &AppState, event: &str, ctx: &RequestContext, g: &Grant, 
     }
     state.notifier.emit(event, Priority::Info, payload);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Seen;
+
+    #[test]
+    fn seen_projects_are_remembered_until_cleared() {
+        let seen = Seen::default();
+        assert!(!seen.fresh("p"));
+        seen.mark("p");
+        assert!(seen.fresh("p") && !seen.fresh("q"));
+        // A new grant makes every project look again.
+        seen.clear();
+        assert!(!seen.fresh("p"));
+    }
+}
