@@ -40,6 +40,8 @@ pub struct AppState {
     /// What keeps the sharing extensions' bookkeeping (project names, last downloads) from
     /// writing on every request.
     pub throttles: Arc<crate::service::throttle::Throttles>,
+    /// Projects this process checked for grants recently (`service::grants::project_seen`).
+    pub grants: Arc<crate::service::grants::Seen>,
 }
 
 impl AppState {

@@ -219,6 +219,18 @@ fn serve(
                     }
                 }
             });
+            // Grants reach projects created since (and not yet seen by a process): each grant's
+            // target listed again in Keystone, at a slower pace than the other sweeps.
+            let grant_sweeper = state.clone();
+            actix_web::rt::spawn(async move {
+                let mut every = actix_web::rt::time::interval(glint::service::grants::SWEEP_PERIOD);
+                loop {
+                    every.tick().await;
+                    if let Err(e) = glint::service::grants::sweep(&grant_sweeper).await {
+                        tracing::warn!(error = %e, "grant sweep failed");
+                    }
+                }
+            });
             // Signals are glint's own (`lifecycle`): drain on SIGTERM/SIGINT, reload on SIGHUP.
             let options = glint::server::ServeOptions {
                 workers,

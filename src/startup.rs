@@ -298,6 +298,7 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
     )?;
     Ok(AppState {
         webhooks: Arc::new(webhooks),
+        grants: Arc::default(),
         image_schema,
         notifier,
         metrics,

@@ -140,6 +140,9 @@ impl FromRequest for Ctx {
                     crate::service::project_names::seen_token(&state, &identity);
                     let mut ctx = context_of(&identity);
                     remember(&req, &mut ctx);
+                    // A project created after a grant to its domain or subtree gets the grant's
+                    // member rows before its first request reads anything.
+                    crate::service::grants::project_seen(&state, &ctx).await;
                     Ok(Ctx(ctx))
                 }
                 Err(KeystoneError::Invalid) => Err(Error::Unauthorized.into()),

@@ -65,6 +65,9 @@ pub struct Project {
     pub name: Option<String>,
     #[serde(default)]
     pub domain_id: Option<String>,
+    /// The parent project; for a top-level project, its domain.
+    #[serde(default)]
+    pub parent_id: Option<String>,
     #[serde(default = "enabled_default")]
     pub enabled: bool,
 }
@@ -333,6 +336,56 @@ impl KeystoneClient {
         match domains.into_iter().find(|d| d.id != domain) {
             Some(d) => self.projects_named(name, &d.id).await,
             None => Ok(None),
+        }
+    }
+
+    /// Whether Keystone has a domain `id`.
+    pub async fn domain_exists(&self, id: &str) -> Result<bool, KeystoneError> {
+        let path = format!(
+            "/domains/{}",
+            percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
+        );
+        match self.get_as_glint(&path, &[]).await? {
+            (200, _) => Ok(true),
+            (404, _) => Ok(false),
+            (s, _) => Err(refused(s)),
+        }
+    }
+
+    /// The ancestors of project `id` (`parents_as_ids`), nearest first, its domain last; empty
+    /// when Keystone has no such project.
+    pub async fn ancestors(&self, id: &str) -> Result<Vec<String>, KeystoneError> {
+        let path = format!(
+            "/projects/{}",
+            percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
+        );
+        let body: serde_json::Value = match self
+            .get_as_glint(&path, &[("parents_as_ids", "true")])
+            .await?
+        {
+            (200, resp) => read(resp).await?,
+            (404, _) => return Ok(Vec::new()),
+            (s, _) => return Err(refused(s)),
+        };
+        // `{"parent": {"grandparent": {"domain": null}}}`: one key per level.
+        let mut out = Vec::new();
+        let mut level = body.pointer("/project/parents");
+        while let Some(serde_json::Value::Object(o)) = level {
+            let Some((k, v)) = o.iter().next() else { break };
+            out.push(k.clone());
+            level = Some(v);
+        }
+        Ok(out)
+    }
+
+    /// The projects of `query` (`domain_id=` or `parent_id=`), as many as Keystone lists.
+    pub async fn projects_where(
+        &self,
+        query: &[(&str, &str)],
+    ) -> Result<Vec<Project>, KeystoneError> {
+        match self.get_as_glint("/projects", query).await? {
+            (200, resp) => Ok(read::<ProjectsBody>(resp).await?.projects),
+            (s, _) => Err(refused(s)),
         }
     }
 

@@ -21,6 +21,7 @@ diesel::table! {
         reminded_secs -> Nullable<BigInt>,
         via -> Nullable<Text>,
         last_download_at -> Nullable<Timestamp>,
+        grant_id -> Nullable<Text>,
     }
 }
 
@@ -49,6 +50,7 @@ struct ExtRow {
     via: Option<String>,
     #[diesel(deserialize_as = OptTs)]
     last_download_at: Option<NaiveDateTime>,
+    grant_id: Option<String>,
 }
 
 impl ExtRow {
@@ -62,6 +64,7 @@ impl ExtRow {
             reminded: self.reminded_secs.and_then(|s| u64::try_from(s).ok()),
             via: Origin::parse(self.via.as_deref()),
             last_download_at: self.last_download_at,
+            grant_id: self.grant_id,
         };
         (self.member, ext)
     }
@@ -89,6 +92,7 @@ pub fn put(
             glint_member_ext::reminded_secs.eq(ext.reminded.and_then(|s| i64::try_from(s).ok())),
             glint_member_ext::via.eq((ext.via != Origin::Direct).then(|| ext.via.as_str())),
             glint_member_ext::last_download_at.eq(OptDbTime(ext.last_download_at)),
+            glint_member_ext::grant_id.eq(ext.grant_id.as_deref()),
         ))
         .execute(conn)?;
     Ok(())

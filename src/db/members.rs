@@ -63,6 +63,12 @@ pub fn add(
             .filter(not(m::deleted))
             .count()
         .get_result(c))?;
+    // Rows made by grants count as one per grant (`db::grants::quota_adjustment`). Only when a
+    // quota applies: a grant's own rows are added with none.
+    let count = match quota >= 0 {
+        true => count + super::grants::quota_adjustment(conn, image_id)?,
+        false => count,
+    };
     if crate::domain::quota::exceeded(count + 1, quota) {
         return Ok(AddOutcome::QuotaExceeded {
             attempted: count + 1,

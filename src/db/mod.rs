@@ -5,6 +5,7 @@ mod children;
 pub mod connection;
 pub mod error;
 mod fragment;
+pub mod grants;
 pub mod images;
 pub mod inbox;
 mod list;

@@ -28,14 +28,18 @@ pub struct MemberExt {
     /// When the member last started a download of the image (at most a minute late:
     /// `service::share_downloads`); none if it never did.
     pub last_download_at: Option<NaiveDateTime>,
+    /// The grant the row was materialised from (`os_glint.grant_id`, with `via: grant`).
+    pub grant_id: Option<String>,
 }
 
-/// How a share was made: an ordinary member create, or `POST /v2/glint/shares`.
+/// How a share was made: an ordinary member create, `POST /v2/glint/shares`, or a grant
+/// (`POST /v2/glint/grants`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Origin {
     #[default]
     Direct,
     Batch,
+    Grant,
 }
 
 impl Origin {
@@ -43,6 +47,7 @@ impl Origin {
         match self {
             Origin::Direct => "direct",
             Origin::Batch => "batch",
+            Origin::Grant => "grant",
         }
     }
 
@@ -50,6 +55,7 @@ impl Origin {
     pub fn parse(stored: Option<&str>) -> Origin {
         match stored {
             Some("batch") => Origin::Batch,
+            Some("grant") => Origin::Grant,
             _ => Origin::Direct,
         }
     }
@@ -126,6 +132,7 @@ impl MemberExt {
             reminded: None,
             via: Origin::Direct,
             last_download_at: None,
+            grant_id: None,
         })
     }
 
@@ -305,6 +312,7 @@ mod tests {
             reminded: Some(86_400),
             via: Origin::Direct,
             last_download_at: None,
+            grant_id: None,
         };
         let owner = |v: Value| base.change(&json!({ "os_glint": v }), Side::Owner, now());
         let member = |v: Value| base.change(&json!({ "os_glint": v }), Side::Member, now());
@@ -378,7 +386,8 @@ mod tests {
         assert!(!batch.is_empty());
         assert_eq!(Origin::parse(Some(Origin::Batch.as_str())), Origin::Batch);
         assert_eq!(Origin::parse(None), Origin::Direct);
-        assert_eq!(Origin::parse(Some("grant")), Origin::Direct);
+        assert_eq!(Origin::parse(Some("grant")), Origin::Grant);
+        assert_eq!(Origin::parse(Some("galaxy")), Origin::Direct);
         // A change of expiry or note keeps how the share was made.
         let e = batch
             .change(&json!({"os_glint": {"note": "n"}}), Side::Owner, now())

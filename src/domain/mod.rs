@@ -6,6 +6,7 @@ pub mod context;
 pub mod csrf;
 pub mod delete_protection;
 pub mod expiry_reminder;
+pub mod grant;
 pub mod id;
 pub mod image;
 pub mod image_schema;

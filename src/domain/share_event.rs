@@ -57,6 +57,8 @@ pub enum Via {
     ImageDelete,
     /// `POST /v2/glint/shares`.
     Batch,
+    /// A grant (`/v2/glint/grants`): materialised, decided by the domain admin, or revoked.
+    Grant,
 }
 
 impl Via {
@@ -68,6 +70,7 @@ impl Via {
             Via::Expiry => "expiry",
             Via::ImageDelete => "image_delete",
             Via::Batch => "batch",
+            Via::Grant => "grant",
         }
     }
 }
@@ -104,6 +107,9 @@ fn ext_json(ext: &MemberExt) -> Map<String, Value> {
     }
     if ext.via != crate::domain::member_ext::Origin::Direct {
         o.insert("via".into(), json!(ext.via.as_str()));
+    }
+    if let Some(g) = &ext.grant_id {
+        o.insert("grant_id".into(), json!(g));
     }
     o
 }
@@ -360,6 +366,7 @@ mod tests {
             reminded: None,
             via: crate::domain::member_ext::Origin::Direct,
             last_download_at: None,
+            grant_id: None,
         };
         assert_eq!(
             state(MemberStatus::Accepted, &ext),

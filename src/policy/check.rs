@@ -90,6 +90,7 @@ fn cred_value(ctx: &RequestContext, cred: &str) -> Option<String> {
     match cred {
         "project_id" | "tenant" | "tenant_id" => ctx.project_id.clone(),
         "user_id" | "user" => ctx.user_id.clone(),
+        "project_domain_id" => ctx.project_domain_id.clone(),
         "is_admin" => Some(if ctx.is_admin() { "True" } else { "False" }.to_owned()),
         _ => None,
     }

@@ -24,6 +24,19 @@ fn visibility_is(v: &str) -> Check {
         target: "visibility".into(),
     }
 }
+fn cred_is_target(cred: &str, target: &str) -> Check {
+    Check::CredMatchesTarget {
+        cred: cred.into(),
+        target: target.into(),
+    }
+}
+/// Keystone's `manager` persona in a project of the target's domain.
+fn domain_manager() -> Check {
+    and(vec![
+        role("manager"),
+        cred_is_target("project_domain_id", "target_domain_id"),
+    ])
+}
 fn or(cs: Vec<Check>) -> Check {
     Check::Or(cs)
 }
@@ -85,6 +98,38 @@ pub fn defaults() -> Vec<(&'static str, Check)> {
         // Webhooks are the caller's project's own (decided by the service, not by the target).
         ("glint:get_webhooks", or(vec![admin(), role("reader")])),
         ("glint:manage_webhooks", or(vec![admin(), role("member")])),
+        // Grants (`/v2/glint/grants`): made by the owner's members (each image is still checked
+        // with `add_member`); read by the owner's readers, by a project the grant reached, and
+        // by the target domain's manager; consent for the whole target by its domain's manager
+        // (Keystone's `manager` persona scoped to a project of that domain) or an admin.
+        ("glint:create_grant", or(vec![admin(), role("member")])),
+        ("glint:get_grants", or(vec![admin(), role("reader")])),
+        (
+            "glint:get_grant",
+            or(vec![
+                admin(),
+                and(vec![
+                    role("reader"),
+                    or(vec![owner(), cred_is_target("project_id", "recipient_id")]),
+                ]),
+                domain_manager(),
+            ]),
+        ),
+        ("glint:delete_grant", admin_or_member_owner()),
+        (
+            "glint:decide_grant",
+            or(vec![
+                admin(),
+                and(vec![
+                    role("member"),
+                    cred_is_target("project_id", "recipient_id"),
+                ]),
+            ]),
+        ),
+        (
+            "glint:decide_grant_for_domain",
+            or(vec![admin(), domain_manager()]),
+        ),
         ("default", Check::Deny),
         (
             "get_images",

@@ -179,7 +179,10 @@ fn decide_image(
         .into_iter()
         .map(|m| m.member_id)
         .collect();
-    let mut count = i64::try_from(existing.len()).unwrap_or(i64::MAX);
+    // Rows made by grants count once per grant, as in `db::members::add`.
+    let mut count = i64::try_from(existing.len())
+        .unwrap_or(i64::MAX)
+        .saturating_add(db::grants::quota_adjustment(c, id.as_str())?);
     let at = now();
     let mut outcomes = Vec::with_capacity(members.len());
     let mut created = Vec::new();

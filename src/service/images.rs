@@ -126,6 +126,8 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
         .await?;
     let image = protection::readable(state, &ctx, image);
     state.notifier.image("image.create", &image);
+    // A shared image created with a granted tag is granted from now on.
+    super::grants::image_changed(state, &image).await;
     Ok(image)
 }
 
@@ -268,6 +270,8 @@ pub async fn update(
         .await?;
     if saved {
         state.notifier.image("image.update", &image);
+        // A granted tag added, or the image made shared with one: granted from now on.
+        super::grants::image_changed(state, &image).await;
     }
     image_locations::delete_data(state, &image.id, &data_to_delete).await;
     Ok(image)
@@ -414,7 +418,7 @@ pub async fn add_tag(
         )));
     }
     let st = state.clone();
-    state
+    let image = state
         .write(move |c| {
             let msg = format!("Image {id} not found.");
             let v = load_for_change(c, &st, &ctx, &id, &msg, "modify_image")?;
@@ -436,8 +440,11 @@ pub async fn add_tag(
             db::images::update(c, &old, &new)?;
             Ok(new)
         })
-        .await
-        .map(|image| state.notifier.image("image.update", &image))
+        .await?;
+    state.notifier.image("image.update", &image);
+    // The tag may be one a grant of the owner names (images tagged later are granted).
+    super::grants::image_changed(state, &image).await;
+    Ok(())
 }
 
 pub async fn delete_tag(

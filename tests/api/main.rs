@@ -38,6 +38,7 @@ mod raw;
 mod schema;
 mod sharing_batch;
 mod sharing_ext;
+mod sharing_grants;
 mod sharing_history;
 mod sharing_member_check;
 mod sharing_protection;

@@ -1579,3 +1579,93 @@ async fn each_member_is_told_when_an_image_is_deleted() {
     }
     l.finish().await;
 }
+
+/// A grant (real Keystone) sends Glance's `image.member.create` for each project it reaches, then
+/// `image.grant.create`; revoking sends `image.member.delete` for each row, then
+/// `image.grant.delete`.
+#[actix_web::test]
+async fn grants_notify_each_member_and_the_grant() {
+    let Some(env) = crate::keystone::keystone_env() else {
+        return;
+    };
+    let Some(mut l) = Listener::start().await else {
+        return;
+    };
+    let mut ks = crate::sharing_grants::Ks::new(&env).await;
+    let d = ks.domain().await;
+    let p1 = ks.project(&d, None).await;
+    let p2 = ks.project(&d, None).await;
+    let url = format!("rabbit://guest:guest@{BROKER}/");
+    let kc = crate::keystone::keystone_config(&env, crate::keystone::var(&env, "KEYSTONE_URL"));
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        kc(c);
+        l.configure(c, &url, 100);
+        c.sharing.enabled = true;
+    })
+    .await;
+    let alice = crate::keystone::token(&env, "alice", Some("alpha")).await;
+    let send = |m: reqwest::Method, path: &str, body: Option<Value>| {
+        let mut rb = app
+            .client
+            .request(m, app.url(path))
+            .header("X-Auth-Token", &alice);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        rb.send()
+    };
+    let r = send(
+        reqwest::Method::POST,
+        "/v2/images",
+        Some(json!({"name": "g", "visibility": "shared"})),
+    )
+    .await
+    .unwrap();
+    let (s, img) = json(r).await;
+    assert_eq!(s, 201, "{img}");
+    let id = img["id"].as_str().unwrap().to_owned();
+    assert_envelope(&l.message().await, "image.create");
+    let r = send(
+        reqwest::Method::POST,
+        "/v2/glint/grants",
+        Some(json!({"images": [id], "target": {"domain": d}})),
+    )
+    .await
+    .unwrap();
+    let (s, g) = json(r).await;
+    assert_eq!(s, 201, "{g}");
+    let gid = g["grant"]["id"].as_str().unwrap().to_owned();
+    let mut members = Vec::new();
+    for _ in 0..2 {
+        let m = l.message().await;
+        assert_envelope(&m, "image.member.create");
+        assert_eq!(m["payload"]["status"], "pending");
+        members.push(m["payload"]["member_id"].as_str().unwrap().to_owned());
+    }
+    members.sort();
+    let mut want = vec![p1.clone(), p2.clone()];
+    want.sort();
+    assert_eq!(members, want);
+    let m = l.message().await;
+    assert_envelope(&m, "image.grant.create");
+    assert_eq!(m["payload"]["grant_id"], json!(gid));
+    assert_eq!(m["payload"]["target"], json!({"domain": d}));
+    assert_eq!(m["payload"]["members_created"], 2);
+    let r = send(
+        reqwest::Method::DELETE,
+        &format!("/v2/glint/grants/{gid}"),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 204);
+    for _ in 0..2 {
+        assert_envelope(&l.message().await, "image.member.delete");
+    }
+    let m = l.message().await;
+    assert_envelope(&m, "image.grant.delete");
+    assert_eq!(m["payload"]["members_removed"], 2);
+    l.finish().await;
+    drop(app);
+    ks.cleanup().await;
+}

@@ -2,6 +2,7 @@
 
 pub mod glint;
 pub mod glint_ctx;
+pub mod glint_grants;
 pub mod image_data;
 pub mod images;
 pub mod import;
@@ -94,6 +95,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             glint_resource("/glint/share-events", "GET").route(web::get().to(glint::share_events)),
         )
         .service(glint_resource("/glint/shares", "POST").route(web::post().to(glint::batch_share)))
+        .service(
+            glint_resource("/glint/grants", "GET, POST")
+                .route(web::get().to(glint_grants::list))
+                .route(web::post().to(glint_grants::create)),
+        )
+        .service(
+            glint_resource("/glint/grants/{id}", "GET, DELETE")
+                .route(web::get().to(glint_grants::show))
+                .route(web::delete().to(glint_grants::delete)),
+        )
+        .service(
+            glint_resource("/glint/grants/{id}/decision", "PUT")
+                .route(web::put().to(glint_grants::decide)),
+        )
         .service(
             glint_resource("/glint/webhooks", "GET, POST")
                 .route(web::get().to(glint::list_webhooks))

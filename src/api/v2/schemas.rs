@@ -93,8 +93,12 @@ fn os_glint_properties() -> Value {
             },
             "via": {
                 "type": "string",
-                "enum": ["batch"],
-                "description": "How the share was made, when not by an ordinary member create (batch: POST /v2/glint/shares)",
+                "enum": ["batch", "grant"],
+                "description": "How the share was made, when not by an ordinary member create (batch: POST /v2/glint/shares; grant: a grant to a domain or project subtree)",
+            },
+            "grant_id": {
+                "type": "string",
+                "description": "The grant this share was made from (via: grant)",
             },
             "last_download_at": {
                 "type": "string",

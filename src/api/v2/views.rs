@@ -187,6 +187,9 @@ impl Serialize for ExtView<'_> {
         if e.via != crate::domain::member_ext::Origin::Direct {
             out.serialize_entry("via", e.via.as_str())?;
         }
+        if let Some(g) = &e.grant_id {
+            out.serialize_entry("grant_id", g)?;
+        }
         if let Some(at) = &e.last_download_at {
             out.serialize_entry("last_download_at", &Rendered(Timestamp(at)))?;
         }
