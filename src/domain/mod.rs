@@ -8,6 +8,7 @@ pub mod delete_protection;
 pub mod expiry_reminder;
 pub mod id;
 pub mod image;
+pub mod image_copy;
 pub mod image_schema;
 pub mod import;
 pub mod inbox_query;

@@ -24,6 +24,13 @@ pub enum Action {
     Delete,
     /// Removed by the sweep after its expiry and `expired_retention`.
     Purge,
+    /// The member (or the owner) started copying the image as its own
+    /// (`POST /v2/glint/images/{id}/copy`); `to` names the copy.
+    CopyStart,
+    /// The copy's data is in place: the copy is active.
+    CopyFinish,
+    /// The copy failed (or its process died) and was removed.
+    CopyFail,
 }
 
 impl Action {
@@ -34,6 +41,9 @@ impl Action {
             Action::Change => "member.change",
             Action::Delete => "member.delete",
             Action::Purge => "member.purge",
+            Action::CopyStart => "copy.start",
+            Action::CopyFinish => "copy.finish",
+            Action::CopyFail => "copy.fail",
         }
     }
 }
@@ -53,6 +63,8 @@ pub enum Via {
     ImageDelete,
     /// `POST /v2/glint/shares`.
     Batch,
+    /// The recovery sweep (a copy whose process died).
+    Recovery,
 }
 
 impl Via {
@@ -64,6 +76,7 @@ impl Via {
             Via::Expiry => "expiry",
             Via::ImageDelete => "image_delete",
             Via::Batch => "batch",
+            Via::Recovery => "recovery",
         }
     }
 }

@@ -85,6 +85,9 @@ pub fn defaults() -> Vec<(&'static str, Check)> {
         // Webhooks are the caller's project's own (decided by the service, not by the target).
         ("glint:get_webhooks", or(vec![admin(), role("reader")])),
         ("glint:manage_webhooks", or(vec![admin(), role("member")])),
+        // Copy an image as the caller's own: on the source's target (`download_image` and the
+        // share's state are checked too; the copy is created under `add_image`).
+        ("glint:copy_image", or(vec![admin(), role("member")])),
         ("default", Check::Deny),
         (
             "get_images",

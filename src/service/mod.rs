@@ -4,6 +4,7 @@ pub mod access;
 pub mod batch_share;
 pub mod data;
 pub mod expiry_reminders;
+pub mod image_copy;
 pub mod image_locations;
 pub mod images;
 pub mod import;

@@ -35,6 +35,7 @@ mod races;
 mod raw;
 mod schema;
 mod sharing_batch;
+mod sharing_copy;
 mod sharing_ext;
 mod sharing_history;
 mod sharing_member_check;

@@ -30,6 +30,7 @@ pub const EXTENSIONS: &[&str] = &[
     "share-events",
     "batch-share",
     "webhooks",
+    "image-copy",
 ];
 
 /// `PUT /v2/glint/images/{id}/members/{member_id}` with `{"os_glint": {...}}`: the owner changes

@@ -1,6 +1,7 @@
 //! The v2 API routes.
 
 pub mod glint;
+pub mod glint_copy;
 pub mod image_data;
 pub mod images;
 pub mod import;
@@ -95,6 +96,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             glint_resource("/glint/share-events", "GET").route(web::get().to(glint::share_events)),
         )
         .service(glint_resource("/glint/shares", "POST").route(web::post().to(glint::batch_share)))
+        .service(
+            glint_resource("/glint/images/{id}/copy", "POST")
+                .route(web::post().to(glint_copy::copy_image)),
+        )
         .service(
             glint_resource("/glint/webhooks", "GET, POST")
                 .route(web::get().to(glint::list_webhooks))
