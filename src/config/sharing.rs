@@ -20,6 +20,7 @@ pub(super) const KNOWN: &[(&str, &[&str])] = &[(
         "webhook_allow_private",
         "webhook_max_attempts",
         "webhook_retry_base",
+        "cross_domain_requires_domain",
     ],
 )];
 
@@ -55,6 +56,11 @@ pub struct SharingConfig {
     pub webhook_max_attempts: u32,
     /// `webhook_retry_base` (default 10s): the wait before the second try, doubled for each next.
     pub webhook_retry_base: Duration,
+    /// `cross_domain_requires_domain` (default false): a share with a project of another domain
+    /// than the owner's must name that domain (`os_glint.domain` on a member create, a
+    /// `{"name", "domain"}` target in a batch), else 400 (`forbidden` in a batch). Needs
+    /// Keystone (the projects' domains); without it nothing is checked.
+    pub cross_domain_requires_domain: bool,
 }
 
 /// The most reminder thresholds (each one is a notification per share).
@@ -99,6 +105,11 @@ impl SharingConfig {
                     })?
             },
             webhook_retry_base: duration("webhook_retry_base", "10s")?,
+            cross_domain_requires_domain: raw.parse_bool(
+                "glint_sharing",
+                "cross_domain_requires_domain",
+                false,
+            )?,
             protect_shared_images: raw.parse_bool(
                 "glint_sharing",
                 "protect_shared_images",
@@ -209,6 +220,7 @@ mod tests {
         raw.set("glint_sharing", "expiry_reminders", "");
         assert_eq!(c.validate_member, ValidateMember::Off);
         assert!(!c.protect_shared_images);
+        assert!(!c.cross_domain_requires_domain);
         assert!(!c.webhook_allow_private);
         assert_eq!(c.webhook_max_attempts, 5);
         assert_eq!(c.webhook_retry_base, Duration::from_secs(10));

@@ -3,6 +3,7 @@
 pub mod address;
 pub mod batch_share;
 pub mod context;
+pub mod cross_domain;
 pub mod csrf;
 pub mod delete_protection;
 pub mod expiry_reminder;

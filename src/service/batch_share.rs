@@ -50,10 +50,19 @@ pub async fn share(
         .policy
         .enforce("glint:batch_share", &ctx, &project_target(&ctx))?;
     let resolved = super::projects::resolve(state, &req.targets).await?;
+    // `cross_domain_requires_domain`: ids in another domain are `forbidden` for every image.
+    let mut cross =
+        super::projects::cross_domain_refused(state, &ctx, &req.targets, &resolved).await?;
+    // A project also named by name and domain had its domain named.
+    for (t, id) in req.targets.iter().zip(&resolved) {
+        if let (Target::Name { .. }, Some(id)) = (t, id) {
+            cross.remove(id);
+        }
+    }
     // A project named twice (by id and by name) is decided once.
     let mut members: Vec<String> = Vec::new();
     let mut seen = HashSet::new();
-    for id in resolved.iter().flatten() {
+    for id in resolved.iter().flatten().filter(|id| !cross.contains(*id)) {
         if seen.insert(id.clone()) {
             members.push(id.clone());
         }
@@ -93,6 +102,7 @@ pub async fn share(
             members.iter().map(String::as_str).zip(outcomes).collect();
         for (target, id) in req.targets.iter().zip(&resolved) {
             let outcome = match id {
+                Some(id) if cross.contains(id) => Outcome::Forbidden,
                 Some(id) => by_member
                     .get(id.as_str())
                     .copied()

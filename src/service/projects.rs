@@ -9,6 +9,8 @@ use futures_util::stream::{self, StreamExt};
 use crate::app::AppState;
 use crate::auth::{KeystoneClient, KeystoneError};
 use crate::domain::batch_share::Target;
+use crate::domain::context::RequestContext;
+use crate::domain::cross_domain;
 use crate::domain::member_check::ValidateMember;
 use crate::error::Error;
 
@@ -114,4 +116,83 @@ pub async fn resolve(state: &AppState, targets: &[Target]) -> Result<Vec<Option<
             })
         })
         .collect())
+}
+
+/// The domain of project `id` in Keystone (`None`: no such project).
+async fn domain_of(k: &KeystoneClient, id: &str) -> Result<Option<String>, Error> {
+    Ok(k.project(id)
+        .await
+        .map_err(unavailable)?
+        .and_then(|p| p.domain_id))
+}
+
+/// The caller's project's domain: the token's, else Keystone's.
+async fn caller_domain(k: &KeystoneClient, ctx: &RequestContext) -> Result<Option<String>, Error> {
+    match (&ctx.project_domain_id, ctx.project()) {
+        (Some(d), _) => Ok(Some(d.clone())),
+        (None, Some(p)) => domain_of(k, p).await,
+        (None, None) => Ok(None),
+    }
+}
+
+fn cross_domain_rule(state: &AppState) -> Option<&KeystoneClient> {
+    let s = &state.config.sharing;
+    (s.enabled && s.cross_domain_requires_domain)
+        .then(|| keystone(state))
+        .flatten()
+}
+
+/// `[glint_sharing] cross_domain_requires_domain` on a member create: 400 when `member` is in
+/// another domain than the caller's (the sharer's) project and `named` is not that domain.
+pub async fn check_cross_domain(
+    state: &AppState,
+    ctx: &RequestContext,
+    member: &str,
+    named: Option<&str>,
+) -> Result<(), Error> {
+    let Some(k) = cross_domain_rule(state) else {
+        return Ok(());
+    };
+    let owner = caller_domain(k, ctx).await?;
+    let theirs = domain_of(k, member).await?;
+    match cross_domain::refusal(member, owner.as_deref(), theirs.as_deref(), named) {
+        Some(why) => Err(Error::bad_request(why)),
+        None => Ok(()),
+    }
+}
+
+/// The batch targets the cross-domain rule refuses: project ids (targets by id name no domain)
+/// in another domain than the caller's. Targets by name and domain named theirs.
+pub async fn cross_domain_refused(
+    state: &AppState,
+    ctx: &RequestContext,
+    targets: &[Target],
+    resolved: &[Option<String>],
+) -> Result<std::collections::HashSet<String>, Error> {
+    let mut refused = std::collections::HashSet::new();
+    let Some(k) = cross_domain_rule(state) else {
+        return Ok(refused);
+    };
+    let owner = caller_domain(k, ctx).await?;
+    let mut by_id: Vec<&str> = targets
+        .iter()
+        .zip(resolved)
+        .filter_map(|(t, id)| match (t, id) {
+            (Target::Id(_), Some(id)) => Some(id.as_str()),
+            _ => None,
+        })
+        .collect();
+    by_id.sort_unstable();
+    by_id.dedup();
+    let found: Vec<(String, Result<Option<String>, Error>)> = stream::iter(by_id)
+        .map(|id| async move { (id.to_owned(), domain_of(k, id).await) })
+        .buffer_unordered(LOOKUPS_AT_ONCE)
+        .collect()
+        .await;
+    for (id, d) in found {
+        if cross_domain::refusal(&id, owner.as_deref(), d?.as_deref(), None).is_some() {
+            refused.insert(id);
+        }
+    }
+    Ok(refused)
 }

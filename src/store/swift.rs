@@ -43,6 +43,9 @@ const PATH: &AsciiSet = &NON_ALPHANUMERIC
 /// Body chunks queued per segment PUT: the memory bound of an upload, with the chunk in hand.
 const QUEUED_CHUNKS: usize = 4;
 
+/// Segments of a large object copied server-side at once.
+const SEGMENT_COPIES_AT_ONCE: usize = 8;
+
 /// The Swift image store.
 #[derive(Clone)]
 pub struct SwiftStore {
@@ -409,15 +412,28 @@ impl SwiftStore {
         let (seg_container, prefix) = (decode(seg_container), decode(prefix));
         let mut written = Vec::new();
         let copied: Result<(), StoreError> = async {
-            for name in self.list(&seg_container, &prefix, None).await? {
-                let new = format!("{to}-{:05}", written.len() + 1);
-                written.push(new.clone());
-                self.copy_object(
-                    &object_path(&seg_container, &name),
-                    &object_path(&dst_container, &new),
-                )
+            let names = self.list(&seg_container, &prefix, None).await?;
+            // Named in the source's order, so the manifest joins them the same way.
+            let pairs: Vec<(String, String)> = names
+                .into_iter()
+                .enumerate()
+                .map(|(i, name)| (name, format!("{to}-{:05}", i + 1)))
+                .collect();
+            written.extend(pairs.iter().map(|(_, new)| new.clone()));
+            futures_util::stream::iter(pairs)
+                .map(|(name, new)| {
+                    let (seg_container, dst_container) = (&seg_container, &dst_container);
+                    async move {
+                        self.copy_object(
+                            &object_path(seg_container, &name),
+                            &object_path(dst_container, &new),
+                        )
+                        .await
+                    }
+                })
+                .buffer_unordered(SEGMENT_COPIES_AT_ONCE)
+                .try_collect::<Vec<()>>()
                 .await?;
-            }
             self.put_manifest(&dst_container, to).await?;
             // The copy must hold what the source held: a segment that went away meanwhile
             // (the source deleted mid-copy) shows here.

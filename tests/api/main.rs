@@ -36,6 +36,7 @@ mod raw;
 mod schema;
 mod sharing_batch;
 mod sharing_copy;
+mod sharing_cross_domain;
 mod sharing_ext;
 mod sharing_history;
 mod sharing_member_check;
