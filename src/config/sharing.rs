@@ -21,6 +21,7 @@ pub(super) const KNOWN: &[(&str, &[&str])] = &[(
         "webhook_max_attempts",
         "webhook_retry_base",
         "cross_domain_requires_domain",
+        "guardrails",
     ],
 )];
 
@@ -61,6 +62,11 @@ pub struct SharingConfig {
     /// `{"name", "domain"}` target in a batch), else 400 (`forbidden` in a batch). Needs
     /// Keystone (the projects' domains); without it nothing is checked.
     pub cross_domain_requires_domain: bool,
+    /// `guardrails` (default none; any of `public`, `community`, `outside_domain`): what no
+    /// project may do whatever its policy allows (403 naming the guardrail): make an image
+    /// public or community (create, PATCH, copy), share one outside its owner's domain (member
+    /// create; `forbidden` in a batch; domains from the token and Keystone).
+    pub guardrails: crate::domain::guardrails::Guardrails,
 }
 
 /// The most reminder thresholds (each one is a notification per share).
@@ -105,6 +111,9 @@ impl SharingConfig {
                     })?
             },
             webhook_retry_base: duration("webhook_retry_base", "10s")?,
+            guardrails: crate::domain::guardrails::Guardrails::parse(
+                raw.get("glint_sharing", "guardrails").unwrap_or(""),
+            )?,
             cross_domain_requires_domain: raw.parse_bool(
                 "glint_sharing",
                 "cross_domain_requires_domain",

@@ -7,6 +7,7 @@ pub mod cross_domain;
 pub mod csrf;
 pub mod delete_protection;
 pub mod expiry_reminder;
+pub mod guardrails;
 pub mod id;
 pub mod image;
 pub mod image_copy;

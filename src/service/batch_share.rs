@@ -51,14 +51,8 @@ pub async fn share(
         .enforce("glint:batch_share", &ctx, &project_target(&ctx))?;
     let resolved = super::projects::resolve(state, &req.targets).await?;
     // `cross_domain_requires_domain`: ids in another domain are `forbidden` for every image.
-    let mut cross =
-        super::projects::cross_domain_refused(state, &ctx, &req.targets, &resolved).await?;
-    // A project also named by name and domain had its domain named.
-    for (t, id) in req.targets.iter().zip(&resolved) {
-        if let (Target::Name { .. }, Some(id)) = (t, id) {
-            cross.remove(id);
-        }
-    }
+    // (The `outside_domain` guardrail: every project of another domain.)
+    let cross = super::projects::cross_domain_refused(state, &ctx, &req.targets, &resolved).await?;
     // A project named twice (by id and by name) is decided once.
     let mut members: Vec<String> = Vec::new();
     let mut seen = HashSet::new();

@@ -135,9 +135,10 @@ async fn caller_domain(k: &KeystoneClient, ctx: &RequestContext) -> Result<Optio
     }
 }
 
+/// Keystone, when the cross-domain rule or the `outside_domain` guardrail asks for domains.
 fn cross_domain_rule(state: &AppState) -> Option<&KeystoneClient> {
     let s = &state.config.sharing;
-    (s.enabled && s.cross_domain_requires_domain)
+    (s.enabled && (s.cross_domain_requires_domain || s.guardrails.no_outside_domain))
         .then(|| keystone(state))
         .flatten()
 }
@@ -155,14 +156,23 @@ pub async fn check_cross_domain(
     };
     let owner = caller_domain(k, ctx).await?;
     let theirs = domain_of(k, member).await?;
-    match cross_domain::refusal(member, owner.as_deref(), theirs.as_deref(), named) {
+    let (owner, theirs) = (owner.as_deref(), theirs.as_deref());
+    let rails = state.config.sharing.guardrails;
+    if let Some(why) = rails.domain_refusal(member, owner, theirs) {
+        return Err(Error::forbidden(why));
+    }
+    if !state.config.sharing.cross_domain_requires_domain {
+        return Ok(());
+    }
+    match cross_domain::refusal(member, owner, theirs, named) {
         Some(why) => Err(Error::bad_request(why)),
         None => Ok(()),
     }
 }
 
-/// The batch targets the cross-domain rule refuses: project ids (targets by id name no domain)
-/// in another domain than the caller's. Targets by name and domain named theirs.
+/// The batch targets refused for their domain: under the `outside_domain` guardrail every
+/// project of another domain than the caller's; under the cross-domain rule those of another
+/// domain named only by id (a target by name and domain named theirs).
 pub async fn cross_domain_refused(
     state: &AppState,
     ctx: &RequestContext,
@@ -174,23 +184,33 @@ pub async fn cross_domain_refused(
         return Ok(refused);
     };
     let owner = caller_domain(k, ctx).await?;
-    let mut by_id: Vec<&str> = targets
+    let named: std::collections::HashSet<&str> = targets
         .iter()
         .zip(resolved)
         .filter_map(|(t, id)| match (t, id) {
-            (Target::Id(_), Some(id)) => Some(id.as_str()),
+            (Target::Name { .. }, Some(id)) => Some(id.as_str()),
             _ => None,
         })
         .collect();
-    by_id.sort_unstable();
-    by_id.dedup();
-    let found: Vec<(String, Result<Option<String>, Error>)> = stream::iter(by_id)
+    let mut ids: Vec<&str> = resolved.iter().flatten().map(String::as_str).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let found: Vec<(String, Result<Option<String>, Error>)> = stream::iter(ids)
         .map(|id| async move { (id.to_owned(), domain_of(k, id).await) })
         .buffer_unordered(LOOKUPS_AT_ONCE)
         .collect()
         .await;
+    let cfg = &state.config.sharing;
     for (id, d) in found {
-        if cross_domain::refusal(&id, owner.as_deref(), d?.as_deref(), None).is_some() {
+        let d = d?;
+        let rule = cfg.cross_domain_requires_domain
+            && !named.contains(id.as_str())
+            && cross_domain::refusal(&id, owner.as_deref(), d.as_deref(), None).is_some();
+        let rail = cfg
+            .guardrails
+            .domain_refusal(&id, owner.as_deref(), d.as_deref())
+            .is_some();
+        if rule || rail {
             refused.insert(id);
         }
     }

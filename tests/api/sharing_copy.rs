@@ -455,3 +455,40 @@ store_test!(
         );
     }
 );
+
+crate::backend_test!(
+    guardrails_forbid_public_and_community_images,
+    config = |c| {
+        c.sharing.enabled = true;
+        c.sharing.guardrails =
+            glint::domain::guardrails::Guardrails::parse("public,community").unwrap();
+    },
+    |app| async move {
+        // Even an admin, whose policy allows publishing.
+        let admin = app.caller("admin-p", "admin");
+        let (s, v) = json(
+            admin
+                .post("/v2/images", &json!({"visibility": "public"}))
+                .await,
+        )
+        .await;
+        assert_eq!(s, 403, "{v}");
+        assert!(message(&v).contains("guardrail 'public'"), "{v}");
+        let src = source(&admin, data_of(100)).await;
+        let patch = json!([{"op": "replace", "path": "/visibility", "value": "community"}]);
+        let (s, v) = json(admin.patch(&format!("/v2/images/{src}"), &patch).await).await;
+        assert_eq!(s, 403, "{v}");
+        assert!(message(&v).contains("guardrail 'community'"), "{v}");
+        let (s, v) = copy(&admin, &src, json!({"visibility": "public"})).await;
+        assert_eq!(s, 403, "{v}");
+        let patch = json!([{"op": "replace", "path": "/visibility", "value": "private"}]);
+        let (s, v) = json(admin.patch(&format!("/v2/images/{src}"), &patch).await).await;
+        assert_eq!((s, v["visibility"].as_str()), (200, Some("private")), "{v}");
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) AS n FROM images WHERE visibility IN ('public', 'community')"
+            ),
+            0
+        );
+    }
+);

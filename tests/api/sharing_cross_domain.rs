@@ -110,12 +110,14 @@ async fn a_share_with_another_domain_names_it() {
     let alice = token(&env, "alice", Some("alpha")).await;
     let beta = var(&env, "BETA_PROJECT_ID").to_owned();
     let backend = crate::helpers::backends()[0];
-    for rule in [true, false] {
+    for mode in ["rule", "off", "rail"] {
+        let rule = mode == "rule";
         let kc = keystone_config(&env, var(&env, "KEYSTONE_URL"));
         let app = TestApp::spawn_with(backend, |c| {
             kc(c);
             c.sharing.enabled = true;
             c.sharing.cross_domain_requires_domain = rule;
+            c.sharing.guardrails.no_outside_domain = mode == "rail";
         })
         .await;
         let img = shared_image(&app, &alice).await;
@@ -131,8 +133,21 @@ async fn a_share_with_another_domain_names_it() {
         .await;
         assert_eq!(s, 200, "{v}");
         let (s, v) = call(&app, &alice, Method::POST, &members, json!({"member": far})).await;
-        if !rule {
+        if mode == "off" {
             assert_eq!(s, 200, "{v}");
+            continue;
+        }
+        if mode == "rail" {
+            // The guardrail: no share outside the domain, named or not.
+            assert_eq!(s, 403, "{v}");
+            assert!(message(&v).contains("guardrail 'outside_domain'"), "{v}");
+            let body = json!({"member": far, "os_glint": {"domain": domain}});
+            let (s, v) = call(&app, &alice, Method::POST, &members, body).await;
+            assert_eq!(s, 403, "{v}");
+            let (s, v) = call(&app, &alice, Method::POST, "/v2/glint/shares",
+                json!({"images": [img], "targets": {"projects": [{"name": name, "domain": domain}]}})).await;
+            assert_eq!(s, 200, "{v}");
+            assert_eq!(outcomes(&v), ["forbidden"]);
             continue;
         }
         assert_eq!(s, 400, "{v}");
