@@ -20,6 +20,8 @@ pub(super) const KNOWN: &[(&str, &[&str])] = &[(
         "webhook_allow_private",
         "webhook_max_attempts",
         "webhook_retry_base",
+        "cross_domain_requires_domain",
+        "guardrails",
     ],
 )];
 
@@ -55,6 +57,16 @@ pub struct SharingConfig {
     pub webhook_max_attempts: u32,
     /// `webhook_retry_base` (default 10s): the wait before the second try, doubled for each next.
     pub webhook_retry_base: Duration,
+    /// `cross_domain_requires_domain` (default false): a share with a project of another domain
+    /// than the owner's must name that domain (`os_glint.domain` on a member create, a
+    /// `{"name", "domain"}` target in a batch), else 400 (`forbidden` in a batch). Needs
+    /// Keystone (the projects' domains); without it nothing is checked.
+    pub cross_domain_requires_domain: bool,
+    /// `guardrails` (default none; any of `public`, `community`, `outside_domain`): what no
+    /// project may do whatever its policy allows (403 naming the guardrail): make an image
+    /// public or community (create, PATCH, copy), share one outside its owner's domain (member
+    /// create; `forbidden` in a batch; domains from the token and Keystone).
+    pub guardrails: crate::domain::guardrails::Guardrails,
 }
 
 /// The most reminder thresholds (each one is a notification per share).
@@ -99,6 +111,14 @@ impl SharingConfig {
                     })?
             },
             webhook_retry_base: duration("webhook_retry_base", "10s")?,
+            guardrails: crate::domain::guardrails::Guardrails::parse(
+                raw.get("glint_sharing", "guardrails").unwrap_or(""),
+            )?,
+            cross_domain_requires_domain: raw.parse_bool(
+                "glint_sharing",
+                "cross_domain_requires_domain",
+                false,
+            )?,
             protect_shared_images: raw.parse_bool(
                 "glint_sharing",
                 "protect_shared_images",
@@ -209,6 +229,7 @@ mod tests {
         raw.set("glint_sharing", "expiry_reminders", "");
         assert_eq!(c.validate_member, ValidateMember::Off);
         assert!(!c.protect_shared_images);
+        assert!(!c.cross_domain_requires_domain);
         assert!(!c.webhook_allow_private);
         assert_eq!(c.webhook_max_attempts, 5);
         assert_eq!(c.webhook_retry_base, Duration::from_secs(10));

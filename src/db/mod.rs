@@ -3,6 +3,7 @@
 mod cached;
 mod children;
 pub mod connection;
+pub mod copies;
 pub mod error;
 mod fragment;
 pub mod grants;

@@ -118,12 +118,13 @@ impl MemberExt {
         };
         if let Some(k) = o
             .keys()
-            .find(|k| !["expires_at", "note"].contains(&k.as_str()))
+            .find(|k| !["expires_at", "note", "domain"].contains(&k.as_str()))
         {
             return Err(Error::bad_request(format!(
-                "os_glint.{k} cannot be set here (known: expires_at, note)"
+                "os_glint.{k} cannot be set here (known: expires_at, note, domain)"
             )));
         }
+        // `domain` (the cross-domain rule's) is read by `domain::cross_domain`, not kept.
         Ok(MemberExt {
             expires_at: expires_at(o, now)?,
             note: note(o)?,

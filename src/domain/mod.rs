@@ -3,12 +3,15 @@
 pub mod address;
 pub mod batch_share;
 pub mod context;
+pub mod cross_domain;
 pub mod csrf;
 pub mod delete_protection;
 pub mod expiry_reminder;
 pub mod grant;
+pub mod guardrails;
 pub mod id;
 pub mod image;
+pub mod image_copy;
 pub mod image_schema;
 pub mod import;
 pub mod inbox_query;

@@ -27,6 +27,13 @@ pub enum Action {
     /// A recipient project's trust policy changed (`PUT /v2/glint/projects/{id}/share-policy`):
     /// no image; `member_id` is the project, `from`/`to` the policy before and after.
     PolicyUpdate,
+    /// The member (or the owner) started copying the image as its own
+    /// (`POST /v2/glint/images/{id}/copy`); `to` names the copy.
+    CopyStart,
+    /// The copy's data is in place: the copy is active.
+    CopyFinish,
+    /// The copy failed (or its process died) and was removed.
+    CopyFail,
 }
 
 impl Action {
@@ -38,6 +45,9 @@ impl Action {
             Action::Delete => "member.delete",
             Action::Purge => "member.purge",
             Action::PolicyUpdate => "share_policy.update",
+            Action::CopyStart => "copy.start",
+            Action::CopyFinish => "copy.finish",
+            Action::CopyFail => "copy.fail",
         }
     }
 }
@@ -59,6 +69,8 @@ pub enum Via {
     Batch,
     /// A grant (`/v2/glint/grants`): materialised, decided by the domain admin, or revoked.
     Grant,
+    /// The recovery sweep (a copy whose process died).
+    Recovery,
 }
 
 impl Via {
@@ -71,6 +83,7 @@ impl Via {
             Via::ImageDelete => "image_delete",
             Via::Batch => "batch",
             Via::Grant => "grant",
+            Via::Recovery => "recovery",
         }
     }
 }

@@ -29,16 +29,19 @@ pub enum EventType {
     Expiring,
     /// The image was deleted, and the share with it.
     ImageDeleted,
+    /// The member copied the image as its own (the copy is active).
+    Copied,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 7] = [
         EventType::Offered,
         EventType::Accepted,
         EventType::Rejected,
         EventType::Revoked,
         EventType::Expiring,
         EventType::ImageDeleted,
+        EventType::Copied,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +52,7 @@ impl EventType {
             EventType::Revoked => "share.revoked",
             EventType::Expiring => "share.expiring",
             EventType::ImageDeleted => "share.image_deleted",
+            EventType::Copied => "share.copied",
         }
     }
 

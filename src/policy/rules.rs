@@ -130,6 +130,9 @@ pub fn defaults() -> Vec<(&'static str, Check)> {
             "glint:decide_grant_for_domain",
             or(vec![admin(), domain_manager()]),
         ),
+        // Copy an image as the caller's own: on the source's target (`download_image` and the
+        // share's state are checked too; the copy is created under `add_image`).
+        ("glint:copy_image", or(vec![admin(), role("member")])),
         ("default", Check::Deny),
         (
             "get_images",

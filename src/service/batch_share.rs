@@ -73,10 +73,13 @@ async fn share_parsed(
     req: BatchShare,
 ) -> Result<Vec<PairResult>, Error> {
     let resolved = super::projects::resolve(state, &req.targets).await?;
+    // `cross_domain_requires_domain`: ids in another domain are `forbidden` for every image.
+    // (The `outside_domain` guardrail: every project of another domain.)
+    let cross = super::projects::cross_domain_refused(state, &ctx, &req.targets, &resolved).await?;
     // A project named twice (by id and by name) is decided once.
     let mut members: Vec<String> = Vec::new();
     let mut seen = HashSet::new();
-    for id in resolved.iter().flatten() {
+    for id in resolved.iter().flatten().filter(|id| !cross.contains(*id)) {
         if seen.insert(id.clone()) {
             members.push(id.clone());
         }
@@ -116,6 +119,7 @@ async fn share_parsed(
             members.iter().map(String::as_str).zip(outcomes).collect();
         for (target, id) in req.targets.iter().zip(&resolved) {
             let outcome = match id {
+                Some(id) if cross.contains(id) => Outcome::Forbidden,
                 Some(id) => by_member
                     .get(id.as_str())
                     .copied()

@@ -45,11 +45,21 @@ fn check_visibility_policy(
     if before == Some(after) {
         return Ok(());
     }
+    guardrail(state, after)?;
     let target = new_image_target(owner);
     match after {
         Visibility::Public => state.policy.enforce("publicize_image", ctx, &target),
         Visibility::Community => state.policy.enforce("communitize_image", ctx, &target),
         _ => Ok(()),
+    }
+}
+
+/// `[glint_sharing] guardrails` on a new visibility (403), with the sharing extensions on.
+pub(crate) fn guardrail(state: &AppState, v: Visibility) -> Result<(), Error> {
+    let s = &state.config.sharing;
+    match s.guardrails.visibility_refusal(v).filter(|_| s.enabled) {
+        Some(why) => Err(Error::forbidden(why)),
+        None => Ok(()),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod batch_share;
 pub mod data;
 pub mod expiry_reminders;
 pub mod grants;
+pub mod image_copy;
 pub mod image_locations;
 pub mod images;
 pub mod import;

@@ -9,6 +9,8 @@ use futures_util::stream::{self, StreamExt};
 use crate::app::AppState;
 use crate::auth::{KeystoneClient, KeystoneError};
 use crate::domain::batch_share::Target;
+use crate::domain::context::RequestContext;
+use crate::domain::cross_domain;
 use crate::domain::member_check::ValidateMember;
 use crate::error::Error;
 
@@ -116,4 +118,103 @@ pub async fn resolve(state: &AppState, targets: &[Target]) -> Result<Vec<Option<
             })
         })
         .collect())
+}
+
+/// The domain of project `id` in Keystone (`None`: no such project).
+async fn domain_of(k: &KeystoneClient, id: &str) -> Result<Option<String>, Error> {
+    Ok(k.project(id)
+        .await
+        .map_err(unavailable)?
+        .and_then(|p| p.domain_id))
+}
+
+/// The caller's project's domain: the token's, else Keystone's.
+async fn caller_domain(k: &KeystoneClient, ctx: &RequestContext) -> Result<Option<String>, Error> {
+    match (&ctx.project_domain_id, ctx.project()) {
+        (Some(d), _) => Ok(Some(d.clone())),
+        (None, Some(p)) => domain_of(k, p).await,
+        (None, None) => Ok(None),
+    }
+}
+
+/// Keystone, when the cross-domain rule or the `outside_domain` guardrail asks for domains.
+fn cross_domain_rule(state: &AppState) -> Option<&KeystoneClient> {
+    let s = &state.config.sharing;
+    (s.enabled && (s.cross_domain_requires_domain || s.guardrails.no_outside_domain))
+        .then(|| keystone(state))
+        .flatten()
+}
+
+/// `[glint_sharing] cross_domain_requires_domain` on a member create: 400 when `member` is in
+/// another domain than the caller's (the sharer's) project and `named` is not that domain.
+pub async fn check_cross_domain(
+    state: &AppState,
+    ctx: &RequestContext,
+    member: &str,
+    named: Option<&str>,
+) -> Result<(), Error> {
+    let Some(k) = cross_domain_rule(state) else {
+        return Ok(());
+    };
+    let owner = caller_domain(k, ctx).await?;
+    let theirs = domain_of(k, member).await?;
+    let (owner, theirs) = (owner.as_deref(), theirs.as_deref());
+    let rails = state.config.sharing.guardrails;
+    if let Some(why) = rails.domain_refusal(member, owner, theirs) {
+        return Err(Error::forbidden(why));
+    }
+    if !state.config.sharing.cross_domain_requires_domain {
+        return Ok(());
+    }
+    match cross_domain::refusal(member, owner, theirs, named) {
+        Some(why) => Err(Error::bad_request(why)),
+        None => Ok(()),
+    }
+}
+
+/// The batch targets refused for their domain: under the `outside_domain` guardrail every
+/// project of another domain than the caller's; under the cross-domain rule those of another
+/// domain named only by id (a target by name and domain named theirs).
+pub async fn cross_domain_refused(
+    state: &AppState,
+    ctx: &RequestContext,
+    targets: &[Target],
+    resolved: &[Option<String>],
+) -> Result<std::collections::HashSet<String>, Error> {
+    let mut refused = std::collections::HashSet::new();
+    let Some(k) = cross_domain_rule(state) else {
+        return Ok(refused);
+    };
+    let owner = caller_domain(k, ctx).await?;
+    let named: std::collections::HashSet<&str> = targets
+        .iter()
+        .zip(resolved)
+        .filter_map(|(t, id)| match (t, id) {
+            (Target::Name { .. }, Some(id)) => Some(id.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut ids: Vec<&str> = resolved.iter().flatten().map(String::as_str).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let found: Vec<(String, Result<Option<String>, Error>)> = stream::iter(ids)
+        .map(|id| async move { (id.to_owned(), domain_of(k, id).await) })
+        .buffer_unordered(LOOKUPS_AT_ONCE)
+        .collect()
+        .await;
+    let cfg = &state.config.sharing;
+    for (id, d) in found {
+        let d = d?;
+        let rule = cfg.cross_domain_requires_domain
+            && !named.contains(id.as_str())
+            && cross_domain::refusal(&id, owner.as_deref(), d.as_deref(), None).is_some();
+        let rail = cfg
+            .guardrails
+            .domain_refusal(&id, owner.as_deref(), d.as_deref())
+            .is_some();
+        if rule || rail {
+            refused.insert(id);
+        }
+    }
+    Ok(refused)
 }

@@ -65,6 +65,23 @@ pub fn check_create(
     }
 }
 
+/// The custom properties of an image being copied that the copy keeps: those the caller may
+/// both read on the source and create on its own image (all of them without property
+/// protections).
+pub fn copyable(
+    state: &AppState,
+    ctx: &RequestContext,
+    properties: BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let Some(g) = guard(state, ctx) else {
+        return properties;
+    };
+    properties
+        .into_iter()
+        .filter(|(k, _)| g.allows(k, Access::Read) && g.allows(k, Access::Create))
+        .collect()
+}
+
 /// The image as the caller may see it: without the properties it may not read.
 pub fn readable(state: &AppState, ctx: &RequestContext, mut image: Image) -> Image {
     if let Some(g) = guard(state, ctx) {

@@ -23,6 +23,10 @@ use crate::error::Error;
 /// Safe to run from every process of a deployment at any time.
 pub async fn recover_stale_uploads(state: &AppState) -> Result<Vec<String>, Error> {
     let stale = stale_after(&state.config);
+    // Copies first: their images are `saving` too, and are removed rather than requeued.
+    if let Err(e) = super::image_copy::recover(state).await {
+        tracing::warn!(error = %e, "copy recovery sweep failed");
+    }
     let reset = state
         .write(move |conn| {
             let now = now();

@@ -332,6 +332,47 @@ impl FsStore {
         }
     }
 
+    /// Copies image `from`'s data to image `to` inside this store (a shared image copied as the
+    /// caller's own): `std::fs::copy` into a temporary file of the same directory, which lets
+    /// the kernel copy without a trip through user space (`copy_file_range`, a reflink on
+    /// filesystems that share extents), then fsync, rename, fsync of the directory, as `put`
+    /// does. Returns the bytes copied. A failed or abandoned copy leaves at most a temporary
+    /// file, which the temp-file sweep removes.
+    pub async fn copy(&self, from: &str, to: &str) -> Result<u64, StoreError> {
+        let source = self.resolve(from)?;
+        let final_path = self.resolve(to)?;
+        let root = self.root.clone();
+        let temp = self.root.join(format!(
+            "{TEMP_PREFIX}{to}.{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        join(in_span(move || {
+            let copied = (|| {
+                let n = match fs::copy(&source, &temp) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound && !source.exists() => {
+                        return Err(StoreError::NotFound)
+                    }
+                    Err(e) => return Err(StoreError::from_write(e)),
+                };
+                File::open(&temp)
+                    .and_then(|f| f.sync_all())
+                    .map_err(StoreError::from_write)?;
+                fs::rename(&temp, &final_path).map_err(StoreError::from_write)?;
+                if let Err(e) = File::open(&root).and_then(|d| d.sync_all()) {
+                    let _ = fs::remove_file(&final_path);
+                    return Err(StoreError::from_write(e));
+                }
+                Ok(n)
+            })();
+            if copied.is_err() {
+                let _ = fs::remove_file(&temp);
+            }
+            copied
+        }))
+        .await
+    }
+
     /// The image's location URL as glance_store's file driver writes it: `file://` and the
     /// absolute path of the data file.
     pub fn location(&self, image_id: &str) -> String {

@@ -124,6 +124,19 @@ impl Store {
         }
     }
 
+    /// Copies image `from`'s data to image `to` inside this store, without moving it through
+    /// glint (a shared image copied as the caller's own): the bytes copied, or `None` when this
+    /// store cannot copy that data itself (a Swift Static Large Object) and the caller must
+    /// stream it. A missing source is [`StoreError::NotFound`]; a failure leaves nothing under
+    /// `to`.
+    pub async fn copy(&self, from: &str, to: &str) -> Result<Option<u64>, StoreError> {
+        match self {
+            Store::File(s) => s.copy(from, to).await.map(Some),
+            Store::S3(s) => s.copy(from, to).await.map(Some),
+            Store::Swift(s) => s.copy(from, to).await,
+        }
+    }
+
     /// The image's location URL in glance_store's form for this store
     /// (`file:///path`, `s3://ACCESS:SECRET@HOST/BUCKET/ID`).
     pub fn location(&self, image_id: &str) -> String {

@@ -289,6 +289,143 @@ impl S3Store {
         }
     }
 
+    /// Copies image `from`'s object to image `to` inside the bucket without moving the data
+    /// through glint: one `CopyObject` below `s3_store_large_object_size`, else a multipart
+    /// upload whose parts are `UploadPartCopy` ranges of the source (CopyObject stops at 5 GiB),
+    /// a few at a time. Returns the bytes copied; a failed copy aborts its multipart upload.
+    pub async fn copy(&self, from: &str, to: &str) -> Result<u64, StoreError> {
+        let (src, dst) = (object_path(from)?, object_path(to)?);
+        let inner = &self.inner;
+        let size = inner.client.head(&src).await.map_err(s3_error)?.size;
+        if size < inner.config.large_object_size {
+            inner.client.copy(&src, &dst).await.map_err(s3_error)?;
+            return Ok(size);
+        }
+        let upload = self.start_multipart(to).await?;
+        match self.copy_parts(from, to, &upload, size).await {
+            Ok(()) => Ok(size),
+            Err(e) => {
+                let q = format!("uploadId={}", query_value(&upload));
+                if let Err(abort) = self
+                    .signed(http::Method::DELETE, to, &q, &[], Bytes::new())
+                    .await
+                {
+                    tracing::warn!(error = %abort, "cannot abort a failed multipart copy");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn start_multipart(&self, key: &str) -> Result<String, StoreError> {
+        let r = self
+            .signed(http::Method::POST, key, "uploads", &[], Bytes::new())
+            .await?;
+        let body = s3_ok(r, "CreateMultipartUpload").await?;
+        xml_text(&body, "UploadId")
+            .ok_or_else(|| backend(format!("no UploadId in the S3 answer: {body}")))
+    }
+
+    /// The parts of a multipart copy, [`COPY_PARTS_AT_ONCE`] at a time, then the completion.
+    async fn copy_parts(
+        &self,
+        from: &str,
+        to: &str,
+        upload: &str,
+        size: u64,
+    ) -> Result<(), StoreError> {
+        // At most 10,000 parts, as S3 allows.
+        let part = self
+            .inner
+            .config
+            .large_object_chunk_size
+            .max(size.div_ceil(10_000))
+            .max(1);
+        let source = format!("/{}/{from}", self.inner.config.bucket);
+        let ranges: Vec<(u64, u64)> = (0..size.div_ceil(part))
+            .map(|i| (i * part, ((i + 1) * part).min(size) - 1))
+            .collect();
+        let etags: Vec<(usize, String)> =
+            futures_util::stream::iter(ranges.into_iter().enumerate())
+                .map(|(i, (start, end))| {
+                    let source = source.clone();
+                    async move {
+                        let q = format!("partNumber={}&uploadId={}", i + 1, query_value(upload));
+                        let headers = [
+                            ("x-amz-copy-source", source),
+                            ("x-amz-copy-source-range", format!("bytes={start}-{end}")),
+                        ];
+                        let r = self
+                            .signed(http::Method::PUT, to, &q, &headers, Bytes::new())
+                            .await?;
+                        let body = s3_ok(r, "UploadPartCopy").await?;
+                        let etag = xml_text(&body, "ETag")
+                            .ok_or_else(|| backend(format!("no ETag in the S3 answer: {body}")))?;
+                        Ok::<_, StoreError>((i + 1, etag))
+                    }
+                })
+                .buffer_unordered(COPY_PARTS_AT_ONCE)
+                .try_collect::<Vec<_>>()
+                .await?
+                .into_iter()
+                .collect();
+        let mut etags = etags;
+        etags.sort_unstable_by_key(|(n, _)| *n);
+        let mut xml = String::from("<CompleteMultipartUpload>");
+        for (n, etag) in &etags {
+            xml.push_str(&format!(
+                "<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>"
+            ));
+        }
+        xml.push_str("</CompleteMultipartUpload>");
+        let q = format!("uploadId={}", query_value(upload));
+        let r = self
+            .signed(http::Method::POST, to, &q, &[], Bytes::from(xml))
+            .await?;
+        s3_ok(r, "CompleteMultipartUpload").await.map(drop)
+    }
+
+    /// A signed request on object `key` of the bucket with `query` (already encoded) and
+    /// extra `headers`, for the calls `object_store` does not make.
+    async fn signed(
+        &self,
+        method: http::Method,
+        key: &str,
+        query: &str,
+        headers: &[(&str, String)],
+        body: Bytes,
+    ) -> Result<reqwest::Response, StoreError> {
+        let inner = &self.inner;
+        let key = object_path(key)?;
+        let base = if inner.config.virtual_hosted() {
+            bucket_base_url(&inner.config, &inner.config.bucket)
+        } else {
+            format!("{}/{}", inner.config.endpoint(), inner.config.bucket)
+        };
+        let url = format!("{base}/{key}?{query}");
+        let mut builder = http::Request::builder().method(method.clone()).uri(&url);
+        for (k, v) in headers {
+            builder = builder.header(*k, v);
+        }
+        let mut request = builder
+            .body(HttpRequestBody::from(body.clone()))
+            .map_err(|e| backend(format!("bad S3 URL {url}: {e}")))?;
+        let credential = AwsCredential {
+            key_id: inner.config.access_key.clone(),
+            secret_key: inner.config.secret_key.clone(),
+            token: None,
+        };
+        AwsAuthorizer::new(&credential, "s3", &inner.region).authorize(&mut request, None);
+        inner
+            .http
+            .request(method, &url)
+            .headers(request.headers().clone())
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| backend(format!("S3 request to {url} failed: {e}")))
+    }
+
     /// Checks that the bucket exists, creating it when `s3_store_create_bucket_on_put` says so
     /// (glance_store checks before every upload; glint once per process, until it succeeds).
     async fn ensure_bucket(&self) -> Result<(), StoreError> {
@@ -399,6 +536,44 @@ async fn get_from(
     let total = result.meta.size;
     let stream = result.into_stream().map_err(io::Error::other).boxed();
     Ok((total, stream))
+}
+
+/// Parts of a multipart copy in flight at once.
+const COPY_PARTS_AT_ONCE: usize = 4;
+
+/// A query-string value, percent-encoded.
+fn query_value(v: &str) -> String {
+    percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// The body of a successful S3 answer. S3 may answer a copy or a completion 200 with an
+/// `<Error>` document (it failed after the headers went out): that is a failure too; a missing
+/// source is [`StoreError::NotFound`].
+async fn s3_ok(r: reqwest::Response, what: &str) -> Result<String, StoreError> {
+    let status = r.status();
+    let body = r
+        .text()
+        .await
+        .map_err(|e| backend(format!("S3 {what}: cannot read the answer: {e}")))?;
+    if status.as_u16() == 404 || body.contains("<Code>NoSuchKey</Code>") {
+        return Err(StoreError::NotFound);
+    }
+    if !status.is_success() || body.contains("<Error>") {
+        return Err(backend(format!("S3 {what} failed: HTTP {status}: {body}")));
+    }
+    Ok(body)
+}
+
+/// The text of the first `<tag>` element of a small XML answer.
+fn xml_text(body: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let start = body.find(&open)? + open.len();
+    let end = body[start..].find(&format!("</{tag}>"))? + start;
+    Some(
+        body[start..end]
+            .replace("&quot;", "\"")
+            .replace("&#34;", "\""),
+    )
 }
 
 /// The object key of an image; ids that could name something else are refused.

@@ -43,6 +43,9 @@ const PATH: &AsciiSet = &NON_ALPHANUMERIC
 /// Body chunks queued per segment PUT: the memory bound of an upload, with the chunk in hand.
 const QUEUED_CHUNKS: usize = 4;
 
+/// Segments of a large object copied server-side at once.
+const SEGMENT_COPIES_AT_ONCE: usize = 8;
+
 /// The Swift image store.
 #[derive(Clone)]
 pub struct SwiftStore {
@@ -361,6 +364,109 @@ impl SwiftStore {
             )
             .await?;
         expect_success(r, "PUT manifest").await
+    }
+
+    /// Copies image `from`'s data to image `to` inside this store's account without moving it
+    /// through glint: a plain object with one server-side copy (`X-Copy-From`); a Dynamic Large
+    /// Object segment by segment, each copied server-side to `<to>-00001`, ..., then a manifest
+    /// of its own (copying the manifest itself would make Swift join the segments into one
+    /// object, which stops at 5 GiB). Returns the bytes copied, or `None` for a Static Large
+    /// Object, which the caller copies by streaming instead. A failed copy removes what it
+    /// wrote.
+    pub async fn copy(&self, from: &str, to: &str) -> Result<Option<u64>, StoreError> {
+        check_name(from)?;
+        check_name(to)?;
+        let c = &self.inner.config;
+        let (src_container, dst_container) = (c.container_for(from), c.container_for(to));
+        let src = object_path(&src_container, from);
+        let head = self.send(Method::HEAD, &src, &[], Bytes::new()).await?;
+        if head.status() == StatusCode::NOT_FOUND {
+            return Err(StoreError::NotFound);
+        }
+        let head = check(head, "HEAD").await?;
+        let header = |n: &str| {
+            head.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        if header("x-static-large-object").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+            return Ok(None);
+        }
+        let size = content_length(&head)?;
+        self.ensure_container(&dst_container).await?;
+        self.remove_stale_segments(&dst_container, to).await?;
+        let dst = object_path(&dst_container, to);
+        let Some(manifest) = header("x-object-manifest") else {
+            self.copy_object(&src, &dst).await?;
+            return Ok(Some(size));
+        };
+        let (seg_container, prefix) = manifest
+            .split_once('/')
+            .ok_or_else(|| backend(format!("bad X-Object-Manifest {manifest}")))?;
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let (seg_container, prefix) = (decode(seg_container), decode(prefix));
+        let mut written = Vec::new();
+        let copied: Result<(), StoreError> = async {
+            let names = self.list(&seg_container, &prefix, None).await?;
+            // Named in the source's order, so the manifest joins them the same way.
+            let pairs: Vec<(String, String)> = names
+                .into_iter()
+                .enumerate()
+                .map(|(i, name)| (name, format!("{to}-{:05}", i + 1)))
+                .collect();
+            written.extend(pairs.iter().map(|(_, new)| new.clone()));
+            futures_util::stream::iter(pairs)
+                .map(|(name, new)| {
+                    let (seg_container, dst_container) = (&seg_container, &dst_container);
+                    async move {
+                        self.copy_object(
+                            &object_path(seg_container, &name),
+                            &object_path(dst_container, &new),
+                        )
+                        .await
+                    }
+                })
+                .buffer_unordered(SEGMENT_COPIES_AT_ONCE)
+                .try_collect::<Vec<()>>()
+                .await?;
+            self.put_manifest(&dst_container, to).await?;
+            // The copy must hold what the source held: a segment that went away meanwhile
+            // (the source deleted mid-copy) shows here.
+            let check_head = self.send(Method::HEAD, &dst, &[], Bytes::new()).await?;
+            let got = content_length(&check(check_head, "HEAD").await?)?;
+            if got != size {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = copied {
+            let _ = self.send(Method::DELETE, &dst, &[], Bytes::new()).await;
+            remove_segments(self, &dst_container, written).await;
+            return Err(e);
+        }
+        Ok(Some(size))
+    }
+
+    /// One server-side object copy (`PUT` with `X-Copy-From`); a missing source is `NotFound`.
+    async fn copy_object(&self, src: &str, dst: &str) -> Result<(), StoreError> {
+        let r = self
+            .send(
+                Method::PUT,
+                dst,
+                &[("X-Copy-From", format!("/{src}"))],
+                Bytes::new(),
+            )
+            .await?;
+        if r.status() == StatusCode::NOT_FOUND {
+            return Err(StoreError::NotFound);
+        }
+        expect_success(r, "COPY").await
     }
 
     /// The image's data, or the inclusive range `[start, end]` of it (file store semantics).

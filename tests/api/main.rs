@@ -37,6 +37,8 @@ mod races;
 mod raw;
 mod schema;
 mod sharing_batch;
+mod sharing_copy;
+mod sharing_cross_domain;
 mod sharing_ext;
 mod sharing_grants;
 mod sharing_history;

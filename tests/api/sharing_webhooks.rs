@@ -125,7 +125,7 @@ crate::backend_test!(
         assert_eq!(s, 201, "{hook}");
         let secret = hook["webhook"]["secret"].as_str().unwrap().to_owned();
         assert_eq!(secret.len(), 64);
-        assert_eq!(hook["webhook"]["events"].as_array().unwrap().len(), 6);
+        assert_eq!(hook["webhook"]["events"].as_array().unwrap().len(), 7);
         let owner_hook = hook["webhook"]["id"].as_str().unwrap().to_owned();
         let (s, v) = subscribe(
             &recipient,

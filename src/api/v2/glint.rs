@@ -32,6 +32,7 @@ pub const EXTENSIONS: &[&str] = &[
     "share-events",
     "batch-share",
     "webhooks",
+    "image-copy",
 ];
 
 /// `PUT /v2/glint/images/{id}/members/{member_id}` with `{"os_glint": {...}}`: the owner changes
@@ -136,9 +137,12 @@ pub async fn discovery(
     if !state.config.sharing.expiry_reminders.is_empty() {
         extensions.push("expiry-reminders");
     }
-    Ok(json::respond(
-        HttpResponse::Ok(),
-        &json!({
+    // Grants resolve their targets in Keystone: listed only where glint validates tokens there.
+    let grants = state.tokens.is_some();
+    if grants {
+        extensions.push("grants");
+    }
+    let mut doc = json!({
             "extensions": extensions,
             "limits": {
                 "note_max_chars": NOTE_MAX_CHARS,
@@ -148,8 +152,13 @@ pub async fn discovery(
                 "batch_max_projects": batch_share::MAX_TARGETS,
                 "batch_max_pairs": batch_share::MAX_PAIRS,
             },
-        }),
-    ))
+        });
+    if grants {
+        doc["limits"]["grant_max_images"] = crate::domain::grant::MAX_IMAGES.into();
+        doc["limits"]["grant_max_tagged_images"] = crate::domain::grant::MAX_TAGGED_IMAGES.into();
+        doc["limits"]["grant_max_projects"] = crate::domain::grant::MAX_PROJECTS.into();
+    }
+    Ok(json::respond(HttpResponse::Ok(), &doc))
 }
 
 /// The share-policy document: the policy, and what glint recorded about it.

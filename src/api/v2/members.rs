@@ -71,7 +71,13 @@ pub async fn create(
     let member = member_from_body(&body)?;
     // Glance reads only `member`; `os_glint` is read only with the sharing extensions on.
     let ext = match state.config.sharing.enabled {
-        true => MemberExt::from_create(body.get("os_glint"), chrono::Utc::now().naive_utc())?,
+        true => {
+            let named = crate::domain::cross_domain::named(body.get("os_glint"))?;
+            let ext = MemberExt::from_create(body.get("os_glint"), chrono::Utc::now().naive_utc())?;
+            crate::service::projects::check_cross_domain(&state, &ctx, &member, named.as_deref())
+                .await?;
+            ext
+        }
         false => MemberExt::default(),
     };
     let m = svc::create(&state, ctx, id, member, ext).await?;

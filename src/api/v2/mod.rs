@@ -1,6 +1,7 @@
 //! The v2 API routes.
 
 pub mod glint;
+pub mod glint_copy;
 pub mod glint_ctx;
 pub mod glint_grants;
 pub mod image_data;
@@ -108,6 +109,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             glint_resource("/glint/grants/{id}/decision", "PUT")
                 .route(web::put().to(glint_grants::decide)),
+        )
+        .service(
+            glint_resource("/glint/images/{id}/copy", "POST")
+                .route(web::post().to(glint_copy::copy_image)),
         )
         .service(
             glint_resource("/glint/webhooks", "GET, POST")

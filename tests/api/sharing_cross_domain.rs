@@ -1,0 +1,228 @@
+//! `[glint_sharing] cross_domain_requires_domain` (issue 18) against the real Keystone: a share
+//! with a project of another domain must name that domain (`os_glint.domain` on a member create,
+//! a `{"name", "domain"}` target in a batch), else 400 (`forbidden` in a batch); shares within
+//! the owner's domain are unchanged.
+
+use std::collections::HashMap;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{json, message, TestApp};
+use crate::keystone::{keystone_config, keystone_env, token, var};
+
+async fn admin_token(env: &HashMap<String, String>) -> String {
+    let body = json!({"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": var(env, "KEYSTONE_ADMIN_USER"), "password": var(env, "KEYSTONE_ADMIN_PASSWORD"),
+            "domain": {"id": "default"}}}},
+        "scope": {"project": {"name": var(env, "KEYSTONE_ADMIN_PROJECT"), "domain": {"id": "default"}}}}});
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/v3/auth/tokens?nocatalog",
+            var(env, "KEYSTONE_URL")
+        ))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.headers()["x-subject-token"].to_str().unwrap().to_owned()
+}
+
+async fn keystone(
+    env: &HashMap<String, String>,
+    admin: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
+    let mut rb = reqwest::Client::new()
+        .request(method, format!("{}/v3{path}", var(env, "KEYSTONE_URL")))
+        .header("X-Auth-Token", admin);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.unwrap();
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    r.json().await.unwrap_or(Value::Null)
+}
+
+async fn call(app: &TestApp, tok: &str, method: Method, path: &str, body: Value) -> (u16, Value) {
+    let r = app
+        .client
+        .request(method, app.url(path))
+        .header("X-Auth-Token", tok)
+        .header("Accept", "application/json")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    json(r).await
+}
+
+async fn shared_image(app: &TestApp, tok: &str) -> String {
+    let (s, v) = call(
+        app,
+        tok,
+        Method::POST,
+        "/v2/images",
+        json!({"name": "cross", "visibility": "shared"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    v["id"].as_str().unwrap().to_owned()
+}
+
+fn outcomes(v: &Value) -> Vec<String> {
+    v["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_share_with_another_domain_names_it() {
+    let Some(env) = keystone_env() else { return };
+    let admin = admin_token(&env).await;
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let d = keystone(
+        &env,
+        &admin,
+        Method::POST,
+        "/domains",
+        Some(json!({"domain": {"name": format!("glint-other-{suffix}")}})),
+    )
+    .await;
+    let domain = d["domain"]["id"].as_str().unwrap().to_owned();
+    let name = format!("glint-far-{suffix}");
+    let p = keystone(
+        &env,
+        &admin,
+        Method::POST,
+        "/projects",
+        Some(json!({"project": {"name": name, "domain_id": domain}})),
+    )
+    .await;
+    let far = p["project"]["id"].as_str().unwrap().to_owned();
+    let alice = token(&env, "alice", Some("alpha")).await;
+    let beta = var(&env, "BETA_PROJECT_ID").to_owned();
+    let backend = crate::helpers::backends()[0];
+    for mode in ["rule", "off", "rail"] {
+        let rule = mode == "rule";
+        let kc = keystone_config(&env, var(&env, "KEYSTONE_URL"));
+        let app = TestApp::spawn_with(backend, |c| {
+            kc(c);
+            c.sharing.enabled = true;
+            c.sharing.cross_domain_requires_domain = rule;
+            c.sharing.guardrails.no_outside_domain = mode == "rail";
+        })
+        .await;
+        let img = shared_image(&app, &alice).await;
+        let members = format!("/v2/images/{img}/members");
+        // Within the owner's domain: as before.
+        let (s, v) = call(
+            &app,
+            &alice,
+            Method::POST,
+            &members,
+            json!({"member": beta}),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        let (s, v) = call(&app, &alice, Method::POST, &members, json!({"member": far})).await;
+        if mode == "off" {
+            assert_eq!(s, 200, "{v}");
+            continue;
+        }
+        if mode == "rail" {
+            // The guardrail: no share outside the domain, named or not.
+            assert_eq!(s, 403, "{v}");
+            assert!(message(&v).contains("guardrail 'outside_domain'"), "{v}");
+            let body = json!({"member": far, "os_glint": {"domain": domain}});
+            let (s, v) = call(&app, &alice, Method::POST, &members, body).await;
+            assert_eq!(s, 403, "{v}");
+            let (s, v) = call(&app, &alice, Method::POST, "/v2/glint/shares",
+                json!({"images": [img], "targets": {"projects": [{"name": name, "domain": domain}]}})).await;
+            assert_eq!(s, 200, "{v}");
+            assert_eq!(outcomes(&v), ["forbidden"]);
+            continue;
+        }
+        assert_eq!(s, 400, "{v}");
+        assert!(message(&v).contains("another domain"), "{v}");
+        let (s, v) = call(
+            &app,
+            &alice,
+            Method::POST,
+            &members,
+            json!({"member": far, "os_glint": {"domain": "default"}}),
+        )
+        .await;
+        assert_eq!(s, 400, "{v}");
+        assert!(message(&v).contains("'default' is not the domain"), "{v}");
+        let (s, v) = call(
+            &app,
+            &alice,
+            Method::POST,
+            &members,
+            json!({"member": far, "os_glint": {"domain": domain, "note": "hi"}}),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["os_glint"], json!({"note": "hi", "state": "active"}));
+        // Batch: by id, refused; by name and domain, shared.
+        let img2 = shared_image(&app, &alice).await;
+        let (s, v) = call(
+            &app,
+            &alice,
+            Method::POST,
+            "/v2/glint/shares",
+            json!({"images": [img2], "targets": {"projects": [far, beta]}}),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(outcomes(&v), ["forbidden", "created"]);
+        let (s, v) = call(
+            &app,
+            &alice,
+            Method::POST,
+            "/v2/glint/shares",
+            json!({"images": [img2], "targets": {"projects": [{"name": name, "domain": domain}]}}),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(outcomes(&v), ["created"]);
+        assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) AS n FROM image_members WHERE image_id = '{img2}' AND deleted = false"
+            )),
+            2
+        );
+    }
+    keystone(
+        &env,
+        &admin,
+        Method::DELETE,
+        &format!("/projects/{far}"),
+        None,
+    )
+    .await;
+    keystone(
+        &env,
+        &admin,
+        Method::PATCH,
+        &format!("/domains/{domain}"),
+        Some(json!({"domain": {"enabled": false}})),
+    )
+    .await;
+    keystone(
+        &env,
+        &admin,
+        Method::DELETE,
+        &format!("/domains/{domain}"),
+        None,
+    )
+    .await;
+}
