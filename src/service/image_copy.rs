@@ -378,7 +378,7 @@ async fn finish(state: &AppState, job: &CopyJob) -> Result<Image, Error> {
             new.status = ImageStatus::Active;
             new.updated_at = now();
             db::images::update(c, &old, &new)?;
-            super::transfer::add_location(c, &st, &id, new.updated_at)?;
+            super::transfer::add_location(c, &st, &id, st.config.backend_id(), new.updated_at)?;
             history(
                 c,
                 &st,

@@ -143,16 +143,16 @@ pub async fn discovery(
         extensions.push("grants");
     }
     let mut doc = json!({
-            "extensions": extensions,
-            "limits": {
-                "note_max_chars": NOTE_MAX_CHARS,
-                "decisions_max_images": crate::domain::inbox_query::MAX_DECISIONS,
-                "share_policy_max_ids": MAX_TRUSTED,
-                "batch_max_images": batch_share::MAX_IMAGES,
-                "batch_max_projects": batch_share::MAX_TARGETS,
-                "batch_max_pairs": batch_share::MAX_PAIRS,
-            },
-        });
+        "extensions": extensions,
+        "limits": {
+            "note_max_chars": NOTE_MAX_CHARS,
+            "decisions_max_images": crate::domain::inbox_query::MAX_DECISIONS,
+            "share_policy_max_ids": MAX_TRUSTED,
+            "batch_max_images": batch_share::MAX_IMAGES,
+            "batch_max_projects": batch_share::MAX_TARGETS,
+            "batch_max_pairs": batch_share::MAX_PAIRS,
+        },
+    });
     if grants {
         doc["limits"]["grant_max_images"] = crate::domain::grant::MAX_IMAGES.into();
         doc["limits"]["grant_max_tagged_images"] = crate::domain::grant::MAX_TAGGED_IMAGES.into();
