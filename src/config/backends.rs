@@ -52,14 +52,22 @@ pub fn entries(raw: &RawConfig) -> Result<Option<Entries>, String> {
         return Ok(None);
     };
     let mut out: Vec<(String, StoreKind)> = Vec::new();
+    let mut http_ids: Vec<&str> = Vec::new();
     for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         let (id, kind) = entry
             .split_once(':')
             .map(|(i, k)| (i.trim(), k.trim()))
             .unwrap_or((entry, ""));
         let kind = match kind {
-            // The read-only http store is not a place for data (`http_entry`).
-            "http" => continue,
+            // The read-only http store is not a place for data (`http_entry`); its id is still
+            // one of the backends'.
+            "http" => {
+                if out.iter().any(|(i, _)| i == id) || http_ids.contains(&id) {
+                    return Err(invalid(list, &format!("'{id}' is given twice")));
+                }
+                http_ids.push(id);
+                continue;
+            }
             "file" => StoreKind::File,
             "s3" => StoreKind::S3,
             "swift" => StoreKind::Swift,
@@ -75,7 +83,7 @@ pub fn entries(raw: &RawConfig) -> Result<Option<Entries>, String> {
         if id.is_empty() || id.starts_with("os_glance_") {
             return Err(invalid(list, &format!("'{id}' is not a usable store id")));
         }
-        if out.iter().any(|(i, _)| i == id) {
+        if out.iter().any(|(i, _)| i == id) || http_ids.contains(&id) {
             return Err(invalid(list, &format!("'{id}' is given twice")));
         }
         out.push((id.to_owned(), kind));

@@ -817,6 +817,7 @@ mod tests {
             ("get_images", admin_or_project_reader.clone()),
             ("get_image_location", admin_or_project_reader),
             ("delete_image_location", admin.to_owned()),
+            ("copy_image", admin.to_owned()),
             ("service_api", "role:service or role:admin".to_owned()),
             (
                 "add_image_location",
