@@ -41,7 +41,7 @@ pub struct AppState {
     /// writing on every request.
     pub throttles: Arc<crate::service::throttle::Throttles>,
     /// Projects this process checked for grants recently (`service::grants::project_seen`).
-    pub grants: Arc<crate::service::grants::Seen>,
+    pub grants: Arc<crate::service::grant_seen::Seen>,
 }
 
 impl AppState {

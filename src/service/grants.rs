@@ -9,7 +9,7 @@
 //! - at creation, for the projects Keystone lists in the target (at most `MAX_PROJECTS`);
 //! - when a project first calls glint (`project_seen`: one indexed query for grants naming its
 //!   domain or one of its ancestors, ancestors asked of Keystone only if a subtree grant exists;
-//!   then remembered per process for `SEEN_TTL`), so a project created after the grant sees the
+//!   then remembered per process for `grant_seen::SEEN_TTL`), so a project created after the grant sees the
 //!   image on its first request;
 //! - by the sweep, which lists each grant's target again (`sweep`);
 //! - when the owner's shared image gets a granted tag, or is created or made `shared` with one
@@ -19,13 +19,12 @@
 //! not counted one by one. Revoking removes every row it made, each with Glance's
 //! `image.member.delete` and a history event.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::collections::HashSet;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::images::now;
+use super::clock::now;
 use super::share_events::record;
 use super::share_policy::decide_offer;
 use crate::app::AppState;
@@ -49,40 +48,12 @@ pub const EVENT_CREATE: &str = "image.grant.create";
 pub const EVENT_DELETE: &str = "image.grant.delete";
 pub const EVENT_DECISION: &str = "image.grant.decision";
 
-/// How long a process trusts that a project it saw has every grant row it should have.
-const SEEN_TTL: Duration = Duration::from_secs(600);
-/// Projects remembered at most (the memory is cleared when full: a re-check is cheap).
-const SEEN_MAX: usize = 100_000;
 /// Member rows removed per transaction when a grant is revoked.
 const REVOKE_BATCH: i64 = 500;
 /// How often each process lists every grant's target again (`sweep`).
 pub const SWEEP_PERIOD: Duration = Duration::from_secs(600);
 /// The most grants one listing answers.
 pub const LIST_MAX: i64 = 1000;
-
-/// The projects this process has checked for grants recently (`project_seen`).
-#[derive(Default)]
-pub struct Seen(Mutex<HashMap<String, Instant>>);
-
-impl Seen {
-    fn fresh(&self, project: &str) -> bool {
-        let seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        seen.get(project).is_some_and(|t| t.elapsed() < SEEN_TTL)
-    }
-
-    fn mark(&self, project: &str) {
-        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.len() >= SEEN_MAX {
-            seen.clear();
-        }
-        seen.insert(project.to_owned(), Instant::now());
-    }
-
-    /// Forget every project: a new grant must reach them on their next request.
-    fn clear(&self) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
-    }
-}
 
 fn keystone(state: &AppState) -> Result<&KeystoneClient, Error> {
     match state.tokens.as_deref() {
@@ -868,20 +839,4 @@ fn notify_grant(state: &AppState, event: &str, ctx: &RequestContext, g: &Grant, 
         p.extend(x);
     }
     state.notifier.emit(event, Priority::Info, payload);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Seen;
-
-    #[test]
-    fn seen_projects_are_remembered_until_cleared() {
-        let seen = Seen::default();
-        assert!(!seen.fresh("p"));
-        seen.mark("p");
-        assert!(seen.fresh("p") && !seen.fresh("q"));
-        // A new grant makes every project look again.
-        seen.clear();
-        assert!(!seen.fresh("p"));
-    }
 }

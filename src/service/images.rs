@@ -1,6 +1,5 @@
 //! Image use cases: each one is a transaction with its policy checks.
 
-use chrono::{NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::access::{live_membership, load_visible, visible, Visible};
@@ -21,10 +20,7 @@ use crate::policy::{new_image_target, project_target};
 
 /// Whole-second UTC now: Glance shows seconds only, and storing what is shown
 /// keeps `created_at` filters and markers consistent with what clients saw.
-pub fn now() -> NaiveDateTime {
-    let n = Utc::now().naive_utc();
-    n - chrono::Duration::nanoseconds(i64::from(n.and_utc().timestamp_subsec_nanos()))
-}
+pub use super::clock::now;
 
 fn limits(state: &AppState) -> PatchLimits {
     PatchLimits {

@@ -2,8 +2,10 @@
 
 pub mod access;
 pub mod batch_share;
+pub mod clock;
 pub mod data;
 pub mod expiry_reminders;
+pub mod grant_seen;
 pub mod grants;
 pub mod image_copy;
 pub mod image_locations;

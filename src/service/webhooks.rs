@@ -9,7 +9,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use chrono::{NaiveDateTime, Timelike};
 use serde_json::{json, Value};
 
 use crate::app::AppState;
@@ -41,11 +40,7 @@ pub struct Event {
     pub data: Value,
 }
 
-/// Now, in whole seconds (as the log shows it).
-fn now() -> NaiveDateTime {
-    let n = chrono::Utc::now().naive_utc();
-    n.with_nanosecond(0).unwrap_or(n)
-}
+use super::clock::now;
 
 /// The event of a share's change, for `publish_all`.
 pub fn event(kind: EventType, m: &Member, owner: Option<&str>, extra: Value) -> Event {
