@@ -6,24 +6,21 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
+use super::glint_ctx::GlintCtx;
 use crate::api::body::read_json;
-use crate::api::context::Ctx;
 use crate::api::json;
 use crate::app::AppState;
 use crate::domain::id::ImageId;
 use crate::domain::image_copy::CopyRequest;
-use crate::error::{Error, Msg};
+use crate::error::Error;
 
 pub async fn copy_image(
     state: web::Data<AppState>,
-    Ctx(ctx): Ctx,
+    GlintCtx(ctx): GlintCtx,
     req: HttpRequest,
     path: web::Path<ImageId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
-    if !state.config.sharing.enabled {
-        return Err(Error::NotFound(Msg::Default));
-    }
     // No body asks for the defaults (the source's name, private).
     let body = read_json(&req, payload)
         .await?

@@ -4,30 +4,22 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
+use super::glint_ctx::GlintCtx;
 use crate::api::body::{forbid_body, require_json};
-use crate::api::context::Ctx;
 use crate::api::json;
 use crate::app::AppState;
 use crate::domain::grant::{Decision, NewGrant};
-use crate::error::{Error, Msg};
+use crate::error::Error;
 use crate::service::grants;
-
-fn enabled(state: &AppState) -> Result<(), Error> {
-    match state.config.sharing.enabled {
-        true => Ok(()),
-        false => Err(Error::NotFound(Msg::Default)),
-    }
-}
 
 /// `POST /v2/glint/grants` with `{"images": [ids] | "tag": t, "target": {"domain": id} |
 /// {"project": id}}`: 201 with the grant and how many member rows it made.
 pub async fn create(
     state: web::Data<AppState>,
-    Ctx(ctx): Ctx,
+    GlintCtx(ctx): GlintCtx,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
-    enabled(&state)?;
     state.policy.enforce(
         "glint:create_grant",
         &ctx,
@@ -45,10 +37,9 @@ pub async fn create(
 /// `GET /v2/glint/grants`: the caller's project's grants, oldest first.
 pub async fn list(
     state: web::Data<AppState>,
-    Ctx(ctx): Ctx,
+    GlintCtx(ctx): GlintCtx,
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
-    enabled(&state)?;
     forbid_body(&req)?;
     let all = grants::list(&state, ctx).await?;
     let items: Vec<Value> = all.iter().map(grants::View::to_json).collect();
@@ -61,11 +52,10 @@ pub async fn list(
 /// `GET /v2/glint/grants/{id}`.
 pub async fn show(
     state: web::Data<AppState>,
-    Ctx(ctx): Ctx,
+    GlintCtx(ctx): GlintCtx,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    enabled(&state)?;
     forbid_body(&req)?;
     let v = grants::get(&state, ctx, path.into_inner()).await?;
     Ok(json::respond(
@@ -77,11 +67,10 @@ pub async fn show(
 /// `DELETE /v2/glint/grants/{id}`: revoke, removing every share it made.
 pub async fn delete(
     state: web::Data<AppState>,
-    Ctx(ctx): Ctx,
+    GlintCtx(ctx): GlintCtx,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    enabled(&state)?;
     forbid_body(&req)?;
     grants::delete(&state, ctx, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -90,12 +79,11 @@ pub async fn delete(
 /// `PUT /v2/glint/grants/{id}/decision` with `{"status": "accepted" | "rejected"}`.
 pub async fn decide(
     state: web::Data<AppState>,
-    Ctx(ctx): Ctx,
+    GlintCtx(ctx): GlintCtx,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
-    enabled(&state)?;
     let body = require_json(&req, payload).await?;
     let d = Decision::parse(&body)?;
     let (v, changed) = grants::decide(&state, ctx, path.into_inner(), d).await?;
