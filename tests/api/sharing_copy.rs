@@ -419,43 +419,6 @@ fn context(project: &str) -> glint::domain::context::RequestContext {
     }
 }
 
-// The copy's figures (README): `GLINT_COPY_BENCH_MIB=200` copies an image of that many MiB per
-// store and prints upload and copy times; skipped without it.
-store_test!(
-    copy_figures,
-    config = |c| {
-        c.sharing.enabled = true;
-        c.image_size_cap = 1 << 40;
-    },
-    |app| async move {
-        let Some(mib) = std::env::var("GLINT_COPY_BENCH_MIB")
-            .ok()
-            .and_then(|v| v.parse::<u32>().ok())
-        else {
-            return crate::helpers::skip("GLINT_COPY_BENCH_MIB unset");
-        };
-        let owner = app.caller("owner", "member");
-        let p2 = app.caller("p2", "member");
-        let data = data_of(mib << 20);
-        let started = Instant::now();
-        let src = source(&owner, data).await;
-        let upload = started.elapsed();
-        share(&owner, &p2, &src, "accepted").await;
-        let started = Instant::now();
-        let (s, v) = copy(&p2, &src, json!({})).await;
-        assert_eq!(s, 202, "{v}");
-        let img = settled(&p2, v["image_id"].as_str().unwrap())
-            .await
-            .expect("copy");
-        assert_eq!(img["status"], "active", "{img}");
-        eprintln!(
-            "{mib} MiB on {}: upload {upload:?}, copy {:?}",
-            app.state.store.default_store().kind(),
-            started.elapsed()
-        );
-    }
-);
-
 crate::backend_test!(
     guardrails_forbid_public_and_community_images,
     config = |c| {
