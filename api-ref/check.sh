@@ -216,7 +216,8 @@ checks = { unsupported_method = { enabled = false } }
 include-path = ["/v2/glint", "/v2/glint/inbox", "/v2/glint/inbox/decisions", "/v2/glint/images/{image_id}/members/{member_id}",
                 "/v2/glint/projects/{project_id}/share-policy", "/v2/glint/share-events", "/v2/glint/shares",
                 "/v2/glint/webhooks", "/v2/glint/webhooks/{webhook_id}", "/v2/glint/webhooks/{webhook_id}/deliveries",
-                "/v2/glint/grants", "/v2/glint/grants/{grant_id}", "/v2/glint/grants/{grant_id}/decision"]
+                "/v2/glint/grants", "/v2/glint/grants/{grant_id}", "/v2/glint/grants/{grant_id}/decision",
+                "/v2/glint/images/{image_id}/copy"]
 checks = { unsupported_method = { enabled = false } }
 
 [[operations]]
