@@ -112,6 +112,23 @@ pub fn list(conn: &mut DbConn, owner: Option<&str>, limit: i64) -> Result<Vec<Gr
     Ok(q.load(conn)?)
 }
 
+/// The grants that have reached `project`, oldest first, at most `limit` (the recipient's view).
+pub fn reaching(conn: &mut DbConn, project: &str, limit: i64) -> Result<Vec<Grant>, DbError> {
+    let ids: Vec<String> = gp::table
+        .filter(gp::project_id.eq(project))
+        .select(gp::grant_id)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(g::table
+        .filter(g::id.eq_any(&ids))
+        .order((g::created_at.asc(), g::id.asc()))
+        .select(Grant::as_select())
+        .limit(limit)
+        .load(conn)?)
+}
+
 /// The grants whose target is one of `targets` (a project's domain and ancestors): indexed.
 pub fn targeting(conn: &mut DbConn, targets: &[&str]) -> Result<Vec<Grant>, DbError> {
     if targets.is_empty() {

@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod delete_protection;
 pub mod expiry_reminder;
 pub mod grant;
+pub mod grant_consent;
 pub mod guardrails;
 pub mod id;
 pub mod image;

@@ -73,7 +73,7 @@ fn target_of(g: &Grant) -> Result<Target, Error> {
 
 /// The policy target of a grant: the owner is `project_id`, the target's domain is
 /// `target_domain_id`, and the caller's project is `recipient_id` when the grant reached it.
-fn policy_target(g: &Grant, recipient: Option<&str>) -> PolicyTarget {
+pub(super) fn policy_target(g: &Grant, recipient: Option<&str>) -> PolicyTarget {
     let mut t = PolicyTarget::new();
     t.insert("project_id", g.owner.clone());
     t.insert("owner", g.owner.clone());
@@ -82,6 +82,20 @@ fn policy_target(g: &Grant, recipient: Option<&str>) -> PolicyTarget {
         t.insert("recipient_id", r.to_owned());
     }
     t
+}
+
+/// Whether the caller may make grants (the web page shows its form only then).
+pub fn may_create(state: &AppState, ctx: &RequestContext) -> bool {
+    state
+        .policy
+        .allows("glint:create_grant", ctx, &project_target(ctx))
+}
+
+/// Whether the caller may revoke `g` (the web page shows its button only then).
+pub fn may_revoke(state: &AppState, ctx: &RequestContext, g: &Grant) -> bool {
+    state
+        .policy
+        .allows("glint:delete_grant", ctx, &policy_target(g, None))
 }
 
 /// The target's domain (checked in Keystone) and the projects it reaches now.

@@ -7,6 +7,7 @@ pub mod data;
 pub mod expiry_reminders;
 pub mod grant_seen;
 pub mod grants;
+pub mod grants_received;
 pub mod image_copy;
 pub mod image_locations;
 pub mod images;

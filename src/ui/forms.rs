@@ -1,6 +1,8 @@
-//! A posted form as its name/value pairs (a checkbox list repeats its name).
+//! A posted form as its name/value pairs (a checkbox list repeats its name), and a page's
+//! query values.
 
 use actix_web::web::Bytes;
+use actix_web::HttpRequest;
 
 use crate::error::Error;
 
@@ -35,4 +37,10 @@ impl Fields {
             .map(|(_, v)| v.clone())
             .collect()
     }
+}
+
+/// The first value of `key` in the request's query string.
+pub fn query_value(req: &HttpRequest, key: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).ok()?;
+    pairs.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }

@@ -8,7 +8,7 @@ use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::forms::Fields;
+use super::forms::{query_value, Fields};
 use super::{page, session, view};
 use crate::app::AppState;
 use crate::domain::id::ImageId;
@@ -45,7 +45,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
         Ok(q) => q,
         Err(e) => return page::error(&req, &state, Some(&s), e),
     };
-    let status = req_param(&req, "status").unwrap_or_else(|| "pending".into());
+    let status = query_value(&req, "status").unwrap_or_else(|| "pending".into());
     let owner = q.owner.clone();
     let page_data = match inbox::inbox(&state, s.ctx.clone(), q).await {
         Ok(p) => p,
@@ -104,21 +104,20 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
     )
 }
 
-fn req_param(req: &HttpRequest, key: &str) -> Option<String> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).ok()?;
-    pairs.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
-}
-
 /// What the last decision did, from the redirect's query (numbers only: no text travels in it).
 fn notice(req: &HttpRequest) -> Option<minijinja::Value> {
-    let decided = req_param(req, "done")?;
+    let decided = query_value(req, "done")?;
     let verb = match decided.as_str() {
         "accepted" => "Accepted",
         "rejected" => "Rejected",
         "renewal" => "Renewal asked",
         _ => return None,
     };
-    let n = |k: &str| -> u32 { req_param(req, k).and_then(|v| v.parse().ok()).unwrap_or(0) };
+    let n = |k: &str| -> u32 {
+        query_value(req, k)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
     Some(minijinja::context! {
         verb,
         updated => n("updated"),

@@ -1,10 +1,12 @@
 //! The sharing web page under `/glint/ui/` (`[glint_ui] enabled`): a project's inbox, outbox,
-//! trust policy and history, decided in a browser. Server-rendered HTML that works without
+//! grants, trust policy and history, decided in a browser. Server-rendered HTML that works without
 //! JavaScript. Every action goes through the same service functions and policy rules as the
 //! `/v2/glint` API; this module only turns forms into their inputs and results into pages.
 //! Off, nothing is mounted and `/glint/ui/...` answers as any unknown path.
 
+mod form_post;
 mod forms;
+mod grants;
 mod history;
 mod inbox;
 mod login;
@@ -42,6 +44,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, enabled: bool) {
             .route("/outbox/batch", web::post().to(outbox::batch))
             .route("/outbox/change", web::post().to(outbox::change))
             .route("/outbox/remove", web::post().to(outbox::remove))
+            .route("/grants", web::get().to(grants::show))
+            .route("/grants/create", web::post().to(grants::create))
+            .route("/grants/decide", web::post().to(grants::decide))
+            .route("/grants/revoke", web::get().to(grants::confirm))
+            .route("/grants/revoke", web::post().to(grants::revoke))
             .route("/policy", web::get().to(share_policy::show))
             .route("/policy", web::post().to(share_policy::save))
             .route("/history", web::get().to(history::show))

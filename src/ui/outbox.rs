@@ -9,8 +9,8 @@ use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::forms::Fields;
-use super::{page, session, view};
+use super::forms::{query_value, Fields};
+use super::{form_post, page, session, view};
 use crate::app::AppState;
 use crate::domain::batch_share::{Outcome, Target};
 use crate::domain::id::ImageId;
@@ -88,11 +88,6 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
     )
 }
 
-fn query_value(req: &HttpRequest, key: &str) -> Option<String> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).ok()?;
-    pairs.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
-}
-
 /// The image and member a form names (the image id as a path segment would give it).
 fn target(f: &Fields) -> Result<(ImageId, String), Error> {
     let image = f.text("image").trim();
@@ -114,7 +109,7 @@ fn ext_fields(f: &Fields) -> serde_json::Value {
     })
 }
 
-/// Run a POST's action after the session and form checks; errors become the error page.
+/// Run a POST's action after the session and form checks; back to the outbox with `done`.
 async fn post<F, Fut>(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -125,18 +120,12 @@ where
     F: FnOnce(AppState, crate::domain::context::RequestContext, Fields) -> Fut,
     Fut: std::future::Future<Output = Result<&'static str, Error>>,
 {
-    let f = match Fields::parse(&body) {
-        Ok(f) => f,
-        Err(e) => return page::error(&req, &state, None, e),
-    };
-    let s = match session::for_post(&req, &state, f.get("csrf")).await {
-        Ok(s) => s,
-        Err(r) => return page::refused(&req, &state, r),
-    };
-    match act(state.get_ref().clone(), s.ctx.clone(), f).await {
-        Ok(done) => page::see_other(&req, &format!("/outbox?done={done}")),
-        Err(e) => page::error(&req, &state, Some(&s), e),
-    }
+    form_post::run(req, state, body, |st, ctx, f| async move {
+        act(st, ctx, f)
+            .await
+            .map(|done| format!("/outbox?done={done}"))
+    })
+    .await
 }
 
 pub async fn add(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -> HttpResponse {

@@ -38,6 +38,7 @@ pub fn render(
         project_id => session.and_then(|s| s.ctx.project_id.clone()),
         project_name => session.and_then(|s| s.project_name.clone()),
         csrf => session.map(|s| s.csrf.clone()),
+        grants => super::grants::available(state),
         ..ctx
     };
     match templates::render(name, all) {

@@ -47,8 +47,12 @@ pub async fn current(req: &HttpRequest, state: &AppState) -> Result<Option<Sessi
     if identity.project_id.is_none() {
         return Ok(None);
     }
+    // As for an API token: the project's name is learnt, and a project created after a grant
+    // to its domain or subtree gets the grant's rows before the page reads anything.
+    crate::service::project_names::seen_token(state, &identity);
     let mut ctx = context_of(&identity);
     crate::api::context::remember(req, &mut ctx);
+    crate::service::grants::project_seen(state, &ctx).await;
     Ok(Some(Session {
         csrf: csrf::token(&state.config.ui.csrf_secret, &token),
         token,

@@ -12,6 +12,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("inbox.html", include_str!("templates/inbox.html")),
     ("outbox.html", include_str!("templates/outbox.html")),
     ("batch.html", include_str!("templates/batch.html")),
+    ("grants.html", include_str!("templates/grants.html")),
+    (
+        "grant_revoke.html",
+        include_str!("templates/grant_revoke.html"),
+    ),
     ("policy.html", include_str!("templates/policy.html")),
     ("history.html", include_str!("templates/history.html")),
 ];
@@ -94,6 +99,10 @@ mod tests {
         let image = minijinja::context! {
             id => "i1", name => "img", owner => "p1", size => 1024, disk_format => "qcow2", status => "active",
         };
+        let grant = minijinja::context! {
+            id => "g1", owner => "p1", target_kind => "subtree", target_id => "p2", target_domain_id => "d1",
+            tag => "golden", decision => "accepted", decided_at => "2026-12-06T00:00:00Z", created_at => "2026-12-06T00:00:00Z",
+        };
         let common = minijinja::context! {
             base => "/glint/ui", user_id => "u", project_id => "p1", project_name => "alpha", csrf => "c",
         };
@@ -117,6 +126,29 @@ mod tests {
                         image => image.clone(), members => vec![member.clone()],
                         can_add => true, can_remove => true, can_change => true,
                     }],
+                    ..common.clone()
+                },
+            ),
+            (
+                "grants.html",
+                minijinja::context! {
+                    nav => "grants", grants => true, done => "Grant made: 2 shares offered.",
+                    incoming => vec![minijinja::context! {
+                        grant => grant.clone(), owner_name => "alpha", consent => "pending", can_decide => true,
+                        images => vec![minijinja::context! { id => "i1", name => "img", status => "pending" }],
+                    }],
+                    mine => vec![minijinja::context! {
+                        grant => grant.clone(), images => vec!["i1"], projects => 2, can_revoke => true,
+                    }],
+                    revoke_any => true, can_create => true,
+                    ..common.clone()
+                },
+            ),
+            (
+                "grant_revoke.html",
+                minijinja::context! {
+                    nav => "grants",
+                    it => minijinja::context! { grant => grant.clone(), images => vec!["i1"], projects => 2, can_revoke => true },
                     ..common.clone()
                 },
             ),
