@@ -70,9 +70,9 @@ fn notice(req: &HttpRequest) -> Option<String> {
         .and_then(|v| v.parse::<u32>().ok())
         .unwrap_or(0);
     Some(match query_value(req, "done")?.as_str() {
-        "created" => format!("Grant made: {n} shares offered."),
-        "accepted" => format!("Grant accepted: {n} images changed."),
-        "rejected" => format!("Grant rejected: {n} images changed."),
+        "created" => format!("Grant made; shares offered: {n}."),
+        "accepted" => format!("Grant accepted; images changed: {n}."),
+        "rejected" => format!("Grant rejected; images changed: {n}."),
         "revoked" => "Grant revoked: every share it made is removed.".to_owned(),
         _ => return None,
     })

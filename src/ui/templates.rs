@@ -132,7 +132,7 @@ mod tests {
             (
                 "grants.html",
                 minijinja::context! {
-                    nav => "grants", grants => true, done => "Grant made: 2 shares offered.",
+                    nav => "grants", grants => true, done => "Grant made; shares offered: 2.",
                     incoming => vec![minijinja::context! {
                         grant => grant.clone(), owner_name => "alpha", consent => "pending", can_decide => true,
                         images => vec![minijinja::context! { id => "i1", name => "img", status => "pending" }],

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{json, Backend, TestApp};
 use crate::keystone::{keystone_config, keystone_env, token, var};
+use crate::sharing_grants::Ks;
 
 /// The Keystone env file when there is one, without the skip bookkeeping of `keystone_env`
 /// (a test's config tweak runs before its body, which does that).
@@ -57,6 +58,13 @@ impl<'a> Page<'a> {
         }
     }
 
+    /// A browser whose session cookie holds `token` (as the login would set it).
+    pub fn with_token(app: &'a TestApp, token: &str) -> Self {
+        let mut p = Page::new(app);
+        p.cookie = Some(token.to_owned());
+        p
+    }
+
     pub async fn get(&self, path: &str) -> (u16, String) {
         let mut rb = self.http.get(self.app.url(path));
         if let Some(c) = &self.cookie {
@@ -89,6 +97,12 @@ impl<'a> Page<'a> {
 
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.post_from(path, form, Some(&self.app.addr), None).await
+    }
+
+    /// POST a form from the page's origin: the status and the page answered.
+    pub async fn send(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let r = self.post(path, form).await;
+        (r.status().as_u16(), r.text().await.unwrap())
     }
 
     /// Log in as `user` (password `pass-<user>`) to `project`; the session cookie is kept.
@@ -157,14 +171,8 @@ pub async fn api(
     json(rb.send().await.unwrap()).await
 }
 
-/// A shared image of `owner_token`'s project, offered to `member`; returns its id.
-pub async fn offer(
-    app: &TestApp,
-    owner_token: &str,
-    name: &str,
-    member: &str,
-    note: Option<&str>,
-) -> String {
+/// A new shared image of `owner_token`'s project, with no member yet; returns its id.
+pub async fn shared_image(app: &TestApp, owner_token: &str, name: &str) -> String {
     let (s, img) = api(
         app,
         owner_token,
@@ -174,7 +182,18 @@ pub async fn offer(
     )
     .await;
     assert_eq!(s, 201, "{img}");
-    let id = img["id"].as_str().unwrap().to_owned();
+    img["id"].as_str().unwrap().to_owned()
+}
+
+/// A shared image of `owner_token`'s project, offered to `member`; returns its id.
+pub async fn offer(
+    app: &TestApp,
+    owner_token: &str,
+    name: &str,
+    member: &str,
+    note: Option<&str>,
+) -> String {
+    let id = shared_image(app, owner_token, name).await;
     let mut body = json!({"member": member});
     if let Some(n) = note {
         body["os_glint"] = json!({"note": n});
@@ -251,6 +270,7 @@ crate::backend_test!(
             "/glint/ui/outbox",
             "/glint/ui/policy",
             "/glint/ui/history",
+            "/glint/ui/grants",
         ] {
             let r = page.http.get(app.url(view)).send().await.unwrap();
             assert_eq!(r.status(), 303, "{view}");
@@ -336,8 +356,7 @@ crate::backend_test!(
         // The token is an ordinary API token of alice's project.
         let (s, _) = api(&app, &token, reqwest::Method::GET, "/v2/images", None).await;
         assert_eq!(s, 200);
-        let mut p = Page::new(&app);
-        p.cookie = Some(token.clone());
+        let p = Page::with_token(&app, &token);
         let (s, html) = p.get("/glint/ui/inbox").await;
         assert_eq!(s, 200);
         assert!(html.contains("alpha"), "the project's name is shown");
@@ -391,8 +410,7 @@ crate::backend_test!(
         let (s, t) = api(&app, &cred_token, reqwest::Method::GET, "/v2/glint", None).await;
         assert_eq!(s, 200, "{t}");
         // Its logout revokes its token too.
-        let mut cp = Page::new(&app);
-        cp.cookie = Some(cred_token.clone());
+        let cp = Page::with_token(&app, &cred_token);
         let csrf = cp.csrf().await;
         let r = cp.post("/glint/ui/logout", &[("csrf", &csrf)]).await;
         assert_eq!(r.status(), 303);
@@ -926,16 +944,7 @@ crate::backend_test!(
         let beta = var(&env, "BETA_PROJECT_ID");
         let mut ids = Vec::new();
         for name in ["batch-a", "batch-b"] {
-            let (s, img) = api(
-                &app,
-                &alice,
-                reqwest::Method::POST,
-                "/v2/images",
-                Some(json!({"name": name, "visibility": "shared"})),
-            )
-            .await;
-            assert_eq!(s, 201, "{img}");
-            ids.push(img["id"].as_str().unwrap().to_owned());
+            ids.push(shared_image(&app, &alice, name).await);
         }
         let page = Page::login(&app, "alice", "alpha").await;
         let (s, html) = page.get("/glint/ui/outbox").await;
@@ -1016,5 +1025,239 @@ crate::backend_test!(
             member_status(&app, &alice, &ids[0], var(&env, "SERVICE_PROJECT_ID")).await,
             "http 404"
         );
+    }
+);
+
+/// The live member row of `project` on `image`, as the database holds it: its status.
+fn row_status(app: &TestApp, image: &str, project: &str) -> Option<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        status: String,
+    }
+    use diesel::RunQueryDsl;
+    let mut c = app.db();
+    let rows: Vec<Row> = diesel::sql_query(format!(
+        "SELECT status FROM image_members WHERE deleted = false AND image_id = '{image}' \
+         AND member = '{project}'"
+    ))
+    .load(&mut *c)
+    .unwrap();
+    rows.into_iter().next().map(|r| r.status)
+}
+
+crate::backend_test!(
+    grants_made_decided_and_revoked_on_the_page,
+    config = |c| ui_config(c),
+    |app| async move {
+        let Some(env) = keystone_env() else { return };
+        // A domain of Keystone's with one project, whose member decides on the page.
+        let mut ks = Ks::new(&env).await;
+        let d = ks.domain().await;
+        let p = ks.project(&d, None).await;
+        let recipient = Page::with_token(&app, &ks.member_token(&p).await);
+        let alice = token_of(&env, "alice").await;
+        let image = shared_image(&app, &alice, "granted <i>base</i>").await;
+        let owner = Page::login(&app, "alice", "alpha").await;
+        let (s, html) = owner.get("/glint/ui/grants").await;
+        assert_eq!(s, 200, "{html}");
+        assert!(html.contains(">Grants</a>") && html.contains("ui/grants/create\""));
+        assert!(html.contains("No grant has reached this project."));
+        let csrf = csrf_of(&html);
+        let grants = || app.count("SELECT COUNT(*) AS n FROM glint_grants");
+        // The API's refusals, as its messages: an unknown domain, no images.
+        let (s, html) = owner
+            .send(
+                "/glint/ui/grants/create",
+                &[
+                    ("target_kind", "domain"),
+                    ("target_id", "no-such-domain"),
+                    ("images", &image),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(s, 400, "{html}");
+        assert!(
+            html.contains("Domain no-such-domain is not a domain in Keystone"),
+            "{html}"
+        );
+        let (s, html) = owner
+            .send(
+                "/glint/ui/grants/create",
+                &[
+                    ("target_kind", "domain"),
+                    ("target_id", &d),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(s, 400, "{html}");
+        assert!(html.contains("exactly one of them"), "{html}");
+        // Without the form token: refused, nothing made.
+        let (s, _) = owner
+            .send(
+                "/glint/ui/grants/create",
+                &[
+                    ("target_kind", "domain"),
+                    ("target_id", &d),
+                    ("images", &image),
+                ],
+            )
+            .await;
+        assert_eq!(s, 403);
+        assert_eq!(grants(), 0);
+        // Made: a pending offer to the domain's project, seen through the API.
+        let r = owner
+            .post(
+                "/glint/ui/grants/create",
+                &[
+                    ("target_kind", "domain"),
+                    ("target_id", &d),
+                    ("images", &image),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()[LOCATION], "/glint/ui/grants?done=created&n=1");
+        assert_eq!(grants(), 1);
+        let (s, v) = api(&app, &alice, reqwest::Method::GET, "/v2/glint/grants", None).await;
+        assert_eq!(s, 200);
+        let g = &v["grants"][0];
+        let gid = g["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            (
+                g["target"]["domain"].as_str(),
+                g["projects_reached"].as_i64()
+            ),
+            (Some(d.as_str()), Some(1)),
+            "{v}"
+        );
+        assert_eq!(row_status(&app, &image, &p).as_deref(), Some("pending"));
+        let (_, html) = owner.get("/glint/ui/grants?done=created&n=1").await;
+        assert!(
+            html.contains("shares offered: 1") && html.contains(&image),
+            "{html}"
+        );
+
+        // The recipient: the grant, its owner, the image as text, Accept and Reject.
+        let (s, html) = recipient.get("/glint/ui/grants").await;
+        assert_eq!(s, 200, "{html}");
+        assert!(html.contains(var(&env, "ALPHA_PROJECT_ID")) && html.contains(&image));
+        assert!(html.contains("granted &lt;i&gt;base&lt;&#x2f;i&gt;") && !html.contains("<i>base"));
+        assert!(
+            html.contains("name=\"status\" value=\"accepted\""),
+            "{html}"
+        );
+        let rcsrf = csrf_of(&html);
+        // Without its form token, or with the owner's: nothing changes.
+        for token in ["", csrf.as_str()] {
+            let (s, _) = recipient
+                .send(
+                    "/glint/ui/grants/decide",
+                    &[("grant", &gid), ("status", "accepted"), ("csrf", token)],
+                )
+                .await;
+            assert_eq!(s, 403);
+        }
+        assert_eq!(row_status(&app, &image, &p).as_deref(), Some("pending"));
+        // A project the grant did not reach: as for the API, no such grant.
+        let bob = Page::login(&app, "bob", "beta").await;
+        let (_, html) = bob.get("/glint/ui/grants").await;
+        assert!(!html.contains(&gid) && html.contains("No grant has reached this project."));
+        let bcsrf = csrf_of(&html);
+        let (s, html) = bob
+            .send(
+                "/glint/ui/grants/decide",
+                &[("grant", &gid), ("status", "accepted"), ("csrf", &bcsrf)],
+            )
+            .await;
+        assert_eq!(s, 404, "{html}");
+        assert!(html.contains(&format!("Grant {gid} not found.")));
+        // Accepted on the page: in the API, the database, and the recipient's image list.
+        let r = recipient
+            .post(
+                "/glint/ui/grants/decide",
+                &[("grant", &gid), ("status", "accepted"), ("csrf", &rcsrf)],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()[LOCATION], "/glint/ui/grants?done=accepted&n=1");
+        assert_eq!(member_status(&app, &alice, &image, &p).await, "accepted");
+        assert_eq!(row_status(&app, &image, &p).as_deref(), Some("accepted"));
+        let (s, v) = api(
+            &app,
+            recipient.cookie.as_deref().unwrap(),
+            reqwest::Method::GET,
+            "/v2/images",
+            None,
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert!(crate::helpers::image_ids(&v).contains(&image), "{v}");
+        let (_, html) = recipient.get("/glint/ui/grants").await;
+        assert!(
+            html.contains("<span class=\"badge accepted\">accepted</span>"),
+            "{html}"
+        );
+        assert!(!html.contains("value=\"accepted\"") && html.contains("value=\"rejected\""));
+
+        // A reader of alpha sees the grant, no form, and a forged create is the policy's 403.
+        let rita = Page::login(&app, "rita", "alpha").await;
+        let (_, html) = rita.get("/glint/ui/grants").await;
+        assert!(
+            html.contains(&image)
+                && !html.contains("ui/grants/create\"")
+                && !html.contains("Revoke")
+        );
+        assert!(html.contains("can read its grants but not make or revoke them"));
+        let (s, html) = rita
+            .send(
+                "/glint/ui/grants/create",
+                &[
+                    ("target_kind", "domain"),
+                    ("target_id", &d),
+                    ("images", &image),
+                    ("csrf", &csrf_of(&html)),
+                ],
+            )
+            .await;
+        assert_eq!(s, 403, "{html}");
+        assert!(html.contains("glint:create_grant"), "{html}");
+        assert_eq!(grants(), 1);
+
+        // Revoking asks first, then removes the grant and its shares.
+        let (s, html) = owner
+            .get(&format!("/glint/ui/grants/revoke?id={gid}"))
+            .await;
+        assert_eq!(s, 200, "{html}");
+        assert!(html.contains("Revoke this grant?") && html.contains("projects it reached (1)"));
+        let (s, _) = owner
+            .send("/glint/ui/grants/revoke", &[("grant", &gid)])
+            .await;
+        assert_eq!(s, 403);
+        assert_eq!(grants(), 1);
+        let r = owner
+            .post(
+                "/glint/ui/grants/revoke",
+                &[("grant", &gid), ("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(grants(), 0);
+        assert_eq!(row_status(&app, &image, &p), None);
+        let (s, _) = api(
+            &app,
+            &alice,
+            reqwest::Method::GET,
+            &format!("/v2/glint/grants/{gid}"),
+            None,
+        )
+        .await;
+        assert_eq!(s, 404);
+        let (_, html) = recipient.get("/glint/ui/grants").await;
+        assert!(!html.contains(&gid));
+        ks.cleanup().await;
     }
 );

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::helpers::TestApp;
 use crate::keystone::{keystone_env, token, var};
-use crate::ui::{api, member_status, offer, ui_config};
+use crate::ui::{api, member_status, offer, shared_image, ui_config};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -397,6 +397,66 @@ crate::backend_test!(
             .await
             .contains("can read its shares but not decide them"));
         assert_eq!(member_status(&app, &bob, &to_alpha, alpha).await, "pending");
+        log_out(&b).await;
+        b.close().await.unwrap();
+    }
+);
+
+crate::backend_test!(
+    a_grant_made_and_accepted_in_a_browser,
+    config = |c| ui_config(c),
+    |app| async move {
+        let Some(env) = keystone_env() else { return };
+        let Some(driver) = Driver::start().await else {
+            return;
+        };
+        let beta = var(&env, "BETA_PROJECT_ID");
+        let alice = token(&env, "alice", Some("alpha")).await;
+        let bob = token(&env, "bob", Some("beta")).await;
+        let image = shared_image(&app, &alice, "granted-base").await;
+        let b = driver.browser().await;
+        // Alice grants the image to beta's subtree from the page.
+        log_in(&b, &app, "alice", "alpha").await;
+        click(&b, "header nav a[href$=\"/grants\"]").await;
+        assert!(text(&b).await.contains("This project has made no grant."));
+        for (id, value) in [("grant-target", beta), ("grant-images", image.as_str())] {
+            b.find(Locator::Id(id))
+                .await
+                .unwrap()
+                .send_keys(value)
+                .await
+                .unwrap();
+        }
+        click(&b, "form[action$=\"/grants/create\"] button[type=submit]").await;
+        let page = text(&b).await;
+        assert!(
+            page.contains("Grant made; shares offered: 1.") && page.contains(&image),
+            "{page}"
+        );
+        assert_eq!(member_status(&app, &alice, &image, beta).await, "pending");
+        screenshots(&b, "grants-owner").await;
+        log_out(&b).await;
+
+        // Bob accepts it on the page: the image is then in his project's image list.
+        log_in(&b, &app, "bob", "beta").await;
+        b.goto(&app.url("/glint/ui/grants")).await.unwrap();
+        let page = text(&b).await;
+        assert!(
+            page.contains("granted-base") && page.contains("pending"),
+            "{page}"
+        );
+        screenshots(&b, "grants-recipient").await;
+        click(
+            &b,
+            "form[action$=\"/grants/decide\"] button[value=accepted]",
+        )
+        .await;
+        assert!(text(&b)
+            .await
+            .contains("Grant accepted; images changed: 1."));
+        let (s, v) = api(&app, &bob, reqwest::Method::GET, "/v2/images", None).await;
+        assert_eq!(s, 200);
+        assert!(crate::helpers::image_ids(&v).contains(&image), "{v}");
         log_out(&b).await;
         b.close().await.unwrap();
     }
