@@ -84,6 +84,12 @@ pub(super) fn policy_target(g: &Grant, recipient: Option<&str>) -> PolicyTarget 
     t
 }
 
+/// Grants work here: the sharing extensions on, and a Keystone to list a target's projects
+/// (the web page shows them only then).
+pub fn available(state: &AppState) -> bool {
+    state.config.sharing.enabled && state.tokens.is_some()
+}
+
 /// Whether the caller may make grants (the web page shows its form only then).
 pub fn may_create(state: &AppState, ctx: &RequestContext) -> bool {
     state

@@ -11,19 +11,14 @@ use minijinja::Value;
 use serde_json::json;
 
 use super::forms::{query_value, Fields};
-use super::{form_post, page, session};
+use super::{form_post, page};
 use crate::api::v2::views::timestamp;
 use crate::app::AppState;
 use crate::db::grants::Grant;
 use crate::domain::grant::{Decision, NewGrant};
 use crate::domain::ui_form::id_list;
-use crate::service::grants::{self, View};
+use crate::service::grants::{self, available, View};
 use crate::service::grants_received::{self, Received};
-
-/// Grants need the sharing extensions and Keystone (the navigation entry shows only then).
-pub fn available(state: &AppState) -> bool {
-    state.config.sharing.enabled && state.tokens.is_some()
-}
 
 /// The fields of a grant both sides show.
 fn grant_fields(g: &Grant) -> Value {
@@ -82,10 +77,9 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
     if !available(&state) {
         return page::not_found(req, state).await;
     }
-    let s = match session::current(&req, &state).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return page::see_other(&req, "/login"),
-        Err(e) => return page::error(&req, &state, None, e),
+    let s = match page::viewer(&req, &state).await {
+        Ok(s) => s,
+        Err(r) => return r,
     };
     let project = s.ctx.project().unwrap_or_default().to_owned();
     let incoming = match grants_received::received(&state, s.ctx.clone()).await {
@@ -171,10 +165,9 @@ pub async fn confirm(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
     if !available(&state) {
         return page::not_found(req, state).await;
     }
-    let s = match session::current(&req, &state).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return page::see_other(&req, "/login"),
-        Err(e) => return page::error(&req, &state, None, e),
+    let s = match page::viewer(&req, &state).await {
+        Ok(s) => s,
+        Err(r) => return r,
     };
     let id = query_value(&req, "id").unwrap_or_default();
     let v = match grants::get(&state, s.ctx.clone(), id).await {

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use actix_web::{HttpRequest, HttpResponse};
 
-use super::{page, session};
+use super::page;
 use crate::api::v2::views::timestamp;
 use crate::app::AppState;
 use crate::domain::share_event::EventQuery;
@@ -27,10 +27,9 @@ fn state_text(raw: &Option<String>) -> Option<String> {
 }
 
 pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let s = match session::current(&req, &state).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return page::see_other(&req, "/login"),
-        Err(e) => return page::error(&req, &state, None, e),
+    let s = match page::viewer(&req, &state).await {
+        Ok(s) => s,
+        Err(r) => return r,
     };
     let q = match EventQuery::parse(
         req.query_string(),

@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::forms::{query_value, Fields};
-use super::{page, session, view};
+use super::{form_post, page, view};
 use crate::app::AppState;
 use crate::domain::id::ImageId;
 use crate::domain::inbox_query::InboxQuery;
@@ -32,10 +32,9 @@ fn inbox_query(raw: &str) -> String {
 }
 
 pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let s = match session::current(&req, &state).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return page::see_other(&req, "/login"),
-        Err(e) => return page::error(&req, &state, None, e),
+    let s = match page::viewer(&req, &state).await {
+        Ok(s) => s,
+        Err(r) => return r,
     };
     let q = match InboxQuery::parse(
         &inbox_query(req.query_string()),
@@ -140,56 +139,44 @@ fn decisions_body(f: &Fields) -> serde_json::Value {
 }
 
 pub async fn decide(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -> HttpResponse {
-    let f = match Fields::parse(&body) {
-        Ok(f) => f,
-        Err(e) => return page::error(&req, &state, None, e),
-    };
-    let s = match session::for_post(&req, &state, f.get("csrf")).await {
-        Ok(s) => s,
-        Err(r) => return page::refused(&req, &state, r),
-    };
-    let body = decisions_body(&f);
-    if body["image_ids"].as_array().is_some_and(Vec::is_empty) {
-        let e = Error::bad_request("Select at least one share first.");
-        return page::error(&req, &state, Some(&s), e);
-    }
-    let decided = match inbox::decide(&state, s.ctx.clone(), &body).await {
-        Ok(r) => r,
-        Err(e) => return page::error(&req, &state, Some(&s), e),
-    };
-    let (done, results, more) = (decided.status.as_str(), decided.results, decided.more);
-    let count = |o: Outcome| results.iter().filter(|(_, x)| *x == o).count();
-    let failed = count(Outcome::NotFound) + count(Outcome::Forbidden);
-    let back = format!(
-        "/inbox?status={}&done={done}&updated={}&unchanged={}&failed={failed}&more={}",
-        f.get("back")
-            .filter(|b| ["pending", "accepted", "rejected", "expired", "all", "hidden"].contains(b))
-            .unwrap_or("pending"),
-        count(Outcome::Updated),
-        count(Outcome::Unchanged),
-        u8::from(more),
-    );
-    page::see_other(&req, &back)
+    form_post::run(req, state, body, |st, ctx, f| async move {
+        let body = decisions_body(&f);
+        if body["image_ids"].as_array().is_some_and(Vec::is_empty) {
+            return Err(Error::bad_request("Select at least one share first."));
+        }
+        let decided = inbox::decide(&st, ctx, &body).await?;
+        let (done, results, more) = (decided.status.as_str(), decided.results, decided.more);
+        let count = |o: Outcome| results.iter().filter(|(_, x)| *x == o).count();
+        let failed = count(Outcome::NotFound) + count(Outcome::Forbidden);
+        Ok(format!(
+            "/inbox?status={}&done={done}&updated={}&unchanged={}&failed={failed}&more={}",
+            f.get("back")
+                .filter(|b| {
+                    [
+                        "pending", "accepted", "rejected", "expired", "all", "hidden",
+                    ]
+                    .contains(b)
+                })
+                .unwrap_or("pending"),
+            count(Outcome::Updated),
+            count(Outcome::Unchanged),
+            u8::from(more),
+        ))
+    })
+    .await
 }
 
 /// Ask the owner to renew a share that will expire (`os_glint.renewal_requested`), as the
 /// member does with `PUT /v2/glint/images/{id}/members/{member}`.
 pub async fn renew(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -> HttpResponse {
-    let f = match Fields::parse(&body) {
-        Ok(f) => f,
-        Err(e) => return page::error(&req, &state, None, e),
-    };
-    let s = match session::for_post(&req, &state, f.get("csrf")).await {
-        Ok(s) => s,
-        Err(r) => return page::refused(&req, &state, r),
-    };
-    let image = ImageId::from_path(f.text("renew").trim());
-    let member = s.ctx.project().unwrap_or_default().to_owned();
-    let body = json!({"os_glint": {"renewal_requested": true}});
-    match crate::service::members::change_ext(&state, s.ctx.clone(), image, member, body).await {
-        Ok(_) => page::see_other(&req, "/inbox?status=accepted&done=renewal&updated=1"),
-        Err(e) => page::error(&req, &state, Some(&s), e),
-    }
+    form_post::run(req, state, body, |st, ctx, f| async move {
+        let image = ImageId::from_path(f.text("renew").trim());
+        let member = ctx.project().unwrap_or_default().to_owned();
+        let body = json!({"os_glint": {"renewal_requested": true}});
+        crate::service::members::change_ext(&st, ctx, image, member, body).await?;
+        Ok("/inbox?status=accepted&done=renewal&updated=1".to_owned())
+    })
+    .await
 }
 
 #[cfg(test)]

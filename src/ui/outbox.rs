@@ -10,7 +10,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::forms::{query_value, Fields};
-use super::{form_post, page, session, view};
+use super::{form_post, page, view};
 use crate::app::AppState;
 use crate::domain::batch_share::{Outcome, Target};
 use crate::domain::id::ImageId;
@@ -22,10 +22,9 @@ use crate::policy::image_target;
 use crate::service::{batch_share, images, members};
 
 pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let s = match session::current(&req, &state).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return page::see_other(&req, "/login"),
-        Err(e) => return page::error(&req, &state, None, e),
+    let s = match page::viewer(&req, &state).await {
+        Ok(s) => s,
+        Err(r) => return r,
     };
     let project = s.ctx.project().unwrap_or_default().to_owned();
     // The project's shared images, a page of `limit_param_default` at a time (each image's
@@ -175,13 +174,9 @@ fn batch_body(f: &Fields) -> serde_json::Value {
 
 /// Share the ticked images with several projects in one call; the page lists each pair's outcome.
 pub async fn batch(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -> HttpResponse {
-    let f = match Fields::parse(&body) {
-        Ok(f) => f,
-        Err(e) => return page::error(&req, &state, None, e),
-    };
-    let s = match session::for_post(&req, &state, f.get("csrf")).await {
-        Ok(s) => s,
-        Err(r) => return page::refused(&req, &state, r),
+    let (f, s) = match form_post::checked(&req, &state, &body).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     let (results, dry_run) = match batch_share::share(&state, s.ctx.clone(), &batch_body(&f)).await
     {

@@ -23,6 +23,15 @@ pub fn see_other(req: &HttpRequest, path: &str) -> HttpResponse {
         .finish()
 }
 
+/// The session of a view's GET: else the login form (no session) or the error page.
+pub async fn viewer(req: &HttpRequest, state: &AppState) -> Result<Session, HttpResponse> {
+    match super::session::current(req, state).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(see_other(req, "/login")),
+        Err(e) => Err(error(req, state, None, e)),
+    }
+}
+
 /// Render template `name` with `ctx` and the values every page has.
 pub fn render(
     req: &HttpRequest,
@@ -38,7 +47,7 @@ pub fn render(
         project_id => session.and_then(|s| s.ctx.project_id.clone()),
         project_name => session.and_then(|s| s.project_name.clone()),
         csrf => session.map(|s| s.csrf.clone()),
-        grants => super::grants::available(state),
+        grants => crate::service::grants::available(state),
         ..ctx
     };
     match templates::render(name, all) {

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::forms::Fields;
-use super::{page, session};
+use super::{form_post, page};
 use crate::api::v2::views::timestamp;
 use crate::app::AppState;
 use crate::domain::share_policy::SharePolicy;
@@ -17,10 +17,9 @@ use crate::policy::new_image_target;
 use crate::service::share_policy;
 
 pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let s = match session::current(&req, &state).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return page::see_other(&req, "/login"),
-        Err(e) => return page::error(&req, &state, None, e),
+    let s = match page::viewer(&req, &state).await {
+        Ok(s) => s,
+        Err(r) => return r,
     };
     let project = s.ctx.project().unwrap_or_default().to_owned();
     let stored = match share_policy::get(&state, s.ctx.clone(), project.clone()).await {
@@ -68,19 +67,12 @@ fn policy_body(f: &Fields) -> serde_json::Value {
 }
 
 pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -> HttpResponse {
-    let f = match Fields::parse(&body) {
-        Ok(f) => f,
-        Err(e) => return page::error(&req, &state, None, e),
-    };
-    let s = match session::for_post(&req, &state, f.get("csrf")).await {
-        Ok(s) => s,
-        Err(r) => return page::refused(&req, &state, r),
-    };
-    let project = s.ctx.project().unwrap_or_default().to_owned();
-    match share_policy::put(&state, s.ctx.clone(), project, policy_body(&f)).await {
-        Ok(_) => page::see_other(&req, "/policy?saved=1"),
-        Err(e) => page::error(&req, &state, Some(&s), e),
-    }
+    form_post::run(req, state, body, |st, ctx, f| async move {
+        let project = ctx.project().unwrap_or_default().to_owned();
+        share_policy::put(&st, ctx, project, policy_body(&f)).await?;
+        Ok("/policy?saved=1".to_owned())
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -183,6 +183,19 @@ mod tests {
         }
     }
 
+    /// The navigation names the grants view only where grants work (`service::grants::available`).
+    #[test]
+    fn grants_entry_only_when_available() {
+        for on in [false, true] {
+            let html = render(
+                "history.html",
+                minijinja::context! { base => "/b", project_id => "p1", grants => on, nav => "history" },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(html.contains(">Grants</a>"), on, "{html}");
+        }
+    }
+
     #[test]
     fn sizes() {
         assert_eq!(human_size(None), "—");
