@@ -5,7 +5,7 @@
 # them) and Keystone: started here with scripts/keystone.sh when it is not already running, and
 # stopped again afterwards.
 #
-#   bash scripts/ui-screenshots.sh            # writes docs/ui/{login,inbox,outbox,policy,history}-{desktop,phone}.png
+#   bash scripts/ui-screenshots.sh            # writes docs/ui/{login,inbox,outbox,policy,history,grants-owner,grants-recipient}-{desktop,phone}.png
 #   GLINT_KEYSTONE_PORT=5501 bash scripts/ui-screenshots.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,4 +18,6 @@ trap '[ "$started" = 0 ] || bash scripts/keystone.sh stop >/dev/null 2>&1 || tru
 mkdir -p docs/ui
 GLINT_TEST_BACKENDS=sqlite GLINT_UI_SCREENSHOTS="$PWD/docs/ui" \
   cargo test --locked --test api ui_browser::two_projects_share_and_decide_in_a_browser::sqlite
+GLINT_TEST_BACKENDS=sqlite GLINT_UI_SCREENSHOTS="$PWD/docs/ui" \
+  cargo test --locked --test api ui_browser::a_grant_made_and_accepted_in_a_browser::sqlite
 ls -l docs/ui

@@ -1,5 +1,6 @@
 //! The sharing web page (`[glint_ui]`, `src/ui`) over HTTP against the real Keystone: login and
-//! its cookie, logout's revocation, the CSRF and origin checks, a reader's limits, escaping.
+//! its cookie, logout's revocation, the CSRF and origin checks, a reader's limits, escaping,
+//! grants made, decided and revoked through the page.
 //! The browser flows are in `ui_browser`.
 
 use std::collections::HashMap;

@@ -1,7 +1,8 @@
 //! The sharing web page in a real browser: Debian's Chromium driven through its chromedriver
 //! (WebDriver, with `fantoccini`), against glint and the real Keystone. Two projects log in,
 //! one shares, the other accepts, rejects and bulk-accepts; the owner removes a member; a
-//! reader sees no buttons. Every decision is checked through the API afterwards.
+//! reader sees no buttons; a grant is made by one project and accepted by another. Every decision
+//! is checked through the API afterwards.
 //!
 //! With `GLINT_UI_SCREENSHOTS=<dir>` each view is saved there at desktop and phone widths
 //! (`scripts/ui-screenshots.sh` writes docs/ui/ this way).
