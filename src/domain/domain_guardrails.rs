@@ -108,15 +108,32 @@ impl Effective {
             })
     }
 
-    /// Why a grant to a target in `target_domain` is refused, if it is.
+    /// Why a grant to `target` (a domain, or a subtree's root project), in `target_domain`, is
+    /// refused, if it is.
     pub fn grant_refusal(
         &self,
         target: &str,
         owner_domain: Option<&str>,
         target_domain: &str,
     ) -> Option<String> {
-        self.domain_refusal(target, owner_domain, Some(target_domain))
-            .map(|why| why.replacen("project ", "", 1))
+        if owner_domain? == target_domain {
+            return None;
+        }
+        if self.operator.no_outside_domain {
+            return Some(format!(
+                "Images may not be shared outside their owner's domain in this cloud: the \
+                 grant's target {target} is in domain {target_domain} (guardrail \
+                 'outside_domain')"
+            ));
+        }
+        let (d, g) = self.domain.as_ref()?;
+        g.no_outside_domain.then(|| {
+            format!(
+                "Images of domain {d} may not be shared outside it: the grant's target {target} \
+                 is in domain {target_domain} (guardrail 'outside_domain' of domain {d}, set by \
+                 its admin)"
+            )
+        })
     }
 }
 
@@ -166,8 +183,17 @@ mod tests {
         let why = e.domain_refusal("p2", Some("d1"), Some("d2")).unwrap();
         assert!(why.contains("'outside_domain' of domain d1"), "{why}");
         assert!(e.domain_refusal("p2", Some("d1"), Some("d1")).is_none());
-        let why = e.grant_refusal("d2", Some("d1"), "d2").unwrap();
-        assert!(why.contains("d2 is in another domain"), "{why}");
+        let why = e.grant_refusal("p9", Some("d1"), "d2").unwrap();
+        assert!(why.contains("target p9 is in domain d2"), "{why}");
+        assert!(why.contains("'outside_domain' of domain d1"), "{why}");
+        assert!(e.grant_refusal("p9", Some("d1"), "d1").is_none());
+        assert!(e.grant_refusal("p9", None, "d2").is_none());
+        let op = Effective {
+            operator: rails("outside_domain"),
+            domain: None,
+        };
+        let why = op.grant_refusal("d2", Some("d1"), "d2").unwrap();
+        assert!(why.contains("in this cloud"), "{why}");
         // An empty domain set leaves the operator's as they are.
         let e = Effective {
             operator: rails("public"),

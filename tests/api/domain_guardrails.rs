@@ -90,6 +90,8 @@ async fn a_domain_manager_sets_guardrails_its_projects_meet() {
         })
         .await;
         let path = rails_path(&da);
+        let r = app.client.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), 401);
 
         // Read by the domain's projects: nothing set, the operator's shown beside.
         let (s, v) = call(&app, &a1_member, Method::GET, &path, Value::Null).await;
