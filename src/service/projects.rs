@@ -1,6 +1,7 @@
 //! Projects in Keystone, for the sharing extensions, asked with glint's own service credentials:
-//! batch targets named `{"name", "domain"}` resolved to ids, and member ids checked
-//! (`[glint_sharing] validate_member`).
+//! batch targets named `{"name", "domain"}` resolved to ids, member ids checked
+//! (`[glint_sharing] validate_member`), and projects' domains for the cross-domain rule and the
+//! guardrails. Lookups by id go through the process's cache (`service::project_cache`).
 
 use std::collections::HashMap;
 
@@ -206,8 +207,9 @@ pub async fn check_cross_domain(
 }
 
 /// The batch targets refused for their domain: under an `outside_domain` guardrail (the
-/// operator's or the caller's domain's) every project of another domain than the caller's; under the cross-domain rule those of another
-/// domain named only by id (a target by name and domain named theirs).
+/// operator's or the caller's domain's) every project of another domain than the caller's;
+/// under the cross-domain rule those of another domain named only by id (a target by name and
+/// domain named theirs).
 pub async fn cross_domain_refused(
     state: &AppState,
     ctx: &RequestContext,
