@@ -214,7 +214,8 @@ checks = { unsupported_method = { enabled = false } }
 # a path it does not know (with them on, other methods get 405).
 [[operations]]
 include-path = ["/v2/glint", "/v2/glint/inbox", "/v2/glint/inbox/decisions", "/v2/glint/images/{image_id}/members/{member_id}",
-                "/v2/glint/projects/{project_id}/share-policy", "/v2/glint/share-events", "/v2/glint/shares",
+                "/v2/glint/projects/{project_id}/share-policy", "/v2/glint/domains/{domain_id}/guardrails",
+                "/v2/glint/share-events", "/v2/glint/shares",
                 "/v2/glint/webhooks", "/v2/glint/webhooks/{webhook_id}", "/v2/glint/webhooks/{webhook_id}/deliveries",
                 "/v2/glint/grants", "/v2/glint/grants/{grant_id}", "/v2/glint/grants/{grant_id}/decision",
                 "/v2/glint/images/{image_id}/copy"]

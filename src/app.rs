@@ -42,6 +42,8 @@ pub struct AppState {
     pub throttles: Arc<crate::service::throttle::Throttles>,
     /// Projects this process checked for grants recently (`service::grants::project_seen`).
     pub grants: Arc<crate::service::grant_seen::Seen>,
+    /// Keystone's answers about projects, kept briefly (`service::project_cache`).
+    pub projects: Arc<crate::service::project_cache::ProjectCache>,
 }
 
 impl AppState {

@@ -299,6 +299,7 @@ pub fn build_state(config: Config) -> Result<AppState, String> {
     Ok(AppState {
         webhooks: Arc::new(webhooks),
         grants: Arc::default(),
+        projects: Arc::default(),
         image_schema,
         notifier,
         metrics,

@@ -65,7 +65,8 @@ pub struct SharingConfig {
     /// `guardrails` (default none; any of `public`, `community`, `outside_domain`): what no
     /// project may do whatever its policy allows (403 naming the guardrail): make an image
     /// public or community (create, PATCH, copy), share one outside its owner's domain (member
-    /// create; `forbidden` in a batch; domains from the token and Keystone).
+    /// create; `forbidden` in a batch; a grant; domains from the token and Keystone). A domain's
+    /// manager adds to these for its projects (`service::domain_guardrails`), never removes.
     pub guardrails: crate::domain::guardrails::Guardrails,
 }
 

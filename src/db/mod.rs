@@ -4,6 +4,7 @@ mod cached;
 mod children;
 pub mod connection;
 pub mod copies;
+pub mod domain_guardrails;
 pub mod error;
 mod fragment;
 pub mod grants;

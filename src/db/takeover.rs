@@ -298,6 +298,7 @@ pub fn undo_mysql_adoption(conn: &mut DbConn, before: &[(String, String)]) {
     let _ = conn.batch_execute("DROP TABLE IF EXISTS glint_webhook_deliveries");
     let _ = conn.batch_execute("DROP TABLE IF EXISTS glint_webhooks");
     let _ = conn.batch_execute("DROP TABLE IF EXISTS glint_image_copies");
+    let _ = conn.batch_execute("DROP TABLE IF EXISTS glint_domain_guardrails");
     let _ = conn.batch_execute("DROP TABLE IF EXISTS __diesel_schema_migrations");
 }
 

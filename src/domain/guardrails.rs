@@ -31,6 +31,31 @@ impl Guardrails {
         Ok(g)
     }
 
+    /// The guardrails' names, in their documented order (how they are shown and stored).
+    pub fn names(self) -> Vec<&'static str> {
+        [
+            (self.no_public, "public"),
+            (self.no_community, "community"),
+            (self.no_outside_domain, "outside_domain"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
+
+    /// Both sets at once: a domain's guardrails only ever add to the operator's.
+    pub fn union(self, other: Guardrails) -> Guardrails {
+        Guardrails {
+            no_public: self.no_public || other.no_public,
+            no_community: self.no_community || other.no_community,
+            no_outside_domain: self.no_outside_domain || other.no_outside_domain,
+        }
+    }
+
+    pub fn is_empty(self) -> bool {
+        self == Guardrails::default()
+    }
+
     /// Why an image may not become `v`, if it may not.
     pub fn visibility_refusal(self, v: Visibility) -> Option<String> {
         let forbidden = match v {
@@ -82,5 +107,19 @@ mod tests {
         assert!(Guardrails::default()
             .domain_refusal("p", Some("d1"), Some("d2"))
             .is_none());
+    }
+
+    #[test]
+    fn names_round_trip_and_union_only_adds() {
+        let g = Guardrails::parse("outside_domain,public").unwrap();
+        assert_eq!(g.names(), ["public", "outside_domain"]);
+        assert_eq!(Guardrails::parse(&g.names().join(",")).unwrap(), g);
+        let c = Guardrails::parse("community").unwrap();
+        assert_eq!(
+            g.union(c).names(),
+            ["public", "community", "outside_domain"]
+        );
+        assert_eq!(g.union(Guardrails::default()), g);
+        assert!(Guardrails::default().is_empty() && !c.is_empty());
     }
 }

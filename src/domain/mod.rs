@@ -6,6 +6,7 @@ pub mod context;
 pub mod cross_domain;
 pub mod csrf;
 pub mod delete_protection;
+pub mod domain_guardrails;
 pub mod expiry_reminder;
 pub mod grant;
 pub mod grant_consent;

@@ -27,6 +27,9 @@ pub enum Action {
     /// A recipient project's trust policy changed (`PUT /v2/glint/projects/{id}/share-policy`):
     /// no image; `member_id` is the project, `from`/`to` the policy before and after.
     PolicyUpdate,
+    /// A domain's guardrails changed (`PUT /v2/glint/domains/{id}/guardrails`): no image;
+    /// `member_id` is the domain, `from`/`to` its guardrails before and after.
+    GuardrailsUpdate,
     /// The member (or the owner) started copying the image as its own
     /// (`POST /v2/glint/images/{id}/copy`); `to` names the copy.
     CopyStart,
@@ -45,6 +48,7 @@ impl Action {
             Action::Delete => "member.delete",
             Action::Purge => "member.purge",
             Action::PolicyUpdate => "share_policy.update",
+            Action::GuardrailsUpdate => "guardrails.update",
             Action::CopyStart => "copy.start",
             Action::CopyFinish => "copy.finish",
             Action::CopyFail => "copy.fail",

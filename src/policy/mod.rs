@@ -285,6 +285,29 @@ mod tests {
         assert!(e.allows("modify_image", &admin, &Target::new()));
     }
 
+    #[test]
+    fn a_domains_guardrails_are_set_by_its_manager_and_read_by_its_projects() {
+        let e = Enforcer::default();
+        let mut d1 = Target::new();
+        d1.insert("target_domain_id", "d1".to_owned());
+        let in_domain = |project: &str, domain: &str, roles: &[&str]| RequestContext {
+            project_domain_id: Some(domain.to_owned()),
+            ..RequestContext::new(Some(project), roles)
+        };
+        let (get, set) = ("glint:get_domain_guardrails", "glint:set_domain_guardrails");
+        let manager = in_domain("p1", "d1", &["manager"]);
+        assert!(e.allows(set, &manager, &d1) && e.allows(get, &manager, &d1));
+        // Another domain's manager, and the domain's own members, may not set them.
+        assert!(!e.allows(set, &in_domain("p2", "d2", &["manager"]), &d1));
+        let member = in_domain("p1", "d1", &["member"]);
+        assert!(!e.allows(set, &member, &d1) && e.allows(get, &member, &d1));
+        assert!(e.allows(get, &in_domain("p1", "d1", &["reader"]), &d1));
+        assert!(!e.allows(get, &in_domain("p2", "d2", &["reader"]), &d1));
+        // A cloud admin, whatever its project's domain.
+        let admin = in_domain("p2", "d2", &["admin"]);
+        assert!(e.allows(set, &admin, &d1) && e.allows(get, &admin, &d1));
+    }
+
     // Seen while writing fuzz/fuzz_targets/policy.rs, which times out on it: a rule
     // naming itself several times took 4^16 evaluations on every check.
     #[test]

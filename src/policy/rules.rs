@@ -130,6 +130,24 @@ pub fn defaults() -> Vec<(&'static str, Check)> {
             "glint:decide_grant_for_domain",
             or(vec![admin(), domain_manager()]),
         ),
+        // A domain's guardrails (`target_domain_id` is the path's domain): read by its
+        // projects' readers, set by its manager (Keystone's `manager` persona in a project of
+        // that domain) or a cloud admin. A domain can only add to the operator's guardrails.
+        (
+            "glint:get_domain_guardrails",
+            or(vec![
+                admin(),
+                and(vec![
+                    role("reader"),
+                    cred_is_target("project_domain_id", "target_domain_id"),
+                ]),
+                domain_manager(),
+            ]),
+        ),
+        (
+            "glint:set_domain_guardrails",
+            or(vec![admin(), domain_manager()]),
+        ),
         // Copy an image as the caller's own: on the source's target (`download_image` and the
         // share's state are checked too; the copy is created under `add_image`).
         ("glint:copy_image", or(vec![admin(), role("member")])),

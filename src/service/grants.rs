@@ -248,6 +248,16 @@ pub async fn create(state: &AppState, ctx: RequestContext, req: NewGrant) -> Res
         ));
     };
     let (target_domain, projects) = resolve_target(state, &req.target).await?;
+    // An `outside_domain` guardrail (the operator's or the caller's domain's): no grant to a
+    // domain or subtree of another domain than the caller's.
+    let rails = super::domain_guardrails::effective(state, &ctx).await?;
+    if rails.all().no_outside_domain {
+        let mine = super::projects::caller_domain(state, keystone(state)?, &ctx).await?;
+        let refusal = rails.grant_refusal(req.target.id(), mine.as_deref(), &target_domain);
+        if let Some(why) = refusal {
+            return Err(Error::forbidden(why));
+        }
+    }
     let grant = Grant {
         id: uuid::Uuid::new_v4().to_string(),
         owner: owner.clone(),

@@ -109,7 +109,7 @@ pub async fn start(
         .policy
         .enforce("add_image", &ctx, &new_image_target(owner.as_deref()))?;
     let target = new_image_target(owner.as_deref());
-    super::images::guardrail(state, req.visibility)?;
+    super::domain_guardrails::check_visibility(state, &ctx, req.visibility).await?;
     match req.visibility {
         Visibility::Public => state.policy.enforce("publicize_image", &ctx, &target)?,
         Visibility::Community => state.policy.enforce("communitize_image", &ctx, &target)?,

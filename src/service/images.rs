@@ -30,7 +30,8 @@ fn limits(state: &AppState) -> PatchLimits {
     }
 }
 
-/// Visibility changes need their own rules beyond `modify_image`.
+/// Visibility changes need their own rules beyond `modify_image` (the guardrails, the
+/// operator's and the caller's domain's, are checked before this by the caller).
 fn check_visibility_policy(
     state: &AppState,
     ctx: &RequestContext,
@@ -41,21 +42,11 @@ fn check_visibility_policy(
     if before == Some(after) {
         return Ok(());
     }
-    guardrail(state, after)?;
     let target = new_image_target(owner);
     match after {
         Visibility::Public => state.policy.enforce("publicize_image", ctx, &target),
         Visibility::Community => state.policy.enforce("communitize_image", ctx, &target),
         _ => Ok(()),
-    }
-}
-
-/// `[glint_sharing] guardrails` on a new visibility (403), with the sharing extensions on.
-pub(crate) fn guardrail(state: &AppState, v: Visibility) -> Result<(), Error> {
-    let s = &state.config.sharing;
-    match s.guardrails.visibility_refusal(v).filter(|_| s.enabled) {
-        Some(why) => Err(Error::forbidden(why)),
-        None => Ok(()),
     }
 }
 
@@ -108,6 +99,7 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
         .map_err(|denied| {
             crate::domain::image::add_image_denied(image.owner.as_deref(), ctx.project(), denied)
         })?;
+    super::domain_guardrails::check_visibility(state, &ctx, image.visibility).await?;
     check_visibility_policy(state, &ctx, None, image.visibility, image.owner.as_deref())?;
     super::quotas::enforce(
         state,
@@ -261,6 +253,9 @@ pub async fn update(
                     db::images::update(c, &old, &new)?;
                 }
                 return Ok((protection::readable(&st, &ctx, new), data_to_delete));
+            }
+            if old.visibility != new.visibility {
+                super::domain_guardrails::check_visibility_in(c, &st, &ctx, new.visibility)?;
             }
             check_visibility_policy(
                 &st,

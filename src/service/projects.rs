@@ -1,6 +1,7 @@
 //! Projects in Keystone, for the sharing extensions, asked with glint's own service credentials:
-//! batch targets named `{"name", "domain"}` resolved to ids, and member ids checked
-//! (`[glint_sharing] validate_member`).
+//! batch targets named `{"name", "domain"}` resolved to ids, member ids checked
+//! (`[glint_sharing] validate_member`), and projects' domains for the cross-domain rule and the
+//! guardrails. Lookups by id go through the process's cache (`service::project_cache`).
 
 use std::collections::HashMap;
 
@@ -11,6 +12,7 @@ use crate::auth::{KeystoneClient, KeystoneError};
 use crate::domain::batch_share::Target;
 use crate::domain::context::RequestContext;
 use crate::domain::cross_domain;
+use crate::domain::domain_guardrails::Effective;
 use crate::domain::member_check::ValidateMember;
 use crate::error::Error;
 
@@ -45,8 +47,22 @@ async fn lookup(state: &AppState, id: &str) -> Result<Option<bool>, Error> {
             "Member ids are checked in Keystone, and no Keystone is configured".into(),
         ));
     };
-    let found = k.project(id).await.map_err(unavailable)?;
+    let found = cached_project(state, k, id).await?;
     Ok(found.map(|p| p.enabled))
+}
+
+/// The project `id` as Keystone describes it, through this process's cache (enabled projects
+/// only are kept, briefly: `service::project_cache`).
+pub(crate) async fn cached_project(
+    state: &AppState,
+    k: &KeystoneClient,
+    id: &str,
+) -> Result<Option<crate::auth::keystone::Project>, Error> {
+    state
+        .projects
+        .project(id, || k.project(id))
+        .await
+        .map_err(unavailable)
 }
 
 /// A single member create: with `validate_member`, 400 naming the id unless Keystone knows the
@@ -80,6 +96,9 @@ pub async fn resolve(state: &AppState, targets: &[Target]) -> Result<Vec<Option<
                     ));
                 };
                 let found = k.project_by_name(name, domain).await.map_err(unavailable)?;
+                if let Some(p) = &found {
+                    state.projects.remember(p).await;
+                }
                 found.map(|p| {
                     let shown = p.name.as_deref().unwrap_or(name);
                     super::project_names::seen(state, &p.id, shown, p.domain_id.as_deref());
@@ -121,28 +140,44 @@ pub async fn resolve(state: &AppState, targets: &[Target]) -> Result<Vec<Option<
 }
 
 /// The domain of project `id` in Keystone (`None`: no such project).
-async fn domain_of(k: &KeystoneClient, id: &str) -> Result<Option<String>, Error> {
-    Ok(k.project(id)
-        .await
-        .map_err(unavailable)?
+async fn domain_of(
+    state: &AppState,
+    k: &KeystoneClient,
+    id: &str,
+) -> Result<Option<String>, Error> {
+    Ok(cached_project(state, k, id)
+        .await?
         .and_then(|p| p.domain_id))
 }
 
 /// The caller's project's domain: the token's, else Keystone's.
-async fn caller_domain(k: &KeystoneClient, ctx: &RequestContext) -> Result<Option<String>, Error> {
+pub(crate) async fn caller_domain(
+    state: &AppState,
+    k: &KeystoneClient,
+    ctx: &RequestContext,
+) -> Result<Option<String>, Error> {
     match (&ctx.project_domain_id, ctx.project()) {
         (Some(d), _) => Ok(Some(d.clone())),
-        (None, Some(p)) => domain_of(k, p).await,
+        (None, Some(p)) => domain_of(state, k, p).await,
         (None, None) => Ok(None),
     }
 }
 
-/// Keystone, when the cross-domain rule or the `outside_domain` guardrail asks for domains.
-fn cross_domain_rule(state: &AppState) -> Option<&KeystoneClient> {
+/// Keystone, and the caller's effective guardrails, when the cross-domain rule or an
+/// `outside_domain` guardrail (the operator's or the caller's domain's) asks for domains.
+async fn cross_domain_rule<'a>(
+    state: &'a AppState,
+    ctx: &RequestContext,
+) -> Result<Option<(&'a KeystoneClient, Effective)>, Error> {
     let s = &state.config.sharing;
-    (s.enabled && (s.cross_domain_requires_domain || s.guardrails.no_outside_domain))
-        .then(|| keystone(state))
-        .flatten()
+    if !s.enabled {
+        return Ok(None);
+    }
+    let Some(k) = keystone(state) else {
+        return Ok(None);
+    };
+    let rails = super::domain_guardrails::effective(state, ctx).await?;
+    Ok((s.cross_domain_requires_domain || rails.all().no_outside_domain).then_some((k, rails)))
 }
 
 /// `[glint_sharing] cross_domain_requires_domain` on a member create: 400 when `member` is in
@@ -153,13 +188,12 @@ pub async fn check_cross_domain(
     member: &str,
     named: Option<&str>,
 ) -> Result<(), Error> {
-    let Some(k) = cross_domain_rule(state) else {
+    let Some((k, rails)) = cross_domain_rule(state, ctx).await? else {
         return Ok(());
     };
-    let owner = caller_domain(k, ctx).await?;
-    let theirs = domain_of(k, member).await?;
+    let owner = caller_domain(state, k, ctx).await?;
+    let theirs = domain_of(state, k, member).await?;
     let (owner, theirs) = (owner.as_deref(), theirs.as_deref());
-    let rails = state.config.sharing.guardrails;
     if let Some(why) = rails.domain_refusal(member, owner, theirs) {
         return Err(Error::forbidden(why));
     }
@@ -172,9 +206,10 @@ pub async fn check_cross_domain(
     }
 }
 
-/// The batch targets refused for their domain: under the `outside_domain` guardrail every
-/// project of another domain than the caller's; under the cross-domain rule those of another
-/// domain named only by id (a target by name and domain named theirs).
+/// The batch targets refused for their domain: under an `outside_domain` guardrail (the
+/// operator's or the caller's domain's) every project of another domain than the caller's;
+/// under the cross-domain rule those of another domain named only by id (a target by name and
+/// domain named theirs).
 pub async fn cross_domain_refused(
     state: &AppState,
     ctx: &RequestContext,
@@ -182,10 +217,10 @@ pub async fn cross_domain_refused(
     resolved: &[Option<String>],
 ) -> Result<std::collections::HashSet<String>, Error> {
     let mut refused = std::collections::HashSet::new();
-    let Some(k) = cross_domain_rule(state) else {
+    let Some((k, rails)) = cross_domain_rule(state, ctx).await? else {
         return Ok(refused);
     };
-    let owner = caller_domain(k, ctx).await?;
+    let owner = caller_domain(state, k, ctx).await?;
     let named: std::collections::HashSet<&str> = targets
         .iter()
         .zip(resolved)
@@ -198,7 +233,7 @@ pub async fn cross_domain_refused(
     ids.sort_unstable();
     ids.dedup();
     let found: Vec<(String, Result<Option<String>, Error>)> = stream::iter(ids)
-        .map(|id| async move { (id.to_owned(), domain_of(k, id).await) })
+        .map(|id| async move { (id.to_owned(), domain_of(state, k, id).await) })
         .buffer_unordered(LOOKUPS_AT_ONCE)
         .collect()
         .await;
@@ -208,8 +243,7 @@ pub async fn cross_domain_refused(
         let rule = cfg.cross_domain_requires_domain
             && !named.contains(id.as_str())
             && cross_domain::refusal(&id, owner.as_deref(), d.as_deref(), None).is_some();
-        let rail = cfg
-            .guardrails
+        let rail = rails
             .domain_refusal(&id, owner.as_deref(), d.as_deref())
             .is_some();
         if rule || rail {

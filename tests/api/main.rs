@@ -11,6 +11,7 @@ mod connection_loss;
 mod data;
 mod default_store;
 mod devmode;
+mod domain_guardrails;
 mod hardening;
 mod healthcheck;
 mod http_store;

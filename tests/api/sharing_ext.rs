@@ -346,7 +346,7 @@ async fn on_discovery_and_schemas_declare_the_extensions() {
         json!({"extensions": ["member-expiry", "member-note", "member-renewal-request",
                               "member-last-download", "inbox", "inbox-decisions",
                               "inbox-owner-names", "share-policy", "share-events", "batch-share",
-                              "webhooks", "image-copy"],
+                              "webhooks", "image-copy", "domain-guardrails"],
                "limits": {"note_max_chars": 1000, "decisions_max_images": 100,
                           "share_policy_max_ids": 100, "batch_max_images": 100,
                           "batch_max_projects": 1000, "batch_max_pairs": 2000}})

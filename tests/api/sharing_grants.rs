@@ -144,6 +144,57 @@ impl Ks {
         r.headers()["x-subject-token"].to_str().unwrap().to_owned()
     }
 
+    /// A token of a new user with the role named `role` on `project` only (e.g. `manager`).
+    pub(crate) async fn role_token(&mut self, project: &str, role: &str) -> String {
+        let roles: Value = self
+            .http
+            .get(format!("{}/v3/roles?name={role}", self.url))
+            .header("X-Auth-Token", &self.admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let role_id = roles["roles"][0]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no role {role} in Keystone"))
+            .to_owned();
+        let name = unique("glint-role-u");
+        let v = self
+            .post(
+                "/users",
+                json!({"user": {"name": name, "password": "pw-grants", "domain_id": "default"}}),
+            )
+            .await;
+        let user = v["user"]["id"].as_str().unwrap().to_owned();
+        self.users.push(user.clone());
+        let r = self
+            .http
+            .put(format!(
+                "{}/v3/projects/{project}/users/{user}/roles/{role_id}",
+                self.url
+            ))
+            .header("X-Auth-Token", &self.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        let auth = json!({"auth": {
+            "identity": {"methods": ["password"],
+                         "password": {"user": {"id": user, "password": "pw-grants"}}},
+            "scope": {"project": {"id": project}}}});
+        let r = self
+            .http
+            .post(format!("{}/v3/auth/tokens?nocatalog", self.url))
+            .json(&auth)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        r.headers()["x-subject-token"].to_str().unwrap().to_owned()
+    }
+
     pub(crate) async fn cleanup(self) {
         let del = |path: String| {
             self.http

@@ -33,6 +33,7 @@ pub const EXTENSIONS: &[&str] = &[
     "batch-share",
     "webhooks",
     "image-copy",
+    "domain-guardrails",
 ];
 
 /// `PUT /v2/glint/images/{id}/members/{member_id}` with `{"os_glint": {...}}`: the owner changes

@@ -3,6 +3,7 @@
 pub mod glint;
 pub mod glint_copy;
 pub mod glint_ctx;
+pub mod glint_domain_guardrails;
 pub mod glint_grants;
 pub mod image_data;
 pub mod images;
@@ -91,6 +92,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             glint_resource("/glint/projects/{project_id}/share-policy", "GET, PUT")
                 .route(web::get().to(glint::get_share_policy))
                 .route(web::put().to(glint::put_share_policy)),
+        )
+        .service(
+            glint_resource("/glint/domains/{domain_id}/guardrails", "GET, PUT")
+                .route(web::get().to(glint_domain_guardrails::get))
+                .route(web::put().to(glint_domain_guardrails::put)),
         )
         .service(
             glint_resource("/glint/share-events", "GET").route(web::get().to(glint::share_events)),

@@ -1,0 +1,1 @@
+DROP TABLE glint_domain_guardrails;
