@@ -10,7 +10,8 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::Backend;
-use crate::process::{call, free_port, on_backend, Deployment, Glint};
+use crate::on_each_backend;
+use crate::process::{call, free_port, Deployment, Glint};
 
 fn kill(glint: &Glint, signal: &str) {
     let ok = Command::new("kill")
@@ -150,17 +151,25 @@ async fn request_log_line(backend: Backend) {
     assert!(!log.contains("some-token"), "the token reached the log");
 }
 
-#[tokio::test]
-async fn request_log_line_sqlite() {
-    on_backend(Backend::Sqlite, request_log_line).await;
-}
-#[tokio::test]
-async fn request_log_line_postgres() {
-    on_backend(Backend::Postgres, request_log_line).await;
-}
-#[tokio::test]
-async fn request_log_line_mysql() {
-    on_backend(Backend::Mysql, request_log_line).await;
+on_each_backend! { tokio::test, request_log_line =>
+request_log_line_sqlite, request_log_line_postgres, request_log_line_mysql }
+
+/// Waits (at most 400 looks, 25 ms apart) for the image to be `saving`: its upload is served.
+async fn until_saving(client: &reqwest::Client, base: &str, id: &str) {
+    for _ in 0..400 {
+        let (_, v) = call(
+            client,
+            reqwest::Method::GET,
+            format!("{base}/v2/images/{id}"),
+            None,
+            "",
+        )
+        .await;
+        if v["status"] == "saving" {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
 }
 
 async fn list_status(client: &reqwest::Client, base: &str) -> u16 {
@@ -267,18 +276,8 @@ fn glint_alive(glint: &Glint) -> bool {
         .success()
 }
 
-#[tokio::test]
-async fn sighup_reloads_sqlite() {
-    on_backend(Backend::Sqlite, sighup_reloads).await;
-}
-#[tokio::test]
-async fn sighup_reloads_postgres() {
-    on_backend(Backend::Postgres, sighup_reloads).await;
-}
-#[tokio::test]
-async fn sighup_reloads_mysql() {
-    on_backend(Backend::Mysql, sighup_reloads).await;
-}
+on_each_backend! { tokio::test, sighup_reloads =>
+sighup_reloads_sqlite, sighup_reloads_postgres, sighup_reloads_mysql }
 
 /// The next datagram on the notify socket (bounded wait).
 fn notified(sock: &UnixDatagram) -> String {
@@ -328,20 +327,7 @@ async fn sigterm_drains(backend: Backend) {
     sock_up.write_all(head.as_bytes()).await.unwrap();
     sock_up.write_all(&data[..2_000_000]).await.unwrap();
     // The upload has begun (the image is saving) before the signal.
-    for _ in 0..400 {
-        let (_, v) = call(
-            &client,
-            reqwest::Method::GET,
-            format!("{}/v2/images/{id}", d.base),
-            None,
-            "",
-        )
-        .await;
-        if v["status"] == "saving" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    until_saving(&client, &d.base, &id).await;
     kill(&glint, "TERM");
     let stopping = notified(&sock);
     assert!(stopping.lines().any(|l| l == "STOPPING=1"), "{stopping:?}");
@@ -391,18 +377,8 @@ async fn sigterm_drains(backend: Backend) {
     assert!(got[..] == data[..], "downloaded data differs");
 }
 
-#[tokio::test]
-async fn sigterm_drains_sqlite() {
-    on_backend(Backend::Sqlite, sigterm_drains).await;
-}
-#[tokio::test]
-async fn sigterm_drains_postgres() {
-    on_backend(Backend::Postgres, sigterm_drains).await;
-}
-#[tokio::test]
-async fn sigterm_drains_mysql() {
-    on_backend(Backend::Mysql, sigterm_drains).await;
-}
+on_each_backend! { tokio::test, sigterm_drains =>
+sigterm_drains_sqlite, sigterm_drains_postgres, sigterm_drains_mysql }
 
 /// `glint serve` with no configuration file (only the port moved off Glance's): one ERROR
 /// line at start says what to do next, and so does the 401.
@@ -472,20 +448,7 @@ async fn second_sigterm_exits_at_once() {
     up.write_all(head.as_bytes()).await.unwrap();
     up.write_all(&[1u8; 100_000]).await.unwrap();
     // The upload is being served (not still waiting in the listen queue) before the signals.
-    for _ in 0..400 {
-        let (_, v) = call(
-            &client,
-            reqwest::Method::GET,
-            format!("{}/v2/images/{id}", d.base),
-            None,
-            "",
-        )
-        .await;
-        if v["status"] == "saving" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    until_saving(&client, &d.base, &id).await;
     kill(&glint, "TERM");
     log_with(&d, "draining").await;
     kill(&glint, "TERM");
