@@ -19,6 +19,7 @@ mod images;
 mod import;
 mod isolation;
 mod keystone;
+mod keystone_calls;
 mod list;
 mod list_cost;
 mod list_plans;
