@@ -77,25 +77,14 @@ async fn request_log_line(backend: Backend) {
         "[image_format]\nrequire_image_format_match = false\n",
     );
     let _glint = f.start(&client).await;
-    let (s, img) = call(
+    let id = new_image(
         &client,
-        reqwest::Method::POST,
-        format!("{}/v2/images", f.base),
-        Some(
-            json!({"disk_format": "qcow2", "container_format": "bare"})
-                .to_string()
-                .into_bytes(),
-        ),
-        "application/json",
+        &f.base,
+        json!({"disk_format": "qcow2", "container_format": "bare"}),
     )
     .await;
-    assert_eq!(s, 201);
     let r = client
-        .put(format!(
-            "{}/v2/images/{}/file",
-            f.base,
-            img["id"].as_str().unwrap()
-        ))
+        .put(format!("{}/v2/images/{}/file", f.base, id))
         .header("X-Project-Id", "p1")
         .header("X-Roles", "member")
         .header("Content-Type", "application/octet-stream")
@@ -153,6 +142,20 @@ async fn request_log_line(backend: Backend) {
 
 on_each_backend! { tokio::test, request_log_line =>
 request_log_line_sqlite, request_log_line_postgres, request_log_line_mysql }
+
+/// A new image of p1's made with `body`; its id (asserting 201).
+async fn new_image(client: &reqwest::Client, base: &str, body: serde_json::Value) -> String {
+    let (s, img) = call(
+        client,
+        reqwest::Method::POST,
+        format!("{base}/v2/images"),
+        Some(body.to_string().into_bytes()),
+        "application/json",
+    )
+    .await;
+    assert_eq!(s, 201, "{img}");
+    img["id"].as_str().unwrap().to_owned()
+}
 
 /// Waits (at most 400 looks, 25 ms apart) for the image to be `saving`: its upload is served.
 async fn until_saving(client: &reqwest::Client, base: &str, id: &str) {
@@ -300,20 +303,12 @@ async fn sigterm_drains(backend: Backend) {
     let ready = notified(&sock);
     assert!(ready.lines().any(|l| l == "READY=1"), "{ready:?}");
 
-    let (s, img) = call(
+    let id = new_image(
         &client,
-        reqwest::Method::POST,
-        format!("{}/v2/images", d.base),
-        Some(
-            json!({"disk_format": "raw", "container_format": "bare"})
-                .to_string()
-                .into_bytes(),
-        ),
-        "application/json",
+        &d.base,
+        json!({"disk_format": "raw", "container_format": "bare"}),
     )
     .await;
-    assert_eq!(s, 201);
-    let id = img["id"].as_str().unwrap().to_owned();
     // An upload in flight: half its body sent when SIGTERM arrives.
     let data: Vec<u8> = (0..4_000_000u32).map(|i| (i % 251) as u8).collect();
     let mut sock_up = tokio::net::TcpStream::connect(("127.0.0.1", d.port))
@@ -425,19 +420,12 @@ async fn second_sigterm_exits_at_once() {
     let d = Deployment::new(Backend::Sqlite, "", "");
     let client = reqwest::Client::new();
     let mut glint = d.start(&client).await;
-    let (_, img) = call(
+    let id = new_image(
         &client,
-        reqwest::Method::POST,
-        format!("{}/v2/images", d.base),
-        Some(
-            json!({"disk_format": "raw", "container_format": "bare"})
-                .to_string()
-                .into_bytes(),
-        ),
-        "application/json",
+        &d.base,
+        json!({"disk_format": "raw", "container_format": "bare"}),
     )
     .await;
-    let id = img["id"].as_str().unwrap().to_owned();
     let mut up = tokio::net::TcpStream::connect(("127.0.0.1", d.port))
         .await
         .unwrap();
