@@ -382,6 +382,16 @@ impl Caller<'_> {
             .expect("request")
     }
 
+    /// The status of `GET path`, for the many checks that need nothing else.
+    pub async fn get_status(&self, path: &str) -> u16 {
+        self.get(path).await.status().as_u16()
+    }
+
+    /// The status of `DELETE path`.
+    pub async fn delete_status(&self, path: &str) -> u16 {
+        self.delete(path).await.status().as_u16()
+    }
+
     /// Create an image and return its JSON (asserting 201).
     pub async fn create_image(&self, body: Value) -> Value {
         let r = self.post("/v2/images", &body).await;
@@ -421,6 +431,12 @@ pub fn message(v: &Value) -> String {
         detail
     }
     .to_owned()
+}
+
+/// Asserts a Glance error answer: its status and the text `message` finds in its body.
+#[track_caller]
+pub fn assert_error((status, body): (u16, &Value), (want_status, want): (u16, &str)) {
+    assert_eq!((status, message(body).as_str()), (want_status, want));
 }
 
 pub fn backends() -> Vec<Backend> {

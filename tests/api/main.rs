@@ -24,6 +24,7 @@ mod list;
 mod list_cost;
 mod list_plans;
 mod locations;
+mod member_calls;
 mod members;
 mod metadefs;
 mod metrics;

@@ -69,44 +69,11 @@ async fn sqlite_timestamps_are_written_in_glances_form() {
         .unwrap()
         .to_owned();
     assert_eq!(owner.upload(&id, vec![7; 1000]).await.status(), 204);
-    let (s, _) = json(
-        owner
-            .post(
-                &format!("/v2/images/{id}/members"),
-                &json!({"member": "p2"}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200);
+    owner.add_member(&id, "p2").await;
     let consumer = app.caller("p2", "member");
-    let (s, _) = json(
-        consumer
-            .put(
-                &format!("/v2/images/{id}/members/p2"),
-                &json!({"status": "accepted"}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200);
-    let (s, _) = json(
-        owner
-            .post(
-                &format!("/v2/images/{id}/members"),
-                &json!({"member": "p3"}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200);
-    assert_eq!(
-        owner
-            .delete(&format!("/v2/images/{id}/members/p3"))
-            .await
-            .status(),
-        204
-    );
+    consumer.set_member_status(&id, "p2", "accepted").await;
+    owner.add_member(&id, "p3").await;
+    owner.remove_member(&id, "p3").await;
     let (s, _) = json(
         owner
             .patch(
