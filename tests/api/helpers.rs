@@ -392,6 +392,25 @@ impl Caller<'_> {
         self.delete(path).await.status().as_u16()
     }
 
+    /// Stage `data` for image `id` and start its glance-direct import (asserting 204, then 202).
+    pub async fn stage_and_import(&self, id: &str, data: Vec<u8>) {
+        let r = self
+            .request(Method::PUT, &format!("/v2/images/{id}/stage"))
+            .header("Content-Type", "application/octet-stream")
+            .body(data)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), 204, "stage {id}");
+        let r = self
+            .post(
+                &format!("/v2/images/{id}/import"),
+                &serde_json::json!({"method": {"name": "glance-direct"}}),
+            )
+            .await;
+        assert_eq!(r.status(), 202, "import {id}");
+    }
+
     /// Create an image and return its JSON (asserting 201).
     pub async fn create_image(&self, body: Value) -> Value {
         let r = self.post("/v2/images", &body).await;

@@ -752,21 +752,7 @@ async fn data_and_import_events_as_glance_sends_them() {
             .as_str()
             .unwrap()
             .to_owned();
-        let r = owner
-            .request(reqwest::Method::PUT, &format!("/v2/images/{bad}/stage"))
-            .header("Content-Type", "application/octet-stream")
-            .body(b"abc".to_vec())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 204);
-        let r = owner
-            .post(
-                &format!("/v2/images/{bad}/import"),
-                &json!({"method": {"name": "glance-direct"}}),
-            )
-            .await;
-        assert_eq!(r.status(), 202);
+        owner.stage_and_import(&bad, b"abc".to_vec()).await;
         let mut seen = Vec::new();
         while seen.last().map(|(e, _): &(String, String)| e.as_str()) != Some("task.failure") {
             let (e, prio, _) = l.event().await;

@@ -101,21 +101,7 @@ async fn sqlite_timestamps_are_written_in_glances_form() {
         .as_str()
         .unwrap()
         .to_owned();
-    let r = owner
-        .request(reqwest::Method::PUT, &format!("/v2/images/{staged}/stage"))
-        .header("Content-Type", "application/octet-stream")
-        .body(vec![1u8; 100])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
-    let r = owner
-        .post(
-            &format!("/v2/images/{staged}/import"),
-            &json!({"method": {"name": "glance-direct"}}),
-        )
-        .await;
-    assert_eq!(r.status(), 202);
+    owner.stage_and_import(&staged, vec![1u8; 100]).await;
     for _ in 0..200 {
         let (_, img) = json(owner.get(&format!("/v2/images/{staged}")).await).await;
         if img["status"] == "active" {
