@@ -33,15 +33,7 @@ backend_test!(
     |app| async move {
         let owner = app.caller("p1", "member");
         let id = image(&owner, json!({})).await;
-        let (_, m) = json(
-            owner
-                .post(
-                    &format!("/v2/images/{id}/members"),
-                    &json!({"member": "p2"}),
-                )
-                .await,
-        )
-        .await;
+        let m = owner.add_member(&id, "p2").await;
         assert_eq!(m["member_id"], "p2");
         assert!(m.get("member").is_none());
         assert_eq!(m["schema"], "/v2/schemas/member");
@@ -73,16 +65,8 @@ backend_test!(
         )
         .await;
         assert_eq!(owner.upload(&id, b"bits".to_vec()).await.status(), 204);
-        let (s, v) = json(
-            owner
-                .post(
-                    &format!("/v2/images/{id}/members"),
-                    &json!({"member": "p2"}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!((s, v["status"].as_str()), (200, Some("pending")), "{v}");
+        let v = owner.add_member(&id, "p2").await;
+        assert_eq!(v["status"], "pending", "{v}");
         let member = app.caller("p2", "member");
         let stored = |status: &str| {
             app.count(&format!(
@@ -163,12 +147,7 @@ backend_test!(item05_member_sees_only_its_own_row, |app| async move {
 backend_test!(item06_who_may_change_status_and_delete, |app| async move {
     let owner = app.caller("p1", "member");
     let id = image(&owner, json!({})).await;
-    owner
-        .post(
-            &format!("/v2/images/{id}/members"),
-            &json!({"member": "p2"}),
-        )
-        .await;
+    owner.add_member(&id, "p2").await;
     let path = format!("/v2/images/{id}/members/p2");
     assert_eq!(
         owner
@@ -191,31 +170,19 @@ backend_test!(item06_who_may_change_status_and_delete, |app| async move {
 backend_test!(item07_member_show_is_never_403, |app| async move {
     let owner = app.caller("p1", "member");
     let id = image(&owner, json!({})).await;
-    owner
-        .post(
-            &format!("/v2/images/{id}/members"),
-            &json!({"member": "p2"}),
-        )
-        .await;
-    owner
-        .post(
-            &format!("/v2/images/{id}/members"),
-            &json!({"member": "p3"}),
-        )
-        .await;
+    owner.add_member(&id, "p2").await;
+    owner.add_member(&id, "p3").await;
     let member = app.caller("p2", "reader");
     assert_eq!(
         member
-            .get(&format!("/v2/images/{id}/members/p3"))
-            .await
-            .status(),
+            .get_status(&format!("/v2/images/{id}/members/p3"))
+            .await,
         404
     );
     assert_eq!(
         app.caller("p9", "member")
-            .get(&format!("/v2/images/{id}/members/p2"))
-            .await
-            .status(),
+            .get_status(&format!("/v2/images/{id}/members/p2"))
+            .await,
         404
     );
     let r = app
@@ -228,16 +195,14 @@ backend_test!(item07_member_show_is_never_403, |app| async move {
     assert_eq!(r.status(), 200);
     assert_eq!(
         app.caller("p9", "member")
-            .get(&format!("/v2/images/{id}/members/p2"))
-            .await
-            .status(),
+            .get_status(&format!("/v2/images/{id}/members/p2"))
+            .await,
         404
     );
     assert_eq!(
         app.caller("adm", "admin")
-            .get(&format!("/v2/images/{id}/members/p2"))
-            .await
-            .status(),
+            .get_status(&format!("/v2/images/{id}/members/p2"))
+            .await,
         404
     );
 });
@@ -260,10 +225,7 @@ backend_test!(
             )
             .await;
         assert_eq!(
-            admin
-                .get(&format!("/v2/images/{id}/members"))
-                .await
-                .status(),
+            admin.get_status(&format!("/v2/images/{id}/members")).await,
             403
         );
         assert_eq!(
@@ -278,16 +240,14 @@ backend_test!(
         );
         assert_eq!(
             admin
-                .get(&format!("/v2/images/{id}/members/p2"))
-                .await
-                .status(),
+                .get_status(&format!("/v2/images/{id}/members/p2"))
+                .await,
             404
         );
         assert_eq!(
             app.caller("p2", "member")
-                .get(&format!("/v2/images/{id}"))
-                .await
-                .status(),
+                .get_status(&format!("/v2/images/{id}"))
+                .await,
             404
         );
         assert_eq!(
@@ -335,16 +295,11 @@ backend_test!(
         )
         .await;
         owner.upload(&id, b"x".to_vec()).await;
-        owner
-            .post(
-                &format!("/v2/images/{id}/members"),
-                &json!({"member": "p2"}),
-            )
-            .await;
+        owner.add_member(&id, "p2").await;
         let reader = app.caller("p2", "reader");
-        assert_eq!(reader.get(&format!("/v2/images/{id}")).await.status(), 200);
+        assert_eq!(reader.get_status(&format!("/v2/images/{id}")).await, 200);
         assert_eq!(
-            reader.get(&format!("/v2/images/{id}/file")).await.status(),
+            reader.get_status(&format!("/v2/images/{id}/file")).await,
             403
         );
         assert_eq!(
@@ -360,9 +315,8 @@ backend_test!(
         // admin implies member implies reader.
         assert_eq!(
             app.caller("p1", "admin")
-                .get(&format!("/v2/images/{id}/file"))
-                .await
-                .status(),
+                .get_status(&format!("/v2/images/{id}/file"))
+                .await,
             200
         );
         assert_eq!(

@@ -382,6 +382,35 @@ impl Caller<'_> {
             .expect("request")
     }
 
+    /// The status of `GET path`, for the many checks that need nothing else.
+    pub async fn get_status(&self, path: &str) -> u16 {
+        self.get(path).await.status().as_u16()
+    }
+
+    /// The status of `DELETE path`.
+    pub async fn delete_status(&self, path: &str) -> u16 {
+        self.delete(path).await.status().as_u16()
+    }
+
+    /// Stage `data` for image `id` and start its glance-direct import (asserting 204, then 202).
+    pub async fn stage_and_import(&self, id: &str, data: Vec<u8>) {
+        let r = self
+            .request(Method::PUT, &format!("/v2/images/{id}/stage"))
+            .header("Content-Type", "application/octet-stream")
+            .body(data)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), 204, "stage {id}");
+        let r = self
+            .post(
+                &format!("/v2/images/{id}/import"),
+                &serde_json::json!({"method": {"name": "glance-direct"}}),
+            )
+            .await;
+        assert_eq!(r.status(), 202, "import {id}");
+    }
+
     /// Create an image and return its JSON (asserting 201).
     pub async fn create_image(&self, body: Value) -> Value {
         let r = self.post("/v2/images", &body).await;
@@ -421,6 +450,12 @@ pub fn message(v: &Value) -> String {
         detail
     }
     .to_owned()
+}
+
+/// Asserts a Glance error answer: its status and the text `message` finds in its body.
+#[track_caller]
+pub fn assert_error((status, body): (u16, &Value), (want_status, want): (u16, &str)) {
+    assert_eq!((status, message(body).as_str()), (want_status, want));
 }
 
 pub fn backends() -> Vec<Backend> {

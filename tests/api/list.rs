@@ -262,16 +262,7 @@ backend_test!(
             .enumerate()
         {
             let id = make("other", &format!("shared-{i}")).await;
-            let (s, _) = json(
-                owner
-                    .post(
-                        &format!("/v2/images/{id}/members"),
-                        &json!({"member": "me"}),
-                    )
-                    .await,
-            )
-            .await;
-            assert_eq!(s, 200);
+            owner.add_member(&id, "me").await;
             if *status != "pending" {
                 let r = me
                     .put(

@@ -13,7 +13,7 @@ use md5::Digest;
 use serde_json::{json, Value};
 
 use crate::backend_test;
-use crate::helpers::{json, message, Caller, TestApp};
+use crate::helpers::{assert_error, json, message, Caller, TestApp};
 
 fn payload(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 13 % 251) as u8).collect()
@@ -128,10 +128,7 @@ backend_test!(upload_writes_the_row_glance_writes, |app| async move {
     assert_eq!(format!("{:?}", rows(&app, &id)), before);
 
     // Delete: the row is marked as Glance marks it, the file is gone.
-    assert_eq!(
-        admin.delete(&format!("/v2/images/{id}")).await.status(),
-        204
-    );
+    assert_eq!(admin.delete_status(&format!("/v2/images/{id}")).await, 204);
     assert_deleted_rows(&app, &id, 1);
     assert!(app.store_files().is_empty());
 });
@@ -268,7 +265,7 @@ backend_test!(
         assert_eq!(r.bytes().await.unwrap().as_ref(), &data[10..20]);
 
         // Deleted where it is.
-        assert_eq!(c.delete(&format!("/v2/images/{id}")).await.status(), 204);
+        assert_eq!(c.delete_status(&format!("/v2/images/{id}")).await, 204);
         assert_deleted_rows(&app, &id, 1);
         assert!(!file.exists());
     }
@@ -301,7 +298,7 @@ backend_test!(rows_outside_every_store_are_not_served, |app| async move {
     );
     assert_eq!(download(&c, &id).await, (204, vec![]));
     // The delete leaves a file outside the stores alone.
-    assert_eq!(c.delete(&format!("/v2/images/{id}")).await.status(), 204);
+    assert_eq!(c.delete_status(&format!("/v2/images/{id}")).await, 204);
     assert_deleted_rows(&app, &id, 1);
     assert!(file.exists());
 });
@@ -316,7 +313,7 @@ backend_test!(images_without_rows_keep_working, |app| async move {
         &format!("DELETE FROM image_locations WHERE image_id = '{id}'"),
     );
     assert_eq!(download(&c, &id).await, (200, data));
-    assert_eq!(c.delete(&format!("/v2/images/{id}")).await.status(), 204);
+    assert_eq!(c.delete_status(&format!("/v2/images/{id}")).await, 204);
     assert!(rows(&app, &id).is_empty());
     assert!(app.store_files().is_empty());
 });
@@ -640,10 +637,7 @@ backend_test!(
             json!([{"op": "remove", "path": "/locations/-"}]),
         )
         .await;
-        assert_eq!(
-            (s, message(&v).as_str()),
-            (403, "Cannot remove last location in the image.")
-        );
+        assert_error((s, &v), (403, "Cannot remove last location in the image."));
 
         // Status rules: a queued image has nothing to remove, a deactivated one takes nothing.
         let queued = raw_image(&owner).await;
@@ -653,12 +647,12 @@ backend_test!(
             json!([{"op": "remove", "path": "/locations/0"}]),
         )
         .await;
-        assert_eq!(
-            (s, message(&v).as_str()),
+        assert_error(
+            (s, &v),
             (
                 409,
-                "It's not allowed to remove locations if image status is queued."
-            )
+                "It's not allowed to remove locations if image status is queued.",
+            ),
         );
         let (s, v) = patch(
             &owner,
@@ -668,10 +662,7 @@ backend_test!(
             "validation_data": {"os_hash_algo": "sha256", "os_hash_value": "ab"}}}]),
         )
         .await;
-        assert_eq!(
-            (s, message(&v).as_str()),
-            (409, "os_hash_algo must be sha512, not sha256")
-        );
+        assert_error((s, &v), (409, "os_hash_algo must be sha512, not sha256"));
         let r = admin
             .request(
                 reqwest::Method::POST,
@@ -682,12 +673,12 @@ backend_test!(
             .unwrap();
         assert_eq!(r.status(), 204);
         let (s, v) = patch(&admin, &id, add("http://h/x", "-")).await;
-        assert_eq!(
-            (s, message(&v).as_str()),
+        assert_error(
+            (s, &v),
             (
                 409,
-                "It's not allowed to add locations if image status is deactivated."
-            )
+                "It's not allowed to add locations if image status is deactivated.",
+            ),
         );
     }
 );
@@ -740,12 +731,12 @@ backend_test!(
             json!([{"op": "add", "path": "/locations/-", "value": {"url": "http://h/x", "metadata": {}}}]),
         )
         .await;
-        assert_eq!(
-            (s, message(&v).as_str()),
+        assert_error(
+            (s, &v),
             (
                 403,
-                "You are not authorized to complete set_image_location action."
-            )
+                "You are not authorized to complete set_image_location action.",
+            ),
         );
         let (_, v) = json(
             app.caller("p1", "admin")
@@ -789,20 +780,20 @@ backend_test!(
         assert_eq!(s, 404);
         // The rule, then the http store that a caller without the service role needs.
         let (s, v) = post_location(&app.caller("p1", "reader"), &id, url.clone()).await;
-        assert_eq!(
-            (s, message(&v).as_str()),
+        assert_error(
+            (s, &v),
             (
                 403,
-                "You are not authorized to complete add_image_location action."
-            )
+                "You are not authorized to complete add_image_location action.",
+            ),
         );
         let (s, v) = post_location(&owner, &id, url.clone()).await;
-        assert_eq!(
-            (s, message(&v).as_str()),
+        assert_error(
+            (s, &v),
             (
                 403,
-                "http store must be enabled to use location API by normal user."
-            )
+                "http store must be enabled to use location API by normal user.",
+            ),
         );
         let (s, v) = post_location(
         &service,
@@ -810,12 +801,12 @@ backend_test!(
         json!({"url": "http://h/x", "validation_data": {"os_hash_algo": "sha256", "os_hash_value": "abcd"}}),
     )
     .await;
-        assert_eq!(
-            (s, message(&v).as_str()),
+        assert_error(
+            (s, &v),
             (
                 400,
-                "os_hash_value: (abcd) is not the correct size for (sha256) (should be (32) bytes)"
-            )
+                "os_hash_value: (abcd) is not the correct size for (sha256) (should be (32) bytes)",
+            ),
         );
         let tasks = |app: &TestApp| {
             app.count(&format!(
@@ -848,22 +839,22 @@ backend_test!(
         // Only a queued image takes one.
         let active = uploaded(&owner, b"data").await;
         let (s, v) = post_location(&service, &active, url.clone()).await;
-        assert_eq!(
-            (s, message(&v).as_str()),
+        assert_error(
+            (s, &v),
             (
                 409,
-                "It's not allowed to add locations if image status is active."
-            )
+                "It's not allowed to add locations if image status is active.",
+            ),
         );
 
         // GET: the service role (or an admin), as views show them.
         let (s, v) = json(owner.get(&format!("/v2/images/{active}/locations")).await).await;
-        assert_eq!(
-            (s, message(&v).as_str()),
+        assert_error(
+            (s, &v),
             (
                 403,
-                "You are not authorized to complete fetch_image_location action."
-            )
+                "You are not authorized to complete fetch_image_location action.",
+            ),
         );
         let want = json!([{"url": file_url(&app.state.config.filesystem_store_datadir, &active), "metadata": {}}]);
         let (s, v) = json(service.get(&format!("/v2/images/{active}/locations")).await).await;
@@ -924,7 +915,7 @@ backend_test!(locations_api_respects_the_import_lock, |app| async move {
         json!({"url": "http://h/x"}),
     )
     .await;
-    assert_eq!((s, message(&v).as_str()), (409, "Image has active task"));
+    assert_error((s, &v), (409, "Image has active task"));
 });
 
 backend_test!(locations_on_create, |app| async move {
@@ -944,6 +935,6 @@ backend_test!(locations_on_create, |app| async move {
         .await,
     )
     .await;
-    assert_eq!((s, message(&v).as_str()), (400, "Invalid location"));
+    assert_error((s, &v), (400, "Invalid location"));
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM images"), 1);
 });

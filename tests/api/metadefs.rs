@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::backend_test;
-use crate::helpers::{json, message, TestApp};
+use crate::helpers::{assert_error, json, message, TestApp};
 
 const NS: &str = "/v2/metadefs/namespaces";
 
@@ -98,12 +98,12 @@ backend_test!(namespace_round_trip_with_nested_content, |app| async move {
             .await,
     )
     .await;
-    assert_eq!(
-        (s, message(&v).as_str()),
+    assert_error(
+        (s, &v),
         (
             403,
-            "Metadata definition object Obj is protected and cannot be deleted."
-        )
+            "Metadata definition object Obj is protected and cannot be deleted.",
+        ),
     );
 
     // Update: unprotect, rename, then delete cascades.
@@ -174,12 +174,12 @@ backend_test!(objects_properties_tags_crud, |app| async move {
             .await,
     )
     .await;
-    assert_eq!(
-        (s, message(&v).as_str()),
+    assert_error(
+        (s, &v),
         (
             409,
-            "A metadata definition object with name=o1 already exists in namespace=OS::Glint::C."
-        )
+            "A metadata definition object with name=o1 already exists in namespace=OS::Glint::C.",
+        ),
     );
     let (s, v) = json(
         admin
@@ -202,10 +202,7 @@ backend_test!(objects_properties_tags_crud, |app| async move {
     assert_eq!((s, v["objects"].as_array().map(Vec::len)), (200, Some(1)));
     assert_eq!(v["schema"], "v2/schemas/metadefs/objects");
     let (s, v) = json(admin.get(&format!("{base}/objects/o1")).await).await;
-    assert_eq!(
-        (s, message(&v).as_str()),
-        (404, "Could not find metadata object o1")
-    );
+    assert_error((s, &v), (404, "Could not find metadata object o1"));
     assert_eq!(
         admin
             .delete(&format!("{base}/objects/o2"))
@@ -239,10 +236,7 @@ backend_test!(objects_properties_tags_crud, |app| async move {
         (200, json!("p2"), json!("integer"))
     );
     let (s, v) = json(admin.get(&format!("{base}/properties/p1")).await).await;
-    assert_eq!(
-        (s, message(&v).as_str()),
-        (404, "Could not find property p1")
-    );
+    assert_error((s, &v), (404, "Could not find property p1"));
     assert_eq!(
         admin
             .delete(&format!("{base}/properties/p2"))
@@ -296,10 +290,7 @@ backend_test!(objects_properties_tags_crud, |app| async move {
     let (s, v) = json(post_tag().await.unwrap()).await;
     assert_eq!((s, v["name"].clone()), (201, json!("e")));
     let (s, v) = json(post_tag().await.unwrap()).await;
-    assert_eq!(
-        (s, message(&v).as_str()),
-        (409, "A metadata tag with name=e already exists in namespace=OS::Glint::C. (Please note that metadata tag names are case insensitive).")
-    );
+    assert_error((s, &v), (409, "A metadata tag with name=e already exists in namespace=OS::Glint::C. (Please note that metadata tag names are case insensitive)."));
     let (s, v) = json(
         admin
             .put(&format!("{base}/tags/e"), &json!({"name": "f"}))
@@ -363,10 +354,7 @@ backend_test!(resource_type_associations, |app| async move {
             .await,
     )
     .await;
-    assert_eq!(
-        (s, message(&v).as_str()),
-        (409, "The metadata definition resource-type association of resource-type=OS::Nova::Server to namespace=OS::Glint::R already exists.")
-    );
+    assert_error((s, &v), (409, "The metadata definition resource-type association of resource-type=OS::Nova::Server to namespace=OS::Glint::R already exists."));
     let (_, v) = json(admin.get("/v2/metadefs/resource_types").await).await;
     assert_eq!(v["resource_types"][0]["name"], "OS::Nova::Server");
     let (_, v) = json(admin.get(&base).await).await;
@@ -398,12 +386,12 @@ backend_test!(resource_type_associations, |app| async move {
         204
     );
     let (s, v) = json(admin.delete(&format!("{base}/OS::Nova::Server")).await).await;
-    assert_eq!(
-        (s, message(&v).as_str()),
+    assert_error(
+        (s, &v),
         (
             404,
-            "Failed to find resource type OS::Nova::Server to delete"
-        )
+            "Failed to find resource type OS::Nova::Server to delete",
+        ),
     );
     assert_eq!(
         app.count("SELECT COUNT(*) AS n FROM metadef_namespace_resource_types"),
@@ -437,27 +425,21 @@ backend_test!(who_may_read_and_write, |app| async move {
     let (s, _) = json(stranger.get(&format!("{NS}/OS::Glint::Pub")).await).await;
     assert_eq!(s, 200);
     let (s, v) = json(stranger.get(&format!("{NS}/OS::Glint::Priv")).await).await;
-    assert_eq!(
-        (s, message(&v).as_str()),
-        (404, "The resource could not be found.")
-    );
+    assert_error((s, &v), (404, "The resource could not be found."));
     let (s, v) = json(stranger.get(&format!("{NS}/OS::Glint::Priv/objects")).await).await;
-    assert_eq!(
-        (s, message(&v).as_str()),
-        (404, "Namespace OS::Glint::Priv not found")
-    );
+    assert_error((s, &v), (404, "Namespace OS::Glint::Priv not found"));
     let (s, v) = json(
         stranger
             .get(&format!("{NS}/OS::Glint::Missing/objects"))
             .await,
     )
     .await;
-    assert_eq!(
-        (s, message(&v).as_str()),
+    assert_error(
+        (s, &v),
         (
             404,
-            "Metadata definition namespace=OS::Glint::Missing was not found."
-        )
+            "Metadata definition namespace=OS::Glint::Missing was not found.",
+        ),
     );
     let (_, v) = json(stranger.get(NS).await).await;
     let names: Vec<&str> = v["namespaces"]
@@ -472,10 +454,7 @@ backend_test!(who_may_read_and_write, |app| async move {
     // Without the reader role even the list is a 404: Glance's metadef policy
     // turns a denial into 404 when the caller could not read a namespace either.
     let (s, v) = json(no_role.get(NS).await).await;
-    assert_eq!(
-        (s, message(&v).as_str()),
-        (404, "The resource could not be found.")
-    );
+    assert_error((s, &v), (404, "The resource could not be found."));
     let (s, _) = json(no_role.get(&format!("{NS}/OS::Glint::Priv")).await).await;
     assert_eq!(s, 404);
 
@@ -486,12 +465,12 @@ backend_test!(who_may_read_and_write, |app| async move {
             .await,
     )
     .await;
-    assert_eq!(
-        (s, message(&v).as_str()),
+    assert_error(
+        (s, &v),
         (
             403,
-            "You are not authorized to complete add_metadef_namespace action."
-        )
+            "You are not authorized to complete add_metadef_namespace action.",
+        ),
     );
     let (s, v) = json(
         owner_member
@@ -502,20 +481,20 @@ backend_test!(who_may_read_and_write, |app| async move {
             .await,
     )
     .await;
-    assert_eq!(
-        (s, message(&v).as_str()),
+    assert_error(
+        (s, &v),
         (
             403,
-            "You are not authorized to complete add_metadef_object action."
-        )
+            "You are not authorized to complete add_metadef_object action.",
+        ),
     );
     let (s, v) = json(owner_reader.delete(&format!("{NS}/OS::Glint::Priv")).await).await;
-    assert_eq!(
-        (s, message(&v).as_str()),
+    assert_error(
+        (s, &v),
         (
             403,
-            "You are not authorized to complete delete_metadef_namespace action."
-        )
+            "You are not authorized to complete delete_metadef_namespace action.",
+        ),
     );
     let (s, _) = json(
         stranger
@@ -530,12 +509,12 @@ backend_test!(who_may_read_and_write, |app| async move {
         .await
         .unwrap();
     let (s, v) = json(r).await;
-    assert_eq!(
-        (s, message(&v).as_str()),
+    assert_error(
+        (s, &v),
         (
             403,
-            "You are not authorized to complete add_metadef_tag action."
-        )
+            "You are not authorized to complete add_metadef_tag action.",
+        ),
     );
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM metadef_namespaces"), 2);
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM metadef_tags"), 0);

@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::backend_test;
-use crate::helpers::{json, message, Caller, TestApp};
+use crate::helpers::{assert_error, json, message, Caller, TestApp};
 use glint::config::backends::{BackendOptions, NamedBackend};
 use glint::config::stores::StoreKind;
 use glint::config::{Backend, Config, RawConfig};
@@ -130,6 +130,17 @@ async fn put(c: &Caller<'_>, path: &str, store: Option<&str>) -> (u16, Value) {
 }
 
 /// The image once its import task has ended (lock gone, no store still importing).
+/// A new image staged and imported to every store (`all_stores`), once its import settled.
+async fn imported_everywhere(c: &Caller<'_>) -> (String, Value) {
+    let id = new_image(c).await;
+    assert_eq!(put(c, &format!("/v2/images/{id}/stage"), None).await.0, 204);
+    let body = json!({"method": {"name": "glance-direct"}, "all_stores": true});
+    let (s, v) = json(c.post(&format!("/v2/images/{id}/import"), &body).await).await;
+    assert_eq!(s, 202, "{v}");
+    let img = settled(c, &id).await;
+    (id, img)
+}
+
 async fn settled(c: &Caller<'_>, id: &str) -> Value {
     for _ in 0..600 {
         let (_, img) = json(c.get(&format!("/v2/images/{id}")).await).await;
@@ -194,10 +205,7 @@ backend_test!(
 
         let id = new_image(&c).await;
         let (s, v) = put(&c, &format!("/v2/images/{id}/file"), Some("nowhere")).await;
-        assert_eq!(
-            (s, message(&v).as_str()),
-            (400, "Unknown scheme 'nowhere' found in URI")
-        );
+        assert_error((s, &v), (400, "Unknown scheme 'nowhere' found in URI"));
         let (s, _) = put(&c, &format!("/v2/images/{id}/file"), Some("slow")).await;
         assert_eq!(s, 204);
         assert_eq!(files(&dir_of(&app, "slow")), vec![id.clone()]);
@@ -226,7 +234,7 @@ backend_test!(
         assert_eq!(files(&dir_of(&app, "fast")), vec![id2.clone()]);
         assert_eq!(live_rows(&app, &id2)[0].0, "fast");
         // Deleting the image removes its data from its store.
-        assert_eq!(c.delete(&format!("/v2/images/{id}")).await.status(), 204);
+        assert_eq!(c.delete_status(&format!("/v2/images/{id}")).await, 204);
         assert!(files(&dir_of(&app, "slow")).is_empty());
     }
 );
@@ -236,15 +244,7 @@ backend_test!(
     config = |c| several(c, false),
     |app| async move {
         let c = app.caller("p1", "member");
-        let id = new_image(&c).await;
-        assert_eq!(
-            put(&c, &format!("/v2/images/{id}/stage"), None).await.0,
-            204
-        );
-        let body = json!({"method": {"name": "glance-direct"}, "all_stores": true});
-        let (s, v) = json(c.post(&format!("/v2/images/{id}/import"), &body).await).await;
-        assert_eq!(s, 202, "{v}");
-        let img = settled(&c, &id).await;
+        let (id, img) = imported_everywhere(&c).await;
         // Written slow first (enabled_backends order), listed heaviest first.
         assert_eq!(
             (&img["status"], &img["stores"]),
@@ -275,12 +275,12 @@ backend_test!(
         let (s, _) = json(c.delete(&path).await).await;
         assert_eq!(s, 403, "delete_image_location is for admins");
         let (s, v) = json(admin.delete(&format!("/v2/stores/nowhere/{id}")).await).await;
-        assert_eq!(
-            (s, message(&v).as_str()),
+        assert_error(
+            (s, &v),
             (
                 409,
-                "The selected store nowhere is not available on this node."
-            )
+                "The selected store nowhere is not available on this node.",
+            ),
         );
         let missing = "00000000-0000-4000-8000-000000000000";
         let (s, v) = json(admin.delete(&format!("/v2/stores/slow/{missing}")).await).await;
@@ -326,12 +326,12 @@ backend_test!(
         };
         let to_slow = json!({"method": {"name": "copy-image"}, "stores": ["slow"]});
         let (s, v) = copy(to_slow.clone()).await;
-        assert_eq!(
-            (s, message(&v).as_str()),
+        assert_error(
+            (s, &v),
             (
                 409,
-                "Only images with status active can be targeted for copying"
-            )
+                "Only images with status active can be targeted for copying",
+            ),
         );
         assert_eq!(put(&c, &format!("/v2/images/{id}/file"), None).await.0, 204);
         // copy_image is an admin's policy.
@@ -352,10 +352,7 @@ backend_test!(
         assert_eq!(stores, ["fast", "slow"]);
         // Already there: named, a 400; with all_stores, nothing to do and no task.
         let (s, v) = copy(to_slow).await;
-        assert_eq!(
-            (s, message(&v).as_str()),
-            (400, "Image is already present at store 'slow'")
-        );
+        assert_error((s, &v), (400, "Image is already present at store 'slow'"));
         let (s, _) = copy(json!({"method": {"name": "copy-image"}, "all_stores": true})).await;
         assert_eq!(s, 202);
         assert_eq!(task_statuses(&c, &id).await, ["success"]);
@@ -438,15 +435,7 @@ async fn a_file_and_an_s3_store_together() {
     .await;
     app.s3 = Some(target);
     let c = app.caller("p1", "member");
-    let id = new_image(&c).await;
-    assert_eq!(
-        put(&c, &format!("/v2/images/{id}/stage"), None).await.0,
-        204
-    );
-    let body = json!({"method": {"name": "glance-direct"}, "all_stores": true});
-    let (s, v) = json(c.post(&format!("/v2/images/{id}/import"), &body).await).await;
-    assert_eq!(s, 202, "{v}");
-    let img = settled(&c, &id).await;
+    let (id, img) = imported_everywhere(&c).await;
     assert_eq!(
         (&img["status"], &img["stores"]),
         (&json!("active"), &json!("fast,cheap")),
@@ -463,16 +452,13 @@ async fn a_file_and_an_s3_store_together() {
     std::fs::write(dir_of(&app, "fast").join(&id), DATA).unwrap();
     let admin = app.caller("adm", "admin,member,reader");
     assert_eq!(
-        admin
-            .delete(&format!("/v2/stores/cheap/{id}"))
-            .await
-            .status(),
+        admin.delete_status(&format!("/v2/stores/cheap/{id}")).await,
         204
     );
     assert!(app.store_files().is_empty(), "{:?}", app.store_files());
     let (_, img) = json(c.get(&format!("/v2/images/{id}")).await).await;
     assert_eq!(img["stores"], "fast");
-    assert_eq!(c.delete(&format!("/v2/images/{id}")).await.status(), 204);
+    assert_eq!(c.delete_status(&format!("/v2/images/{id}")).await, 204);
     assert!(files(&dir_of(&app, "fast")).is_empty());
 }
 

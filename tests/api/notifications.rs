@@ -18,7 +18,7 @@ use lapin::{Connection, ConnectionProperties, Consumer, ExchangeKind};
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::helpers::{json, skip, Backend, TestApp};
+use crate::helpers::{json, skip, Backend, Caller, TestApp};
 
 pub(crate) const BROKER: &str = "127.0.0.1:5672";
 
@@ -136,6 +136,38 @@ impl Listener {
         serde_json::from_str(env["oslo.message"].as_str().unwrap()).unwrap()
     }
 
+    /// A listener and glint on `backend` publishing to it (as `app_on`).
+    async fn with_app(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Option<(Listener, TestApp)> {
+        let l = Listener::start().await?;
+        let app = l.app_on(backend, tweak).await;
+        Some((l, app))
+    }
+
+    /// glint on `backend` publishing straight to this listener (a queue of 100), then `tweak`.
+    async fn app_on(&self, backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let url = format!("rabbit://guest:guest@{BROKER}/");
+        TestApp::spawn_with(backend, |c| {
+            self.configure(c, &url, 100);
+            tweak(c);
+        })
+        .await
+    }
+
+    /// `owner`'s new shared image "x", once its `image.create` has arrived.
+    async fn shared_image(&mut self, owner: &Caller<'_>) -> String {
+        let id = owner
+            .create_image(json!({"name": "x", "visibility": "shared"}))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_envelope(&self.message().await, "image.create");
+        id
+    }
+
     pub(crate) async fn finish(self) {
         let ch = self.conn.create_channel().await.unwrap();
         // The default queues glint declares, as oslo.messaging does, named by routing key.
@@ -191,6 +223,11 @@ fn assert_isotime(v: &Value) {
     );
 }
 
+/// The sharing extensions on.
+fn sharing_on(c: &mut Config) {
+    c.sharing.enabled = true;
+}
+
 /// An image payload, times and ids aside.
 fn image_fields(p: &Value) -> Value {
     let mut p = p.clone();
@@ -204,11 +241,9 @@ fn image_fields(p: &Value) -> Value {
 
 #[actix_web::test]
 async fn image_and_member_events_as_glance_sends_them() {
-    let Some(mut l) = Listener::start().await else {
+    let Some((mut l, app)) = Listener::with_app(Backend::Sqlite, |_| {}).await else {
         return;
     };
-    let url = format!("rabbit://guest:guest@{BROKER}/");
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| l.configure(c, &url, 100)).await;
     let owner = app.caller("p1", "member,reader");
     let other = app.caller("p2", "member,reader");
 
@@ -248,33 +283,9 @@ async fn image_and_member_events_as_glance_sends_them() {
     want["name"] = json!("n2");
     assert_eq!(image_fields(&m["payload"]), want);
 
-    let (s, _) = json(
-        owner
-            .post(
-                &format!("/v2/images/{id}/members"),
-                &json!({"member": "p2"}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200);
-    let (s, _) = json(
-        other
-            .put(
-                &format!("/v2/images/{id}/members/p2"),
-                &json!({"status": "accepted"}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200);
-    assert_eq!(
-        owner
-            .delete(&format!("/v2/images/{id}/members/p2"))
-            .await
-            .status(),
-        204
-    );
+    owner.add_member(&id, "p2").await;
+    other.set_member_status(&id, "p2", "accepted").await;
+    owner.remove_member(&id, "p2").await;
     for (event, status, deleted) in [
         ("image.member.create", "pending", false),
         ("image.member.update", "accepted", false),
@@ -367,16 +378,7 @@ async fn requests_succeed_while_the_broker_is_unreachable() {
             )
             .await;
         assert_eq!(r.status(), 200);
-        let (s, _) = json(
-            owner
-                .post(
-                    &format!("/v2/images/{id}/members"),
-                    &json!({"member": "p2"}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200);
+        owner.add_member(&id, "p2").await;
         assert_eq!(
             owner.delete(&format!("/v2/images/{id}")).await.status(),
             204
@@ -518,6 +520,23 @@ impl Listener {
     }
 }
 
+/// What follows an upload over `image_size_cap`: Glance's ERROR `image.upload` with its text,
+/// then the image back to `queued` (`base`).
+async fn too_large_events(l: &mut Listener, id: &str, base: &Value) {
+    let (e, prio, m) = l.event().await;
+    assert_eq!((e.as_str(), prio.as_str()), ("image.upload", "ERROR"));
+    assert_eq!(
+        m["payload"],
+        json!(format!(
+            "Failed to upload image data for image {id} due to internal error: \
+             The provided image is too large."
+        ))
+    );
+    let (e, _, m) = l.event().await;
+    assert_eq!(e, "image.update");
+    assert_eq!(image_fields(&m["payload"]), *base);
+}
+
 /// A task payload, times and ids aside.
 fn task_fields(p: &Value) -> Value {
     let mut p = p.clone();
@@ -536,15 +555,14 @@ async fn data_and_import_events_as_glance_sends_them() {
     let Some(mut l) = Listener::start().await else {
         return;
     };
-    let url = format!("rabbit://guest:guest@{BROKER}/");
     // On each backend: the rows the events are built from come from each.
     for backend in crate::helpers::backends() {
-        let app = TestApp::spawn_with(backend, |c| {
-            l.configure(c, &url, 100);
-            c.image_size_cap = 16;
-            c.worker_self_reference_url = Some("http://worker-1:9292".into());
-        })
-        .await;
+        let app = l
+            .app_on(backend, |c| {
+                c.image_size_cap = 16;
+                c.worker_self_reference_url = Some("http://worker-1:9292".into());
+            })
+            .await;
         let owner = app.caller("p1", "member,reader");
         let base = json!({
             "id": "ID", "name": "n1", "status": "queued", "created_at": "T", "updated_at": "T",
@@ -629,18 +647,7 @@ async fn data_and_import_events_as_glance_sends_them() {
         let (e, _, m) = l.event().await;
         assert_eq!(e, "image.prepare");
         assert_eq!(image_fields(&m["payload"]), with_import(saving.clone()));
-        let (e, prio, m) = l.event().await;
-        assert_eq!((e.as_str(), prio.as_str()), ("image.upload", "ERROR"));
-        assert_eq!(
-            m["payload"],
-            json!(format!(
-                "Failed to upload image data for image {id} due to internal error: \
-                 The provided image is too large."
-            ))
-        );
-        let (e, _, m) = l.event().await;
-        assert_eq!(e, "image.update");
-        assert_eq!(image_fields(&m["payload"]), base);
+        too_large_events(&mut l, &id, &base).await;
 
         // The same with a Content-Length over the cap: refused without reading the body, after
         // the same events as Glance, which only finds out while reading it.
@@ -654,18 +661,7 @@ async fn data_and_import_events_as_glance_sends_them() {
             assert_eq!((e.as_str(), prio.as_str()), (event, priority));
             assert_eq!(image_fields(&m["payload"]), want, "{event}");
         }
-        let (e, prio, m) = l.event().await;
-        assert_eq!((e.as_str(), prio.as_str()), ("image.upload", "ERROR"));
-        assert_eq!(
-            m["payload"],
-            json!(format!(
-                "Failed to upload image data for image {id} due to internal error: \
-                 The provided image is too large."
-            ))
-        );
-        let (e, _, m) = l.event().await;
-        assert_eq!(e, "image.update");
-        assert_eq!(image_fields(&m["payload"]), base);
+        too_large_events(&mut l, &id, &base).await;
 
         // glance-direct: stage (two updates), import (the task and the flow's events).
         let r = owner
@@ -756,21 +752,7 @@ async fn data_and_import_events_as_glance_sends_them() {
             .as_str()
             .unwrap()
             .to_owned();
-        let r = owner
-            .request(reqwest::Method::PUT, &format!("/v2/images/{bad}/stage"))
-            .header("Content-Type", "application/octet-stream")
-            .body(b"abc".to_vec())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 204);
-        let r = owner
-            .post(
-                &format!("/v2/images/{bad}/import"),
-                &json!({"method": {"name": "glance-direct"}}),
-            )
-            .await;
-        assert_eq!(r.status(), 202);
+        owner.stage_and_import(&bad, b"abc".to_vec()).await;
         let mut seen = Vec::new();
         while seen.last().map(|(e, _): &(String, String)| e.as_str()) != Some("task.failure") {
             let (e, prio, _) = l.event().await;
@@ -810,10 +792,9 @@ async fn a_cut_off_upload_sends_glances_error() {
     let Some(mut l) = Listener::start().await else {
         return;
     };
-    let url = format!("rabbit://guest:guest@{BROKER}/");
     // On each backend: the rows the events are built from come from each.
     for backend in crate::helpers::backends() {
-        let app = TestApp::spawn_with(backend, |c| l.configure(c, &url, 100)).await;
+        let app = l.app_on(backend, |_| {}).await;
         let owner = app.caller("p1", "member,reader");
         let id = owner
             .create_image(json!({"name": "n1", "disk_format": "raw", "container_format": "bare"}))
@@ -871,11 +852,9 @@ async fn a_cut_off_upload_sends_glances_error() {
 /// nothing still moves `updated_at` and sends `image.update` with it; an empty one does neither.
 #[actix_web::test]
 async fn a_patch_that_changes_nothing_still_saves() {
-    let Some(mut l) = Listener::start().await else {
+    let Some((mut l, app)) = Listener::with_app(Backend::Sqlite, |_| {}).await else {
         return;
     };
-    let url = format!("rabbit://guest:guest@{BROKER}/");
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| l.configure(c, &url, 100)).await;
     let owner = app.caller("p1", "member,reader");
     let img = owner.create_image(json!({"name": "same"})).await;
     let id = img["id"].as_str().unwrap().to_owned();
@@ -910,11 +889,9 @@ async fn a_patch_that_changes_nothing_still_saves() {
 
 #[actix_web::test]
 async fn metadef_namespace_events_as_glance_sends_them() {
-    let Some(mut l) = Listener::start().await else {
+    let Some((mut l, app)) = Listener::with_app(Backend::Sqlite, |_| {}).await else {
         return;
     };
-    let url = format!("rabbit://guest:guest@{BROKER}/");
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| l.configure(c, &url, 100)).await;
     let admin = app.caller("p1", "admin,member,reader");
     let (s, _) = json(
         admin
@@ -985,11 +962,9 @@ async fn metadef_namespace_events_as_glance_sends_them() {
 
 #[actix_web::test]
 async fn metadef_tag_events_as_glance_sends_them() {
-    let Some(mut l) = Listener::start().await else {
+    let Some((mut l, app)) = Listener::with_app(Backend::Sqlite, |_| {}).await else {
         return;
     };
-    let url = format!("rabbit://guest:guest@{BROKER}/");
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| l.configure(c, &url, 100)).await;
     let admin = app.caller("p1", "admin,member,reader");
     let (s, _) = json(
         admin
@@ -1081,10 +1056,9 @@ async fn metadef_content_and_resource_type_events_as_glance_sends_them() {
     let Some(mut l) = Listener::start().await else {
         return;
     };
-    let url = format!("rabbit://guest:guest@{BROKER}/");
     // On each backend: the rows the events are built from come from each.
     for backend in crate::helpers::backends() {
-        let app = TestApp::spawn_with(backend, |c| l.configure(c, &url, 100)).await;
+        let app = l.app_on(backend, |_| {}).await;
         let admin = app.caller("p1", "admin,member,reader");
         let (s, _) = json(
             admin
@@ -1204,22 +1178,15 @@ async fn expired_shares_are_removed_after_their_retention_with_glances_event() {
     let Some(mut l) = Listener::start().await else {
         return;
     };
-    let url = format!("rabbit://guest:guest@{BROKER}/");
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
-        l.configure(c, &url, 100);
-        c.sharing.enabled = true;
-        c.sharing.expired_retention = Duration::from_secs(2);
-        c.sharing.pending_ttl = Some(Duration::from_secs(4));
-    })
-    .await;
+    let app = l
+        .app_on(Backend::Sqlite, |c| {
+            c.sharing.enabled = true;
+            c.sharing.expired_retention = Duration::from_secs(2);
+            c.sharing.pending_ttl = Some(Duration::from_secs(4));
+        })
+        .await;
     let owner = app.caller("p1", "member,reader");
-    let id = owner
-        .create_image(json!({"name": "x", "visibility": "shared"}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_envelope(&l.message().await, "image.create");
+    let id = l.shared_image(&owner).await;
     let start = std::time::Instant::now();
     let soon = (chrono::Utc::now() + chrono::Duration::seconds(5))
         .format("%Y-%m-%dT%H:%M:%SZ")
@@ -1338,15 +1305,9 @@ async fn expired_shares_are_removed_after_their_retention_with_glances_event() {
 /// (the member as created: `accepted`; nothing of glint's), and a refused offer sends nothing.
 #[actix_web::test]
 async fn a_trusted_offer_sends_glances_member_create_as_accepted() {
-    let Some(mut l) = Listener::start().await else {
+    let Some((mut l, app)) = Listener::with_app(Backend::Sqlite, sharing_on).await else {
         return;
     };
-    let url = format!("rabbit://guest:guest@{BROKER}/");
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
-        l.configure(c, &url, 100);
-        c.sharing.enabled = true;
-    })
-    .await;
     let (s, _) = json(
         app.caller("p2", "member")
             .put(
@@ -1358,23 +1319,8 @@ async fn a_trusted_offer_sends_glances_member_create_as_accepted() {
     .await;
     assert_eq!(s, 200);
     let owner = app.caller("p1", "member");
-    let id = owner
-        .create_image(json!({"name": "x", "visibility": "shared"}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_envelope(&l.message().await, "image.create");
-    let (s, v) = json(
-        owner
-            .post(
-                &format!("/v2/images/{id}/members"),
-                &json!({"member": "p2"}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200, "{v}");
+    let id = l.shared_image(&owner).await;
+    owner.add_member(&id, "p2").await;
     let m = l.message().await;
     assert_envelope(&m, "image.member.create");
     let mut keys: Vec<&String> = m["payload"].as_object().unwrap().keys().collect();
@@ -1421,34 +1367,20 @@ async fn expiry_reminders_are_their_own_notification() {
     let Some(mut l) = Listener::start().await else {
         return;
     };
-    let url = format!("rabbit://guest:guest@{BROKER}/");
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
-        l.configure(c, &url, 100);
-        c.sharing.enabled = true;
-        c.sharing.expiry_reminders = vec![Duration::from_secs(7 * 86_400)];
-    })
-    .await;
+    let app = l
+        .app_on(Backend::Sqlite, |c| {
+            c.sharing.enabled = true;
+            c.sharing.expiry_reminders = vec![Duration::from_secs(7 * 86_400)];
+        })
+        .await;
     let owner = app.caller("p1", "member");
-    let id = owner
-        .create_image(json!({"name": "x", "visibility": "shared"}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_envelope(&l.message().await, "image.create");
+    let id = l.shared_image(&owner).await;
     let at = (chrono::Utc::now() + chrono::Duration::days(2))
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
-    let (s, _) = json(
-        owner
-            .post(
-                &format!("/v2/images/{id}/members"),
-                &json!({"member": "p2", "os_glint": {"expires_at": at}}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200);
+    owner
+        .add_member_with(&id, json!({"member": "p2", "os_glint": {"expires_at": at}}))
+        .await;
     assert_envelope(&l.message().await, "image.member.create");
     glint::service::sharing_sweep::purge_expired(&app.state)
         .await
@@ -1464,13 +1396,7 @@ async fn expiry_reminders_are_their_own_notification() {
     glint::service::sharing_sweep::purge_expired(&app.state)
         .await
         .unwrap();
-    assert_eq!(
-        owner
-            .delete(&format!("/v2/images/{id}/members/p2"))
-            .await
-            .status(),
-        204
-    );
+    owner.remove_member(&id, "p2").await;
     assert_envelope(&l.message().await, "image.member.delete");
     l.finish().await;
 }
@@ -1479,23 +1405,11 @@ async fn expiry_reminders_are_their_own_notification() {
 /// `image.member.batch_share` of its own summing the call up; a dry run sends nothing.
 #[actix_web::test]
 async fn batch_share_notifies_each_member_and_the_batch() {
-    let Some(mut l) = Listener::start().await else {
+    let Some((mut l, app)) = Listener::with_app(Backend::Sqlite, sharing_on).await else {
         return;
     };
-    let url = format!("rabbit://guest:guest@{BROKER}/");
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
-        l.configure(c, &url, 100);
-        c.sharing.enabled = true;
-    })
-    .await;
     let owner = app.caller("p1", "member");
-    let id = owner
-        .create_image(json!({"name": "x", "visibility": "shared"}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_envelope(&l.message().await, "image.create");
+    let id = l.shared_image(&owner).await;
     let body =
         |dry: bool| json!({"images": [id], "targets": {"projects": ["p2", "p3"]}, "dry_run": dry});
     let (s, _) = json(owner.post("/v2/glint/shares", &body(true)).await).await;
@@ -1519,13 +1433,7 @@ async fn batch_share_notifies_each_member_and_the_batch() {
     // Repeated: nothing created, so no notification; the next one is the next change.
     let (s, _) = json(owner.post("/v2/glint/shares", &body(false)).await).await;
     assert_eq!(s, 200);
-    assert_eq!(
-        owner
-            .delete(&format!("/v2/images/{id}/members/p2"))
-            .await
-            .status(),
-        204
-    );
+    owner.remove_member(&id, "p2").await;
     assert_envelope(&l.message().await, "image.member.delete");
     l.finish().await;
 }
@@ -1534,34 +1442,13 @@ async fn batch_share_notifies_each_member_and_the_batch() {
 /// (`image.member.image_deleted`: Glance's member fields and the instant), after `image.delete`.
 #[actix_web::test]
 async fn each_member_is_told_when_an_image_is_deleted() {
-    let Some(mut l) = Listener::start().await else {
+    let Some((mut l, app)) = Listener::with_app(Backend::Sqlite, sharing_on).await else {
         return;
     };
-    let url = format!("rabbit://guest:guest@{BROKER}/");
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
-        l.configure(c, &url, 100);
-        c.sharing.enabled = true;
-    })
-    .await;
     let owner = app.caller("p1", "member");
-    let id = owner
-        .create_image(json!({"name": "x", "visibility": "shared"}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_envelope(&l.message().await, "image.create");
+    let id = l.shared_image(&owner).await;
     for member in ["p2", "p3"] {
-        let (s, _) = json(
-            owner
-                .post(
-                    &format!("/v2/images/{id}/members"),
-                    &json!({"member": member}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200);
+        owner.add_member(&id, member).await;
         assert_envelope(&l.message().await, "image.member.create");
     }
     assert_eq!(
@@ -1595,14 +1482,13 @@ async fn grants_notify_each_member_and_the_grant() {
     let d = ks.domain().await;
     let p1 = ks.project(&d, None).await;
     let p2 = ks.project(&d, None).await;
-    let url = format!("rabbit://guest:guest@{BROKER}/");
     let kc = crate::keystone::keystone_config(&env, crate::keystone::var(&env, "KEYSTONE_URL"));
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
-        kc(c);
-        l.configure(c, &url, 100);
-        c.sharing.enabled = true;
-    })
-    .await;
+    let app = l
+        .app_on(Backend::Sqlite, |c| {
+            kc(c);
+            sharing_on(c);
+        })
+        .await;
     let alice = crate::keystone::token(&env, "alice", Some("alpha")).await;
     let send = |m: reqwest::Method, path: &str, body: Option<Value>| {
         let mut rb = app

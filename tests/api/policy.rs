@@ -40,16 +40,7 @@ backend_test!(
             (403, "You are not authorized to complete add_member action.")
         );
         let admin = app.caller("adm", "admin");
-        let (s, _) = json(
-            admin
-                .post(
-                    &format!("/v2/images/{id}/members"),
-                    &json!({"member": "p2"}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200);
+        admin.add_member(&id, "p2").await;
         // The overridden get_image no longer lets members see shared images.
         assert_eq!(
             app.caller("p2", "member")

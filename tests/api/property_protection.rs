@@ -4,6 +4,8 @@
 
 use serde_json::{json, Value};
 
+use glint::config::Config;
+
 use crate::backend_test;
 use crate::helpers::{json, message, Caller, TestApp};
 
@@ -137,6 +139,11 @@ async fn patch(c: &Caller<'_>, id: &str, ops: Value) -> (u16, Value) {
     json(c.patch(&format!("/v2/images/{id}"), &ops).await).await
 }
 
+/// The role-based rules file (`ROLES`) as the deployment's.
+fn roles_file(c: &mut Config) {
+    c.data_rules.property_protection_file = Some(beside_data(c, "pp.conf", ROLES));
+}
+
 /// Stored (not deleted) rows of the image's property `name`, and their value.
 fn stored(app: &TestApp, id: &str, name: &str) -> i64 {
     app.count(&format!(
@@ -146,9 +153,7 @@ fn stored(app: &TestApp, id: &str, name: &str) -> i64 {
 
 backend_test!(
     roles_create_by_role,
-    config = |c| {
-        c.data_rules.property_protection_file = Some(beside_data(c, "pp.conf", ROLES));
-    },
+    config = |c| roles_file(c),
     |app| async move {
         let member = app.caller("p1", "reader,member");
         // Not allowed to set `foo`: the whole create is refused and nothing is stored.
@@ -188,9 +193,7 @@ backend_test!(
 
 backend_test!(
     roles_read_hides_properties_in_show_list_and_answers,
-    config = |c| {
-        c.data_rules.property_protection_file = Some(beside_data(c, "pp.conf", ROLES));
-    },
+    config = |c| roles_file(c),
     |app| async move {
         let admin = app.caller("p1", "admin");
         let (s, v) = create(
@@ -229,9 +232,7 @@ backend_test!(
 
 backend_test!(
     roles_update_and_delete_by_role,
-    config = |c| {
-        c.data_rules.property_protection_file = Some(beside_data(c, "pp.conf", ROLES));
-    },
+    config = |c| roles_file(c),
     |app| async move {
         let spl = app.caller("p1", "reader,member,spl_role");
         let (s, v) = create(
@@ -322,9 +323,7 @@ backend_test!(
 
 backend_test!(
     roles_unreadable_properties_do_not_exist_for_the_caller_and_are_kept,
-    config = |c| {
-        c.data_rules.property_protection_file = Some(beside_data(c, "pp.conf", ROLES));
-    },
+    config = |c| roles_file(c),
     |app| async move {
         let admin = app.caller("p1", "admin");
         let (s, v) = create(

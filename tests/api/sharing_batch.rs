@@ -161,16 +161,7 @@ crate::backend_test!(
         let private = shared_image(&owner, "private", "private").await;
         let other = app.caller("other", "member");
         let foreign = shared_image(&other, "foreign", "shared").await;
-        let (s, _) = json(
-            other
-                .post(
-                    &format!("/v2/images/{foreign}/members"),
-                    &json!({"member": "owner"}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200);
+        other.add_member(&foreign, "owner").await;
         let missing = "7a6e2a5e-0000-4000-8000-000000000000";
         // Another project's private image: as missing as a missing one (nothing leaks).
         let hidden = shared_image(&other, "hidden", "private").await;
@@ -236,13 +227,7 @@ crate::backend_test!(
         let owner = app.caller("owner", "member");
         let a = shared_image(&owner, "a", "shared").await;
         let b = shared_image(&owner, "b", "shared").await;
-        let (s, _) = json(
-            owner
-                .post(&format!("/v2/images/{b}/members"), &json!({"member": "p1"}))
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200);
+        owner.add_member(&b, "p1").await;
         let counts = || {
             (
                 app.count("SELECT COUNT(*) AS n FROM image_members"),

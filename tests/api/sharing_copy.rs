@@ -38,16 +38,9 @@ async fn source(owner: &Caller<'_>, data: Vec<u8>) -> String {
 
 /// Shares `id` with `member` and leaves the share in `status`.
 async fn share(owner: &Caller<'_>, member: &Caller<'_>, id: &str, status: &str) {
-    let (s, v) = json(
-        owner
-            .post(
-                &format!("/v2/images/{id}/members"),
-                &json!({"member": member.project}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200, "{v}");
+    owner
+        .add_member_with(id, json!({"member": member.project}))
+        .await;
     if status != "pending" {
         let path = format!("/v2/images/{id}/members/{}", member.project);
         let (s, v) = json(member.put(&path, &json!({"status": status})).await).await;

@@ -3,76 +3,12 @@
 //! a `{"name", "domain"}` target in a batch), else 400 (`forbidden` in a batch); shares within
 //! the owner's domain are unchanged.
 
-use std::collections::HashMap;
-
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{json, message, TestApp};
+use crate::helpers::{message, TestApp};
 use crate::keystone::{keystone_config, keystone_env, token, var};
-
-async fn admin_token(env: &HashMap<String, String>) -> String {
-    let body = json!({"auth": {
-        "identity": {"methods": ["password"], "password": {"user": {
-            "name": var(env, "KEYSTONE_ADMIN_USER"), "password": var(env, "KEYSTONE_ADMIN_PASSWORD"),
-            "domain": {"id": "default"}}}},
-        "scope": {"project": {"name": var(env, "KEYSTONE_ADMIN_PROJECT"), "domain": {"id": "default"}}}}});
-    let r = reqwest::Client::new()
-        .post(format!(
-            "{}/v3/auth/tokens?nocatalog",
-            var(env, "KEYSTONE_URL")
-        ))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    r.headers()["x-subject-token"].to_str().unwrap().to_owned()
-}
-
-async fn keystone(
-    env: &HashMap<String, String>,
-    admin: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> Value {
-    let mut rb = reqwest::Client::new()
-        .request(method, format!("{}/v3{path}", var(env, "KEYSTONE_URL")))
-        .header("X-Auth-Token", admin);
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.unwrap();
-    assert!(r.status().is_success(), "{path}: {}", r.status());
-    r.json().await.unwrap_or(Value::Null)
-}
-
-async fn call(app: &TestApp, tok: &str, method: Method, path: &str, body: Value) -> (u16, Value) {
-    let r = app
-        .client
-        .request(method, app.url(path))
-        .header("X-Auth-Token", tok)
-        .header("Accept", "application/json")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    json(r).await
-}
-
-async fn shared_image(app: &TestApp, tok: &str) -> String {
-    let (s, v) = call(
-        app,
-        tok,
-        Method::POST,
-        "/v2/images",
-        json!({"name": "cross", "visibility": "shared"}),
-    )
-    .await;
-    assert_eq!(s, 201, "{v}");
-    v["id"].as_str().unwrap().to_owned()
-}
+use crate::keystone_calls::{admin_token, keystone, post, shared_image};
 
 fn outcomes(v: &Value) -> Vec<String> {
     v["results"]
@@ -120,19 +56,12 @@ async fn a_share_with_another_domain_names_it() {
             c.sharing.guardrails.no_outside_domain = mode == "rail";
         })
         .await;
-        let img = shared_image(&app, &alice).await;
+        let img = shared_image(&app, &alice, "cross").await;
         let members = format!("/v2/images/{img}/members");
         // Within the owner's domain: as before.
-        let (s, v) = call(
-            &app,
-            &alice,
-            Method::POST,
-            &members,
-            json!({"member": beta}),
-        )
-        .await;
+        let (s, v) = post(&app, &alice, &members, json!({"member": beta})).await;
         assert_eq!(s, 200, "{v}");
-        let (s, v) = call(&app, &alice, Method::POST, &members, json!({"member": far})).await;
+        let (s, v) = post(&app, &alice, &members, json!({"member": far})).await;
         if mode == "off" {
             assert_eq!(s, 200, "{v}");
             continue;
@@ -142,30 +71,27 @@ async fn a_share_with_another_domain_names_it() {
             assert_eq!(s, 403, "{v}");
             assert!(message(&v).contains("guardrail 'outside_domain'"), "{v}");
             let body = json!({"member": far, "os_glint": {"domain": domain}});
-            let (s, v) = call(&app, &alice, Method::POST, &members, body).await;
+            let (s, v) = post(&app, &alice, &members, body).await;
             assert_eq!(s, 403, "{v}");
-            let (s, v) = call(&app, &alice, Method::POST, "/v2/glint/shares",
-                json!({"images": [img], "targets": {"projects": [{"name": name, "domain": domain}]}})).await;
+            let (s, v) = post(&app, &alice, "/v2/glint/shares", json!({"images": [img], "targets": {"projects": [{"name": name, "domain": domain}]}})).await;
             assert_eq!(s, 200, "{v}");
             assert_eq!(outcomes(&v), ["forbidden"]);
             continue;
         }
         assert_eq!(s, 400, "{v}");
         assert!(message(&v).contains("another domain"), "{v}");
-        let (s, v) = call(
+        let (s, v) = post(
             &app,
             &alice,
-            Method::POST,
             &members,
             json!({"member": far, "os_glint": {"domain": "default"}}),
         )
         .await;
         assert_eq!(s, 400, "{v}");
         assert!(message(&v).contains("'default' is not the domain"), "{v}");
-        let (s, v) = call(
+        let (s, v) = post(
             &app,
             &alice,
-            Method::POST,
             &members,
             json!({"member": far, "os_glint": {"domain": domain, "note": "hi"}}),
         )
@@ -173,21 +99,19 @@ async fn a_share_with_another_domain_names_it() {
         assert_eq!(s, 200, "{v}");
         assert_eq!(v["os_glint"], json!({"note": "hi", "state": "active"}));
         // Batch: by id, refused; by name and domain, shared.
-        let img2 = shared_image(&app, &alice).await;
-        let (s, v) = call(
+        let img2 = shared_image(&app, &alice, "cross").await;
+        let (s, v) = post(
             &app,
             &alice,
-            Method::POST,
             "/v2/glint/shares",
             json!({"images": [img2], "targets": {"projects": [far, beta]}}),
         )
         .await;
         assert_eq!(s, 200, "{v}");
         assert_eq!(outcomes(&v), ["forbidden", "created"]);
-        let (s, v) = call(
+        let (s, v) = post(
             &app,
             &alice,
-            Method::POST,
             "/v2/glint/shares",
             json!({"images": [img2], "targets": {"projects": [{"name": name, "domain": domain}]}}),
         )

@@ -30,15 +30,8 @@ async fn share_with_p2(c: &Caller<'_>, name: &str, ext: Value) -> String {
         .as_str()
         .unwrap()
         .to_owned();
-    let (s, v) = json(
-        c.post(
-            &format!("/v2/images/{id}/members"),
-            &json!({"member": "p2", "os_glint": ext}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(s, 200, "{v}");
+    c.add_member_with(&id, json!({"member": "p2", "os_glint": ext}))
+        .await;
     id
 }
 
@@ -58,16 +51,12 @@ async fn off_every_answer_is_glances() {
     let owner = app.caller("p1", "member");
     let id = shared_image(&owner).await;
     // Glance reads only `member`: os_glint is ignored, whatever it holds, and nothing is kept.
-    let (s, m) = json(
-        owner
-            .post(
-                &format!("/v2/images/{id}/members"),
-                &json!({"member": "p2", "os_glint": {"expires_at": "bad", "note": 5}}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200, "{m}");
+    let m = owner
+        .add_member_with(
+            &id,
+            json!({"member": "p2", "os_glint": {"expires_at": "bad", "note": 5}}),
+        )
+        .await;
     assert_eq!(
         keys(&m),
         [
@@ -110,16 +99,9 @@ crate::backend_test!(
         let owner = app.caller("p1", "member");
         let id = shared_image(&owner).await;
         let at = "2099-01-31T23:59:59Z";
-        let (s, m) = json(
-            owner
-                .post(
-                    &format!("/v2/images/{id}/members"),
-                    &json!({"member": "p2", "os_glint": {"expires_at": at}}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200, "{m}");
+        let m = owner
+            .add_member_with(&id, json!({"member": "p2", "os_glint": {"expires_at": at}}))
+            .await;
         assert_eq!(m["os_glint"]["expires_at"], at, "{m}");
         let (s, m) = json(owner.get(&format!("/v2/images/{id}/members/p2")).await).await;
         assert_eq!(s, 200, "{m}");
@@ -149,43 +131,19 @@ crate::backend_test!(
         // A few seconds: room for the requests below on a loaded machine.
         let expires = Utc::now().trunc_subsecs(0) + chrono::Duration::seconds(6);
         let at = expires.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let (s, m) = json(
-        owner
-            .post(
-                &format!("/v2/images/{id}/members"),
-                &json!({"member": "p2", "os_glint": {"expires_at": at, "note": "CI runners, until Friday"}}),
-            )
-            .await,
-    )
-    .await;
-        assert_eq!(s, 200, "{m}");
+        let m = owner.add_member_with(&id, json!({"member": "p2", "os_glint": {"expires_at": at, "note": "CI runners, until Friday"}})).await;
         assert_eq!(m["status"], "pending");
         assert_eq!(
             m["os_glint"],
             json!({"expires_at": at, "note": "CI runners, until Friday", "state": "active"})
         );
-        let (s, v) = json(
-            consumer
-                .put(
-                    &format!("/v2/images/{id}/members/p2"),
-                    &json!({"status": "accepted"}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200, "{v}");
+        let v = consumer.set_member_status(&id, "p2", "accepted").await;
         assert_eq!(v["os_glint"]["note"], "CI runners, until Friday");
 
         // Before the instant: the member sees, downloads and lists the image.
+        assert_eq!(consumer.get_status(&format!("/v2/images/{id}")).await, 200);
         assert_eq!(
-            consumer.get(&format!("/v2/images/{id}")).await.status(),
-            200
-        );
-        assert_eq!(
-            consumer
-                .get(&format!("/v2/images/{id}/file"))
-                .await
-                .status(),
+            consumer.get_status(&format!("/v2/images/{id}/file")).await,
             200
         );
         let (_, l) = json(consumer.get("/v2/images").await).await;
@@ -204,10 +162,7 @@ crate::backend_test!(
         let (s, v) = json(consumer.get(&format!("/v2/images/{id}")).await).await;
         assert_eq!(s, 404, "{v}");
         assert_eq!(
-            consumer
-                .get(&format!("/v2/images/{id}/file"))
-                .await
-                .status(),
+            consumer.get_status(&format!("/v2/images/{id}/file")).await,
             404
         );
         for q in [
@@ -245,39 +200,12 @@ crate::backend_test!(
             1
         );
         // Removing the member removes its extension data; adding it again starts afresh.
-        assert_eq!(
-            owner
-                .delete(&format!("/v2/images/{id}/members/p2"))
-                .await
-                .status(),
-            204
-        );
+        owner.remove_member(&id, "p2").await;
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM glint_member_ext"), 0);
-        let (s, m) = json(
-            owner
-                .post(
-                    &format!("/v2/images/{id}/members"),
-                    &json!({"member": "p2"}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200);
+        let m = owner.add_member(&id, "p2").await;
         assert!(m.get("os_glint").is_none(), "{m}");
-        let (s, _) = json(
-            consumer
-                .put(
-                    &format!("/v2/images/{id}/members/p2"),
-                    &json!({"status": "accepted"}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200);
-        assert_eq!(
-            consumer.get(&format!("/v2/images/{id}")).await.status(),
-            200
-        );
+        consumer.set_member_status(&id, "p2", "accepted").await;
+        assert_eq!(consumer.get_status(&format!("/v2/images/{id}")).await, 200);
     }
 );
 
@@ -315,16 +243,9 @@ crate::backend_test!(
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM image_members"), 0);
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM glint_member_ext"), 0);
         // Another project cannot read the note: p3 sees neither image nor member.
-        let (s, _) = json(
-            owner
-                .post(
-                    &format!("/v2/images/{id}/members"),
-                    &json!({"member": "p2", "os_glint": {"note": "for p2"}}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200);
+        owner
+            .add_member_with(&id, json!({"member": "p2", "os_glint": {"note": "for p2"}}))
+            .await;
         let (s, _) = json(
             app.caller("p3", "member")
                 .get(&format!("/v2/images/{id}/members/p2"))
@@ -398,16 +319,12 @@ crate::backend_test!(
         let day = (Utc::now().trunc_subsecs(0) + chrono::Duration::days(1))
             .format("%Y-%m-%dT%H:%M:%SZ")
             .to_string();
-        let (s, _) = json(
-            owner
-                .post(
-                    &format!("/v2/images/{id}/members"),
-                    &json!({"member": "p2", "os_glint": {"expires_at": day}}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200);
+        owner
+            .add_member_with(
+                &id,
+                json!({"member": "p2", "os_glint": {"expires_at": day}}),
+            )
+            .await;
         let put = |c: &Caller<'_>, body: Value| {
             let path = format!("/v2/glint/images/{id}/members/p2");
             let c = c.request(reqwest::Method::PUT, &path).json(&body);
@@ -524,27 +441,11 @@ crate::backend_test!(
         let accepted_id = shared_image(&owner).await;
         let start = std::time::Instant::now();
         for id in [&pending_id, &accepted_id] {
-            let (s, _) = json(
-                owner
-                    .post(
-                        &format!("/v2/images/{id}/members"),
-                        &json!({"member": "p2"}),
-                    )
-                    .await,
-            )
-            .await;
-            assert_eq!(s, 200);
+            owner.add_member(id, "p2").await;
         }
-        let (s, _) = json(
-            consumer
-                .put(
-                    &format!("/v2/images/{accepted_id}/members/p2"),
-                    &json!({"status": "accepted"}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200);
+        consumer
+            .set_member_status(&accepted_id, "p2", "accepted")
+            .await;
         let listed = |q: &'static str| {
             let c = &consumer;
             async move {
@@ -571,16 +472,14 @@ crate::backend_test!(
         assert!(listed("member_status=pending").await.is_empty());
         assert_eq!(
             consumer
-                .get(&format!("/v2/images/{pending_id}"))
-                .await
-                .status(),
+                .get_status(&format!("/v2/images/{pending_id}"))
+                .await,
             404
         );
         assert_eq!(
             consumer
-                .get(&format!("/v2/images/{accepted_id}"))
-                .await
-                .status(),
+                .get_status(&format!("/v2/images/{accepted_id}"))
+                .await,
             200
         );
         let (_, v) = json(
@@ -609,15 +508,7 @@ crate::backend_test!(
         let a3 = share_with_p2(&alpha, "a3", json!(null)).await;
         let gone = share_with_p2(&alpha, "gone", json!({"expires_at": soon})).await;
         let g1 = share_with_p2(&gamma, "g1", json!(null)).await;
-        let (s, _) = json(
-            beta.put(
-                &format!("/v2/images/{a3}/members/p2"),
-                &json!({"status": "accepted"}),
-            )
-            .await,
-        )
-        .await;
-        assert_eq!(s, 200);
+        beta.set_member_status(&a3, "p2", "accepted").await;
         // beta's own image shared with itself is not an offer.
         let own = beta
             .create_image(json!({"name": "own", "visibility": "shared"}))
@@ -625,15 +516,7 @@ crate::backend_test!(
             .as_str()
             .unwrap()
             .to_owned();
-        let (s, _) = json(
-            beta.post(
-                &format!("/v2/images/{own}/members"),
-                &json!({"member": "p2"}),
-            )
-            .await,
-        )
-        .await;
-        assert_eq!(s, 200);
+        beta.add_member(&own, "p2").await;
         tokio::time::sleep(Duration::from_millis(2300)).await;
 
         let inbox = |q: String| {
@@ -748,15 +631,7 @@ crate::backend_test!(
         let a2 = share_with_p2(&alpha, "a2", json!(null)).await;
         let a3 = share_with_p2(&alpha, "a3", json!(null)).await;
         let g1 = share_with_p2(&gamma, "g1", json!(null)).await;
-        let (s, _) = json(
-            beta.put(
-                &format!("/v2/images/{g1}/members/p2"),
-                &json!({"status": "accepted"}),
-            )
-            .await,
-        )
-        .await;
-        assert_eq!(s, 200);
+        beta.set_member_status(&g1, "p2", "accepted").await;
         let status_of = |id: &str| {
             app.count(&format!(
             "SELECT COUNT(*) AS n FROM image_members WHERE image_id = '{id}' AND member = 'p2' \
@@ -872,15 +747,7 @@ crate::backend_test!(
         let single = async {
             for (i, id) in ids.iter().enumerate() {
                 let status = if i % 2 == 0 { "rejected" } else { "pending" };
-                let (s, v) = json(
-                    beta.put(
-                        &format!("/v2/images/{id}/members/p2"),
-                        &json!({"status": status}),
-                    )
-                    .await,
-                )
-                .await;
-                assert_eq!(s, 200, "{v}");
+                beta.set_member_status(id, "p2", status).await;
             }
             // The owner removes one share meanwhile.
             assert_eq!(

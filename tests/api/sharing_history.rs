@@ -61,16 +61,7 @@ crate::backend_test!(
         assert_eq!(r.status(), 200);
         // Accepted through Glance's route, note changed through glint's, rejected in bulk,
         // removed through Glance's route.
-        let (st, v) = json(
-            member
-                .put(
-                    &format!("/v2/images/{id}/members/p2"),
-                    &json!({"status": "accepted"}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(st, 200, "{v}");
+        member.set_member_status(&id, "p2", "accepted").await;
         let (st, v) = json(
             owner
                 .put(
@@ -106,13 +97,7 @@ crate::backend_test!(
             (200, Some("updated")),
             "{v}"
         );
-        assert_eq!(
-            owner
-                .delete(&format!("/v2/images/{id}/members/p2"))
-                .await
-                .status(),
-            204
-        );
+        owner.remove_member(&id, "p2").await;
         // An offer to a project that trusts p1: accepted by its policy.
         let trusting = app.caller("p3", "member");
         let (st, _) = json(
@@ -125,16 +110,7 @@ crate::backend_test!(
         )
         .await;
         assert_eq!(st, 200);
-        let (st, _) = json(
-            owner
-                .post(
-                    &format!("/v2/images/{id}/members"),
-                    &json!({"member": "p3"}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(st, 200);
+        owner.add_member(&id, "p3").await;
 
         let all = events(&owner, &format!("?image_id={id}")).await;
         let note = |n: &str| json!({"os_glint": {"note": n}});
@@ -230,10 +206,7 @@ crate::backend_test!(
         }
 
         // The image goes, and p3's share with it (recorded); its history stays, for both sides.
-        assert_eq!(
-            owner.delete(&format!("/v2/images/{id}")).await.status(),
-            204
-        );
+        assert_eq!(owner.delete_status(&format!("/v2/images/{id}")).await, 204);
         let after = events(&owner, &format!("?image_id={id}")).await;
         assert_eq!(after.len(), 7);
         assert_eq!(
@@ -269,16 +242,9 @@ crate::backend_test!(
         let id = shared_image(&owner, "x").await;
         let expires = Utc::now().trunc_subsecs(0) + chrono::Duration::seconds(3);
         let at = expires.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let (st, v) = json(
-            owner
-                .post(
-                    &format!("/v2/images/{id}/members"),
-                    &json!({"member": "p2", "os_glint": {"expires_at": at}}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(st, 200, "{v}");
+        owner
+            .add_member_with(&id, json!({"member": "p2", "os_glint": {"expires_at": at}}))
+            .await;
         let wait = (expires - Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(300);
         tokio::time::sleep(wait).await;
         let removed = glint::service::sharing_sweep::purge_expired(&app.state)
@@ -334,34 +300,10 @@ async fn off_nothing_is_recorded_and_no_policy_applies() {
     .await;
     assert_eq!((st, m["status"].as_str()), (200, Some("pending")), "{m}");
     assert!(m.get("os_glint").is_none(), "{m}");
-    let (st, _) = json(
-        member
-            .put(
-                &format!("/v2/images/{id}/members/p2"),
-                &json!({"status": "accepted"}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(st, 200);
+    member.set_member_status(&id, "p2", "accepted").await;
     let p3 = app.caller("p3", "member");
-    let (st, _) = json(
-        owner
-            .post(
-                &format!("/v2/images/{id}/members"),
-                &json!({"member": "p3"}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(st, 200);
-    assert_eq!(
-        owner
-            .delete(&format!("/v2/images/{id}/members/p2"))
-            .await
-            .status(),
-        204
-    );
+    owner.add_member(&id, "p3").await;
+    owner.remove_member(&id, "p2").await;
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM glint_share_events"), 0);
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM glint_member_ext"), 0);
     // The new routes answer as any unknown path, whatever the method.

@@ -5,32 +5,12 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
-use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{json, message, Backend, TestApp};
+use crate::helpers::{message, Backend, TestApp};
 use crate::keystone::{keystone_config, keystone_env, relay, token, var, FORWARD, REFUSE};
+use crate::keystone_calls::{admin_token, post, shared_image};
 use glint::domain::member_check::ValidateMember;
-
-/// A token of Keystone's bootstrap admin (for making projects).
-async fn admin_token(env: &HashMap<String, String>) -> String {
-    let body = json!({"auth": {
-        "identity": {"methods": ["password"], "password": {"user": {
-            "name": var(env, "KEYSTONE_ADMIN_USER"), "password": var(env, "KEYSTONE_ADMIN_PASSWORD"),
-            "domain": {"id": "default"}}}},
-        "scope": {"project": {"name": var(env, "KEYSTONE_ADMIN_PROJECT"), "domain": {"id": "default"}}}}});
-    let r = reqwest::Client::new()
-        .post(format!(
-            "{}/v3/auth/tokens?nocatalog",
-            var(env, "KEYSTONE_URL")
-        ))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    r.headers()["x-subject-token"].to_str().unwrap().to_owned()
-}
 
 /// A new disabled project in Keystone, its id and name (deleted by `drop_project`).
 async fn disabled_project(env: &HashMap<String, String>, admin: &str) -> (String, String) {
@@ -55,37 +35,6 @@ async fn drop_project(env: &HashMap<String, String>, admin: &str, id: &str) {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-}
-
-async fn call(
-    app: &TestApp,
-    tok: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut rb = app
-        .client
-        .request(method, app.url(path))
-        .header("X-Auth-Token", tok)
-        .header("Accept", "application/json");
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    json(rb.send().await.unwrap()).await
-}
-
-async fn shared_image(app: &TestApp, tok: &str) -> String {
-    let (s, v) = call(
-        app,
-        tok,
-        Method::POST,
-        "/v2/images",
-        Some(json!({"name": "checked", "visibility": "shared"})),
-    )
-    .await;
-    assert_eq!(s, 201, "{v}");
-    v["id"].as_str().unwrap().to_owned()
 }
 
 fn rows(app: &TestApp, image: &str) -> i64 {
@@ -113,39 +62,18 @@ async fn member_ids_are_checked_in_keystone() {
                 c.sharing.validate_member = mode;
             })
             .await;
-            let img = shared_image(&app, &alice).await;
+            let img = shared_image(&app, &alice, "checked").await;
             let members = format!("/v2/images/{img}/members");
-            let (s, v) = call(
-                &app,
-                &alice,
-                Method::POST,
-                &members,
-                Some(json!({"member": beta})),
-            )
-            .await;
+            let (s, v) = post(&app, &alice, &members, json!({"member": beta})).await;
             assert_eq!(s, 200, "{mode:?}: {v}");
-            let (s, v) = call(
-                &app,
-                &alice,
-                Method::POST,
-                &members,
-                Some(json!({"member": "no-such-project"})),
-            )
-            .await;
+            let (s, v) = post(&app, &alice, &members, json!({"member": "no-such-project"})).await;
             assert_eq!(s, 400, "{mode:?}: {v}");
             assert_eq!(
                 message(&v),
                 "Member no-such-project is not a project in Keystone: images are shared with \
                  projects by their id"
             );
-            let (s, v) = call(
-                &app,
-                &alice,
-                Method::POST,
-                &members,
-                Some(json!({"member": disabled})),
-            )
-            .await;
+            let (s, v) = post(&app, &alice, &members, json!({"member": disabled})).await;
             match mode {
                 ValidateMember::Exists => assert_eq!(s, 200, "{v}"),
                 _ => {
@@ -162,16 +90,10 @@ async fn member_ids_are_checked_in_keystone() {
             let expected = if mode == ValidateMember::Exists { 2 } else { 1 };
             assert_eq!(rows(&app, &img), expected, "{mode:?}");
             // Batch: the same checks, per pair.
-            let img2 = shared_image(&app, &alice).await;
-            let (s, v) = call(
-                &app,
-                &alice,
-                Method::POST,
-                "/v2/glint/shares",
-                Some(json!({"images": [img2],
+            let img2 = shared_image(&app, &alice, "checked").await;
+            let (s, v) = post(&app, &alice, "/v2/glint/shares", json!({"images": [img2],
                             "targets": {"projects": [beta, "no-such-project", disabled, service,
-                                                     {"name": disabled_name, "domain": "default"}]}})),
-            )
+                                                     {"name": disabled_name, "domain": "default"}]}}))
             .await;
             assert_eq!(s, 200, "{v}");
             let o: Vec<&str> = v["results"]
@@ -219,17 +141,10 @@ async fn keystone_down_is_503_and_nothing_is_written() {
     let alice = token(&env, "alice", Some("alpha")).await;
     let beta = var(&env, "BETA_PROJECT_ID");
     // alice's token is validated (and cached) while Keystone answers.
-    let img = shared_image(&app, &alice).await;
+    let img = shared_image(&app, &alice, "checked").await;
     mode.store(REFUSE, Ordering::SeqCst);
     let members = format!("/v2/images/{img}/members");
-    let (s, v) = call(
-        &app,
-        &alice,
-        Method::POST,
-        &members,
-        Some(json!({"member": beta})),
-    )
-    .await;
+    let (s, v) = post(&app, &alice, &members, json!({"member": beta})).await;
     assert_eq!(s, 503, "{v}");
     assert_eq!(v["code"], "503 Service Unavailable");
     // Glance's 503 body (the cause, Keystone unreachable, goes to the log, not to the client).
@@ -237,26 +152,18 @@ async fn keystone_down_is_503_and_nothing_is_written() {
         message(&v).starts_with("The server is currently unavailable"),
         "{v}"
     );
-    let (s, v) = call(
+    let (s, v) = post(
         &app,
         &alice,
-        Method::POST,
         "/v2/glint/shares",
-        Some(json!({"images": [img], "targets": {"projects": [beta]}})),
+        json!({"images": [img], "targets": {"projects": [beta]}}),
     )
     .await;
     assert_eq!(s, 503, "{v}");
     assert_eq!(rows(&app, &img), 0);
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM glint_share_events"), 0);
     mode.store(FORWARD, Ordering::SeqCst);
-    let (s, v) = call(
-        &app,
-        &alice,
-        Method::POST,
-        &members,
-        Some(json!({"member": beta})),
-    )
-    .await;
+    let (s, v) = post(&app, &alice, &members, json!({"member": beta})).await;
     assert_eq!(s, 200, "recovers: {v}");
 }
 

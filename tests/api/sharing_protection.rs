@@ -18,16 +18,7 @@ async fn image(c: &Caller<'_>, props: Value) -> String {
 }
 
 async fn share(app: &TestApp, owner: &Caller<'_>, id: &str, member: &str, status: &str) {
-    let (s, v) = json(
-        owner
-            .post(
-                &format!("/v2/images/{id}/members"),
-                &json!({"member": member}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200, "{v}");
+    owner.add_member(id, member).await;
     if status != "pending" {
         let (s, v) = json(
             app.caller(member, "member")
@@ -81,16 +72,9 @@ crate::backend_test!(
         assert_eq!(s, 409);
         // One leaves (rejects): one left, named.
         share(&app, &owner, &id, "p5", "pending").await;
-        let (s, _) = json(
-            app.caller("p2", "member")
-                .put(
-                    &format!("/v2/images/{id}/members/p2"),
-                    &json!({"status": "rejected"}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200);
+        app.caller("p2", "member")
+            .set_member_status(&id, "p2", "rejected")
+            .await;
         let (s, v) = json(owner.delete(&format!("/v2/images/{id}")).await).await;
         assert_eq!(s, 409);
         assert!(
@@ -164,13 +148,7 @@ crate::backend_test!(
         let (s, _) = json(owner.delete(&format!("/v2/images/{b}")).await).await;
         assert_eq!(s, 409);
         // Without accepted members (removed, or never accepted), deletes go through.
-        assert_eq!(
-            owner
-                .delete(&format!("/v2/images/{a}/members/p1"))
-                .await
-                .status(),
-            204
-        );
+        owner.remove_member(&a, "p1").await;
         assert_eq!(owner.delete(&format!("/v2/images/{a}")).await.status(), 204);
         let c = image(&owner, json!({})).await;
         share(&app, &owner, &c, "p1", "pending").await;
@@ -191,26 +169,12 @@ crate::backend_test!(
         let at = (chrono::Utc::now() + chrono::Duration::seconds(3))
             .format("%Y-%m-%dT%H:%M:%SZ")
             .to_string();
-        let (s, v) = json(
-            owner
-                .post(
-                    &format!("/v2/images/{id}/members"),
-                    &json!({"member": "p1", "os_glint": {"expires_at": at}}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200, "{v}");
-        let (s, _) = json(
-            app.caller("p1", "member")
-                .put(
-                    &format!("/v2/images/{id}/members/p1"),
-                    &json!({"status": "accepted"}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200);
+        owner
+            .add_member_with(&id, json!({"member": "p1", "os_glint": {"expires_at": at}}))
+            .await;
+        app.caller("p1", "member")
+            .set_member_status(&id, "p1", "accepted")
+            .await;
         let (s, _) = json(owner.delete(&format!("/v2/images/{id}")).await).await;
         assert_eq!(s, 409);
         // Once the share has expired the member has lost the image: nothing holds it.

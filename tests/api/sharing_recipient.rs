@@ -55,15 +55,7 @@ crate::backend_test!(
         let a = shared_image(&owner, "a").await;
         let b = shared_image(&other, "b").await;
         for (c, id) in [(&owner, &a), (&other, &b)] {
-            let (s, v) = json(
-                c.post(
-                    &format!("/v2/images/{id}/members"),
-                    &json!({"member": "p2"}),
-                )
-                .await,
-            )
-            .await;
-            assert_eq!(s, 200, "{v}");
+            c.add_member(id, "p2").await;
         }
         // Nothing known yet: the items carry the owner's id alone.
         let v = get(&member, "/v2/glint/inbox").await;
@@ -185,16 +177,7 @@ crate::backend_test!(
         let (owner, member) = (app.caller("p1", "member"), app.caller("p2", "member"));
         let id = shared_image(&owner, "d").await;
         assert_eq!(owner.upload(&id, b"data".to_vec()).await.status(), 204);
-        let (s, v) = json(
-            owner
-                .post(
-                    &format!("/v2/images/{id}/members"),
-                    &json!({"member": "p2"}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200, "{v}");
+        owner.add_member(&id, "p2").await;
         let m = get(&member, &format!("/v2/images/{id}/members/p2")).await;
         assert!(m.get("os_glint").is_none(), "never downloaded: {m}");
         // The owner's own downloads are not the member's.

@@ -19,16 +19,12 @@ async fn share(owner: &Caller<'_>, member: &str, expires_in: chrono::Duration) -
     let at = (chrono::Utc::now() + expires_in)
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
-    let (s, v) = json(
-        owner
-            .post(
-                &format!("/v2/images/{id}/members"),
-                &json!({"member": member, "os_glint": {"expires_at": at}}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200, "{v}");
+    owner
+        .add_member_with(
+            &id,
+            json!({"member": member, "os_glint": {"expires_at": at}}),
+        )
+        .await;
     id
 }
 
@@ -55,16 +51,9 @@ crate::backend_test!(
         share(&owner, "p3", chrono::Duration::minutes(30)).await; // inside both: only 1 hour
         share(&owner, "p4", hours(48)).await; // too far
         let d = share(&owner, "p5", hours(5)).await; // declined below
-        let (s, _) = json(
-            app.caller("p5", "member")
-                .put(
-                    &format!("/v2/images/{d}/members/p5"),
-                    &json!({"status": "rejected"}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200);
+        app.caller("p5", "member")
+            .set_member_status(&d, "p5", "rejected")
+            .await;
         let (_, v) = json(owner.get("/v2/glint").await).await;
         assert!(v["extensions"]
             .as_array()

@@ -141,16 +141,7 @@ crate::backend_test!(
         assert_eq!(inbox_ids(&v), vec![c.clone()], "{v}");
         assert_eq!(v["shares"][0]["member"]["os_glint"]["policy"], "hidden");
         // Still an ordinary member row: the recipient may accept it, and then it shows.
-        let (s, v) = json(
-            recipient
-                .put(
-                    &format!("/v2/images/{c}/members/p2"),
-                    &json!({"status": "accepted"}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200, "{v}");
+        recipient.set_member_status(&c, "p2", "accepted").await;
         assert!(inbox_ids(&inbox(&recipient, "?status=accepted").await).contains(&c));
         assert_eq!(
             inbox_ids(&inbox(&recipient, "?status=hidden").await),

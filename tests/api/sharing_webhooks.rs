@@ -147,33 +147,9 @@ crate::backend_test!(
             .as_str()
             .unwrap()
             .to_owned();
-        let (s, _) = json(
-            owner
-                .post(
-                    &format!("/v2/images/{id}/members"),
-                    &json!({"member": "p2"}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200);
-        let (s, _) = json(
-            recipient
-                .put(
-                    &format!("/v2/images/{id}/members/p2"),
-                    &json!({"status": "accepted"}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200);
-        assert_eq!(
-            owner
-                .delete(&format!("/v2/images/{id}/members/p2"))
-                .await
-                .status(),
-            204
-        );
+        owner.add_member(&id, "p2").await;
+        recipient.set_member_status(&id, "p2", "accepted").await;
+        owner.remove_member(&id, "p2").await;
         wait_for("5 deliveries", || got.lock().unwrap().len() >= 5).await;
         let got = got.lock().unwrap().clone();
         let to = |path: &str| -> Vec<(String, Value)> {
@@ -413,16 +389,7 @@ crate::backend_test!(
             .as_str()
             .unwrap()
             .to_owned();
-        let (s, _) = json(
-            owner
-                .post(
-                    &format!("/v2/images/{id}/members"),
-                    &json!({"member": "p2"}),
-                )
-                .await,
-        )
-        .await;
-        assert_eq!(s, 200);
+        owner.add_member(&id, "p2").await;
         wait_for("two refused attempts", || {
             app.count(&format!(
                 "SELECT COUNT(*) AS n FROM glint_webhook_deliveries WHERE webhook_id = '{hook}'"

@@ -69,44 +69,11 @@ async fn sqlite_timestamps_are_written_in_glances_form() {
         .unwrap()
         .to_owned();
     assert_eq!(owner.upload(&id, vec![7; 1000]).await.status(), 204);
-    let (s, _) = json(
-        owner
-            .post(
-                &format!("/v2/images/{id}/members"),
-                &json!({"member": "p2"}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200);
+    owner.add_member(&id, "p2").await;
     let consumer = app.caller("p2", "member");
-    let (s, _) = json(
-        consumer
-            .put(
-                &format!("/v2/images/{id}/members/p2"),
-                &json!({"status": "accepted"}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200);
-    let (s, _) = json(
-        owner
-            .post(
-                &format!("/v2/images/{id}/members"),
-                &json!({"member": "p3"}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200);
-    assert_eq!(
-        owner
-            .delete(&format!("/v2/images/{id}/members/p3"))
-            .await
-            .status(),
-        204
-    );
+    consumer.set_member_status(&id, "p2", "accepted").await;
+    owner.add_member(&id, "p3").await;
+    owner.remove_member(&id, "p3").await;
     let (s, _) = json(
         owner
             .patch(
@@ -134,21 +101,7 @@ async fn sqlite_timestamps_are_written_in_glances_form() {
         .as_str()
         .unwrap()
         .to_owned();
-    let r = owner
-        .request(reqwest::Method::PUT, &format!("/v2/images/{staged}/stage"))
-        .header("Content-Type", "application/octet-stream")
-        .body(vec![1u8; 100])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
-    let r = owner
-        .post(
-            &format!("/v2/images/{staged}/import"),
-            &json!({"method": {"name": "glance-direct"}}),
-        )
-        .await;
-    assert_eq!(r.status(), 202);
+    owner.stage_and_import(&staged, vec![1u8; 100]).await;
     for _ in 0..200 {
         let (_, img) = json(owner.get(&format!("/v2/images/{staged}")).await).await;
         if img["status"] == "active" {

@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
 use crate::helpers::Backend;
-use crate::process::{call, on_backend, Deployment};
+use crate::on_each_backend;
+use crate::process::{call, Deployment};
 
 async fn crash_mid_upload(backend: Backend) {
     let deployment = Deployment::new(backend, "", "");
@@ -123,17 +124,5 @@ async fn crash_mid_upload(backend: Backend) {
     assert_eq!(s, 204);
 }
 
-#[actix_web::test]
-async fn kill_9_mid_upload_sqlite() {
-    on_backend(Backend::Sqlite, crash_mid_upload).await;
-}
-
-#[actix_web::test]
-async fn kill_9_mid_upload_postgres() {
-    on_backend(Backend::Postgres, crash_mid_upload).await;
-}
-
-#[actix_web::test]
-async fn kill_9_mid_upload_mysql() {
-    on_backend(Backend::Mysql, crash_mid_upload).await;
-}
+on_each_backend! { actix_web::test, crash_mid_upload =>
+kill_9_mid_upload_sqlite, kill_9_mid_upload_postgres, kill_9_mid_upload_mysql }

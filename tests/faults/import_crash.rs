@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::helpers::Backend;
-use crate::process::{call, on_backend, Deployment};
+use crate::on_each_backend;
+use crate::process::{call, Deployment};
 use crate::raw;
 
 /// A source that announces 10 MB, sends 1 MB and then stays silent.
@@ -95,17 +96,5 @@ async fn crash_mid_import(backend: Backend) {
     assert_eq!(staged, 0, "staging files left behind");
 }
 
-#[actix_web::test]
-async fn kill_9_mid_import_sqlite() {
-    on_backend(Backend::Sqlite, crash_mid_import).await;
-}
-
-#[actix_web::test]
-async fn kill_9_mid_import_postgres() {
-    on_backend(Backend::Postgres, crash_mid_import).await;
-}
-
-#[actix_web::test]
-async fn kill_9_mid_import_mysql() {
-    on_backend(Backend::Mysql, crash_mid_import).await;
-}
+on_each_backend! { actix_web::test, crash_mid_import =>
+kill_9_mid_import_sqlite, kill_9_mid_import_postgres, kill_9_mid_import_mysql }

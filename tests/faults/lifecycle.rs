@@ -10,7 +10,8 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::Backend;
-use crate::process::{call, free_port, on_backend, Deployment, Glint};
+use crate::on_each_backend;
+use crate::process::{call, free_port, Deployment, Glint};
 
 fn kill(glint: &Glint, signal: &str) {
     let ok = Command::new("kill")
@@ -76,25 +77,14 @@ async fn request_log_line(backend: Backend) {
         "[image_format]\nrequire_image_format_match = false\n",
     );
     let _glint = f.start(&client).await;
-    let (s, img) = call(
+    let id = new_image(
         &client,
-        reqwest::Method::POST,
-        format!("{}/v2/images", f.base),
-        Some(
-            json!({"disk_format": "qcow2", "container_format": "bare"})
-                .to_string()
-                .into_bytes(),
-        ),
-        "application/json",
+        &f.base,
+        json!({"disk_format": "qcow2", "container_format": "bare"}),
     )
     .await;
-    assert_eq!(s, 201);
     let r = client
-        .put(format!(
-            "{}/v2/images/{}/file",
-            f.base,
-            img["id"].as_str().unwrap()
-        ))
+        .put(format!("{}/v2/images/{}/file", f.base, id))
         .header("X-Project-Id", "p1")
         .header("X-Roles", "member")
         .header("Content-Type", "application/octet-stream")
@@ -150,17 +140,39 @@ async fn request_log_line(backend: Backend) {
     assert!(!log.contains("some-token"), "the token reached the log");
 }
 
-#[tokio::test]
-async fn request_log_line_sqlite() {
-    on_backend(Backend::Sqlite, request_log_line).await;
+on_each_backend! { tokio::test, request_log_line =>
+request_log_line_sqlite, request_log_line_postgres, request_log_line_mysql }
+
+/// A new image of p1's made with `body`; its id (asserting 201).
+async fn new_image(client: &reqwest::Client, base: &str, body: serde_json::Value) -> String {
+    let (s, img) = call(
+        client,
+        reqwest::Method::POST,
+        format!("{base}/v2/images"),
+        Some(body.to_string().into_bytes()),
+        "application/json",
+    )
+    .await;
+    assert_eq!(s, 201, "{img}");
+    img["id"].as_str().unwrap().to_owned()
 }
-#[tokio::test]
-async fn request_log_line_postgres() {
-    on_backend(Backend::Postgres, request_log_line).await;
-}
-#[tokio::test]
-async fn request_log_line_mysql() {
-    on_backend(Backend::Mysql, request_log_line).await;
+
+/// Waits (at most 400 looks, 25 ms apart) for the image to be `saving`: its upload is served.
+async fn until_saving(client: &reqwest::Client, base: &str, id: &str) {
+    for _ in 0..400 {
+        let (_, v) = call(
+            client,
+            reqwest::Method::GET,
+            format!("{base}/v2/images/{id}"),
+            None,
+            "",
+        )
+        .await;
+        if v["status"] == "saving" {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
 }
 
 async fn list_status(client: &reqwest::Client, base: &str) -> u16 {
@@ -267,18 +279,8 @@ fn glint_alive(glint: &Glint) -> bool {
         .success()
 }
 
-#[tokio::test]
-async fn sighup_reloads_sqlite() {
-    on_backend(Backend::Sqlite, sighup_reloads).await;
-}
-#[tokio::test]
-async fn sighup_reloads_postgres() {
-    on_backend(Backend::Postgres, sighup_reloads).await;
-}
-#[tokio::test]
-async fn sighup_reloads_mysql() {
-    on_backend(Backend::Mysql, sighup_reloads).await;
-}
+on_each_backend! { tokio::test, sighup_reloads =>
+sighup_reloads_sqlite, sighup_reloads_postgres, sighup_reloads_mysql }
 
 /// The next datagram on the notify socket (bounded wait).
 fn notified(sock: &UnixDatagram) -> String {
@@ -301,20 +303,12 @@ async fn sigterm_drains(backend: Backend) {
     let ready = notified(&sock);
     assert!(ready.lines().any(|l| l == "READY=1"), "{ready:?}");
 
-    let (s, img) = call(
+    let id = new_image(
         &client,
-        reqwest::Method::POST,
-        format!("{}/v2/images", d.base),
-        Some(
-            json!({"disk_format": "raw", "container_format": "bare"})
-                .to_string()
-                .into_bytes(),
-        ),
-        "application/json",
+        &d.base,
+        json!({"disk_format": "raw", "container_format": "bare"}),
     )
     .await;
-    assert_eq!(s, 201);
-    let id = img["id"].as_str().unwrap().to_owned();
     // An upload in flight: half its body sent when SIGTERM arrives.
     let data: Vec<u8> = (0..4_000_000u32).map(|i| (i % 251) as u8).collect();
     let mut sock_up = tokio::net::TcpStream::connect(("127.0.0.1", d.port))
@@ -328,20 +322,7 @@ async fn sigterm_drains(backend: Backend) {
     sock_up.write_all(head.as_bytes()).await.unwrap();
     sock_up.write_all(&data[..2_000_000]).await.unwrap();
     // The upload has begun (the image is saving) before the signal.
-    for _ in 0..400 {
-        let (_, v) = call(
-            &client,
-            reqwest::Method::GET,
-            format!("{}/v2/images/{id}", d.base),
-            None,
-            "",
-        )
-        .await;
-        if v["status"] == "saving" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    until_saving(&client, &d.base, &id).await;
     kill(&glint, "TERM");
     let stopping = notified(&sock);
     assert!(stopping.lines().any(|l| l == "STOPPING=1"), "{stopping:?}");
@@ -391,18 +372,8 @@ async fn sigterm_drains(backend: Backend) {
     assert!(got[..] == data[..], "downloaded data differs");
 }
 
-#[tokio::test]
-async fn sigterm_drains_sqlite() {
-    on_backend(Backend::Sqlite, sigterm_drains).await;
-}
-#[tokio::test]
-async fn sigterm_drains_postgres() {
-    on_backend(Backend::Postgres, sigterm_drains).await;
-}
-#[tokio::test]
-async fn sigterm_drains_mysql() {
-    on_backend(Backend::Mysql, sigterm_drains).await;
-}
+on_each_backend! { tokio::test, sigterm_drains =>
+sigterm_drains_sqlite, sigterm_drains_postgres, sigterm_drains_mysql }
 
 /// `glint serve` with no configuration file (only the port moved off Glance's): one ERROR
 /// line at start says what to do next, and so does the 401.
@@ -449,19 +420,12 @@ async fn second_sigterm_exits_at_once() {
     let d = Deployment::new(Backend::Sqlite, "", "");
     let client = reqwest::Client::new();
     let mut glint = d.start(&client).await;
-    let (_, img) = call(
+    let id = new_image(
         &client,
-        reqwest::Method::POST,
-        format!("{}/v2/images", d.base),
-        Some(
-            json!({"disk_format": "raw", "container_format": "bare"})
-                .to_string()
-                .into_bytes(),
-        ),
-        "application/json",
+        &d.base,
+        json!({"disk_format": "raw", "container_format": "bare"}),
     )
     .await;
-    let id = img["id"].as_str().unwrap().to_owned();
     let mut up = tokio::net::TcpStream::connect(("127.0.0.1", d.port))
         .await
         .unwrap();
@@ -472,20 +436,7 @@ async fn second_sigterm_exits_at_once() {
     up.write_all(head.as_bytes()).await.unwrap();
     up.write_all(&[1u8; 100_000]).await.unwrap();
     // The upload is being served (not still waiting in the listen queue) before the signals.
-    for _ in 0..400 {
-        let (_, v) = call(
-            &client,
-            reqwest::Method::GET,
-            format!("{}/v2/images/{id}", d.base),
-            None,
-            "",
-        )
-        .await;
-        if v["status"] == "saving" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    until_saving(&client, &d.base, &id).await;
     kill(&glint, "TERM");
     log_with(&d, "draining").await;
     kill(&glint, "TERM");

@@ -206,3 +206,25 @@ pub(crate) async fn on_backend<F: Future<Output = ()>>(backend: Backend, test: f
         skip(&format!("{name} not in GLINT_TEST_BACKENDS"));
     }
 }
+
+/// The three tests of one fault case (`on_each_backend! { tokio::test, case => case_sqlite,
+/// case_postgres, case_mysql }`), named as given, each running `$case` (a
+/// `fn(Backend) -> impl Future`) on its backend through `on_backend`, under the `$runtime` test
+/// attribute.
+#[macro_export]
+macro_rules! on_each_backend {
+    ($runtime:meta, $case:ident => $sqlite:ident, $postgres:ident, $mysql:ident) => {
+        #[$runtime]
+        async fn $sqlite() {
+            $crate::process::on_backend($crate::helpers::Backend::Sqlite, $case).await;
+        }
+        #[$runtime]
+        async fn $postgres() {
+            $crate::process::on_backend($crate::helpers::Backend::Postgres, $case).await;
+        }
+        #[$runtime]
+        async fn $mysql() {
+            $crate::process::on_backend($crate::helpers::Backend::Mysql, $case).await;
+        }
+    };
+}

@@ -1,14 +1,12 @@
 //! `/v2/glint`: what this deployment's sharing extensions offer (`../shared/design/sharing-extensions.md`).
 //! With them off it answers as Glance answers any unknown `/v2` path (404), so a client can probe.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
-use super::glint_ctx::GlintCtx;
+use super::glint_ctx::GlintCall;
 use super::views;
-use crate::api::body::{forbid_body, require_json};
 use crate::api::json;
-use crate::app::AppState;
 use crate::domain::batch_share::{self, Outcome, Target};
 use crate::domain::id::ImageId;
 use crate::domain::inbox_query::InboxQuery;
@@ -39,33 +37,27 @@ pub const EXTENSIONS: &[&str] = &[
 /// `PUT /v2/glint/images/{id}/members/{member_id}` with `{"os_glint": {...}}`: the owner changes
 /// the share's expiry and note, the member asks for a renewal. Answers the member object.
 pub async fn change_member_ext(
-    state: web::Data<AppState>,
-    GlintCtx(ctx): GlintCtx,
-    req: HttpRequest,
+    call: GlintCall,
     path: web::Path<(ImageId, String)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
     let (id, member) = path.into_inner();
-    members::authorize_change_ext(&state, &ctx, &id, &member).await?;
-    let body = require_json(&req, payload).await?;
-    let m = members::change_ext(&state, ctx, id, member, body).await?;
+    members::authorize_change_ext(&call.state, &call.ctx, &id, &member).await?;
+    let body = call.json_body(payload).await?;
+    let m = members::change_ext(&call.state, call.ctx, id, member, body).await?;
     Ok(json::respond(HttpResponse::Ok(), &views::member(&m)))
 }
 
 /// `GET /v2/glint/inbox`: the caller's project's shares across images (`status`, `owner`,
 /// `limit`, `marker`), newest offer first, with the count of each state.
-pub async fn inbox(
-    state: web::Data<AppState>,
-    GlintCtx(ctx): GlintCtx,
-    req: HttpRequest,
-) -> Result<HttpResponse, Error> {
-    forbid_body(&req)?;
+pub async fn inbox(call: GlintCall) -> Result<HttpResponse, Error> {
+    call.no_body()?;
     let q = InboxQuery::parse(
-        req.query_string(),
-        state.config.limit_param_default,
-        state.config.api_limit_max,
+        call.req.query_string(),
+        call.state.config.limit_param_default,
+        call.state.config.api_limit_max,
     )?;
-    let page = crate::service::inbox::inbox(&state, ctx, q).await?;
+    let page = crate::service::inbox::inbox(&call.state, call.ctx, q).await?;
     let shares: Vec<Value> = page
         .shares
         .iter()
@@ -104,14 +96,9 @@ pub async fn inbox(
 }
 
 /// `POST /v2/glint/inbox/decisions`: accept or reject shares of the caller's project in bulk.
-pub async fn decide(
-    state: web::Data<AppState>,
-    GlintCtx(ctx): GlintCtx,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, Error> {
-    let body = require_json(&req, payload).await?;
-    let decided = crate::service::inbox::decide(&state, ctx, &body).await?;
+pub async fn decide(call: GlintCall, payload: web::Payload) -> Result<HttpResponse, Error> {
+    let body = call.json_body(payload).await?;
+    let decided = crate::service::inbox::decide(&call.state, call.ctx, &body).await?;
     let (results, more) = (decided.results, decided.more);
     let results: Vec<Value> = results
         .iter()
@@ -124,22 +111,18 @@ pub async fn decide(
     Ok(json::respond(HttpResponse::Ok(), &out))
 }
 
-pub async fn discovery(
-    state: web::Data<AppState>,
-    GlintCtx(ctx): GlintCtx,
-    req: HttpRequest,
-) -> Result<HttpResponse, Error> {
-    forbid_body(&req)?;
-    state
+pub async fn discovery(call: GlintCall) -> Result<HttpResponse, Error> {
+    call.no_body()?;
+    call.state
         .policy
-        .enforce("glint:discover", &ctx, &project_target(&ctx))?;
+        .enforce("glint:discover", &call.ctx, &project_target(&call.ctx))?;
     let mut extensions: Vec<&str> = EXTENSIONS.to_vec();
     // Reminders are the operator's choice (`expiry_reminders`); listed only when configured.
-    if !state.config.sharing.expiry_reminders.is_empty() {
+    if !call.state.config.sharing.expiry_reminders.is_empty() {
         extensions.push("expiry-reminders");
     }
     // Grants resolve their targets in Keystone: listed only where glint validates tokens there.
-    let grants = state.tokens.is_some();
+    let grants = call.state.tokens.is_some();
     if grants {
         extensions.push("grants");
     }
@@ -175,14 +158,12 @@ fn policy_view(project: &str, stored: Option<&crate::db::share_policy::Stored>) 
 /// `GET /v2/glint/projects/{project_id}/share-policy`: the recipient project's trust policy
 /// (the default, which changes nothing, if it set none).
 pub async fn get_share_policy(
-    state: web::Data<AppState>,
-    GlintCtx(ctx): GlintCtx,
-    req: HttpRequest,
+    call: GlintCall,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    forbid_body(&req)?;
+    call.no_body()?;
     let project = path.into_inner();
-    let stored = crate::service::share_policy::get(&state, ctx, project.clone()).await?;
+    let stored = crate::service::share_policy::get(&call.state, call.ctx, project.clone()).await?;
     Ok(json::respond(
         HttpResponse::Ok(),
         &policy_view(&project, stored.as_ref()),
@@ -191,15 +172,14 @@ pub async fn get_share_policy(
 
 /// `PUT /v2/glint/projects/{project_id}/share-policy` with the whole policy.
 pub async fn put_share_policy(
-    state: web::Data<AppState>,
-    GlintCtx(ctx): GlintCtx,
-    req: HttpRequest,
+    call: GlintCall,
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
     let project = path.into_inner();
-    let body = require_json(&req, payload).await?;
-    let stored = crate::service::share_policy::put(&state, ctx, project.clone(), body).await?;
+    let body = call.json_body(payload).await?;
+    let stored =
+        crate::service::share_policy::put(&call.state, call.ctx, project.clone(), body).await?;
     Ok(json::respond(
         HttpResponse::Ok(),
         &policy_view(&project, Some(&stored)),
@@ -207,18 +187,14 @@ pub async fn put_share_policy(
 }
 
 /// `GET /v2/glint/share-events`: the sharing history the caller may read, oldest first.
-pub async fn share_events(
-    state: web::Data<AppState>,
-    GlintCtx(ctx): GlintCtx,
-    req: HttpRequest,
-) -> Result<HttpResponse, Error> {
-    forbid_body(&req)?;
+pub async fn share_events(call: GlintCall) -> Result<HttpResponse, Error> {
+    call.no_body()?;
     let q = EventQuery::parse(
-        req.query_string(),
-        state.config.limit_param_default,
-        state.config.api_limit_max,
+        call.req.query_string(),
+        call.state.config.limit_param_default,
+        call.state.config.api_limit_max,
     )?;
-    let (events, next) = crate::service::share_events::list(&state, ctx, q).await?;
+    let (events, next) = crate::service::share_events::list(&call.state, call.ctx, q).await?;
     let parse = |t: &Option<String>| {
         t.as_deref()
             .and_then(|t| serde_json::from_str::<Value>(t).ok())
@@ -251,14 +227,9 @@ pub async fn share_events(
 
 /// `POST /v2/glint/shares`: share images with projects in one call, one outcome per pair
 /// (`service::batch_share`); with `dry_run`, the outcomes it would have and no change.
-pub async fn batch_share(
-    state: web::Data<AppState>,
-    GlintCtx(ctx): GlintCtx,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, Error> {
-    let body = require_json(&req, payload).await?;
-    let shared = crate::service::batch_share::share(&state, ctx, &body).await?;
+pub async fn batch_share(call: GlintCall, payload: web::Payload) -> Result<HttpResponse, Error> {
+    let body = call.json_body(payload).await?;
+    let shared = crate::service::batch_share::share(&call.state, call.ctx, &body).await?;
     let (results, dry_run) = (shared.results, shared.dry_run);
     let mut counts = serde_json::Map::new();
     for o in Outcome::ALL {
@@ -287,14 +258,9 @@ pub async fn batch_share(
 
 /// `POST /v2/glint/webhooks`: subscribe a URL of the caller's project to share events. 201 with
 /// the webhook and its signing `secret` (shown this once).
-pub async fn create_webhook(
-    state: web::Data<AppState>,
-    GlintCtx(ctx): GlintCtx,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, Error> {
-    let body = require_json(&req, payload).await?;
-    let h = webhooks::create(&state, ctx, body).await?;
+pub async fn create_webhook(call: GlintCall, payload: web::Payload) -> Result<HttpResponse, Error> {
+    let body = call.json_body(payload).await?;
+    let h = webhooks::create(&call.state, call.ctx, body).await?;
     Ok(json::respond(
         HttpResponse::Created(),
         &json!({ "webhook": webhooks::view(&h, true) }),
@@ -302,13 +268,9 @@ pub async fn create_webhook(
 }
 
 /// `GET /v2/glint/webhooks`: the caller's project's webhooks (without secrets).
-pub async fn list_webhooks(
-    state: web::Data<AppState>,
-    GlintCtx(ctx): GlintCtx,
-    req: HttpRequest,
-) -> Result<HttpResponse, Error> {
-    forbid_body(&req)?;
-    let hooks = webhooks::list(&state, ctx).await?;
+pub async fn list_webhooks(call: GlintCall) -> Result<HttpResponse, Error> {
+    call.no_body()?;
+    let hooks = webhooks::list(&call.state, call.ctx).await?;
     let hooks: Vec<Value> = hooks.iter().map(|h| webhooks::view(h, false)).collect();
     Ok(json::respond(
         HttpResponse::Ok(),
@@ -318,25 +280,21 @@ pub async fn list_webhooks(
 
 /// `DELETE /v2/glint/webhooks/{id}`.
 pub async fn delete_webhook(
-    state: web::Data<AppState>,
-    GlintCtx(ctx): GlintCtx,
-    req: HttpRequest,
+    call: GlintCall,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    forbid_body(&req)?;
-    webhooks::delete(&state, ctx, path.into_inner()).await?;
+    call.no_body()?;
+    webhooks::delete(&call.state, call.ctx, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// `GET /v2/glint/webhooks/{id}/deliveries`: the newest delivery attempts, oldest first.
 pub async fn webhook_deliveries(
-    state: web::Data<AppState>,
-    GlintCtx(ctx): GlintCtx,
-    req: HttpRequest,
+    call: GlintCall,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    forbid_body(&req)?;
-    let rows = webhooks::deliveries(&state, ctx, path.into_inner()).await?;
+    call.no_body()?;
+    let rows = webhooks::deliveries(&call.state, call.ctx, path.into_inner()).await?;
     let rows: Vec<Value> = rows
         .iter()
         .map(|d| {

@@ -3,30 +3,27 @@
 //! project. 202 with `{"image_id"}` once the copy exists in `saving`; the data is copied in the
 //! background (`service::image_copy`) and the copy becomes `active`, or is removed on failure.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
-use super::glint_ctx::GlintCtx;
+use super::glint_ctx::GlintCall;
 use crate::api::body::read_json;
 use crate::api::json;
-use crate::app::AppState;
 use crate::domain::id::ImageId;
 use crate::domain::image_copy::CopyRequest;
 use crate::error::Error;
 
 pub async fn copy_image(
-    state: web::Data<AppState>,
-    GlintCtx(ctx): GlintCtx,
-    req: HttpRequest,
+    call: GlintCall,
     path: web::Path<ImageId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
     // No body asks for the defaults (the source's name, private).
-    let body = read_json(&req, payload)
+    let body = read_json(&call.req, payload)
         .await?
         .unwrap_or_else(|| Value::Object(Default::default()));
     let r = CopyRequest::parse(&body)?;
-    let id = crate::service::image_copy::copy(&state, ctx, path.into_inner(), r).await?;
+    let id = crate::service::image_copy::copy(&call.state, call.ctx, path.into_inner(), r).await?;
     Ok(json::respond(
         HttpResponse::Accepted(),
         &json!({ "image_id": id }),

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{conflict, enforce, in_tx, load_namespace, read, Missing};
+use super::{conflict, enforce, in_tx, load_namespace, read, removable, shown, Missing};
 use crate::app::AppState;
 use crate::db::metadefs::content::{self as db, ObjectValues};
 use crate::db::metadefs::resource_types as rt_db;
@@ -26,13 +26,7 @@ pub async fn list_objects(
         let n = load_namespace(c, &ctx, &ns, Missing::LongIfMissing)?;
         enforce(&st.policy, &ctx, Some(&n), "get_metadef_objects")?;
         let all = db::objects(c, n.id)?;
-        Ok(
-            if enforce(&st.policy, &ctx, Some(&n), "get_metadef_object").is_ok() {
-                all
-            } else {
-                Vec::new()
-            },
-        )
+        Ok(shown(&st.policy, &ctx, &n, "get_metadef_object", all))
     })
     .await
 }
@@ -127,11 +121,12 @@ pub async fn delete_object(
     in_tx(state, move |c, st| {
         let n = load_namespace(c, &ctx, &ns, Missing::LongIfMissing)?;
         enforce(&st.policy, &ctx, Some(&n), "delete_metadef_object")?;
-        let o = db::object(c, n.id, &name)?
-            .ok_or_else(|| Error::not_found(msg::object_not_found(&name)))?;
-        if n.is_protected() {
-            return Err(Error::forbidden(msg::protected_object(&name)));
-        }
+        let o = removable(
+            &n,
+            db::object(c, n.id, &name)?,
+            || msg::object_not_found(&name),
+            || msg::protected_object(&name),
+        )?;
         db::delete_object(c, o.id)?;
         Ok((n.namespace, o))
     })
@@ -252,11 +247,12 @@ pub async fn delete_property(
     in_tx(state, move |c, st| {
         let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
         enforce(&st.policy, &ctx, Some(&n), "remove_metadef_property")?;
-        let p = db::property(c, n.id, &name)?
-            .ok_or_else(|| Error::not_found(msg::property_not_found(&name)))?;
-        if n.is_protected() {
-            return Err(Error::forbidden(msg::protected_property(&name)));
-        }
+        let p = removable(
+            &n,
+            db::property(c, n.id, &name)?,
+            || msg::property_not_found(&name),
+            || msg::protected_property(&name),
+        )?;
         db::delete_property(c, p.id)?;
         Ok((n.namespace, p))
     })
@@ -409,11 +405,12 @@ pub async fn delete_tag(
     in_tx(state, move |c, st| {
         let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
         enforce(&st.policy, &ctx, Some(&n), "delete_metadef_tag")?;
-        let t =
-            db::tag(c, n.id, &name)?.ok_or_else(|| Error::not_found(msg::tag_not_found(&name)))?;
-        if n.is_protected() {
-            return Err(Error::forbidden(msg::protected_tag(&name)));
-        }
+        let t = removable(
+            &n,
+            db::tag(c, n.id, &name)?,
+            || msg::tag_not_found(&name),
+            || msg::protected_tag(&name),
+        )?;
         db::delete_tag(c, t.id)?;
         Ok((n.namespace, t))
     })

@@ -77,6 +77,37 @@ pub fn enforce(
     Err(Error::policy(rule))
 }
 
+/// A list the caller may make but whose items it may not show is empty: Glance's list
+/// controllers check the show rule once, for all items or none.
+pub fn shown<T>(
+    policy: &Enforcer,
+    ctx: &RequestContext,
+    n: &Namespace,
+    show_rule: &str,
+    all: Vec<T>,
+) -> Vec<T> {
+    if enforce(policy, ctx, Some(n), show_rule).is_ok() {
+        all
+    } else {
+        Vec::new()
+    }
+}
+
+/// The item a delete removes, in Glance's order: a missing item is a 404 (`missing`) before a
+/// protected namespace is a 403 (`protected`).
+pub fn removable<T>(
+    n: &Namespace,
+    item: Option<T>,
+    missing: impl FnOnce() -> String,
+    protected: impl FnOnce() -> String,
+) -> Result<T, Error> {
+    let item = item.ok_or_else(|| Error::not_found(missing()))?;
+    if n.is_protected() {
+        return Err(Error::forbidden(protected()));
+    }
+    Ok(item)
+}
+
 /// A unique-constraint failure becomes Glance's 409 text; anything else passes.
 pub fn conflict(text: impl FnOnce() -> String) -> impl FnOnce(DbError) -> Error {
     move |e| match e {

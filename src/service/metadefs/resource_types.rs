@@ -1,6 +1,6 @@
 //! Resource types and their associations with namespaces.
 
-use super::{conflict, enforce, in_tx, load_namespace, read, Missing};
+use super::{conflict, enforce, in_tx, load_namespace, read, shown, Missing};
 use crate::app::AppState;
 use crate::db::metadefs::resource_types as db;
 use crate::domain::context::RequestContext;
@@ -27,13 +27,13 @@ pub async fn associations(
         let n = load_namespace(c, &ctx, &ns, Missing::Short)?;
         enforce(&st.policy, &ctx, Some(&n), "list_metadef_resource_types")?;
         let all = db::associations(c, n.id)?;
-        Ok(
-            if enforce(&st.policy, &ctx, Some(&n), "get_metadef_resource_type").is_ok() {
-                all
-            } else {
-                Vec::new()
-            },
-        )
+        Ok(shown(
+            &st.policy,
+            &ctx,
+            &n,
+            "get_metadef_resource_type",
+            all,
+        ))
     })
     .await
 }
