@@ -20,11 +20,11 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::helpers::{json, skip, Backend, TestApp};
 
-const BROKER: &str = "127.0.0.1:5672";
+pub(crate) const BROKER: &str = "127.0.0.1:5672";
 
 /// A consumer bound to `<topic>.info` and `<topic>.error` on a fresh exchange, as a
 /// Ceilometer-like listener would be; everything it made is deleted by `finish`.
-struct Listener {
+pub(crate) struct Listener {
     conn: Connection,
     consumer: Consumer,
     exchange: String,
@@ -32,7 +32,7 @@ struct Listener {
 }
 
 impl Listener {
-    async fn start() -> Option<Listener> {
+    pub(crate) async fn start() -> Option<Listener> {
         let Ok(conn) = Connection::connect(
             &format!("amqp://guest:guest@{BROKER}/%2f"),
             ConnectionProperties::default(),
@@ -94,7 +94,7 @@ impl Listener {
     }
 
     /// glint publishing to this listener's exchange and topic through `url`.
-    fn configure(&self, c: &mut Config, url: &str, queue_size: usize) {
+    pub(crate) fn configure(&self, c: &mut Config, url: &str, queue_size: usize) {
         let n = &mut c.notifications;
         n.drivers = vec![Driver::MessagingV2];
         n.topics = vec![self.topic.clone()];
@@ -126,7 +126,7 @@ impl Listener {
     }
 
     /// The inner message of the next delivery, after checking the envelope.
-    async fn message(&mut self) -> Value {
+    pub(crate) async fn message(&mut self) -> Value {
         let (key, ct, env) = self.next().await;
         assert_eq!(key, format!("{}.info", self.topic));
         assert_eq!(ct.as_deref(), Some("application/json"));
@@ -136,7 +136,7 @@ impl Listener {
         serde_json::from_str(env["oslo.message"].as_str().unwrap()).unwrap()
     }
 
-    async fn finish(self) {
+    pub(crate) async fn finish(self) {
         let ch = self.conn.create_channel().await.unwrap();
         // The default queues glint declares, as oslo.messaging does, named by routing key.
         for priority in ["info", "error"] {
@@ -157,7 +157,7 @@ impl Listener {
     }
 }
 
-fn assert_envelope(m: &Value, event_type: &str) {
+pub(crate) fn assert_envelope(m: &Value, event_type: &str) {
     let keys: Vec<&String> = m.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
