@@ -14,7 +14,8 @@
 #   --smoke     a few seconds: one 4k-image database, 1 s cells, debug build, no plans, no results file
 #
 # Each size gets a fresh PostgreSQL database <prefix>_<N> at 127.0.0.1:5432 (user postgres, trust), bulk-
-# loaded with SQL (bench/lib/scale.py describes the data), glint (noauth) on 127.0.0.1:$BENCH_SCALE_PORT,
+# loaded with SQL (bench/lib/scale.py describes the data: images, members, and a grant of 100 images to
+# 2,000 projects as 200,000 member rows), glint (noauth) on 127.0.0.1:$BENCH_SCALE_PORT,
 # and wrk. At the largest size the plans of glint's statements are captured with EXPLAIN ANALYZE
 # (auto_explain, set on that database only; needs read access to the PostgreSQL server log).
 # A 1M-image database takes several GB and a few minutes to load.

@@ -14,6 +14,11 @@ rest belong to 1,000 other projects (10 % shared, the rest private). Every image
 2 tags and 10 members (from a pool of N/100 other projects; statuses mixed). So a flat curve means
 the cost follows what the caller may see, not the size of the table.
 
+On top, a grant as `POST /v2/glint/grants` leaves it (issue #18): 100 of the owner's images granted to
+a domain of 2,000 projects, materialised as 200,000 accepted member rows with their
+`glint_member_ext` rows (via = 'grant', grant_id) and the `glint_grants`, `glint_grant_images` and
+`glint_grant_projects` rows; the *grantee* is one of those 2,000 projects.
+
 Nothing here asserts on timings: it measures and reports.
 """
 
@@ -37,6 +42,10 @@ OWNER = "5ca1e0a1000000000000000000000001"
 CONSUMER = "5ca1e0b2000000000000000000000002"
 WIDE = "5ca1e0c3000000000000000000000003"    # owns N/10 images
 ADMIN = "5ca1e0d4000000000000000000000004"   # an admin: sees every image
+GRANTEE = "5ca1e0e5000000000000000000000005"  # one of the 2,000 projects a grant reached
+GRANT_ID = "5ca1e0f6-0000-0000-0000-000000000006"
+GRANT_IMAGES = 100
+GRANT_PROJECTS = 2000
 PG_LOG = "/var/log/postgresql/postgresql-15-main.log"
 
 WORKLOADS = [
@@ -58,6 +67,12 @@ WORKLOADS = [
     ("list-admin", "GET /v2/images as an admin (sees all N images; first page of 25)"),
     ("list-admin-deep", "GET /v2/images?marker=<its 900th image> as the admin"),
     ("list-admin-1", "GET /v2/images?limit=1 as the admin"),
+    ("grant-list-grantee", "GET /v2/images as a project a grant reached (first page of 25; it sees 100 "
+                           "granted images, accepted, and the 20 public ones)"),
+    ("grant-list-grantee-shared", "GET /v2/images?visibility=shared&member_status=all as that project "
+                                  "(`--shared`: the 100 granted images, first page of 25)"),
+    ("grant-member-list", "GET /v2/images/{id}/members as the owner of a granted image (the 100 granted "
+                          "images, 2,010 members each: Glance's member list has no paging)"),
 ]
 
 
@@ -88,7 +103,8 @@ SET maintenance_work_mem = '512MB';
 SET session_replication_role = replica;
 CREATE TEMP TABLE saved_indexes AS
   SELECT indexname, indexdef FROM pg_indexes
-  WHERE schemaname = 'public' AND tablename IN ('images', 'image_properties', 'image_tags', 'image_members')
+  WHERE schemaname = 'public'
+    AND tablename IN ('images', 'image_properties', 'image_tags', 'image_members', 'glint_member_ext')
     AND indexname NOT IN (SELECT conname FROM pg_constraint);
 DO $$ DECLARE r record; BEGIN
   FOR r IN SELECT indexname FROM saved_indexes LOOP EXECUTE format('DROP INDEX %I', r.indexname); END LOOP;
@@ -143,6 +159,28 @@ SELECT md5('image-' || i)::uuid::text, :'consumer', false, 'accepted',
        TIMESTAMP '2026-01-02' + i * INTERVAL '1 second', TIMESTAMP '2026-01-02' + i * INTERVAL '1 second', false
 FROM generate_series(0, :n - 1) AS i WHERE i % :step_share = 3;
 
+-- a grant as POST /v2/glint/grants leaves it: the owner's first :grant_images images granted to a
+-- domain of :grant_projects projects (the grantee first), one accepted member row per (image, project)
+INSERT INTO glint_grants (id, owner, target_kind, target_id, target_domain_id, decision, decided_by,
+                          decided_at, created_by, created_at)
+VALUES (:'grant_id', :'owner', 'domain', 'scale-domain', 'scale-domain', 'accepted', 'scale-admin',
+        TIMESTAMP '2026-01-03', 'scale-owner', TIMESTAMP '2026-01-03');
+CREATE TEMP TABLE grant_projects AS
+  SELECT CASE WHEN k = 0 THEN :'grantee' ELSE md5('grantee-' || k) END AS project
+  FROM generate_series(0, :grant_projects - 1) AS k;
+CREATE TEMP TABLE grant_images AS
+  SELECT md5('image-' || (j * :step_owner))::uuid::text AS image_id, j
+  FROM generate_series(0, :grant_images - 1) AS j;
+INSERT INTO glint_grant_images (grant_id, image_id) SELECT :'grant_id', image_id FROM grant_images;
+INSERT INTO glint_grant_projects (grant_id, project_id) SELECT :'grant_id', project FROM grant_projects;
+INSERT INTO image_members (image_id, member, can_share, status, created_at, updated_at, deleted)
+SELECT gi.image_id, gp.project, false, 'accepted',
+       TIMESTAMP '2026-01-03' + gi.j * INTERVAL '1 second', TIMESTAMP '2026-01-03' + gi.j * INTERVAL '1 second',
+       false
+FROM grant_images gi, grant_projects gp;
+INSERT INTO glint_member_ext (image_id, member, renewal_requested, via, grant_id)
+SELECT gi.image_id, gp.project, false, 'grant', :'grant_id' FROM grant_images gi, grant_projects gp;
+
 SET session_replication_role = DEFAULT;
 DO $$ DECLARE r record; BEGIN
   FOR r IN SELECT indexdef FROM saved_indexes LOOP EXECUTE r.indexdef; END LOOP;
@@ -195,6 +233,24 @@ def load_sqlite(path, n):
                             ts(i, k + 1), ts(i, k + 1), 0))
         if i % step_share == 3:
             members.append((iid, CONSUMER, 0, "accepted", ts(86400 + i), ts(86400 + i), 0))
+    # the grant, as LOAD_SQL writes it
+    grantees = [GRANTEE] + [md5(f"grantee-{k}") for k in range(1, GRANT_PROJECTS)]
+    granted = [uid(f"image-{j * step_owner}") for j in range(GRANT_IMAGES)]
+    exts = []
+    for j, iid in enumerate(granted):
+        for p in grantees:
+            members.append((iid, p, 0, "accepted", ts(2 * 86400 + j), ts(2 * 86400 + j), 0))
+            exts.append((iid, p, 0, "grant", GRANT_ID))
+    c.execute("INSERT INTO glint_grants (id, owner, target_kind, target_id, target_domain_id, decision, "
+              "decided_by, decided_at, created_by, created_at) VALUES (?, ?, 'domain', 'scale-domain', "
+              "'scale-domain', 'accepted', 'scale-admin', ?, 'scale-owner', ?)",
+              (GRANT_ID, OWNER, ts(2 * 86400), ts(2 * 86400)))
+    c.executemany("INSERT INTO glint_grant_images (grant_id, image_id) VALUES (?, ?)",
+                  [(GRANT_ID, i) for i in granted])
+    c.executemany("INSERT INTO glint_grant_projects (grant_id, project_id) VALUES (?, ?)",
+                  [(GRANT_ID, p) for p in grantees])
+    c.executemany("INSERT INTO glint_member_ext (image_id, member, renewal_requested, via, grant_id) "
+                  "VALUES (?, ?, ?, ?, ?)", exts)
     c.executemany("INSERT INTO images (id, name, size, status, created_at, updated_at, deleted, disk_format, "
                   "container_format, checksum, owner, min_disk, min_ram, protected, virtual_size, visibility, "
                   "os_hidden, os_hash_algo, os_hash_value) VALUES (" + ", ".join("?" * 19) + ")", images)
@@ -224,7 +280,9 @@ def load(a, db, n, workdir):
     sh(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-q",
         "-v", f"n={n}", "-v", f"step_owner={step_owner}", "-v", f"step_open={n // 20}",
         "-v", f"step_share={n // 100}", "-v", f"pool={max(n // 100, 10)}",
-        "-v", f"owner={OWNER}", "-v", f"consumer={CONSUMER}", "-v", f"wide={WIDE}", "-f", script])
+        "-v", f"owner={OWNER}", "-v", f"consumer={CONSUMER}", "-v", f"wide={WIDE}",
+        "-v", f"grantee={GRANTEE}", "-v", f"grant_id={GRANT_ID}", "-v", f"grant_images={GRANT_IMAGES}",
+        "-v", f"grant_projects={GRANT_PROJECTS}", "-f", script])
     secs = time.time() - t0
     size = sh(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-tAc",
                "SELECT pg_size_pretty(pg_database_size(current_database()))"]).strip()
@@ -286,6 +344,10 @@ def request_files(srv, d):
                            f"{len(consumer_ids)} visible to the consumer")
     wide_ids = list_ids(srv, WIDE)
     admin_ids = list_ids(srv, ADMIN)
+    st, raw = call(srv, "GET", "/v2/images?limit=1000&visibility=shared&member_status=all", GRANTEE)
+    granted = [i["id"] for i in json.loads(raw)["images"]] if st == 200 else []
+    if len(granted) != GRANT_IMAGES:
+        raise RuntimeError(f"the grantee sees {len(granted)} granted images, not {GRANT_IMAGES}: {st}")
     deep_c = consumer_ids[min(99, len(consumer_ids) - 2)]
     deep_o = owner_ids[min(899, len(owner_ids) - 2)]
     reqs = {
@@ -309,6 +371,9 @@ def request_files(srv, d):
         "list-admin": (ADMIN, ["GET\t/v2/images"]),
         "list-admin-deep": (ADMIN, [f"GET\t/v2/images?marker={admin_ids[min(899, len(admin_ids) - 2)]}"]),
         "list-admin-1": (ADMIN, ["GET\t/v2/images?limit=1"]),
+        "grant-list-grantee": (GRANTEE, ["GET\t/v2/images"]),
+        "grant-list-grantee-shared": (GRANTEE, ["GET\t/v2/images?visibility=shared&member_status=all"]),
+        "grant-member-list": (OWNER, [f"GET\t/v2/images/{i}/members" for i in granted]),
     })
     files = {}
     for name, (project, lines) in reqs.items():
@@ -316,7 +381,8 @@ def request_files(srv, d):
         write_lines(path, lines)
         files[name] = (project, path, lines[0])
     facts = {"owned": len(owned), "consumer_sees": len(consumer_ids), "shares": len(shares),
-             "wide_sees": len(wide_ids), "admin_sees": len(admin_ids)}
+             "wide_sees": len(wide_ids), "admin_sees": len(admin_ids), "grantee_shared": len(granted),
+             "grantee_sees": len(list_ids(srv, GRANTEE))}
     return files, facts
 
 
@@ -443,10 +509,13 @@ def render(a, results, explains, started):
              "1,000 other projects (10 % shared, the rest private) and to the *wide* project, which owns "
              "N/10 private images. Every image has 5 properties, 2 tags and 10 members (N/100 member "
              "projects, accepted/pending/rejected). What the consumer (120) and the owner (1,020) may see "
-             "does not grow with N; the wide project sees N/10 + 20, the admin all N.", ""]
+             "does not grow with N; the wide project sees N/10 + 20, the admin all N. A grant: 100 of the owner's "
+             "images granted to 2,000 projects (200,000 accepted member rows with `glint_member_ext` via = "
+             "grant, and the grant's own rows); the grantee, one of them, sees 120.", ""]
     lines += ["| size | images | member rows | load s | database |", "|---:|---:|---:|---:|---|"]
     for r in results:
-        lines.append(f"| {r['n']:,} | {r['n']:,} | {r['n'] * 10 + 100:,} | {r['load_s']:.0f} | {r['db_size']} |")
+        rows = r["n"] * 10 + 100 + GRANT_IMAGES * GRANT_PROJECTS
+        lines.append(f"| {r['n']:,} | {r['n']:,} | {rows:,} | {r['load_s']:.0f} | {r['db_size']} |")
     lines += ["", "Workloads:", ""] + [f"- **{w}**: {d}" for w, d in WORKLOADS] + [""]
     head = "| workload | " + " | ".join(f"{n:,}: req/s, p50 / p99 ms" for n in sizes)
     if len(sizes) > 1:

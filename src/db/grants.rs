@@ -46,6 +46,12 @@ diesel::table! {
 use super::member_ext::glint_member_ext;
 use super::schema::image_members;
 diesel::allow_tables_to_appear_in_same_query!(glint_member_ext, image_members);
+// A grant's images and projects are read as subqueries of the grant.
+diesel::allow_tables_to_appear_in_same_query!(
+    glint_grants,
+    glint_grant_images,
+    glint_grant_projects
+);
 
 use glint_grant_images as gi;
 use glint_grant_projects as gp;
@@ -227,6 +233,78 @@ pub fn add_image(conn: &mut DbConn, id: &str, image: &str) -> Result<bool, DbErr
         .values((gi::grant_id.eq(id), gi::image_id.eq(image)))
         .execute(conn)?;
     Ok(true)
+}
+
+/// The grants covering `image`, oldest first.
+pub fn covering(conn: &mut DbConn, image: &str) -> Result<Vec<Grant>, DbError> {
+    Ok(g::table
+        .filter(
+            g::id.eq_any(
+                gi::table
+                    .filter(gi::image_id.eq(image))
+                    .select(gi::grant_id),
+            ),
+        )
+        .order((g::created_at.asc(), g::id.asc()))
+        .select(Grant::as_select())
+        .load(conn)?)
+}
+
+/// The oldest grant other than `except` that covers `image` and has reached `project`: the one
+/// a row is handed to when `except` lets go of it.
+pub fn successor(
+    conn: &mut DbConn,
+    image: &str,
+    project: &str,
+    except: &str,
+) -> Result<Option<String>, DbError> {
+    Ok(g::table
+        .filter(g::id.ne(except))
+        .filter(
+            g::id.eq_any(
+                gi::table
+                    .filter(gi::image_id.eq(image))
+                    .select(gi::grant_id),
+            ),
+        )
+        .filter(
+            g::id.eq_any(
+                gp::table
+                    .filter(gp::project_id.eq(project))
+                    .select(gp::grant_id),
+            ),
+        )
+        .order((g::created_at.asc(), g::id.asc()))
+        .select(g::id)
+        .first(conn)
+        .optional()?)
+}
+
+/// The grant no longer covers `image` (a tag grant's image lost the tag).
+pub fn forget_image(conn: &mut DbConn, id: &str, image: &str) -> Result<(), DbError> {
+    diesel::delete(
+        gi::table
+            .filter(gi::grant_id.eq(id))
+            .filter(gi::image_id.eq(image)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The grant covers no image any more (it is being revoked): no row is handed to it meanwhile.
+pub fn forget_images(conn: &mut DbConn, id: &str) -> Result<(), DbError> {
+    diesel::delete(gi::table.filter(gi::grant_id.eq(id))).execute(conn)?;
+    Ok(())
+}
+
+/// Members of `image` whose rows were made by (or handed to) the grant `id`.
+pub fn members_of_image(conn: &mut DbConn, id: &str, image: &str) -> Result<Vec<String>, DbError> {
+    Ok(x::table
+        .filter(x::grant_id.eq(id))
+        .filter(x::image_id.eq(image))
+        .order(x::member.asc())
+        .select(x::member)
+        .load(conn)?)
 }
 
 /// Forget an image the grant covered (it was deleted).

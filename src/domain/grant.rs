@@ -8,6 +8,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::domain::image::{Image, Visibility};
 use crate::domain::member::{MemberStatus, MAX_MEMBER_ID_LEN};
 use crate::domain::share_policy::{Mark, Offer};
 use crate::error::Error;
@@ -242,6 +243,17 @@ pub fn initial_status(
     }
 }
 
+/// Whether a grant of `owner` still covers `image`. A tag grant covers the owner's shared images
+/// carrying its tag, so it lets go of an image that lost the tag, was made other than `shared`
+/// or changed hands (its rows are then withdrawn). A grant of images named by id (`tag` none)
+/// keeps them, as Glance keeps an image's members when its visibility changes.
+pub fn still_covers(tag: Option<&str>, owner: &str, image: &Image) -> bool {
+    let Some(tag) = tag else { return true };
+    image.owner.as_deref() == Some(owner)
+        && image.visibility == Visibility::Shared
+        && image.tags.contains(tag)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,6 +351,26 @@ mod tests {
             initial_status(Some(Decision::Rejected), trusted),
             Some((MemberStatus::Rejected, None))
         );
+    }
+
+    #[test]
+    fn a_tag_grant_lets_go_of_an_image_that_no_longer_qualifies() {
+        let at = chrono::NaiveDateTime::default();
+        let mut image = Image::new("i".into(), Some("o".into()), at);
+        image.visibility = Visibility::Shared;
+        image.tags.insert("golden".into());
+        assert!(still_covers(Some("golden"), "o", &image));
+        assert!(!still_covers(Some("silver"), "o", &image));
+        assert!(!still_covers(Some("golden"), "other", &image));
+        // By id: kept whatever happens to the image.
+        assert!(still_covers(None, "other", &image));
+        let mut private = image.clone();
+        private.visibility = Visibility::Private;
+        assert!(!still_covers(Some("golden"), "o", &private));
+        assert!(still_covers(None, "o", &private));
+        let mut untagged = image.clone();
+        untagged.tags.clear();
+        assert!(!still_covers(Some("golden"), "o", &untagged));
     }
 
     #[test]

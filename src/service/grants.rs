@@ -16,8 +16,14 @@
 //!   (`image_changed`).
 //!
 //! A grant counts once against `image_member_quota` (`db::grants::quota_adjustment`); its rows are
-//! not counted one by one. Revoking removes every row it made, each with Glance's
-//! `image.member.delete` and a history event.
+//! not counted one by one.
+//!
+//! One (image, project) has one member row, so two grants covering it share the row, which
+//! names one of them (`grant_id`: the first to make it). When that grant lets go of the row
+//! (revoked, or a tag grant's image lost the tag or stopped being `shared`), the row is handed
+//! to the oldest other grant still covering the pair, status kept (`release_row`); only when
+//! none is left is it removed, with Glance's `image.member.delete`, the `share.revoked` webhook
+//! and a history event. Rows made otherwise (direct, batch) are never touched by grants.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -32,7 +38,8 @@ use crate::auth::KeystoneClient;
 use crate::db::{self, grants::Grant, members::AddOutcome, DbConn};
 use crate::domain::context::RequestContext;
 use crate::domain::grant::{
-    initial_status, Decision, NewGrant, Selector, Target, MAX_PROJECTS, MAX_TAGGED_IMAGES,
+    initial_status, still_covers, Decision, NewGrant, Selector, Target, MAX_PROJECTS,
+    MAX_TAGGED_IMAGES,
 };
 use crate::domain::id::ImageId;
 use crate::domain::image::{Image, Visibility};
@@ -489,47 +496,46 @@ pub async fn get(state: &AppState, ctx: RequestContext, id: String) -> Result<Vi
         .await
 }
 
-/// `DELETE /v2/glint/grants/{id}`: every member row the grant made is removed (Glance's
-/// `image.member.delete` each, and a history event), then the grant.
+/// `DELETE /v2/glint/grants/{id}`: the grant first lets go of its images (so no row is handed
+/// to it meanwhile), then each member row it made is handed to another grant that still covers
+/// it, or removed (Glance's `image.member.delete` each, and a history event); then the grant.
 pub async fn delete(state: &AppState, ctx: RequestContext, id: String) -> Result<(), Error> {
     let (st, c2, i2) = (state.clone(), ctx.clone(), id.clone());
     let grant = state
-        .read(move |c| {
+        .write(move |c| {
             let g = visible(c, &st, &c2, &i2)?;
             st.policy
                 .enforce("glint:delete_grant", &c2, &policy_target(&g, None))?;
+            db::grants::forget_images(c, &g.id)?;
             Ok(g)
         })
         .await?;
     let mut removed_total = 0usize;
     loop {
         let (st, c2, g) = (state.clone(), ctx.clone(), grant.clone());
-        let removed = state
+        let released = state
             .write(move |c| {
                 let rows = db::grants::member_rows(c, &g.id, REVOKE_BATCH)?;
-                remove_rows(c, &st, &c2, &g, &rows)
+                if rows.is_empty() {
+                    return Ok(None);
+                }
+                let at = now();
+                let mut released = Released::default();
+                let mut locked = HashSet::new();
+                for (image, member) in &rows {
+                    let id = ImageId::from_path(image);
+                    if locked.insert(image.clone()) && !db::images::lock(c, &id)? {
+                        db::member_ext::remove_image(c, image)?;
+                        continue;
+                    }
+                    release_row(c, &st, Some(&c2), &g, image, member, at, &mut released)?;
+                }
+                Ok(Some(released))
             })
             .await?;
-        if removed.is_none() {
-            break;
-        }
-        let removed = removed.unwrap_or_default();
-        removed_total += removed.len();
-        let mut events = Vec::new();
-        for (m, at) in &removed {
-            // Glance's payload of a member delete: the row as it was, and when it went.
-            state.notifier.member_deleted(m, *at);
-            if state.webhooks.is_running() {
-                let kind = crate::domain::webhook::EventType::Revoked;
-                events.push(super::webhooks::event(
-                    kind,
-                    m,
-                    Some(&grant.owner),
-                    json!({}),
-                ));
-            }
-        }
-        super::webhooks::publish_all(state, events);
+        let Some(released) = released else { break };
+        removed_total += released.removed.len();
+        announce_removed(state, &grant.owner, &released.removed);
     }
     let gid = grant.id.clone();
     state
@@ -545,48 +551,91 @@ pub async fn delete(state: &AppState, ctx: RequestContext, id: String) -> Result
     Ok(())
 }
 
-/// Remove the grant's rows `rows` (image, member); `None` when there were none left.
-fn remove_rows(
+/// What became of the rows a grant let go of.
+#[derive(Default)]
+struct Released {
+    /// Removed: the member row as it was, and when it went.
+    removed: Vec<(Member, chrono::NaiveDateTime)>,
+    /// Handed to another grant covering the same (image, project).
+    handed: usize,
+}
+
+/// The grant `g` no longer covers (image, member): the row goes to the oldest other grant that
+/// covers the image and has reached the project, else it is removed. A row handed over keeps
+/// its status: the project's consent (or refusal) was given to the image, which it keeps
+/// receiving, and it stays pending until the project (or the new grant's domain admin, through
+/// `decide`) answers. Both are recorded in the history (`member.change` with the grant ids
+/// before and after, or `member.delete`). The image's row lock is the caller's.
+#[allow(clippy::too_many_arguments)]
+fn release_row(
     c: &mut DbConn,
     st: &AppState,
-    ctx: &RequestContext,
+    actor: Option<&RequestContext>,
     g: &Grant,
-    rows: &[(String, String)],
-) -> Result<Option<Vec<(Member, chrono::NaiveDateTime)>>, Error> {
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    let at = now();
-    let mut removed = Vec::new();
-    let mut locked = HashSet::new();
-    for (image, member) in rows {
-        let id = ImageId::from_path(image);
-        if locked.insert(image.clone()) && !db::images::lock(c, &id)? {
-            db::member_ext::remove_image(c, image)?;
-            continue;
-        }
-        let ext = db::member_ext::get(c, image, member)?.unwrap_or_default();
+    image: &str,
+    member: &str,
+    at: chrono::NaiveDateTime,
+    out: &mut Released,
+) -> Result<(), Error> {
+    let ext = db::member_ext::get(c, image, member)?.unwrap_or_default();
+    let id = ImageId::from_path(image);
+    let Some(m) = db::members::get(c, &id, member)? else {
         db::member_ext::remove(c, image, member)?;
-        let Some(m) = db::members::get(c, &id, member)? else {
-            continue;
+        return Ok(());
+    };
+    if let Some(next) = db::grants::successor(c, image, member, &g.id)? {
+        let handed = MemberExt {
+            grant_id: Some(next),
+            ..ext.clone()
         };
-        db::members::delete(c, &id, member, at)?;
+        db::member_ext::put(c, image, member, &handed)?;
         record(c, st, || {
             NewEvent::new(
-                Some(ctx),
+                actor,
                 at,
-                Action::Delete,
+                Action::Change,
                 Via::Grant,
                 image,
                 Some(&g.owner),
                 member,
-                Some(share_event::state(m.status, &ext)),
-                None,
+                Some(share_event::ext_state(&ext)),
+                Some(share_event::ext_state(&handed)),
             )
         })?;
-        removed.push((m, at));
+        out.handed += 1;
+        return Ok(());
     }
-    Ok(Some(removed))
+    db::member_ext::remove(c, image, member)?;
+    db::members::delete(c, &id, member, at)?;
+    record(c, st, || {
+        NewEvent::new(
+            actor,
+            at,
+            Action::Delete,
+            Via::Grant,
+            image,
+            Some(&g.owner),
+            member,
+            Some(share_event::state(m.status, &ext)),
+            None,
+        )
+    })?;
+    out.removed.push((m, at));
+    Ok(())
+}
+
+/// After the commit: Glance's `image.member.delete` for each removed row, with the row as it
+/// was, and the recipients' `share.revoked` webhooks.
+fn announce_removed(state: &AppState, owner: &str, removed: &[(Member, chrono::NaiveDateTime)]) {
+    let mut events = Vec::new();
+    for (m, at) in removed {
+        state.notifier.member_deleted(m, *at);
+        if state.webhooks.is_running() {
+            let kind = crate::domain::webhook::EventType::Revoked;
+            events.push(super::webhooks::event(kind, m, Some(owner), json!({})));
+        }
+    }
+    super::webhooks::publish_all(state, events);
 }
 
 /// `PUT /v2/glint/grants/{id}/decision`: the target domain's admin (`glint:decide_grant_for_domain`)
@@ -755,14 +804,19 @@ async fn reach_project(state: &AppState, project: &str, domain: Option<&str>) ->
     Ok(())
 }
 
-/// The owner's image was created or changed: if it is shared and carries a tag some grant of
-/// its owner names, that grant covers it from now on (counted once against the quota) and
-/// reaches it to every project the grant reached. Errors are logged: the sweep catches up.
-pub async fn image_changed(state: &AppState, image: &Image) {
-    if !state.config.sharing.enabled
-        || image.visibility != Visibility::Shared
-        || image.tags.is_empty()
-    {
+/// The owner's image was created or changed. A tag grant that no longer covers it (the tag
+/// removed, the image made other than `shared`) lets go of it and withdraws its rows
+/// (`withdraw_image`). If it is shared and carries a tag some grant of its owner names, that
+/// grant covers it from now on (counted once against the quota) and reaches it to every project
+/// the grant reached. Errors are logged: the sweep catches up on new rows.
+pub async fn image_changed(state: &AppState, image: &Image, actor: Option<&RequestContext>) {
+    if !state.config.sharing.enabled {
+        return;
+    }
+    if let Err(e) = withdraw_image(state, image.id.as_str(), actor).await {
+        tracing::warn!(error = %e, image = %image.id, "grants by tag: rows not withdrawn");
+    }
+    if image.visibility != Visibility::Shared || image.tags.is_empty() {
         return;
     }
     let Some(owner) = image.owner.clone() else {
@@ -778,6 +832,62 @@ pub async fn image_changed(state: &AppState, image: &Image) {
     {
         tracing::warn!(error = %e, image = %image.id, "grants by tag: not yet");
     }
+}
+
+/// Every tag grant that covers the image but no longer qualifies it (`grant::still_covers`, read
+/// under the image's row lock) lets go of it, all at once so that none is handed a row another
+/// is letting go of; then their rows are handed over or removed (`release_row`). Most images are
+/// in no grant: one indexed read, and no write.
+async fn withdraw_image(
+    state: &AppState,
+    image: &str,
+    actor: Option<&RequestContext>,
+) -> Result<(), Error> {
+    let i2 = image.to_owned();
+    let tagged = state
+        .read(move |c| Ok(db::grants::covering(c, &i2)?))
+        .await?
+        .into_iter()
+        .any(|g| g.tag.is_some());
+    if !tagged {
+        return Ok(());
+    }
+    let (st, a, i2) = (state.clone(), actor.cloned(), image.to_owned());
+    let done = state
+        .write(move |c| {
+            let id = ImageId::from_path(&i2);
+            if !db::images::lock(c, &id)? {
+                return Ok(Vec::new());
+            }
+            // A deleted image's members went with it (`share_events::image_deleted`).
+            let Some(img) = db::images::get(c, &id)? else {
+                return Ok(Vec::new());
+            };
+            let stale: Vec<Grant> = db::grants::covering(c, &i2)?
+                .into_iter()
+                .filter(|g| !still_covers(g.tag.as_deref(), &g.owner, &img))
+                .collect();
+            for g in &stale {
+                db::grants::forget_image(c, &g.id, &i2)?;
+            }
+            let at = now();
+            let mut done = Vec::new();
+            for g in stale {
+                let mut released = Released::default();
+                for member in db::grants::members_of_image(c, &g.id, &i2)? {
+                    release_row(c, &st, a.as_ref(), &g, &i2, &member, at, &mut released)?;
+                }
+                done.push((g, released));
+            }
+            Ok(done)
+        })
+        .await?;
+    for (g, released) in done {
+        tracing::info!(grant = %g.id, image, removed = released.removed.len(),
+                       handed = released.handed, "grant by tag: image no longer covered");
+        announce_removed(state, &g.owner, &released.removed);
+    }
+    Ok(())
 }
 
 async fn cover_image(

@@ -125,7 +125,7 @@ pub async fn create(state: &AppState, ctx: RequestContext, body: Value) -> Resul
     let image = protection::readable(state, &ctx, image);
     state.notifier.image("image.create", &image);
     // A shared image created with a granted tag is granted from now on.
-    super::grants::image_changed(state, &image).await;
+    super::grants::image_changed(state, &image, Some(&ctx)).await;
     Ok(image)
 }
 
@@ -231,6 +231,7 @@ pub async fn update(
 ) -> Result<Image, Error> {
     let sizes = image_locations::size_new_urls(state, &ctx, &id, &ops).await?;
     let st = state.clone();
+    let actor = ctx.clone();
     let saved = !ops.is_empty(); // Glance saves (and notifies) for any non-empty patch
     let (image, data_to_delete) = state
         .write(move |c| {
@@ -271,8 +272,8 @@ pub async fn update(
         .await?;
     if saved {
         state.notifier.image("image.update", &image);
-        // A granted tag added, or the image made shared with one: granted from now on.
-        super::grants::image_changed(state, &image).await;
+        // A granted tag added or removed, the image made shared or not: grants follow.
+        super::grants::image_changed(state, &image, Some(&actor)).await;
     }
     image_locations::delete_data(state, &image.id, &data_to_delete).await;
     Ok(image)
@@ -419,6 +420,7 @@ pub async fn add_tag(
         )));
     }
     let st = state.clone();
+    let actor = ctx.clone();
     let image = state
         .write(move |c| {
             let msg = format!("Image {id} not found.");
@@ -444,7 +446,7 @@ pub async fn add_tag(
         .await?;
     state.notifier.image("image.update", &image);
     // The tag may be one a grant of the owner names (images tagged later are granted).
-    super::grants::image_changed(state, &image).await;
+    super::grants::image_changed(state, &image, Some(&actor)).await;
     Ok(())
 }
 
@@ -455,7 +457,8 @@ pub async fn delete_tag(
     tag: String,
 ) -> Result<(), Error> {
     let st = state.clone();
-    state
+    let actor = ctx.clone();
+    let image = state
         .write(move |c| {
             let msg = format!("Image {id} not found.");
             let v = load_for_change(c, &st, &ctx, &id, &msg, "modify_image")?;
@@ -469,6 +472,9 @@ pub async fn delete_tag(
             db::images::update(c, &old, &new)?;
             Ok(new)
         })
-        .await
-        .map(|image| state.notifier.image("image.update", &image))
+        .await?;
+    state.notifier.image("image.update", &image);
+    // A tag grant naming the removed tag withdraws the image from its projects.
+    super::grants::image_changed(state, &image, Some(&actor)).await;
+    Ok(())
 }

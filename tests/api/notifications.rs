@@ -189,7 +189,7 @@ impl Listener {
     }
 }
 
-fn assert_envelope(m: &Value, event_type: &str) {
+pub(crate) fn assert_envelope(m: &Value, event_type: &str) {
     let keys: Vec<&String> = m.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,

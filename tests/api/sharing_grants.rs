@@ -3,7 +3,9 @@
 //! tagged later; consent per project through Glance's member update, or once by an admin of the
 //! target domain; revoking removes access everywhere; nothing leaks outside the target; a
 //! non-owner cannot see or revoke someone's grant; a grant counts once against
-//! `image_member_quota`.
+//! `image_member_quota`; a tag grant withdraws an image that loses its tag; a row two grants
+//! cover outlives the revoke of one. `World` and the small request helpers below hold the
+//! setup every test repeated.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -11,8 +13,11 @@ use std::time::Instant;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use glint::config::Config;
+
 use crate::helpers::{json, message, TestApp};
 use crate::keystone::{keystone_config, keystone_env, token, var};
+use crate::notifications::{assert_envelope, Listener, BROKER};
 
 /// Keystone's admin API, for making the domains, projects and users a test needs.
 pub(crate) struct Ks {
@@ -264,13 +269,14 @@ async fn listed(app: &TestApp, tok: &str, query: &str) -> Vec<String> {
 async fn spawn(
     env: &HashMap<String, String>,
     backend: crate::helpers::Backend,
-    quota: i64,
+    tweak: impl FnOnce(&mut Config),
 ) -> TestApp {
     let kc = keystone_config(env, var(env, "KEYSTONE_URL"));
     TestApp::spawn_with(backend, |c| {
         kc(c);
         c.sharing.enabled = true;
-        c.image_member_quota = quota;
+        c.image_member_quota = 128;
+        tweak(c);
     })
     .await
 }
@@ -281,6 +287,159 @@ fn live_rows(app: &TestApp, image: &str) -> i64 {
     ))
 }
 
+/// History events of `action` that grants recorded for `image`.
+fn grant_events(app: &TestApp, image: &str, action: &str) -> i64 {
+    app.count(&format!(
+        "SELECT COUNT(*) AS n FROM glint_share_events WHERE image_id = '{image}' \
+         AND via = 'grant' AND action = '{action}'"
+    ))
+}
+
+/// The rows of `image` that name the grant `gid` (`glint_member_ext.grant_id`).
+fn rows_of_grant(app: &TestApp, image: &str, gid: &str) -> i64 {
+    app.count(&format!(
+        "SELECT COUNT(*) AS n FROM glint_member_ext WHERE image_id = '{image}' \
+         AND grant_id = '{gid}'"
+    ))
+}
+
+/// One backend's world: the Keystone objects a test makes (a fresh domain `d`), glint with the
+/// sharing extensions on against that Keystone, and alice (project alpha, the images' owner).
+struct World {
+    ks: Ks,
+    d: String,
+    app: TestApp,
+    alice: String,
+}
+
+impl World {
+    async fn new(env: &HashMap<String, String>, backend: crate::helpers::Backend) -> World {
+        World::with(env, backend, |_| ()).await
+    }
+
+    async fn with(
+        env: &HashMap<String, String>,
+        backend: crate::helpers::Backend,
+        tweak: impl FnOnce(&mut Config),
+    ) -> World {
+        let mut ks = Ks::new(env).await;
+        let d = ks.domain().await;
+        let app = spawn(env, backend, tweak).await;
+        let alice = token(env, "alice", Some("alpha")).await;
+        World { ks, d, app, alice }
+    }
+
+    /// A project of the world's domain (under `parent`) and a member token of it.
+    async fn project(&mut self, parent: Option<&str>) -> (String, String) {
+        let p = self.ks.project(&self.d, parent).await;
+        let t = self.ks.member_token(&p).await;
+        (p, t)
+    }
+
+    /// Alice grants: 201, and the grant's id and body.
+    async fn grant(&self, body: Value) -> (String, Value) {
+        let (s, g) = call(
+            &self.app,
+            &self.alice,
+            Method::POST,
+            "/v2/glint/grants",
+            Some(body),
+        )
+        .await;
+        assert_eq!(s, 201, "{g}");
+        (
+            g["grant"]["id"].as_str().unwrap().to_owned(),
+            g["grant"].clone(),
+        )
+    }
+
+    async fn finish(self) {
+        drop(self.app);
+        self.ks.cleanup().await;
+    }
+}
+
+/// A JSON patch of the image as `tok`: the status.
+async fn patch(app: &TestApp, tok: &str, image: &str, ops: Value) -> u16 {
+    let r = app
+        .client
+        .patch(app.url(&format!("/v2/images/{image}")))
+        .header("X-Auth-Token", tok)
+        .header(
+            "Content-Type",
+            "application/openstack-images-v2.1-json-patch",
+        )
+        .body(ops.to_string())
+        .send()
+        .await
+        .unwrap();
+    r.status().as_u16()
+}
+
+/// The members named by the next `n` notifications of `event_type` (others are skipped), each
+/// checked to be about `image`.
+async fn notified(l: &mut Listener, event_type: &str, image: &str, n: usize) -> Vec<String> {
+    let mut members = Vec::new();
+    while members.len() < n {
+        let m = l.message().await;
+        if m["event_type"] == event_type {
+            assert_envelope(&m, event_type);
+            assert_eq!(m["payload"]["image_id"], json!(image), "{m}");
+            members.push(m["payload"]["member_id"].as_str().unwrap().to_owned());
+        }
+    }
+    members.sort();
+    members
+}
+
+/// `DELETE /v2/glint/grants/{id}` as `tok`: the status.
+async fn revoke(app: &TestApp, tok: &str, gid: &str) -> u16 {
+    let path = format!("/v2/glint/grants/{gid}");
+    call(app, tok, Method::DELETE, &path, None).await.0
+}
+
+/// `GET /v2/images/{id}` as `tok`: the status.
+async fn show(app: &TestApp, tok: &str, image: &str) -> u16 {
+    get(app, tok, &format!("/v2/images/{image}")).await.0
+}
+
+/// Whether the image is in the list `query` answers `tok`.
+async fn sees(app: &TestApp, tok: &str, query: &str, image: &str) -> bool {
+    listed(app, tok, query).await.iter().any(|i| i == image)
+}
+
+/// The member sets its status on the image (Glance's member update): the answer.
+async fn decide_member(
+    app: &TestApp,
+    tok: &str,
+    image: &str,
+    member: &str,
+    status: &str,
+) -> (u16, Value) {
+    let path = format!("/v2/images/{image}/members/{member}");
+    call(
+        app,
+        tok,
+        Method::PUT,
+        &path,
+        Some(json!({ "status": status })),
+    )
+    .await
+}
+
+/// `PUT /v2/glint/grants/{id}/decision` as `tok`.
+async fn decide_grant(app: &TestApp, tok: &str, gid: &str, status: &str) -> (u16, Value) {
+    let path = format!("/v2/glint/grants/{gid}/decision");
+    call(
+        app,
+        tok,
+        Method::PUT,
+        &path,
+        Some(json!({ "status": status })),
+    )
+    .await
+}
+
 /// A project subtree: rows for the projects Keystone lists at creation, and for a project created
 /// afterwards on its first request; consent through Glance's member update; nothing for a project
 /// of the same domain outside the subtree, or for another owner; revoking removes every row.
@@ -288,180 +447,91 @@ fn live_rows(app: &TestApp, image: &str) -> i64 {
 async fn subtree_grant_reaches_later_projects_and_revokes_everywhere() {
     let Some(env) = keystone_env() else { return };
     for backend in crate::helpers::backends() {
-        let mut ks = Ks::new(&env).await;
-        let d = ks.domain().await;
-        let parent = ks.project(&d, None).await;
-        let child = ks.project(&d, Some(&parent)).await;
-        let outsider = ks.project(&d, None).await;
-        let child_tok = ks.member_token(&child).await;
-        let outsider_tok = ks.member_token(&outsider).await;
-        let app = spawn(&env, backend, 128).await;
-        let alice = token(&env, "alice", Some("alpha")).await;
+        let mut w = World::new(&env, backend).await;
+        let (parent, _) = w.project(None).await;
+        let (child, child_tok) = w.project(Some(&parent)).await;
+        let (_, outsider_tok) = w.project(None).await;
         let bob = token(&env, "bob", Some("beta")).await;
-        let image = shared_image(&app, &alice, json!({})).await;
+        let (app, alice, d) = (&w.app, &w.alice, &w.d);
+        let image = shared_image(app, alice, json!({})).await;
 
         let started = Instant::now();
-        let (s, g) = call(
-            &app,
-            &alice,
-            Method::POST,
-            "/v2/glint/grants",
-            Some(json!({"images": [image], "target": {"project": parent}})),
-        )
-        .await;
-        let took = started.elapsed();
-        assert_eq!(s, 201, "{g}");
-        eprintln!("grant to a subtree of 2 projects: {took:?}");
-        let gid = g["grant"]["id"].as_str().unwrap().to_owned();
-        assert_eq!(g["grant"]["members_created"], 2, "{g}");
-        assert_eq!(g["grant"]["projects_reached"], 2);
-        assert_eq!(
-            g["grant"]["target"],
-            json!({"project": parent, "subtree": true})
-        );
-        assert_eq!(g["grant"]["target_domain_id"], json!(d));
-        assert_eq!(live_rows(&app, &image), 2);
+        let (gid, g) = w
+            .grant(json!({"images": [image], "target": {"project": parent}}))
+            .await;
+        eprintln!("grant to a subtree of 2 projects: {:?}", started.elapsed());
+        assert_eq!(g["members_created"], 2, "{g}");
+        assert_eq!(g["projects_reached"], 2);
+        assert_eq!(g["target"], json!({"project": parent, "subtree": true}));
+        assert_eq!(g["target_domain_id"], json!(d));
+        assert_eq!(live_rows(app, &image), 2);
 
         // A member row as any other, with where it came from.
-        let (s, m) = get(&app, &alice, &format!("/v2/images/{image}/members/{child}")).await;
+        let (s, m) = get(app, alice, &format!("/v2/images/{image}/members/{child}")).await;
         assert_eq!(s, 200, "{m}");
         assert_eq!(m["status"], "pending");
         assert_eq!(m["os_glint"]["via"], "grant");
         assert_eq!(m["os_glint"]["grant_id"], json!(gid));
         // Pending: by id and in member_status=pending, not in the default list.
-        assert!(listed(&app, &child_tok, "?member_status=pending")
-            .await
-            .contains(&image));
-        assert!(!listed(&app, &child_tok, "").await.contains(&image));
-        assert_eq!(
-            get(&app, &child_tok, &format!("/v2/images/{image}"))
-                .await
-                .0,
-            200
-        );
+        assert!(sees(app, &child_tok, "?member_status=pending", &image).await);
+        assert!(!sees(app, &child_tok, "", &image).await);
+        assert_eq!(show(app, &child_tok, &image).await, 200);
 
         // A project created after the grant, below the child: its first request finds it.
-        let late = ks.project(&d, Some(&child)).await;
-        let late_tok = ks.member_token(&late).await;
-        assert!(listed(&app, &late_tok, "?member_status=pending")
-            .await
-            .contains(&image));
+        let (late, late_tok) = w.project(Some(&child)).await;
+        let app = &w.app;
+        assert!(sees(app, &late_tok, "?member_status=pending", &image).await);
         // Consent as Glance's member update (`image set --accept`, Terraform's accept).
-        let (s, v) = call(
-            &app,
-            &late_tok,
-            Method::PUT,
-            &format!("/v2/images/{image}/members/{late}"),
-            Some(json!({"status": "accepted"})),
-        )
-        .await;
+        let (s, v) = decide_member(app, &late_tok, &image, &late, "accepted").await;
         assert_eq!(s, 200, "{v}");
-        assert!(listed(&app, &late_tok, "").await.contains(&image));
-        assert!(listed(&app, &late_tok, "?visibility=shared")
-            .await
-            .contains(&image));
-        let (s, v) = get(&app, &late_tok, &format!("/v2/images/{image}")).await;
-        assert_eq!(s, 200, "{v}");
-        assert_eq!(live_rows(&app, &image), 3);
+        assert!(sees(app, &late_tok, "", &image).await);
+        assert!(sees(app, &late_tok, "?visibility=shared", &image).await);
+        assert_eq!(show(app, &late_tok, &image).await, 200);
+        assert_eq!(live_rows(app, &image), 3);
 
         // Outside the subtree (same domain), another project, another owner: nothing.
         for tok in [&outsider_tok, &bob] {
-            assert_eq!(get(&app, tok, &format!("/v2/images/{image}")).await.0, 404);
-            assert!(!listed(&app, tok, "?member_status=all")
-                .await
-                .contains(&image));
+            assert_eq!(show(app, tok, &image).await, 404);
+            assert!(!sees(app, tok, "?member_status=all", &image).await);
             assert_eq!(
-                get(&app, tok, &format!("/v2/glint/grants/{gid}")).await.0,
+                get(app, tok, &format!("/v2/glint/grants/{gid}")).await.0,
                 404
             );
-            let (s, v) = get(&app, tok, "/v2/glint/grants").await;
+            let (s, v) = get(app, tok, "/v2/glint/grants").await;
             assert_eq!(
                 (s, v["grants"].as_array().map(Vec::len)),
                 (200, Some(0)),
                 "{v}"
             );
-            let (s, _) = call(
-                &app,
-                tok,
-                Method::DELETE,
-                &format!("/v2/glint/grants/{gid}"),
-                None,
-            )
-            .await;
-            assert_eq!(s, 404);
+            assert_eq!(revoke(app, tok, &gid).await, 404);
         }
         // A non-owner cannot make a grant of someone else's image.
-        let (s, v) = call(
-            &app,
-            &bob,
-            Method::POST,
-            "/v2/glint/grants",
-            Some(json!({"images": [image], "target": {"project": parent}})),
-        )
-        .await;
+        let body = json!({"images": [image], "target": {"project": parent}});
+        let (s, v) = call(app, &bob, Method::POST, "/v2/glint/grants", Some(body)).await;
         assert_eq!(s, 404, "{v}");
         // A project the grant reached reads it but may not revoke it.
-        assert_eq!(
-            get(&app, &child_tok, &format!("/v2/glint/grants/{gid}"))
-                .await
-                .0,
-            200
-        );
-        let (s, _) = call(
-            &app,
-            &child_tok,
-            Method::DELETE,
-            &format!("/v2/glint/grants/{gid}"),
-            None,
-        )
-        .await;
-        assert_eq!(s, 403);
+        let (s, _) = get(app, &child_tok, &format!("/v2/glint/grants/{gid}")).await;
+        assert_eq!(s, 200);
+        assert_eq!(revoke(app, &child_tok, &gid).await, 403);
         // The owner lists it.
-        let (s, v) = get(&app, &alice, "/v2/glint/grants").await;
+        let (s, v) = get(app, &w.alice, "/v2/glint/grants").await;
         assert_eq!(s, 200);
         assert_eq!(v["grants"][0]["id"], json!(gid));
         assert_eq!(v["grants"][0]["projects_reached"], 3);
 
         // Revoke: every row goes, each with a history event; access ends everywhere.
-        let (s, v) = call(
-            &app,
-            &alice,
-            Method::DELETE,
-            &format!("/v2/glint/grants/{gid}"),
-            None,
-        )
-        .await;
-        assert_eq!(s, 204, "{v}");
-        assert_eq!(live_rows(&app, &image), 0);
+        assert_eq!(revoke(app, &w.alice, &gid).await, 204);
+        assert_eq!(live_rows(app, &image), 0);
         for tok in [&child_tok, &late_tok] {
-            assert_eq!(get(&app, tok, &format!("/v2/images/{image}")).await.0, 404);
-            assert!(!listed(&app, tok, "?member_status=all")
-                .await
-                .contains(&image));
+            assert_eq!(show(app, tok, &image).await, 404);
+            assert!(!sees(app, tok, "?member_status=all", &image).await);
         }
-        assert_eq!(
-            app.count(&format!(
-                "SELECT COUNT(*) AS n FROM glint_share_events WHERE image_id = '{image}' \
-                 AND via = 'grant' AND action = 'member.delete'"
-            )),
-            3
-        );
+        assert_eq!(grant_events(app, &image, "member.delete"), 3);
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM glint_grants"), 0);
-        assert_eq!(
-            app.count(&format!(
-                "SELECT COUNT(*) AS n FROM glint_share_events WHERE image_id = '{image}' \
-                 AND via = 'grant' AND action = 'member.create'"
-            )),
-            3
-        );
-        assert_eq!(
-            get(&app, &alice, &format!("/v2/glint/grants/{gid}"))
-                .await
-                .0,
-            404
-        );
-        drop(app);
-        ks.cleanup().await;
+        assert_eq!(grant_events(app, &image, "member.create"), 3);
+        let (s, _) = get(app, &w.alice, &format!("/v2/glint/grants/{gid}")).await;
+        assert_eq!(s, 404);
+        w.finish().await;
     }
 }
 
@@ -472,123 +542,68 @@ async fn subtree_grant_reaches_later_projects_and_revokes_everywhere() {
 async fn domain_grant_by_tag_with_domain_consent() {
     let Some(env) = keystone_env() else { return };
     for backend in crate::helpers::backends() {
-        let mut ks = Ks::new(&env).await;
-        let d = ks.domain().await;
-        let a = ks.project(&d, None).await;
-        let b = ks.project(&d, None).await;
-        let a_tok = ks.member_token(&a).await;
-        let b_tok = ks.member_token(&b).await;
-        let app = spawn(&env, backend, 128).await;
-        let alice = token(&env, "alice", Some("alpha")).await;
+        let mut w = World::new(&env, backend).await;
+        let (_, a_tok) = w.project(None).await;
+        let (_, b_tok) = w.project(None).await;
         let adam = token(&env, "adam", Some("alpha")).await;
-        let first = shared_image(&app, &alice, json!({"tags": ["golden"]})).await;
-        let untagged = shared_image(&app, &alice, json!({})).await;
+        let (app, alice, d) = (&w.app, &w.alice, w.d.clone());
+        let first = shared_image(app, alice, json!({"tags": ["golden"]})).await;
+        let untagged = shared_image(app, alice, json!({})).await;
 
-        let (s, g) = call(
-            &app,
-            &alice,
-            Method::POST,
-            "/v2/glint/grants",
-            Some(json!({"tag": "golden", "target": {"domain": d}})),
-        )
-        .await;
-        assert_eq!(s, 201, "{g}");
-        let gid = g["grant"]["id"].as_str().unwrap().to_owned();
-        assert_eq!(g["grant"]["images"], json!([first]));
-        assert_eq!(g["grant"]["members_created"], 2);
-        assert!(listed(&app, &a_tok, "?member_status=pending")
-            .await
-            .contains(&first));
-        assert!(!listed(&app, &a_tok, "?member_status=all")
-            .await
-            .contains(&untagged));
+        let (gid, g) = w
+            .grant(json!({"tag": "golden", "target": {"domain": d}}))
+            .await;
+        assert_eq!(g["images"], json!([first]));
+        assert_eq!(g["members_created"], 2);
+        assert!(sees(app, &a_tok, "?member_status=pending", &first).await);
+        assert!(!sees(app, &a_tok, "?member_status=all", &untagged).await);
 
         // Project a decides for itself: its own row only.
-        let (s, v) = call(
-            &app,
-            &a_tok,
-            Method::PUT,
-            &format!("/v2/glint/grants/{gid}/decision"),
-            Some(json!({"status": "rejected"})),
-        )
-        .await;
+        let (s, v) = decide_grant(app, &a_tok, &gid, "rejected").await;
         assert_eq!(s, 200, "{v}");
         assert_eq!(v["members_changed"], 1);
         assert_eq!(v["grant"]["decision"], Value::Null);
-        assert!(listed(&app, &a_tok, "?member_status=rejected")
-            .await
-            .contains(&first));
-        assert!(listed(&app, &b_tok, "?member_status=pending")
-            .await
-            .contains(&first));
+        assert!(sees(app, &a_tok, "?member_status=rejected", &first).await);
+        assert!(sees(app, &b_tok, "?member_status=pending", &first).await);
         // Bad decisions are 400s.
-        let (s, v) = call(
-            &app,
-            &adam,
-            Method::PUT,
-            &format!("/v2/glint/grants/{gid}/decision"),
-            Some(json!({"status": "pending"})),
-        )
-        .await;
+        let (s, v) = decide_grant(app, &adam, &gid, "pending").await;
         assert_eq!(s, 400, "{v}");
         assert!(message(&v).contains("accepted"), "{v}");
 
         // The domain's admin consents once for every project of the target.
-        let (s, v) = call(
-            &app,
-            &adam,
-            Method::PUT,
-            &format!("/v2/glint/grants/{gid}/decision"),
-            Some(json!({"status": "accepted"})),
-        )
-        .await;
+        let (s, v) = decide_grant(app, &adam, &gid, "accepted").await;
         assert_eq!(s, 200, "{v}");
         assert_eq!(v["grant"]["decision"], "accepted");
         // The open offer (b's) is accepted; a's own decision stands.
         assert_eq!(v["members_changed"], 1);
-        assert!(listed(&app, &a_tok, "?member_status=rejected")
-            .await
-            .contains(&first));
-        assert!(listed(&app, &b_tok, "").await.contains(&first));
+        assert!(sees(app, &a_tok, "?member_status=rejected", &first).await);
+        assert!(sees(app, &b_tok, "", &first).await);
 
         // An image created with the tag, and one tagged later: granted, already consented.
-        let born = shared_image(&app, &alice, json!({"tags": ["golden"]})).await;
-        let (s, _) = call(
-            &app,
-            &alice,
-            Method::PUT,
-            &format!("/v2/images/{untagged}/tags/golden"),
-            None,
-        )
-        .await;
-        assert_eq!(s, 204);
+        let born = shared_image(app, alice, json!({"tags": ["golden"]})).await;
+        let path = format!("/v2/images/{untagged}/tags/golden");
+        assert_eq!(call(app, alice, Method::PUT, &path, None).await.0, 204);
         for tok in [&a_tok, &b_tok] {
-            let seen = listed(&app, tok, "").await;
+            let seen = listed(app, tok, "").await;
             assert!(seen.contains(&born) && seen.contains(&untagged), "{seen:?}");
         }
         // A project created now inherits the domain's consent.
-        let late = ks.project(&d, None).await;
-        let late_tok = ks.member_token(&late).await;
-        let seen = listed(&app, &late_tok, "").await;
+        let (late, late_tok) = w.project(None).await;
+        let app = &w.app;
+        let seen = listed(app, &late_tok, "").await;
         for i in [&first, &born, &untagged] {
             assert!(seen.contains(i), "{seen:?}");
         }
-        let (s, m) = get(
-            &app,
-            &late_tok,
-            &format!("/v2/images/{born}/members/{late}"),
-        )
-        .await;
+        let (s, m) = get(app, &late_tok, &format!("/v2/images/{born}/members/{late}")).await;
         assert_eq!(s, 200, "{m}");
         assert_eq!(m["status"], "accepted");
         // A project outside the domain sees none of it.
         let bob = token(&env, "bob", Some("beta")).await;
-        let seen = listed(&app, &bob, "?member_status=all").await;
+        let seen = listed(app, &bob, "?member_status=all").await;
         for i in [&first, &born, &untagged] {
             assert!(!seen.contains(i));
         }
-        drop(app);
-        ks.cleanup().await;
+        w.finish().await;
     }
 }
 
@@ -597,58 +612,191 @@ async fn domain_grant_by_tag_with_domain_consent() {
 async fn a_grant_counts_once_against_the_member_quota() {
     let Some(env) = keystone_env() else { return };
     for backend in crate::helpers::backends() {
-        let mut ks = Ks::new(&env).await;
-        let d = ks.domain().await;
-        let parent = ks.project(&d, None).await;
+        let mut w = World::with(&env, backend, |c| c.image_member_quota = 2).await;
+        let parent = w.ks.project(&w.d, None).await;
         for _ in 0..3 {
-            ks.project(&d, Some(&parent)).await;
+            w.ks.project(&w.d, Some(&parent)).await;
         }
-        let app = spawn(&env, backend, 2).await;
-        let alice = token(&env, "alice", Some("alpha")).await;
-        let image = shared_image(&app, &alice, json!({})).await;
-        let (s, g) = call(
-            &app,
-            &alice,
-            Method::POST,
-            "/v2/glint/grants",
-            Some(json!({"images": [image], "target": {"project": parent}})),
-        )
-        .await;
-        assert_eq!(s, 201, "{g}");
-        assert_eq!(g["grant"]["members_created"], 4);
+        let (app, alice) = (&w.app, &w.alice);
+        let image = shared_image(app, alice, json!({})).await;
+        let (_, g) = w
+            .grant(json!({"images": [image], "target": {"project": parent}}))
+            .await;
+        assert_eq!(g["members_created"], 4);
         // Four rows, one grant: one direct member still fits, a second does not.
+        let members = format!("/v2/images/{image}/members");
+        for (member, status) in [(var(&env, "BETA_PROJECT_ID"), 200), ("someone-else", 413)] {
+            let body = Some(json!({ "member": member }));
+            let (s, v) = call(app, alice, Method::POST, &members, body).await;
+            assert_eq!(s, status, "{v}");
+        }
+        // A second grant of the image would be a third member.
+        let body = json!({"images": [image], "target": {"domain": w.d}});
+        let (s, v) = call(app, alice, Method::POST, "/v2/glint/grants", Some(body)).await;
+        assert_eq!(s, 413, "{v}");
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM glint_grants"), 1);
+        w.finish().await;
+    }
+}
+
+/// A tag grant lets go of an image that loses the tag (DELETE /tags, or a PATCH of its tags) or
+/// stops being `shared`: its projects no longer see it (list and GET 404), the rows are gone with
+/// Glance's `image.member.delete` and a history event each, unless another grant still covers
+/// the (image, project): then the row stays and names that grant. A direct share is left alone.
+#[actix_web::test]
+async fn a_removed_tag_withdraws_the_image_from_the_grant() {
+    let Some(env) = keystone_env() else { return };
+    for backend in crate::helpers::backends() {
+        let Some(mut l) = Listener::start().await else {
+            return;
+        };
+        let url = format!("rabbit://guest:guest@{BROKER}/");
+        let mut w = World::with(&env, backend, |c| l.configure(c, &url, 1000)).await;
+        let (a, a_tok) = w.project(None).await;
+        let (b, b_tok) = w.project(None).await;
         let beta = var(&env, "BETA_PROJECT_ID");
+        let bob = token(&env, "bob", Some("beta")).await;
+        let (app, alice) = (&w.app, &w.alice);
+        let golden = json!({"tags": ["golden"]});
+        let dropped = shared_image(app, alice, golden.clone()).await;
+        let kept = shared_image(app, alice, golden.clone()).await;
+        let privatised = shared_image(app, alice, golden).await;
+        let members = format!("/v2/images/{dropped}/members");
         let (s, v) = call(
-            &app,
-            &alice,
+            app,
+            alice,
             Method::POST,
-            &format!("/v2/images/{image}/members"),
+            &members,
             Some(json!({"member": beta})),
         )
         .await;
         assert_eq!(s, 200, "{v}");
-        let (s, v) = call(
-            &app,
-            &alice,
-            Method::POST,
-            &format!("/v2/images/{image}/members"),
-            Some(json!({"member": "someone-else"})),
-        )
-        .await;
-        assert_eq!(s, 413, "{v}");
-        // A second grant of the image would be a third member.
-        let (s, v) = call(
-            &app,
-            &alice,
-            Method::POST,
-            "/v2/glint/grants",
-            Some(json!({"images": [image], "target": {"domain": d}})),
-        )
-        .await;
-        assert_eq!(s, 413, "{v}");
-        assert_eq!(app.count("SELECT COUNT(*) AS n FROM glint_grants"), 1);
-        drop(app);
-        ks.cleanup().await;
+        let (gid, g) = w
+            .grant(json!({"tag": "golden", "target": {"domain": w.d}}))
+            .await;
+        assert_eq!(g["members_created"], 6, "{g}");
+        // `kept` is also granted by id to a alone (its subtree).
+        let (by_id, g) = w
+            .grant(json!({"images": [kept], "target": {"project": a}}))
+            .await;
+        assert_eq!(g["members_created"], 0, "{g}");
+        assert_eq!(
+            decide_member(app, &a_tok, &dropped, &a, "accepted").await.0,
+            200
+        );
+        assert!(sees(app, &a_tok, "", &dropped).await);
+
+        // DELETE of the tag: both grant rows of `dropped` go, the direct share stays.
+        let path = format!("/v2/images/{dropped}/tags/golden");
+        assert_eq!(call(app, alice, Method::DELETE, &path, None).await.0, 204);
+        for tok in [&a_tok, &b_tok] {
+            assert_eq!(show(app, tok, &dropped).await, 404);
+            assert!(!sees(app, tok, "?member_status=all", &dropped).await);
+            assert!(sees(app, tok, "?member_status=all", &kept).await);
+        }
+        assert_eq!(show(app, &bob, &dropped).await, 200);
+        assert_eq!(live_rows(app, &dropped), 1);
+        assert_eq!(rows_of_grant(app, &dropped, &gid), 0);
+        assert_eq!(grant_events(app, &dropped, "member.delete"), 2);
+        let mut want = vec![a.clone(), b.clone()];
+        want.sort();
+        assert_eq!(
+            notified(&mut l, "image.member.delete", &dropped, 2).await,
+            want
+        );
+        let (s, v) = get(app, alice, &format!("/v2/glint/grants/{gid}")).await;
+        assert_eq!(s, 200, "{v}");
+        let mut left = vec![kept.clone(), privatised.clone()];
+        left.sort();
+        assert_eq!(v["grant"]["images"], json!(left));
+
+        // A PATCH that drops the tag: a's row is handed to the grant by id, b's goes.
+        let ops = json!([{"op": "replace", "path": "/tags", "value": ["silver"]}]);
+        assert_eq!(patch(app, alice, &kept, ops).await, 200);
+        assert!(sees(app, &a_tok, "?member_status=pending", &kept).await);
+        assert_eq!(show(app, &a_tok, &kept).await, 200);
+        assert_eq!(show(app, &b_tok, &kept).await, 404);
+        assert_eq!(live_rows(app, &kept), 1);
+        assert_eq!(rows_of_grant(app, &kept, &by_id), 1);
+        assert_eq!(rows_of_grant(app, &kept, &gid), 0);
+        assert_eq!(grant_events(app, &kept, "member.change"), 1);
+        assert_eq!(grant_events(app, &kept, "member.delete"), 1);
+        assert_eq!(
+            notified(&mut l, "image.member.delete", &kept, 1).await,
+            std::slice::from_ref(&b)
+        );
+
+        // Made private: the tag grant lets go of it too.
+        let ops = json!([{"op": "replace", "path": "/visibility", "value": "private"}]);
+        assert_eq!(patch(app, alice, &privatised, ops).await, 200);
+        assert_eq!(live_rows(app, &privatised), 0);
+        assert_eq!(grant_events(app, &privatised, "member.delete"), 2);
+        assert!(!sees(app, &a_tok, "?member_status=all", &privatised).await);
+        let (_, v) = get(app, alice, &format!("/v2/glint/grants/{gid}")).await;
+        assert_eq!(v["grant"]["images"], json!([]));
+
+        // Revoking the grant by id now removes the row it was handed.
+        assert_eq!(revoke(app, alice, &by_id).await, 204);
+        assert_eq!(live_rows(app, &kept), 0);
+        assert_eq!(show(app, &a_tok, &kept).await, 404);
+        l.finish().await;
+        w.finish().await;
+    }
+}
+
+/// Two grants covering the same (image, project) share its one row: revoking the grant the row
+/// names hands the row to the other, status kept (still visible, `member.change` recorded);
+/// revoking both removes it.
+#[actix_web::test]
+async fn two_grants_over_one_image_revoke_one_then_both() {
+    let Some(env) = keystone_env() else { return };
+    for backend in crate::helpers::backends() {
+        let mut w = World::new(&env, backend).await;
+        let (a, a_tok) = w.project(None).await;
+        let (_, c_tok) = w.project(Some(&a)).await;
+        let (_, b_tok) = w.project(None).await;
+        let (app, alice) = (&w.app, &w.alice);
+        let image = shared_image(app, alice, json!({})).await;
+        let (first, g) = w
+            .grant(json!({"images": [image], "target": {"project": a}}))
+            .await;
+        assert_eq!(g["members_created"], 2, "{g}");
+        let (second, g) = w
+            .grant(json!({"images": [image], "target": {"domain": w.d}}))
+            .await;
+        // a and its child already have their rows: only b's is new.
+        assert_eq!(g["members_created"], 1, "{g}");
+        assert_eq!(g["projects_reached"], 3, "{g}");
+        assert_eq!(rows_of_grant(app, &image, &first), 2);
+        assert_eq!(
+            decide_member(app, &a_tok, &image, &a, "accepted").await.0,
+            200
+        );
+
+        assert_eq!(revoke(app, alice, &first).await, 204);
+        assert_eq!(live_rows(app, &image), 3);
+        assert_eq!(rows_of_grant(app, &image, &second), 3);
+        assert_eq!(grant_events(app, &image, "member.change"), 2);
+        assert_eq!(grant_events(app, &image, "member.delete"), 0);
+        // a's consent stands: the image stays in its default list.
+        assert!(sees(app, &a_tok, "", &image).await);
+        for tok in [&a_tok, &c_tok, &b_tok] {
+            assert_eq!(show(app, tok, &image).await, 200);
+        }
+        let (s, m) = get(app, alice, &format!("/v2/images/{image}/members/{a}")).await;
+        assert_eq!(s, 200, "{m}");
+        assert_eq!(m["status"], "accepted");
+        assert_eq!(m["os_glint"]["grant_id"], json!(second));
+
+        assert_eq!(revoke(app, alice, &second).await, 204);
+        assert_eq!(live_rows(app, &image), 0);
+        assert_eq!(grant_events(app, &image, "member.delete"), 3);
+        for tok in [&a_tok, &c_tok, &b_tok] {
+            assert_eq!(show(app, tok, &image).await, 404);
+            assert!(!sees(app, tok, "?member_status=all", &image).await);
+        }
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM glint_grants"), 0);
+        w.finish().await;
     }
 }
 
@@ -723,21 +871,15 @@ async fn grant_to_a_domain_of_many_projects() {
     }
     let last_tok = ks.member_token(&projects[n - 1]).await;
     for backend in crate::helpers::backends() {
-        let app = spawn(&env, backend, 128).await;
+        let app = spawn(&env, backend, |_| ()).await;
         let alice = token(&env, "alice", Some("alpha")).await;
         let images = [
             shared_image(&app, &alice, json!({})).await,
             shared_image(&app, &alice, json!({})).await,
         ];
         let started = Instant::now();
-        let (s, g) = call(
-            &app,
-            &alice,
-            Method::POST,
-            "/v2/glint/grants",
-            Some(json!({"images": images, "target": {"domain": d}})),
-        )
-        .await;
+        let body = json!({"images": images, "target": {"domain": d}});
+        let (s, g) = call(&app, &alice, Method::POST, "/v2/glint/grants", Some(body)).await;
         let create = started.elapsed();
         assert_eq!(s, 201, "{g}");
         assert_eq!(g["grant"]["members_created"], json!(2 * n));
@@ -745,16 +887,8 @@ async fn grant_to_a_domain_of_many_projects() {
         assert!(images.iter().all(|i| seen.contains(i)), "{seen:?}");
         let gid = g["grant"]["id"].as_str().unwrap();
         let started = Instant::now();
-        let (s, _) = call(
-            &app,
-            &alice,
-            Method::DELETE,
-            &format!("/v2/glint/grants/{gid}"),
-            None,
-        )
-        .await;
+        assert_eq!(revoke(&app, &alice, gid).await, 204);
         let revoke = started.elapsed();
-        assert_eq!(s, 204);
         assert_eq!(live_rows(&app, &images[0]) + live_rows(&app, &images[1]), 0);
         eprintln!(
             "{backend:?}: grant of 2 images to a domain of {n} projects: create {create:?}, \
@@ -770,14 +904,11 @@ async fn grant_to_a_domain_of_many_projects() {
 async fn trust_policies_decide_grant_rows_on_arrival() {
     let Some(env) = keystone_env() else { return };
     for backend in crate::helpers::backends() {
-        let mut ks = Ks::new(&env).await;
-        let d = ks.domain().await;
-        let trusting = ks.project(&d, None).await;
-        let refusing = ks.project(&d, None).await;
-        let plain = ks.project(&d, None).await;
-        let trusting_tok = ks.member_token(&trusting).await;
-        let refusing_tok = ks.member_token(&refusing).await;
-        let app = spawn(&env, backend, 128).await;
+        let mut w = World::new(&env, backend).await;
+        let (trusting, trusting_tok) = w.project(None).await;
+        let (refusing, refusing_tok) = w.project(None).await;
+        let plain = w.ks.project(&w.d, None).await;
+        let (app, alice) = (&w.app, &w.alice);
         let alpha = var(&env, "ALPHA_PROJECT_ID");
         for (p, tok, policy) in [
             (
@@ -787,28 +918,15 @@ async fn trust_policies_decide_grant_rows_on_arrival() {
             ),
             (&refusing, &refusing_tok, json!({"untrusted": "reject"})),
         ] {
-            let (s, v) = call(
-                &app,
-                tok,
-                Method::PUT,
-                &format!("/v2/glint/projects/{p}/share-policy"),
-                Some(policy),
-            )
-            .await;
+            let path = format!("/v2/glint/projects/{p}/share-policy");
+            let (s, v) = call(app, tok, Method::PUT, &path, Some(policy)).await;
             assert_eq!(s, 200, "{v}");
         }
-        let alice = token(&env, "alice", Some("alpha")).await;
-        let image = shared_image(&app, &alice, json!({})).await;
-        let (s, g) = call(
-            &app,
-            &alice,
-            Method::POST,
-            "/v2/glint/grants",
-            Some(json!({"images": [image], "target": {"domain": d}})),
-        )
-        .await;
-        assert_eq!(s, 201, "{g}");
-        assert_eq!(g["grant"]["members_created"], 2, "{g}");
+        let image = shared_image(app, alice, json!({})).await;
+        let (_, g) = w
+            .grant(json!({"images": [image], "target": {"domain": w.d}}))
+            .await;
+        assert_eq!(g["members_created"], 2, "{g}");
         let status = |p: &str| {
             app.count(&format!(
                 "SELECT COUNT(*) AS n FROM image_members WHERE deleted = false \
@@ -824,14 +942,8 @@ async fn trust_policies_decide_grant_rows_on_arrival() {
             )),
             0
         );
-        assert!(listed(&app, &trusting_tok, "").await.contains(&image));
-        assert_eq!(
-            get(&app, &refusing_tok, &format!("/v2/images/{image}"))
-                .await
-                .0,
-            404
-        );
-        drop(app);
-        ks.cleanup().await;
+        assert!(sees(app, &trusting_tok, "", &image).await);
+        assert_eq!(show(app, &refusing_tok, &image).await, 404);
+        w.finish().await;
     }
 }
