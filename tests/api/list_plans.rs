@@ -366,7 +366,7 @@ backend_test!(list_statements_walk_the_list_indexes, |app| async move {
         }
         let prepared: Vec<Prepared> = diesel::sql_query(
             "SELECT generic_plans, custom_plans FROM pg_prepared_statements \
-             WHERE statement LIKE 'SELECT * FROM (SELECT * FROM (SELECT %'",
+             WHERE statement LIKE 'SELECT \"id\" FROM (SELECT * FROM (SELECT %'",
         )
         .load(&mut *conn)
         .unwrap();
