@@ -13,7 +13,7 @@
 //! are then read by primary key in one statement and put back in page order (`page`). When
 //! the streams carried whole rows, copying them into the merge's sorter was most of a page.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::timestamp::DbTime;
 use chrono::NaiveDateTime;
@@ -37,12 +37,35 @@ use crate::domain::member::MemberStatus;
 use crate::domain::visibility::{MemberStatusFilter, VisibilityFilter};
 use diesel::sql_types::{Bool, Nullable};
 
+/// Above this many images a page's properties and tags are read by one statement for the
+/// whole page (`children`) instead of as a JSON column per row (`ChildrenJson`): building and
+/// parsing the JSON of each of 1,000 rows made the 1,000-image page slower (bench/SCALE.md,
+/// issue #20 third step), while for small pages the second statement costs more than it saves.
+const CHILDREN_APART_ABOVE: usize = 64;
+
 /// The page's images, in the order of `ids` (what the merged streams chose), with their
 /// properties and tags: one statement by primary key on the concrete connection, where a
 /// statement of fixed text is found in diesel's cache without rendering it and rows are read
 /// without `MultiConnection`'s row adapter (27 % of a 25-image page on SQLite when the streams
 /// carried whole rows). An image deleted since the streams ran is left out.
 fn page(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Image>, DbError> {
+    let mut images = if ids.len() > CHILDREN_APART_ABOVE {
+        let rows = page_rows(conn, ids)?;
+        children(conn, rows)?
+    } else {
+        page_rows_with_children(conn, ids)?
+    };
+    let at: HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    images.sort_by_key(|img| at.get(img.id.as_str()).copied().unwrap_or(usize::MAX));
+    Ok(images)
+}
+
+/// The rows of `ids` with their children as `ChildrenJson`, in any order.
+fn page_rows_with_children(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Image>, DbError> {
     type Row = (ImageRow, Option<String>);
     let rows: Vec<Row> = match ids {
         [] => return Ok(Vec::new()),
@@ -60,32 +83,108 @@ fn page(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Image>, DbError> {
             .select((ImageRow::as_select(), ChildrenJson))
             .load(c))?,
         many => on_backend!(conn, c => images::table
-            .filter(ids_in(many))
+            .filter(ids_in("images", "id", many))
             .filter(not(images::deleted))
             .select((ImageRow::as_select(), ChildrenJson))
             .load(c))?,
     };
-    let at: HashMap<&str, usize> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect();
-    let mut images = rows
-        .into_iter()
+    rows.into_iter()
         .map(|(row, children)| {
             let mut img = row.into_domain()?;
             (img.properties, img.tags) = super::children::parse(&img.id, children.as_deref())?;
             Ok(img)
         })
-        .collect::<Result<Vec<Image>, DbError>>()?;
-    images.sort_by_key(|img| at.get(img.id.as_str()).copied().unwrap_or(usize::MAX));
-    Ok(images)
+        .collect()
 }
 
-/// `images.id IN (?, ...)` with the list padded (by repeating its last id) to a power of two,
-/// so the statements of all page sizes are a handful of texts that stay prepared.
-fn ids_in(ids: &[String]) -> Raw<Bool> {
-    let mut q = raw("\"images\".\"id\" IN (");
+/// The rows of `ids` (more than one) without their children, in any order.
+fn page_rows(conn: &mut DbConn, ids: &[String]) -> Result<Vec<ImageRow>, DbError> {
+    Ok(if Dialect::of(conn) == Dialect::Pg {
+        on_backend!(conn, c => images::table
+            .filter(images::id.eq_any(ids))
+            .filter(not(images::deleted))
+            .select(ImageRow::as_select())
+            .load(c))?
+    } else {
+        on_backend!(conn, c => images::table
+            .filter(ids_in("images", "id", ids))
+            .filter(not(images::deleted))
+            .select(ImageRow::as_select())
+            .load(c))?
+    })
+}
+
+/// `rows` with their properties and tags, read by one statement (properties UNION ALL tags)
+/// for all of them.
+fn children(conn: &mut DbConn, rows: Vec<ImageRow>) -> Result<Vec<Image>, DbError> {
+    use diesel::sql_types::Text;
+    macro_rules! children {
+        ($props:expr, $tags:expr) => {{
+            let props = image_properties::table
+                .filter($props)
+                .filter(not(image_properties::deleted))
+                .select((
+                    image_properties::image_id,
+                    image_properties::name,
+                    image_properties::value,
+                    false.into_sql::<Bool>(),
+                ));
+            let tags = image_tags::table
+                .filter($tags)
+                .filter(not(image_tags::deleted))
+                .select((
+                    image_tags::image_id,
+                    image_tags::value,
+                    None::<String>.into_sql::<Nullable<Text>>(),
+                    true.into_sql::<Bool>(),
+                ));
+            props.union_all(tags)
+        }};
+    }
+    type Child = (String, String, Option<String>, bool);
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let found: Vec<Child> = if ids.is_empty() {
+        Vec::new()
+    } else if Dialect::of(conn) == Dialect::Pg {
+        // `= ANY($1)` as for the rows: an `IN` list is a sequential scan of the child tables.
+        on_backend!(conn, c => children!(
+            image_properties::image_id.eq_any(&ids),
+            image_tags::image_id.eq_any(&ids)
+        )
+        .load(c))?
+    } else {
+        on_backend!(conn, c => children!(
+            ids_in("image_properties", "image_id", &ids),
+            ids_in("image_tags", "image_id", &ids)
+        )
+        .load(c))?
+    };
+    let mut props: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+    let mut tags: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for (img, name, value, is_tag) in found {
+        if is_tag {
+            tags.entry(img).or_default().insert(name);
+        } else {
+            props
+                .entry(img)
+                .or_default()
+                .insert(name, value.unwrap_or_default());
+        }
+    }
+    rows.into_iter()
+        .map(|row| {
+            let mut img = row.into_domain()?;
+            img.properties = props.remove(&img.id).unwrap_or_default();
+            img.tags = tags.remove(&img.id).unwrap_or_default();
+            Ok(img)
+        })
+        .collect()
+}
+
+/// `table.column IN (?, ...)` with the list padded (by repeating its last id) to a power of
+/// two, so the statements of all page sizes are a handful of texts that stay prepared.
+fn ids_in(table: &str, column: &str, ids: &[String]) -> Raw<Bool> {
+    let mut q = raw(format!("\"{table}\".\"{column}\" IN ("));
     let padded = ids.len().next_power_of_two();
     for i in 0..padded {
         let id = ids.get(i).or(ids.last()).cloned().unwrap_or_default();

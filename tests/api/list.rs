@@ -329,3 +329,76 @@ backend_test!(
         }
     }
 );
+
+// Above 64 images a page reads properties and tags with one statement for the page instead
+// of a JSON column per image (`db::list::page`): both paths must give each image its own.
+backend_test!(
+    large_page_carries_each_images_properties_and_tags,
+    |app| async move {
+        let c = app.caller("p1", "member");
+        let mut want = std::collections::HashMap::new();
+        for i in 0..70 {
+            let tags: Vec<String> = if i % 7 == 0 {
+                Vec::new()
+            } else {
+                vec![format!("t{i}"), "all".to_owned()]
+            };
+            let mut body = json!({"name": format!("img-{i:02}"), "tags": tags});
+            if i % 5 != 0 {
+                body["k"] = json!(format!("v{i}"));
+            }
+            let id = c.create_image(body).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            want.insert(id, (i, tags));
+        }
+        // Removed children must not come back with the page.
+        let (gone, _) = want.iter().find(|(_, (i, _))| *i == 3).unwrap();
+        let gone = gone.clone();
+        let r = c
+        .patch(
+            &format!("/v2/images/{gone}"),
+            &json!([{"op": "remove", "path": "/k"}, {"op": "replace", "path": "/tags", "value": ["t3"]}]),
+        )
+        .await;
+        assert_eq!(r.status(), 200);
+        want.get_mut(&gone).unwrap().1 = vec!["t3".to_owned()];
+
+        let (s, big) = json(c.get("/v2/images?limit=1000").await).await;
+        assert_eq!(s, 200, "{big}");
+        let big = big["images"].as_array().unwrap().clone();
+        assert_eq!(big.len(), 70);
+        for img in &big {
+            let id = img["id"].as_str().unwrap();
+            let (i, tags) = &want[id];
+            let mut got: Vec<String> = img["tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap().to_owned())
+                .collect();
+            got.sort();
+            let mut tags = tags.clone();
+            tags.sort();
+            assert_eq!(got, tags, "tags of img-{i:02}");
+            let k = if i % 5 != 0 && id != gone {
+                json!(format!("v{i}"))
+            } else {
+                serde_json::Value::Null
+            };
+            assert_eq!(img["k"], k, "property k of img-{i:02}");
+        }
+        // The same images, in the same order and with the same bodies, as small pages give them.
+        let mut small = Vec::new();
+        let mut next = Some("/v2/images?limit=10".to_owned());
+        while let Some(path) = next {
+            let (s, v) = json(c.get(&path).await).await;
+            assert_eq!(s, 200, "{path}: {v}");
+            small.extend(v["images"].as_array().unwrap().iter().cloned());
+            next = v["next"].as_str().map(str::to_owned);
+            assert!(small.len() <= 80, "paging does not end");
+        }
+        assert_eq!(small, big);
+    }
+);
