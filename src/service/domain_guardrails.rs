@@ -217,10 +217,7 @@ pub(crate) fn check_visibility_in(
     if !guarded(state, v) {
         return Ok(());
     }
-    match effective_in(conn, state, ctx)?.visibility_refusal(v) {
-        Some(why) => Err(Error::forbidden(why)),
-        None => Ok(()),
-    }
+    refuse_visibility(&effective_in(conn, state, ctx)?, v)
 }
 
 /// `check_visibility_in` in a read of its own.
@@ -232,7 +229,12 @@ pub(crate) async fn check_visibility(
     if !guarded(state, v) {
         return Ok(());
     }
-    match effective(state, ctx).await?.visibility_refusal(v) {
+    refuse_visibility(&effective(state, ctx).await?, v)
+}
+
+/// 403 naming the guardrail that forbids `v`, if one does.
+fn refuse_visibility(rails: &Effective, v: Visibility) -> Result<(), Error> {
+    match rails.visibility_refusal(v) {
         Some(why) => Err(Error::forbidden(why)),
         None => Ok(()),
     }
