@@ -91,6 +91,9 @@ pub struct Config {
     /// glint's own `[database] statement_timeout`: seconds a PostgreSQL statement may run
     /// before the server cancels it (the request then gets a 500); 0 = no limit.
     pub database_statement_timeout: u64,
+    /// glint's own `[database] glint_list_cache` (SQLite only): pooled connections keep the
+    /// list pages and images they read until the database changes (`db::list_cache`).
+    pub database_list_cache: bool,
     /// The directory new image data is written to: `filesystem_store_datadir`, or the first
     /// directory of the highest priority in `filesystem_store_datadirs`.
     pub filesystem_store_datadir: PathBuf,
@@ -256,6 +259,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "max_retries",
             "retry_interval",
             "statement_timeout",
+            "glint_list_cache",
         ],
     ),
     (
@@ -613,6 +617,7 @@ impl Config {
                 raw.parse("database", "statement_timeout", 60)?,
                 0,
             )? as u64,
+            database_list_cache: raw.parse_bool("database", "glint_list_cache", true)?,
             filesystem_store_datadir,
             filesystem_store_datadirs: datadirs,
             policy_file: raw.get("oslo_policy", "policy_file").map(PathBuf::from),

@@ -92,6 +92,8 @@ pub struct Manager {
     /// The statement time limit set on each new server connection (PostgreSQL
     /// `statement_timeout`, MariaDB `max_statement_time`); zero leaves the server's.
     statement_timeout: Duration,
+    /// SQLite connections get a list cache (`db::list_cache`).
+    list_cache: bool,
 }
 
 /// The session setting that makes PostgreSQL cancel a statement running longer than
@@ -129,10 +131,11 @@ pub(super) fn mysql_statement_timeout_sql(timeout: Duration) -> String {
 }
 
 impl Manager {
-    pub(super) fn new(url: DbUrl, statement_timeout: Duration) -> Manager {
+    pub(super) fn new(url: DbUrl, statement_timeout: Duration, list_cache: bool) -> Manager {
         Manager {
             url,
             statement_timeout,
+            list_cache,
         }
     }
 }
@@ -153,6 +156,8 @@ impl ManageConnection for Manager {
                      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
+                super::list_cache::register(&mut c, self.list_cache)
+                    .map_err(r2d2::Error::QueryError)?;
                 DbConn::Sqlite(c)
             }
             Backend::Postgres => {
@@ -224,6 +229,8 @@ pub struct PoolSettings {
     pub retry_interval: Duration,
     /// `[database] statement_timeout` (PostgreSQL); zero = none.
     pub statement_timeout: Duration,
+    /// `[database] glint_list_cache` (SQLite).
+    pub list_cache: bool,
 }
 
 impl PoolSettings {
@@ -234,6 +241,7 @@ impl PoolSettings {
             max_retries: c.database_max_retries,
             retry_interval: Duration::from_secs(c.database_retry_interval),
             statement_timeout: Duration::from_secs(c.database_statement_timeout),
+            list_cache: c.database_list_cache,
         }
     }
 }

@@ -14,6 +14,7 @@
 //! the streams carried whole rows, copying them into the merge's sorter was most of a page.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
 
 use super::timestamp::DbTime;
 use chrono::NaiveDateTime;
@@ -25,6 +26,7 @@ use super::children::ChildrenJson;
 use super::connection::{on_backend, DbConn, MultiBackend};
 use super::error::DbError;
 use super::fragment::{raw, Bind, Raw};
+use super::list_cache::{self, ConnCache};
 use super::models::ImageRow;
 use super::schema::{image_properties, image_tags, images};
 use super::statement_shapes;
@@ -47,8 +49,50 @@ const CHILDREN_APART_ABOVE: usize = 64;
 /// properties and tags: one statement by primary key on the concrete connection, where a
 /// statement of fixed text is found in diesel's cache without rendering it and rows are read
 /// without `MultiConnection`'s row adapter (27 % of a 25-image page on SQLite when the streams
-/// carried whole rows). An image deleted since the streams ran is left out.
-fn page(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Image>, DbError> {
+/// carried whole rows). An image deleted since the streams ran is left out. On SQLite the
+/// images already read on this connection are taken from its cache while the database is
+/// unchanged (`page_cache`).
+fn page(
+    conn: &mut DbConn,
+    ids: &[String],
+    cache: Option<&Mutex<ConnCache>>,
+) -> Result<Vec<Image>, DbError> {
+    let Some(cache) = cache else {
+        return page_read(conn, ids);
+    };
+    let mut found: Vec<Option<Image>> = Vec::with_capacity(ids.len());
+    let mut missing: Vec<String> = Vec::new();
+    {
+        let kept = list_cache::lock(cache);
+        for id in ids {
+            let hit = kept.image(id).cloned();
+            if hit.is_none() {
+                missing.push(id.clone());
+            }
+            found.push(hit);
+        }
+    }
+    if missing.is_empty() {
+        return Ok(found.into_iter().flatten().collect());
+    }
+    let read = page_read(conn, &missing)?;
+    let mut kept = list_cache::lock(cache);
+    let mut read: HashMap<String, Image> = read
+        .into_iter()
+        .map(|img| {
+            kept.keep_image(&img);
+            (img.id.clone(), img)
+        })
+        .collect();
+    Ok(ids
+        .iter()
+        .zip(found)
+        .filter_map(|(id, hit)| hit.or_else(|| read.remove(id)))
+        .collect())
+}
+
+/// `page` from the database.
+fn page_read(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Image>, DbError> {
     let mut images = if ids.len() > CHILDREN_APART_ABOVE {
         let rows = page_rows(conn, ids)?;
         children(conn, rows)?
@@ -721,6 +765,24 @@ pub fn list(
         return Ok(Vec::new());
     }
     let dialect = Dialect::of(conn);
+    let cache = match conn {
+        DbConn::Sqlite(c) => list_cache::checked(c),
+        _ => None,
+    };
+    // What the streams return depends on the caller (`streams`: admin or not, its project) and
+    // on the query (its values, the marker's id, the limit) alone, unless the clock is in it.
+    let key = match &cache {
+        Some(_) if q.shares_expired_at.is_none() && q.pending_offered_before.is_none() => {
+            Some(format!("{:?} {:?} {q:?}", ctx.is_admin(), ctx.project()))
+        }
+        _ => None,
+    };
+    if let (Some(cache), Some(key)) = (&cache, &key) {
+        let ids = list_cache::lock(cache).page(key).map(<[String]>::to_vec);
+        if let Some(ids) = ids {
+            return page(conn, &ids, Some(cache));
+        }
+    }
     let Some(mut query) = list_query(ctx, q, marker, dialect) else {
         return Ok(Vec::new());
     };
@@ -745,7 +807,10 @@ pub fn list(
     } else {
         query.load(conn)?
     };
-    page(conn, &ids)
+    if let (Some(cache), Some(key)) = (&cache, key) {
+        list_cache::lock(cache).keep_page(key, &ids);
+    }
+    page(conn, &ids, cache.as_deref())
 }
 
 /// The largest page run with PostgreSQL's generic plan. Planning costs about a millisecond, which

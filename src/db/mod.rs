@@ -11,6 +11,7 @@ pub mod grants;
 pub mod images;
 pub mod inbox;
 mod list;
+mod list_cache;
 pub mod locations;
 pub mod member_ext;
 pub mod members;

@@ -35,7 +35,11 @@ impl Db {
     /// Open a pool. For SQLite the parent directory must exist; the file is created.
     pub fn open(url: &DatabaseUrl, settings: &PoolSettings) -> Result<Db, String> {
         let backend = url.backend();
-        let manager = Manager::new(url.url().clone(), settings.statement_timeout);
+        let manager = Manager::new(
+            url.url().clone(),
+            settings.statement_timeout,
+            settings.list_cache,
+        );
         let builder = || {
             r2d2::Pool::builder()
                 .max_size(settings.max_size)

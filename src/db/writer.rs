@@ -80,6 +80,7 @@ mod tests {
             max_retries: 0,
             retry_interval: Duration::from_secs(1),
             statement_timeout: Duration::ZERO,
+            list_cache: true,
         };
         let db = Db::open(&url.parse().expect("url"), &settings).expect("open");
         db.migrate().expect("migrate");

@@ -22,6 +22,7 @@ mod isolation;
 mod keystone;
 mod keystone_calls;
 mod list;
+mod list_cache;
 mod list_cost;
 mod list_plans;
 mod locations;
