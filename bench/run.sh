@@ -9,7 +9,7 @@
 #   --duration     seconds of measured load per cell (default 10; 3 with --quick)
 #   --quick        short cells; download at c <= 16 and upload at c = 1 only
 #   --concurrency  comma-separated concurrency levels (default 1,16,64)
-#   --workloads    comma-separated subset of: image-show, member-list, list-default, list-shared-all,
+#   --workloads    comma-separated subset of: image-show, member-list, list-default, list-shared-all, list-owner,
 #                  member-status, member-create-delete, download, upload (default: all)
 #   --out          Markdown results file (default bench/RESULTS.md)
 #   --no-build     use target/release/glint (and the ceiling) as they are

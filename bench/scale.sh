@@ -11,6 +11,8 @@
 #   --keep      keep the databases (default: each is dropped after its size is measured)
 #   --db sqlite the same data in SQLite files instead (Python's sqlite3 loads them; no plans captured)
 #   --workloads LIST  comma-separated subset of the workloads (default: all; see bench/lib/scale.py)
+#   --list-cache on|off|both  SQLite: glint's list cache ([database] glint_list_cache) on (default), off,
+#               or every workload measured with it on and then again with it off ("(no cache)" rows)
 #   --smoke     a few seconds: one 4k-image database, 1 s cells, debug build, no plans, no results file
 #
 # Each size gets a fresh PostgreSQL database <prefix>_<N> at 127.0.0.1:5432 (user postgres, trust), bulk-
@@ -61,6 +63,7 @@ while [ $# -gt 0 ]; do
     --keep) EXTRA+=(--keep); shift ;;
     --db) DB="${2:?}"; shift 2 ;;
     --workloads) EXTRA+=(--workloads "${2:?}"); shift 2 ;;
+    --list-cache) EXTRA+=(--list-cache "${2:?}"); shift 2 ;;
     --smoke) SMOKE=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;

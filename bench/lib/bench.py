@@ -40,6 +40,7 @@ API_WORKLOADS = [
     ("member-list", "GET /v2/images/{id}/members as the owner (100 images, 4 or 5 members each)"),
     ("list-default", "GET /v2/images as the consumer (100 accepted shares among 10,000 images)"),
     ("list-shared-all", "GET /v2/images?visibility=shared&member_status=all as the consumer"),
+    ("list-owner", "GET /v2/images as the owner (first page of 25; it sees its 1,000 images)"),
     ("member-status", "PUT /v2/images/{id}/members/{consumer} as the consumer, accepted/rejected in turn"),
     ("member-create-delete", "POST /v2/images/{id}/members, then DELETE it, as the owner (new ids)"),
 ]
@@ -629,6 +630,7 @@ def api_workload_files(ds, tmpdir, consumer):
     put("member-list", [f"GET\t/v2/images/{i}/members" for i in ds.member_list_ids])
     put("list-default", ["GET\t/v2/images"])
     put("list-shared-all", ["GET\t/v2/images?visibility=shared&member_status=all"])
+    put("list-owner", ["GET\t/v2/images"])
     put("member-status", [f'PUT\t/v2/images/{i}/members/{consumer}\t{{"status": "{s}"}}'
                           for s in ("rejected", "accepted") for i in ds.shared_ids])
     images = os.path.join(tmpdir, "member-create-delete.images")
@@ -643,6 +645,7 @@ def sanity_checks(srv, tokens, ds):
     for name, path, tok in (("list-default", "/v2/images?limit=1000", "consumer"),
                             ("list-shared-all", "/v2/images?visibility=shared&member_status=all&limit=1000",
                              "consumer"),
+                            ("list-owner", "/v2/images?limit=1000", "owner"),
                             ("member-list", f"/v2/images/{ds.member_list_ids[0]}/members", "owner"),
                             ("image-show", f"/v2/images/{ds.show_ids[0]}", "owner")):
         status, raw, _ = http("GET", srv.url + path, token=tokens[tok])

@@ -493,6 +493,19 @@ def fmt(v):
     return "—" if v is None else (f"{v:.0f}" if v >= 100 else f"{v:.1f}" if v >= 10 else f"{v:.2f}")
 
 
+NO_CACHE = " (no cache)"
+
+
+def set_list_cache(conf, on):
+    """Rewrites glint's config with `[database] glint_list_cache` on or off."""
+    with open(conf) as f:
+        text = f.read()
+    text = re.sub(r"\nglint_list_cache = \w+", "", text)
+    text = text.replace("[database]\n", f"[database]\nglint_list_cache = {'true' if on else 'false'}\n")
+    with open(conf, "w") as f:
+        f.write(text)
+
+
 def render(a, results, explains, started):
     sizes = [r["n"] for r in results]
     title = "SQLite" if a.db == "sqlite" else "PostgreSQL"
@@ -521,7 +534,9 @@ def render(a, results, explains, started):
     if len(sizes) > 1:
         head += f" | p50 {sizes[-1]:,} ÷ {sizes[0]:,}"
     lines += [head + " |", "|---|" + "---|" * (len(sizes) + (1 if len(sizes) > 1 else 0))]
-    for w, _ in WORKLOADS:
+    keys = [k for w, _ in WORKLOADS for k in (w, w + NO_CACHE)
+            if any(k in r["cells"] for r in results)]
+    for w in keys:
         cells, p50s = [], []
         for r in results:
             c = r["cells"].get(w)
@@ -576,6 +591,8 @@ def main():
     p.add_argument("--keep", action="store_true", help="keep the databases")
     p.add_argument("--cmdline", default="")
     p.add_argument("--workloads", default="", help="comma-separated subset of the workloads")
+    p.add_argument("--list-cache", choices=["on", "off", "both"], default="on",
+                   help="SQLite: glint's list cache on, off, or each workload measured both ways")
     a = p.parse_args()
     known = [w for w, _ in WORKLOADS]
     a.workloads = a.workloads.split(",") if a.workloads else known
@@ -600,16 +617,27 @@ def main():
             files, facts = request_files(srv, d)
             log(f"N={n}: {facts}")
             cells = {}
-            for w in a.workloads:
-                project, path, _ = files[w]
-                env = {"BENCH_REQS": path, "BENCH_HEADERS": hdr_env(project)}
-                conc = 1 if w.endswith("-c1") else a.conc
-                run_wrk(a, srv, "/", conc, 1, a.lua, env)          # warm-up, unmeasured
-                r = run_wrk(a, srv, "/", conc, a.duration, a.lua, env)
-                cells[w] = bench.summarize_api(r, bench.server_rss(srv))
-                c = cells[w]
-                log(f"N={n} {w}: {c['rps']:.0f} req/s p50 {c['p50_ms']:.2f} ms p99 {c['p99_ms']:.2f} ms "
-                    f"errors {c['errors']} {c['samples'][:1]}")
+            # SQLite's list cache (`[database] glint_list_cache`) answers a repeated page without
+            # its statements; "both" measures every workload again with it off, which is what
+            # the statements themselves cost.
+            passes = {"on": [""], "off": [NO_CACHE], "both": ["", NO_CACHE]}[a.list_cache]
+            if a.db != "sqlite":
+                passes = [""]
+            for i, suffix in enumerate(passes):
+                if i > 0 or suffix:
+                    srv.stop()
+                    set_list_cache(srv.conf, on=not suffix)
+                    bench.start_glint(a, srv)
+                for w in a.workloads:
+                    project, path, _ = files[w]
+                    env = {"BENCH_REQS": path, "BENCH_HEADERS": hdr_env(project)}
+                    conc = 1 if w.endswith("-c1") else a.conc
+                    run_wrk(a, srv, "/", conc, 1, a.lua, env)          # warm-up, unmeasured
+                    r = run_wrk(a, srv, "/", conc, a.duration, a.lua, env)
+                    cells[w + suffix] = bench.summarize_api(r, bench.server_rss(srv))
+                    c = cells[w + suffix]
+                    log(f"N={n} {w}{suffix}: {c['rps']:.0f} req/s p50 {c['p50_ms']:.2f} ms "
+                        f"p99 {c['p99_ms']:.2f} ms errors {c['errors']} {c['samples'][:1]}")
             srv.stop()
             results.append({"n": n, "load_s": load_s, "db_size": db_size, "facts": facts, "cells": cells})
             if n == max(a.sizes) and a.explain == "largest" and a.db == "postgres":
