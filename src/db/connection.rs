@@ -313,11 +313,9 @@ impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for 
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use diesel::RunQueryDsl;
 
-    use super::{PoolSettings, SQLITE_PAGE_CACHE_KIB};
+    use super::SQLITE_PAGE_CACHE_KIB;
     use crate::db::Db;
 
     #[derive(diesel::QueryableByName)]
@@ -329,16 +327,7 @@ mod tests {
     #[test]
     fn sqlite_connections_get_their_page_cache() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite:///{}", dir.path().join("c.db").display());
-        let settings = PoolSettings {
-            max_size: 2,
-            timeout: Duration::from_secs(5),
-            max_retries: 0,
-            retry_interval: Duration::from_secs(1),
-            statement_timeout: Duration::ZERO,
-            list_cache: true,
-        };
-        let db = Db::open(&url.parse().expect("url"), &settings).expect("open");
+        let db = Db::sqlite_for_test(&dir.path().join("c.db"));
         let mut conn = db.conn().expect("conn");
         let got: Vec<CacheSize> = diesel::sql_query("PRAGMA cache_size")
             .load(&mut *conn)

@@ -51,7 +51,7 @@ const CHILDREN_APART_ABOVE: usize = 64;
 /// without `MultiConnection`'s row adapter (27 % of a 25-image page on SQLite when the streams
 /// carried whole rows). An image deleted since the streams ran is left out. On SQLite the
 /// images already read on this connection are taken from its cache while the database is
-/// unchanged (`page_cache`).
+/// unchanged (`list_cache`).
 fn page(
     conn: &mut DbConn,
     ids: &[String],

@@ -38,7 +38,7 @@ pub const PAGE_IDS: usize = 16_384;
 
 #[diesel::declare_sql_function]
 extern "SQL" {
-    /// This connection's id times two, plus one if the database changed since the last call.
+    /// This connection's id; empties its cache first if the database changed since the last call.
     fn glint_list_cache(data_version: BigInt, total_changes: BigInt) -> BigInt;
 }
 
@@ -127,7 +127,7 @@ pub fn register(conn: &mut SqliteConnection, enabled: bool) -> QueryResult<()> {
             if changed {
                 lock(&cache).clear();
             }
-            (reg.id as i64) * 2 + i64::from(changed)
+            reg.id as i64
         },
     )
 }
@@ -135,8 +135,8 @@ pub fn register(conn: &mut SqliteConnection, enabled: bool) -> QueryResult<()> {
 /// The cache of `conn`, emptied first if the database changed since it was last used; `None`
 /// when the connection has none (it is not one glint opened) or the check failed.
 pub fn checked(conn: &mut SqliteConnection) -> Option<Arc<Mutex<ConnCache>>> {
-    let answer = Check.get_result::<i64>(conn).ok()?;
-    lock(caches()).get(&((answer / 2) as u64)).cloned()
+    let id = Check.get_result::<i64>(conn).ok()?;
+    lock(caches()).get(&(id as u64)).cloned()
 }
 
 /// A poisoned lock still guards consistent data here: every change under it is one call.

@@ -32,6 +32,21 @@ pub struct Db {
 }
 
 impl Db {
+    /// A small pool on the SQLite file `path` (created), not migrated: for unit tests.
+    #[cfg(test)]
+    pub(crate) fn sqlite_for_test(path: &std::path::Path) -> Db {
+        let settings = PoolSettings {
+            max_size: 2,
+            timeout: Duration::from_secs(5),
+            max_retries: 0,
+            retry_interval: Duration::from_secs(1),
+            statement_timeout: Duration::ZERO,
+            list_cache: true,
+        };
+        let url = format!("sqlite:///{}", path.display());
+        Db::open(&url.parse().expect("url"), &settings).expect("open")
+    }
+
     /// Open a pool. For SQLite the parent directory must exist; the file is created.
     pub fn open(url: &DatabaseUrl, settings: &PoolSettings) -> Result<Db, String> {
         let backend = url.backend();

@@ -69,20 +69,11 @@ mod tests {
 
     use diesel::RunQueryDsl;
 
-    use crate::db::connection::{write_tx, PoolSettings};
+    use crate::db::connection::write_tx;
     use crate::db::{Db, DbError};
 
     fn sqlite_db(dir: &tempfile::TempDir) -> Db {
-        let url = format!("sqlite:///{}", dir.path().join("w.db").display());
-        let settings = PoolSettings {
-            max_size: 2,
-            timeout: Duration::from_secs(5),
-            max_retries: 0,
-            retry_interval: Duration::from_secs(1),
-            statement_timeout: Duration::ZERO,
-            list_cache: true,
-        };
-        let db = Db::open(&url.parse().expect("url"), &settings).expect("open");
+        let db = Db::sqlite_for_test(&dir.path().join("w.db"));
         db.migrate().expect("migrate");
         db
     }
